@@ -1,0 +1,222 @@
+//! The capability table of providers.md section 0.1 as data: what each provider kind can read and change,
+//! its batch limits, rate limits and default host. `validate`, `plan`, `apply` and the provider clients all
+//! read it from here and nowhere else.
+
+use crate::plan::Action;
+use crate::spec::{Limits, ProviderKind};
+
+/// A batch size: the default phonefleet uses and the documented maximum, when one is documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimit {
+    /// Used unless the spec's `limits.batch_size` says otherwise.
+    pub default: usize,
+    /// The provider's documented maximum; `limits.batch_size` is capped to it.
+    pub max: Option<usize>,
+}
+
+/// What one provider kind can do, and its limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Capability {
+    /// Which kind this row describes.
+    pub kind: ProviderKind,
+    /// Start and stop are offered.
+    pub power: bool,
+    /// The traffic route can be read and set.
+    pub traffic: bool,
+    /// `sys.prop` properties can be read and set.
+    pub properties: bool,
+    /// Longest documented phone id, in bytes.
+    pub id_max_len: Option<usize>,
+    /// Ids per status read (CPH reads by list page instead; this is its page size).
+    pub observe: BatchLimit,
+    /// Ids per start / stop call.
+    pub power_batch: BatchLimit,
+    /// Ids per traffic call.
+    pub traffic_batch: BatchLimit,
+    /// Phones per property call.
+    pub properties_batch: BatchLimit,
+    /// Documented request rate per API route, if any.
+    pub requests_per_minute: Option<u32>,
+    /// Calls in flight at once.
+    pub concurrency: u32,
+    /// Why power cannot be managed, for blocked plan entries.
+    pub no_power_reason: &'static str,
+}
+
+const UNDOCUMENTED_100: BatchLimit = BatchLimit { default: 100, max: None };
+
+/// The row for one kind.
+pub fn of(kind: ProviderKind) -> &'static Capability {
+    match kind {
+        ProviderKind::HuaweiCph => &HUAWEI_CPH,
+        ProviderKind::Geelark => &GEELARK,
+        ProviderKind::Koophone => &KOOPHONE,
+    }
+}
+
+static HUAWEI_CPH: Capability = Capability {
+    kind: ProviderKind::HuaweiCph,
+    power: true,
+    traffic: true,
+    properties: true,
+    id_max_len: Some(32),
+    observe: BatchLimit { default: 200, max: Some(200) },
+    power_batch: UNDOCUMENTED_100,
+    traffic_batch: BatchLimit { default: 100, max: Some(100) },
+    properties_batch: UNDOCUMENTED_100,
+    requests_per_minute: None,
+    concurrency: 4,
+    no_power_reason: "",
+};
+
+static GEELARK: Capability = Capability {
+    kind: ProviderKind::Geelark,
+    power: true,
+    traffic: false,
+    properties: false,
+    id_max_len: None,
+    observe: BatchLimit { default: 100, max: Some(100) },
+    power_batch: BatchLimit { default: 200, max: Some(200) },
+    traffic_batch: BatchLimit { default: 0, max: Some(0) },
+    properties_batch: BatchLimit { default: 0, max: Some(0) },
+    requests_per_minute: Some(200),
+    concurrency: 4,
+    no_power_reason: "",
+};
+
+static KOOPHONE: Capability = Capability {
+    kind: ProviderKind::Koophone,
+    power: false,
+    traffic: false,
+    properties: false,
+    id_max_len: Some(32),
+    // 32 per the 2024 page; newer pages say 100, so `limits.batch_size` may raise it that far.
+    observe: BatchLimit { default: 32, max: Some(100) },
+    power_batch: BatchLimit { default: 0, max: Some(0) },
+    traffic_batch: BatchLimit { default: 0, max: Some(0) },
+    properties_batch: BatchLimit { default: 0, max: Some(0) },
+    requests_per_minute: None,
+    concurrency: 4,
+    no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
+};
+
+impl Capability {
+    /// Whether this kind can carry out `action` at all.
+    pub fn supports(&self, action: &Action) -> bool {
+        match action {
+            Action::Start | Action::Stop => self.power,
+            Action::SetTraffic(_) => self.traffic,
+            Action::SetProperties => self.properties,
+        }
+    }
+
+    /// The batch limit row for an action.
+    pub fn batch_limit(&self, action: &Action) -> BatchLimit {
+        match action {
+            Action::Start | Action::Stop => self.power_batch,
+            Action::SetTraffic(_) => self.traffic_batch,
+            Action::SetProperties => self.properties_batch,
+        }
+    }
+
+    /// The largest documented maximum over every call this kind makes, for validating `batch_size`.
+    pub fn largest_documented_batch(&self) -> Option<usize> {
+        let rows = [self.observe, self.power_batch, self.traffic_batch, self.properties_batch];
+        if rows.iter().any(|r| r.default > 0 && r.max.is_none()) {
+            return None;
+        }
+        rows.iter().filter_map(|r| r.max).max()
+    }
+
+    /// Default base URL (no trailing slash).
+    pub fn default_endpoint(&self, region: Option<&str>) -> Option<String> {
+        match self.kind {
+            ProviderKind::HuaweiCph => region.map(|r| format!("https://cph.{r}.myhuaweicloud.com")),
+            ProviderKind::Geelark => Some("https://openapi.geelark.com".into()),
+            ProviderKind::Koophone => Some("https://koophone.myhuaweicloud.com".into()),
+        }
+    }
+}
+
+/// Limits in force for one provider: the table's defaults with the spec's and the command line's
+/// overrides applied, resolved once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EffectiveLimits {
+    kind: ProviderKind,
+    batch_size: Option<usize>,
+    /// Requests a minute per API route, if limited.
+    pub requests_per_minute: Option<u32>,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+}
+
+impl EffectiveLimits {
+    /// Resolve: command line (`--max-batch`, `--parallelism`) over spec `limits` over the table.
+    pub fn resolve(
+        kind: ProviderKind,
+        spec: Option<&Limits>,
+        max_batch: Option<usize>,
+        parallelism: Option<usize>,
+    ) -> EffectiveLimits {
+        let cap = of(kind);
+        let spec = spec.copied().unwrap_or_default();
+        EffectiveLimits {
+            kind,
+            batch_size: max_batch.or(spec.batch_size.map(|b| b as usize)),
+            requests_per_minute: spec.requests_per_minute.or(cap.requests_per_minute),
+            concurrency: parallelism
+                .or(spec.concurrency.map(|c| c as usize))
+                .unwrap_or(cap.concurrency as usize)
+                .max(1),
+        }
+    }
+
+    fn apply(&self, row: BatchLimit) -> usize {
+        let wanted = self.batch_size.unwrap_or(row.default);
+        let capped = match row.max {
+            Some(max) => wanted.min(max),
+            None => wanted,
+        };
+        capped.max(1)
+    }
+
+    /// Ids per call for a mutating action.
+    pub fn batch(&self, action: &Action) -> usize {
+        self.apply(of(self.kind).batch_limit(action))
+    }
+
+    /// Ids per status call (GeeLark, KooPhone); for CPH the list page size, which is always 200.
+    pub fn observe_batch(&self) -> usize {
+        match self.kind {
+            ProviderKind::HuaweiCph => of(self.kind).observe.default,
+            _ => self.apply(of(self.kind).observe),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Traffic;
+
+    #[test]
+    fn batch_sizes_follow_the_table_and_overrides() {
+        let gl = EffectiveLimits::resolve(ProviderKind::Geelark, None, None, None);
+        assert_eq!(gl.batch(&Action::Stop), 200);
+        assert_eq!(gl.observe_batch(), 100);
+        assert_eq!(gl.requests_per_minute, Some(200));
+        let gl_small = EffectiveLimits::resolve(ProviderKind::Geelark, None, Some(1), Some(10));
+        assert_eq!((gl_small.batch(&Action::Start), gl_small.concurrency), (1, 10));
+        let kp = EffectiveLimits::resolve(
+            ProviderKind::Koophone,
+            Some(&Limits { batch_size: Some(500), ..Limits::default() }),
+            None,
+            None,
+        );
+        assert_eq!(kp.observe_batch(), 100);
+        let cph = EffectiveLimits::resolve(ProviderKind::HuaweiCph, None, Some(300), None);
+        assert_eq!(cph.batch(&Action::SetTraffic(Traffic::Direct)), 100);
+        assert_eq!(cph.batch(&Action::Stop), 300);
+        assert_eq!(cph.observe_batch(), 200);
+    }
+}

@@ -1,0 +1,187 @@
+//! Command-line syntax (clap derive) and nothing else: no module outside `cli` imports clap.
+//! [`settings`] turns these raw arguments into resolved settings once.
+
+pub mod settings;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Keep fleets of cloud phones in the state declared in a YAML spec.
+///
+/// Huawei Cloud CPH, GeeLark and KooPhone; validate offline, plan, apply, or try it all against a local
+/// simulated cloud.
+#[derive(Debug, Parser)]
+#[command(
+    name = "phonefleet",
+    version,
+    about,
+    after_help = "\
+Examples:
+  phonefleet validate fleet.yaml                      check a spec offline
+  phonefleet plan fleet.yaml                          show what would change
+  phonefleet plan fleet.yaml --out plan.json          save the plan for review
+  phonefleet apply plan.json                          apply exactly the reviewed plan
+  phonefleet apply --simulate examples/quickstart.yaml --auto-approve   try it with no account
+
+Exit codes: 0 success, 1 error, 2 drift (plan --detailed-exitcode), 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted by every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Log one line per API call to stderr (method, route, ids, status, duration); secrets redacted.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Never use colors (also: NO_COLOR=1).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check spec files offline: YAML, schema and semantic checks, every problem at once.
+    #[command(after_help = "Example:\n  phonefleet validate fleet.yaml examples/*.yaml")]
+    Validate {
+        /// Spec files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the fleet spec.
+    #[command(after_help = "Example:\n  phonefleet schema > schemas/fleet.schema.json")]
+    Schema,
+    /// Read the live state of every declared phone and show what apply would change.
+    #[command(after_help = "\
+Examples:
+  phonefleet plan fleet.yaml
+  phonefleet plan fleet.yaml --markdown --out plan.json > comment.md
+  phonefleet plan fleet.yaml --detailed-exitcode    # 2 when the fleet drifted")]
+    Plan(PlanArgs),
+    /// Render a saved plan file as text, JSON or markdown.
+    #[command(after_help = "Example:\n  phonefleet show plan.json --markdown")]
+    Show(ShowArgs),
+    /// Make the changes: from a spec (plans first and asks) or from a saved plan file (no question).
+    #[command(after_help = "\
+Examples:
+  phonefleet apply fleet.yaml                  # plan, ask, apply
+  phonefleet apply plan.json                   # apply a reviewed plan; refused if the fleet moved since
+  phonefleet apply fleet.yaml --auto-approve --json")]
+    Apply(ApplyArgs),
+    /// Run the local simulated cloud (all three providers on one port) until Ctrl-C.
+    #[command(after_help = "\
+Example:
+  phonefleet simulate --listen 127.0.0.1:8080 --fixture phones.yaml --transition-ms 500")]
+    Simulate(SimulateArgs),
+}
+
+/// Output format flags shared by plan, show and apply.
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Machine-readable JSON on stdout (format_version 1, documented in the README).
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Markdown for a pull-request comment.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+/// Flags shared by commands that talk to providers.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Limit to these phone ids or provider names (repeatable).
+    #[arg(long = "target", value_name = "ID|PROVIDER")]
+    pub targets: Vec<String>,
+    /// Point every provider at a local simulated cloud seeded from the spec (kept in .phonefleet/).
+    #[arg(long)]
+    pub simulate: bool,
+    /// With --simulate: forget the simulated fleet and seed it anew.
+    #[arg(long, requires = "simulate")]
+    pub simulate_reset: bool,
+}
+
+/// `plan` arguments.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The fleet spec.
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Also save the plan (JSON) to this file, for `apply FILE` and `show FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when nothing differs, 2 when the fleet differs from the spec, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `show` arguments.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan file written by `plan --out`.
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// With a plan made with --simulate: nothing to connect to; accepted for symmetry.
+    #[arg(long, hide = true)]
+    pub simulate: bool,
+}
+
+/// `apply` arguments.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A fleet spec (YAML) or a saved plan (JSON from `plan --out`).
+    pub file: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Print the per-phone results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Ids per batch call for every provider (capped by each call's documented maximum).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_batch: Option<u32>,
+    /// Calls in flight at once per provider.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub parallelism: Option<u32>,
+    /// Seconds to wait for phones to reach their desired state after the calls.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `simulate` arguments.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// YAML file with the phones (and optionally credentials) to start with.
+    #[arg(long, value_name = "FILE")]
+    pub fixture: Option<PathBuf>,
+    /// Added delay per call, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// How long each state transition (stopping, starting, jobs) takes, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub transition_ms: u64,
+    /// Share of calls answered with 500/502/503 (some after the change was made).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of calls answered as throttled (429 or GeeLark 40007).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Seed for the fault injection.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+}

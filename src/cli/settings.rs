@@ -1,0 +1,155 @@
+//! Raw arguments + environment -> settings, resolved once at the edge. Every decision that depends on a
+//! terminal (colors, progress bars, whether a question can be asked) is made here.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{ApplyArgs, Cli, ConnectArgs, FormatArgs, GlobalArgs, PlanArgs, ShowArgs};
+use crate::render::OutputFormat;
+
+/// Settings every command shares.
+#[derive(Debug, Clone, Copy)]
+pub struct GlobalSettings {
+    /// Color on stdout.
+    pub color: bool,
+    /// Color on stderr.
+    pub color_stderr: bool,
+    /// `-v` count.
+    pub verbose: u8,
+    /// A person can answer a question (stdin and stderr are terminals).
+    pub interactive: bool,
+    /// Draw progress bars (stderr is a terminal).
+    pub progress: bool,
+}
+
+impl GlobalSettings {
+    /// Resolve: `--no-color` over `NO_COLOR` over "is it a terminal".
+    pub fn resolve(args: &GlobalArgs) -> GlobalSettings {
+        let no_color = args.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let stderr_tty = std::io::stderr().is_terminal();
+        GlobalSettings {
+            color: !no_color && std::io::stdout().is_terminal(),
+            color_stderr: !no_color && stderr_tty,
+            verbose: args.verbose,
+            interactive: stderr_tty && std::io::stdin().is_terminal(),
+            progress: stderr_tty,
+        }
+    }
+}
+
+/// Where the provider calls go and which phones are in scope.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectSettings {
+    /// `--target` values: phone ids or provider names.
+    pub targets: Vec<String>,
+    /// Use the local simulated cloud.
+    pub simulate: bool,
+    /// Forget the simulated fleet first.
+    pub simulate_reset: bool,
+}
+
+impl From<&ConnectArgs> for ConnectSettings {
+    fn from(a: &ConnectArgs) -> Self {
+        ConnectSettings {
+            targets: a.targets.clone(),
+            simulate: a.simulate,
+            simulate_reset: a.simulate_reset,
+        }
+    }
+}
+
+fn format_of(f: &FormatArgs) -> OutputFormat {
+    if f.json {
+        OutputFormat::Json
+    } else if f.markdown {
+        OutputFormat::Markdown
+    } else {
+        OutputFormat::Text
+    }
+}
+
+/// `plan` settings.
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// Output format on stdout.
+    pub format: OutputFormat,
+    /// Save the plan here.
+    pub out: Option<PathBuf>,
+    /// Exit 2 on drift.
+    pub detailed_exitcode: bool,
+    /// Targets and simulation.
+    pub connect: ConnectSettings,
+}
+
+impl From<&PlanArgs> for PlanSettings {
+    fn from(a: &PlanArgs) -> Self {
+        PlanSettings {
+            spec: a.spec.clone(),
+            format: format_of(&a.format),
+            out: a.out.clone(),
+            detailed_exitcode: a.detailed_exitcode,
+            connect: (&a.connect).into(),
+        }
+    }
+}
+
+/// `show` settings.
+#[derive(Debug, Clone)]
+pub struct ShowSettings {
+    /// The saved plan.
+    pub plan: PathBuf,
+    /// Output format.
+    pub format: OutputFormat,
+}
+
+impl From<&ShowArgs> for ShowSettings {
+    fn from(a: &ShowArgs) -> Self {
+        ShowSettings {
+            plan: a.plan.clone(),
+            format: format_of(&a.format),
+        }
+    }
+}
+
+/// `apply` settings.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    /// A spec or a saved plan.
+    pub file: PathBuf,
+    /// Skip the question.
+    pub auto_approve: bool,
+    /// JSON results on stdout.
+    pub json: bool,
+    /// `--max-batch` override.
+    pub max_batch: Option<usize>,
+    /// `--parallelism` override.
+    pub parallelism: Option<usize>,
+    /// How long to wait for convergence.
+    pub timeout: Duration,
+    /// Targets and simulation.
+    pub connect: ConnectSettings,
+}
+
+impl From<&ApplyArgs> for ApplySettings {
+    fn from(a: &ApplyArgs) -> Self {
+        ApplySettings {
+            file: a.file.clone(),
+            auto_approve: a.auto_approve,
+            json: a.json,
+            max_batch: a.max_batch.map(|n| n as usize),
+            parallelism: a.parallelism.map(|n| n as usize),
+            timeout: Duration::from_secs(a.timeout),
+            connect: (&a.connect).into(),
+        }
+    }
+}
+
+impl Cli {
+    /// Global settings for this invocation.
+    pub fn global_settings(&self) -> GlobalSettings {
+        GlobalSettings::resolve(&self.global)
+    }
+}

@@ -1,0 +1,11 @@
+//! One function per subcommand, each taking resolved settings and returning an [`ExitStatus`]. They glue
+//! spec loading, providers, `plan`, `apply` and rendering together; the work itself lives in those modules.
+
+pub mod apply;
+pub mod plan;
+pub mod schema;
+pub mod show;
+pub mod simulate;
+pub mod validate;
+
+pub use crate::error::ExitStatus;

@@ -1,0 +1,83 @@
+//! phonefleet keeps fleets of cloud phones (Huawei Cloud CPH, GeeLark, KooPhone) in the state their owners
+//! declared in a YAML spec.
+//!
+//! Architecture, one line per module:
+//! - [`cli`]: clap syntax, and `settings`: raw args + environment -> resolved settings, once.
+//! - [`commands`]: one function per subcommand; glue, no business logic.
+//! - [`spec`]: the fleet spec format (serde + schemars types), loading with line-accurate diagnostics,
+//!   semantic validation.
+//! - [`capability`]: the provider capability table (what each kind can read/change, batch and rate limits).
+//! - [`provider`]: real HTTP clients for the three providers behind one `Client`; shared HTTP layer with
+//!   retries, rate windows and typed errors; AK/SK signing.
+//! - [`state`]: the observed fleet, and normalisation of raw status codes.
+//! - [`plan`]: pure `compute(desired, observed) -> Plan`; batches; saved plan files.
+//! - [`apply`]: the executor: runs a plan's batches, waits for jobs and convergence, returns outcomes.
+//! - [`session`]: connecting a spec's providers (or the `--simulate` sandbox) and observing its phones.
+//! - [`render`]: text, JSON and markdown output, apart from computing.
+//! - [`simulator`]: the local fake cloud of all three providers (`phonefleet simulate`).
+//! - [`error`]: exit codes, hints, printing the final error.
+
+pub mod apply;
+pub mod capability;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod plan;
+pub mod provider;
+pub mod render;
+pub mod session;
+pub mod simulator;
+pub mod spec;
+pub mod state;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use error::ExitStatus;
+
+/// Parse the command line, run the command, and turn the result into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let global = cli.global_settings();
+    let result = run(cli, global);
+    match result {
+        Ok(status) => status.into(),
+        Err(err) => {
+            // A closed stdout (`phonefleet plan | head`) is not an error worth a message.
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitStatus::Success.into();
+            }
+            error::report(&err);
+            ExitStatus::Failure.into()
+        }
+    }
+}
+
+fn run(cli: Cli, global: cli::settings::GlobalSettings) -> anyhow::Result<ExitStatus> {
+    match &cli.command {
+        Command::Validate { files } => Ok(commands::validate::validate(files)),
+        Command::Schema => commands::schema::schema(),
+        Command::Show(args) => commands::show::show(&args.into(), &global),
+        command => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let result = runtime.block_on(async {
+                match command {
+                    Command::Plan(args) => commands::plan::plan(&args.into(), &global).await,
+                    Command::Apply(args) => commands::apply::apply(&args.into(), &global).await,
+                    Command::Simulate(args) => commands::simulate::simulate(args).await,
+                    Command::Validate { .. } | Command::Schema | Command::Show(_) => unreachable!("handled above"),
+                }
+            });
+            runtime.shutdown_background();
+            result
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Reading a spec file: bytes -> UTF-8 -> YAML -> JSON value -> JSON Schema -> typed [`FleetSpec`] ->
+//! semantic checks. Every problem found on the way is reported at once, each with file, line, column and
+//! field path.
+//!
+//! YAML parsing stays in this file (serde_yaml is archived upstream; keeping it here keeps the swap
+//! cheap). Hostile input is bounded: serde_yaml refuses alias bombs (repetition limit) and deep nesting
+//! (recursion limit 128) before anything else walks the document, and files over [`MAX_SPEC_BYTES`] are
+//! refused unread.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::diagnostic::{Diagnostic, Diagnostics, display_path};
+use super::position::PositionIndex;
+use super::{FleetSpec, validate};
+
+/// Larger files are refused before reading (a 100,000-phone spec is about 10 MiB).
+pub const MAX_SPEC_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A spec that passed every check.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    /// The file as the user named it.
+    pub path: String,
+    /// The typed spec.
+    pub spec: FleetSpec,
+    /// `sha256:<hex>` of the file's bytes.
+    pub digest: String,
+}
+
+/// Load and check one spec file.
+pub fn load_file(path: &Path) -> Result<LoadedSpec, Diagnostics> {
+    let name = path.display().to_string();
+    let whole_file = |message: String| {
+        Diagnostics(vec![Diagnostic {
+            file: name.clone(),
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message,
+            hint: None,
+        }])
+    };
+    let meta = std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
+    if meta.is_dir() {
+        return Err(whole_file("is a directory, not a spec file".into()));
+    }
+    if meta.len() > MAX_SPEC_BYTES {
+        return Err(whole_file(format!(
+            "the file is {} bytes; specs over {MAX_SPEC_BYTES} bytes are refused",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
+    load_str(&name, &bytes)
+}
+
+/// Load and check a spec held in memory; `name` is used in diagnostics.
+pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
+    let mut report = Report::new(name);
+    let source = match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let column = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            report.push_at(line, column, "", format!("the file is not valid UTF-8 (byte {})", e.valid_up_to()), None);
+            return Err(report.finish());
+        }
+    };
+    report.source = source;
+    let yaml: serde_yaml::Value = match serde_yaml::from_str(source) {
+        Ok(v) => v,
+        Err(e) => {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let text = e.to_string();
+            let message = match text.find(" at line ") {
+                Some(i) => text[..i].to_owned(),
+                None => text,
+            };
+            report.push_at(line, column, "", format!("invalid YAML: {message}"), None);
+            return Err(report.finish());
+        }
+    };
+    if yaml.is_null() {
+        report.push_at(
+            1,
+            1,
+            "",
+            "the spec is empty".into(),
+            Some("a spec starts with `version: 1`, then `providers:` and `phones:` (see `phonefleet schema`)".into()),
+        );
+        return Err(report.finish());
+    }
+    let json = match yaml_to_json(yaml, "", &mut report) {
+        Some(v) => v,
+        None => return Err(report.finish()),
+    };
+    if !json.is_object() {
+        report.push("", "the spec must be a mapping with `version`, `providers` and `phones`".into(), None);
+        return Err(report.finish());
+    }
+
+    validate::literal_secrets(&json, &mut report);
+    schema_errors(&json, &mut report);
+    if report.has_errors() {
+        return Err(report.finish());
+    }
+    let spec: FleetSpec = match serde_json::from_value(json) {
+        Ok(s) => s,
+        Err(e) => {
+            // The schema mirrors the types, so this is only reached if the two drift apart.
+            report.push("", format!("does not match the spec format: {e}"), None);
+            return Err(report.finish());
+        }
+    };
+    validate::semantic(&spec, &mut report);
+    if report.has_errors() {
+        return Err(report.finish());
+    }
+    Ok(LoadedSpec {
+        path: name.to_owned(),
+        spec,
+        digest,
+    })
+}
+
+/// Collects diagnostics for one file; line numbers are looked up only when there is something to say.
+pub(crate) struct Report<'a> {
+    file: &'a str,
+    source: &'a str,
+    index: Option<PositionIndex>,
+    items: Vec<Diagnostic>,
+}
+
+/// Whether a diagnostic points at a mapping key (unknown or misplaced field) or at a value.
+#[derive(Clone, Copy)]
+pub(crate) enum At {
+    Key,
+    Value,
+}
+
+impl<'a> Report<'a> {
+    fn new(file: &'a str) -> Report<'a> {
+        Report {
+            file,
+            source: "",
+            index: None,
+            items: Vec::new(),
+        }
+    }
+
+    fn index(&mut self) -> &PositionIndex {
+        let source = self.source;
+        self.index.get_or_insert_with(|| PositionIndex::build(source))
+    }
+
+    /// Report a problem with the value at a JSON pointer.
+    pub(crate) fn push(&mut self, pointer: &str, message: String, hint: Option<String>) {
+        self.push_pointer(pointer, At::Value, message, hint);
+    }
+
+    /// Report a problem at a JSON pointer, at its key or at its value.
+    pub(crate) fn push_pointer(&mut self, pointer: &str, at: At, message: String, hint: Option<String>) {
+        let pos = match at {
+            At::Key => self.index().key(pointer),
+            At::Value => self.index().value(pointer),
+        };
+        self.items.push(Diagnostic {
+            file: self.file.to_owned(),
+            line: pos.line,
+            column: pos.column,
+            path: display_path(pointer),
+            message,
+            hint,
+        });
+    }
+
+    /// The line where the value at `pointer` starts.
+    pub(crate) fn line_of(&mut self, pointer: &str) -> usize {
+        self.index().value(pointer).line
+    }
+
+    fn push_at(&mut self, line: usize, column: usize, path: &str, message: String, hint: Option<String>) {
+        self.items.push(Diagnostic {
+            file: self.file.to_owned(),
+            line,
+            column,
+            path: path.to_owned(),
+            message,
+            hint,
+        });
+    }
+
+    pub(crate) fn has_errors(&self) -> bool {
+        !self.items.is_empty()
+    }
+
+    fn finish(mut self) -> Diagnostics {
+        self.items.sort_by_key(|a| (a.line, a.column));
+        self.items.dedup();
+        Diagnostics(self.items)
+    }
+}
+
+/// Convert a YAML value to JSON, reporting what JSON cannot hold (tags, non-scalar keys, NaN).
+fn yaml_to_json(v: serde_yaml::Value, pointer: &str, report: &mut Report<'_>) -> Option<Value> {
+    use serde_yaml::Value as Y;
+    Some(match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                match n.as_f64().and_then(serde_json::Number::from_f64) {
+                    Some(f) => Value::Number(f),
+                    None => {
+                        report.push(pointer, format!("the number {n} cannot be used here"), None);
+                        return None;
+                    }
+                }
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                out.push(yaml_to_json(item, &format!("{pointer}/{i}"), report)?);
+            }
+            Value::Array(out)
+        }
+        Y::Mapping(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (k, val) in map {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    _ => {
+                        report.push(pointer, "mapping keys must be plain strings".into(), None);
+                        return None;
+                    }
+                };
+                let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                let val = yaml_to_json(val, &child, report)?;
+                out.insert(key, val);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => {
+            report.push(pointer, format!("YAML tags such as `{}` are not supported in a spec", t.tag), None);
+            return None;
+        }
+    })
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::validator_for(&super::json_schema()).expect("the generated schema compiles")
+    })
+}
+
+/// Run the JSON Schema and turn its errors into diagnostics with plain-spoken messages.
+fn schema_errors(json: &Value, report: &mut Report<'_>) {
+    use jsonschema::error::ValidationErrorKind as K;
+    for err in validator().iter_errors(json) {
+        let pointer = err.instance_path().as_str().to_owned();
+        let in_credentials = pointer.contains("/credentials/");
+        match err.kind() {
+            K::AdditionalProperties { unexpected } => {
+                for key in unexpected {
+                    if validate::is_secret_key(key) {
+                        continue; // reported by `literal_secrets` with the right advice
+                    }
+                    let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                    let allowed = allowed_fields(&pointer);
+                    report.push_pointer(
+                        &child,
+                        At::Key,
+                        format!("unknown field `{key}`"),
+                        (!allowed.is_empty()).then(|| format!("fields allowed here: {allowed}")),
+                    );
+                }
+            }
+            K::Type { .. } if is_property_value(&pointer) => report.push(
+                &pointer,
+                "property values must be strings".into(),
+                Some(format!("quote the value: \"{}\"", scalar_text(err.instance()))),
+            ),
+            K::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                report.push(&pointer, format!("missing field `{name}`"), None);
+            }
+            K::Pattern { .. } if in_credentials => report.push(
+                &pointer,
+                "must be the name of an environment variable (letters, digits and '_'), not the secret itself".into(),
+                Some("put the secret in an environment variable and write its name here, e.g. `token_env: CPH_TOKEN`".into()),
+            ),
+            _ if in_credentials => report.push(&pointer, err.masked().to_string(), None),
+            _ => report.push(&pointer, err.to_string(), None),
+        }
+    }
+}
+
+fn is_property_value(pointer: &str) -> bool {
+    let mut segs = pointer.rsplit('/');
+    segs.next();
+    segs.next() == Some("properties")
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The field names allowed in the object at `pointer`, for "unknown field" hints.
+fn allowed_fields(pointer: &str) -> &'static str {
+    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
+    match segs.as_slice() {
+        [] => "version, providers, phones, groups",
+        ["providers", _] => "kind, region, project_id, endpoint, credentials, limits",
+        ["providers", _, "credentials"] => {
+            "token_env, ak_env, sk_env, security_token_env, app_id_env, api_key_env"
+        }
+        ["providers", _, "limits"] => "batch_size, requests_per_minute, concurrency",
+        ["phones", _] => "id, provider, name, state, traffic, properties",
+        ["groups", _] => "provider, ids, state, traffic, properties",
+        _ => "",
+    }
+}

@@ -1,0 +1,330 @@
+//! The fleet spec: the YAML file a team keeps in git (format version 1).
+//!
+//! This module owns the serde + schemars types, which are the public contract of the file format, and the
+//! expansion of `groups` into one desired state per phone. Loading (YAML, schema, line numbers) lives in
+//! [`load`], semantic checks in [`validate`]. Nothing here does I/O except `load`.
+
+pub mod diagnostic;
+pub mod load;
+mod position;
+pub mod validate;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use load::{LoadedSpec, load_file, load_str};
+
+/// A fleet spec, version 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "phonefleet fleet spec",
+    description = "Which cloud phones exist on which provider account, and the state each should be in."
+)]
+pub struct FleetSpec {
+    /// Format version of this file; phonefleet reads version 1.
+    pub version: u32,
+    /// Provider accounts, by a name you pick (lowercase letters, digits and '-').
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z0-9][a-z0-9-]*$"}))]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Phones, one entry each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<PhoneSpec>,
+    /// Many phones of one provider with the same settings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupSpec>,
+}
+
+/// The kind of cloud a provider account lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    /// Huawei Cloud Cloud Phone Host (CPH).
+    HuaweiCph,
+    /// GeeLark cloud phones (open API).
+    Geelark,
+    /// Huawei KooPhone.
+    Koophone,
+}
+
+impl ProviderKind {
+    /// The name used in the spec file (`huawei-cph`, `geelark`, `koophone`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::HuaweiCph => "huawei-cph",
+            ProviderKind::Geelark => "geelark",
+            ProviderKind::Koophone => "koophone",
+        }
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One provider account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Which cloud: `huawei-cph`, `geelark` or `koophone`.
+    pub kind: ProviderKind,
+    /// huawei-cph: region such as `cn-east-3`; needed unless `endpoint` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// huawei-cph: the project id (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Base URL of the API; defaults per kind (and region). `http://` only for loopback addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Names of environment variables holding the credentials, never the secrets themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+    /// Overrides of the provider's default batch size, request rate and concurrency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+}
+
+/// Environment variable names for a provider's credentials.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Variable holding a token: IAM token (huawei-cph, koophone) or bearer token (geelark).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub token_env: Option<String>,
+    /// huawei-cph: variable holding the access key id (AK/SK signing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub ak_env: Option<String>,
+    /// huawei-cph: variable holding the secret access key (AK/SK signing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub sk_env: Option<String>,
+    /// huawei-cph: variable holding the security token of a temporary AK/SK (sent as `X-Security-Token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub security_token_env: Option<String>,
+    /// geelark key mode: variable holding the team AppId.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub app_id_env: Option<String>,
+    /// geelark key mode: variable holding the API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub api_key_env: Option<String>,
+}
+
+/// Per-provider overrides of the defaults in the capability table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Phone ids per batch call (capped by each call's documented maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub batch_size: Option<u32>,
+    /// Requests a minute per API route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub requests_per_minute: Option<u32>,
+    /// Calls in flight at once against this provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 256))]
+    pub concurrency: Option<u32>,
+}
+
+/// Desired power state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PowerState {
+    /// Powered on.
+    Running,
+    /// Shut down.
+    Stopped,
+}
+
+impl PowerState {
+    /// The spelling used in specs and plans.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PowerState::Running => "running",
+            PowerState::Stopped => "stopped",
+        }
+    }
+}
+
+/// Huawei CPH traffic route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Traffic {
+    /// Default route.
+    Direct,
+    /// Routed to the encoding container.
+    Routing,
+}
+
+impl Traffic {
+    /// The spelling used by the spec and by the CPH API (`traffic_type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Traffic::Direct => "direct",
+            Traffic::Routing => "routing",
+        }
+    }
+
+    /// Parse the CPH API spelling.
+    pub fn parse(s: &str) -> Option<Traffic> {
+        match s {
+            "direct" => Some(Traffic::Direct),
+            "routing" => Some(Traffic::Routing),
+            _ => None,
+        }
+    }
+}
+
+/// Property map (`sys.prop`-style keys, string values).
+pub type Properties = BTreeMap<String, String>;
+
+/// One phone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneSpec {
+    /// The provider's phone id.
+    #[schemars(length(min = 1))]
+    pub id: String,
+    /// Name of an entry of `providers`.
+    pub provider: String,
+    /// Optional label, shown in plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Desired power state; left out = not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<PowerState>,
+    /// Desired traffic route (huawei-cph only); left out = not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<Traffic>,
+    /// Desired properties (huawei-cph only); only the keys listed are managed. Values are strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Properties>,
+}
+
+/// Many phones of one provider with the same settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// Name of an entry of `providers`.
+    pub provider: String,
+    /// The provider's phone ids.
+    #[schemars(length(min = 1))]
+    pub ids: Vec<String>,
+    /// Desired power state; left out = not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<PowerState>,
+    /// Desired traffic route (huawei-cph only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<Traffic>,
+    /// Desired properties (huawei-cph only). Values are strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Properties>,
+}
+
+/// What the spec wants for one phone, after groups are expanded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredPhone {
+    /// Provider name (a key of `providers`).
+    pub provider: String,
+    /// Phone id at the provider.
+    pub id: String,
+    /// Optional label.
+    pub name: Option<String>,
+    /// Desired power state, if managed.
+    pub state: Option<PowerState>,
+    /// Desired route, if managed.
+    pub traffic: Option<Traffic>,
+    /// Managed property keys and their values.
+    pub properties: Properties,
+}
+
+impl FleetSpec {
+    /// Every declared phone, `phones` first then `groups`, in file order.
+    pub fn desired_phones(&self) -> Vec<DesiredPhone> {
+        let singles = self.phones.iter().map(|p| DesiredPhone {
+            provider: p.provider.clone(),
+            id: p.id.clone(),
+            name: p.name.clone(),
+            state: p.state,
+            traffic: p.traffic,
+            properties: p.properties.clone().unwrap_or_default(),
+        });
+        let grouped = self.groups.iter().flat_map(|g| {
+            g.ids.iter().map(move |id| DesiredPhone {
+                provider: g.provider.clone(),
+                id: id.clone(),
+                name: None,
+                state: g.state,
+                traffic: g.traffic,
+                properties: g.properties.clone().unwrap_or_default(),
+            })
+        });
+        singles.chain(grouped).collect()
+    }
+}
+
+/// The JSON Schema of the spec, as committed in `schemas/fleet.schema.json`.
+///
+/// Optional fields are generated as "absent or of this type", never "or null": a `null` in a spec is a
+/// mistake to report, and dropping the `anyOf [.., null]` wrappers lets enum errors say which values
+/// are allowed instead of "not valid under any of the schemas".
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(FleetSpec);
+    let mut value = serde_json::to_value(schema).expect("a generated schema is always valid JSON");
+    drop_null_alternatives(&mut value);
+    value
+}
+
+fn drop_null_alternatives(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            let single = match map.get("anyOf") {
+                Some(Value::Array(alts)) if alts.len() == 2 => {
+                    let non_null: Vec<&Value> = alts.iter().filter(|a| a.get("type") != Some(&Value::from("null"))).collect();
+                    (non_null.len() == 1).then(|| non_null[0].clone())
+                }
+                _ => None,
+            };
+            if let Some(inner) = single {
+                map.remove("anyOf");
+                if let Value::Object(inner) = inner {
+                    for (k, val) in inner {
+                        map.entry(k).or_insert(val);
+                    }
+                }
+            }
+            for val in map.values_mut() {
+                drop_null_alternatives(val);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null_alternatives),
+        _ => {}
+    }
+}
+
+/// The schema as the pretty-printed text that is committed (trailing newline included).
+pub fn json_schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&json_schema()).expect("serializing a Value cannot fail");
+    text.push('\n');
+    text
+}

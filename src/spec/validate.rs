@@ -1,0 +1,320 @@
+//! Semantic checks: what the JSON Schema cannot say. Undefined providers, phones declared twice,
+//! attributes a provider kind cannot manage, unsafe ids, oversized property sets, literal secrets,
+//! plain-http endpoints off loopback.
+//!
+//! Pure: takes the parsed spec (or its JSON form) and reports into a [`Report`]; no I/O.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::load::{At, Report};
+use super::{FleetSpec, ProviderKind};
+use crate::capability;
+
+/// Keys that would hold a secret literally. A spec names environment variables instead.
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "ak",
+    "sk",
+    "api_key",
+    "apikey",
+    "app_key",
+    "secret",
+    "secret_key",
+    "access_key",
+    "password",
+    "security_token",
+];
+
+/// CPH's documented limit on a phone's property string.
+pub const MAX_PROPERTY_JSON_BYTES: usize = 2048;
+
+/// Whether a mapping key looks like a literal secret (`token:`, `sk:`, `api_key:`...).
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str())
+}
+
+/// Report every literal secret anywhere in the document, without echoing its value.
+pub(crate) fn literal_secrets(json: &Value, report: &mut Report<'_>) {
+    // Iterative walk: the document depth is already bounded by the YAML parser, but stay cheap.
+    let mut stack = vec![(String::new(), json)];
+    while let Some((pointer, v)) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    let p = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    if is_secret_key(k) {
+                        report.push_pointer(
+                            &p,
+                            At::Key,
+                            format!("literal secret `{k}`: a spec never holds secrets"),
+                            Some(format!(
+                                "put the secret in an environment variable and name it here: `{}_env: MY_VARIABLE`",
+                                k.to_ascii_lowercase()
+                            )),
+                        );
+                    } else {
+                        stack.push((p, child));
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    stack.push((format!("{pointer}/{i}"), child));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    if h.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Check an endpoint URL: https anywhere, http only to loopback. Returns the problem, if any.
+pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(endpoint).map_err(|e| format!("not a valid URL: {e}"))?;
+    let host = url.host_str().unwrap_or_default();
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(host) => Ok(()),
+        "http" => Err(format!(
+            "plain http:// is allowed only for loopback addresses, not `{host}`; use https://"
+        )),
+        other => Err(format!("unsupported scheme `{other}`; use https://")),
+    }
+}
+
+fn id_problem(id: &str, kind: ProviderKind) -> Option<String> {
+    if id.is_empty() {
+        return Some("the phone id is empty".into());
+    }
+    if let Some(max) = capability::of(kind).id_max_len
+        && id.len() > max
+    {
+        return Some(format!("phone id is {} characters; {kind} ids are at most {max}", id.len()));
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')))
+    {
+        return Some(format!(
+            "phone id contains {bad:?}, which is not safe in a URL path (allowed: letters, digits, '-', '_', '.', '~')"
+        ));
+    }
+    None
+}
+
+/// Everything the schema cannot check.
+pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
+    if spec.version != 1 {
+        report.push(
+            "/version",
+            format!("unsupported spec version {}; this phonefleet reads version 1", spec.version),
+            None,
+        );
+    }
+    for (name, p) in &spec.providers {
+        let base = format!("/providers/{name}");
+        let valid_name = name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !name.starts_with('-')
+            && !name.is_empty();
+        if !valid_name {
+            report.push_pointer(
+                &base,
+                At::Key,
+                format!("provider name `{name}` must use lowercase letters, digits and '-'"),
+                None,
+            );
+        }
+        let is_cph = p.kind == ProviderKind::HuaweiCph;
+        if is_cph && p.project_id.as_deref().is_none_or(str::is_empty) {
+            report.push(&base, "huawei-cph needs `project_id`".into(), None);
+        }
+        if is_cph && p.region.is_none() && p.endpoint.is_none() {
+            report.push(&base, "huawei-cph needs `region` (or an `endpoint`)".into(), None);
+        }
+        for (field, given) in [("region", p.region.is_some()), ("project_id", p.project_id.is_some())] {
+            if !is_cph && given {
+                report.push_pointer(
+                    &format!("{base}/{field}"),
+                    At::Key,
+                    format!("`{field}` is for huawei-cph only, not {}", p.kind),
+                    None,
+                );
+            }
+        }
+        if let Some(endpoint) = &p.endpoint
+            && let Err(problem) = check_endpoint(endpoint)
+        {
+            report.push(&format!("{base}/endpoint"), problem, None);
+        }
+        if let Some(c) = &p.credentials {
+            let cred = format!("{base}/credentials");
+            let mut only = |field: &str, given: bool, kind: ProviderKind| {
+                if given && p.kind != kind {
+                    report.push_pointer(
+                        &format!("{cred}/{field}"),
+                        At::Key,
+                        format!("`{field}` is for {kind} only, not {}", p.kind),
+                        None,
+                    );
+                }
+            };
+            only("ak_env", c.ak_env.is_some(), ProviderKind::HuaweiCph);
+            only("sk_env", c.sk_env.is_some(), ProviderKind::HuaweiCph);
+            only("security_token_env", c.security_token_env.is_some(), ProviderKind::HuaweiCph);
+            only("app_id_env", c.app_id_env.is_some(), ProviderKind::Geelark);
+            only("api_key_env", c.api_key_env.is_some(), ProviderKind::Geelark);
+            if c.ak_env.is_some() != c.sk_env.is_some() {
+                report.push(&cred, "`ak_env` and `sk_env` go together".into(), None);
+            }
+            if c.app_id_env.is_some() != c.api_key_env.is_some() {
+                report.push(&cred, "`app_id_env` and `api_key_env` go together".into(), None);
+            }
+            if c.token_env.is_some() && (c.ak_env.is_some() || c.app_id_env.is_some()) {
+                report.push(
+                    &cred,
+                    "give either `token_env` or a key pair, not both".into(),
+                    None,
+                );
+            }
+        }
+        if let Some(batch) = p.limits.and_then(|l| l.batch_size)
+            && let Some(max) = capability::of(p.kind).largest_documented_batch()
+            && batch as usize > max
+        {
+            report.push(
+                &format!("{base}/limits/batch_size"),
+                format!("{} documents at most {max} ids per call", p.kind),
+                None,
+            );
+        }
+    }
+
+    let mut seen: HashMap<(String, String), String> = HashMap::new();
+    let mut check_phone = |report: &mut Report<'_>,
+                           provider: &str,
+                           ids: Vec<(String, &str)>,
+                           entry: &str,
+                           traffic: bool,
+                           properties: Option<&super::Properties>| {
+        let Some(p) = spec.providers.get(provider) else {
+            let known: Vec<&str> = spec.providers.keys().map(String::as_str).collect();
+            report.push(
+                &format!("{entry}/provider"),
+                format!("provider `{provider}` is not defined under `providers`"),
+                Some(if known.is_empty() {
+                    "add it under `providers:`".into()
+                } else {
+                    format!("defined providers: {}", known.join(", "))
+                }),
+            );
+            return;
+        };
+        let cap = capability::of(p.kind);
+        if traffic && !cap.traffic {
+            report.push_pointer(
+                &format!("{entry}/traffic"),
+                At::Key,
+                format!("{} cannot manage `traffic` (huawei-cph only)", p.kind),
+                None,
+            );
+        }
+        if let Some(props) = properties {
+            if !cap.properties {
+                report.push_pointer(
+                    &format!("{entry}/properties"),
+                    At::Key,
+                    format!("{} cannot manage `properties` (huawei-cph only)", p.kind),
+                    None,
+                );
+            } else {
+                let size = serde_json::to_string(props).map(|s| s.len()).unwrap_or(0);
+                if size > MAX_PROPERTY_JSON_BYTES {
+                    report.push(
+                        &format!("{entry}/properties"),
+                        format!(
+                            "the properties make a {size}-byte JSON string; huawei-cph accepts at most {MAX_PROPERTY_JSON_BYTES}"
+                        ),
+                        None,
+                    );
+                }
+                if props.keys().any(String::is_empty) {
+                    report.push(&format!("{entry}/properties"), "a property key is empty".into(), None);
+                }
+            }
+        }
+        for (pointer, id) in ids {
+            if let Some(problem) = id_problem(id, p.kind) {
+                report.push(&pointer, problem, None);
+                continue;
+            }
+            if let Some(first) = seen.get(&(provider.to_owned(), id.to_owned())) {
+                let line = report.line_of(first);
+                report.push(
+                    &pointer,
+                    format!("phone `{id}` of provider `{provider}` is declared twice (first at line {line})"),
+                    None,
+                );
+            } else {
+                seen.insert((provider.to_owned(), id.to_owned()), pointer);
+            }
+        }
+    };
+    for (i, ph) in spec.phones.iter().enumerate() {
+        let entry = format!("/phones/{i}");
+        check_phone(
+            report,
+            &ph.provider,
+            vec![(format!("{entry}/id"), ph.id.as_str())],
+            &entry,
+            ph.traffic.is_some(),
+            ph.properties.as_ref(),
+        );
+    }
+    for (i, g) in spec.groups.iter().enumerate() {
+        let entry = format!("/groups/{i}");
+        let ids = g
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(j, id)| (format!("{entry}/ids/{j}"), id.as_str()))
+            .collect();
+        check_phone(report, &g.provider, ids, &entry, g.traffic.is_some(), g.properties.as_ref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert!(check_endpoint("https://cph.cn-east-3.myhuaweicloud.com").is_ok());
+        assert!(check_endpoint("http://127.0.0.1:8080").is_ok());
+        assert!(check_endpoint("http://[::1]:8080").is_ok());
+        assert!(check_endpoint("http://localhost").is_ok());
+        assert!(check_endpoint("http://10.0.0.1").is_err());
+        assert!(check_endpoint("ftp://x").is_err());
+        assert!(check_endpoint("nope").is_err());
+    }
+
+    #[test]
+    fn ids() {
+        assert!(id_problem("a7f3a1c5258347d6b6f1def79e11f2bc", ProviderKind::HuaweiCph).is_none());
+        assert!(id_problem("a7f3a1c5258347d6b6f1def79e11f2bcX", ProviderKind::HuaweiCph).is_some());
+        assert!(id_problem("a7f3a1c5258347d6b6f1def79e11f2bcX", ProviderKind::Geelark).is_none());
+        assert!(id_problem("a/b", ProviderKind::Geelark).is_some());
+        assert!(id_problem("", ProviderKind::Geelark).is_some());
+    }
+}
