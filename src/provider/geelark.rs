@@ -1,0 +1,265 @@
+//! GeeLark open API client (providers.md section 2 and 0.5).
+//!
+//! Every call is `POST` with a JSON body under `/open/v1/phone/`: `status` (100 ids), `start` and `stop`
+//! (200 ids). Answers come in the envelope `{traceId, code, msg, data}`; per-phone failures arrive as
+//! `data.failDetails` with code 0, 40006 (partial) or 40009 (all failed). 40007/40017 mean "slow down" and
+//! are retried by the HTTP layer; 40014 locks the API for two hours and stops the run.
+//! Auth: `Authorization: Bearer` + `traceId`, or key mode (`appId`, `traceId`, `ts`, `nonce`, `sign`).
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use futures::stream::{self, StreamExt};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::http::{Attempt, Call, HttpError, Reply};
+use super::{Accepted, Auth, Ctx, ObserveTarget, PhoneError, ProviderError};
+use crate::plan::{Action, Batch};
+use crate::spec::ProviderKind;
+use crate::state::{self, ObservedPhone, Observation};
+
+/// The GeeLark client.
+#[derive(Debug)]
+pub struct Geelark {
+    pub(super) ctx: Ctx,
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    code: i64,
+    #[serde(default)]
+    data: Option<BatchData>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchData {
+    #[serde(default)]
+    success_details: Vec<SuccessDetail>,
+    #[serde(default)]
+    fail_details: Vec<FailDetail>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SuccessDetail {
+    id: serde_json::Value,
+    #[serde(default)]
+    status: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FailDetail {
+    code: i64,
+    id: serde_json::Value,
+    #[serde(default)]
+    msg: String,
+}
+
+/// The doc's table types `failDetails.id` as an integer and its example as a string: accept both.
+fn id_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Envelope codes that ask the client to slow down and try again.
+fn is_slow_down(status: u16, body: &[u8]) -> bool {
+    status == 200
+        && serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64))
+            .is_some_and(|c| c == 40007 || c == 40017)
+}
+
+/// A trace id as GeeLark's own JavaScript sample makes it: 32 uppercase hex digits.
+fn trace_id() -> String {
+    super::new_uuid().replace('-', "").to_uppercase()
+}
+
+/// `sign` of key mode: uppercase hex SHA-256 of appId + traceId + ts + nonce + apiKey.
+pub fn key_sign(app_id: &str, trace_id: &str, ts: &str, nonce: &str, api_key: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [app_id, trace_id, ts, nonce, api_key] {
+        h.update(part.as_bytes());
+    }
+    hex::encode_upper(h.finalize())
+}
+
+impl Geelark {
+    pub(super) fn new(ctx: Ctx) -> Geelark {
+        Geelark { ctx }
+    }
+
+    fn attempt(&self, body: &[u8]) -> Attempt {
+        let trace = trace_id();
+        let mut headers = vec![("traceId".to_owned(), trace.clone())];
+        match &self.ctx.auth {
+            Auth::AppKey { app_id, api_key } => {
+                let ts = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0)
+                    .to_string();
+                let nonce: String = trace.chars().take(6).collect();
+                let sign = key_sign(app_id.expose(), &trace, &ts, &nonce, api_key.expose());
+                headers.push(("appId".into(), app_id.expose().to_owned()));
+                headers.push(("ts".into(), ts));
+                headers.push(("nonce".into(), nonce));
+                headers.push(("sign".into(), sign));
+            }
+            Auth::Token(t) | Auth::AkSk { ak: t, .. } => {
+                headers.push(("Authorization".into(), format!("Bearer {}", t.expose())));
+            }
+        }
+        Attempt {
+            headers,
+            body: Some(body.to_vec()),
+        }
+    }
+
+    fn err(&self, e: HttpError) -> ProviderError {
+        ProviderError::from_http(&self.ctx.name, ProviderKind::Geelark, e)
+    }
+
+    /// POST `{"ids": [...]}` to an endpoint; the batch data on success (code 0, 40006 or 40009).
+    async fn post_ids(&self, route: &'static str, path: &str, ids: &[&str], mutating: bool) -> Result<BatchData, ProviderError> {
+        let call = Call {
+            method: Method::POST,
+            url: self.ctx.url(path),
+            route,
+            ids: ids.len(),
+            mutating,
+        };
+        let body = serde_json::to_vec(&json!({ "ids": ids })).expect("a JSON value serializes");
+        let attempt = || self.attempt(&body);
+        let reply: Reply = self
+            .ctx
+            .http
+            .send(&self.ctx.throttle, &call, &attempt, &is_slow_down)
+            .await
+            .map_err(|e| self.err(e))?;
+        if !(200..300).contains(&reply.status) {
+            return Err(self.err(HttpError::from_reply(&call, &reply)));
+        }
+        let env: Envelope = serde_json::from_slice(&reply.body)
+            .map_err(|e| self.err(HttpError::malformed(&call, &reply, &format!("unexpected JSON: {e}"))))?;
+        match env.code {
+            0 | 40006 | 40009 => Ok(env.data.unwrap_or_default()),
+            _ => Err(self.err(HttpError::from_reply(&call, &reply))),
+        }
+    }
+
+    /// Read power states, 100 ids a call; 42001 (and ids the answer leaves out) mean "not found".
+    pub(super) async fn observe(
+        &self,
+        targets: &[ObserveTarget],
+    ) -> Result<HashMap<String, Observation>, ProviderError> {
+        let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
+        let chunks: Vec<&[&str]> = ids.chunks(self.ctx.limits.observe_batch()).collect();
+        let pages: Vec<Result<BatchData, ProviderError>> = stream::iter(chunks)
+            .map(|c| self.post_ids("POST /open/v1/phone/status", "/open/v1/phone/status", c, false))
+            .buffer_unordered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
+        let mut out: HashMap<String, Observation> = HashMap::with_capacity(ids.len());
+        let mut failures = Vec::new();
+        for page in pages {
+            let page = page?;
+            for s in page.success_details {
+                let raw = s.status.unwrap_or(-1);
+                out.insert(
+                    id_text(&s.id),
+                    Observation::Found(ObservedPhone {
+                        raw_status: raw,
+                        power: state::normalise(ProviderKind::Geelark, raw),
+                        traffic: None,
+                        properties: None,
+                    }),
+                );
+            }
+            failures.extend(page.fail_details);
+        }
+        for f in failures {
+            let id = id_text(&f.id);
+            if f.code != 42001 && !out.contains_key(&id) {
+                // Anything but "not found" is a failure to read, not an answer.
+                return Err(self.err(HttpError {
+                    kind: super::HttpErrorKind::Status,
+                    method: Method::POST,
+                    url: self.ctx.url("/open/v1/phone/status").to_string(),
+                    status: Some(200),
+                    code: Some(f.code.to_string()),
+                    message: Some(format!("phone {id}: {}", f.msg)),
+                    request_id: None,
+                    detail: String::new(),
+                    retries: 0,
+                }));
+            }
+        }
+        for id in ids {
+            out.entry(id.to_owned()).or_insert(Observation::NotFound);
+        }
+        Ok(out)
+    }
+
+    /// Start or stop one batch; `failDetails` become per-phone failures with their code and message.
+    pub(super) async fn submit(
+        &self,
+        batch: &Batch,
+    ) -> Result<super::BatchResults, ProviderError> {
+        let (route, path) = match batch.action {
+            Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
+            Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
+            Action::SetTraffic(_) | Action::SetProperties => {
+                return Ok(batch
+                    .ids()
+                    .map(|id| {
+                        let e = PhoneError {
+                            code: "unsupported".into(),
+                            message: format!("geelark cannot {}", batch.action.name()),
+                        };
+                        (id.to_owned(), Err(e))
+                    })
+                    .collect());
+            }
+        };
+        let ids: Vec<&str> = batch.ids().collect();
+        let data = self.post_ids(route, path, &ids, true).await?;
+        let failed: HashMap<String, FailDetail> =
+            data.fail_details.into_iter().map(|f| (id_text(&f.id), f)).collect();
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let result = match failed.get(id) {
+                    Some(f) => Err(PhoneError {
+                        code: f.code.to_string(),
+                        message: f.msg.clone(),
+                    }),
+                    None => Ok(Accepted::Done),
+                };
+                (id.to_owned(), result)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_is_uppercase_sha256_of_the_concatenation() {
+        // sha256("a" "b" "c" "d" "e") = sha256("abcde")
+        assert_eq!(
+            key_sign("a", "b", "c", "d", "e"),
+            "36BBE50ED96841D10443BCB670D6554F0A34B761BE67EC9C4A8AD2C0C44CA42C"
+        );
+        assert_eq!(trace_id().len(), 32);
+        assert!(is_slow_down(200, br#"{"code":40007}"#));
+        assert!(!is_slow_down(200, br#"{"code":0}"#));
+    }
+}

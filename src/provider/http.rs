@@ -1,0 +1,438 @@
+//! The one HTTP layer every provider client goes through: one reqwest client, timeouts, per-route
+//! request-rate windows, per-provider concurrency, retries (see [`super::retry`]), `-v` call logs, and
+//! [`HttpError`], which says method, URL, status, provider code and message, and request id.
+//!
+//! Mutating calls are never re-sent when their outcome is unknown (timeout or 5xx after the request went
+//! out): the error says so and the apply executor reads the phones again instead.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use tokio::sync::Semaphore;
+
+use super::retry::{self, Cause};
+
+/// Time allowed to open a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for one whole request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest body excerpt kept in an error.
+const BODY_EXCERPT: usize = 300;
+
+/// The shared client.
+#[derive(Debug)]
+pub struct Http {
+    client: reqwest::Client,
+    verbose: bool,
+}
+
+impl Http {
+    /// Build the one client of the process.
+    pub fn new(verbose: bool) -> anyhow::Result<Http> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("phonefleet/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Http { client, verbose })
+    }
+}
+
+/// Per-provider throttles: a request-rate window per API route and a cap on calls in flight.
+#[derive(Debug)]
+pub struct Throttle {
+    provider: String,
+    requests_per_minute: Option<u32>,
+    windows: Mutex<HashMap<String, VecDeque<Instant>>>,
+    in_flight: Semaphore,
+}
+
+impl Throttle {
+    /// A throttle for one provider.
+    pub fn new(provider: &str, requests_per_minute: Option<u32>, concurrency: usize) -> Throttle {
+        Throttle {
+            provider: provider.to_owned(),
+            requests_per_minute,
+            windows: Mutex::new(HashMap::new()),
+            in_flight: Semaphore::new(concurrency.max(1)),
+        }
+    }
+
+    /// Wait until one more request on `route` stays within `requests_per_minute` over any sliding minute.
+    async fn admit(&self, route: &str) {
+        let Some(rpm) = self.requests_per_minute else { return };
+        loop {
+            let wait = {
+                let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+                let q = windows.entry(route.to_owned()).or_default();
+                let now = Instant::now();
+                while q.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+                    q.pop_front();
+                }
+                if q.len() < rpm as usize {
+                    q.push_back(now);
+                    None
+                } else {
+                    q.front().map(|t| Duration::from_secs(60).saturating_sub(now.duration_since(*t)))
+                }
+            };
+            match wait {
+                None => return,
+                Some(d) => tokio::time::sleep(d + Duration::from_millis(1)).await,
+            }
+        }
+    }
+}
+
+/// One logical call, before each attempt's headers and body are made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// HTTP method.
+    pub method: Method,
+    /// Full URL.
+    pub url: reqwest::Url,
+    /// Route template for logs and rate windows, e.g. `POST /open/v1/phone/stop`.
+    pub route: &'static str,
+    /// Number of phone ids in the request, for logs.
+    pub ids: usize,
+    /// Changes something at the provider: never re-sent when its outcome is unknown.
+    pub mutating: bool,
+}
+
+/// Headers and body of one attempt (made fresh for each attempt: signatures and request ids change).
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    /// Header name and value pairs.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes, sent as `application/json`.
+    pub body: Option<Vec<u8>>,
+}
+
+/// An answer that is not a transport failure (2xx or 4xx; 5xx only for reads that ran out of retries).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body bytes.
+    pub body: Vec<u8>,
+    /// Request id header, if any.
+    pub request_id: Option<String>,
+    /// Retries that preceded this answer.
+    pub retries: u32,
+}
+
+/// What went wrong with a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpErrorKind {
+    /// The provider answered with an error status or an error code.
+    Status,
+    /// Could not reach the provider.
+    Transport,
+    /// A mutating request went out and no trustworthy answer came back.
+    OutcomeUnknown,
+    /// Still throttled after every retry.
+    Throttled,
+}
+
+/// A failed call, with everything needed to find it in the provider's logs.
+#[derive(Debug, Clone)]
+pub struct HttpError {
+    /// What kind of failure.
+    pub kind: HttpErrorKind,
+    /// Method.
+    pub method: Method,
+    /// URL with secret-looking query values removed.
+    pub url: String,
+    /// HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    /// Provider error code (`CPS.0005`, `40014`, `KOOPHONE.API.1001`).
+    pub code: Option<String>,
+    /// Provider error message.
+    pub message: Option<String>,
+    /// Request id header or body field.
+    pub request_id: Option<String>,
+    /// Short body excerpt or transport error text.
+    pub detail: String,
+    /// How many retries were made.
+    pub retries: u32,
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.url)?;
+        match self.kind {
+            HttpErrorKind::Transport => write!(f, ": {}", self.detail)?,
+            HttpErrorKind::OutcomeUnknown => write!(f, ": outcome unknown ({})", self.detail)?,
+            HttpErrorKind::Throttled => write!(f, ": still throttled")?,
+            HttpErrorKind::Status => {}
+        }
+        if let Some(s) = self.status {
+            let reason = reqwest::StatusCode::from_u16(s)
+                .ok()
+                .and_then(|c| c.canonical_reason())
+                .unwrap_or("");
+            write!(f, ": HTTP {s} {reason}")?;
+        }
+        match (&self.code, &self.message) {
+            (Some(c), Some(m)) => write!(f, ", {c}: {m}")?,
+            (Some(c), None) => write!(f, ", code {c}")?,
+            (None, Some(m)) => write!(f, ", {m}")?,
+            (None, None) if self.kind == HttpErrorKind::Status && !self.detail.is_empty() => {
+                write!(f, ", body: {}", self.detail)?
+            }
+            (None, None) => {}
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        if self.retries > 0 {
+            write!(f, " after {} retr{}", self.retries, if self.retries == 1 { "y" } else { "ies" })?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+impl HttpError {
+    /// An error built from an answer the provider considers failed.
+    pub fn from_reply(call: &Call, reply: &Reply) -> HttpError {
+        let (code, message, body_request_id) = error_fields(&reply.body);
+        HttpError {
+            kind: HttpErrorKind::Status,
+            method: call.method.clone(),
+            url: redact_url(&call.url),
+            status: Some(reply.status),
+            code,
+            message,
+            request_id: reply.request_id.clone().or(body_request_id),
+            detail: excerpt(&reply.body),
+            retries: reply.retries,
+        }
+    }
+
+    /// An answer that could not be understood.
+    pub fn malformed(call: &Call, reply: &Reply, why: &str) -> HttpError {
+        let mut e = HttpError::from_reply(call, reply);
+        e.detail = format!("{why}; body: {}", excerpt(&reply.body));
+        e.code.get_or_insert_with(|| "malformed-response".into());
+        e.message.get_or_insert_with(|| why.to_owned());
+        e
+    }
+
+    fn bare(kind: HttpErrorKind, call: &Call, detail: String, retries: u32) -> HttpError {
+        HttpError {
+            kind,
+            method: call.method.clone(),
+            url: redact_url(&call.url),
+            status: None,
+            code: None,
+            message: None,
+            request_id: None,
+            detail,
+            retries,
+        }
+    }
+}
+
+/// Pull a provider's code, message and request id out of an error body, whatever its dialect
+/// (`error_code`/`error_msg` for Huawei and KooPhone, `code`/`msg` for GeeLark).
+pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>, Option<String>) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (None, None, None);
+    };
+    let text = |key: &str| {
+        v.get(key).and_then(|x| match x {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    (
+        text("error_code").or_else(|| text("code")),
+        text("error_msg").or_else(|| text("msg")).or_else(|| text("message")),
+        text("request_id").or_else(|| text("traceId")),
+    )
+}
+
+fn excerpt(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(body);
+    let s = s.trim();
+    if s.chars().count() > BODY_EXCERPT {
+        let cut: String = s.chars().take(BODY_EXCERPT).collect();
+        format!("{cut}...")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Remove values of query parameters whose names suggest secrets.
+fn redact_url(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = ["token", "sign", "key", "secret", "password", "signature"]
+                    .iter()
+                    .any(|s| k.to_ascii_lowercase().contains(s));
+                (k.into_owned(), if secret { "REDACTED".into() } else { v.into_owned() })
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+const REQUEST_ID_HEADERS: &[&str] = &["x-request-id", "x-openstack-request-id", "traceid"];
+
+impl Http {
+    /// Send a call with retries; `attempt` makes each try's headers and body; `throttled` recognises a
+    /// provider's in-body "slow down" answer (GeeLark 40007 with HTTP 200). Returns 2xx and 4xx answers
+    /// to the caller, which knows the provider's error dialect.
+    pub async fn send(
+        &self,
+        throttle: &Throttle,
+        call: &Call,
+        attempt: &(dyn Fn() -> Attempt + Sync),
+        throttled: &(dyn Fn(u16, &[u8]) -> bool + Sync),
+    ) -> Result<Reply, HttpError> {
+        let mut retries = 0u32;
+        loop {
+            throttle.admit(call.route).await;
+            let permit = throttle.in_flight.acquire().await.expect("the semaphore is never closed");
+            let parts = attempt();
+            let mut req = self.client.request(call.method.clone(), call.url.clone());
+            for (k, v) in &parts.headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            if let Some(body) = parts.body {
+                req = req.header("Content-Type", "application/json").body(body);
+            }
+            let started = Instant::now();
+            let result = async {
+                let resp = req.send().await?;
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                let body = resp.bytes().await?;
+                Ok::<_, reqwest::Error>((status, headers, body.to_vec()))
+            }
+            .await;
+            drop(permit);
+            let elapsed = started.elapsed();
+            match result {
+                Err(e) => {
+                    self.log(throttle, call, "error", elapsed);
+                    let detail = transport_text(&e);
+                    // A connection that never opened carried nothing: safe to try again even for a change.
+                    let sent = !e.is_connect();
+                    if call.mutating && sent {
+                        return Err(HttpError::bare(HttpErrorKind::OutcomeUnknown, call, detail, retries));
+                    }
+                    match retry::delay(retries, Cause::Transport, None) {
+                        Some(d) => tokio::time::sleep(d).await,
+                        None => return Err(HttpError::bare(HttpErrorKind::Transport, call, detail, retries)),
+                    }
+                }
+                Ok((status, headers, body)) => {
+                    self.log(throttle, call, &status.to_string(), elapsed);
+                    let request_id = REQUEST_ID_HEADERS.iter().find_map(|h| {
+                        headers.get(*h).and_then(|v| v.to_str().ok()).map(str::to_owned)
+                    });
+                    let reply = Reply {
+                        status,
+                        body,
+                        request_id,
+                        retries,
+                    };
+                    if status == 429 || throttled(status, &reply.body) {
+                        let after = headers
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .map(Duration::from_secs);
+                        match retry::delay(retries, Cause::Throttled, after) {
+                            Some(d) => tokio::time::sleep(d).await,
+                            None => {
+                                let mut e = HttpError::from_reply(call, &reply);
+                                e.kind = HttpErrorKind::Throttled;
+                                return Err(e);
+                            }
+                        }
+                    } else if status >= 500 {
+                        if call.mutating {
+                            let mut e = HttpError::from_reply(call, &reply);
+                            e.kind = HttpErrorKind::OutcomeUnknown;
+                            e.detail = format!("HTTP {status} after the request was sent");
+                            return Err(e);
+                        }
+                        match retry::delay(retries, Cause::ServerError, None) {
+                            Some(d) => tokio::time::sleep(d).await,
+                            None => return Err(HttpError::from_reply(call, &reply)),
+                        }
+                    } else {
+                        return Ok(reply);
+                    }
+                }
+            }
+            retries += 1;
+        }
+    }
+
+    fn log(&self, throttle: &Throttle, call: &Call, outcome: &str, elapsed: Duration) {
+        if self.verbose {
+            eprintln!(
+                "phonefleet: {}: {} ids={} -> {outcome} in {}ms",
+                throttle.provider,
+                call.route,
+                call.ids,
+                elapsed.as_millis()
+            );
+        }
+    }
+}
+
+fn transport_text(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "connection failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    match last {
+        Some(s) => format!("{what}: {s}"),
+        None => what.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_query_values_are_redacted() {
+        let u = reqwest::Url::parse("https://u:p@x.test/a?limit=2&token=abc&sign=z").unwrap();
+        let r = redact_url(&u);
+        assert!(!r.contains("abc") && !r.contains(":p@") && !r.contains("sign=z"), "{r}");
+        assert!(r.contains("limit=2"));
+    }
+
+    #[test]
+    fn error_bodies_of_every_dialect() {
+        let (c, m, _) = error_fields(br#"{"error_code":"CPS.0005","error_msg":"Phone not found."}"#);
+        assert_eq!((c.as_deref(), m.as_deref()), (Some("CPS.0005"), Some("Phone not found.")));
+        let (c, m, t) = error_fields(br#"{"code":40014,"msg":"locked","traceId":"t1"}"#);
+        assert_eq!((c.as_deref(), m.as_deref(), t.as_deref()), (Some("40014"), Some("locked"), Some("t1")));
+    }
+}

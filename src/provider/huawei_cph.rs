@@ -1,0 +1,493 @@
+//! Huawei Cloud CPH client (providers.md section 1 and 0.5).
+//!
+//! Reads: `GET /v1/{project_id}/cloud-phone/phones` pages of 200 (only as many as needed to find the
+//! declared phones), and `GET .../phones/{id}` only for phones whose spec declares properties.
+//! Changes: batch-update-property, phones-traffic, batch-stop, batch-restart (which also powers on a stopped
+//! phone); all asynchronous, finished through `GET .../jobs?request_ids=` (20 request ids a call).
+//! Auth: `X-Auth-Token`, or AK/SK signing (`SDK-HMAC-SHA256`) with `X-Security-Token` for temporary keys.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::stream::{self, StreamExt};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{Attempt, Call, HttpError, Reply};
+use super::signer::{self, SignRequest};
+use super::{Accepted, Auth, Ctx, ObserveTarget, PendingJob, PhoneError, ProviderError};
+use crate::plan::{Action, Batch};
+use crate::spec::{Properties, ProviderKind, Traffic};
+use crate::state::{self, ObservedPhone, Observation};
+
+/// List page size (the documented maximum).
+const PAGE: usize = 200;
+/// Request ids per job query (documented maximum).
+const JOB_QUERY_IDS: usize = 20;
+/// Jobs per job query page (documented maximum of `limit`).
+const JOB_PAGE: usize = 100;
+
+/// The CPH client.
+#[derive(Debug)]
+pub struct HuaweiCph {
+    pub(super) ctx: Ctx,
+    project_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListResponse {
+    #[serde(default)]
+    count: Option<usize>,
+    #[serde(default)]
+    phones: Vec<ListedPhone>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListedPhone {
+    phone_id: String,
+    status: i64,
+    #[serde(default)]
+    traffic_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DetailResponse {
+    status: i64,
+    #[serde(default)]
+    traffic_type: Option<String>,
+    #[serde(default)]
+    property: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct JobsResponse {
+    #[serde(default)]
+    request_id: Option<String>,
+    #[serde(default)]
+    jobs: Vec<PhoneJob>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PhoneJob {
+    #[serde(default)]
+    phone_id: Option<String>,
+    #[serde(default)]
+    job_id: Option<String>,
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    error_msg: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct JobListResponse {
+    #[serde(default)]
+    jobs: Vec<JobStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+struct JobStatus {
+    job_id: String,
+    status: i64,
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    error_msg: Option<String>,
+}
+
+/// Decode a CPH `property` string (a JSON object as a string) into string values.
+pub fn parse_property(text: Option<&str>) -> Properties {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Properties::new();
+    };
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
+        Ok(map) => map
+            .into_iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, s)
+            })
+            .collect(),
+        Err(_) => Properties::new(),
+    }
+}
+
+fn observed(status: i64, traffic: Option<&str>, properties: Option<Properties>) -> ObservedPhone {
+    ObservedPhone {
+        raw_status: status,
+        power: state::normalise(ProviderKind::HuaweiCph, status),
+        traffic: traffic.and_then(Traffic::parse),
+        properties,
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(hi), Some(lo)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl HuaweiCph {
+    pub(super) fn new(ctx: Ctx, project_id: String) -> HuaweiCph {
+        HuaweiCph { ctx, project_id }
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/v1/{}/cloud-phone/{rest}", self.project_id)
+    }
+
+    /// Headers (and the body) of one attempt: a token, or a fresh AK/SK signature.
+    fn attempt(&self, call: &Call, body: Option<&[u8]>) -> Attempt {
+        let mut headers: Vec<(String, String)> = Vec::new();
+        match &self.ctx.auth {
+            Auth::Token(t) | Auth::AppKey { api_key: t, .. } => {
+                headers.push(("X-Auth-Token".into(), t.expose().to_owned()));
+            }
+            Auth::AkSk { ak, sk, security_token } => {
+                let host = match call.url.port() {
+                    Some(p) => format!("{}:{p}", call.url.host_str().unwrap_or_default()),
+                    None => call.url.host_str().unwrap_or_default().to_owned(),
+                };
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                headers.push(("Host".into(), host));
+                headers.push(("X-Sdk-Date".into(), signer::sdk_date(now)));
+                headers.push(("X-Project-Id".into(), self.project_id.clone()));
+                if let Some(t) = security_token {
+                    headers.push(("X-Security-Token".into(), t.expose().to_owned()));
+                }
+                if body.is_some() {
+                    headers.push(("Content-Type".into(), "application/json".into()));
+                }
+                let path = percent_decode(call.url.path());
+                let query: Vec<(String, String)> =
+                    call.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+                let req = SignRequest {
+                    method: call.method.as_str(),
+                    path: &path,
+                    query: &query,
+                    headers: &headers,
+                    body: body.unwrap_or_default(),
+                };
+                let auth = signer::authorization(ak.expose(), sk.expose(), &req);
+                // Content-Type is added again by the HTTP layer for bodies; drop our copy.
+                headers.retain(|(n, _)| n != "Content-Type");
+                headers.push(("Authorization".into(), auth));
+            }
+        }
+        Attempt {
+            headers,
+            body: body.map(<[u8]>::to_vec),
+        }
+    }
+
+    async fn call(&self, call: Call, body: Option<Vec<u8>>) -> Result<Reply, ProviderError> {
+        let attempt = || self.attempt(&call, body.as_deref());
+        let never = |_: u16, _: &[u8]| false;
+        let reply = self
+            .ctx
+            .http
+            .send(&self.ctx.throttle, &call, &attempt, &never)
+            .await
+            .map_err(|e| self.err(e))?;
+        if !(200..300).contains(&reply.status) {
+            return Err(self.err(HttpError::from_reply(&call, &reply)));
+        }
+        Ok(reply)
+    }
+
+    fn err(&self, e: HttpError) -> ProviderError {
+        ProviderError::from_http(&self.ctx.name, ProviderKind::HuaweiCph, e)
+    }
+
+    fn decode<T: for<'de> Deserialize<'de>>(&self, call: &Call, reply: &Reply) -> Result<T, ProviderError> {
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| self.err(HttpError::malformed(call, reply, &format!("unexpected JSON: {e}"))))
+    }
+
+    async fn list_page(&self, offset: usize) -> Result<ListResponse, ProviderError> {
+        let path = format!("{}?offset={offset}&limit={PAGE}", self.path("phones"));
+        let call = Call {
+            method: Method::GET,
+            url: self.ctx.url(&path),
+            route: "GET /v1/{project_id}/cloud-phone/phones",
+            ids: 0,
+            mutating: false,
+        };
+        let reply = self.call(call.clone(), None).await?;
+        self.decode(&call, &reply)
+    }
+
+    async fn detail(&self, id: &str) -> Result<Observation, ProviderError> {
+        let call = Call {
+            method: Method::GET,
+            url: self.ctx.url(&self.path(&format!("phones/{id}"))),
+            route: "GET /v1/{project_id}/cloud-phone/phones/{phone_id}",
+            ids: 1,
+            mutating: false,
+        };
+        match self.call(call.clone(), None).await {
+            Ok(reply) => {
+                let d: DetailResponse = self.decode(&call, &reply)?;
+                let props = parse_property(d.property.as_deref());
+                Ok(Observation::Found(observed(d.status, d.traffic_type.as_deref(), Some(props))))
+            }
+            Err(ProviderError::Http { source, .. })
+                if source.status == Some(404)
+                    || matches!(source.code.as_deref(), Some("CPS.0005" | "CPS.0004")) =>
+            {
+                Ok(Observation::NotFound)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Read the declared phones: list pages until every phone without properties is found (or the list
+    /// ends), and one detail call per phone whose properties are managed.
+    pub(super) async fn observe(
+        &self,
+        targets: &[ObserveTarget],
+    ) -> Result<HashMap<String, Observation>, ProviderError> {
+        let mut out = HashMap::with_capacity(targets.len());
+        let mut missing: HashSet<&str> =
+            targets.iter().filter(|t| !t.properties).map(|t| t.id.as_str()).collect();
+        if !missing.is_empty() {
+            let first = self.list_page(0).await?;
+            let count = first.count.unwrap_or(first.phones.len());
+            let mut take = |page: ListResponse, missing: &mut HashSet<&str>| {
+                for p in page.phones {
+                    if missing.remove(p.phone_id.as_str()) {
+                        let obs = observed(p.status, p.traffic_type.as_deref(), None);
+                        out.insert(p.phone_id, Observation::Found(obs));
+                    }
+                }
+            };
+            take(first, &mut missing);
+            let mut offsets = (PAGE..count).step_by(PAGE).peekable();
+            let wave = self.ctx.limits.concurrency;
+            while !missing.is_empty() && offsets.peek().is_some() {
+                let batch: Vec<usize> = offsets.by_ref().take(wave).collect();
+                let pages: Vec<Result<ListResponse, ProviderError>> =
+                    stream::iter(batch).map(|o| self.list_page(o)).buffered(wave).collect().await;
+                for page in pages {
+                    take(page?, &mut missing);
+                }
+            }
+            for id in missing {
+                out.insert(id.to_owned(), Observation::NotFound);
+            }
+        }
+        let details: Vec<(String, Result<Observation, ProviderError>)> = stream::iter(
+            targets.iter().filter(|t| t.properties),
+        )
+        .map(|t| async move { (t.id.clone(), self.detail(&t.id).await) })
+        .buffer_unordered(self.ctx.limits.concurrency)
+        .collect()
+        .await;
+        for (id, obs) in details {
+            out.insert(id, obs?);
+        }
+        Ok(out)
+    }
+
+    /// Send one batch call.
+    pub(super) async fn submit(
+        &self,
+        batch: &Batch,
+    ) -> Result<super::BatchResults, ProviderError> {
+        let ids: Vec<&str> = batch.ids().collect();
+        let (route, rest, body) = match &batch.action {
+            Action::Stop => (
+                "POST /v1/{project_id}/cloud-phone/phones/batch-stop",
+                "phones/batch-stop",
+                json!({ "phone_ids": ids }),
+            ),
+            Action::Start => (
+                "POST /v1/{project_id}/cloud-phone/phones/batch-restart",
+                "phones/batch-restart",
+                json!({ "phones": ids.iter().map(|id| json!({ "phone_id": id })).collect::<Vec<_>>() }),
+            ),
+            Action::SetTraffic(t) => (
+                "POST /v1/{project_id}/cloud-phone/phones-traffic",
+                "phones-traffic",
+                json!({ "traffic_type": t.as_str(), "phone_ids": ids }),
+            ),
+            Action::SetProperties => {
+                let mut phones = Vec::with_capacity(batch.phones.len());
+                for p in &batch.phones {
+                    // `property` is a string holding a JSON object, made by serde, never by hand.
+                    let property = serde_json::to_string(&p.properties).expect("a string map serializes");
+                    phones.push(json!({ "phone_id": p.id, "property": property }));
+                }
+                (
+                    "POST /v1/{project_id}/cloud-phone/phones/batch-update-property",
+                    "phones/batch-update-property",
+                    json!({ "phones": phones }),
+                )
+            }
+        };
+        let call = Call {
+            method: Method::POST,
+            url: self.ctx.url(&self.path(rest)),
+            route,
+            ids: ids.len(),
+            mutating: true,
+        };
+        let body = serde_json::to_vec(&body).expect("a JSON value serializes");
+        let reply = self.call(call.clone(), Some(body)).await?;
+        let resp: JobsResponse = self.decode(&call, &reply)?;
+        let request_id = resp.request_id.unwrap_or_default();
+        let mut by_phone: HashMap<String, PhoneJob> = HashMap::new();
+        for job in resp.jobs {
+            if let Some(id) = job.phone_id.clone() {
+                by_phone.insert(id, job);
+            }
+        }
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let result = match by_phone.remove(*id) {
+                    Some(PhoneJob { error_code: Some(code), error_msg, .. }) if !code.is_empty() => {
+                        Err(PhoneError { code, message: error_msg.unwrap_or_default() })
+                    }
+                    Some(PhoneJob { job_id: Some(job_id), .. }) if !job_id.is_empty() => {
+                        Ok(Accepted::Job(PendingJob {
+                            phone_id: (*id).to_owned(),
+                            request_id: request_id.clone(),
+                            job_id,
+                        }))
+                    }
+                    _ => Err(PhoneError {
+                        code: "no-job".into(),
+                        message: "the provider answered without a job for this phone".into(),
+                    }),
+                };
+                ((*id).to_owned(), result)
+            })
+            .collect())
+    }
+
+    async fn job_page(&self, request_ids: &[&str], offset: usize) -> Result<Vec<JobStatus>, ProviderError> {
+        let path = format!(
+            "{}?request_ids={}&offset={offset}&limit={JOB_PAGE}",
+            self.path("jobs"),
+            request_ids.join(",")
+        );
+        let call = Call {
+            method: Method::GET,
+            url: self.ctx.url(&path),
+            route: "GET /v1/{project_id}/cloud-phone/jobs",
+            ids: request_ids.len(),
+            mutating: false,
+        };
+        let reply = self.call(call.clone(), None).await?;
+        let resp: JobListResponse = self.decode(&call, &reply)?;
+        Ok(resp.jobs)
+    }
+
+    async fn jobs_of(&self, request_ids: &[&str]) -> Result<Vec<JobStatus>, ProviderError> {
+        let mut all = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self.job_page(request_ids, offset).await?;
+            let n = page.len();
+            all.extend(page);
+            if n < JOB_PAGE {
+                return Ok(all);
+            }
+            offset += n;
+        }
+    }
+
+    /// Poll the jobs until each finishes (status 2 ok, -1 failed) or the deadline passes.
+    pub(super) async fn wait(
+        &self,
+        jobs: Vec<PendingJob>,
+        deadline: Instant,
+    ) -> Result<Vec<(String, Result<(), PhoneError>)>, ProviderError> {
+        let mut pending: HashMap<String, PendingJob> = jobs.into_iter().map(|j| (j.job_id.clone(), j)).collect();
+        let mut done = Vec::with_capacity(pending.len());
+        let mut interval = Duration::from_millis(300);
+        while !pending.is_empty() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            tokio::time::sleep(interval.min(deadline - now)).await;
+            interval = (interval * 3 / 2).min(Duration::from_secs(5));
+            let mut request_ids: Vec<&str> = pending.values().map(|j| j.request_id.as_str()).collect();
+            request_ids.sort_unstable();
+            request_ids.dedup();
+            let chunks: Vec<Vec<&str>> = request_ids.chunks(JOB_QUERY_IDS).map(<[&str]>::to_vec).collect();
+            let results: Vec<Result<Vec<JobStatus>, ProviderError>> = stream::iter(chunks)
+                .map(|c| async move { self.jobs_of(&c).await })
+                .buffer_unordered(self.ctx.limits.concurrency)
+                .collect()
+                .await;
+            let mut statuses = Vec::new();
+            for r in results {
+                statuses.extend(r?);
+            }
+            for s in statuses {
+                let finished = match s.status {
+                    2 => Some(Ok(())),
+                    -1 => Some(Err(PhoneError {
+                        code: s.error_code.filter(|c| !c.is_empty()).unwrap_or_else(|| "job-failed".into()),
+                        message: s.error_msg.unwrap_or_else(|| "the job failed".into()),
+                    })),
+                    _ => None,
+                };
+                if let Some(result) = finished
+                    && let Some(job) = pending.remove(&s.job_id)
+                {
+                    done.push((job.phone_id, result));
+                }
+            }
+        }
+        for job in pending.into_values() {
+            done.push((
+                job.phone_id,
+                Err(PhoneError {
+                    code: "not-converged".into(),
+                    message: format!("accepted but not converged: job {} still running at the deadline", job.job_id),
+                }),
+            ));
+        }
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_strings() {
+        let p = parse_property(Some(r#"{"a":"1","b":2}"#));
+        assert_eq!(p.get("a").map(String::as_str), Some("1"));
+        assert_eq!(p.get("b").map(String::as_str), Some("2"));
+        assert!(parse_property(Some("")).is_empty());
+        assert!(parse_property(None).is_empty());
+        assert_eq!(percent_decode("/v1/a%20b/x"), "/v1/a b/x");
+    }
+}

@@ -1,0 +1,156 @@
+//! KooPhone client (providers.md section 3 and 0.5): power state only, through
+//! `POST /v1/instances/batch-query-status` (32 ids by default; newer docs say 100, so `limits.batch_size`
+//! may raise it). Every request carries `X-Auth-Token` and a fresh `x-request-id`. KooPhone offers no
+//! start or stop API, so this client changes nothing.
+
+use std::collections::HashMap;
+
+use futures::stream::{self, StreamExt};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{Attempt, Call, HttpError, Reply};
+use super::{Auth, Ctx, ObserveTarget, ProviderError};
+use crate::spec::ProviderKind;
+use crate::state::{self, ObservedPhone, Observation};
+
+/// The KooPhone client.
+#[derive(Debug)]
+pub struct Koophone {
+    pub(super) ctx: Ctx,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusResponse {
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    data: Option<StatusData>,
+    /// The page's own example puts the results at the top level: accept both shapes.
+    #[serde(default)]
+    status_results: Option<Vec<StatusResult>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusData {
+    #[serde(default)]
+    status_results: Vec<StatusResult>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusResult {
+    instance_id: String,
+    status: i64,
+}
+
+const NOT_EXIST: &str = "KOOPHONE.API.4001";
+
+enum Query {
+    Found(Vec<StatusResult>),
+    NoSuchInstance,
+}
+
+impl Koophone {
+    pub(super) fn new(ctx: Ctx) -> Koophone {
+        Koophone { ctx }
+    }
+
+    fn err(&self, e: HttpError) -> ProviderError {
+        ProviderError::from_http(&self.ctx.name, ProviderKind::Koophone, e)
+    }
+
+    async fn query(&self, ids: &[&str]) -> Result<Query, ProviderError> {
+        let call = Call {
+            method: Method::POST,
+            url: self.ctx.url("/v1/instances/batch-query-status"),
+            route: "POST /v1/instances/batch-query-status",
+            ids: ids.len(),
+            mutating: false,
+        };
+        let body = serde_json::to_vec(&json!({ "instance_ids": ids })).expect("a JSON value serializes");
+        let token = match &self.ctx.auth {
+            Auth::Token(t) | Auth::AppKey { api_key: t, .. } | Auth::AkSk { ak: t, .. } => t.expose().to_owned(),
+        };
+        let attempt = || Attempt {
+            headers: vec![
+                ("X-Auth-Token".into(), token.clone()),
+                ("x-request-id".into(), super::new_uuid()),
+            ],
+            body: Some(body.clone()),
+        };
+        let never = |_: u16, _: &[u8]| false;
+        let reply: Reply = self
+            .ctx
+            .http
+            .send(&self.ctx.throttle, &call, &attempt, &never)
+            .await
+            .map_err(|e| self.err(e))?;
+        let (code, _, _) = super::http::error_fields(&reply.body);
+        if code.as_deref() == Some(NOT_EXIST) {
+            return Ok(Query::NoSuchInstance);
+        }
+        // Error codes other than "0" come with HTTP 200 too.
+        if !(200..300).contains(&reply.status) || code.as_deref().is_some_and(|c| c != "0") {
+            return Err(self.err(HttpError::from_reply(&call, &reply)));
+        }
+        let resp: StatusResponse = serde_json::from_slice(&reply.body)
+            .map_err(|e| self.err(HttpError::malformed(&call, &reply, &format!("unexpected JSON: {e}"))))?;
+        let _ = resp.error_code;
+        let results = match (resp.data, resp.status_results) {
+            (Some(d), _) if !d.status_results.is_empty() => d.status_results,
+            (_, Some(top)) => top,
+            (Some(d), None) => d.status_results,
+            (None, None) => Vec::new(),
+        };
+        Ok(Query::Found(results))
+    }
+
+    /// Read power states; ids the answer leaves out are "not found". When a batch is refused because one
+    /// of its instances does not exist (`KOOPHONE.API.4001`), its ids are asked one by one.
+    pub(super) async fn observe(
+        &self,
+        targets: &[ObserveTarget],
+    ) -> Result<HashMap<String, Observation>, ProviderError> {
+        let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
+        let chunks: Vec<&[&str]> = ids.chunks(self.ctx.limits.observe_batch()).collect();
+        let answers: Vec<(&[&str], Result<Query, ProviderError>)> = stream::iter(chunks)
+            .map(|c| async move { (c, self.query(c).await) })
+            .buffer_unordered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
+        let mut out = HashMap::with_capacity(ids.len());
+        let record = |results: Vec<StatusResult>, out: &mut HashMap<String, Observation>| {
+            for r in results {
+                out.insert(
+                    r.instance_id,
+                    Observation::Found(ObservedPhone {
+                        raw_status: r.status,
+                        power: state::normalise(ProviderKind::Koophone, r.status),
+                        traffic: None,
+                        properties: None,
+                    }),
+                );
+            }
+        };
+        for (chunk, answer) in answers {
+            match answer? {
+                Query::Found(results) => record(results, &mut out),
+                Query::NoSuchInstance => {
+                    for id in chunk {
+                        match self.query(&[id]).await? {
+                            Query::Found(results) => record(results, &mut out),
+                            Query::NoSuchInstance => {
+                                out.insert((*id).to_owned(), Observation::NotFound);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for id in ids {
+            out.entry(id.to_owned()).or_insert(Observation::NotFound);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,427 @@
+//! Provider clients: real HTTP to Huawei CPH, GeeLark and KooPhone, behind one [`Client`] that `plan` and
+//! `apply` use without knowing the vendor. Two operations: [`Client::observe`] reads the state of a set
+//! of phones; [`Client::submit`] sends one batch of one action and returns one result per phone
+//! ([`Client::wait`] then finishes asynchronous jobs).
+//!
+//! Owns credentials (read from the environment variables the spec names, never printed), and the typed
+//! [`ProviderError`]. Does not decide what to change: that is `plan`.
+
+pub mod geelark;
+pub mod http;
+pub mod huawei_cph;
+pub mod koophone;
+pub mod retry;
+pub mod signer;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::capability::EffectiveLimits;
+use crate::plan::Batch;
+use crate::spec::{ProviderConfig, ProviderKind};
+use crate::state::Observation;
+pub use http::{Http, HttpError, HttpErrorKind};
+
+/// A secret read from the environment. Its `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// The value, for building a request.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How requests to a provider are authenticated.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// `X-Auth-Token` (huawei-cph, koophone) or `Authorization: Bearer` (geelark).
+    Token(Secret),
+    /// huawei-cph AK/SK signing, with `X-Security-Token` for temporary keys.
+    AkSk {
+        /// Access key id.
+        ak: Secret,
+        /// Secret access key.
+        sk: Secret,
+        /// Security token of a temporary key.
+        security_token: Option<Secret>,
+    },
+    /// geelark key mode (`appId`, `traceId`, `ts`, `nonce`, `sign`).
+    AppKey {
+        /// Team AppId.
+        app_id: Secret,
+        /// API key.
+        api_key: Secret,
+    },
+}
+
+/// What went wrong talking to a provider, as a caller can react to it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// A credential variable is not set.
+    #[error("provider `{provider}`: environment variable `{var}` is not set")]
+    MissingCredentials {
+        /// Provider name.
+        provider: String,
+        /// The variable.
+        var: String,
+    },
+    /// The provider refused the credentials.
+    #[error("provider `{provider}`: the provider refused the credentials")]
+    Auth {
+        /// Provider name.
+        provider: String,
+        /// The call.
+        #[source]
+        source: Box<HttpError>,
+    },
+    /// GeeLark locked the API for two hours (code 40014).
+    #[error("provider `{provider}`: GeeLark locked this API for two hours (40014: hourly request limit exceeded)")]
+    Locked {
+        /// Provider name.
+        provider: String,
+        /// The call.
+        #[source]
+        source: Box<HttpError>,
+    },
+    /// A call failed.
+    #[error("provider `{provider}`: call failed")]
+    Http {
+        /// Provider name.
+        provider: String,
+        /// The call.
+        #[source]
+        source: Box<HttpError>,
+    },
+}
+
+impl ProviderError {
+    /// Wrap a failed call, classifying authentication and lock-out answers.
+    pub fn from_http(provider: &str, kind: ProviderKind, source: HttpError) -> ProviderError {
+        let provider = provider.to_owned();
+        let code = source.code.clone().unwrap_or_default();
+        let code = code.as_str();
+        let auth_status = matches!(source.status, Some(401 | 403));
+        let auth_code = match kind {
+            ProviderKind::Geelark => matches!(code, "40003" | "40013" | "40015" | "40016"),
+            ProviderKind::Koophone => code == "KOOPHONE.API.1001",
+            ProviderKind::HuaweiCph => code.starts_with("APIGW.0301") || code == "CPS.0001",
+        };
+        let source = Box::new(source);
+        if kind == ProviderKind::Geelark && code == "40014" {
+            ProviderError::Locked { provider, source }
+        } else if source.kind == HttpErrorKind::Status && (auth_status || auth_code) {
+            ProviderError::Auth { provider, source }
+        } else {
+            ProviderError::Http { provider, source }
+        }
+    }
+
+    /// Nothing more can be done against this provider in this run.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::MissingCredentials { .. } | ProviderError::Auth { .. } | ProviderError::Locked { .. }
+        )
+    }
+
+    /// A change was sent and its answer was lost: read the phones again before doing anything else.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, ProviderError::Http { source, .. } if source.kind == HttpErrorKind::OutcomeUnknown)
+    }
+
+    /// The per-phone form of this error, for reports.
+    pub fn as_phone_error(&self) -> PhoneError {
+        match self {
+            ProviderError::MissingCredentials { var, .. } => PhoneError {
+                code: "missing-credentials".into(),
+                message: format!("environment variable `{var}` is not set"),
+            },
+            ProviderError::Auth { source, .. }
+            | ProviderError::Locked { source, .. }
+            | ProviderError::Http { source, .. } => PhoneError {
+                code: source
+                    .code
+                    .clone()
+                    .or_else(|| source.status.map(|s| format!("HTTP {s}")))
+                    .unwrap_or_else(|| match source.kind {
+                        HttpErrorKind::OutcomeUnknown => "outcome-unknown".into(),
+                        HttpErrorKind::Throttled => "throttled".into(),
+                        _ => "transport".into(),
+                    }),
+                message: source.message.clone().unwrap_or_else(|| source.to_string()),
+            },
+        }
+    }
+}
+
+impl crate::error::Hint for ProviderError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ProviderError::MissingCredentials { var, .. } => Some(format!(
+                "export {var}=...; the spec names credential variables under `providers.<name>.credentials`"
+            )),
+            ProviderError::Auth { .. } => Some(
+                "check the credential variables named in the spec; Huawei IAM tokens expire after 24 hours".into(),
+            ),
+            ProviderError::Locked { .. } => Some(
+                "wait two hours before calling this GeeLark API again, and lower `limits.requests_per_minute`".into(),
+            ),
+            ProviderError::Http { .. } => None,
+        }
+    }
+}
+
+/// A per-phone failure reported by a provider.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PhoneError {
+    /// Provider error code (`43006`, `CPS.0005`...) or a phonefleet code (`not-converged`).
+    pub code: String,
+    /// The provider's message.
+    pub message: String,
+}
+
+/// One result per phone of a submitted batch.
+pub type BatchResults = Vec<(String, Result<Accepted, PhoneError>)>;
+
+/// A provider's asynchronous job for one phone (huawei-cph).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingJob {
+    /// Phone id.
+    pub phone_id: String,
+    /// `request_id` of the batch call.
+    pub request_id: String,
+    /// The job's id.
+    pub job_id: String,
+}
+
+/// A phone's answer to a submitted batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Done (synchronous providers).
+    Done,
+    /// Accepted; finished when the job is.
+    Job(PendingJob),
+}
+
+/// One phone to read, and whether its properties are needed (one detail call each on CPH).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObserveTarget {
+    /// Phone id.
+    pub id: String,
+    /// Read the properties too.
+    pub properties: bool,
+}
+
+/// Shared parts of every client.
+#[derive(Debug)]
+pub struct Ctx {
+    /// Provider name from the spec.
+    pub name: String,
+    /// Base URL, no trailing slash.
+    pub base: String,
+    /// The process's HTTP layer.
+    pub http: Arc<Http>,
+    /// Rate window and in-flight cap.
+    pub throttle: http::Throttle,
+    /// Batch sizes and concurrency.
+    pub limits: EffectiveLimits,
+    /// Credentials.
+    pub auth: Auth,
+}
+
+impl Ctx {
+    /// `base` + `path_and_query` as a URL.
+    pub fn url(&self, path_and_query: &str) -> reqwest::Url {
+        reqwest::Url::parse(&format!("{}{path_and_query}", self.base))
+            .expect("the endpoint was validated and paths are built from URL-safe parts")
+    }
+}
+
+/// Where to send calls: the spec's endpoints and credentials, or the simulator.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Real providers.
+    Spec,
+    /// Every provider at this base URL, with placeholder credentials.
+    Simulator(String),
+}
+
+/// A client for one provider of the spec.
+#[derive(Debug)]
+pub enum Client {
+    /// Huawei CPH.
+    HuaweiCph(huawei_cph::HuaweiCph),
+    /// GeeLark.
+    Geelark(geelark::Geelark),
+    /// KooPhone.
+    Koophone(koophone::Koophone),
+}
+
+fn env_secret(provider: &str, var: &str) -> Result<Secret, ProviderError> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+        _ => Err(ProviderError::MissingCredentials {
+            provider: provider.to_owned(),
+            var: var.to_owned(),
+        }),
+    }
+}
+
+/// Read the credentials a provider entry names (or the kind's usual variables) from the environment.
+pub fn resolve_auth(name: &str, config: &ProviderConfig) -> Result<Auth, ProviderError> {
+    let c = config.credentials.clone().unwrap_or_default();
+    let security_token = |explicit: Option<&String>| -> Result<Option<Secret>, ProviderError> {
+        match explicit {
+            Some(var) => env_secret(name, var).map(Some),
+            None => Ok(env_secret(name, "HUAWEICLOUD_SDK_SECURITY_TOKEN").ok()),
+        }
+    };
+    match config.kind {
+        ProviderKind::HuaweiCph => {
+            if let Some(var) = &c.token_env {
+                return Ok(Auth::Token(env_secret(name, var)?));
+            }
+            let ak_var = c.ak_env.as_deref().unwrap_or("HUAWEICLOUD_SDK_AK");
+            let sk_var = c.sk_env.as_deref().unwrap_or("HUAWEICLOUD_SDK_SK");
+            Ok(Auth::AkSk {
+                ak: env_secret(name, ak_var)?,
+                sk: env_secret(name, sk_var)?,
+                security_token: security_token(c.security_token_env.as_ref())?,
+            })
+        }
+        ProviderKind::Geelark => {
+            if let (Some(app), Some(key)) = (&c.app_id_env, &c.api_key_env) {
+                return Ok(Auth::AppKey {
+                    app_id: env_secret(name, app)?,
+                    api_key: env_secret(name, key)?,
+                });
+            }
+            Ok(Auth::Token(env_secret(name, c.token_env.as_deref().unwrap_or("GEELARK_TOKEN"))?))
+        }
+        ProviderKind::Koophone => Ok(Auth::Token(env_secret(
+            name,
+            c.token_env.as_deref().unwrap_or("KOOPHONE_TOKEN"),
+        )?)),
+    }
+}
+
+impl Client {
+    /// A client for provider `name` of the spec.
+    pub fn connect(
+        name: &str,
+        config: &ProviderConfig,
+        limits: EffectiveLimits,
+        http: Arc<Http>,
+        target: &Target,
+    ) -> Result<Client, ProviderError> {
+        let cap = crate::capability::of(config.kind);
+        let (base, auth) = match target {
+            Target::Simulator(base) => (base.clone(), Auth::Token(Secret::new("simulated"))),
+            Target::Spec => {
+                let base = config
+                    .endpoint
+                    .clone()
+                    .or_else(|| cap.default_endpoint(config.region.as_deref()))
+                    .expect("validation requires a region or an endpoint");
+                (base, resolve_auth(name, config)?)
+            }
+        };
+        let ctx = Ctx {
+            name: name.to_owned(),
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+            throttle: http::Throttle::new(name, limits.requests_per_minute, limits.concurrency),
+            limits,
+            auth,
+        };
+        Ok(match config.kind {
+            ProviderKind::HuaweiCph => Client::HuaweiCph(huawei_cph::HuaweiCph::new(
+                ctx,
+                config.project_id.clone().unwrap_or_default(),
+            )),
+            ProviderKind::Geelark => Client::Geelark(geelark::Geelark::new(ctx)),
+            ProviderKind::Koophone => Client::Koophone(koophone::Koophone::new(ctx)),
+        })
+    }
+
+    /// The provider's kind.
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            Client::HuaweiCph(_) => ProviderKind::HuaweiCph,
+            Client::Geelark(_) => ProviderKind::Geelark,
+            Client::Koophone(_) => ProviderKind::Koophone,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &EffectiveLimits {
+        match self {
+            Client::HuaweiCph(c) => &c.ctx.limits,
+            Client::Geelark(c) => &c.ctx.limits,
+            Client::Koophone(c) => &c.ctx.limits,
+        }
+    }
+
+    /// Read the state of these phones; phones the provider does not know come back as `NotFound`.
+    pub async fn observe(&self, targets: &[ObserveTarget]) -> Result<HashMap<String, Observation>, ProviderError> {
+        match self {
+            Client::HuaweiCph(c) => c.observe(targets).await,
+            Client::Geelark(c) => c.observe(targets).await,
+            Client::Koophone(c) => c.observe(targets).await,
+        }
+    }
+
+    /// Send one batch; one result per phone of the batch.
+    pub async fn submit(&self, batch: &Batch) -> Result<BatchResults, ProviderError> {
+        match self {
+            Client::HuaweiCph(c) => c.submit(batch).await,
+            Client::Geelark(c) => c.submit(batch).await,
+            Client::Koophone(_) => Ok(batch
+                .ids()
+                .map(|id| {
+                    let e = PhoneError {
+                        code: "unsupported".into(),
+                        message: format!("koophone cannot {}", batch.action.name()),
+                    };
+                    (id.to_owned(), Err(e))
+                })
+                .collect()),
+        }
+    }
+
+    /// Wait for asynchronous jobs until they finish or `deadline` passes.
+    pub async fn wait(
+        &self,
+        jobs: Vec<PendingJob>,
+        deadline: Instant,
+    ) -> Result<Vec<(String, Result<(), PhoneError>)>, ProviderError> {
+        match self {
+            Client::HuaweiCph(c) => c.wait(jobs, deadline).await,
+            _ => Ok(jobs.into_iter().map(|j| (j.phone_id, Ok(()))).collect()),
+        }
+    }
+}
+
+/// A fresh random UUID v4 in its dashed lowercase form (request ids, trace ids).
+pub fn new_uuid() -> String {
+    let b: [u8; 16] = rand::random();
+    let mut b = b;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}

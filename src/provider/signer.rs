@@ -1,0 +1,197 @@
+//! Huawei Cloud AK/SK request signing, algorithm `SDK-HMAC-SHA256` (providers.md 1.6), shared by the
+//! CPH client (to sign) and the simulator (to verify).
+//!
+//! Canonical request = method, canonical URI (each segment percent-encoded, always ending in '/'),
+//! canonical query (keys and values encoded and sorted), `name:value` lines of the signed headers, the
+//! signed header names joined by ';', and the hex SHA-256 of the body. String to sign =
+//! `SDK-HMAC-SHA256\n<X-Sdk-Date>\n<hex sha256 of canonical request>`; signature = hex HMAC-SHA256 keyed
+//! with the SK. Header names are lower-cased; `content-type` and names containing '_' are not signed.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+/// The algorithm name, first word of the `Authorization` header.
+pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
+
+/// What is signed of one request.
+#[derive(Debug, Clone)]
+pub struct SignRequest<'a> {
+    /// `GET`, `POST`...
+    pub method: &'a str,
+    /// The URL path, unencoded segments (`/v1/p1/cloud-phone/phones`).
+    pub path: &'a str,
+    /// Query pairs, unencoded.
+    pub query: &'a [(String, String)],
+    /// Headers as (name, value); filtered and lower-cased here.
+    pub headers: &'a [(String, String)],
+    /// The exact body bytes sent.
+    pub body: &'a [u8],
+}
+
+/// Percent-encode everything but `A-Z a-z 0-9 - _ . ~`, uppercase hex.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Whether a header takes part in the signature.
+pub fn is_signed_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    !n.starts_with("content-type") && !n.contains('_')
+}
+
+/// The signed header names, lower-cased, sorted, deduplicated.
+pub fn signed_header_names(headers: &[(String, String)]) -> Vec<String> {
+    let mut names: Vec<String> = headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .filter(|n| is_signed_header(n))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The canonical request for the given signed header names.
+pub fn canonical_request(req: &SignRequest<'_>, signed: &[String]) -> String {
+    let mut uri: String = req.path.split('/').map(escape).collect::<Vec<_>>().join("/");
+    if !uri.ends_with('/') {
+        uri.push('/');
+    }
+    let mut query: Vec<(String, String)> = req.query.iter().map(|(k, v)| (escape(k), escape(v))).collect();
+    query.sort();
+    let query = query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut headers = String::new();
+    for name in signed {
+        let mut values: Vec<&str> = req
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .collect();
+        values.sort_unstable();
+        for v in values {
+            headers.push_str(name);
+            headers.push(':');
+            headers.push_str(v);
+            headers.push('\n');
+        }
+    }
+    format!(
+        "{}\n{uri}\n{query}\n{headers}\n{}\n{}",
+        req.method,
+        signed.join(";"),
+        hex::encode(Sha256::digest(req.body))
+    )
+}
+
+/// The hex signature of a canonical request.
+pub fn signature(sk: &str, sdk_date: &str, canonical: &str) -> String {
+    let to_sign = format!(
+        "{ALGORITHM}\n{sdk_date}\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(sk.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(to_sign.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The `Authorization` header value for a request whose headers already include `Host` and
+/// `X-Sdk-Date`.
+pub fn authorization(ak: &str, sk: &str, req: &SignRequest<'_>) -> String {
+    let signed = signed_header_names(req.headers);
+    let date = req
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("x-sdk-date"))
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let sig = signature(sk, date, &canonical_request(req, &signed));
+    format!("{ALGORITHM} Access={ak}, SignedHeaders={}, Signature={sig}", signed.join(";"))
+}
+
+/// The parts of a received `Authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedAuthorization {
+    /// The access key id.
+    pub access: String,
+    /// Signed header names.
+    pub signed_headers: Vec<String>,
+    /// Hex signature.
+    pub signature: String,
+}
+
+/// Parse `SDK-HMAC-SHA256 Access=.., SignedHeaders=a;b, Signature=..`.
+pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
+    let rest = value.strip_prefix(ALGORITHM)?.trim_start();
+    let (mut access, mut signed, mut sig) = (None, None, None);
+    for part in rest.split(',') {
+        let (k, v) = part.trim().split_once('=')?;
+        match k {
+            "Access" => access = Some(v.to_owned()),
+            "SignedHeaders" => signed = Some(v.split(';').map(str::to_owned).collect()),
+            "Signature" => sig = Some(v.to_owned()),
+            _ => {}
+        }
+    }
+    Some(ParsedAuthorization {
+        access: access?,
+        signed_headers: signed?,
+        signature: sig?,
+    })
+}
+
+/// `X-Sdk-Date` format (`20060102T150405Z`) for a Unix time in seconds.
+pub fn sdk_date(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let secs = unix_seconds % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(sdk_date(0), "19700101T000000Z");
+        assert_eq!(sdk_date(1_700_000_000), "20231114T221320Z");
+        assert_eq!(sdk_date(951_782_400), "20000229T000000Z");
+    }
+
+    #[test]
+    fn escaping_and_parsing() {
+        assert_eq!(escape("a b/c~"), "a%20b%2Fc~");
+        let p = parse_authorization("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, Signature=ab12").unwrap();
+        assert_eq!(p.access, "AK1");
+        assert_eq!(p.signed_headers, vec!["host", "x-sdk-date"]);
+        assert_eq!(p.signature, "ab12");
+        assert!(parse_authorization("Bearer x").is_none());
+    }
+}

@@ -1,0 +1,145 @@
+//! The observed fleet: plain data that providers fill in and `plan` reads. Also the normalisation of
+//! each provider's raw status codes (providers.md 0.2), so no other module knows the numbers.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{Properties, ProviderKind, Traffic};
+
+/// A raw status, normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Power {
+    /// Powered on.
+    Running,
+    /// Shut down.
+    Stopped,
+    /// On its way somewhere: wait and plan again.
+    Transitioning,
+    /// Abnormal: needs a person.
+    Failed,
+}
+
+/// What a provider reported for one phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedPhone {
+    /// The provider's raw status code.
+    pub raw_status: i64,
+    /// Normalised power state.
+    pub power: Power,
+    /// Current route (huawei-cph).
+    pub traffic: Option<Traffic>,
+    /// Current properties (huawei-cph, read only when the spec declares some).
+    pub properties: Option<Properties>,
+}
+
+/// The result of looking for one phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observation {
+    /// The provider knows the phone.
+    Found(ObservedPhone),
+    /// The provider says there is no such phone.
+    NotFound,
+}
+
+/// Observations keyed by (provider name, phone id).
+#[derive(Debug, Clone, Default)]
+pub struct FleetState {
+    /// Every phone looked up.
+    pub phones: HashMap<(String, String), Observation>,
+}
+
+impl FleetState {
+    /// The observation of one phone, if it was looked up.
+    pub fn get(&self, provider: &str, id: &str) -> Option<&Observation> {
+        self.phones.get(&(provider.to_owned(), id.to_owned()))
+    }
+}
+
+/// Normalise a raw status code of a provider kind (providers.md 0.2).
+pub fn normalise(kind: ProviderKind, raw: i64) -> Power {
+    match (kind, raw) {
+        (ProviderKind::HuaweiCph, 2) => Power::Running,
+        (ProviderKind::HuaweiCph, 8) => Power::Stopped,
+        (ProviderKind::HuaweiCph, 0 | 1 | 3 | 4 | 7) => Power::Transitioning,
+        (ProviderKind::Geelark, 0) => Power::Running,
+        (ProviderKind::Geelark, 2) => Power::Stopped,
+        (ProviderKind::Geelark, 1) => Power::Transitioning,
+        (ProviderKind::Koophone, 2) => Power::Running,
+        (ProviderKind::Koophone, 1 | 5) => Power::Stopped,
+        (ProviderKind::Koophone, 3 | 4) => Power::Transitioning,
+        _ => Power::Failed,
+    }
+}
+
+/// What a raw status code means, in the provider's own words.
+pub fn meaning(kind: ProviderKind, raw: i64) -> &'static str {
+    match (kind, raw) {
+        (ProviderKind::HuaweiCph, 0 | 1) => "creating",
+        (ProviderKind::HuaweiCph, 2) => "running",
+        (ProviderKind::HuaweiCph, 3) => "resetting",
+        (ProviderKind::HuaweiCph, 4) => "restarting",
+        (ProviderKind::HuaweiCph, 6) => "frozen",
+        (ProviderKind::HuaweiCph, 7) => "stopping",
+        (ProviderKind::HuaweiCph, 8) => "stopped",
+        (ProviderKind::HuaweiCph, -5) => "reset failed",
+        (ProviderKind::HuaweiCph, -6) => "restart failed",
+        (ProviderKind::HuaweiCph, -7) => "phone abnormal",
+        (ProviderKind::HuaweiCph, -8) => "creation failed",
+        (ProviderKind::HuaweiCph, -9) => "stop failed",
+        (ProviderKind::Geelark, 0) => "started",
+        (ProviderKind::Geelark, 1) => "starting",
+        (ProviderKind::Geelark, 2) => "shut down",
+        (ProviderKind::Geelark, 3) => "expired",
+        (ProviderKind::Koophone, 0) => "unknown",
+        (ProviderKind::Koophone, 1) => "stopped",
+        (ProviderKind::Koophone, 2) => "running",
+        (ProviderKind::Koophone, 3) => "going offline",
+        (ProviderKind::Koophone, 4) => "starting",
+        (ProviderKind::Koophone, 5) => "shut down",
+        _ => "undocumented status",
+    }
+}
+
+/// The raw status a provider reports for a settled power state (used by the simulator and exports).
+pub fn raw_for(kind: ProviderKind, power: crate::spec::PowerState) -> i64 {
+    use crate::spec::PowerState::{Running, Stopped};
+    match (kind, power) {
+        (ProviderKind::HuaweiCph, Running) => 2,
+        (ProviderKind::HuaweiCph, Stopped) => 8,
+        (ProviderKind::Geelark, Running) => 0,
+        (ProviderKind::Geelark, Stopped) => 2,
+        (ProviderKind::Koophone, Running) => 2,
+        (ProviderKind::Koophone, Stopped) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_of_providers_md_0_2() {
+        use ProviderKind::*;
+        for (kind, raw, power) in [
+            (HuaweiCph, 2, Power::Running),
+            (HuaweiCph, 8, Power::Stopped),
+            (HuaweiCph, 7, Power::Transitioning),
+            (HuaweiCph, 6, Power::Failed),
+            (HuaweiCph, -9, Power::Failed),
+            (Geelark, 0, Power::Running),
+            (Geelark, 1, Power::Transitioning),
+            (Geelark, 2, Power::Stopped),
+            (Geelark, 3, Power::Failed),
+            (Koophone, 1, Power::Stopped),
+            (Koophone, 5, Power::Stopped),
+            (Koophone, 3, Power::Transitioning),
+            (Koophone, 0, Power::Failed),
+        ] {
+            assert_eq!(normalise(kind, raw), power, "{kind} {raw}");
+        }
+        assert_eq!(meaning(HuaweiCph, -7), "phone abnormal");
+    }
+}
