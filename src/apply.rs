@@ -1,0 +1,461 @@
+//! The apply executor: consumes a [`Plan`], makes its batch calls and returns one outcome per phone and
+//! action. It prints nothing; rendering the report is `render`'s job.
+//!
+//! Providers run side by side. Inside one provider the phases run in order (properties, traffic, power),
+//! each phase's asynchronous jobs finished before the next, batches of a phase concurrently up to the
+//! provider's concurrency. A batch whose answer was lost is not re-sent blindly: its phones are read
+//! again and only those that still need the change are sent again. After the calls, the changed phones
+//! are read until they reach the desired state; one that does not within the timeout is failed
+//! ("accepted but not converged"). Every step is idempotent, so a second apply finishes what a failed
+//! one left.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::plan::{Action, Batch, Phase, Plan};
+use crate::provider::{Accepted, BatchResults, Client, ObserveTarget, PendingJob, PhoneError, ProviderError};
+use crate::spec::{DesiredPhone, PowerState};
+use crate::state::{Observation, Power};
+
+/// What happened to one phone's action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done and confirmed.
+    Ok,
+    /// The provider refused or it did not converge.
+    Failed(PhoneError),
+    /// Nothing was done: the plan blocked this phone.
+    Blocked(String),
+    /// Not attempted (an earlier step failed, or the run was interrupted).
+    Skipped(String),
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneResult {
+    /// Provider name.
+    pub provider: String,
+    /// Phone id.
+    pub phone_id: String,
+    /// The action, or `None` for a blocked phone.
+    pub action: Option<Action>,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Counts of outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Succeeded.
+    pub ok: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Blocked.
+    pub blocked: usize,
+    /// Skipped.
+    pub skipped: usize,
+}
+
+/// Everything an apply did, sorted by (provider, phone id, action).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// One entry per planned (phone, action), and one per blocked phone.
+    pub results: Vec<PhoneResult>,
+    /// Ctrl-C stopped it before the end.
+    pub interrupted: bool,
+}
+
+impl ApplyReport {
+    /// Count the outcomes.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for r in &self.results {
+            match r.outcome {
+                Outcome::Ok => c.ok += 1,
+                Outcome::Failed(_) => c.failed += 1,
+                Outcome::Blocked(_) => c.blocked += 1,
+                Outcome::Skipped(_) => c.skipped += 1,
+            }
+        }
+        c
+    }
+
+    /// Every attempted change succeeded (blocked phones are only warnings).
+    pub fn succeeded(&self) -> bool {
+        let c = self.counts();
+        c.failed == 0 && c.skipped == 0 && !self.interrupted
+    }
+}
+
+/// Set by Ctrl-C: no new batch starts once it is raised.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Raise the flag.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether it was raised.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long to wait for jobs and convergence, from the start of the apply.
+    pub timeout: Duration,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+    /// Interruption flag.
+    pub cancel: Cancel,
+}
+
+type Key = (String, Action);
+
+/// Whether `obs` already shows the result of `action` (or the phone is on its way there).
+fn reached(action: &Action, d: &DesiredPhone, obs: &Observation, in_progress_counts: bool) -> bool {
+    let Observation::Found(o) = obs else { return false };
+    match action {
+        Action::Start => o.power == Power::Running || (in_progress_counts && o.power == Power::Transitioning),
+        Action::Stop => o.power == Power::Stopped || (in_progress_counts && o.power == Power::Transitioning),
+        Action::SetTraffic(t) => o.traffic == Some(*t),
+        Action::SetProperties => {
+            let current = o.properties.clone().unwrap_or_default();
+            d.properties.iter().all(|(k, v)| current.get(k) == Some(v))
+        }
+    }
+}
+
+fn targets_for(ids: &[&str], desired: &HashMap<&str, &DesiredPhone>) -> Vec<ObserveTarget> {
+    ids.iter()
+        .map(|id| ObserveTarget {
+            id: (*id).to_owned(),
+            properties: desired.get(id).is_some_and(|d| !d.properties.is_empty()),
+        })
+        .collect()
+}
+
+/// Send one batch; when the answer is lost, read its phones again and re-send only to those that still
+/// need the change (at most twice).
+async fn run_batch(
+    client: &Client,
+    batch: &Batch,
+    desired: &HashMap<&str, &DesiredPhone>,
+) -> Result<BatchResults, ProviderError> {
+    let mut todo = batch.clone();
+    let mut results = Vec::with_capacity(batch.phones.len());
+    for _ in 0..3 {
+        match client.submit(&todo).await {
+            Ok(r) => {
+                results.extend(r);
+                return Ok(results);
+            }
+            Err(e) if e.is_outcome_unknown() => {
+                let ids: Vec<&str> = todo.ids().collect();
+                let observed = client.observe(&targets_for(&ids, desired)).await?;
+                let mut still = Vec::new();
+                for p in &todo.phones {
+                    let done = match (desired.get(p.id.as_str()), observed.get(&p.id)) {
+                        (Some(d), Some(obs)) => reached(&todo.action, d, obs, true),
+                        _ => false,
+                    };
+                    if done {
+                        results.push((p.id.clone(), Ok(Accepted::Done)));
+                    } else {
+                        still.push(p.clone());
+                    }
+                }
+                if still.is_empty() {
+                    return Ok(results);
+                }
+                todo.phones = still;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let lost = PhoneError {
+        code: "outcome-unknown".into(),
+        message: "the provider's answers were lost three times; run apply again".into(),
+    };
+    results.extend(todo.phones.iter().map(|p| (p.id.clone(), Err(lost.clone()))));
+    Ok(results)
+}
+
+struct ProviderRun<'a> {
+    client: &'a Client,
+    batches: Vec<&'a Batch>,
+    desired: HashMap<&'a str, &'a DesiredPhone>,
+}
+
+/// Run one provider's batches, phase by phase.
+async fn run_provider(run: ProviderRun<'_>, opts: &Options, deadline: Instant, bar: &ProgressBar) -> HashMap<Key, Outcome> {
+    let mut outcomes: HashMap<Key, Outcome> = HashMap::new();
+    let mut failed_phones: HashSet<String> = HashSet::new();
+    let mut fatal: Option<PhoneError> = None;
+    let concurrency = run.client.limits().concurrency;
+    for phase in [Phase::Properties, Phase::Traffic, Phase::Power] {
+        let phase_batches: Vec<Batch> = run
+            .batches
+            .iter()
+            .filter(|b| b.action.phase() == phase)
+            .map(|b| {
+                // A phone whose earlier change failed is left alone: a second apply finishes it in order.
+                let mut b = (*b).clone();
+                b.phones.retain(|p| {
+                    let skip = failed_phones.contains(&p.id);
+                    if skip {
+                        outcomes.insert(
+                            (p.id.clone(), b.action),
+                            Outcome::Skipped("an earlier change to this phone failed".into()),
+                        );
+                        bar.inc(1);
+                    }
+                    !skip
+                });
+                b
+            })
+            .filter(|b| !b.phones.is_empty())
+            .collect();
+        if phase_batches.is_empty() {
+            continue;
+        }
+        let answers: Vec<(Batch, Option<Result<BatchResults, ProviderError>>)> =
+            stream::iter(phase_batches)
+                .map(|b| {
+                    let desired = &run.desired;
+                    let fatal_now = fatal.is_some();
+                    async move {
+                        if opts.cancel.is_cancelled() || fatal_now {
+                            return (b, None);
+                        }
+                        let r = run_batch(run.client, &b, desired).await;
+                        (b, Some(r))
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+        let mut pending: Vec<(Action, PendingJob)> = Vec::new();
+        for (batch, answer) in answers {
+            match answer {
+                None => {
+                    let reason = match &fatal {
+                        Some(e) => format!("not sent: {}: {}", e.code, e.message),
+                        None => "interrupted before this batch was sent".to_owned(),
+                    };
+                    for id in batch.ids() {
+                        outcomes.insert((id.to_owned(), batch.action), Outcome::Skipped(reason.clone()));
+                        bar.inc(1);
+                    }
+                }
+                Some(Err(e)) => {
+                    let pe = e.as_phone_error();
+                    if e.is_fatal() {
+                        fatal.get_or_insert(pe.clone());
+                    }
+                    for id in batch.ids() {
+                        outcomes.insert((id.to_owned(), batch.action), Outcome::Failed(pe.clone()));
+                        failed_phones.insert(id.to_owned());
+                        bar.inc(1);
+                    }
+                }
+                Some(Ok(per_phone)) => {
+                    for (id, r) in per_phone {
+                        match r {
+                            Ok(Accepted::Done) => {
+                                outcomes.insert((id, batch.action), Outcome::Ok);
+                                bar.inc(1);
+                            }
+                            Ok(Accepted::Job(job)) => pending.push((batch.action, job)),
+                            Err(pe) => {
+                                failed_phones.insert(id.clone());
+                                outcomes.insert((id, batch.action), Outcome::Failed(pe));
+                                bar.inc(1);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !pending.is_empty() {
+            let action_of: HashMap<String, Action> =
+                pending.iter().map(|(a, j)| (j.phone_id.clone(), *a)).collect();
+            let jobs: Vec<PendingJob> = pending.into_iter().map(|(_, j)| j).collect();
+            let finished = match run.client.wait(jobs.clone(), deadline).await {
+                Ok(f) => f,
+                Err(e) => {
+                    let pe = e.as_phone_error();
+                    jobs.into_iter().map(|j| (j.phone_id, Err(pe.clone()))).collect()
+                }
+            };
+            for (id, r) in finished {
+                let Some(action) = action_of.get(&id).copied() else { continue };
+                let outcome = match r {
+                    Ok(()) => Outcome::Ok,
+                    Err(pe) => {
+                        failed_phones.insert(id.clone());
+                        Outcome::Failed(pe)
+                    }
+                };
+                outcomes.insert((id, action), outcome);
+                bar.inc(1);
+            }
+        }
+    }
+    converge(&run, &mut outcomes, deadline).await;
+    outcomes
+}
+
+/// Read the phones whose changes succeeded until each shows its desired state; fail those that do not
+/// by the deadline.
+async fn converge(run: &ProviderRun<'_>, outcomes: &mut HashMap<Key, Outcome>, deadline: Instant) {
+    let mut waiting: Vec<Key> = outcomes
+        .iter()
+        .filter(|(_, o)| **o == Outcome::Ok)
+        .map(|(k, _)| k.clone())
+        .collect();
+    waiting.sort();
+    let mut interval = Duration::from_millis(200);
+    while !waiting.is_empty() {
+        let mut ids: Vec<&str> = waiting.iter().map(|(id, _)| id.as_str()).collect();
+        ids.dedup();
+        let targets: Vec<ObserveTarget> = ids
+            .iter()
+            .map(|id| ObserveTarget {
+                id: (*id).to_owned(),
+                properties: waiting.iter().any(|(w, a)| w == id && *a == Action::SetProperties),
+            })
+            .collect();
+        let observed = match run.client.observe(&targets).await {
+            Ok(o) => o,
+            Err(e) => {
+                let pe = e.as_phone_error();
+                for k in waiting.drain(..) {
+                    outcomes.insert(k, Outcome::Failed(PhoneError {
+                        code: pe.code.clone(),
+                        message: format!("could not confirm the change: {}", pe.message),
+                    }));
+                }
+                return;
+            }
+        };
+        waiting.retain(|(id, action)| {
+            let ok = match (run.desired.get(id.as_str()), observed.get(id)) {
+                (Some(d), Some(obs)) => reached(action, d, obs, false),
+                _ => false,
+            };
+            !ok
+        });
+        if waiting.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        tokio::time::sleep(interval.min(deadline - now)).await;
+        interval = (interval * 3 / 2).min(Duration::from_secs(5));
+    }
+    for (id, action) in waiting {
+        let want = match action {
+            Action::Start => PowerState::Running.as_str().to_owned(),
+            Action::Stop => PowerState::Stopped.as_str().to_owned(),
+            Action::SetTraffic(t) => format!("traffic {}", t.as_str()),
+            Action::SetProperties => "the new properties".to_owned(),
+        };
+        outcomes.insert(
+            (id, action),
+            Outcome::Failed(PhoneError {
+                code: "not-converged".into(),
+                message: format!("accepted but not converged: the phone did not show {want} before the timeout"),
+            }),
+        );
+    }
+}
+
+/// Execute a plan's batches with these clients (one per provider name) and report every phone.
+pub async fn execute(plan: &Plan, clients: &BTreeMap<String, Client>, opts: &Options) -> ApplyReport {
+    let started = Instant::now();
+    let deadline = started + opts.timeout;
+    let total: u64 = plan.batches.iter().map(|b| b.phones.len() as u64).sum();
+    let bar = if opts.progress {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} applying [{bar:30}] {pos}/{len} changes ({elapsed})") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let desired: HashMap<(&str, &str), &DesiredPhone> = plan
+        .changes
+        .iter()
+        .map(|c| ((c.provider.as_str(), c.phone_id.as_str()), &c.desired))
+        .collect();
+    let mut runs: BTreeMap<&str, ProviderRun<'_>> = BTreeMap::new();
+    for b in &plan.batches {
+        let Some(client) = clients.get(&b.provider) else { continue };
+        let run = runs.entry(b.provider.as_str()).or_insert_with(|| ProviderRun {
+            client,
+            batches: Vec::new(),
+            desired: HashMap::new(),
+        });
+        run.batches.push(b);
+        for id in b.ids() {
+            if let Some(d) = desired.get(&(b.provider.as_str(), id)) {
+                run.desired.insert(id, d);
+            }
+        }
+    }
+    let names: Vec<String> = runs.keys().map(|s| (*s).to_owned()).collect();
+    let per_provider: Vec<HashMap<Key, Outcome>> =
+        futures::future::join_all(runs.into_values().map(|run| run_provider(run, opts, deadline, &bar))).await;
+    bar.finish_and_clear();
+    let mut outcomes: HashMap<(String, String, Action), Outcome> = HashMap::new();
+    for (name, map) in names.into_iter().zip(per_provider) {
+        for ((id, action), o) in map {
+            outcomes.insert((name.clone(), id, action), o);
+        }
+    }
+    let mut results = Vec::new();
+    for c in &plan.changes {
+        if let Some(reason) = &c.blocked {
+            results.push(PhoneResult {
+                provider: c.provider.clone(),
+                phone_id: c.phone_id.clone(),
+                action: None,
+                outcome: Outcome::Blocked(reason.clone()),
+            });
+            continue;
+        }
+        for a in &c.actions {
+            let outcome = outcomes
+                .remove(&(c.provider.clone(), c.phone_id.clone(), *a))
+                .unwrap_or_else(|| {
+                    if clients.contains_key(&c.provider) {
+                        Outcome::Skipped("not attempted".into())
+                    } else {
+                        Outcome::Skipped(format!("no client for provider `{}`", c.provider))
+                    }
+                });
+            results.push(PhoneResult {
+                provider: c.provider.clone(),
+                phone_id: c.phone_id.clone(),
+                action: Some(*a),
+                outcome,
+            });
+        }
+    }
+    ApplyReport {
+        results,
+        interrupted: opts.cancel.is_cancelled(),
+    }
+}

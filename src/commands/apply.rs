@@ -1,0 +1,178 @@
+//! `phonefleet apply SPEC|PLANFILE`: from a spec, plan then ask (or `--auto-approve`); from a saved plan,
+//! check its digest and that no covered phone moved since, then apply exactly its batches.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{Context, bail};
+
+use crate::apply::{self, ApplyReport, Cancel, Options};
+use crate::cli::settings::{ApplySettings, GlobalSettings};
+use crate::error::ExitStatus;
+use crate::plan::saved::{SavedPlan, looks_like_plan};
+use crate::plan::{Batch, Plan};
+use crate::render::{self, color::Color};
+use crate::session::{self, Overrides, Session};
+
+/// `apply`.
+pub async fn apply(settings: &ApplySettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+    let bytes = std::fs::read(&settings.file).with_context(|| format!("cannot read {}", settings.file.display()))?;
+    if looks_like_plan(&bytes) {
+        from_saved(&bytes, settings, global).await
+    } else {
+        from_spec(settings, global).await
+    }
+}
+
+fn overrides(settings: &ApplySettings) -> Overrides {
+    Overrides {
+        max_batch: settings.max_batch,
+        parallelism: settings.parallelism,
+    }
+}
+
+async fn from_spec(settings: &ApplySettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+    if !settings.auto_approve && !global.interactive {
+        bail!(
+            "refusing to apply without confirmation: there is no terminal to ask on. \
+             Review the changes with `phonefleet plan`, then pass --auto-approve (or apply a saved plan file)"
+        );
+    }
+    let (planned, session) =
+        super::plan::make(&settings.file, &settings.connect, overrides(settings), global).await?;
+    let plan = planned.plan;
+    // The plan goes where the user reads it: stdout, unless stdout carries the JSON report.
+    let shown = render::text::plan(&plan, Color::new(if settings.json { global.color_stderr } else { global.color }));
+    if settings.json {
+        eprint!("{shown}");
+    } else {
+        print!("{shown}");
+        std::io::stdout().flush()?;
+    }
+    if !plan.batches.is_empty() && !settings.auto_approve && !confirm()? {
+        session.close().await?;
+        eprintln!("Apply cancelled; nothing was changed.");
+        return Ok(ExitStatus::Failure);
+    }
+    run(&plan, session, settings, global).await
+}
+
+fn confirm() -> anyhow::Result<bool> {
+    eprint!("\nApply these changes? Only 'yes' is accepted: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}
+
+async fn from_saved(bytes: &[u8], settings: &ApplySettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+    let saved = SavedPlan::parse(bytes).with_context(|| format!("{} is not a usable plan file", settings.file.display()))?;
+    if saved.simulated != settings.connect.simulate {
+        if saved.simulated {
+            bail!("this plan was made with --simulate; apply it with --simulate too");
+        }
+        bail!("this plan was made against the real providers; it cannot be applied with --simulate");
+    }
+    if !settings.connect.targets.is_empty() {
+        bail!("--target cannot narrow a saved plan; make a new plan with --target instead");
+    }
+    let covered: Vec<_> = saved
+        .plan
+        .changes
+        .iter()
+        .filter(|c| !c.actions.is_empty())
+        .map(|c| c.desired.clone())
+        .collect();
+    let limits = session::limits_for(&saved.providers, overrides(settings));
+    let simulate = settings.connect.simulate.then_some(false);
+    let session = Session::open(&saved.providers, &covered, &limits, simulate, global.verbose > 0).await?;
+    eprintln!("Checking that the {} phones of the plan have not moved since it was made...", covered.len());
+    let observed = match session.observe(&covered).await {
+        Ok(o) => o,
+        Err(e) => {
+            session.close().await?;
+            return Err(e);
+        }
+    };
+    let stale = session::stale_phones(&saved.plan, &observed);
+    if !stale.is_empty() {
+        session.close().await?;
+        bail!(
+            "the plan is stale: {} phone{} changed since it was made; nothing was applied. Make a new plan.\n  {}",
+            stale.len(),
+            if stale.len() == 1 { "" } else { "s" },
+            stale.join("\n  ")
+        );
+    }
+    let mut plan = saved.plan;
+    if let Some(max) = settings.max_batch {
+        plan.batches = split(plan.batches, max);
+    }
+    eprint!("{}", render::text::plan(&plan, Color::new(global.color_stderr)));
+    run(&plan, session, settings, global).await
+}
+
+/// Split batches further (never merge): `--max-batch` on a saved plan.
+fn split(batches: Vec<Batch>, max: usize) -> Vec<Batch> {
+    batches
+        .into_iter()
+        .flat_map(|b| {
+            b.phones
+                .chunks(max.max(1))
+                .map(|c| Batch {
+                    provider: b.provider.clone(),
+                    action: b.action,
+                    phones: c.to_vec(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+async fn run(plan: &Plan, session: Session, settings: &ApplySettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+    let cancel = Cancel::default();
+    let watcher = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nInterrupted: no new batches will be sent; waiting for those in flight...");
+                cancel.cancel();
+            }
+        })
+    };
+    let report: ApplyReport = if plan.batches.is_empty() {
+        apply::execute(plan, &session.clients, &Options { timeout: settings.timeout, progress: false, cancel: cancel.clone() }).await
+    } else {
+        eprintln!("Applying {} change{} in {} call{}...", total(plan), plural(total(plan)), plan.batches.len(), plural(plan.batches.len()));
+        let opts = Options {
+            timeout: settings.timeout,
+            progress: global.progress,
+            cancel: cancel.clone(),
+        };
+        apply::execute(plan, &session.clients, &opts).await
+    };
+    watcher.abort();
+    session.close().await?;
+    if settings.json {
+        let mut text = serde_json::to_string_pretty(&render::json::report(&report))?;
+        text.push('\n');
+        print!("{text}");
+    } else {
+        print!("{}", render::text::report(&report, Color::new(global.color)));
+    }
+    std::io::stdout().flush()?;
+    Ok(if report.interrupted {
+        ExitStatus::Interrupted
+    } else if report.succeeded() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn total(plan: &Plan) -> usize {
+    plan.batches.iter().map(|b| b.phones.len()).sum()
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

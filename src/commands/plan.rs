@@ -1,0 +1,118 @@
+//! `phonefleet plan SPEC`: read the declared phones, compute the plan, render it, optionally save it.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use crate::cli::settings::{GlobalSettings, PlanSettings};
+use crate::error::ExitStatus;
+use crate::plan::saved::SavedPlan;
+use crate::plan::{self, Plan, PlanInput};
+use crate::render::{self, OutputFormat, color::Color};
+use crate::session::{self, Overrides, Session};
+use crate::spec::{self, LoadedSpec};
+
+/// A spec, its plan, and whether it was made against the simulator.
+#[derive(Debug)]
+pub struct Planned {
+    /// The spec.
+    pub spec: LoadedSpec,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Load the spec, read the fleet and compute the plan. The session stays open for apply.
+pub async fn make(
+    path: &std::path::Path,
+    connect: &crate::cli::settings::ConnectSettings,
+    overrides: Overrides,
+    global: &GlobalSettings,
+) -> anyhow::Result<(Planned, Session)> {
+    let loaded = spec::load_file(path)?;
+    let desired = session::select(loaded.spec.desired_phones(), &connect.targets)?;
+    let limits = session::limits_for(&loaded.spec.providers, overrides);
+    let simulate = connect.simulate.then_some(connect.simulate_reset);
+    let providers: std::collections::BTreeSet<&str> = desired.iter().map(|d| d.provider.as_str()).collect();
+    eprintln!(
+        "Reading {} phone{} from {} provider{}{}...",
+        desired.len(),
+        if desired.len() == 1 { "" } else { "s" },
+        providers.len(),
+        if providers.len() == 1 { "" } else { "s" },
+        if connect.simulate { " (simulated)" } else { "" }
+    );
+    let session = Session::open(&loaded.spec.providers, &desired, &limits, simulate, global.verbose > 0).await?;
+    let observed = match session.observe(&desired).await {
+        Ok(o) => o,
+        Err(e) => {
+            session.close().await?;
+            return Err(e);
+        }
+    };
+    let plan = plan::compute(&PlanInput {
+        providers: &loaded.spec.providers,
+        desired: &desired,
+        observed: &observed,
+        limits: &limits,
+    });
+    Ok((Planned { spec: loaded, plan }, session))
+}
+
+/// Write a plan to stdout in a format.
+pub fn print(plan: &Plan, spec_digest: &str, format: OutputFormat, color: bool) -> anyhow::Result<()> {
+    let text = match format {
+        OutputFormat::Text => render::text::plan(plan, Color::new(color)),
+        OutputFormat::Markdown => render::markdown::plan(plan),
+        OutputFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&render::json::plan(plan, spec_digest))?;
+            t.push('\n');
+            t
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Save a plan file.
+pub fn save(planned: &Planned, simulated: bool, path: &std::path::Path) -> anyhow::Result<()> {
+    let used: std::collections::BTreeSet<&str> = planned.plan.changes.iter().map(|c| c.provider.as_str()).collect();
+    let saved = SavedPlan {
+        format_version: "1".into(),
+        kind: crate::plan::saved::KIND.into(),
+        phonefleet_version: env!("CARGO_PKG_VERSION").into(),
+        spec_path: planned.spec.path.clone(),
+        spec_digest: planned.spec.digest.clone(),
+        simulated,
+        providers: planned
+            .spec
+            .spec
+            .providers
+            .iter()
+            .filter(|(n, _)| used.contains(n.as_str()))
+            .map(|(n, p)| (n.clone(), p.clone()))
+            .collect(),
+        plan: planned.plan.clone(),
+        digest: String::new(),
+    }
+    .sealed();
+    saved.write(path).with_context(|| format!("cannot save the plan to {}", path.display()))?;
+    eprintln!("Saved the plan to {}; apply it with `phonefleet apply {}`.", path.display(), path.display());
+    Ok(())
+}
+
+/// `plan`.
+pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+    let (planned, session) = make(&settings.spec, &settings.connect, Overrides::default(), global).await?;
+    session.close().await?;
+    print(&planned.plan, &planned.spec.digest, settings.format, global.color)?;
+    if let Some(out) = &settings.out {
+        save(&planned, settings.connect.simulate, out)?;
+    }
+    Ok(if settings.detailed_exitcode && planned.plan.summary.has_drift() {
+        ExitStatus::Drift
+    } else {
+        ExitStatus::Success
+    })
+}

@@ -1,0 +1,35 @@
+//! Batches: the calls an apply will make, one per (provider, action) chunk of phones.
+
+use serde::{Deserialize, Serialize};
+
+use super::Action;
+use crate::spec::Properties;
+
+/// One phone inside a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchPhone {
+    /// Phone id.
+    pub id: String,
+    /// For `set_properties`: the keys to write and their values (only those that differ).
+    #[serde(default, skip_serializing_if = "Properties::is_empty")]
+    pub properties: Properties,
+}
+
+/// One API call of an apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// Provider name.
+    pub provider: String,
+    /// What the call does.
+    #[serde(flatten)]
+    pub action: Action,
+    /// The phones it covers.
+    pub phones: Vec<BatchPhone>,
+}
+
+impl Batch {
+    /// The phone ids, in order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.phones.iter().map(|p| p.id.as_str())
+    }
+}

@@ -1,0 +1,278 @@
+//! `plan::compute`: desired fleet + observed fleet -> the changes to make, the phones that are blocked
+//! and why, and the batch calls that will make the changes.
+//!
+//! Pure and synchronous: no I/O, no clock, deterministic order (changes sorted by provider then phone id;
+//! batches by provider, then phase, then id). Tested without a network.
+
+mod action;
+mod batch;
+pub mod saved;
+mod view;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use action::{Action, Phase};
+pub use batch::{Batch, BatchPhone};
+pub use view::{PhoneView, fingerprint};
+
+use crate::capability::{self, EffectiveLimits};
+use crate::spec::{DesiredPhone, PowerState, Properties, ProviderConfig, ProviderKind};
+use crate::state::{self, FleetState, Observation, Power};
+
+/// CPH property keys known to take effect only after a restart (providers.md 0.4).
+pub const RESTART_KEYS: &[&str] = &["com.cph.mainkeys", "disable.status.bar"];
+
+/// Everything `compute` reads.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    /// Provider entries of the spec.
+    pub providers: &'a BTreeMap<String, ProviderConfig>,
+    /// Declared phones in scope (after `--target`).
+    pub desired: &'a [DesiredPhone],
+    /// What the providers reported.
+    pub observed: &'a FleetState,
+    /// Batch sizes per provider.
+    pub limits: &'a BTreeMap<String, EffectiveLimits>,
+}
+
+/// One phone that differs from the spec, or that cannot be brought to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneChange {
+    /// Provider name.
+    pub provider: String,
+    /// Provider kind.
+    pub kind: ProviderKind,
+    /// Phone id.
+    pub phone_id: String,
+    /// Label from the spec.
+    pub name: Option<String>,
+    /// The changes to make, in phase order.
+    pub actions: Vec<Action>,
+    /// Observed values of the managed attributes.
+    pub before: PhoneView,
+    /// Desired values of the managed attributes.
+    pub after: PhoneView,
+    /// Why nothing will be done to this phone, if so.
+    pub blocked: Option<String>,
+    /// Remarks such as "takes effect after restart".
+    pub notes: Vec<String>,
+    /// The declared phone (what apply must reach).
+    pub desired: DesiredPhone,
+    /// Fingerprint of what was observed (see [`fingerprint`]).
+    pub fingerprint: String,
+    /// Whether properties were read for this phone (a saved plan re-reads the same way).
+    pub read_properties: bool,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Phones to start.
+    pub start: usize,
+    /// Phones to stop.
+    pub stop: usize,
+    /// Phones to re-route.
+    pub set_traffic: usize,
+    /// Phones whose properties change.
+    pub set_properties: usize,
+    /// Blocked phones.
+    pub blocked: usize,
+    /// Phones that already match.
+    pub unchanged: usize,
+    /// Mutating API calls per provider (job polls come on top for huawei-cph).
+    pub calls: BTreeMap<String, usize>,
+}
+
+impl Summary {
+    /// Mutating calls in all.
+    pub fn total_calls(&self) -> usize {
+        self.calls.values().sum()
+    }
+
+    /// Phones with at least one change or a block.
+    pub fn has_drift(&self) -> bool {
+        self.start + self.stop + self.set_traffic + self.set_properties + self.blocked > 0
+    }
+}
+
+/// The result of planning.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Changed and blocked phones, sorted by (provider, phone id).
+    pub changes: Vec<PhoneChange>,
+    /// The calls apply will make.
+    pub batches: Vec<Batch>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// What to do about one phone.
+fn decide(kind: ProviderKind, d: &DesiredPhone, obs: &Observation) -> (Vec<Action>, Option<String>, Vec<String>) {
+    let cap = capability::of(kind);
+    let o = match obs {
+        Observation::NotFound => {
+            return (Vec::new(), Some(format!("phone not found at provider `{}`", d.provider)), Vec::new());
+        }
+        Observation::Found(o) => o,
+    };
+    if matches!(o.power, Power::Transitioning | Power::Failed) {
+        let meaning = state::meaning(kind, o.raw_status);
+        let advice = if o.power == Power::Transitioning {
+            "wait for it to settle and plan again"
+        } else {
+            "needs a person: check it in the provider's console"
+        };
+        return (Vec::new(), Some(format!("status {} ({meaning}): {advice}", o.raw_status)), Vec::new());
+    }
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    let changed: Properties = d
+        .properties
+        .iter()
+        .filter(|(k, v)| o.properties.as_ref().and_then(|p| p.get(*k)) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !changed.is_empty() {
+        actions.push(Action::SetProperties);
+    }
+    if let Some(t) = d.traffic
+        && o.traffic != Some(t)
+    {
+        actions.push(Action::SetTraffic(t));
+    }
+    let power = match (d.state, o.power) {
+        (Some(PowerState::Running), Power::Stopped) => Some(Action::Start),
+        (Some(PowerState::Stopped), Power::Running) => Some(Action::Stop),
+        _ => None,
+    };
+    if let Some(p) = power {
+        if !cap.power {
+            return (Vec::new(), Some(cap.no_power_reason.to_owned()), Vec::new());
+        }
+        actions.push(p);
+    }
+    let stays_running = o.power == Power::Running && power.is_none();
+    if stays_running {
+        for k in changed.keys().filter(|k| RESTART_KEYS.contains(&k.as_str())) {
+            notes.push(format!("`{k}` takes effect after restart"));
+        }
+    }
+    (actions, None, notes)
+}
+
+/// Diff desired against observed. Pure and sync, so it is tested without a network.
+pub fn compute(input: &PlanInput<'_>) -> Plan {
+    let mut changes = Vec::new();
+    let mut unchanged = 0;
+    for d in input.desired {
+        let Some(config) = input.providers.get(&d.provider) else { continue };
+        let kind = config.kind;
+        let obs = input
+            .observed
+            .get(&d.provider, &d.id)
+            .cloned()
+            .unwrap_or(Observation::NotFound);
+        let (actions, blocked, notes) = decide(kind, d, &obs);
+        if actions.is_empty() && blocked.is_none() {
+            unchanged += 1;
+            continue;
+        }
+        changes.push(PhoneChange {
+            provider: d.provider.clone(),
+            kind,
+            phone_id: d.id.clone(),
+            name: d.name.clone(),
+            actions,
+            before: PhoneView::observed(kind, d, &obs),
+            after: PhoneView::desired(d),
+            blocked,
+            notes,
+            fingerprint: fingerprint(d, &obs),
+            read_properties: !d.properties.is_empty(),
+            desired: d.clone(),
+        });
+    }
+    changes.sort_by(|a, b| (&a.provider, &a.phone_id).cmp(&(&b.provider, &b.phone_id)));
+    let batches = batches_for(&changes, input.observed, input.limits);
+    let summary = summarise(&changes, &batches, unchanged);
+    Plan {
+        changes,
+        batches,
+        summary,
+    }
+}
+
+/// Group the actions per (provider, action) in phase order and split by the provider's batch size.
+pub fn batches_for(
+    changes: &[PhoneChange],
+    observed: &FleetState,
+    limits: &BTreeMap<String, EffectiveLimits>,
+) -> Vec<Batch> {
+    let mut groups: BTreeMap<(&str, Action), Vec<BatchPhone>> = BTreeMap::new();
+    for c in changes {
+        for a in &c.actions {
+            let properties = if *a == Action::SetProperties {
+                let current = match observed.get(&c.provider, &c.phone_id) {
+                    Some(Observation::Found(o)) => o.properties.clone().unwrap_or_default(),
+                    _ => Properties::new(),
+                };
+                c.desired
+                    .properties
+                    .iter()
+                    .filter(|(k, v)| current.get(*k) != Some(*v))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            } else {
+                Properties::new()
+            };
+            groups.entry((c.provider.as_str(), *a)).or_default().push(BatchPhone {
+                id: c.phone_id.clone(),
+                properties,
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for ((provider, action), phones) in groups {
+        let size = limits
+            .get(provider)
+            .map_or(100, |l| l.batch(&action))
+            .max(1);
+        for chunk in phones.chunks(size) {
+            out.push(Batch {
+                provider: provider.to_owned(),
+                action,
+                phones: chunk.to_vec(),
+            });
+        }
+    }
+    out
+}
+
+fn summarise(changes: &[PhoneChange], batches: &[Batch], unchanged: usize) -> Summary {
+    let mut s = Summary {
+        unchanged,
+        ..Summary::default()
+    };
+    for c in changes {
+        if c.blocked.is_some() {
+            s.blocked += 1;
+        }
+        for a in &c.actions {
+            match a {
+                Action::Start => s.start += 1,
+                Action::Stop => s.stop += 1,
+                Action::SetTraffic(_) => s.set_traffic += 1,
+                Action::SetProperties => s.set_properties += 1,
+            }
+        }
+    }
+    for b in batches {
+        *s.calls.entry(b.provider.clone()).or_default() += 1;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

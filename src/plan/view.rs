@@ -1,0 +1,141 @@
+//! The managed attributes of one phone as a plain view (what the plan shows before and after), its YAML
+//! text for diffs, and the fingerprint a saved plan keeps to notice that a phone moved.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::spec::{DesiredPhone, ProviderKind};
+use crate::state::{self, Observation, Power};
+
+/// Managed attributes only: an attribute the spec leaves out is not shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PhoneView {
+    /// `running`, `stopped`, or a raw status with its meaning (`7 (stopping)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// `direct` or `routing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<String>,
+    /// Managed keys that have a value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl PhoneView {
+    /// What the spec wants.
+    pub fn desired(d: &DesiredPhone) -> PhoneView {
+        PhoneView {
+            state: d.state.map(|s| s.as_str().to_owned()),
+            traffic: d.traffic.map(|t| t.as_str().to_owned()),
+            properties: d.properties.clone(),
+        }
+    }
+
+    /// What the provider reports, restricted to the attributes `d` manages.
+    pub fn observed(kind: ProviderKind, d: &DesiredPhone, obs: &Observation) -> PhoneView {
+        let Observation::Found(o) = obs else {
+            return PhoneView {
+                state: Some("not found".into()),
+                ..PhoneView::default()
+            };
+        };
+        let state = d.state.map(|_| match o.power {
+            Power::Running => "running".to_owned(),
+            Power::Stopped => "stopped".to_owned(),
+            Power::Transitioning | Power::Failed => {
+                format!("{} ({})", o.raw_status, state::meaning(kind, o.raw_status))
+            }
+        });
+        let traffic = d
+            .traffic
+            .map(|_| o.traffic.map_or_else(|| "unknown".to_owned(), |t| t.as_str().to_owned()));
+        let properties = match &o.properties {
+            Some(current) => d
+                .properties
+                .keys()
+                .filter_map(|k| current.get(k).map(|v| (k.clone(), v.clone())))
+                .collect(),
+            None => BTreeMap::new(),
+        };
+        PhoneView {
+            state,
+            traffic,
+            properties,
+        }
+    }
+
+    /// The view as YAML lines, for unified diffs. Values are quoted, so the text is valid YAML.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        if let Some(s) = &self.state {
+            out.push_str(&format!("state: {}\n", scalar(s)));
+        }
+        if let Some(t) = &self.traffic {
+            out.push_str(&format!("traffic: {}\n", scalar(t)));
+        }
+        if !self.properties.is_empty() {
+            out.push_str("properties:\n");
+            for (k, v) in &self.properties {
+                out.push_str(&format!("  {}: {}\n", key(k), quote(v)));
+            }
+        }
+        out
+    }
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serializes")
+}
+
+fn scalar(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        s.to_owned()
+    } else {
+        quote(s)
+    }
+}
+
+fn key(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+        s.to_owned()
+    } else {
+        quote(s)
+    }
+}
+
+/// A short digest of what the provider reported for the attributes `d` manages (and the raw status),
+/// kept in saved plans: if it differs when the plan is applied, the phone moved since the plan.
+pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
+    #[derive(Serialize)]
+    struct Print<'a> {
+        found: bool,
+        raw_status: Option<i64>,
+        traffic: Option<&'a str>,
+        properties: BTreeMap<&'a str, Option<&'a str>>,
+    }
+    let p = match obs {
+        Observation::NotFound => Print {
+            found: false,
+            raw_status: None,
+            traffic: None,
+            properties: BTreeMap::new(),
+        },
+        Observation::Found(o) => Print {
+            found: true,
+            raw_status: Some(o.raw_status),
+            traffic: d.traffic.and(o.traffic).map(|t| t.as_str()),
+            properties: d
+                .properties
+                .keys()
+                .map(|k| {
+                    let v = o.properties.as_ref().and_then(|p| p.get(k)).map(String::as_str);
+                    (k.as_str(), v)
+                })
+                .collect(),
+        },
+    };
+    let bytes = serde_json::to_vec(&p).expect("a fingerprint serializes");
+    hex::encode(&Sha256::digest(&bytes)[..8])
+}

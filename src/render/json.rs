@@ -1,0 +1,223 @@
+//! JSON wire types (`format_version` "1"), separate from the internal types so the internals can change
+//! without breaking scripts. Documented in the README.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::apply::{ApplyReport, Outcome};
+use crate::plan::{Action, PhoneChange, PhoneView, Plan};
+
+/// Wire format version of every JSON document phonefleet prints.
+pub const FORMAT_VERSION: &str = "1";
+
+/// `plan --json`.
+#[derive(Debug, Serialize)]
+pub struct PlanJson<'a> {
+    format_version: &'static str,
+    spec_digest: &'a str,
+    changes: Vec<ChangeJson<'a>>,
+    batches: Vec<BatchJson<'a>>,
+    summary: SummaryJson<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct ChangeJson<'a> {
+    provider: &'a str,
+    phone_id: &'a str,
+    name: Option<&'a str>,
+    actions: Vec<ActionJson>,
+    before: &'a PhoneView,
+    after: &'a PhoneView,
+    blocked: Option<&'a str>,
+    notes: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+struct ActionJson {
+    action: &'static str,
+    before: serde_json::Value,
+    after: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+struct BatchJson<'a> {
+    provider: &'a str,
+    action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traffic: Option<&'static str>,
+    phone_ids: Vec<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryJson<'a> {
+    start: usize,
+    stop: usize,
+    set_traffic: usize,
+    set_properties: usize,
+    blocked: usize,
+    unchanged: usize,
+    api_calls: &'a BTreeMap<String, usize>,
+    total_api_calls: usize,
+}
+
+fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
+    use serde_json::Value;
+    let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
+    let (before, after) = match a {
+        Action::Start | Action::Stop => (text(&c.before.state), text(&c.after.state)),
+        Action::SetTraffic(_) => (text(&c.before.traffic), text(&c.after.traffic)),
+        Action::SetProperties => {
+            let keys: Vec<&String> = c
+                .after
+                .properties
+                .iter()
+                .filter(|(k, v)| c.before.properties.get(*k) != Some(*v))
+                .map(|(k, _)| k)
+                .collect();
+            let before: serde_json::Map<String, Value> = keys
+                .iter()
+                .map(|k| ((*k).clone(), c.before.properties.get(*k).cloned().map_or(Value::Null, Value::String)))
+                .collect();
+            let after: serde_json::Map<String, Value> = keys
+                .iter()
+                .map(|k| ((*k).clone(), Value::String(c.after.properties[*k].clone())))
+                .collect();
+            (Value::Object(before), Value::Object(after))
+        }
+    };
+    ActionJson {
+        action: a.name(),
+        before,
+        after,
+    }
+}
+
+/// The wire form of a plan.
+pub fn plan<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
+    PlanJson {
+        format_version: FORMAT_VERSION,
+        spec_digest,
+        changes: plan
+            .changes
+            .iter()
+            .map(|c| ChangeJson {
+                provider: &c.provider,
+                phone_id: &c.phone_id,
+                name: c.name.as_deref(),
+                actions: c.actions.iter().map(|a| action_json(c, a)).collect(),
+                before: &c.before,
+                after: &c.after,
+                blocked: c.blocked.as_deref(),
+                notes: &c.notes,
+            })
+            .collect(),
+        batches: plan
+            .batches
+            .iter()
+            .map(|b| BatchJson {
+                provider: &b.provider,
+                action: b.action.name(),
+                traffic: match b.action {
+                    Action::SetTraffic(t) => Some(t.as_str()),
+                    _ => None,
+                },
+                phone_ids: b.ids().collect(),
+            })
+            .collect(),
+        summary: SummaryJson {
+            start: plan.summary.start,
+            stop: plan.summary.stop,
+            set_traffic: plan.summary.set_traffic,
+            set_properties: plan.summary.set_properties,
+            blocked: plan.summary.blocked,
+            unchanged: plan.summary.unchanged,
+            api_calls: &plan.summary.calls,
+            total_api_calls: plan.summary.total_calls(),
+        },
+    }
+}
+
+/// `apply --json`.
+#[derive(Debug, Serialize)]
+pub struct ApplyJson<'a> {
+    format_version: &'static str,
+    results: Vec<ResultJson<'a>>,
+    summary: ApplySummaryJson,
+}
+
+#[derive(Debug, Serialize)]
+struct ResultJson<'a> {
+    provider: &'a str,
+    phone_id: &'a str,
+    action: Option<&'static str>,
+    outcome: &'static str,
+    error: Option<ErrorJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorJson<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct ApplySummaryJson {
+    ok: usize,
+    failed: usize,
+    blocked: usize,
+    skipped: usize,
+    interrupted: bool,
+}
+
+/// The wire form of an apply report.
+pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
+    let c = report.counts();
+    ApplyJson {
+        format_version: FORMAT_VERSION,
+        results: report
+            .results
+            .iter()
+            .map(|r| {
+                let (outcome, error) = match &r.outcome {
+                    Outcome::Ok => ("ok", None),
+                    Outcome::Failed(e) => (
+                        "failed",
+                        Some(ErrorJson {
+                            code: &e.code,
+                            message: &e.message,
+                        }),
+                    ),
+                    Outcome::Blocked(reason) => (
+                        "blocked",
+                        Some(ErrorJson {
+                            code: "blocked",
+                            message: reason,
+                        }),
+                    ),
+                    Outcome::Skipped(reason) => (
+                        "skipped",
+                        Some(ErrorJson {
+                            code: "skipped",
+                            message: reason,
+                        }),
+                    ),
+                };
+                ResultJson {
+                    provider: &r.provider,
+                    phone_id: &r.phone_id,
+                    action: r.action.as_ref().map(Action::name),
+                    outcome,
+                    error,
+                }
+            })
+            .collect(),
+        summary: ApplySummaryJson {
+            ok: c.ok,
+            failed: c.failed,
+            blocked: c.blocked,
+            skipped: c.skipped,
+            interrupted: report.interrupted,
+        },
+    }
+}

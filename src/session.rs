@@ -1,0 +1,252 @@
+//! A session with the providers of one spec: one client per provider (real endpoints, or the local
+//! simulator for `--simulate`), batched observation of the declared phones, and the `--simulate` sandbox
+//! (seeded from the spec with a visible drift, kept in `.phonefleet/simulator.json` between runs).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+use crate::capability::EffectiveLimits;
+use crate::provider::{Client, Http, ObserveTarget, Target};
+use crate::simulator::{Fixture, FixturePhone, FixtureStatus, SimConfig, Simulator};
+use crate::spec::{DesiredPhone, PowerState, ProviderConfig, ProviderKind, Traffic};
+use crate::state::{FleetState, Observation};
+
+/// Where `--simulate` keeps the simulated fleet, under the current directory.
+pub const SIMULATOR_STATE: &str = ".phonefleet/simulator.json";
+
+/// Command-line overrides of every provider's limits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// `--max-batch`.
+    pub max_batch: Option<usize>,
+    /// `--parallelism`.
+    pub parallelism: Option<usize>,
+}
+
+/// Limits in force for each provider of a spec.
+pub fn limits_for(providers: &BTreeMap<String, ProviderConfig>, o: Overrides) -> BTreeMap<String, EffectiveLimits> {
+    providers
+        .iter()
+        .map(|(name, p)| {
+            (name.clone(), EffectiveLimits::resolve(p.kind, p.limits.as_ref(), o.max_batch, o.parallelism))
+        })
+        .collect()
+}
+
+/// Open clients, and the simulator behind them when simulating.
+pub struct Session {
+    /// One client per provider name.
+    pub clients: BTreeMap<String, Client>,
+    sim: Option<(Simulator, PathBuf)>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("clients", &self.clients.keys()).finish_non_exhaustive()
+    }
+}
+
+/// Keep the phones of `desired` whose id or provider is named by a `--target`; refuse targets that
+/// name nothing.
+pub fn select(desired: Vec<DesiredPhone>, targets: &[String]) -> anyhow::Result<Vec<DesiredPhone>> {
+    if targets.is_empty() {
+        return Ok(desired);
+    }
+    for t in targets {
+        if !desired.iter().any(|d| &d.provider == t || &d.id == t) {
+            bail!("--target `{t}` names no phone id or provider of the spec");
+        }
+    }
+    Ok(desired
+        .into_iter()
+        .filter(|d| targets.iter().any(|t| t == &d.provider || t == &d.id))
+        .collect())
+}
+
+impl Session {
+    /// Connect to the spec's providers, or start the simulator for `--simulate`.
+    pub async fn open(
+        providers: &BTreeMap<String, ProviderConfig>,
+        desired: &[DesiredPhone],
+        limits: &BTreeMap<String, EffectiveLimits>,
+        simulate: Option<bool>,
+        verbose: bool,
+    ) -> anyhow::Result<Session> {
+        let http = Arc::new(Http::new(verbose)?);
+        let (target, sim) = match simulate {
+            None => (Target::Spec, None),
+            Some(reset) => {
+                let path = PathBuf::from(SIMULATOR_STATE);
+                let fixture = sandbox_fixture(&path, reset, providers, desired)?;
+                let config = SimConfig {
+                    transition: std::time::Duration::from_millis(200),
+                    ..SimConfig::default()
+                };
+                let sim = Simulator::start(([127, 0, 0, 1], 0).into(), fixture, config)
+                    .await
+                    .context("cannot start the local simulator")?;
+                (Target::Simulator(sim.base_url()), Some((sim, path)))
+            }
+        };
+        let mut clients = BTreeMap::new();
+        for (name, config) in providers {
+            let l = limits[name];
+            let client = Client::connect(name, config, l, http.clone(), &target)?;
+            clients.insert(name.clone(), client);
+        }
+        Ok(Session { clients, sim })
+    }
+
+    /// Read every declared phone, one batched pass per provider, providers side by side.
+    pub async fn observe(&self, desired: &[DesiredPhone]) -> anyhow::Result<FleetState> {
+        let mut per_provider: BTreeMap<&str, Vec<ObserveTarget>> = BTreeMap::new();
+        for d in desired {
+            per_provider.entry(d.provider.as_str()).or_default().push(ObserveTarget {
+                id: d.id.clone(),
+                properties: !d.properties.is_empty(),
+            });
+        }
+        let reads = per_provider.into_iter().map(|(name, targets)| async move {
+            let client = &self.clients[name];
+            let r = client.observe(&targets).await;
+            (name, r)
+        });
+        let mut state = FleetState::default();
+        for (name, r) in futures::future::join_all(reads).await {
+            let found = r.with_context(|| format!("failed to read the phones of provider `{name}`"))?;
+            for (id, obs) in found {
+                state.phones.insert((name.to_owned(), id), obs);
+            }
+        }
+        Ok(state)
+    }
+
+    /// Close; the simulated fleet is saved for the next `--simulate` run.
+    pub async fn close(self) -> anyhow::Result<()> {
+        if let Some((sim, path)) = self.sim {
+            let fixture = sim.snapshot();
+            sim.stop().await;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let text = serde_json::to_string_pretty(&fixture)?;
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The simulated fleet: the saved one (unless reset), plus every declared phone it does not hold yet,
+/// seeded with a visible drift.
+fn sandbox_fixture(
+    path: &std::path::Path,
+    reset: bool,
+    providers: &BTreeMap<String, ProviderConfig>,
+    desired: &[DesiredPhone],
+) -> anyhow::Result<Fixture> {
+    let mut fixture = if !reset && path.exists() {
+        Fixture::read(path).with_context(|| format!("delete {} or pass --simulate-reset", path.display()))?
+    } else {
+        Fixture::default()
+    };
+    let known: std::collections::HashSet<(ProviderKind, String)> =
+        fixture.phones.iter().map(|p| (p.provider, p.id.clone())).collect();
+    let (mut powered, mut routed, mut propertied) = (0usize, 0usize, 0usize);
+    for d in desired {
+        let Some(config) = providers.get(&d.provider) else { continue };
+        if known.contains(&(config.kind, d.id.clone())) {
+            continue;
+        }
+        let cap = crate::capability::of(config.kind);
+        let drift = Drift {
+            power: cap.power && d.state.is_some() && count(&mut powered) % 3 == 0,
+            traffic: d.traffic.is_some() && count(&mut routed) % 3 == 1,
+            properties: !d.properties.is_empty() && count(&mut propertied) % 2 == 0,
+        };
+        fixture.phones.push(seed_phone(config, d, drift));
+    }
+    Ok(fixture)
+}
+
+fn count(n: &mut usize) -> usize {
+    *n += 1;
+    *n - 1
+}
+
+/// Which attributes of a seeded phone are off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Drift {
+    /// In the other power state.
+    pub power: bool,
+    /// On the other route.
+    pub traffic: bool,
+    /// First declared property has another value.
+    pub properties: bool,
+}
+
+/// One phone as the spec wants it, except for the attributes `drift` names. `--simulate` drifts every
+/// third phone's power (where the provider can change it), every third route and every second property
+/// set, so that the first plan has something to show.
+pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> FixturePhone {
+    let kind = config.kind;
+    let wanted = d.state.unwrap_or(PowerState::Running);
+    let state = if drift.power {
+        match wanted {
+            PowerState::Running => PowerState::Stopped,
+            PowerState::Stopped => PowerState::Running,
+        }
+    } else {
+        wanted
+    };
+    let cph = kind == ProviderKind::HuaweiCph;
+    let traffic = d.traffic.unwrap_or(Traffic::Direct);
+    let traffic = if drift.traffic {
+        match traffic {
+            Traffic::Direct => Traffic::Routing,
+            Traffic::Routing => Traffic::Direct,
+        }
+    } else {
+        traffic
+    };
+    let mut properties: BTreeMap<String, serde_json::Value> =
+        d.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    if drift.properties
+        && let Some((_, v)) = properties.iter_mut().next()
+    {
+        *v = serde_json::Value::String("0".into());
+    }
+    FixturePhone {
+        provider: kind,
+        id: d.id.clone(),
+        project_id: cph.then(|| config.project_id.clone().unwrap_or_default()),
+        status: FixtureStatus::Named(state),
+        traffic: cph.then(|| traffic.as_str().to_owned()),
+        properties: (cph && !properties.is_empty()).then_some(properties),
+        busy: None,
+    }
+}
+
+/// Phones a saved plan covers whose observation no longer matches the plan's fingerprint.
+pub fn stale_phones(plan: &crate::plan::Plan, state: &FleetState) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| !c.actions.is_empty())
+        .filter_map(|c| {
+            let obs = state.get(&c.provider, &c.phone_id).cloned().unwrap_or(Observation::NotFound);
+            let now = crate::plan::fingerprint(&c.desired, &obs);
+            (now != c.fingerprint).then(|| {
+                let view = crate::plan::PhoneView::observed(c.kind, &c.desired, &obs);
+                format!(
+                    "{} / {}: planned against {}, now {}",
+                    c.provider,
+                    c.phone_id,
+                    c.before.to_yaml().trim_end().replace('\n', ", "),
+                    view.to_yaml().trim_end().replace('\n', ", ")
+                )
+            })
+        })
+        .collect()
+}
