@@ -1,0 +1,268 @@
+//! Huawei CPH routes: list, detail, batch-stop, batch-restart, phones-traffic, batch-update-property,
+//! jobs. Per-phone errors ride inside `jobs[]` with HTTP 200; malformed or over-limit requests get a 400
+//! `{error_code, error_msg}`. Codes the docs do not give for a case use `CPS.0100` (documented in the
+//! README as the simulator's own).
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::world::{SimJob, World, unix_now, utc_text};
+use super::{Req, Resp, Route, SimConfig};
+use crate::spec::ProviderKind;
+
+const KIND: ProviderKind = ProviderKind::HuaweiCph;
+/// Documented maximum ids per phones-traffic call.
+const TRAFFIC_MAX: usize = 100;
+/// No documented maximum for the other batch calls; the simulator refuses absurd ones.
+const BATCH_MAX: usize = 1000;
+/// Documented maximum length of a property string.
+const PROPERTY_MAX: usize = 2048;
+
+fn project(req: &Req) -> &str {
+    &req.segs[1]
+}
+
+fn bad(msg: &str) -> Resp {
+    Resp::error(400, "CPS.0100", msg)
+}
+
+fn phone_json(p: &super::world::SimPhone, detail: bool) -> Value {
+    let mut v = json!({
+        "phone_name": format!("phone-{}", &p.id[..p.id.len().min(8)]),
+        "server_id": "sim-server",
+        "phone_id": p.id,
+        "phone_model_name": "kc1.large.2",
+        "image_id": "sim-image",
+        "image_version": "1",
+        "vnc_enable": "false",
+        "status": p.status,
+        "type": 0,
+        "imei": "",
+        "traffic_type": p.traffic,
+        "volume_mode": 0,
+        "availability_zone": "sim-az1",
+        "metadata": { "order_id": "", "product_id": "" },
+        "has_encrypt": false,
+        "create_time": utc_text(1_700_000_000),
+        "update_time": utc_text(unix_now()),
+    });
+    if detail {
+        v["request_id"] = json!("sim");
+        v["access_infos"] = json!([]);
+        v["property"] = json!(serde_json::to_string(&p.properties).unwrap_or_default());
+        v["phone_data_volume"] = json!({});
+    }
+    v
+}
+
+pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let offset = match req.query("offset").map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(o)) => o,
+        Some(Err(_)) => return Resp::error(400, "CPS.0002", "Invalid offset or limit"),
+    };
+    let limit = match req.query("limit").map(str::parse::<usize>) {
+        None => 100,
+        Some(Ok(l)) if (1..=200).contains(&l) => l,
+        _ => return Resp::error(400, "CPS.0002", "Invalid offset or limit: limit must be 1 to 200"),
+    };
+    let status = match req.query("status").map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => return Resp::error(400, "CPS.0010", "The status parameter is invalid"),
+    };
+    let key = (KIND, project(req).to_owned());
+    // Newest first: the fixture order is creation order.
+    let ids: Vec<String> = w.order.get(&key).map(|v| v.iter().rev().cloned().collect()).unwrap_or_default();
+    let (count, page): (usize, Vec<Value>) = match status {
+        None => {
+            let page = ids
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .filter_map(|id| w.phone(KIND, id, now).map(|p| phone_json(p, false)))
+                .collect();
+            (ids.len(), page)
+        }
+        Some(s) => {
+            let matching: Vec<Value> = ids
+                .iter()
+                .filter_map(|id| w.phone(KIND, id, now).filter(|p| p.status == s).map(|p| phone_json(p, false)))
+                .collect();
+            let n = matching.len();
+            (n, matching.into_iter().skip(offset).take(limit).collect())
+        }
+    };
+    Resp::ok(json!({ "request_id": w.new_id(), "count": count, "phones": page }))
+}
+
+pub(super) fn detail(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let id = req.segs[4].clone();
+    let proj = project(req).to_owned();
+    match w.phone(KIND, &id, now) {
+        Some(p) if p.project_id == proj => Resp::ok(phone_json(p, true)),
+        _ => Resp::error(400, "CPS.0005", "Parameter: Phone not found."),
+    }
+}
+
+fn job_json(w: &World, j: &SimJob, now: Instant) -> Value {
+    let running = j.done_at > now;
+    let failed = !w.phones.contains_key(&(KIND, j.phone_id.clone()));
+    json!({
+        "phone_id": j.phone_id,
+        "server_id": "sim-server",
+        "node_id": "",
+        "job_id": j.job_id,
+        "request_id": j.request_id,
+        "begin_time": utc_text(j.begin),
+        "end_time": if running { Value::Null } else { json!(utc_text(j.begin + 1)) },
+        "status": if running { 1 } else if failed { -1 } else { 2 },
+        "error_code": if failed && !running { json!("CPS.0005") } else { Value::Null },
+        "error_msg": if failed && !running { json!("Parameter: Phone not found.") } else { Value::Null },
+        "execute_msg": "",
+    })
+}
+
+/// The body's phone ids: `phone_ids` for stop and traffic, `phones[].phone_id` for restart and properties.
+fn ids_of(route: Route, body: &Value) -> Result<Vec<(String, Option<Value>)>, String> {
+    let list = match route {
+        Route::CphStop | Route::CphTraffic => body
+            .get("phone_ids")
+            .and_then(Value::as_array)
+            .ok_or("`phone_ids` must be a list of phone ids")?
+            .iter()
+            .map(|v| v.as_str().map(|s| (s.to_owned(), None)).ok_or("`phone_ids` must hold strings"))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => body
+            .get("phones")
+            .and_then(Value::as_array)
+            .ok_or("`phones` must be a list of {phone_id, ...}")?
+            .iter()
+            .map(|v| {
+                let id = v.get("phone_id").and_then(Value::as_str).ok_or("each phone needs a `phone_id` string")?;
+                Ok((id.to_owned(), v.get("property").cloned()))
+            })
+            .collect::<Result<Vec<_>, &str>>()?,
+    };
+    Ok(list)
+}
+
+pub(super) fn mutate(w: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Instant) -> Resp {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return bad("the request body is not JSON");
+    };
+    let items = match ids_of(route, &body) {
+        Ok(i) => i,
+        Err(e) => return bad(&e),
+    };
+    if items.is_empty() {
+        return Resp::error(400, "CPS.0009", "The phone_id list is empty");
+    }
+    let max = if route == Route::CphTraffic { TRAFFIC_MAX } else { BATCH_MAX };
+    if items.len() > max {
+        return bad(&format!("at most {max} phones per call, got {}", items.len()));
+    }
+    let traffic = if route == Route::CphTraffic {
+        match body.get("traffic_type").and_then(Value::as_str) {
+            Some(t @ ("direct" | "routing")) => Some(t.to_owned()),
+            _ => return bad("`traffic_type` must be \"direct\" or \"routing\""),
+        }
+    } else {
+        None
+    };
+    // Validate every property string before changing anything.
+    let mut props = Vec::with_capacity(items.len());
+    for (id, property) in &items {
+        if route != Route::CphProperty {
+            props.push(None);
+            continue;
+        }
+        let Some(Value::String(text)) = property else {
+            return bad(&format!("phone {id}: `property` must be a string holding a JSON object"));
+        };
+        if text.len() > PROPERTY_MAX {
+            return bad(&format!("phone {id}: `property` is {} bytes; at most {PROPERTY_MAX}", text.len()));
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => props.push(Some(map)),
+            _ => return bad(&format!("phone {id}: `property` must be a string holding a JSON object")),
+        }
+    }
+    let request_id = w.new_id();
+    let proj = project(req).to_owned();
+    let done_at = now + cfg.transition;
+    let mut jobs = Vec::with_capacity(items.len());
+    for ((id, _), prop) in items.into_iter().zip(props) {
+        let exists = w.phone(KIND, &id, now).is_some_and(|p| p.project_id == proj);
+        if !exists {
+            jobs.push(json!({ "phone_id": id, "error_code": "CPS.0005", "error_msg": "Parameter: Phone not found." }));
+            continue;
+        }
+        let p = w.phone(KIND, &id, now).expect("checked above");
+        match route {
+            Route::CphStop => {
+                p.status = 7;
+                p.transition = Some((done_at, 8));
+            }
+            Route::CphRestart => {
+                p.status = 4;
+                p.transition = Some((done_at, 2));
+            }
+            Route::CphTraffic => p.pending_traffic = Some((done_at, traffic.clone().unwrap_or_default())),
+            _ => {
+                if let Some(map) = prop {
+                    p.pending_properties.push((done_at, map));
+                }
+            }
+        }
+        let job_id = w.new_id();
+        let job = SimJob {
+            job_id: job_id.clone(),
+            request_id: request_id.clone(),
+            phone_id: id.clone(),
+            begin: unix_now(),
+            done_at,
+        };
+        w.jobs_by_request.entry(request_id.clone()).or_default().push(job_id.clone());
+        w.jobs.insert(job_id.clone(), job);
+        jobs.push(json!({ "phone_id": id, "job_id": job_id }));
+    }
+    Resp::ok(json!({ "request_id": request_id, "jobs": jobs }))
+}
+
+pub(super) fn jobs(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let ids: Vec<String> = match (req.query("request_ids"), req.query("request_id")) {
+        (Some(list), _) => list.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        (None, Some(one)) => vec![one.to_owned()],
+        (None, None) => return bad("`request_id` or `request_ids` is required"),
+    };
+    if ids.len() > 20 {
+        return bad(&format!("at most 20 request ids per call, got {}", ids.len()));
+    }
+    let offset = req.query("offset").and_then(|o| o.parse::<usize>().ok()).unwrap_or(0);
+    let limit = match req.query("limit").map(str::parse::<usize>) {
+        None => 100,
+        Some(Ok(l)) if (1..=100).contains(&l) => l,
+        _ => return Resp::error(400, "CPS.0002", "Invalid offset or limit: limit must be 1 to 100"),
+    };
+    let all: Vec<Value> = ids
+        .iter()
+        .flat_map(|r| w.jobs_by_request.get(r).cloned().unwrap_or_default())
+        .filter_map(|j| w.jobs.get(&j).map(|job| job_json(w, job, now)))
+        .collect();
+    let page: Vec<Value> = all.into_iter().skip(offset).take(limit).collect();
+    Resp::ok(json!({ "request_id": w.new_id(), "jobs": page }))
+}
+
+pub(super) fn job(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let id = &req.segs[4];
+    match w.jobs.get(id) {
+        Some(j) => {
+            let mut v = job_json(w, j, now);
+            v["request_id"] = json!(j.request_id);
+            Resp::ok(v)
+        }
+        None => Resp::error(404, "CPS.0100", "job not found"),
+    }
+}

@@ -1,0 +1,159 @@
+//! GeeLark routes: `phone/status` (100 ids), `phone/start` and `phone/stop` (200 ids), `phone/list`.
+//! Answers use the `{traceId, code, msg, data}` envelope; per-phone failures go in `failDetails`
+//! (42001 not found, 43004 expired, 43005 executing a task, 43006 remotely connected), with code 40006
+//! for a partial success and 40009 when every phone failed.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::world::{Busy, World};
+use super::{Req, Resp, SimConfig};
+use crate::spec::ProviderKind;
+
+const KIND: ProviderKind = ProviderKind::Geelark;
+
+fn envelope(req: &Req, code: i64, msg: &str, data: Value) -> Resp {
+    let trace = req.header("traceid").unwrap_or_default();
+    Resp::ok(json!({ "traceId": trace, "code": code, "msg": msg, "data": data }))
+}
+
+fn invalid(req: &Req, msg: &str) -> Resp {
+    let trace = req.header("traceid").unwrap_or_default();
+    Resp::ok(json!({ "traceId": trace, "code": 40004, "msg": msg }))
+}
+
+fn ids(req: &Req, max: usize) -> Result<Vec<String>, Resp> {
+    let body: Value = serde_json::from_slice(&req.body).map_err(|_| {
+        let trace = req.header("traceid").unwrap_or_default();
+        Resp::ok(json!({ "traceId": trace, "code": 40001, "msg": "failed to read the request body" }))
+    })?;
+    let list = body
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid(req, "ids: must be a list of phone ids"))?;
+    if list.is_empty() || list.len() > max {
+        return Err(invalid(req, &format!("ids: between 1 and {max} ids, got {}", list.len())));
+    }
+    list.iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| invalid(req, "ids: must hold strings")))
+        .collect()
+}
+
+fn fail(code: i64, id: &str, msg: &str) -> Value {
+    json!({ "code": code, "id": id, "msg": msg })
+}
+
+fn batch_answer(req: &Req, total: usize, success: Vec<Value>, failed: Vec<Value>) -> Resp {
+    let code = match (success.is_empty(), failed.is_empty()) {
+        (_, true) => 0,
+        (true, false) => 40009,
+        (false, false) => 40006,
+    };
+    let msg = match code {
+        0 => "success",
+        40006 => "partial success",
+        _ => "batch operation failed",
+    };
+    envelope(
+        req,
+        code,
+        msg,
+        json!({
+            "totalAmount": total,
+            "successAmount": success.len(),
+            "failAmount": failed.len(),
+            "successDetails": success,
+            "failDetails": failed,
+        }),
+    )
+}
+
+fn serial(id: &str) -> String {
+    format!("phone-{}", &id[..id.len().min(8)])
+}
+
+pub(super) fn status(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let ids = match ids(req, 100) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    for id in &ids {
+        match w.phone(KIND, id, now) {
+            Some(p) => ok.push(json!({ "id": id, "serialName": serial(id), "status": p.status })),
+            None => failed.push(fail(42001, id, "env not found")),
+        }
+    }
+    batch_answer(req, ids.len(), ok, failed)
+}
+
+pub(super) fn start(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
+    let ids = match ids(req, 200) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    for id in &ids {
+        match w.phone(KIND, id, now) {
+            None => failed.push(fail(42001, id, "env not found")),
+            Some(p) if p.status == 3 => failed.push(fail(43004, id, "cloud phone expired")),
+            Some(p) => {
+                if p.status == 2 {
+                    p.status = 1;
+                    p.transition = Some((now + cfg.transition, 0));
+                }
+                ok.push(json!({ "id": id, "url": format!("https://sim.invalid/phone/{id}"), "chargingMethod": 0 }));
+            }
+        }
+    }
+    batch_answer(req, ids.len(), ok, failed)
+}
+
+pub(super) fn stop(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let ids = match ids(req, 200) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    for id in &ids {
+        match w.phone(KIND, id, now) {
+            None => failed.push(fail(42001, id, "env not found")),
+            Some(p) => match p.busy {
+                Some(Busy::Remote) => failed.push(fail(43006, id, "the cloud phone is being remotely connected")),
+                Some(Busy::Task) => failed.push(fail(43005, id, "the cloud phone is executing a task")),
+                None => {
+                    p.status = 2;
+                    p.transition = None;
+                    ok.push(json!({ "id": id, "serialName": serial(id), "status": 2 }));
+                }
+            },
+        }
+    }
+    batch_answer(req, ids.len(), ok, failed)
+}
+
+pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
+    let page = body.get("page").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
+    let size = body.get("pageSize").and_then(Value::as_u64).unwrap_or(10) as usize;
+    if !(1..=100).contains(&size) {
+        let trace = req.header("traceid").unwrap_or_default();
+        return Resp::ok(json!({ "traceId": trace, "code": 40008, "msg": "pageSize out of range" }));
+    }
+    let order = w.order.get(&(KIND, String::new())).cloned().unwrap_or_default();
+    let total = order.len();
+    let items: Vec<Value> = order
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .filter_map(|id| {
+            w.phone(KIND, id, now).map(|p| {
+                // The list reports 0 started, 1 starting, 2 shut down; an expired phone shows as shut down.
+                let status = if p.status == 3 { 2 } else { p.status };
+                json!({ "id": id, "serialName": serial(id), "serialNo": "", "status": status, "remark": "", "tags": [] })
+            })
+        })
+        .collect();
+    envelope(req, 0, "success", json!({ "total": total, "page": page, "pageSize": size, "items": items }))
+}

@@ -1,0 +1,76 @@
+//! KooPhone routes: `POST /v1/instances/batch-query-status` (32 ids) and `GET /v1/instances/batch-query`
+//! (pages). Unknown ids are left out of `status_results`.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::world::World;
+use super::{Req, Resp};
+use crate::spec::ProviderKind;
+
+const KIND: ProviderKind = ProviderKind::Koophone;
+/// Documented maximum ids per status call (2024 page).
+const STATUS_MAX: usize = 32;
+
+pub(super) fn status(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return Resp::error(400, "KOOPHONE.API.1000", "the request body is not JSON");
+    };
+    let Some(list) = body.get("instance_ids").and_then(Value::as_array) else {
+        return Resp::error(400, "KOOPHONE.API.1000", "instance_ids must be a list");
+    };
+    if list.is_empty() || list.len() > STATUS_MAX {
+        return Resp::error(
+            400,
+            "KOOPHONE.API.1000",
+            &format!("instance_ids: between 1 and {STATUS_MAX} ids, got {}", list.len()),
+        );
+    }
+    let mut results = Vec::new();
+    for v in list {
+        let Some(id) = v.as_str() else {
+            return Resp::error(400, "KOOPHONE.API.1000", "instance_ids must hold strings");
+        };
+        if id.len() > 32 {
+            return Resp::error(400, "KOOPHONE.API.1000", "an instance id is longer than 32 characters");
+        }
+        if let Some(p) = w.phone(KIND, id, now) {
+            results.push(json!({ "instance_id": id, "status": p.status }));
+        }
+    }
+    Resp::ok(json!({ "error_code": "0", "error_msg": "OK", "data": { "status_results": results } }))
+}
+
+pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let page_no = req.query("page_no").and_then(|p| p.parse::<usize>().ok());
+    let page_size = req.query("page_size").and_then(|p| p.parse::<usize>().ok());
+    let (Some(page_no), Some(page_size)) = (page_no, page_size) else {
+        return Resp::error(400, "KOOPHONE.API.1000", "page_no and page_size are required");
+    };
+    if page_no == 0 || !(1..=100).contains(&page_size) {
+        return Resp::error(400, "KOOPHONE.API.1000", "page_no must be >= 1 and page_size 1 to 100");
+    }
+    let order = w.order.get(&(KIND, String::new())).cloned().unwrap_or_default();
+    let result: Vec<Value> = order
+        .iter()
+        .skip((page_no - 1) * page_size)
+        .take(page_size)
+        .filter_map(|id| {
+            w.phone(KIND, id, now).map(|p| {
+                json!({
+                    "instance_id": id,
+                    "instance_name": format!("instance-{id}"),
+                    "region": "cn-north-4",
+                    "frozen_status": 0,
+                    "running_status": p.status,
+                })
+            })
+        })
+        .collect();
+    Resp::ok(json!({
+        "error_code": "0",
+        "error_msg": "OK",
+        "data": { "result": result, "page_no": page_no, "page_size": page_size, "total_count": order.len() }
+    }))
+}

@@ -1,0 +1,458 @@
+//! `phonefleet simulate`: a local fake cloud speaking Huawei CPH, GeeLark and KooPhone at their real paths
+//! and shapes on one port, stateful, with real-time transitions and seeded faults. Users try phonefleet
+//! with it (and `--simulate`); every test stands on it; the benchmark measures against it.
+//!
+//! One axum fallback handler routes by path so that latency, statistics, authentication, throttling and
+//! errors apply to every route the same way. Introspection: `GET /_sim/phones`, `GET /_sim/stats`.
+
+mod auth;
+mod cph;
+mod geelark;
+mod koophone;
+mod world;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::spec::ProviderKind;
+pub use world::{Busy, CredentialSet, Fixture, FixtureCredentials, FixturePhone, FixtureStatus};
+use world::World;
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Added delay per call.
+    pub latency: Duration,
+    /// Duration of each transition (stopping, starting, jobs).
+    pub transition: Duration,
+    /// Share of calls answered 500/502/503.
+    pub error_rate: f64,
+    /// Share of calls answered as throttled.
+    pub throttle_rate: f64,
+    /// Seed of the fault dice and ids.
+    pub seed: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        SimConfig {
+            latency: Duration::ZERO,
+            transition: Duration::from_millis(1000),
+            error_rate: 0.0,
+            throttle_rate: 0.0,
+            seed: 1,
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    world: Mutex<World>,
+    config: SimConfig,
+}
+
+/// A running simulator; dropping it (or [`Simulator::stop`]) shuts the server down.
+#[derive(Debug)]
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// A parsed request.
+pub(crate) struct Req {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) segs: Vec<String>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Req {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub(crate) fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer: status, JSON body, extra headers.
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+    pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+impl Resp {
+    pub(crate) fn ok(body: Value) -> Resp {
+        Resp { status: 200, body, headers: Vec::new() }
+    }
+    pub(crate) fn status(status: u16, body: Value) -> Resp {
+        Resp { status, body, headers: Vec::new() }
+    }
+    /// Huawei-style error body (`error_code`, `error_msg`).
+    pub(crate) fn error(status: u16, code: &str, msg: &str) -> Resp {
+        Resp::status(status, json!({ "error_code": code, "error_msg": msg }))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    CphList,
+    CphDetail,
+    CphStop,
+    CphRestart,
+    CphProperty,
+    CphTraffic,
+    CphJobs,
+    CphJob,
+    GlStatus,
+    GlStart,
+    GlStop,
+    GlList,
+    KpStatus,
+    KpList,
+    SimPhones,
+    SimStats,
+    Unknown,
+}
+
+impl Route {
+    fn of(method: &Method, segs: &[String]) -> Route {
+        let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let get = *method == Method::GET;
+        let post = *method == Method::POST;
+        match s.as_slice() {
+            ["v1", _, "cloud-phone", "phones"] if get => Route::CphList,
+            ["v1", _, "cloud-phone", "phones", "batch-stop"] if post => Route::CphStop,
+            ["v1", _, "cloud-phone", "phones", "batch-restart"] if post => Route::CphRestart,
+            ["v1", _, "cloud-phone", "phones", "batch-update-property"] if post => Route::CphProperty,
+            ["v1", _, "cloud-phone", "phones", _] if get => Route::CphDetail,
+            ["v1", _, "cloud-phone", "phones-traffic"] if post => Route::CphTraffic,
+            ["v1", _, "cloud-phone", "jobs"] if get => Route::CphJobs,
+            ["v1", _, "cloud-phone", "jobs", _] if get => Route::CphJob,
+            ["open", "v1", "phone", "status"] if post => Route::GlStatus,
+            ["open", "v1", "phone", "start"] if post => Route::GlStart,
+            ["open", "v1", "phone", "stop"] if post => Route::GlStop,
+            ["open", "v1", "phone", "list"] if post => Route::GlList,
+            ["v1", "instances", "batch-query-status"] if post => Route::KpStatus,
+            ["v1", "instances", "batch-query"] if get => Route::KpList,
+            ["_sim", "phones"] if get => Route::SimPhones,
+            ["_sim", "stats"] if get => Route::SimStats,
+            _ => Route::Unknown,
+        }
+    }
+
+    /// The documented route, as counted in `/_sim/stats`.
+    fn template(self) -> &'static str {
+        match self {
+            Route::CphList => "GET /v1/{project_id}/cloud-phone/phones",
+            Route::CphDetail => "GET /v1/{project_id}/cloud-phone/phones/{phone_id}",
+            Route::CphStop => "POST /v1/{project_id}/cloud-phone/phones/batch-stop",
+            Route::CphRestart => "POST /v1/{project_id}/cloud-phone/phones/batch-restart",
+            Route::CphProperty => "POST /v1/{project_id}/cloud-phone/phones/batch-update-property",
+            Route::CphTraffic => "POST /v1/{project_id}/cloud-phone/phones-traffic",
+            Route::CphJobs => "GET /v1/{project_id}/cloud-phone/jobs",
+            Route::CphJob => "GET /v1/{project_id}/cloud-phone/jobs/{job_id}",
+            Route::GlStatus => "POST /open/v1/phone/status",
+            Route::GlStart => "POST /open/v1/phone/start",
+            Route::GlStop => "POST /open/v1/phone/stop",
+            Route::GlList => "POST /open/v1/phone/list",
+            Route::KpStatus => "POST /v1/instances/batch-query-status",
+            Route::KpList => "GET /v1/instances/batch-query",
+            Route::SimPhones => "GET /_sim/phones",
+            Route::SimStats => "GET /_sim/stats",
+            Route::Unknown => "unknown",
+        }
+    }
+
+    fn kind(self) -> Option<ProviderKind> {
+        match self {
+            Route::CphList
+            | Route::CphDetail
+            | Route::CphStop
+            | Route::CphRestart
+            | Route::CphProperty
+            | Route::CphTraffic
+            | Route::CphJobs
+            | Route::CphJob => Some(ProviderKind::HuaweiCph),
+            Route::GlStatus | Route::GlStart | Route::GlStop | Route::GlList => Some(ProviderKind::Geelark),
+            Route::KpStatus | Route::KpList => Some(ProviderKind::Koophone),
+            Route::SimPhones | Route::SimStats | Route::Unknown => None,
+        }
+    }
+
+    fn mutating(self) -> bool {
+        matches!(
+            self,
+            Route::CphStop | Route::CphRestart | Route::CphProperty | Route::CphTraffic | Route::GlStart | Route::GlStop
+        )
+    }
+}
+
+/// What the fault dice decided for one call.
+enum Fault {
+    None,
+    Throttle,
+    ErrorBefore(u16),
+    ErrorAfter(u16),
+}
+
+fn throttled(kind: ProviderKind) -> Resp {
+    match kind {
+        // GeeLark says "slow down" inside a normal answer.
+        ProviderKind::Geelark => Resp::ok(json!({ "code": 40007, "msg": "too many requests, try again next minute" })),
+        ProviderKind::HuaweiCph => {
+            let mut r = Resp::error(429, "APIGW.0308", "The throttling threshold has been reached");
+            r.headers.push(("Retry-After", "1".into()));
+            r
+        }
+        ProviderKind::Koophone => {
+            let mut r = Resp::error(429, "KOOPHONE.API.9998", "too many requests");
+            r.headers.push(("Retry-After", "1".into()));
+            r
+        }
+    }
+}
+
+fn server_error(status: u16) -> Resp {
+    Resp::error(status, "SIM.5000", "simulated server error")
+}
+
+fn dispatch(shared: &Shared, req: &Req) -> Resp {
+    let route = Route::of(&req.method, &req.segs);
+    let now = Instant::now();
+    let mut world = shared.world.lock().unwrap_or_else(|p| p.into_inner());
+    match route {
+        Route::SimPhones => {
+            let phones: Vec<Value> = world.all_phones(now).iter().map(sim_phone_json).collect();
+            return Resp::ok(Value::Array(phones));
+        }
+        Route::SimStats => {
+            return Resp::ok(json!({ "total": world.total, "by_route": world.stats }));
+        }
+        Route::Unknown => {
+            return Resp::error(404, "APIGW.0101", "The API does not exist or has not been published in the environment");
+        }
+        _ => {}
+    }
+    world.total += 1;
+    *world.stats.entry(route.template().to_owned()).or_default() += 1;
+    let kind = route.kind().expect("provider routes have a kind");
+    if let Some(denied) = auth::check(&world.credentials, kind, req) {
+        return denied;
+    }
+    let cfg = &shared.config;
+    let fault = {
+        let rng = &mut world.rng;
+        let throttle_roll: f64 = rng.random();
+        let error_roll: f64 = rng.random();
+        let status = [500u16, 502, 503][rng.random_range(0..3)];
+        let after: bool = rng.random();
+        if throttle_roll < cfg.throttle_rate {
+            Fault::Throttle
+        } else if error_roll < cfg.error_rate {
+            if after && route.mutating() { Fault::ErrorAfter(status) } else { Fault::ErrorBefore(status) }
+        } else {
+            Fault::None
+        }
+    };
+    match fault {
+        Fault::Throttle => throttled(kind),
+        Fault::ErrorBefore(s) => server_error(s),
+        Fault::ErrorAfter(s) => {
+            // The change is made, then the answer is lost.
+            let _ = handle(&mut world, cfg, route, req, now);
+            server_error(s)
+        }
+        Fault::None => handle(&mut world, cfg, route, req, now),
+    }
+}
+
+fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Instant) -> Resp {
+    match route {
+        Route::CphList => cph::list(world, req, now),
+        Route::CphDetail => cph::detail(world, req, now),
+        Route::CphStop | Route::CphRestart | Route::CphProperty | Route::CphTraffic => {
+            cph::mutate(world, cfg, route, req, now)
+        }
+        Route::CphJobs => cph::jobs(world, req, now),
+        Route::CphJob => cph::job(world, req, now),
+        Route::GlStatus => geelark::status(world, req, now),
+        Route::GlStart => geelark::start(world, cfg, req, now),
+        Route::GlStop => geelark::stop(world, req, now),
+        Route::GlList => geelark::list(world, req, now),
+        Route::KpStatus => koophone::status(world, req, now),
+        Route::KpList => koophone::list(world, req, now),
+        Route::SimPhones | Route::SimStats | Route::Unknown => Resp::error(404, "SIM.404", "not found"),
+    }
+}
+
+fn sim_phone_json(p: &world::SimPhone) -> Value {
+    let mut v = json!({
+        "provider": p.kind.as_str(),
+        "id": p.id,
+        "status": p.status,
+        "meaning": crate::state::meaning(p.kind, p.status),
+    });
+    if p.kind == ProviderKind::HuaweiCph {
+        v["project_id"] = json!(p.project_id);
+        v["traffic"] = json!(p.traffic);
+        v["properties"] = Value::Object(p.properties.clone());
+    }
+    if let Some(b) = p.busy {
+        v["busy"] = json!(b);
+    }
+    v
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(hi), Some(lo)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn serve(axum::extract::State(shared): axum::extract::State<Arc<Shared>>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response(),
+    };
+    let path = parts.uri.path().to_owned();
+    let segs = path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
+    let query = parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect();
+    let req = Req {
+        method: parts.method,
+        path,
+        segs,
+        query,
+        headers: parts.headers,
+        body,
+    };
+    if !shared.config.latency.is_zero() && !req.path.starts_with("/_sim/") {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    let resp = dispatch(&shared, &req);
+    let mut response = (
+        StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(resp.body),
+    )
+        .into_response();
+    for (k, v) in resp.headers {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            response.headers_mut().insert(k, v);
+        }
+    }
+    if let Some(id) = req.header("x-request-id").map(str::to_owned) {
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert("x-request-id", v);
+        }
+    }
+    response
+}
+
+impl Simulator {
+    /// Start serving on `listen` (port 0 picks a free port).
+    pub async fn start(listen: SocketAddr, fixture: Fixture, config: SimConfig) -> std::io::Result<Simulator> {
+        let shared = Arc::new(Shared {
+            world: Mutex::new(World::new(fixture, config.seed)),
+            config,
+        });
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let app = axum::Router::new().fallback(serve).with_state(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Simulator {
+            addr,
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The fleet now, every transition finished, as a fixture.
+    pub fn snapshot(&self) -> Fixture {
+        self.shared.world.lock().unwrap_or_else(|p| p.into_inner()).to_fixture()
+    }
+
+    /// Calls answered so far, per documented route.
+    pub fn stats(&self) -> (u64, std::collections::BTreeMap<String, u64>) {
+        let w = self.shared.world.lock().unwrap_or_else(|p| p.into_inner());
+        (w.total, w.stats.clone())
+    }
+
+    /// Shut down and wait for the server task.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

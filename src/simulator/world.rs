@@ -1,0 +1,315 @@
+//! The simulated fleet: phones of the three providers, CPH jobs, call statistics, the seeded random
+//! source for faults, and fixtures (the YAML a simulator starts from, also its saved form).
+//!
+//! Time is real and lazy: a phone in transition carries the instant it settles, and every read settles
+//! what is due first, so no background task is needed and 100,000 phones cost nothing while idle.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{PowerState, ProviderKind};
+use crate::state::raw_for;
+
+/// A phone's status in a fixture: `running`, `stopped`, or a raw provider code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FixtureStatus {
+    /// `running` or `stopped`.
+    Named(PowerState),
+    /// A raw code such as 7, -7 or 3.
+    Raw(i64),
+}
+
+/// Why a GeeLark phone refuses to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Busy {
+    /// Remotely connected (43006).
+    Remote,
+    /// Executing a task (43005).
+    Task,
+}
+
+/// One phone of a fixture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixturePhone {
+    /// Which provider kind serves it.
+    pub provider: ProviderKind,
+    /// Phone id.
+    pub id: String,
+    /// huawei-cph project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Starting status.
+    pub status: FixtureStatus,
+    /// huawei-cph route (`direct` when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<String>,
+    /// huawei-cph properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<BTreeMap<String, serde_json::Value>>,
+    /// geelark: refuse to stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy: Option<Busy>,
+}
+
+/// Credentials the simulator demands, per provider kind (when given).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureCredentials {
+    /// Huawei CPH: token and/or AK/SK.
+    #[serde(default, rename = "huawei-cph", skip_serializing_if = "Option::is_none")]
+    pub huawei_cph: Option<CredentialSet>,
+    /// GeeLark: bearer token and/or app id + API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geelark: Option<CredentialSet>,
+    /// KooPhone: token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub koophone: Option<CredentialSet>,
+}
+
+/// Secrets a simulated provider accepts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSet {
+    /// Token (`X-Auth-Token` or Bearer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Huawei access key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ak: Option<String>,
+    /// Huawei secret key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sk: Option<String>,
+    /// GeeLark app id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// GeeLark API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+}
+
+/// What a simulator starts from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// The phones, in creation order (CPH lists newest first).
+    #[serde(default)]
+    pub phones: Vec<FixturePhone>,
+    /// Required credentials; any credential is accepted for a provider left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<FixtureCredentials>,
+}
+
+impl Fixture {
+    /// Read a fixture file (YAML or JSON).
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Fixture> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read fixture {}", path.display()))?;
+        serde_yaml::from_str(&text).with_context(|| format!("{} is not a valid simulator fixture", path.display()))
+    }
+}
+
+/// One simulated phone.
+#[derive(Debug, Clone)]
+pub(crate) struct SimPhone {
+    pub(crate) kind: ProviderKind,
+    pub(crate) id: String,
+    pub(crate) project_id: String,
+    pub(crate) status: i64,
+    pub(crate) traffic: String,
+    pub(crate) properties: serde_json::Map<String, serde_json::Value>,
+    pub(crate) busy: Option<Busy>,
+    /// Status to reach, and when.
+    pub(crate) transition: Option<(Instant, i64)>,
+    /// Route to take, and when (a phones-traffic job in flight).
+    pub(crate) pending_traffic: Option<(Instant, String)>,
+    /// Properties to merge, and when (a batch-update-property job in flight).
+    pub(crate) pending_properties: Vec<(Instant, serde_json::Map<String, serde_json::Value>)>,
+}
+
+impl SimPhone {
+    /// Apply every change that is due.
+    pub(crate) fn settle(&mut self, now: Instant) {
+        if let Some((at, to)) = self.transition
+            && at <= now
+        {
+            self.status = to;
+            self.transition = None;
+        }
+        if let Some((at, t)) = &self.pending_traffic
+            && *at <= now
+        {
+            self.traffic = t.clone();
+            self.pending_traffic = None;
+        }
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending_properties)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        for (_, props) in due {
+            self.properties.extend(props);
+        }
+        self.pending_properties = later;
+    }
+
+    /// Settle everything at once, as if all the time in the world had passed.
+    fn settle_all(&mut self) {
+        self.settle(Instant::now() + Duration::from_secs(365 * 86_400));
+    }
+
+    fn to_fixture(&self) -> FixturePhone {
+        let named = [PowerState::Running, PowerState::Stopped]
+            .into_iter()
+            .find(|p| raw_for(self.kind, *p) == self.status && !(self.kind == ProviderKind::Koophone && self.status == 5));
+        FixturePhone {
+            provider: self.kind,
+            id: self.id.clone(),
+            project_id: (self.kind == ProviderKind::HuaweiCph).then(|| self.project_id.clone()),
+            status: named.map_or(FixtureStatus::Raw(self.status), FixtureStatus::Named),
+            traffic: (self.kind == ProviderKind::HuaweiCph).then(|| self.traffic.clone()),
+            properties: (self.kind == ProviderKind::HuaweiCph && !self.properties.is_empty())
+                .then(|| self.properties.clone().into_iter().collect()),
+            busy: self.busy,
+        }
+    }
+}
+
+/// A CPH job.
+#[derive(Debug, Clone)]
+pub(crate) struct SimJob {
+    pub(crate) job_id: String,
+    pub(crate) request_id: String,
+    pub(crate) phone_id: String,
+    pub(crate) begin: u64,
+    pub(crate) done_at: Instant,
+}
+
+/// Everything behind the simulator's one lock.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub(crate) phones: HashMap<(ProviderKind, String), SimPhone>,
+    /// Creation order per (kind, project) — CPH lists newest first.
+    pub(crate) order: HashMap<(ProviderKind, String), Vec<String>>,
+    pub(crate) jobs: HashMap<String, SimJob>,
+    pub(crate) jobs_by_request: HashMap<String, Vec<String>>,
+    pub(crate) stats: BTreeMap<String, u64>,
+    pub(crate) total: u64,
+    pub(crate) rng: StdRng,
+    next_id: u64,
+    pub(crate) credentials: FixtureCredentials,
+}
+
+impl World {
+    pub(crate) fn new(fixture: Fixture, seed: u64) -> World {
+        let mut w = World {
+            phones: HashMap::with_capacity(fixture.phones.len()),
+            order: HashMap::new(),
+            jobs: HashMap::new(),
+            jobs_by_request: HashMap::new(),
+            stats: BTreeMap::new(),
+            total: 0,
+            rng: StdRng::seed_from_u64(seed),
+            next_id: seed.wrapping_mul(1_000_003),
+            credentials: fixture.credentials.unwrap_or_default(),
+        };
+        for p in fixture.phones {
+            let status = match p.status {
+                FixtureStatus::Named(s) => raw_for(p.provider, s),
+                FixtureStatus::Raw(r) => r,
+            };
+            let project = if p.provider == ProviderKind::HuaweiCph {
+                p.project_id.unwrap_or_default()
+            } else {
+                String::new()
+            };
+            w.order.entry((p.provider, project.clone())).or_default().push(p.id.clone());
+            w.phones.insert(
+                (p.provider, p.id.clone()),
+                SimPhone {
+                    kind: p.provider,
+                    id: p.id,
+                    project_id: project,
+                    status,
+                    traffic: p.traffic.unwrap_or_else(|| "direct".into()),
+                    properties: p.properties.unwrap_or_default().into_iter().collect(),
+                    busy: p.busy,
+                    transition: None,
+                    pending_traffic: None,
+                    pending_properties: Vec::new(),
+                },
+            );
+        }
+        w
+    }
+
+    /// A fresh 32-hex-digit id.
+    pub(crate) fn new_id(&mut self) -> String {
+        self.next_id = self.next_id.wrapping_add(1);
+        let salt: u64 = self.rng.random();
+        format!("{:016x}{:016x}", self.next_id, salt)
+    }
+
+    /// The phone, settled to now.
+    pub(crate) fn phone(&mut self, kind: ProviderKind, id: &str, now: Instant) -> Option<&mut SimPhone> {
+        let p = self.phones.get_mut(&(kind, id.to_owned()))?;
+        p.settle(now);
+        Some(p)
+    }
+
+    /// Every phone, settled to now, in creation order per provider.
+    pub(crate) fn all_phones(&mut self, now: Instant) -> Vec<SimPhone> {
+        let mut keys: Vec<&(ProviderKind, String)> = self.order.keys().collect();
+        keys.sort();
+        let mut out = Vec::with_capacity(self.phones.len());
+        for key in keys {
+            for id in &self.order[key] {
+                if let Some(p) = self.phones.get(&(key.0, id.clone())) {
+                    let mut p = p.clone();
+                    p.settle(now);
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// The fleet as a fixture, every transition finished (how `--simulate` keeps it between runs).
+    pub(crate) fn to_fixture(&self) -> Fixture {
+        let mut keys: Vec<&(ProviderKind, String)> = self.order.keys().collect();
+        keys.sort();
+        let mut phones = Vec::with_capacity(self.phones.len());
+        for key in keys {
+            for id in &self.order[key] {
+                if let Some(p) = self.phones.get(&(key.0, id.clone())) {
+                    let mut p = p.clone();
+                    p.settle_all();
+                    phones.push(p.to_fixture());
+                }
+            }
+        }
+        let creds = self.credentials.clone();
+        Fixture {
+            phones,
+            credentials: (creds != FixtureCredentials::default()).then_some(creds),
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
+pub(crate) fn utc_text(unix: u64) -> String {
+    let s = crate::provider::signer::sdk_date(unix);
+    format!("{}-{}-{}T{}:{}:{}Z", &s[0..4], &s[4..6], &s[6..8], &s[9..11], &s[11..13], &s[13..15])
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
