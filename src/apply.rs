@@ -18,7 +18,9 @@ use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::plan::{Action, Batch, Phase, Plan};
-use crate::provider::{Accepted, BatchResults, Client, ObserveTarget, PendingJob, PhoneError, ProviderError};
+use crate::provider::{
+    Accepted, BatchResults, Client, ObserveTarget, PendingJob, PhoneError, ProviderError,
+};
 use crate::spec::{DesiredPhone, PowerState};
 use crate::state::{Observation, Power};
 
@@ -94,16 +96,30 @@ impl ApplyReport {
 
 /// Set by Ctrl-C: no new batch starts once it is raised.
 #[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel {
+    flag: Arc<AtomicBool>,
+    notify: Arc<tokio::sync::Notify>,
+}
 
 impl Cancel {
     /// Raise the flag.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
     }
     /// Whether it was raised.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.flag.load(Ordering::SeqCst)
+    }
+    /// Wait until it is raised.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -122,10 +138,16 @@ type Key = (String, Action);
 
 /// Whether `obs` already shows the result of `action` (or the phone is on its way there).
 fn reached(action: &Action, d: &DesiredPhone, obs: &Observation, in_progress_counts: bool) -> bool {
-    let Observation::Found(o) = obs else { return false };
+    let Observation::Found(o) = obs else {
+        return false;
+    };
     match action {
-        Action::Start => o.power == Power::Running || (in_progress_counts && o.power == Power::Transitioning),
-        Action::Stop => o.power == Power::Stopped || (in_progress_counts && o.power == Power::Transitioning),
+        Action::Start => {
+            o.power == Power::Running || (in_progress_counts && o.power == Power::Transitioning)
+        }
+        Action::Stop => {
+            o.power == Power::Stopped || (in_progress_counts && o.power == Power::Transitioning)
+        }
         Action::SetTraffic(t) => o.traffic == Some(*t),
         Action::SetProperties => {
             let current = o.properties.clone().unwrap_or_default();
@@ -185,7 +207,11 @@ async fn run_batch(
         code: "outcome-unknown".into(),
         message: "the provider's answers were lost three times; run apply again".into(),
     };
-    results.extend(todo.phones.iter().map(|p| (p.id.clone(), Err(lost.clone()))));
+    results.extend(
+        todo.phones
+            .iter()
+            .map(|p| (p.id.clone(), Err(lost.clone()))),
+    );
     Ok(results)
 }
 
@@ -196,7 +222,12 @@ struct ProviderRun<'a> {
 }
 
 /// Run one provider's batches, phase by phase.
-async fn run_provider(run: ProviderRun<'_>, opts: &Options, deadline: Instant, bar: &ProgressBar) -> HashMap<Key, Outcome> {
+async fn run_provider(
+    run: ProviderRun<'_>,
+    opts: &Options,
+    deadline: Instant,
+    bar: &ProgressBar,
+) -> HashMap<Key, Outcome> {
     let mut outcomes: HashMap<Key, Outcome> = HashMap::new();
     let mut failed_phones: HashSet<String> = HashSet::new();
     let mut fatal: Option<PhoneError> = None;
@@ -252,7 +283,10 @@ async fn run_provider(run: ProviderRun<'_>, opts: &Options, deadline: Instant, b
                         None => "interrupted before this batch was sent".to_owned(),
                     };
                     for id in batch.ids() {
-                        outcomes.insert((id.to_owned(), batch.action), Outcome::Skipped(reason.clone()));
+                        outcomes.insert(
+                            (id.to_owned(), batch.action),
+                            Outcome::Skipped(reason.clone()),
+                        );
                         bar.inc(1);
                     }
                 }
@@ -286,18 +320,24 @@ async fn run_provider(run: ProviderRun<'_>, opts: &Options, deadline: Instant, b
             }
         }
         if !pending.is_empty() {
-            let action_of: HashMap<String, Action> =
-                pending.iter().map(|(a, j)| (j.phone_id.clone(), *a)).collect();
+            let action_of: HashMap<String, Action> = pending
+                .iter()
+                .map(|(a, j)| (j.phone_id.clone(), *a))
+                .collect();
             let jobs: Vec<PendingJob> = pending.into_iter().map(|(_, j)| j).collect();
             let finished = match run.client.wait(jobs.clone(), deadline).await {
                 Ok(f) => f,
                 Err(e) => {
                     let pe = e.as_phone_error();
-                    jobs.into_iter().map(|j| (j.phone_id, Err(pe.clone()))).collect()
+                    jobs.into_iter()
+                        .map(|j| (j.phone_id, Err(pe.clone())))
+                        .collect()
                 }
             };
             for (id, r) in finished {
-                let Some(action) = action_of.get(&id).copied() else { continue };
+                let Some(action) = action_of.get(&id).copied() else {
+                    continue;
+                };
                 let outcome = match r {
                     Ok(()) => Outcome::Ok,
                     Err(pe) => {
@@ -331,7 +371,9 @@ async fn converge(run: &ProviderRun<'_>, outcomes: &mut HashMap<Key, Outcome>, d
             .iter()
             .map(|id| ObserveTarget {
                 id: (*id).to_owned(),
-                properties: waiting.iter().any(|(w, a)| w == id && *a == Action::SetProperties),
+                properties: waiting
+                    .iter()
+                    .any(|(w, a)| w == id && *a == Action::SetProperties),
             })
             .collect();
         let observed = match run.client.observe(&targets).await {
@@ -339,10 +381,13 @@ async fn converge(run: &ProviderRun<'_>, outcomes: &mut HashMap<Key, Outcome>, d
             Err(e) => {
                 let pe = e.as_phone_error();
                 for k in waiting.drain(..) {
-                    outcomes.insert(k, Outcome::Failed(PhoneError {
-                        code: pe.code.clone(),
-                        message: format!("could not confirm the change: {}", pe.message),
-                    }));
+                    outcomes.insert(
+                        k,
+                        Outcome::Failed(PhoneError {
+                            code: pe.code.clone(),
+                            message: format!("could not confirm the change: {}", pe.message),
+                        }),
+                    );
                 }
                 return;
             }
@@ -375,20 +420,28 @@ async fn converge(run: &ProviderRun<'_>, outcomes: &mut HashMap<Key, Outcome>, d
             (id, action),
             Outcome::Failed(PhoneError {
                 code: "not-converged".into(),
-                message: format!("accepted but not converged: the phone did not show {want} before the timeout"),
+                message: format!(
+                    "accepted but not converged: the phone did not show {want} before the timeout"
+                ),
             }),
         );
     }
 }
 
 /// Execute a plan's batches with these clients (one per provider name) and report every phone.
-pub async fn execute(plan: &Plan, clients: &BTreeMap<String, Client>, opts: &Options) -> ApplyReport {
+pub async fn execute(
+    plan: &Plan,
+    clients: &BTreeMap<String, Client>,
+    opts: &Options,
+) -> ApplyReport {
     let started = Instant::now();
     let deadline = started + opts.timeout;
     let total: u64 = plan.batches.iter().map(|b| b.phones.len() as u64).sum();
     let bar = if opts.progress {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{spinner} applying [{bar:30}] {pos}/{len} changes ({elapsed})") {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} applying [{bar:30}] {pos}/{len} changes ({elapsed})",
+        ) {
             bar.set_style(style.progress_chars("=> "));
         }
         bar
@@ -402,12 +455,16 @@ pub async fn execute(plan: &Plan, clients: &BTreeMap<String, Client>, opts: &Opt
         .collect();
     let mut runs: BTreeMap<&str, ProviderRun<'_>> = BTreeMap::new();
     for b in &plan.batches {
-        let Some(client) = clients.get(&b.provider) else { continue };
-        let run = runs.entry(b.provider.as_str()).or_insert_with(|| ProviderRun {
-            client,
-            batches: Vec::new(),
-            desired: HashMap::new(),
-        });
+        let Some(client) = clients.get(&b.provider) else {
+            continue;
+        };
+        let run = runs
+            .entry(b.provider.as_str())
+            .or_insert_with(|| ProviderRun {
+                client,
+                batches: Vec::new(),
+                desired: HashMap::new(),
+            });
         run.batches.push(b);
         for id in b.ids() {
             if let Some(d) = desired.get(&(b.provider.as_str(), id)) {
@@ -416,8 +473,11 @@ pub async fn execute(plan: &Plan, clients: &BTreeMap<String, Client>, opts: &Opt
         }
     }
     let names: Vec<String> = runs.keys().map(|s| (*s).to_owned()).collect();
-    let per_provider: Vec<HashMap<Key, Outcome>> =
-        futures::future::join_all(runs.into_values().map(|run| run_provider(run, opts, deadline, &bar))).await;
+    let per_provider: Vec<HashMap<Key, Outcome>> = futures::future::join_all(
+        runs.into_values()
+            .map(|run| run_provider(run, opts, deadline, &bar)),
+    )
+    .await;
     bar.finish_and_clear();
     let mut outcomes: HashMap<(String, String, Action), Outcome> = HashMap::new();
     for (name, map) in names.into_iter().zip(per_provider) {

@@ -43,7 +43,10 @@ pub struct Capability {
     pub no_power_reason: &'static str,
 }
 
-const UNDOCUMENTED_100: BatchLimit = BatchLimit { default: 100, max: None };
+const UNDOCUMENTED_100: BatchLimit = BatchLimit {
+    default: 100,
+    max: None,
+};
 
 /// The row for one kind.
 pub fn of(kind: ProviderKind) -> &'static Capability {
@@ -60,9 +63,15 @@ static HUAWEI_CPH: Capability = Capability {
     traffic: true,
     properties: true,
     id_max_len: Some(32),
-    observe: BatchLimit { default: 200, max: Some(200) },
+    observe: BatchLimit {
+        default: 200,
+        max: Some(200),
+    },
     power_batch: UNDOCUMENTED_100,
-    traffic_batch: BatchLimit { default: 100, max: Some(100) },
+    traffic_batch: BatchLimit {
+        default: 100,
+        max: Some(100),
+    },
     properties_batch: UNDOCUMENTED_100,
     requests_per_minute: None,
     concurrency: 4,
@@ -75,10 +84,22 @@ static GEELARK: Capability = Capability {
     traffic: false,
     properties: false,
     id_max_len: None,
-    observe: BatchLimit { default: 100, max: Some(100) },
-    power_batch: BatchLimit { default: 200, max: Some(200) },
-    traffic_batch: BatchLimit { default: 0, max: Some(0) },
-    properties_batch: BatchLimit { default: 0, max: Some(0) },
+    observe: BatchLimit {
+        default: 100,
+        max: Some(100),
+    },
+    power_batch: BatchLimit {
+        default: 200,
+        max: Some(200),
+    },
+    traffic_batch: BatchLimit {
+        default: 0,
+        max: Some(0),
+    },
+    properties_batch: BatchLimit {
+        default: 0,
+        max: Some(0),
+    },
     requests_per_minute: Some(200),
     concurrency: 4,
     no_power_reason: "",
@@ -91,10 +112,22 @@ static KOOPHONE: Capability = Capability {
     properties: false,
     id_max_len: Some(32),
     // 32 per the 2024 page; newer pages say 100, so `limits.batch_size` may raise it that far.
-    observe: BatchLimit { default: 32, max: Some(100) },
-    power_batch: BatchLimit { default: 0, max: Some(0) },
-    traffic_batch: BatchLimit { default: 0, max: Some(0) },
-    properties_batch: BatchLimit { default: 0, max: Some(0) },
+    observe: BatchLimit {
+        default: 32,
+        max: Some(100),
+    },
+    power_batch: BatchLimit {
+        default: 0,
+        max: Some(0),
+    },
+    traffic_batch: BatchLimit {
+        default: 0,
+        max: Some(0),
+    },
+    properties_batch: BatchLimit {
+        default: 0,
+        max: Some(0),
+    },
     requests_per_minute: None,
     concurrency: 4,
     no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
@@ -121,7 +154,12 @@ impl Capability {
 
     /// The largest documented maximum over every call this kind makes, for validating `batch_size`.
     pub fn largest_documented_batch(&self) -> Option<usize> {
-        let rows = [self.observe, self.power_batch, self.traffic_batch, self.properties_batch];
+        let rows = [
+            self.observe,
+            self.power_batch,
+            self.traffic_batch,
+            self.properties_batch,
+        ];
         if rows.iter().any(|r| r.default > 0 && r.max.is_none()) {
             return None;
         }
@@ -206,10 +244,16 @@ mod tests {
         assert_eq!(gl.observe_batch(), 100);
         assert_eq!(gl.requests_per_minute, Some(200));
         let gl_small = EffectiveLimits::resolve(ProviderKind::Geelark, None, Some(1), Some(10));
-        assert_eq!((gl_small.batch(&Action::Start), gl_small.concurrency), (1, 10));
+        assert_eq!(
+            (gl_small.batch(&Action::Start), gl_small.concurrency),
+            (1, 10)
+        );
         let kp = EffectiveLimits::resolve(
             ProviderKind::Koophone,
-            Some(&Limits { batch_size: Some(500), ..Limits::default() }),
+            Some(&Limits {
+                batch_size: Some(500),
+                ..Limits::default()
+            }),
             None,
             None,
         );

@@ -73,7 +73,9 @@ fn run(cli: Cli, global: cli::settings::GlobalSettings) -> anyhow::Result<ExitSt
                     Command::Plan(args) => commands::plan::plan(&args.into(), &global).await,
                     Command::Apply(args) => commands::apply::apply(&args.into(), &global).await,
                     Command::Simulate(args) => commands::simulate::simulate(args).await,
-                    Command::Validate { .. } | Command::Schema | Command::Show(_) => unreachable!("handled above"),
+                    Command::Validate { .. } | Command::Schema | Command::Show(_) => {
+                        unreachable!("handled above")
+                    }
                 }
             });
             runtime.shutdown_background();

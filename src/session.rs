@@ -27,11 +27,17 @@ pub struct Overrides {
 }
 
 /// Limits in force for each provider of a spec.
-pub fn limits_for(providers: &BTreeMap<String, ProviderConfig>, o: Overrides) -> BTreeMap<String, EffectiveLimits> {
+pub fn limits_for(
+    providers: &BTreeMap<String, ProviderConfig>,
+    o: Overrides,
+) -> BTreeMap<String, EffectiveLimits> {
     providers
         .iter()
         .map(|(name, p)| {
-            (name.clone(), EffectiveLimits::resolve(p.kind, p.limits.as_ref(), o.max_batch, o.parallelism))
+            (
+                name.clone(),
+                EffectiveLimits::resolve(p.kind, p.limits.as_ref(), o.max_batch, o.parallelism),
+            )
         })
         .collect()
 }
@@ -45,7 +51,9 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("clients", &self.clients.keys()).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("clients", &self.clients.keys())
+            .finish_non_exhaustive()
     }
 }
 
@@ -91,8 +99,11 @@ impl Session {
                 (Target::Simulator(sim.base_url()), Some((sim, path)))
             }
         };
+        // Only the providers with phones in scope: credentials of the others are not needed.
+        let used: std::collections::BTreeSet<&str> =
+            desired.iter().map(|d| d.provider.as_str()).collect();
         let mut clients = BTreeMap::new();
-        for (name, config) in providers {
+        for (name, config) in providers.iter().filter(|(n, _)| used.contains(n.as_str())) {
             let l = limits[name];
             let client = Client::connect(name, config, l, http.clone(), &target)?;
             clients.insert(name.clone(), client);
@@ -104,10 +115,13 @@ impl Session {
     pub async fn observe(&self, desired: &[DesiredPhone]) -> anyhow::Result<FleetState> {
         let mut per_provider: BTreeMap<&str, Vec<ObserveTarget>> = BTreeMap::new();
         for d in desired {
-            per_provider.entry(d.provider.as_str()).or_default().push(ObserveTarget {
-                id: d.id.clone(),
-                properties: !d.properties.is_empty(),
-            });
+            per_provider
+                .entry(d.provider.as_str())
+                .or_default()
+                .push(ObserveTarget {
+                    id: d.id.clone(),
+                    properties: !d.properties.is_empty(),
+                });
         }
         let reads = per_provider.into_iter().map(|(name, targets)| async move {
             let client = &self.clients[name];
@@ -116,7 +130,8 @@ impl Session {
         });
         let mut state = FleetState::default();
         for (name, r) in futures::future::join_all(reads).await {
-            let found = r.with_context(|| format!("failed to read the phones of provider `{name}`"))?;
+            let found =
+                r.with_context(|| format!("failed to read the phones of provider `{name}`"))?;
             for (id, obs) in found {
                 state.phones.insert((name.to_owned(), id), obs);
             }
@@ -130,10 +145,12 @@ impl Session {
             let fixture = sim.snapshot();
             sim.stop().await;
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
             }
             let text = serde_json::to_string_pretty(&fixture)?;
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         Ok(())
     }
@@ -148,15 +165,21 @@ fn sandbox_fixture(
     desired: &[DesiredPhone],
 ) -> anyhow::Result<Fixture> {
     let mut fixture = if !reset && path.exists() {
-        Fixture::read(path).with_context(|| format!("delete {} or pass --simulate-reset", path.display()))?
+        Fixture::read(path)
+            .with_context(|| format!("delete {} or pass --simulate-reset", path.display()))?
     } else {
         Fixture::default()
     };
-    let known: std::collections::HashSet<(ProviderKind, String)> =
-        fixture.phones.iter().map(|p| (p.provider, p.id.clone())).collect();
+    let known: std::collections::HashSet<(ProviderKind, String)> = fixture
+        .phones
+        .iter()
+        .map(|p| (p.provider, p.id.clone()))
+        .collect();
     let (mut powered, mut routed, mut propertied) = (0usize, 0usize, 0usize);
     for d in desired {
-        let Some(config) = providers.get(&d.provider) else { continue };
+        let Some(config) = providers.get(&d.provider) else {
+            continue;
+        };
         if known.contains(&(config.kind, d.id.clone())) {
             continue;
         }
@@ -211,8 +234,11 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
     } else {
         traffic
     };
-    let mut properties: BTreeMap<String, serde_json::Value> =
-        d.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let mut properties: BTreeMap<String, serde_json::Value> = d
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
     if drift.properties
         && let Some((_, v)) = properties.iter_mut().next()
     {
@@ -226,6 +252,7 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         traffic: cph.then(|| traffic.as_str().to_owned()),
         properties: (cph && !properties.is_empty()).then_some(properties),
         busy: None,
+        job_error: None,
     }
 }
 
@@ -235,7 +262,10 @@ pub fn stale_phones(plan: &crate::plan::Plan, state: &FleetState) -> Vec<String>
         .iter()
         .filter(|c| !c.actions.is_empty())
         .filter_map(|c| {
-            let obs = state.get(&c.provider, &c.phone_id).cloned().unwrap_or(Observation::NotFound);
+            let obs = state
+                .get(&c.provider, &c.phone_id)
+                .cloned()
+                .unwrap_or(Observation::NotFound);
             let now = crate::plan::fingerprint(&c.desired, &obs);
             (now != c.fingerprint).then(|| {
                 let view = crate::plan::PhoneView::observed(c.kind, &c.desired, &obs);

@@ -13,14 +13,33 @@ use crate::plan::{Batch, Plan};
 use crate::render::{self, color::Color};
 use crate::session::{self, Overrides, Session};
 
-/// `apply`.
-pub async fn apply(settings: &ApplySettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
-    let bytes = std::fs::read(&settings.file).with_context(|| format!("cannot read {}", settings.file.display()))?;
-    if looks_like_plan(&bytes) {
-        from_saved(&bytes, settings, global).await
+/// `apply`. Ctrl-C is caught from the start: before the first change it stops the run with nothing
+/// changed; during the changes it stops new batches and waits for those in flight.
+pub async fn apply(
+    settings: &ApplySettings,
+    global: &GlobalSettings,
+) -> anyhow::Result<ExitStatus> {
+    let bytes = std::fs::read(&settings.file)
+        .with_context(|| format!("cannot read {}", settings.file.display()))?;
+    let cancel = Cancel::default();
+    let watcher = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "\nInterrupted: no new batches will be sent; waiting for those in flight..."
+                );
+                cancel.cancel();
+            }
+        })
+    };
+    let result = if looks_like_plan(&bytes) {
+        from_saved(&bytes, settings, global, &cancel).await
     } else {
-        from_spec(settings, global).await
-    }
+        from_spec(settings, global, &cancel).await
+    };
+    watcher.abort();
+    result
 }
 
 fn overrides(settings: &ApplySettings) -> Overrides {
@@ -30,47 +49,84 @@ fn overrides(settings: &ApplySettings) -> Overrides {
     }
 }
 
-async fn from_spec(settings: &ApplySettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+async fn from_spec(
+    settings: &ApplySettings,
+    global: &GlobalSettings,
+    cancel: &Cancel,
+) -> anyhow::Result<ExitStatus> {
     if !settings.auto_approve && !global.interactive {
         bail!(
             "refusing to apply without confirmation: there is no terminal to ask on. \
              Review the changes with `phonefleet plan`, then pass --auto-approve (or apply a saved plan file)"
         );
     }
-    let (planned, session) =
-        super::plan::make(&settings.file, &settings.connect, overrides(settings), global).await?;
+    let (planned, session) = super::plan::make(
+        &settings.file,
+        &settings.connect,
+        overrides(settings),
+        global,
+    )
+    .await?;
     let plan = planned.plan;
     // The plan goes where the user reads it: stdout, unless stdout carries the JSON report.
-    let shown = render::text::plan(&plan, Color::new(if settings.json { global.color_stderr } else { global.color }));
+    let shown = render::text::plan(
+        &plan,
+        Color::new(if settings.json {
+            global.color_stderr
+        } else {
+            global.color
+        }),
+    );
     if settings.json {
         eprint!("{shown}");
     } else {
         print!("{shown}");
         std::io::stdout().flush()?;
     }
-    if !plan.batches.is_empty() && !settings.auto_approve && !confirm()? {
-        session.close().await?;
-        eprintln!("Apply cancelled; nothing was changed.");
-        return Ok(ExitStatus::Failure);
+    if !plan.batches.is_empty() && !settings.auto_approve {
+        let answer = tokio::select! {
+            a = confirm() => Some(a?),
+            () = cancel.cancelled() => None,
+        };
+        if answer != Some(true) {
+            session.close().await?;
+            eprintln!("Apply cancelled; nothing was changed.");
+            return Ok(if answer.is_none() {
+                ExitStatus::Interrupted
+            } else {
+                ExitStatus::Failure
+            });
+        }
     }
-    run(&plan, session, settings, global).await
+    run(&plan, session, settings, global, cancel).await
 }
 
-fn confirm() -> anyhow::Result<bool> {
+async fn confirm() -> anyhow::Result<bool> {
     eprint!("\nApply these changes? Only 'yes' is accepted: ");
     std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    let line = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    })
+    .await??;
     Ok(line.trim() == "yes")
 }
 
-async fn from_saved(bytes: &[u8], settings: &ApplySettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
-    let saved = SavedPlan::parse(bytes).with_context(|| format!("{} is not a usable plan file", settings.file.display()))?;
+async fn from_saved(
+    bytes: &[u8],
+    settings: &ApplySettings,
+    global: &GlobalSettings,
+    cancel: &Cancel,
+) -> anyhow::Result<ExitStatus> {
+    let saved = SavedPlan::parse(bytes)
+        .with_context(|| format!("{} is not a usable plan file", settings.file.display()))?;
     if saved.simulated != settings.connect.simulate {
         if saved.simulated {
             bail!("this plan was made with --simulate; apply it with --simulate too");
         }
-        bail!("this plan was made against the real providers; it cannot be applied with --simulate");
+        bail!(
+            "this plan was made against the real providers; it cannot be applied with --simulate"
+        );
     }
     if !settings.connect.targets.is_empty() {
         bail!("--target cannot narrow a saved plan; make a new plan with --target instead");
@@ -84,8 +140,18 @@ async fn from_saved(bytes: &[u8], settings: &ApplySettings, global: &GlobalSetti
         .collect();
     let limits = session::limits_for(&saved.providers, overrides(settings));
     let simulate = settings.connect.simulate.then_some(false);
-    let session = Session::open(&saved.providers, &covered, &limits, simulate, global.verbose > 0).await?;
-    eprintln!("Checking that the {} phones of the plan have not moved since it was made...", covered.len());
+    let session = Session::open(
+        &saved.providers,
+        &covered,
+        &limits,
+        simulate,
+        global.verbose > 0,
+    )
+    .await?;
+    eprintln!(
+        "Checking that the {} phones of the plan have not moved since it was made...",
+        covered.len()
+    );
     let observed = match session.observe(&covered).await {
         Ok(o) => o,
         Err(e) => {
@@ -107,8 +173,11 @@ async fn from_saved(bytes: &[u8], settings: &ApplySettings, global: &GlobalSetti
     if let Some(max) = settings.max_batch {
         plan.batches = split(plan.batches, max);
     }
-    eprint!("{}", render::text::plan(&plan, Color::new(global.color_stderr)));
-    run(&plan, session, settings, global).await
+    eprint!(
+        "{}",
+        render::text::plan(&plan, Color::new(global.color_stderr))
+    );
+    run(&plan, session, settings, global, cancel).await
 }
 
 /// Split batches further (never merge): `--max-batch` on a saved plan.
@@ -128,21 +197,32 @@ fn split(batches: Vec<Batch>, max: usize) -> Vec<Batch> {
         .collect()
 }
 
-async fn run(plan: &Plan, session: Session, settings: &ApplySettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
-    let cancel = Cancel::default();
-    let watcher = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nInterrupted: no new batches will be sent; waiting for those in flight...");
-                cancel.cancel();
-            }
-        })
-    };
+async fn run(
+    plan: &Plan,
+    session: Session,
+    settings: &ApplySettings,
+    global: &GlobalSettings,
+    cancel: &Cancel,
+) -> anyhow::Result<ExitStatus> {
     let report: ApplyReport = if plan.batches.is_empty() {
-        apply::execute(plan, &session.clients, &Options { timeout: settings.timeout, progress: false, cancel: cancel.clone() }).await
+        apply::execute(
+            plan,
+            &session.clients,
+            &Options {
+                timeout: settings.timeout,
+                progress: false,
+                cancel: cancel.clone(),
+            },
+        )
+        .await
     } else {
-        eprintln!("Applying {} change{} in {} call{}...", total(plan), plural(total(plan)), plan.batches.len(), plural(plan.batches.len()));
+        eprintln!(
+            "Applying {} change{} in {} call{}...",
+            total(plan),
+            plural(total(plan)),
+            plan.batches.len(),
+            plural(plan.batches.len())
+        );
         let opts = Options {
             timeout: settings.timeout,
             progress: global.progress,
@@ -150,14 +230,16 @@ async fn run(plan: &Plan, session: Session, settings: &ApplySettings, global: &G
         };
         apply::execute(plan, &session.clients, &opts).await
     };
-    watcher.abort();
     session.close().await?;
     if settings.json {
         let mut text = serde_json::to_string_pretty(&render::json::report(&report))?;
         text.push('\n');
         print!("{text}");
     } else {
-        print!("{}", render::text::report(&report, Color::new(global.color)));
+        print!(
+            "{}",
+            render::text::report(&report, Color::new(global.color))
+        );
     }
     std::io::stdout().flush()?;
     Ok(if report.interrupted {

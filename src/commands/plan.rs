@@ -32,7 +32,8 @@ pub async fn make(
     let desired = session::select(loaded.spec.desired_phones(), &connect.targets)?;
     let limits = session::limits_for(&loaded.spec.providers, overrides);
     let simulate = connect.simulate.then_some(connect.simulate_reset);
-    let providers: std::collections::BTreeSet<&str> = desired.iter().map(|d| d.provider.as_str()).collect();
+    let providers: std::collections::BTreeSet<&str> =
+        desired.iter().map(|d| d.provider.as_str()).collect();
     eprintln!(
         "Reading {} phone{} from {} provider{}{}...",
         desired.len(),
@@ -41,7 +42,14 @@ pub async fn make(
         if providers.len() == 1 { "" } else { "s" },
         if connect.simulate { " (simulated)" } else { "" }
     );
-    let session = Session::open(&loaded.spec.providers, &desired, &limits, simulate, global.verbose > 0).await?;
+    let session = Session::open(
+        &loaded.spec.providers,
+        &desired,
+        &limits,
+        simulate,
+        global.verbose > 0,
+    )
+    .await?;
     let observed = match session.observe(&desired).await {
         Ok(o) => o,
         Err(e) => {
@@ -59,7 +67,12 @@ pub async fn make(
 }
 
 /// Write a plan to stdout in a format.
-pub fn print(plan: &Plan, spec_digest: &str, format: OutputFormat, color: bool) -> anyhow::Result<()> {
+pub fn print(
+    plan: &Plan,
+    spec_digest: &str,
+    format: OutputFormat,
+    color: bool,
+) -> anyhow::Result<()> {
     let text = match format {
         OutputFormat::Text => render::text::plan(plan, Color::new(color)),
         OutputFormat::Markdown => render::markdown::plan(plan),
@@ -77,7 +90,12 @@ pub fn print(plan: &Plan, spec_digest: &str, format: OutputFormat, color: bool) 
 
 /// Save a plan file.
 pub fn save(planned: &Planned, simulated: bool, path: &std::path::Path) -> anyhow::Result<()> {
-    let used: std::collections::BTreeSet<&str> = planned.plan.changes.iter().map(|c| c.provider.as_str()).collect();
+    let used: std::collections::BTreeSet<&str> = planned
+        .plan
+        .changes
+        .iter()
+        .map(|c| c.provider.as_str())
+        .collect();
     let saved = SavedPlan {
         format_version: "1".into(),
         kind: crate::plan::saved::KIND.into(),
@@ -97,22 +115,41 @@ pub fn save(planned: &Planned, simulated: bool, path: &std::path::Path) -> anyho
         digest: String::new(),
     }
     .sealed();
-    saved.write(path).with_context(|| format!("cannot save the plan to {}", path.display()))?;
-    eprintln!("Saved the plan to {}; apply it with `phonefleet apply {}`.", path.display(), path.display());
+    saved
+        .write(path)
+        .with_context(|| format!("cannot save the plan to {}", path.display()))?;
+    eprintln!(
+        "Saved the plan to {}; apply it with `phonefleet apply {}`.",
+        path.display(),
+        path.display()
+    );
     Ok(())
 }
 
 /// `plan`.
 pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
-    let (planned, session) = make(&settings.spec, &settings.connect, Overrides::default(), global).await?;
+    let (planned, session) = make(
+        &settings.spec,
+        &settings.connect,
+        Overrides::default(),
+        global,
+    )
+    .await?;
     session.close().await?;
-    print(&planned.plan, &planned.spec.digest, settings.format, global.color)?;
+    print(
+        &planned.plan,
+        &planned.spec.digest,
+        settings.format,
+        global.color,
+    )?;
     if let Some(out) = &settings.out {
         save(&planned, settings.connect.simulate, out)?;
     }
-    Ok(if settings.detailed_exitcode && planned.plan.summary.has_drift() {
-        ExitStatus::Drift
-    } else {
-        ExitStatus::Success
-    })
+    Ok(
+        if settings.detailed_exitcode && planned.plan.summary.has_drift() {
+            ExitStatus::Drift
+        } else {
+            ExitStatus::Success
+        },
+    )
 }

@@ -7,6 +7,11 @@ use crate::plan::saved::SavedPlan;
 /// Read the plan file (its digest checked) and print it.
 pub fn show(settings: &ShowSettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     let saved = SavedPlan::read(&settings.plan)?;
-    super::plan::print(&saved.plan, &saved.spec_digest, settings.format, global.color)?;
+    super::plan::print(
+        &saved.plan,
+        &saved.spec_digest,
+        settings.format,
+        global.color,
+    )?;
     Ok(ExitStatus::Success)
 }

@@ -11,7 +11,10 @@ use crate::simulator::{Fixture, SimConfig, Simulator};
 
 /// Start, print `listening on http://ADDR` as the first line on stdout, serve, stop cleanly.
 pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitStatus> {
-    for (name, p) in [("--error-rate", args.error_rate), ("--throttle-rate", args.throttle_rate)] {
+    for (name, p) in [
+        ("--error-rate", args.error_rate),
+        ("--throttle-rate", args.throttle_rate),
+    ] {
         if !(0.0..=1.0).contains(&p) {
             bail!("{name} must be between 0 and 1, got {p}");
         }

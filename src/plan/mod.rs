@@ -109,11 +109,19 @@ pub struct Plan {
 }
 
 /// What to do about one phone.
-fn decide(kind: ProviderKind, d: &DesiredPhone, obs: &Observation) -> (Vec<Action>, Option<String>, Vec<String>) {
+fn decide(
+    kind: ProviderKind,
+    d: &DesiredPhone,
+    obs: &Observation,
+) -> (Vec<Action>, Option<String>, Vec<String>) {
     let cap = capability::of(kind);
     let o = match obs {
         Observation::NotFound => {
-            return (Vec::new(), Some(format!("phone not found at provider `{}`", d.provider)), Vec::new());
+            return (
+                Vec::new(),
+                Some(format!("phone not found at provider `{}`", d.provider)),
+                Vec::new(),
+            );
         }
         Observation::Found(o) => o,
     };
@@ -124,7 +132,11 @@ fn decide(kind: ProviderKind, d: &DesiredPhone, obs: &Observation) -> (Vec<Actio
         } else {
             "needs a person: check it in the provider's console"
         };
-        return (Vec::new(), Some(format!("status {} ({meaning}): {advice}", o.raw_status)), Vec::new());
+        return (
+            Vec::new(),
+            Some(format!("status {} ({meaning}): {advice}", o.raw_status)),
+            Vec::new(),
+        );
     }
     let mut actions = Vec::new();
     let mut notes = Vec::new();
@@ -155,7 +167,10 @@ fn decide(kind: ProviderKind, d: &DesiredPhone, obs: &Observation) -> (Vec<Actio
     }
     let stays_running = o.power == Power::Running && power.is_none();
     if stays_running {
-        for k in changed.keys().filter(|k| RESTART_KEYS.contains(&k.as_str())) {
+        for k in changed
+            .keys()
+            .filter(|k| RESTART_KEYS.contains(&k.as_str()))
+        {
             notes.push(format!("`{k}` takes effect after restart"));
         }
     }
@@ -167,7 +182,9 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
     let mut changes = Vec::new();
     let mut unchanged = 0;
     for d in input.desired {
-        let Some(config) = input.providers.get(&d.provider) else { continue };
+        let Some(config) = input.providers.get(&d.provider) else {
+            continue;
+        };
         let kind = config.kind;
         let obs = input
             .observed
@@ -227,10 +244,13 @@ pub fn batches_for(
             } else {
                 Properties::new()
             };
-            groups.entry((c.provider.as_str(), *a)).or_default().push(BatchPhone {
-                id: c.phone_id.clone(),
-                properties,
-            });
+            groups
+                .entry((c.provider.as_str(), *a))
+                .or_default()
+                .push(BatchPhone {
+                    id: c.phone_id.clone(),
+                    properties,
+                });
         }
     }
     let mut out = Vec::new();

@@ -62,12 +62,14 @@ impl SavedPlan {
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        std::fs::write(path, text).with_context(|| format!("cannot write the plan to {}", path.display()))
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write the plan to {}", path.display()))
     }
 
     /// Read a plan file, refusing one whose content does not match its digest.
     pub fn read(path: &Path) -> anyhow::Result<SavedPlan> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read the plan file {}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read the plan file {}", path.display()))?;
         Self::parse(&bytes).with_context(|| format!("{} is not a usable plan file", path.display()))
     }
 
@@ -79,11 +81,19 @@ impl SavedPlan {
         }
         match value.get("format_version").and_then(|k| k.as_str()) {
             Some("1") => {}
-            other => bail!("plan format version {other:?} is not supported; this phonefleet reads \"1\""),
+            other => {
+                bail!("plan format version {other:?} is not supported; this phonefleet reads \"1\"")
+            }
         }
-        let recorded = value.get("digest").and_then(|d| d.as_str()).unwrap_or_default().to_owned();
+        let recorded = value
+            .get("digest")
+            .and_then(|d| d.as_str())
+            .unwrap_or_default()
+            .to_owned();
         if recorded != content_digest(&value) {
-            bail!("the plan file was edited after it was written (its digest does not match); make a new plan");
+            bail!(
+                "the plan file was edited after it was written (its digest does not match); make a new plan"
+            );
         }
         serde_json::from_value(value).context("the plan file's content does not match its format")
     }
@@ -92,8 +102,9 @@ impl SavedPlan {
 /// Whether a file looks like a saved plan rather than a spec (JSON object with the plan kind).
 pub fn looks_like_plan(bytes: &[u8]) -> bool {
     let head = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    head == Some(&b'{') && serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(|k| k == KIND))
-        .unwrap_or(false)
+    head == Some(&b'{')
+        && serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(|k| k == KIND))
+            .unwrap_or(false)
 }

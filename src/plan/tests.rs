@@ -1,0 +1,494 @@
+//! Table-driven tests of `compute`: a spec and an observed state in, a plan out. No network.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::render::{color::Color, markdown, text};
+use crate::spec::{Limits, Properties, Traffic};
+use crate::state::ObservedPhone;
+
+fn provider(kind: ProviderKind) -> ProviderConfig {
+    ProviderConfig {
+        kind,
+        region: (kind == ProviderKind::HuaweiCph).then(|| "cn-east-3".into()),
+        project_id: (kind == ProviderKind::HuaweiCph).then(|| "p1".into()),
+        endpoint: None,
+        credentials: None,
+        limits: None,
+    }
+}
+
+fn providers() -> BTreeMap<String, ProviderConfig> {
+    [
+        ("cph", ProviderKind::HuaweiCph),
+        ("gl", ProviderKind::Geelark),
+        ("kp", ProviderKind::Koophone),
+    ]
+    .into_iter()
+    .map(|(n, k)| (n.to_owned(), provider(k)))
+    .collect()
+}
+
+fn props(pairs: &[(&str, &str)]) -> Properties {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn want(
+    provider: &str,
+    id: &str,
+    state: Option<PowerState>,
+    traffic: Option<Traffic>,
+    p: &[(&str, &str)],
+) -> DesiredPhone {
+    DesiredPhone {
+        provider: provider.into(),
+        id: id.into(),
+        name: None,
+        state,
+        traffic,
+        properties: props(p),
+    }
+}
+
+fn seen(
+    kind: ProviderKind,
+    raw: i64,
+    traffic: Option<Traffic>,
+    p: Option<&[(&str, &str)]>,
+) -> Observation {
+    Observation::Found(ObservedPhone {
+        raw_status: raw,
+        power: state::normalise(kind, raw),
+        traffic,
+        properties: p.map(props),
+    })
+}
+
+fn plan_of(
+    desired: &[DesiredPhone],
+    observed: &[(&str, &str, Observation)],
+    limits: Option<Limits>,
+) -> Plan {
+    let mut providers = providers();
+    if let Some(l) = limits {
+        for p in providers.values_mut() {
+            p.limits = Some(l);
+        }
+    }
+    let mut state = FleetState::default();
+    for (p, id, o) in observed {
+        state.phones.insert(((*p).into(), (*id).into()), o.clone());
+    }
+    let limits = crate::session::limits_for(&providers, crate::session::Overrides::default());
+    compute(&PlanInput {
+        providers: &providers,
+        desired,
+        observed: &state,
+        limits: &limits,
+    })
+}
+
+use crate::spec::PowerState::{Running, Stopped};
+use ProviderKind::{Geelark, HuaweiCph, Koophone};
+
+#[test]
+fn one_phone_each_way() {
+    struct Case {
+        name: &'static str,
+        desired: DesiredPhone,
+        observed: Observation,
+        actions: Vec<Action>,
+        blocked: Option<&'static str>,
+    }
+    let cases = vec![
+        Case {
+            name: "cph running, wants stopped",
+            desired: want("cph", "a", Some(Stopped), None, &[]),
+            observed: seen(HuaweiCph, 2, Some(Traffic::Direct), None),
+            actions: vec![Action::Stop],
+            blocked: None,
+        },
+        Case {
+            name: "cph stopped, wants running",
+            desired: want("cph", "a", Some(Running), None, &[]),
+            observed: seen(HuaweiCph, 8, Some(Traffic::Direct), None),
+            actions: vec![Action::Start],
+            blocked: None,
+        },
+        Case {
+            name: "matching phone is unchanged",
+            desired: want(
+                "cph",
+                "a",
+                Some(Running),
+                Some(Traffic::Direct),
+                &[("k", "v")],
+            ),
+            observed: seen(
+                HuaweiCph,
+                2,
+                Some(Traffic::Direct),
+                Some(&[("k", "v"), ("other", "x")]),
+            ),
+            actions: vec![],
+            blocked: None,
+        },
+        Case {
+            name: "all three attributes differ: phase order",
+            desired: want(
+                "cph",
+                "a",
+                Some(Running),
+                Some(Traffic::Routing),
+                &[("k", "v")],
+            ),
+            observed: seen(HuaweiCph, 8, Some(Traffic::Direct), Some(&[("k", "old")])),
+            actions: vec![
+                Action::SetProperties,
+                Action::SetTraffic(Traffic::Routing),
+                Action::Start,
+            ],
+            blocked: None,
+        },
+        Case {
+            name: "unmanaged attributes are ignored",
+            desired: want("cph", "a", None, None, &[]),
+            observed: seen(HuaweiCph, 8, Some(Traffic::Routing), None),
+            actions: vec![],
+            blocked: None,
+        },
+        Case {
+            name: "not found",
+            desired: want("cph", "a", Some(Running), None, &[]),
+            observed: Observation::NotFound,
+            actions: vec![],
+            blocked: Some("phone not found at provider `cph`"),
+        },
+        Case {
+            name: "cph stopping is transitional",
+            desired: want("cph", "a", Some(Stopped), None, &[]),
+            observed: seen(HuaweiCph, 7, None, None),
+            actions: vec![],
+            blocked: Some("status 7 (stopping): wait for it to settle and plan again"),
+        },
+        Case {
+            name: "cph frozen needs a person",
+            desired: want("cph", "a", None, None, &[("k", "v")]),
+            observed: seen(HuaweiCph, 6, None, Some(&[])),
+            actions: vec![],
+            blocked: Some("status 6 (frozen): needs a person: check it in the provider's console"),
+        },
+        Case {
+            name: "geelark expired",
+            desired: want("gl", "g", Some(Running), None, &[]),
+            observed: seen(Geelark, 3, None, None),
+            actions: vec![],
+            blocked: Some("status 3 (expired): needs a person: check it in the provider's console"),
+        },
+        Case {
+            name: "geelark shut down, wants running",
+            desired: want("gl", "g", Some(Running), None, &[]),
+            observed: seen(Geelark, 2, None, None),
+            actions: vec![Action::Start],
+            blocked: None,
+        },
+        Case {
+            name: "koophone power drift is blocked",
+            desired: want("kp", "k", Some(Running), None, &[]),
+            observed: seen(Koophone, 5, None, None),
+            actions: vec![],
+            blocked: Some(
+                "koophone offers no API to start or stop an instance; change it in the KooPhone console",
+            ),
+        },
+        Case {
+            name: "koophone in the wanted state is fine",
+            desired: want("kp", "k", Some(Stopped), None, &[]),
+            observed: seen(Koophone, 1, None, None),
+            actions: vec![],
+            blocked: None,
+        },
+    ];
+    for c in cases {
+        let plan = plan_of(
+            std::slice::from_ref(&c.desired),
+            &[(&c.desired.provider, &c.desired.id, c.observed)],
+            None,
+        );
+        match plan.changes.first() {
+            None => {
+                assert!(
+                    c.actions.is_empty() && c.blocked.is_none(),
+                    "{}: expected a change",
+                    c.name
+                );
+                assert_eq!(plan.summary.unchanged, 1, "{}", c.name);
+            }
+            Some(ch) => {
+                assert_eq!(ch.actions, c.actions, "{}", c.name);
+                assert_eq!(ch.blocked.as_deref(), c.blocked, "{}", c.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn restart_notes_only_when_the_phone_stays_running() {
+    let d = want(
+        "cph",
+        "a",
+        None,
+        None,
+        &[("com.cph.mainkeys", "1"), ("ro.install.auto", "1")],
+    );
+    let running = plan_of(
+        std::slice::from_ref(&d),
+        &[("cph", "a", seen(HuaweiCph, 2, None, Some(&[])))],
+        None,
+    );
+    assert_eq!(
+        running.changes[0].notes,
+        vec!["`com.cph.mainkeys` takes effect after restart".to_owned()]
+    );
+    let mut d2 = d.clone();
+    d2.state = Some(Running);
+    let started = plan_of(
+        &[d2],
+        &[("cph", "a", seen(HuaweiCph, 8, None, Some(&[])))],
+        None,
+    );
+    assert!(started.changes[0].notes.is_empty());
+}
+
+#[test]
+fn batches_group_by_provider_and_action_split_by_size_in_phase_order() {
+    let mut desired = Vec::new();
+    let mut observed = Vec::new();
+    for i in 0..250 {
+        let id = format!("c{i:03}");
+        desired.push(want(
+            "cph",
+            &id,
+            Some(Stopped),
+            Some(Traffic::Routing),
+            &[("k", "v")],
+        ));
+        observed.push((
+            "cph",
+            id,
+            seen(HuaweiCph, 2, Some(Traffic::Direct), Some(&[])),
+        ));
+    }
+    for i in 0..450 {
+        let id = format!("g{i:03}");
+        desired.push(want("gl", &id, Some(Running), None, &[]));
+        observed.push(("gl", id, seen(Geelark, 2, None, None)));
+    }
+    let obs: Vec<(&str, &str, Observation)> = observed
+        .iter()
+        .map(|(p, id, o)| (*p, id.as_str(), o.clone()))
+        .collect();
+    let plan = plan_of(&desired, &obs, None);
+    let shape: Vec<(&str, &str, usize)> = plan
+        .batches
+        .iter()
+        .map(|b| (b.provider.as_str(), b.action.name(), b.phones.len()))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("cph", "set_properties", 100),
+            ("cph", "set_properties", 100),
+            ("cph", "set_properties", 50),
+            ("cph", "set_traffic", 100),
+            ("cph", "set_traffic", 100),
+            ("cph", "set_traffic", 50),
+            ("cph", "stop", 100),
+            ("cph", "stop", 100),
+            ("cph", "stop", 50),
+            ("gl", "start", 200),
+            ("gl", "start", 200),
+            ("gl", "start", 50),
+        ]
+    );
+    assert_eq!(plan.summary.calls.get("cph"), Some(&9));
+    assert_eq!(plan.summary.calls.get("gl"), Some(&3));
+    assert_eq!(plan.batches[0].phones[0].properties, props(&[("k", "v")]));
+    // A smaller batch size in the spec is honoured; a larger one is capped by the documented maximum.
+    let small = plan_of(
+        &desired,
+        &obs,
+        Some(Limits {
+            batch_size: Some(60),
+            ..Limits::default()
+        }),
+    );
+    assert_eq!(small.summary.calls.get("gl"), Some(&8));
+    let big = plan_of(
+        &desired,
+        &obs,
+        Some(Limits {
+            batch_size: Some(150),
+            ..Limits::default()
+        }),
+    );
+    assert_eq!(big.summary.calls.get("cph"), Some(&(2 + 3 + 2)));
+}
+
+#[test]
+fn only_changed_property_keys_are_sent() {
+    let d = want("cph", "a", None, None, &[("a", "1"), ("b", "2")]);
+    let plan = plan_of(
+        &[d],
+        &[(
+            "cph",
+            "a",
+            seen(HuaweiCph, 2, None, Some(&[("a", "1"), ("b", "0")])),
+        )],
+        None,
+    );
+    assert_eq!(plan.batches[0].phones[0].properties, props(&[("b", "2")]));
+}
+
+#[test]
+fn order_is_deterministic() {
+    let desired = vec![
+        want("gl", "z", Some(Running), None, &[]),
+        want("cph", "b", Some(Running), None, &[]),
+        want("cph", "a", Some(Running), None, &[]),
+    ];
+    let obs = vec![
+        ("gl", "z", seen(Geelark, 2, None, None)),
+        ("cph", "b", seen(HuaweiCph, 8, None, None)),
+        ("cph", "a", seen(HuaweiCph, 8, None, None)),
+    ];
+    let plan = plan_of(&desired, &obs, None);
+    let order: Vec<(&str, &str)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.provider.as_str(), c.phone_id.as_str()))
+        .collect();
+    assert_eq!(order, vec![("cph", "a"), ("cph", "b"), ("gl", "z")]);
+}
+
+fn sample() -> Plan {
+    let mut desired = vec![
+        want(
+            "cph",
+            "a7f3a1c5258347d6b6f1def79e11f2bc",
+            Some(Running),
+            Some(Traffic::Routing),
+            &[
+                ("sys.prop.writephonenum", "13666666666"),
+                ("com.cph.mainkeys", "1"),
+            ],
+        ),
+        want(
+            "cph",
+            "c7f3a1c5258347d6b6f1def79e11f2bc",
+            Some(Stopped),
+            None,
+            &[],
+        ),
+        want("kp", "a44uhlf7", Some(Running), None, &[]),
+    ];
+    desired[0].name = Some("checkout-bot-1".into());
+    for i in 0..3 {
+        desired.push(want(
+            "gl",
+            &format!("{i}23456ABCDEF"),
+            Some(Running),
+            None,
+            &[],
+        ));
+    }
+    let mut obs = vec![
+        (
+            "cph",
+            "a7f3a1c5258347d6b6f1def79e11f2bc".to_owned(),
+            seen(
+                HuaweiCph,
+                2,
+                Some(Traffic::Direct),
+                Some(&[("sys.prop.writephonenum", "1")]),
+            ),
+        ),
+        (
+            "cph",
+            "c7f3a1c5258347d6b6f1def79e11f2bc".to_owned(),
+            seen(HuaweiCph, -7, None, None),
+        ),
+        ("kp", "a44uhlf7".to_owned(), seen(Koophone, 5, None, None)),
+    ];
+    for i in 0..3 {
+        obs.push((
+            "gl",
+            format!("{i}23456ABCDEF"),
+            seen(Geelark, 2, None, None),
+        ));
+    }
+    let obs: Vec<(&str, &str, Observation)> = obs
+        .iter()
+        .map(|(p, id, o)| (*p, id.as_str(), o.clone()))
+        .collect();
+    plan_of(&desired, &obs, None)
+}
+
+#[test]
+fn text_rendering() {
+    insta::assert_snapshot!(text::plan(&sample(), Color::new(false)));
+}
+
+#[test]
+fn markdown_rendering() {
+    insta::assert_snapshot!(markdown::plan(&sample()));
+}
+
+#[test]
+fn a_100k_phone_plan_is_complete() {
+    let n = 100_000;
+    let mut desired = Vec::with_capacity(n);
+    let mut state = FleetState::default();
+    for i in 0..n {
+        let (p, kind, raw) = match i % 3 {
+            0 => ("cph", HuaweiCph, if i % 2 == 0 { 8 } else { 2 }),
+            1 => ("gl", Geelark, if i % 2 == 0 { 2 } else { 0 }),
+            _ => ("kp", Koophone, 2),
+        };
+        let id = format!("p{i:06}");
+        desired.push(want(p, &id, Some(Running), None, &[]));
+        state
+            .phones
+            .insert((p.into(), id), seen(kind, raw, Some(Traffic::Direct), None));
+    }
+    let providers = providers();
+    let limits = crate::session::limits_for(&providers, crate::session::Overrides::default());
+    let plan = compute(&PlanInput {
+        providers: &providers,
+        desired: &desired,
+        observed: &state,
+        limits: &limits,
+    });
+    let to_start = (0..n).filter(|i| i % 3 != 2 && i % 2 == 0).count();
+    assert_eq!(plan.summary.start, to_start);
+    assert_eq!(plan.summary.unchanged, n - to_start);
+    let covered: usize = plan.batches.iter().map(|b| b.phones.len()).sum();
+    assert_eq!(covered, to_start);
+    let out = text::plan(&plan, Color::new(false));
+    let listed: std::collections::HashSet<&str> = out
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("ids: "))
+        .flat_map(|ids| ids.split(", "))
+        .collect();
+    for c in &plan.changes {
+        assert!(
+            listed.contains(c.phone_id.as_str()),
+            "{} missing from the text plan",
+            c.phone_id
+        );
+    }
+    assert!(out.ends_with(&format!("{}\n", text::summary_line(&plan.summary))));
+}

@@ -48,9 +48,10 @@ impl PhoneView {
                 format!("{} ({})", o.raw_status, state::meaning(kind, o.raw_status))
             }
         });
-        let traffic = d
-            .traffic
-            .map(|_| o.traffic.map_or_else(|| "unknown".to_owned(), |t| t.as_str().to_owned()));
+        let traffic = d.traffic.map(|_| {
+            o.traffic
+                .map_or_else(|| "unknown".to_owned(), |t| t.as_str().to_owned())
+        });
         let properties = match &o.properties {
             Some(current) => d
                 .properties
@@ -90,7 +91,9 @@ fn quote(s: &str) -> String {
 }
 
 fn scalar(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         s.to_owned()
     } else {
         quote(s)
@@ -98,7 +101,10 @@ fn scalar(s: &str) -> String {
 }
 
 fn key(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
         s.to_owned()
     } else {
         quote(s)
@@ -130,7 +136,11 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
                 .properties
                 .keys()
                 .map(|k| {
-                    let v = o.properties.as_ref().and_then(|p| p.get(k)).map(String::as_str);
+                    let v = o
+                        .properties
+                        .as_ref()
+                        .and_then(|p| p.get(k))
+                        .map(String::as_str);
                     (k.as_str(), v)
                 })
                 .collect(),

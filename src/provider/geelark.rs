@@ -19,7 +19,7 @@ use super::http::{Attempt, Call, HttpError, Reply};
 use super::{Accepted, Auth, Ctx, ObserveTarget, PhoneError, ProviderError};
 use crate::plan::{Action, Batch};
 use crate::spec::ProviderKind;
-use crate::state::{self, ObservedPhone, Observation};
+use crate::state::{self, Observation, ObservedPhone};
 
 /// The GeeLark client.
 #[derive(Debug)]
@@ -126,7 +126,13 @@ impl Geelark {
     }
 
     /// POST `{"ids": [...]}` to an endpoint; the batch data on success (code 0, 40006 or 40009).
-    async fn post_ids(&self, route: &'static str, path: &str, ids: &[&str], mutating: bool) -> Result<BatchData, ProviderError> {
+    async fn post_ids(
+        &self,
+        route: &'static str,
+        path: &str,
+        ids: &[&str],
+        mutating: bool,
+    ) -> Result<BatchData, ProviderError> {
         let call = Call {
             method: Method::POST,
             url: self.ctx.url(path),
@@ -145,8 +151,13 @@ impl Geelark {
         if !(200..300).contains(&reply.status) {
             return Err(self.err(HttpError::from_reply(&call, &reply)));
         }
-        let env: Envelope = serde_json::from_slice(&reply.body)
-            .map_err(|e| self.err(HttpError::malformed(&call, &reply, &format!("unexpected JSON: {e}"))))?;
+        let env: Envelope = serde_json::from_slice(&reply.body).map_err(|e| {
+            self.err(HttpError::malformed(
+                &call,
+                &reply,
+                &format!("unexpected JSON: {e}"),
+            ))
+        })?;
         match env.code {
             0 | 40006 | 40009 => Ok(env.data.unwrap_or_default()),
             _ => Err(self.err(HttpError::from_reply(&call, &reply))),
@@ -161,7 +172,14 @@ impl Geelark {
         let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
         let chunks: Vec<&[&str]> = ids.chunks(self.ctx.limits.observe_batch()).collect();
         let pages: Vec<Result<BatchData, ProviderError>> = stream::iter(chunks)
-            .map(|c| self.post_ids("POST /open/v1/phone/status", "/open/v1/phone/status", c, false))
+            .map(|c| {
+                self.post_ids(
+                    "POST /open/v1/phone/status",
+                    "/open/v1/phone/status",
+                    c,
+                    false,
+                )
+            })
             .buffer_unordered(self.ctx.limits.concurrency)
             .collect()
             .await;
@@ -207,10 +225,7 @@ impl Geelark {
     }
 
     /// Start or stop one batch; `failDetails` become per-phone failures with their code and message.
-    pub(super) async fn submit(
-        &self,
-        batch: &Batch,
-    ) -> Result<super::BatchResults, ProviderError> {
+    pub(super) async fn submit(&self, batch: &Batch) -> Result<super::BatchResults, ProviderError> {
         let (route, path) = match batch.action {
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
@@ -229,8 +244,11 @@ impl Geelark {
         };
         let ids: Vec<&str> = batch.ids().collect();
         let data = self.post_ids(route, path, &ids, true).await?;
-        let failed: HashMap<String, FailDetail> =
-            data.fail_details.into_iter().map(|f| (id_text(&f.id), f)).collect();
+        let failed: HashMap<String, FailDetail> = data
+            .fail_details
+            .into_iter()
+            .map(|f| (id_text(&f.id), f))
+            .collect();
         Ok(ids
             .into_iter()
             .map(|id| {

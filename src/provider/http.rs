@@ -63,20 +63,26 @@ impl Throttle {
 
     /// Wait until one more request on `route` stays within `requests_per_minute` over any sliding minute.
     async fn admit(&self, route: &str) {
-        let Some(rpm) = self.requests_per_minute else { return };
+        let Some(rpm) = self.requests_per_minute else {
+            return;
+        };
         loop {
             let wait = {
                 let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
                 let q = windows.entry(route.to_owned()).or_default();
                 let now = Instant::now();
-                while q.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+                while q
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+                {
                     q.pop_front();
                 }
                 if q.len() < rpm as usize {
                     q.push_back(now);
                     None
                 } else {
-                    q.front().map(|t| Duration::from_secs(60).saturating_sub(now.duration_since(*t)))
+                    q.front()
+                        .map(|t| Duration::from_secs(60).saturating_sub(now.duration_since(*t)))
                 }
             };
             match wait {
@@ -189,7 +195,12 @@ impl fmt::Display for HttpError {
             write!(f, " (request id {id})")?;
         }
         if self.retries > 0 {
-            write!(f, " after {} retr{}", self.retries, if self.retries == 1 { "y" } else { "ies" })?;
+            write!(
+                f,
+                " after {} retr{}",
+                self.retries,
+                if self.retries == 1 { "y" } else { "ies" }
+            )?;
         }
         Ok(())
     }
@@ -253,7 +264,9 @@ pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>, Option<Stri
     };
     (
         text("error_code").or_else(|| text("code")),
-        text("error_msg").or_else(|| text("msg")).or_else(|| text("message")),
+        text("error_msg")
+            .or_else(|| text("msg"))
+            .or_else(|| text("message")),
         text("request_id").or_else(|| text("traceId")),
     )
 }
@@ -279,7 +292,14 @@ fn redact_url(url: &reqwest::Url) -> String {
                 let secret = ["token", "sign", "key", "secret", "password", "signature"]
                     .iter()
                     .any(|s| k.to_ascii_lowercase().contains(s));
-                (k.into_owned(), if secret { "REDACTED".into() } else { v.into_owned() })
+                (
+                    k.into_owned(),
+                    if secret {
+                        "REDACTED".into()
+                    } else {
+                        v.into_owned()
+                    },
+                )
             })
             .collect();
         u.query_pairs_mut().clear().extend_pairs(pairs);
@@ -304,7 +324,11 @@ impl Http {
         let mut retries = 0u32;
         loop {
             throttle.admit(call.route).await;
-            let permit = throttle.in_flight.acquire().await.expect("the semaphore is never closed");
+            let permit = throttle
+                .in_flight
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
             let parts = attempt();
             let mut req = self.client.request(call.method.clone(), call.url.clone());
             for (k, v) in &parts.headers {
@@ -331,17 +355,32 @@ impl Http {
                     // A connection that never opened carried nothing: safe to try again even for a change.
                     let sent = !e.is_connect();
                     if call.mutating && sent {
-                        return Err(HttpError::bare(HttpErrorKind::OutcomeUnknown, call, detail, retries));
+                        return Err(HttpError::bare(
+                            HttpErrorKind::OutcomeUnknown,
+                            call,
+                            detail,
+                            retries,
+                        ));
                     }
                     match retry::delay(retries, Cause::Transport, None) {
                         Some(d) => tokio::time::sleep(d).await,
-                        None => return Err(HttpError::bare(HttpErrorKind::Transport, call, detail, retries)),
+                        None => {
+                            return Err(HttpError::bare(
+                                HttpErrorKind::Transport,
+                                call,
+                                detail,
+                                retries,
+                            ));
+                        }
                     }
                 }
                 Ok((status, headers, body)) => {
                     self.log(throttle, call, &status.to_string(), elapsed);
                     let request_id = REQUEST_ID_HEADERS.iter().find_map(|h| {
-                        headers.get(*h).and_then(|v| v.to_str().ok()).map(str::to_owned)
+                        headers
+                            .get(*h)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned)
                     });
                     let reply = Reply {
                         status,
@@ -424,15 +463,25 @@ mod tests {
     fn secret_query_values_are_redacted() {
         let u = reqwest::Url::parse("https://u:p@x.test/a?limit=2&token=abc&sign=z").unwrap();
         let r = redact_url(&u);
-        assert!(!r.contains("abc") && !r.contains(":p@") && !r.contains("sign=z"), "{r}");
+        assert!(
+            !r.contains("abc") && !r.contains(":p@") && !r.contains("sign=z"),
+            "{r}"
+        );
         assert!(r.contains("limit=2"));
     }
 
     #[test]
     fn error_bodies_of_every_dialect() {
-        let (c, m, _) = error_fields(br#"{"error_code":"CPS.0005","error_msg":"Phone not found."}"#);
-        assert_eq!((c.as_deref(), m.as_deref()), (Some("CPS.0005"), Some("Phone not found.")));
+        let (c, m, _) =
+            error_fields(br#"{"error_code":"CPS.0005","error_msg":"Phone not found."}"#);
+        assert_eq!(
+            (c.as_deref(), m.as_deref()),
+            (Some("CPS.0005"), Some("Phone not found."))
+        );
         let (c, m, t) = error_fields(br#"{"code":40014,"msg":"locked","traceId":"t1"}"#);
-        assert_eq!((c.as_deref(), m.as_deref(), t.as_deref()), (Some("40014"), Some("locked"), Some("t1")));
+        assert_eq!(
+            (c.as_deref(), m.as_deref(), t.as_deref()),
+            (Some("40014"), Some("locked"), Some("t1"))
+        );
     }
 }

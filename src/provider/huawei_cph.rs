@@ -19,7 +19,7 @@ use super::signer::{self, SignRequest};
 use super::{Accepted, Auth, Ctx, ObserveTarget, PendingJob, PhoneError, ProviderError};
 use crate::plan::{Action, Batch};
 use crate::spec::{Properties, ProviderKind, Traffic};
-use crate::state::{self, ObservedPhone, Observation};
+use crate::state::{self, Observation, ObservedPhone};
 
 /// List page size (the documented maximum).
 const PAGE: usize = 200;
@@ -161,7 +161,11 @@ impl HuaweiCph {
             Auth::Token(t) | Auth::AppKey { api_key: t, .. } => {
                 headers.push(("X-Auth-Token".into(), t.expose().to_owned()));
             }
-            Auth::AkSk { ak, sk, security_token } => {
+            Auth::AkSk {
+                ak,
+                sk,
+                security_token,
+            } => {
                 let host = match call.url.port() {
                     Some(p) => format!("{}:{p}", call.url.host_str().unwrap_or_default()),
                     None => call.url.host_str().unwrap_or_default().to_owned(),
@@ -180,8 +184,11 @@ impl HuaweiCph {
                     headers.push(("Content-Type".into(), "application/json".into()));
                 }
                 let path = percent_decode(call.url.path());
-                let query: Vec<(String, String)> =
-                    call.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+                let query: Vec<(String, String)> = call
+                    .url
+                    .query_pairs()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
                 let req = SignRequest {
                     method: call.method.as_str(),
                     path: &path,
@@ -220,9 +227,18 @@ impl HuaweiCph {
         ProviderError::from_http(&self.ctx.name, ProviderKind::HuaweiCph, e)
     }
 
-    fn decode<T: for<'de> Deserialize<'de>>(&self, call: &Call, reply: &Reply) -> Result<T, ProviderError> {
-        serde_json::from_slice(&reply.body)
-            .map_err(|e| self.err(HttpError::malformed(call, reply, &format!("unexpected JSON: {e}"))))
+    fn decode<T: for<'de> Deserialize<'de>>(
+        &self,
+        call: &Call,
+        reply: &Reply,
+    ) -> Result<T, ProviderError> {
+        serde_json::from_slice(&reply.body).map_err(|e| {
+            self.err(HttpError::malformed(
+                call,
+                reply,
+                &format!("unexpected JSON: {e}"),
+            ))
+        })
     }
 
     async fn list_page(&self, offset: usize) -> Result<ListResponse, ProviderError> {
@@ -250,7 +266,11 @@ impl HuaweiCph {
             Ok(reply) => {
                 let d: DetailResponse = self.decode(&call, &reply)?;
                 let props = parse_property(d.property.as_deref());
-                Ok(Observation::Found(observed(d.status, d.traffic_type.as_deref(), Some(props))))
+                Ok(Observation::Found(observed(
+                    d.status,
+                    d.traffic_type.as_deref(),
+                    Some(props),
+                )))
             }
             Err(ProviderError::Http { source, .. })
                 if source.status == Some(404)
@@ -269,8 +289,11 @@ impl HuaweiCph {
         targets: &[ObserveTarget],
     ) -> Result<HashMap<String, Observation>, ProviderError> {
         let mut out = HashMap::with_capacity(targets.len());
-        let mut missing: HashSet<&str> =
-            targets.iter().filter(|t| !t.properties).map(|t| t.id.as_str()).collect();
+        let mut missing: HashSet<&str> = targets
+            .iter()
+            .filter(|t| !t.properties)
+            .map(|t| t.id.as_str())
+            .collect();
         if !missing.is_empty() {
             let first = self.list_page(0).await?;
             let count = first.count.unwrap_or(first.phones.len());
@@ -287,8 +310,11 @@ impl HuaweiCph {
             let wave = self.ctx.limits.concurrency;
             while !missing.is_empty() && offsets.peek().is_some() {
                 let batch: Vec<usize> = offsets.by_ref().take(wave).collect();
-                let pages: Vec<Result<ListResponse, ProviderError>> =
-                    stream::iter(batch).map(|o| self.list_page(o)).buffered(wave).collect().await;
+                let pages: Vec<Result<ListResponse, ProviderError>> = stream::iter(batch)
+                    .map(|o| self.list_page(o))
+                    .buffered(wave)
+                    .collect()
+                    .await;
                 for page in pages {
                     take(page?, &mut missing);
                 }
@@ -297,13 +323,12 @@ impl HuaweiCph {
                 out.insert(id.to_owned(), Observation::NotFound);
             }
         }
-        let details: Vec<(String, Result<Observation, ProviderError>)> = stream::iter(
-            targets.iter().filter(|t| t.properties),
-        )
-        .map(|t| async move { (t.id.clone(), self.detail(&t.id).await) })
-        .buffer_unordered(self.ctx.limits.concurrency)
-        .collect()
-        .await;
+        let details: Vec<(String, Result<Observation, ProviderError>)> =
+            stream::iter(targets.iter().filter(|t| t.properties))
+                .map(|t| async move { (t.id.clone(), self.detail(&t.id).await) })
+                .buffer_unordered(self.ctx.limits.concurrency)
+                .collect()
+                .await;
         for (id, obs) in details {
             out.insert(id, obs?);
         }
@@ -311,10 +336,7 @@ impl HuaweiCph {
     }
 
     /// Send one batch call.
-    pub(super) async fn submit(
-        &self,
-        batch: &Batch,
-    ) -> Result<super::BatchResults, ProviderError> {
+    pub(super) async fn submit(&self, batch: &Batch) -> Result<super::BatchResults, ProviderError> {
         let ids: Vec<&str> = batch.ids().collect();
         let (route, rest, body) = match &batch.action {
             Action::Stop => (
@@ -336,7 +358,8 @@ impl HuaweiCph {
                 let mut phones = Vec::with_capacity(batch.phones.len());
                 for p in &batch.phones {
                     // `property` is a string holding a JSON object, made by serde, never by hand.
-                    let property = serde_json::to_string(&p.properties).expect("a string map serializes");
+                    let property =
+                        serde_json::to_string(&p.properties).expect("a string map serializes");
                     phones.push(json!({ "phone_id": p.id, "property": property }));
                 }
                 (
@@ -367,16 +390,22 @@ impl HuaweiCph {
             .iter()
             .map(|id| {
                 let result = match by_phone.remove(*id) {
-                    Some(PhoneJob { error_code: Some(code), error_msg, .. }) if !code.is_empty() => {
-                        Err(PhoneError { code, message: error_msg.unwrap_or_default() })
-                    }
-                    Some(PhoneJob { job_id: Some(job_id), .. }) if !job_id.is_empty() => {
-                        Ok(Accepted::Job(PendingJob {
-                            phone_id: (*id).to_owned(),
-                            request_id: request_id.clone(),
-                            job_id,
-                        }))
-                    }
+                    Some(PhoneJob {
+                        error_code: Some(code),
+                        error_msg,
+                        ..
+                    }) if !code.is_empty() => Err(PhoneError {
+                        code,
+                        message: error_msg.unwrap_or_default(),
+                    }),
+                    Some(PhoneJob {
+                        job_id: Some(job_id),
+                        ..
+                    }) if !job_id.is_empty() => Ok(Accepted::Job(PendingJob {
+                        phone_id: (*id).to_owned(),
+                        request_id: request_id.clone(),
+                        job_id,
+                    })),
                     _ => Err(PhoneError {
                         code: "no-job".into(),
                         message: "the provider answered without a job for this phone".into(),
@@ -387,7 +416,11 @@ impl HuaweiCph {
             .collect())
     }
 
-    async fn job_page(&self, request_ids: &[&str], offset: usize) -> Result<Vec<JobStatus>, ProviderError> {
+    async fn job_page(
+        &self,
+        request_ids: &[&str],
+        offset: usize,
+    ) -> Result<Vec<JobStatus>, ProviderError> {
         let path = format!(
             "{}?request_ids={}&offset={offset}&limit={JOB_PAGE}",
             self.path("jobs"),
@@ -425,7 +458,8 @@ impl HuaweiCph {
         jobs: Vec<PendingJob>,
         deadline: Instant,
     ) -> Result<Vec<(String, Result<(), PhoneError>)>, ProviderError> {
-        let mut pending: HashMap<String, PendingJob> = jobs.into_iter().map(|j| (j.job_id.clone(), j)).collect();
+        let mut pending: HashMap<String, PendingJob> =
+            jobs.into_iter().map(|j| (j.job_id.clone(), j)).collect();
         let mut done = Vec::with_capacity(pending.len());
         let mut interval = Duration::from_millis(300);
         while !pending.is_empty() {
@@ -435,10 +469,14 @@ impl HuaweiCph {
             }
             tokio::time::sleep(interval.min(deadline - now)).await;
             interval = (interval * 3 / 2).min(Duration::from_secs(5));
-            let mut request_ids: Vec<&str> = pending.values().map(|j| j.request_id.as_str()).collect();
+            let mut request_ids: Vec<&str> =
+                pending.values().map(|j| j.request_id.as_str()).collect();
             request_ids.sort_unstable();
             request_ids.dedup();
-            let chunks: Vec<Vec<&str>> = request_ids.chunks(JOB_QUERY_IDS).map(<[&str]>::to_vec).collect();
+            let chunks: Vec<Vec<&str>> = request_ids
+                .chunks(JOB_QUERY_IDS)
+                .map(<[&str]>::to_vec)
+                .collect();
             let results: Vec<Result<Vec<JobStatus>, ProviderError>> = stream::iter(chunks)
                 .map(|c| async move { self.jobs_of(&c).await })
                 .buffer_unordered(self.ctx.limits.concurrency)
@@ -452,7 +490,10 @@ impl HuaweiCph {
                 let finished = match s.status {
                     2 => Some(Ok(())),
                     -1 => Some(Err(PhoneError {
-                        code: s.error_code.filter(|c| !c.is_empty()).unwrap_or_else(|| "job-failed".into()),
+                        code: s
+                            .error_code
+                            .filter(|c| !c.is_empty())
+                            .unwrap_or_else(|| "job-failed".into()),
                         message: s.error_msg.unwrap_or_else(|| "the job failed".into()),
                     })),
                     _ => None,
@@ -469,7 +510,10 @@ impl HuaweiCph {
                 job.phone_id,
                 Err(PhoneError {
                     code: "not-converged".into(),
-                    message: format!("accepted but not converged: job {} still running at the deadline", job.job_id),
+                    message: format!(
+                        "accepted but not converged: job {} still running at the deadline",
+                        job.job_id
+                    ),
                 }),
             ));
         }

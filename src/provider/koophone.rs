@@ -13,7 +13,7 @@ use serde_json::json;
 use super::http::{Attempt, Call, HttpError, Reply};
 use super::{Auth, Ctx, ObserveTarget, ProviderError};
 use crate::spec::ProviderKind;
-use crate::state::{self, ObservedPhone, Observation};
+use crate::state::{self, Observation, ObservedPhone};
 
 /// The KooPhone client.
 #[derive(Debug)]
@@ -68,9 +68,12 @@ impl Koophone {
             ids: ids.len(),
             mutating: false,
         };
-        let body = serde_json::to_vec(&json!({ "instance_ids": ids })).expect("a JSON value serializes");
+        let body =
+            serde_json::to_vec(&json!({ "instance_ids": ids })).expect("a JSON value serializes");
         let token = match &self.ctx.auth {
-            Auth::Token(t) | Auth::AppKey { api_key: t, .. } | Auth::AkSk { ak: t, .. } => t.expose().to_owned(),
+            Auth::Token(t) | Auth::AppKey { api_key: t, .. } | Auth::AkSk { ak: t, .. } => {
+                t.expose().to_owned()
+            }
         };
         let attempt = || Attempt {
             headers: vec![
@@ -94,8 +97,13 @@ impl Koophone {
         if !(200..300).contains(&reply.status) || code.as_deref().is_some_and(|c| c != "0") {
             return Err(self.err(HttpError::from_reply(&call, &reply)));
         }
-        let resp: StatusResponse = serde_json::from_slice(&reply.body)
-            .map_err(|e| self.err(HttpError::malformed(&call, &reply, &format!("unexpected JSON: {e}"))))?;
+        let resp: StatusResponse = serde_json::from_slice(&reply.body).map_err(|e| {
+            self.err(HttpError::malformed(
+                &call,
+                &reply,
+                &format!("unexpected JSON: {e}"),
+            ))
+        })?;
         let _ = resp.error_code;
         let results = match (resp.data, resp.status_results) {
             (Some(d), _) if !d.status_results.is_empty() => d.status_results,

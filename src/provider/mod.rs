@@ -89,7 +89,9 @@ pub enum ProviderError {
         source: Box<HttpError>,
     },
     /// GeeLark locked the API for two hours (code 40014).
-    #[error("provider `{provider}`: GeeLark locked this API for two hours (40014: hourly request limit exceeded)")]
+    #[error(
+        "provider `{provider}`: GeeLark locked this API for two hours (40014: hourly request limit exceeded)"
+    )]
     Locked {
         /// Provider name.
         provider: String,
@@ -134,7 +136,9 @@ impl ProviderError {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
-            ProviderError::MissingCredentials { .. } | ProviderError::Auth { .. } | ProviderError::Locked { .. }
+            ProviderError::MissingCredentials { .. }
+                | ProviderError::Auth { .. }
+                | ProviderError::Locked { .. }
         )
     }
 
@@ -310,7 +314,10 @@ pub fn resolve_auth(name: &str, config: &ProviderConfig) -> Result<Auth, Provide
                     api_key: env_secret(name, key)?,
                 });
             }
-            Ok(Auth::Token(env_secret(name, c.token_env.as_deref().unwrap_or("GEELARK_TOKEN"))?))
+            Ok(Auth::Token(env_secret(
+                name,
+                c.token_env.as_deref().unwrap_or("GEELARK_TOKEN"),
+            )?))
         }
         ProviderKind::Koophone => Ok(Auth::Token(env_secret(
             name,
@@ -377,7 +384,10 @@ impl Client {
     }
 
     /// Read the state of these phones; phones the provider does not know come back as `NotFound`.
-    pub async fn observe(&self, targets: &[ObserveTarget]) -> Result<HashMap<String, Observation>, ProviderError> {
+    pub async fn observe(
+        &self,
+        targets: &[ObserveTarget],
+    ) -> Result<HashMap<String, Observation>, ProviderError> {
         match self {
             Client::HuaweiCph(c) => c.observe(targets).await,
             Client::Geelark(c) => c.observe(targets).await,
@@ -423,5 +433,12 @@ pub fn new_uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

@@ -47,6 +47,9 @@ mod tests {
         let later = delay(4, Cause::Transport, None).unwrap();
         assert!(later >= Duration::from_millis(1600));
         assert!(delay(MAX_RETRIES, Cause::Throttled, None).is_none());
-        assert_eq!(delay(0, Cause::Throttled, Some(Duration::from_secs(3))), Some(Duration::from_secs(3)));
+        assert_eq!(
+            delay(0, Cause::Throttled, Some(Duration::from_secs(3))),
+            Some(Duration::from_secs(3))
+        );
     }
 }

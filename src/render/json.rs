@@ -77,7 +77,16 @@ fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
                 .collect();
             let before: serde_json::Map<String, Value> = keys
                 .iter()
-                .map(|k| ((*k).clone(), c.before.properties.get(*k).cloned().map_or(Value::Null, Value::String)))
+                .map(|k| {
+                    (
+                        (*k).clone(),
+                        c.before
+                            .properties
+                            .get(*k)
+                            .cloned()
+                            .map_or(Value::Null, Value::String),
+                    )
+                })
                 .collect();
             let after: serde_json::Map<String, Value> = keys
                 .iter()

@@ -37,11 +37,18 @@ pub fn plan(plan: &Plan) -> String {
             row[i] += 1;
         }
     }
-    let _ = writeln!(out, "| provider | start | stop | re-route | update properties | blocked | API calls |");
+    let _ = writeln!(
+        out,
+        "| provider | start | stop | re-route | update properties | blocked | API calls |"
+    );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
     for (p, r) in &table {
         let calls = plan.summary.calls.get(*p).copied().unwrap_or(0);
-        let _ = writeln!(out, "| `{p}` | {} | {} | {} | {} | {} | {calls} |", r[0], r[1], r[2], r[3], r[4]);
+        let _ = writeln!(
+            out,
+            "| `{p}` | {} | {} | {} | {} | {} | {calls} |",
+            r[0], r[1], r[2], r[3], r[4]
+        );
     }
     out.push('\n');
     // Reserve room for the closing lines of the details block.
@@ -61,7 +68,11 @@ pub fn plan(plan: &Plan) -> String {
             }
         }
         if shown < plan.summary.blocked {
-            let _ = writeln!(out, "- ... and {} more blocked phones", plan.summary.blocked - shown);
+            let _ = writeln!(
+                out,
+                "- ... and {} more blocked phones",
+                plan.summary.blocked - shown
+            );
         }
         out.push('\n');
     }
@@ -70,26 +81,54 @@ pub fn plan(plan: &Plan) -> String {
     if changed == 0 {
         return out;
     }
-    let _ = writeln!(out, "<details><summary>Changes ({changed} phones)</summary>\n");
+    let _ = writeln!(
+        out,
+        "<details><summary>Changes ({changed} phones)</summary>\n"
+    );
     let _ = writeln!(out, "```diff");
     let mut shown = 0;
     for group in &groups {
         let first = group[0];
         let mut block = String::new();
         if group.len() == 1 {
-            let _ = writeln!(block, "# {} / {}: {}", first.provider, phone_label(first), action_list(&first.actions));
-        } else {
-            let ids: Vec<&str> = group.iter().map(|c| c.phone_id.as_str()).collect();
             let _ = writeln!(
                 block,
-                "# {} / {} phones: {}\n# ids: {}",
+                "# {} / {}: {}",
+                first.provider,
+                phone_label(first),
+                action_list(&first.actions)
+            );
+        } else {
+            // A very large group lists as many ids as fit in a tenth of the budget.
+            let mut ids = String::new();
+            let mut listed = 0;
+            for c in group {
+                if ids.len() + c.phone_id.len() + 2 > BUDGET / 10 {
+                    break;
+                }
+                if listed > 0 {
+                    ids.push_str(", ");
+                }
+                ids.push_str(&c.phone_id);
+                listed += 1;
+            }
+            if listed < group.len() {
+                let _ = write!(ids, " ... and {} more", group.len() - listed);
+            }
+            let _ = writeln!(
+                block,
+                "# {} / {} phones: {}\n# ids: {ids}",
                 first.provider,
                 group.len(),
                 action_list(&first.actions),
-                ids.join(", ")
             );
         }
-        block.push_str(&diff_lines(&first.before, &first.after, Color::new(false), ""));
+        block.push_str(&diff_lines(
+            &first.before,
+            &first.after,
+            Color::new(false),
+            "",
+        ));
         for n in &first.notes {
             let _ = writeln!(block, "# note: {n}");
         }

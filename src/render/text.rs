@@ -30,7 +30,11 @@ pub fn diff_lines(before: &PhoneView, after: &PhoneView, color: Color, indent: &
 
 /// Action names joined: `set_properties, stop`.
 pub fn action_list(actions: &[Action]) -> String {
-    actions.iter().map(Action::name).collect::<Vec<_>>().join(", ")
+    actions
+        .iter()
+        .map(Action::name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Changes that look the same (same provider, actions, before, after, notes) folded together, in order.
@@ -56,7 +60,9 @@ pub fn blocked_groups(changes: &[PhoneChange]) -> Vec<(&str, &str, Vec<&PhoneCha
     let mut out: Vec<(&str, &str, Vec<&PhoneChange>)> = Vec::new();
     let mut index: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for c in changes {
-        let Some(reason) = c.blocked.as_deref() else { continue };
+        let Some(reason) = c.blocked.as_deref() else {
+            continue;
+        };
         let key = (c.provider.as_str(), reason);
         match index.get(&key) {
             Some(&i) => out[i].2.push(c),
@@ -103,7 +109,12 @@ pub fn plan(plan: &Plan, color: Color) -> String {
     for group in &groups {
         let first = group[0];
         let head = if group.len() == 1 {
-            format!("~ {} / {}: {}", first.provider, phone_label(first), action_list(&first.actions))
+            format!(
+                "~ {} / {}: {}",
+                first.provider,
+                phone_label(first),
+                action_list(&first.actions)
+            )
         } else {
             format!(
                 "~ {} / {} phones: {}",
@@ -125,13 +136,27 @@ pub fn plan(plan: &Plan, color: Color) -> String {
     }
     let blocked = blocked_groups(&plan.changes);
     if !blocked.is_empty() {
-        let _ = writeln!(out, "{}", color.warn(&color.bold("Blocked (nothing will be done to these phones):")));
+        let _ = writeln!(
+            out,
+            "{}",
+            color.warn(&color.bold("Blocked (nothing will be done to these phones):"))
+        );
         for (provider, reason, phones) in &blocked {
             if phones.len() == 1 {
-                let _ = writeln!(out, "{} {provider} / {}: {reason}", color.warn("!"), phone_label(phones[0]));
+                let _ = writeln!(
+                    out,
+                    "{} {provider} / {}: {reason}",
+                    color.warn("!"),
+                    phone_label(phones[0])
+                );
             } else {
                 let ids: Vec<&str> = phones.iter().map(|c| c.phone_id.as_str()).collect();
-                let _ = writeln!(out, "{} {provider} / {} phones: {reason}", color.warn("!"), phones.len());
+                let _ = writeln!(
+                    out,
+                    "{} {provider} / {} phones: {reason}",
+                    color.warn("!"),
+                    phones.len()
+                );
                 let _ = writeln!(out, "  ids: {}", ids.join(", "));
             }
         }
@@ -142,7 +167,10 @@ pub fn plan(plan: &Plan, color: Color) -> String {
         let _ = writeln!(
             out,
             "{}",
-            color.dim(&format!("{n} phone{} already match the spec (not shown).", if n == 1 { "" } else { "s" }))
+            color.dim(&format!(
+                "{n} phone{} already match the spec (not shown).",
+                if n == 1 { "" } else { "s" }
+            ))
         );
     }
     let _ = writeln!(out, "{}", color.bold(&summary_line(&plan.summary)));
@@ -167,10 +195,22 @@ pub fn report(report: &ApplyReport, color: Color) -> String {
                 );
             }
             Outcome::Blocked(reason) => {
-                let _ = writeln!(out, "{} {} / {}: {reason}", color.warn("blocked:"), r.provider, r.phone_id);
+                let _ = writeln!(
+                    out,
+                    "{} {} / {}: {reason}",
+                    color.warn("blocked:"),
+                    r.provider,
+                    r.phone_id
+                );
             }
             Outcome::Skipped(reason) => {
-                let _ = writeln!(out, "{} {} / {}: {action}: {reason}", color.dim("skipped:"), r.provider, r.phone_id);
+                let _ = writeln!(
+                    out,
+                    "{} {} / {}: {action}: {reason}",
+                    color.dim("skipped:"),
+                    r.provider,
+                    r.phone_id
+                );
             }
             Outcome::Ok => {}
         }
@@ -185,7 +225,11 @@ pub fn report(report: &ApplyReport, color: Color) -> String {
             c.failed,
             c.blocked,
             c.skipped,
-            if c.failed + c.skipped > 0 { " Run apply again to finish the job." } else { "" }
+            if c.failed + c.skipped > 0 {
+                " Run apply again to finish the job."
+            } else {
+                ""
+            }
         ))
     );
     out

@@ -20,7 +20,11 @@ pub(super) fn check(creds: &FixtureCredentials, kind: ProviderKind, req: &Req) -
 }
 
 fn cph_denied(why: &str) -> Option<Resp> {
-    Some(Resp::error(401, "APIGW.0301", &format!("Incorrect IAM authentication information: {why}")))
+    Some(Resp::error(
+        401,
+        "APIGW.0301",
+        &format!("Incorrect IAM authentication information: {why}"),
+    ))
 }
 
 fn cph(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
@@ -42,6 +46,11 @@ fn cph(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
         if parsed.access != ak {
             return cph_denied("unknown access key");
         }
+        if let Some(want) = set.security_token.as_deref()
+            && req.header("x-security-token") != Some(want)
+        {
+            return cph_denied("X-Security-Token is missing or wrong for this temporary key");
+        }
         let headers: Vec<(String, String)> = parsed
             .signed_headers
             .iter()
@@ -54,7 +63,11 @@ fn cph(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
             headers: &headers,
             body: &req.body,
         };
-        let expected = signer::signature(sk, date, &signer::canonical_request(&sreq, &parsed.signed_headers));
+        let expected = signer::signature(
+            sk,
+            date,
+            &signer::canonical_request(&sreq, &parsed.signed_headers),
+        );
         if expected != parsed.signature {
             return cph_denied("signature mismatch");
         }
@@ -64,7 +77,9 @@ fn cph(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
         (None, _) => cph_denied("no X-Auth-Token or Authorization header"),
         (Some(got), Some(want)) if got != want => cph_denied("the token is not valid"),
         (Some(_), Some(_)) => None,
-        (Some(_), None) if set.ak.is_some() => cph_denied("this account only accepts AK/SK signatures"),
+        (Some(_), None) if set.ak.is_some() => {
+            cph_denied("this account only accepts AK/SK signatures")
+        }
         (Some(_), None) => None,
     }
 }
@@ -88,14 +103,22 @@ fn geelark(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
             _ => None,
         };
     }
-    let (Some(app_id), Some(ts), Some(nonce), Some(sign)) =
-        (req.header("appid"), req.header("ts"), req.header("nonce"), req.header("sign"))
-    else {
-        return gl(40003, "missing Authorization or appId/ts/nonce/sign headers");
+    let (Some(app_id), Some(ts), Some(nonce), Some(sign)) = (
+        req.header("appid"),
+        req.header("ts"),
+        req.header("nonce"),
+        req.header("sign"),
+    ) else {
+        return gl(
+            40003,
+            "missing Authorization or appId/ts/nonce/sign headers",
+        );
     };
     match (set.app_id.as_deref(), set.api_key.as_deref()) {
         (Some(want_app), Some(key)) => {
-            if app_id != want_app || !sign.eq_ignore_ascii_case(&key_sign(app_id, trace, ts, nonce, key)) {
+            if app_id != want_app
+                || !sign.eq_ignore_ascii_case(&key_sign(app_id, trace, ts, nonce, key))
+            {
                 gl(40003, "signature verification failed")
             } else {
                 None
@@ -108,12 +131,24 @@ fn geelark(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
 
 fn koophone(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
     if req.header("x-request-id").is_none_or(str::is_empty) {
-        return Some(Resp::error(400, "KOOPHONE.API.0002", "x-request-id is missing"));
+        return Some(Resp::error(
+            400,
+            "KOOPHONE.API.0002",
+            "x-request-id is missing",
+        ));
     }
     let want = creds.koophone.as_ref().and_then(|c| c.token.as_deref());
     match (req.header("x-auth-token"), want) {
-        (None, _) => Some(Resp::error(401, "KOOPHONE.API.1001", "X-Auth-Token is missing")),
-        (Some(got), Some(want)) if got != want => Some(Resp::error(401, "KOOPHONE.API.1001", "the token is not valid")),
+        (None, _) => Some(Resp::error(
+            401,
+            "KOOPHONE.API.1001",
+            "X-Auth-Token is missing",
+        )),
+        (Some(got), Some(want)) if got != want => Some(Resp::error(
+            401,
+            "KOOPHONE.API.1001",
+            "the token is not valid",
+        )),
         _ => None,
     }
 }

@@ -65,7 +65,13 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
     let limit = match req.query("limit").map(str::parse::<usize>) {
         None => 100,
         Some(Ok(l)) if (1..=200).contains(&l) => l,
-        _ => return Resp::error(400, "CPS.0002", "Invalid offset or limit: limit must be 1 to 200"),
+        _ => {
+            return Resp::error(
+                400,
+                "CPS.0002",
+                "Invalid offset or limit: limit must be 1 to 200",
+            );
+        }
     };
     let status = match req.query("status").map(str::parse::<i64>) {
         None => None,
@@ -74,7 +80,11 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
     };
     let key = (KIND, project(req).to_owned());
     // Newest first: the fixture order is creation order.
-    let ids: Vec<String> = w.order.get(&key).map(|v| v.iter().rev().cloned().collect()).unwrap_or_default();
+    let ids: Vec<String> = w
+        .order
+        .get(&key)
+        .map(|v| v.iter().rev().cloned().collect())
+        .unwrap_or_default();
     let (count, page): (usize, Vec<Value>) = match status {
         None => {
             let page = ids
@@ -88,7 +98,11 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
         Some(s) => {
             let matching: Vec<Value> = ids
                 .iter()
-                .filter_map(|id| w.phone(KIND, id, now).filter(|p| p.status == s).map(|p| phone_json(p, false)))
+                .filter_map(|id| {
+                    w.phone(KIND, id, now)
+                        .filter(|p| p.status == s)
+                        .map(|p| phone_json(p, false))
+                })
                 .collect();
             let n = matching.len();
             (n, matching.into_iter().skip(offset).take(limit).collect())
@@ -132,7 +146,11 @@ fn ids_of(route: Route, body: &Value) -> Result<Vec<(String, Option<Value>)>, St
             .and_then(Value::as_array)
             .ok_or("`phone_ids` must be a list of phone ids")?
             .iter()
-            .map(|v| v.as_str().map(|s| (s.to_owned(), None)).ok_or("`phone_ids` must hold strings"))
+            .map(|v| {
+                v.as_str()
+                    .map(|s| (s.to_owned(), None))
+                    .ok_or("`phone_ids` must hold strings")
+            })
             .collect::<Result<Vec<_>, _>>()?,
         _ => body
             .get("phones")
@@ -140,7 +158,10 @@ fn ids_of(route: Route, body: &Value) -> Result<Vec<(String, Option<Value>)>, St
             .ok_or("`phones` must be a list of {phone_id, ...}")?
             .iter()
             .map(|v| {
-                let id = v.get("phone_id").and_then(Value::as_str).ok_or("each phone needs a `phone_id` string")?;
+                let id = v
+                    .get("phone_id")
+                    .and_then(Value::as_str)
+                    .ok_or("each phone needs a `phone_id` string")?;
                 Ok((id.to_owned(), v.get("property").cloned()))
             })
             .collect::<Result<Vec<_>, &str>>()?,
@@ -148,7 +169,13 @@ fn ids_of(route: Route, body: &Value) -> Result<Vec<(String, Option<Value>)>, St
     Ok(list)
 }
 
-pub(super) fn mutate(w: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Instant) -> Resp {
+pub(super) fn mutate(
+    w: &mut World,
+    cfg: &SimConfig,
+    route: Route,
+    req: &Req,
+    now: Instant,
+) -> Resp {
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return bad("the request body is not JSON");
     };
@@ -159,9 +186,16 @@ pub(super) fn mutate(w: &mut World, cfg: &SimConfig, route: Route, req: &Req, no
     if items.is_empty() {
         return Resp::error(400, "CPS.0009", "The phone_id list is empty");
     }
-    let max = if route == Route::CphTraffic { TRAFFIC_MAX } else { BATCH_MAX };
+    let max = if route == Route::CphTraffic {
+        TRAFFIC_MAX
+    } else {
+        BATCH_MAX
+    };
     if items.len() > max {
-        return bad(&format!("at most {max} phones per call, got {}", items.len()));
+        return bad(&format!(
+            "at most {max} phones per call, got {}",
+            items.len()
+        ));
     }
     let traffic = if route == Route::CphTraffic {
         match body.get("traffic_type").and_then(Value::as_str) {
@@ -179,14 +213,23 @@ pub(super) fn mutate(w: &mut World, cfg: &SimConfig, route: Route, req: &Req, no
             continue;
         }
         let Some(Value::String(text)) = property else {
-            return bad(&format!("phone {id}: `property` must be a string holding a JSON object"));
+            return bad(&format!(
+                "phone {id}: `property` must be a string holding a JSON object"
+            ));
         };
         if text.len() > PROPERTY_MAX {
-            return bad(&format!("phone {id}: `property` is {} bytes; at most {PROPERTY_MAX}", text.len()));
+            return bad(&format!(
+                "phone {id}: `property` is {} bytes; at most {PROPERTY_MAX}",
+                text.len()
+            ));
         }
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => props.push(Some(map)),
-            _ => return bad(&format!("phone {id}: `property` must be a string holding a JSON object")),
+            _ => {
+                return bad(&format!(
+                    "phone {id}: `property` must be a string holding a JSON object"
+                ));
+            }
         }
     }
     let request_id = w.new_id();
@@ -194,12 +237,18 @@ pub(super) fn mutate(w: &mut World, cfg: &SimConfig, route: Route, req: &Req, no
     let done_at = now + cfg.transition;
     let mut jobs = Vec::with_capacity(items.len());
     for ((id, _), prop) in items.into_iter().zip(props) {
-        let exists = w.phone(KIND, &id, now).is_some_and(|p| p.project_id == proj);
+        let exists = w
+            .phone(KIND, &id, now)
+            .is_some_and(|p| p.project_id == proj);
         if !exists {
             jobs.push(json!({ "phone_id": id, "error_code": "CPS.0005", "error_msg": "Parameter: Phone not found." }));
             continue;
         }
         let p = w.phone(KIND, &id, now).expect("checked above");
+        if let Some(e) = &p.job_error {
+            jobs.push(json!({ "phone_id": id, "error_code": e.code, "error_msg": e.message }));
+            continue;
+        }
         match route {
             Route::CphStop => {
                 p.status = 7;
@@ -209,7 +258,9 @@ pub(super) fn mutate(w: &mut World, cfg: &SimConfig, route: Route, req: &Req, no
                 p.status = 4;
                 p.transition = Some((done_at, 2));
             }
-            Route::CphTraffic => p.pending_traffic = Some((done_at, traffic.clone().unwrap_or_default())),
+            Route::CphTraffic => {
+                p.pending_traffic = Some((done_at, traffic.clone().unwrap_or_default()))
+            }
             _ => {
                 if let Some(map) = prop {
                     p.pending_properties.push((done_at, map));
@@ -224,7 +275,10 @@ pub(super) fn mutate(w: &mut World, cfg: &SimConfig, route: Route, req: &Req, no
             begin: unix_now(),
             done_at,
         };
-        w.jobs_by_request.entry(request_id.clone()).or_default().push(job_id.clone());
+        w.jobs_by_request
+            .entry(request_id.clone())
+            .or_default()
+            .push(job_id.clone());
         w.jobs.insert(job_id.clone(), job);
         jobs.push(json!({ "phone_id": id, "job_id": job_id }));
     }
@@ -233,18 +287,34 @@ pub(super) fn mutate(w: &mut World, cfg: &SimConfig, route: Route, req: &Req, no
 
 pub(super) fn jobs(w: &mut World, req: &Req, now: Instant) -> Resp {
     let ids: Vec<String> = match (req.query("request_ids"), req.query("request_id")) {
-        (Some(list), _) => list.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        (Some(list), _) => list
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         (None, Some(one)) => vec![one.to_owned()],
         (None, None) => return bad("`request_id` or `request_ids` is required"),
     };
     if ids.len() > 20 {
-        return bad(&format!("at most 20 request ids per call, got {}", ids.len()));
+        return bad(&format!(
+            "at most 20 request ids per call, got {}",
+            ids.len()
+        ));
     }
-    let offset = req.query("offset").and_then(|o| o.parse::<usize>().ok()).unwrap_or(0);
+    let offset = req
+        .query("offset")
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0);
     let limit = match req.query("limit").map(str::parse::<usize>) {
         None => 100,
         Some(Ok(l)) if (1..=100).contains(&l) => l,
-        _ => return Resp::error(400, "CPS.0002", "Invalid offset or limit: limit must be 1 to 100"),
+        _ => {
+            return Resp::error(
+                400,
+                "CPS.0002",
+                "Invalid offset or limit: limit must be 1 to 100",
+            );
+        }
     };
     let all: Vec<Value> = ids
         .iter()

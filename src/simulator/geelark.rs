@@ -26,17 +26,26 @@ fn invalid(req: &Req, msg: &str) -> Resp {
 fn ids(req: &Req, max: usize) -> Result<Vec<String>, Resp> {
     let body: Value = serde_json::from_slice(&req.body).map_err(|_| {
         let trace = req.header("traceid").unwrap_or_default();
-        Resp::ok(json!({ "traceId": trace, "code": 40001, "msg": "failed to read the request body" }))
+        Resp::ok(
+            json!({ "traceId": trace, "code": 40001, "msg": "failed to read the request body" }),
+        )
     })?;
     let list = body
         .get("ids")
         .and_then(Value::as_array)
         .ok_or_else(|| invalid(req, "ids: must be a list of phone ids"))?;
     if list.is_empty() || list.len() > max {
-        return Err(invalid(req, &format!("ids: between 1 and {max} ids, got {}", list.len())));
+        return Err(invalid(
+            req,
+            &format!("ids: between 1 and {max} ids, got {}", list.len()),
+        ));
     }
     list.iter()
-        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| invalid(req, "ids: must hold strings")))
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(req, "ids: must hold strings"))
+        })
         .collect()
 }
 
@@ -120,8 +129,14 @@ pub(super) fn stop(w: &mut World, req: &Req, now: Instant) -> Resp {
         match w.phone(KIND, id, now) {
             None => failed.push(fail(42001, id, "env not found")),
             Some(p) => match p.busy {
-                Some(Busy::Remote) => failed.push(fail(43006, id, "the cloud phone is being remotely connected")),
-                Some(Busy::Task) => failed.push(fail(43005, id, "the cloud phone is executing a task")),
+                Some(Busy::Remote) => failed.push(fail(
+                    43006,
+                    id,
+                    "the cloud phone is being remotely connected",
+                )),
+                Some(Busy::Task) => {
+                    failed.push(fail(43005, id, "the cloud phone is executing a task"))
+                }
                 None => {
                     p.status = 2;
                     p.transition = None;
@@ -139,9 +154,15 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
     let size = body.get("pageSize").and_then(Value::as_u64).unwrap_or(10) as usize;
     if !(1..=100).contains(&size) {
         let trace = req.header("traceid").unwrap_or_default();
-        return Resp::ok(json!({ "traceId": trace, "code": 40008, "msg": "pageSize out of range" }));
+        return Resp::ok(
+            json!({ "traceId": trace, "code": 40008, "msg": "pageSize out of range" }),
+        );
     }
-    let order = w.order.get(&(KIND, String::new())).cloned().unwrap_or_default();
+    let order = w
+        .order
+        .get(&(KIND, String::new()))
+        .cloned()
+        .unwrap_or_default();
     let total = order.len();
     let items: Vec<Value> = order
         .iter()
@@ -155,5 +176,10 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
             })
         })
         .collect();
-    envelope(req, 0, "success", json!({ "total": total, "page": page, "pageSize": size, "items": items }))
+    envelope(
+        req,
+        0,
+        "success",
+        json!({ "total": total, "page": page, "pageSize": size, "items": items }),
+    )
 }

@@ -24,7 +24,10 @@ pub(super) fn status(w: &mut World, req: &Req, now: Instant) -> Resp {
         return Resp::error(
             400,
             "KOOPHONE.API.1000",
-            &format!("instance_ids: between 1 and {STATUS_MAX} ids, got {}", list.len()),
+            &format!(
+                "instance_ids: between 1 and {STATUS_MAX} ids, got {}",
+                list.len()
+            ),
         );
     }
     let mut results = Vec::new();
@@ -33,7 +36,11 @@ pub(super) fn status(w: &mut World, req: &Req, now: Instant) -> Resp {
             return Resp::error(400, "KOOPHONE.API.1000", "instance_ids must hold strings");
         };
         if id.len() > 32 {
-            return Resp::error(400, "KOOPHONE.API.1000", "an instance id is longer than 32 characters");
+            return Resp::error(
+                400,
+                "KOOPHONE.API.1000",
+                "an instance id is longer than 32 characters",
+            );
         }
         if let Some(p) = w.phone(KIND, id, now) {
             results.push(json!({ "instance_id": id, "status": p.status }));
@@ -46,12 +53,24 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
     let page_no = req.query("page_no").and_then(|p| p.parse::<usize>().ok());
     let page_size = req.query("page_size").and_then(|p| p.parse::<usize>().ok());
     let (Some(page_no), Some(page_size)) = (page_no, page_size) else {
-        return Resp::error(400, "KOOPHONE.API.1000", "page_no and page_size are required");
+        return Resp::error(
+            400,
+            "KOOPHONE.API.1000",
+            "page_no and page_size are required",
+        );
     };
     if page_no == 0 || !(1..=100).contains(&page_size) {
-        return Resp::error(400, "KOOPHONE.API.1000", "page_no must be >= 1 and page_size 1 to 100");
+        return Resp::error(
+            400,
+            "KOOPHONE.API.1000",
+            "page_no must be >= 1 and page_size 1 to 100",
+        );
     }
-    let order = w.order.get(&(KIND, String::new())).cloned().unwrap_or_default();
+    let order = w
+        .order
+        .get(&(KIND, String::new()))
+        .cloned()
+        .unwrap_or_default();
     let result: Vec<Value> = order
         .iter()
         .skip((page_no - 1) * page_size)

@@ -23,8 +23,10 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::spec::ProviderKind;
-pub use world::{Busy, CredentialSet, Fixture, FixtureCredentials, FixturePhone, FixtureStatus};
 use world::World;
+pub use world::{
+    Busy, CredentialSet, Fixture, FixtureCredentials, FixturePhone, FixtureStatus, JobError,
+};
 
 /// How the simulator behaves.
 #[derive(Debug, Clone)]
@@ -69,7 +71,9 @@ pub struct Simulator {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,7 +92,10 @@ impl Req {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     pub(crate) fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -101,10 +108,18 @@ pub(crate) struct Resp {
 
 impl Resp {
     pub(crate) fn ok(body: Value) -> Resp {
-        Resp { status: 200, body, headers: Vec::new() }
+        Resp {
+            status: 200,
+            body,
+            headers: Vec::new(),
+        }
     }
     pub(crate) fn status(status: u16, body: Value) -> Resp {
-        Resp { status, body, headers: Vec::new() }
+        Resp {
+            status,
+            body,
+            headers: Vec::new(),
+        }
     }
     /// Huawei-style error body (`error_code`, `error_msg`).
     pub(crate) fn error(status: u16, code: &str, msg: &str) -> Resp {
@@ -142,7 +157,9 @@ impl Route {
             ["v1", _, "cloud-phone", "phones"] if get => Route::CphList,
             ["v1", _, "cloud-phone", "phones", "batch-stop"] if post => Route::CphStop,
             ["v1", _, "cloud-phone", "phones", "batch-restart"] if post => Route::CphRestart,
-            ["v1", _, "cloud-phone", "phones", "batch-update-property"] if post => Route::CphProperty,
+            ["v1", _, "cloud-phone", "phones", "batch-update-property"] if post => {
+                Route::CphProperty
+            }
             ["v1", _, "cloud-phone", "phones", _] if get => Route::CphDetail,
             ["v1", _, "cloud-phone", "phones-traffic"] if post => Route::CphTraffic,
             ["v1", _, "cloud-phone", "jobs"] if get => Route::CphJobs,
@@ -192,7 +209,9 @@ impl Route {
             | Route::CphTraffic
             | Route::CphJobs
             | Route::CphJob => Some(ProviderKind::HuaweiCph),
-            Route::GlStatus | Route::GlStart | Route::GlStop | Route::GlList => Some(ProviderKind::Geelark),
+            Route::GlStatus | Route::GlStart | Route::GlStop | Route::GlList => {
+                Some(ProviderKind::Geelark)
+            }
             Route::KpStatus | Route::KpList => Some(ProviderKind::Koophone),
             Route::SimPhones | Route::SimStats | Route::Unknown => None,
         }
@@ -201,7 +220,12 @@ impl Route {
     fn mutating(self) -> bool {
         matches!(
             self,
-            Route::CphStop | Route::CphRestart | Route::CphProperty | Route::CphTraffic | Route::GlStart | Route::GlStop
+            Route::CphStop
+                | Route::CphRestart
+                | Route::CphProperty
+                | Route::CphTraffic
+                | Route::GlStart
+                | Route::GlStop
         )
     }
 }
@@ -217,9 +241,15 @@ enum Fault {
 fn throttled(kind: ProviderKind) -> Resp {
     match kind {
         // GeeLark says "slow down" inside a normal answer.
-        ProviderKind::Geelark => Resp::ok(json!({ "code": 40007, "msg": "too many requests, try again next minute" })),
+        ProviderKind::Geelark => {
+            Resp::ok(json!({ "code": 40007, "msg": "too many requests, try again next minute" }))
+        }
         ProviderKind::HuaweiCph => {
-            let mut r = Resp::error(429, "APIGW.0308", "The throttling threshold has been reached");
+            let mut r = Resp::error(
+                429,
+                "APIGW.0308",
+                "The throttling threshold has been reached",
+            );
             r.headers.push(("Retry-After", "1".into()));
             r
         }
@@ -248,7 +278,11 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
             return Resp::ok(json!({ "total": world.total, "by_route": world.stats }));
         }
         Route::Unknown => {
-            return Resp::error(404, "APIGW.0101", "The API does not exist or has not been published in the environment");
+            return Resp::error(
+                404,
+                "APIGW.0101",
+                "The API does not exist or has not been published in the environment",
+            );
         }
         _ => {}
     }
@@ -268,7 +302,11 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
         if throttle_roll < cfg.throttle_rate {
             Fault::Throttle
         } else if error_roll < cfg.error_rate {
-            if after && route.mutating() { Fault::ErrorAfter(status) } else { Fault::ErrorBefore(status) }
+            if after && route.mutating() {
+                Fault::ErrorAfter(status)
+            } else {
+                Fault::ErrorBefore(status)
+            }
         } else {
             Fault::None
         }
@@ -300,7 +338,9 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::GlList => geelark::list(world, req, now),
         Route::KpStatus => koophone::status(world, req, now),
         Route::KpList => koophone::list(world, req, now),
-        Route::SimPhones | Route::SimStats | Route::Unknown => Resp::error(404, "SIM.404", "not found"),
+        Route::SimPhones | Route::SimStats | Route::Unknown => {
+            Resp::error(404, "SIM.404", "not found")
+        }
     }
 }
 
@@ -342,14 +382,21 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn serve(axum::extract::State(shared): axum::extract::State<Arc<Shared>>, request: axum::extract::Request) -> Response {
+async fn serve(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: axum::extract::Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
         Ok(b) => b,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response(),
     };
     let path = parts.uri.path().to_owned();
-    let segs = path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
+    let segs = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
     let query = parts
         .uri
         .query()
@@ -393,14 +440,20 @@ async fn serve(axum::extract::State(shared): axum::extract::State<Arc<Shared>>, 
 
 impl Simulator {
     /// Start serving on `listen` (port 0 picks a free port).
-    pub async fn start(listen: SocketAddr, fixture: Fixture, config: SimConfig) -> std::io::Result<Simulator> {
+    pub async fn start(
+        listen: SocketAddr,
+        fixture: Fixture,
+        config: SimConfig,
+    ) -> std::io::Result<Simulator> {
         let shared = Arc::new(Shared {
             world: Mutex::new(World::new(fixture, config.seed)),
             config,
         });
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let app = axum::Router::new().fallback(serve).with_state(shared.clone());
+        let app = axum::Router::new()
+            .fallback(serve)
+            .with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -429,7 +482,11 @@ impl Simulator {
 
     /// The fleet now, every transition finished, as a fixture.
     pub fn snapshot(&self) -> Fixture {
-        self.shared.world.lock().unwrap_or_else(|p| p.into_inner()).to_fixture()
+        self.shared
+            .world
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .to_fixture()
     }
 
     /// Calls answered so far, per documented route.

@@ -56,6 +56,19 @@ pub struct FixturePhone {
     /// geelark: refuse to stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub busy: Option<Busy>,
+    /// huawei-cph: every change to this phone is refused inside `jobs[]` with this error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_error: Option<JobError>,
+}
+
+/// A per-phone error the simulated CPH puts in `jobs[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobError {
+    /// e.g. `CPS.0021`.
+    pub code: String,
+    /// The message.
+    pub message: String,
 }
 
 /// Credentials the simulator demands, per provider kind (when given).
@@ -63,7 +76,11 @@ pub struct FixturePhone {
 #[serde(deny_unknown_fields)]
 pub struct FixtureCredentials {
     /// Huawei CPH: token and/or AK/SK.
-    #[serde(default, rename = "huawei-cph", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "huawei-cph",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub huawei_cph: Option<CredentialSet>,
     /// GeeLark: bearer token and/or app id + API key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +103,9 @@ pub struct CredentialSet {
     /// Huawei secret key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sk: Option<String>,
+    /// Huawei security token of a temporary AK/SK: required as `X-Security-Token` when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_token: Option<String>,
     /// GeeLark app id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
@@ -110,8 +130,10 @@ impl Fixture {
     /// Read a fixture file (YAML or JSON).
     pub fn read(path: &std::path::Path) -> anyhow::Result<Fixture> {
         use anyhow::Context;
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read fixture {}", path.display()))?;
-        serde_yaml::from_str(&text).with_context(|| format!("{} is not a valid simulator fixture", path.display()))
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read fixture {}", path.display()))?;
+        serde_yaml::from_str(&text)
+            .with_context(|| format!("{} is not a valid simulator fixture", path.display()))
     }
 }
 
@@ -125,6 +147,7 @@ pub(crate) struct SimPhone {
     pub(crate) traffic: String,
     pub(crate) properties: serde_json::Map<String, serde_json::Value>,
     pub(crate) busy: Option<Busy>,
+    pub(crate) job_error: Option<JobError>,
     /// Status to reach, and when.
     pub(crate) transition: Option<(Instant, i64)>,
     /// Route to take, and when (a phones-traffic job in flight).
@@ -165,7 +188,10 @@ impl SimPhone {
     fn to_fixture(&self) -> FixturePhone {
         let named = [PowerState::Running, PowerState::Stopped]
             .into_iter()
-            .find(|p| raw_for(self.kind, *p) == self.status && !(self.kind == ProviderKind::Koophone && self.status == 5));
+            .find(|p| {
+                raw_for(self.kind, *p) == self.status
+                    && !(self.kind == ProviderKind::Koophone && self.status == 5)
+            });
         FixturePhone {
             provider: self.kind,
             id: self.id.clone(),
@@ -175,6 +201,7 @@ impl SimPhone {
             properties: (self.kind == ProviderKind::HuaweiCph && !self.properties.is_empty())
                 .then(|| self.properties.clone().into_iter().collect()),
             busy: self.busy,
+            job_error: self.job_error.clone(),
         }
     }
 }
@@ -227,7 +254,10 @@ impl World {
             } else {
                 String::new()
             };
-            w.order.entry((p.provider, project.clone())).or_default().push(p.id.clone());
+            w.order
+                .entry((p.provider, project.clone()))
+                .or_default()
+                .push(p.id.clone());
             w.phones.insert(
                 (p.provider, p.id.clone()),
                 SimPhone {
@@ -238,6 +268,7 @@ impl World {
                     traffic: p.traffic.unwrap_or_else(|| "direct".into()),
                     properties: p.properties.unwrap_or_default().into_iter().collect(),
                     busy: p.busy,
+                    job_error: p.job_error,
                     transition: None,
                     pending_traffic: None,
                     pending_properties: Vec::new(),
@@ -255,7 +286,12 @@ impl World {
     }
 
     /// The phone, settled to now.
-    pub(crate) fn phone(&mut self, kind: ProviderKind, id: &str, now: Instant) -> Option<&mut SimPhone> {
+    pub(crate) fn phone(
+        &mut self,
+        kind: ProviderKind,
+        id: &str,
+        now: Instant,
+    ) -> Option<&mut SimPhone> {
         let p = self.phones.get_mut(&(kind, id.to_owned()))?;
         p.settle(now);
         Some(p)
@@ -303,7 +339,15 @@ impl World {
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
 pub(crate) fn utc_text(unix: u64) -> String {
     let s = crate::provider::signer::sdk_date(unix);
-    format!("{}-{}-{}T{}:{}:{}Z", &s[0..4], &s[4..6], &s[6..8], &s[9..11], &s[11..13], &s[13..15])
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13],
+        &s[13..15]
+    )
 }
 
 /// Seconds since the Unix epoch.

@@ -101,7 +101,10 @@ mod tests {
             display_path("/phones/0/properties/sys.prop.x"),
             "phones[0].properties.\"sys.prop.x\""
         );
-        assert_eq!(display_path("/providers/cph-sh/kind"), "providers.cph-sh.kind");
+        assert_eq!(
+            display_path("/providers/cph-sh/kind"),
+            "providers.cph-sh.kind"
+        );
         assert_eq!(display_path("/a~1b"), "\"a/b\"");
     }
 }

@@ -44,7 +44,8 @@ pub fn load_file(path: &Path) -> Result<LoadedSpec, Diagnostics> {
             hint: None,
         }])
     };
-    let meta = std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
     if meta.is_dir() {
         return Err(whole_file("is a directory, not a spec file".into()));
     }
@@ -54,7 +55,8 @@ pub fn load_file(path: &Path) -> Result<LoadedSpec, Diagnostics> {
             meta.len()
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
     load_str(&name, &bytes)
 }
 
@@ -68,7 +70,13 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
             let good = &bytes[..e.valid_up_to()];
             let line = good.iter().filter(|b| **b == b'\n').count() + 1;
             let column = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-            report.push_at(line, column, "", format!("the file is not valid UTF-8 (byte {})", e.valid_up_to()), None);
+            report.push_at(
+                line,
+                column,
+                "",
+                format!("the file is not valid UTF-8 (byte {})", e.valid_up_to()),
+                None,
+            );
             return Err(report.finish());
         }
     };
@@ -82,6 +90,27 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
                 Some(i) => text[..i].to_owned(),
                 None => text,
             };
+            if message.contains("duplicate entry") {
+                let dups = report.index().duplicates.clone();
+                for (pointer, at, first) in dups {
+                    let key = pointer
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .replace("~1", "/")
+                        .replace("~0", "~");
+                    report.push_at(
+                        at.line,
+                        at.column,
+                        &display_path(&pointer),
+                        format!("duplicate key `{key}` (first at line {})", first.line),
+                        None,
+                    );
+                }
+                if report.has_errors() {
+                    return Err(report.finish());
+                }
+            }
             report.push_at(line, column, "", format!("invalid YAML: {message}"), None);
             return Err(report.finish());
         }
@@ -101,7 +130,11 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
         None => return Err(report.finish()),
     };
     if !json.is_object() {
-        report.push("", "the spec must be a mapping with `version`, `providers` and `phones`".into(), None);
+        report.push(
+            "",
+            "the spec must be a mapping with `version`, `providers` and `phones`".into(),
+            None,
+        );
         return Err(report.finish());
     }
 
@@ -156,7 +189,8 @@ impl<'a> Report<'a> {
 
     fn index(&mut self) -> &PositionIndex {
         let source = self.source;
-        self.index.get_or_insert_with(|| PositionIndex::build(source))
+        self.index
+            .get_or_insert_with(|| PositionIndex::build(source))
     }
 
     /// Report a problem with the value at a JSON pointer.
@@ -165,7 +199,13 @@ impl<'a> Report<'a> {
     }
 
     /// Report a problem at a JSON pointer, at its key or at its value.
-    pub(crate) fn push_pointer(&mut self, pointer: &str, at: At, message: String, hint: Option<String>) {
+    pub(crate) fn push_pointer(
+        &mut self,
+        pointer: &str,
+        at: At,
+        message: String,
+        hint: Option<String>,
+    ) {
         let pos = match at {
             At::Key => self.index().key(pointer),
             At::Value => self.index().value(pointer),
@@ -185,7 +225,14 @@ impl<'a> Report<'a> {
         self.index().value(pointer).line
     }
 
-    fn push_at(&mut self, line: usize, column: usize, path: &str, message: String, hint: Option<String>) {
+    fn push_at(
+        &mut self,
+        line: usize,
+        column: usize,
+        path: &str,
+        message: String,
+        hint: Option<String>,
+    ) {
         self.items.push(Diagnostic {
             file: self.file.to_owned(),
             line,
@@ -255,7 +302,11 @@ fn yaml_to_json(v: serde_yaml::Value, pointer: &str, report: &mut Report<'_>) ->
             Value::Object(out)
         }
         Y::Tagged(t) => {
-            report.push(pointer, format!("YAML tags such as `{}` are not supported in a spec", t.tag), None);
+            report.push(
+                pointer,
+                format!("YAML tags such as `{}` are not supported in a spec", t.tag),
+                None,
+            );
             return None;
         }
     })

@@ -39,7 +39,9 @@ pub struct FleetSpec {
 }
 
 /// The kind of cloud a provider account lives on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProviderKind {
     /// Huawei Cloud Cloud Phone Host (CPH).
@@ -139,7 +141,9 @@ pub struct Limits {
 }
 
 /// Desired power state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PowerState {
     /// Powered on.
@@ -159,7 +163,9 @@ impl PowerState {
 }
 
 /// Huawei CPH traffic route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Traffic {
     /// Default route.
@@ -195,7 +201,6 @@ pub type Properties = BTreeMap<String, String>;
 #[serde(deny_unknown_fields)]
 pub struct PhoneSpec {
     /// The provider's phone id.
-    #[schemars(length(min = 1))]
     pub id: String,
     /// Name of an entry of `providers`.
     pub provider: String,
@@ -291,6 +296,16 @@ fn drop_null_alternatives(v: &mut serde_json::Value) {
     use serde_json::Value;
     match v {
         Value::Object(map) => {
+            // schemars writes a documented unit enum as `oneOf` of `const`s; an `enum` gives errors that
+            // list the allowed values.
+            let consts: Option<Vec<Value>> = match map.get("oneOf") {
+                Some(Value::Array(alts)) => alts.iter().map(|a| a.get("const").cloned()).collect(),
+                _ => None,
+            };
+            if let Some(values) = consts {
+                map.remove("oneOf");
+                map.insert("enum".into(), Value::Array(values));
+            }
             if let Some(Value::Array(types)) = map.get_mut("type") {
                 types.retain(|t| t != "null");
                 if types.len() == 1 {
@@ -300,7 +315,10 @@ fn drop_null_alternatives(v: &mut serde_json::Value) {
             }
             let single = match map.get("anyOf") {
                 Some(Value::Array(alts)) if alts.len() == 2 => {
-                    let non_null: Vec<&Value> = alts.iter().filter(|a| a.get("type") != Some(&Value::from("null"))).collect();
+                    let non_null: Vec<&Value> = alts
+                        .iter()
+                        .filter(|a| a.get("type") != Some(&Value::from("null")))
+                        .collect();
                     (non_null.len() == 1).then(|| non_null[0].clone())
                 }
                 _ => None,
@@ -324,7 +342,8 @@ fn drop_null_alternatives(v: &mut serde_json::Value) {
 
 /// The schema as the pretty-printed text that is committed (trailing newline included).
 pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&json_schema()).expect("serializing a Value cannot fail");
+    let mut text =
+        serde_json::to_string_pretty(&json_schema()).expect("serializing a Value cannot fail");
     text.push('\n');
     text
 }

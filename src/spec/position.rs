@@ -21,6 +21,8 @@ pub(crate) struct Pos {
 pub(crate) struct PositionIndex {
     values: HashMap<String, Pos>,
     keys: HashMap<String, Pos>,
+    /// Keys that appear twice in one mapping: (pointer, where the repeat is, where the first one is).
+    pub(crate) duplicates: Vec<(String, Pos, Pos)>,
 }
 
 impl PositionIndex {
@@ -61,8 +63,14 @@ impl PositionIndex {
 }
 
 enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, next: usize },
+    Map {
+        path: String,
+        key: Option<String>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
     /// A complex (non-scalar) mapping key: ignored until it closes.
     Skip,
 }
@@ -104,9 +112,21 @@ impl Builder {
                     match scalar_key {
                         Some(s) => {
                             let child = format!("{p}/{}", escape(s));
-                            self.index.keys.entry(child).or_insert(pos(mark));
+                            // A repeated key's subtree is indexed under a name no pointer can take,
+                            // so that its children are not reported as repeats too.
+                            let name = match self.index.keys.get(&child) {
+                                Some(first) => {
+                                    let first = *first;
+                                    self.index.duplicates.push((child, pos(mark), first));
+                                    format!("{s}\u{0}{}", self.index.duplicates.len())
+                                }
+                                None => {
+                                    self.index.keys.insert(child, pos(mark));
+                                    s.to_owned()
+                                }
+                            };
                             if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
-                                *key = Some(s.to_owned());
+                                *key = Some(name);
                             }
                         }
                         None => self.stack.push(Frame::Skip),
@@ -168,7 +188,13 @@ mod tests {
     fn maps_pointers_to_lines() {
         let src = "version: 1\nproviders:\n  a:\n    kind: geelark\nphones:\n  - id: x\n    provider: a\n  - {id: y, provider: a}\n";
         let idx = PositionIndex::build(src);
-        assert_eq!(idx.value("/version"), Pos { line: 1, column: 10 });
+        assert_eq!(
+            idx.value("/version"),
+            Pos {
+                line: 1,
+                column: 10
+            }
+        );
         assert_eq!(idx.key("/providers/a/kind").line, 4);
         assert_eq!(idx.value("/phones/1/provider").line, 8);
         assert_eq!(idx.value("/phones/0/provider").line, 7);

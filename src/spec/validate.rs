@@ -75,7 +75,8 @@ pub fn is_loopback_host(host: &str) -> bool {
     if h.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    h.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Check an endpoint URL: https anywhere, http only to loopback. Returns the problem, if any.
@@ -99,7 +100,10 @@ fn id_problem(id: &str, kind: ProviderKind) -> Option<String> {
     if let Some(max) = capability::of(kind).id_max_len
         && id.len() > max
     {
-        return Some(format!("phone id is {} characters; {kind} ids are at most {max}", id.len()));
+        return Some(format!(
+            "phone id is {} characters; {kind} ids are at most {max}",
+            id.len()
+        ));
     }
     if let Some(bad) = id
         .chars()
@@ -117,7 +121,10 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
     if spec.version != 1 {
         report.push(
             "/version",
-            format!("unsupported spec version {}; this phonefleet reads version 1", spec.version),
+            format!(
+                "unsupported spec version {}; this phonefleet reads version 1",
+                spec.version
+            ),
             None,
         );
     }
@@ -141,9 +148,16 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
             report.push(&base, "huawei-cph needs `project_id`".into(), None);
         }
         if is_cph && p.region.is_none() && p.endpoint.is_none() {
-            report.push(&base, "huawei-cph needs `region` (or an `endpoint`)".into(), None);
+            report.push(
+                &base,
+                "huawei-cph needs `region` (or an `endpoint`)".into(),
+                None,
+            );
         }
-        for (field, given) in [("region", p.region.is_some()), ("project_id", p.project_id.is_some())] {
+        for (field, given) in [
+            ("region", p.region.is_some()),
+            ("project_id", p.project_id.is_some()),
+        ] {
             if !is_cph && given {
                 report.push_pointer(
                     &format!("{base}/{field}"),
@@ -172,14 +186,26 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
             };
             only("ak_env", c.ak_env.is_some(), ProviderKind::HuaweiCph);
             only("sk_env", c.sk_env.is_some(), ProviderKind::HuaweiCph);
-            only("security_token_env", c.security_token_env.is_some(), ProviderKind::HuaweiCph);
+            only(
+                "security_token_env",
+                c.security_token_env.is_some(),
+                ProviderKind::HuaweiCph,
+            );
             only("app_id_env", c.app_id_env.is_some(), ProviderKind::Geelark);
-            only("api_key_env", c.api_key_env.is_some(), ProviderKind::Geelark);
+            only(
+                "api_key_env",
+                c.api_key_env.is_some(),
+                ProviderKind::Geelark,
+            );
             if c.ak_env.is_some() != c.sk_env.is_some() {
                 report.push(&cred, "`ak_env` and `sk_env` go together".into(), None);
             }
             if c.app_id_env.is_some() != c.api_key_env.is_some() {
-                report.push(&cred, "`app_id_env` and `api_key_env` go together".into(), None);
+                report.push(
+                    &cred,
+                    "`app_id_env` and `api_key_env` go together".into(),
+                    None,
+                );
             }
             if c.token_env.is_some() && (c.ak_env.is_some() || c.app_id_env.is_some()) {
                 report.push(
@@ -250,7 +276,11 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
                     );
                 }
                 if props.keys().any(String::is_empty) {
-                    report.push(&format!("{entry}/properties"), "a property key is empty".into(), None);
+                    report.push(
+                        &format!("{entry}/properties"),
+                        "a property key is empty".into(),
+                        None,
+                    );
                 }
             }
         }
@@ -290,7 +320,14 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
             .enumerate()
             .map(|(j, id)| (format!("{entry}/ids/{j}"), id.as_str()))
             .collect();
-        check_phone(report, &g.provider, ids, &entry, g.traffic.is_some(), g.properties.as_ref());
+        check_phone(
+            report,
+            &g.provider,
+            ids,
+            &entry,
+            g.traffic.is_some(),
+            g.properties.as_ref(),
+        );
     }
 }
 

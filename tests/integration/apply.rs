@@ -1,0 +1,490 @@
+//! `apply` end to end against the simulator: all three providers, per-phone failures, faults converging,
+//! saved plans (stale and edited ones refused before any change), confirmation, convergence timeouts,
+//! Ctrl-C, and secrets kept out of every output.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use phonefleet::simulator::SimConfig;
+use serde::Deserialize;
+
+use crate::plan::{FIXTURE, spec};
+use crate::support::{CPH_TOKEN, Dir, GL_TOKEN, KP_TOKEN, Sim, pf, providers};
+
+#[derive(Debug, Deserialize)]
+struct Report {
+    format_version: String,
+    results: Vec<ResultJson>,
+    summary: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ResultJson {
+    provider: String,
+    phone_id: String,
+    action: Option<String>,
+    outcome: String,
+    error: Option<ErrorJson>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorJson {
+    code: String,
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PlanIds {
+    changes: Vec<PlanChange>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PlanChange {
+    provider: String,
+    phone_id: String,
+    actions: Vec<serde_json::Value>,
+}
+
+#[test]
+fn all_three_providers_converge_and_plan_then_shows_no_changes() {
+    let sim = Sim::start(FIXTURE);
+    let dir = Dir::with_spec(&spec(&sim.url()));
+    let out = pf(&["apply", &dir.spec(), "--auto-approve", "--json"]).run();
+    out.code(0);
+    let report: Report = out.json();
+    assert_eq!(report.format_version, "1");
+    let outcomes: BTreeSet<(String, String, Option<String>, String)> = report
+        .results
+        .iter()
+        .map(|r| {
+            (
+                r.provider.clone(),
+                r.phone_id.clone(),
+                r.action.clone(),
+                r.outcome.clone(),
+            )
+        })
+        .collect();
+    let expect = |p: &str, id: &str, a: Option<&str>, o: &str| {
+        (
+            p.to_owned(),
+            id.to_owned(),
+            a.map(str::to_owned),
+            o.to_owned(),
+        )
+    };
+    for e in [
+        expect("cph", "c1", Some("set_properties"), "ok"),
+        expect("cph", "c1", Some("set_traffic"), "ok"),
+        expect("cph", "c2", Some("start"), "ok"),
+        expect("gl", "g1", Some("stop"), "ok"),
+        expect("gl", "g2", Some("stop"), "ok"),
+        expect("cph", "c3", None, "blocked"),
+        expect("cph", "c9", None, "blocked"),
+        expect("kp", "k1", None, "blocked"),
+    ] {
+        assert!(outcomes.contains(&e), "missing {e:?} in {outcomes:?}");
+    }
+    assert_eq!(report.results.len(), 8);
+    assert_eq!(report.summary["ok"], 5);
+    let phones = sim.phones();
+    assert_eq!(phones["c1"]["traffic"], "routing");
+    assert_eq!(phones["c1"]["properties"]["sys.prop.writewifissid"], "new");
+    assert_eq!(phones["c2"]["status"], 2);
+    assert_eq!(phones["g1"]["status"], 2);
+    // Only the batch calls the plan named: one per (provider, action).
+    let stats = sim.stats();
+    assert_eq!(
+        stats.get("POST /v1/{project_id}/cloud-phone/phones/batch-update-property"),
+        Some(&1)
+    );
+    assert_eq!(
+        stats.get("POST /v1/{project_id}/cloud-phone/phones-traffic"),
+        Some(&1)
+    );
+    assert_eq!(
+        stats.get("POST /v1/{project_id}/cloud-phone/phones/batch-restart"),
+        Some(&1)
+    );
+    assert_eq!(stats.get("POST /open/v1/phone/stop"), Some(&1));
+    assert_eq!(
+        stats.get("POST /v1/{project_id}/cloud-phone/phones/batch-stop"),
+        None
+    );
+    let again: PlanIds = pf(&["plan", &dir.spec(), "--json"]).run().json();
+    assert!(
+        again.changes.iter().all(|c| c.actions.is_empty()),
+        "only blocked phones remain: {again:?}"
+    );
+}
+
+#[test]
+fn busy_geelark_phones_fail_per_phone_and_a_second_apply_only_retries_them() {
+    let fixture = "phones:
+  - {provider: geelark, id: g1, status: running}
+  - {provider: geelark, id: g2, status: running, busy: remote}
+  - {provider: geelark, id: g3, status: running, busy: task}
+  - {provider: geelark, id: g4, status: running}
+";
+    let sim = Sim::start(fixture);
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: gl, ids: [g1, g2, g3, g4], state: stopped}}\n",
+        providers(&sim.url())
+    ));
+    let out = pf(&["apply", &dir.spec(), "--auto-approve"]).run();
+    out.code(1)
+        .stdout_has("failed: gl / g2: stop: 43006: the cloud phone is being remotely connected")
+        .stdout_has("failed: gl / g3: stop: 43005: the cloud phone is executing a task")
+        .stdout_has(
+            "Apply: 2 ok, 2 failed, 0 blocked, 0 skipped. Run apply again to finish the job.",
+        );
+    let second: Report = pf(&["apply", &dir.spec(), "--auto-approve", "--json"])
+        .run()
+        .json();
+    let ids: Vec<&str> = second.results.iter().map(|r| r.phone_id.as_str()).collect();
+    assert_eq!(ids, vec!["g2", "g3"], "only what is left");
+    assert_eq!(second.results[0].error.as_ref().unwrap().code, "43006");
+}
+
+#[test]
+fn cph_per_job_errors_are_reported_per_phone() {
+    let fixture = "phones:
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running}
+  - {provider: huawei-cph, id: c2, project_id: p1, status: running, job_error: {code: CPS.0021, message: 'Parameter: not available phone.'}}
+";
+    let sim = Sim::start(fixture);
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: cph, ids: [c1, c2], state: stopped}}\n",
+        providers(&sim.url())
+    ));
+    let out = pf(&["apply", &dir.spec(), "--auto-approve"]).run();
+    out.code(1)
+        .stdout_has("failed: cph / c2: stop: CPS.0021: Parameter: not available phone.")
+        .stdout_has("Apply: 1 ok, 1 failed");
+    assert_eq!(sim.phones()["c1"]["status"], 8);
+}
+
+#[test]
+fn faults_converge_within_three_applies_with_every_phone_reported() {
+    let mut fixture = String::from("phones:\n");
+    let mut phones = String::from("phones:\n");
+    for i in 0..60 {
+        fixture.push_str(&format!("  - {{provider: huawei-cph, id: c{i:02}, project_id: p1, status: running, traffic: direct}}\n"));
+        phones.push_str(&format!("  - {{id: c{i:02}, provider: cph, state: stopped, traffic: routing, properties: {{k: v{i}}}}}\n"));
+        fixture.push_str(&format!(
+            "  - {{provider: geelark, id: g{i:02}, status: stopped}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: g{i:02}, provider: gl, state: running}}\n"
+        ));
+    }
+    let config = SimConfig {
+        error_rate: 0.2,
+        throttle_rate: 0.1,
+        seed: 42,
+        transition: Duration::from_millis(100),
+        ..SimConfig::default()
+    };
+    let sim = Sim::with(&fixture, config);
+    let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
+    let mut converged = false;
+    for round in 1..=3 {
+        let planned: PlanIds = pf(&["plan", &dir.spec(), "--json"]).run().json();
+        let expected: BTreeSet<(String, String)> = planned
+            .changes
+            .iter()
+            .filter(|c| !c.actions.is_empty())
+            .map(|c| (c.provider.clone(), c.phone_id.clone()))
+            .collect();
+        if expected.is_empty() {
+            converged = true;
+            break;
+        }
+        let out = pf(&[
+            "apply",
+            &dir.spec(),
+            "--auto-approve",
+            "--json",
+            "--max-batch",
+            "20",
+        ])
+        .run();
+        out.no_panic();
+        let report: Report = out.json();
+        let reported: BTreeSet<(String, String)> = report
+            .results
+            .iter()
+            .map(|r| (r.provider.clone(), r.phone_id.clone()))
+            .collect();
+        // Every phone planned just before was reported (the apply re-plans, so it may find fewer).
+        assert!(
+            reported.is_subset(&expected),
+            "round {round}: reported phones outside the plan"
+        );
+        if out.code == 0 {
+            converged = pf(&["plan", &dir.spec(), "--detailed-exitcode"]).run().code == 0;
+            if converged {
+                break;
+            }
+        }
+    }
+    assert!(converged, "the fleet converged within three applies");
+    let phones = sim.phones();
+    assert!((0..60).all(|i| phones[&format!("c{i:02}")]["status"] == 8
+        && phones[&format!("g{i:02}")]["status"] == 0));
+    assert!((0..60).all(|i| phones[&format!("c{i:02}")]["properties"]["k"] == format!("v{i}")));
+}
+
+#[test]
+fn every_planned_phone_is_in_the_report_under_faults() {
+    let mut fixture = String::from("phones:\n");
+    let mut phones = String::from("phones:\n");
+    for i in 0..40 {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i:02}, project_id: p1, status: running}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: c{i:02}, provider: cph, state: stopped}}\n"
+        ));
+    }
+    let config = SimConfig {
+        error_rate: 0.2,
+        throttle_rate: 0.1,
+        seed: 3,
+        transition: Duration::from_millis(100),
+        ..SimConfig::default()
+    };
+    let sim = Sim::with(&fixture, config);
+    let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
+    let plan_file = dir.path("plan.json");
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    let out = pf(&["apply", &plan_file, "--json", "--max-batch", "5"]).run();
+    let report: Report = out.json();
+    let ids: BTreeSet<&str> = report.results.iter().map(|r| r.phone_id.as_str()).collect();
+    assert_eq!(ids.len(), 40, "every planned phone has an outcome");
+    assert!(
+        report
+            .results
+            .iter()
+            .all(|r| ["ok", "failed", "skipped"].contains(&r.outcome.as_str()))
+    );
+    for r in report.results.iter().filter(|r| r.outcome == "failed") {
+        let e = r.error.as_ref().unwrap();
+        assert!(!e.code.is_empty() && !e.message.is_empty());
+    }
+}
+
+#[test]
+fn saved_plans_apply_exactly_and_stale_or_edited_ones_are_refused_before_any_change() {
+    let sim = Sim::start(FIXTURE);
+    let dir = Dir::with_spec(&spec(&sim.url()));
+    let plan_file = dir.path("plan.json");
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    // Edited: refused.
+    let edited = dir.write(
+        "edited.json",
+        &dir.read("plan.json").replace("\"g2\"", "\"g7\""),
+    );
+    pf(&["apply", &edited])
+        .run()
+        .code(1)
+        .stderr_has("edited after it was written");
+    // Stale: someone started g3's sibling g1... here: g2 stopped by hand after the plan.
+    let url = format!("{}/open/v1/phone/stop", sim.url());
+    sim.block_on(async {
+        reqwest::Client::new()
+            .post(url)
+            .header("traceId", "ABCDEF0123456789ABCDEF0123456789")
+            .header("Authorization", "Bearer x")
+            .json(&serde_json::json!({"ids": ["g2"]}))
+            .send()
+            .await
+            .unwrap();
+    });
+    let before = sim.mutating_calls();
+    let out = pf(&["apply", &plan_file]).run();
+    out.code(1)
+        .stderr_has("the plan is stale: 1 phone changed since it was made")
+        .stderr_has("gl / g2: planned against state: running, now state: stopped");
+    assert_eq!(
+        sim.mutating_calls(),
+        before,
+        "no mutating call for a stale plan"
+    );
+    // A fresh plan applies without a question (no terminal needed), exactly its batches.
+    let fresh = dir.path("fresh.json");
+    pf(&["plan", &dir.spec(), "--out", &fresh]).run().code(0);
+    let out = pf(&["apply", &fresh]).run();
+    out.code(0)
+        .stdout_has("Apply: 4 ok, 0 failed, 3 blocked, 0 skipped.");
+    pf(&["apply", &fresh, "--simulate"])
+        .run()
+        .code(1)
+        .stderr_has("made against the real providers");
+}
+
+#[test]
+fn without_a_terminal_apply_needs_auto_approve_and_changes_nothing() {
+    let sim = Sim::start(FIXTURE);
+    let dir = Dir::with_spec(&spec(&sim.url()));
+    let out = pf(&["apply", &dir.spec()]).stdin("yes\n").run();
+    out.code(1)
+        .stderr_has("refusing to apply without confirmation");
+    assert_eq!(sim.stats().values().sum::<u64>(), 0, "not even a read");
+}
+
+#[test]
+fn a_change_that_does_not_show_up_in_time_is_not_converged() {
+    let sim = Sim::with(
+        "phones: [{provider: huawei-cph, id: c1, project_id: p1, status: running}]",
+        SimConfig {
+            transition: Duration::from_secs(30),
+            ..SimConfig::default()
+        },
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: c1, provider: cph, state: stopped}}\n",
+        providers(&sim.url())
+    ));
+    let out = pf(&["apply", &dir.spec(), "--auto-approve", "--timeout", "1"]).run();
+    out.code(1)
+        .stdout_has("failed: cph / c1: stop: not-converged: accepted but not converged");
+}
+
+#[test]
+fn per_phone_batches_with_parallelism_make_one_call_per_phone() {
+    let mut fixture = String::from("phones:\n");
+    for i in 0..12 {
+        fixture.push_str(&format!(
+            "  - {{provider: geelark, id: g{i:02}, status: running}}\n"
+        ));
+    }
+    let sim = Sim::start(&fixture);
+    let ids: Vec<String> = (0..12).map(|i| format!("g{i:02}")).collect();
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: gl, ids: [{}], state: stopped}}\n",
+        providers(&sim.url()),
+        ids.join(", ")
+    ));
+    pf(&[
+        "apply",
+        &dir.spec(),
+        "--auto-approve",
+        "--max-batch",
+        "1",
+        "--parallelism",
+        "10",
+    ])
+    .run()
+    .code(0);
+    assert_eq!(sim.stats().get("POST /open/v1/phone/stop"), Some(&12));
+}
+
+#[test]
+fn ctrl_c_stops_new_batches_reports_and_exits_130() {
+    let mut fixture = String::from("phones:\n");
+    for i in 0..30 {
+        fixture.push_str(&format!(
+            "  - {{provider: geelark, id: g{i:02}, status: running}}\n"
+        ));
+    }
+    let sim = Sim::with(
+        &fixture,
+        SimConfig {
+            latency: Duration::from_millis(200),
+            transition: Duration::ZERO,
+            ..SimConfig::default()
+        },
+    );
+    let ids: Vec<String> = (0..30).map(|i| format!("g{i:02}")).collect();
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: gl, ids: [{}], state: stopped}}\n",
+        providers(&sim.url()),
+        ids.join(", ")
+    ));
+    let mut child = pf(&[
+        "apply",
+        &dir.spec(),
+        "--auto-approve",
+        "--json",
+        "--max-batch",
+        "1",
+        "--parallelism",
+        "1",
+    ])
+    .spawn();
+    // Interrupt once the changes have started (reading the fleet comes first and takes a while).
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.starts_with("Applying") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the apply started");
+    std::thread::sleep(Duration::from_millis(700));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = reader.join().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.results.len(), 30, "every phone is accounted for");
+    let skipped = report
+        .results
+        .iter()
+        .filter(|r| r.outcome == "skipped")
+        .count();
+    let ok = report.results.iter().filter(|r| r.outcome == "ok").count();
+    assert!(skipped > 0 && ok > 0, "{ok} ok, {skipped} skipped");
+    assert_eq!(report.summary["interrupted"], true);
+    let stopped = sim.phones().values().filter(|p| p["status"] == 2).count();
+    assert_eq!(
+        stopped, ok,
+        "what was reported done was done, and nothing else"
+    );
+}
+
+#[test]
+fn no_secret_in_any_output_log_or_file() {
+    let sim = Sim::start(FIXTURE);
+    let dir = Dir::with_spec(&spec(&sim.url()));
+    let plan_file = dir.path("plan.json");
+    let mut everything = String::new();
+    for out in [
+        pf(&["plan", &dir.spec(), "-v", "--out", &plan_file]).run(),
+        pf(&["plan", &dir.spec(), "-v", "--json"]).run(),
+        pf(&["plan", &dir.spec(), "-v", "--markdown"]).run(),
+        pf(&["apply", &plan_file, "-v", "--json"]).run(),
+        pf(&["apply", &dir.spec(), "-vv", "--auto-approve"]).run(),
+        pf(&["plan", &dir.spec(), "-v"])
+            .env("PF_CPH_TOKEN", "wrong-but-secret-value")
+            .run(),
+    ] {
+        everything.push_str(&out.stdout);
+        everything.push_str(&out.stderr);
+    }
+    everything.push_str(&dir.read("plan.json"));
+    assert!(
+        everything.contains("phonefleet: cph: "),
+        "the -v logs were captured"
+    );
+    for secret in [CPH_TOKEN, GL_TOKEN, KP_TOKEN, "wrong-but-secret-value"] {
+        assert!(!everything.contains(secret), "secret {secret} leaked");
+    }
+}

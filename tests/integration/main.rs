@@ -1,0 +1,11 @@
+//! One integration test binary: the real `phonefleet` executable against the real simulator on
+//! 127.0.0.1 (port 0). See `support` for the builder and the simulator handle.
+
+mod apply;
+mod cli;
+mod plan;
+mod providers;
+mod quickstart;
+mod simulator;
+mod support;
+mod validate;

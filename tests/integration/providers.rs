@@ -1,0 +1,292 @@
+//! Provider clients, driven through the binary against the simulator: both auth modes of each provider,
+//! wrong and missing credentials, minimal batched reads, retries under faults, `-v` logs without
+//! secrets, and the odd answers the simulator does not make (a tiny responder for those).
+
+use std::time::Duration;
+
+use phonefleet::simulator::SimConfig;
+
+use crate::support::{CPH_TOKEN, Dir, GL_TOKEN, KP_TOKEN, Sim, pf, providers};
+
+fn mixed_fleet(cph: usize, gl: usize, kp: usize) -> (String, String) {
+    let mut fixture = String::from("phones:\n");
+    let mut phones = String::from("phones:\n");
+    for i in 0..cph {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i:04}, project_id: p1, status: running}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: c{i:04}, provider: cph, state: running}}\n"
+        ));
+    }
+    for i in 0..gl {
+        fixture.push_str(&format!(
+            "  - {{provider: geelark, id: g{i:04}, status: running}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: g{i:04}, provider: gl, state: running}}\n"
+        ));
+    }
+    for i in 0..kp {
+        fixture.push_str(&format!(
+            "  - {{provider: koophone, id: k{i:04}, status: running}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: k{i:04}, provider: kp, state: running}}\n"
+        ));
+    }
+    (fixture, phones)
+}
+
+#[test]
+fn reads_use_the_fewest_batched_calls() {
+    let (fixture, phones) = mixed_fleet(450, 250, 70);
+    let sim = Sim::start(&fixture);
+    let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
+    pf(&["plan", &dir.spec()])
+        .run()
+        .code(0)
+        .stdout_has("No changes");
+    let stats = sim.stats();
+    assert_eq!(
+        stats.get("GET /v1/{project_id}/cloud-phone/phones"),
+        Some(&3),
+        "ceil(450/200) pages"
+    );
+    assert_eq!(
+        stats.get("POST /open/v1/phone/status"),
+        Some(&3),
+        "ceil(250/100)"
+    );
+    assert_eq!(
+        stats.get("POST /v1/instances/batch-query-status"),
+        Some(&3),
+        "ceil(70/32)"
+    );
+    assert_eq!(
+        stats.get("GET /v1/{project_id}/cloud-phone/phones/{phone_id}"),
+        None,
+        "no detail without properties"
+    );
+}
+
+#[test]
+fn list_pages_stop_once_every_declared_phone_is_found() {
+    let (fixture, _) = mixed_fleet(1000, 0, 0);
+    let sim = Sim::start(&fixture);
+    // The newest phones come first: c0999 is on the first page.
+    let spec = format!(
+        "{}phones:\n  - {{id: c0999, provider: cph, state: running}}\n",
+        providers(&sim.url())
+    );
+    let dir = Dir::with_spec(&spec);
+    pf(&["plan", &dir.spec()]).run().code(0);
+    assert_eq!(
+        sim.stats().get("GET /v1/{project_id}/cloud-phone/phones"),
+        Some(&1)
+    );
+}
+
+fn cph_spec(url: &str, credentials: &str) -> String {
+    format!(
+        "version: 1\nproviders:\n  cph:\n    kind: huawei-cph\n    project_id: p1\n    endpoint: {url}\n{credentials}phones:\n  - {{id: s1, provider: cph, state: running, properties: {{sys.prop.writewifissid: w}}}}\n"
+    )
+}
+
+#[test]
+fn huawei_cph_token_and_aksk() {
+    let fixture = format!(
+        "phones: [{{provider: huawei-cph, id: s1, project_id: p1, status: running, properties: {{sys.prop.writewifissid: w}}}}]\ncredentials:\n  huawei-cph: {{token: {CPH_TOKEN}, ak: AK-TEST, sk: SK-TEST-secret, security_token: STS-TEST-secret}}\n"
+    );
+    let sim = Sim::start(&fixture);
+    let token = Dir::with_spec(&cph_spec(
+        &sim.url(),
+        "    credentials: {token_env: PF_CPH_TOKEN}\n",
+    ));
+    pf(&["plan", &token.spec()])
+        .run()
+        .code(0)
+        .stdout_has("No changes");
+    // Default variables: HUAWEICLOUD_SDK_AK / _SK, with the security token when set.
+    let aksk = Dir::with_spec(&cph_spec(&sim.url(), ""));
+    pf(&["plan", &aksk.spec()])
+        .env("HUAWEICLOUD_SDK_AK", "AK-TEST")
+        .env("HUAWEICLOUD_SDK_SK", "SK-TEST-secret")
+        .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "STS-TEST-secret")
+        .run()
+        .code(0)
+        .stdout_has("No changes");
+    let out = pf(&["plan", &aksk.spec()])
+        .env("HUAWEICLOUD_SDK_AK", "AK-TEST")
+        .env("HUAWEICLOUD_SDK_SK", "SK-wrong")
+        .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "STS-TEST-secret")
+        .run();
+    out.code(1)
+        .stderr_has("refused the credentials")
+        .stderr_has("APIGW.0301")
+        .stderr_has("hint:");
+    assert!(!out.stderr.contains("SK-wrong"));
+    let wrong_token = pf(&["plan", &token.spec()])
+        .env("PF_CPH_TOKEN", "nope")
+        .run();
+    wrong_token
+        .code(1)
+        .stderr_has("HTTP 401")
+        .stderr_has("GET http://127.0.0.1");
+    let missing = pf(&["plan", &aksk.spec()]).run();
+    missing
+        .code(1)
+        .stderr_has("environment variable `HUAWEICLOUD_SDK_AK` is not set")
+        .stderr_has("hint: export HUAWEICLOUD_SDK_AK");
+}
+
+#[test]
+fn geelark_bearer_and_key_mode_and_koophone_token() {
+    let fixture = format!(
+        "phones:\n  - {{provider: geelark, id: g1, status: running}}\n  - {{provider: koophone, id: k1, status: running}}\ncredentials:\n  geelark: {{app_id: APP-1, api_key: KEY-secret-1}}\n  koophone: {{token: {KP_TOKEN}}}\n"
+    );
+    let sim = Sim::start(&fixture);
+    let url = sim.url();
+    let key_mode = format!(
+        "version: 1\nproviders:\n  gl:\n    kind: geelark\n    endpoint: {url}\n    credentials: {{app_id_env: PF_APP, api_key_env: PF_KEY}}\n  kp:\n    kind: koophone\n    endpoint: {url}\n    credentials: {{token_env: PF_KP_TOKEN}}\nphones:\n  - {{id: g1, provider: gl, state: running}}\n  - {{id: k1, provider: kp, state: running}}\n"
+    );
+    let dir = Dir::with_spec(&key_mode);
+    pf(&["plan", &dir.spec()])
+        .env("PF_APP", "APP-1")
+        .env("PF_KEY", "KEY-secret-1")
+        .run()
+        .code(0)
+        .stdout_has("No changes");
+    let bad = pf(&["plan", &dir.spec()])
+        .env("PF_APP", "APP-1")
+        .env("PF_KEY", "KEY-wrong")
+        .run();
+    bad.code(1)
+        .stderr_has("refused the credentials")
+        .stderr_has("40003");
+    let bearer_sim = Sim::start(
+        "phones: [{provider: geelark, id: g1, status: running}]\ncredentials:\n  geelark: {token: gl-secret-token-5b2e8d}\n",
+    );
+    let bearer = Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: g1, provider: gl, state: running}}\n",
+        providers(&bearer_sim.url())
+    ));
+    pf(&["plan", &bearer.spec()]).run().code(0);
+    pf(&["plan", &bearer.spec()])
+        .env("PF_GL_TOKEN", "wrong")
+        .run()
+        .code(1)
+        .stderr_has("40003");
+    let kp_wrong = pf(&["plan", &dir.spec()])
+        .env("PF_APP", "APP-1")
+        .env("PF_KEY", "KEY-secret-1")
+        .env("PF_KP_TOKEN", "wrong")
+        .run();
+    kp_wrong.code(1).stderr_has("KOOPHONE.API.1001");
+    assert_eq!(GL_TOKEN, "gl-secret-token-5b2e8d");
+}
+
+#[test]
+fn reads_survive_throttling_and_server_errors() {
+    let (fixture, phones) = mixed_fleet(300, 300, 64);
+    let sim = Sim::with(
+        &fixture,
+        SimConfig {
+            error_rate: 0.3,
+            throttle_rate: 0.2,
+            seed: 7,
+            transition: Duration::from_millis(100),
+            ..SimConfig::default()
+        },
+    );
+    let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
+    pf(&["plan", &dir.spec(), "-v"])
+        .run()
+        .code(0)
+        .stdout_has("No changes")
+        .stderr_has("-> 429");
+}
+
+#[test]
+fn verbose_logs_one_line_per_call_without_secrets() {
+    let (fixture, phones) = mixed_fleet(3, 3, 3);
+    let sim = Sim::start(&fixture);
+    let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
+    let out = pf(&["plan", &dir.spec(), "-v"]).run();
+    out.code(0);
+    let calls: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("phonefleet: "))
+        .collect();
+    assert_eq!(calls.len(), 3, "{}", out.stderr);
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.contains("cph: GET /v1/{project_id}/cloud-phone/phones ids=0 -> 200 in "))
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.contains("gl: POST /open/v1/phone/status ids=3 -> 200"))
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.contains("kp: POST /v1/instances/batch-query-status ids=3 -> 200"))
+    );
+    for secret in [CPH_TOKEN, GL_TOKEN, KP_TOKEN] {
+        assert!(!out.stderr.contains(secret) && !out.stdout.contains(secret));
+    }
+}
+
+/// A tiny responder for answers the simulator never gives: GeeLark's two-hour lock and KooPhone's
+/// top-level `status_results`.
+fn odd_responder(body: serde_json::Value) -> (tokio::runtime::Runtime, String) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(async move {
+        let app = axum::Router::new().fallback(move || {
+            let body = body.clone();
+            async move { axum::Json(body) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    });
+    (rt, url)
+}
+
+#[test]
+fn geelark_lock_stops_with_a_clear_error() {
+    let (_rt, url) = odd_responder(
+        serde_json::json!({"code": 40014, "msg": "hourly limit exceeded", "traceId": "T1"}),
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: g1, provider: gl, state: running}}\n",
+        providers(&url)
+    ));
+    let out = pf(&["plan", &dir.spec()]).run();
+    out.code(1)
+        .stderr_has("GeeLark locked this API for two hours")
+        .stderr_has("hint: wait two hours");
+}
+
+#[test]
+fn koophone_top_level_status_results_are_accepted() {
+    let (_rt, url) = odd_responder(
+        serde_json::json!({"error_code": "0", "error_msg": "OK", "status_results": [{"instance_id": "k1", "status": 2}]}),
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: k1, provider: kp, state: running}}\n",
+        providers(&url)
+    ));
+    pf(&["plan", &dir.spec()])
+        .run()
+        .code(0)
+        .stdout_has("No changes");
+}

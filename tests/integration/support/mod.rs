@@ -1,0 +1,292 @@
+//! Test support: a fluent builder that runs the real binary, and an in-process simulator on port 0.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use phonefleet::simulator::{Fixture, SimConfig, Simulator};
+
+/// Secret values the tests hand to the binary; no output, log or file may contain them.
+pub const CPH_TOKEN: &str = "cph-secret-token-7f3a9c";
+pub const GL_TOKEN: &str = "gl-secret-token-5b2e8d";
+pub const KP_TOKEN: &str = "kp-secret-token-1c4f6a";
+
+/// A command being built.
+pub struct Cmd {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    dir: Option<PathBuf>,
+    stdin: Option<String>,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Assert the exit code, showing the output when it is wrong.
+    #[track_caller]
+    pub fn code(&self, want: i32) -> &Out {
+        assert_eq!(
+            self.code, want,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    #[track_caller]
+    pub fn stdout_has(&self, s: &str) -> &Out {
+        assert!(
+            self.stdout.contains(s),
+            "stdout lacks {s:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+    #[track_caller]
+    pub fn stderr_has(&self, s: &str) -> &Out {
+        assert!(
+            self.stderr.contains(s),
+            "stderr lacks {s:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+    /// Parse stdout as JSON into a type of the test's own.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not the JSON expected: {e}\n{}", self.stdout))
+    }
+    /// Neither stream mentions a panic.
+    #[track_caller]
+    pub fn no_panic(&self) -> &Out {
+        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
+        self
+    }
+}
+
+/// `phonefleet ARGS...`.
+pub fn pf(args: &[&str]) -> Cmd {
+    Cmd {
+        args: args.iter().map(|s| (*s).to_owned()).collect(),
+        env: vec![
+            ("PF_CPH_TOKEN".into(), CPH_TOKEN.into()),
+            ("PF_GL_TOKEN".into(), GL_TOKEN.into()),
+            ("PF_KP_TOKEN".into(), KP_TOKEN.into()),
+        ],
+        dir: None,
+        stdin: None,
+    }
+}
+
+impl Cmd {
+    pub fn arg(mut self, a: impl AsRef<str>) -> Cmd {
+        self.args.push(a.as_ref().to_owned());
+        self
+    }
+    pub fn env(mut self, k: &str, v: &str) -> Cmd {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+    pub fn dir(mut self, d: &Path) -> Cmd {
+        self.dir = Some(d.to_owned());
+        self
+    }
+    pub fn stdin(mut self, s: &str) -> Cmd {
+        self.stdin = Some(s.into());
+        self
+    }
+    fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_phonefleet"));
+        c.args(&self.args);
+        for k in [
+            "NO_COLOR",
+            "HUAWEICLOUD_SDK_AK",
+            "HUAWEICLOUD_SDK_SK",
+            "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+            "GEELARK_TOKEN",
+            "KOOPHONE_TOKEN",
+        ] {
+            c.env_remove(k);
+        }
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        if let Some(d) = &self.dir {
+            c.current_dir(d);
+        }
+        c.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    }
+    /// Run to completion.
+    pub fn run(self) -> Out {
+        let mut child = self.command().spawn().expect("the binary starts");
+        if let Some(s) = &self.stdin {
+            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+    /// Start without waiting.
+    pub fn spawn(self) -> std::process::Child {
+        self.command().spawn().expect("the binary starts")
+    }
+}
+
+/// A simulator running in this process on 127.0.0.1:0, with its own runtime.
+pub struct Sim {
+    rt: tokio::runtime::Runtime,
+    sim: Option<Simulator>,
+}
+
+impl Sim {
+    /// Start from fixture YAML with a quick default transition.
+    pub fn start(fixture_yaml: &str) -> Sim {
+        Sim::with(
+            fixture_yaml,
+            SimConfig {
+                transition: Duration::from_millis(150),
+                ..SimConfig::default()
+            },
+        )
+    }
+
+    pub fn with(fixture_yaml: &str, config: SimConfig) -> Sim {
+        let fixture: Fixture = serde_yaml::from_str(fixture_yaml).expect("test fixture parses");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sim = rt
+            .block_on(Simulator::start(
+                ([127, 0, 0, 1], 0).into(),
+                fixture,
+                config,
+            ))
+            .unwrap();
+        Sim { rt, sim: Some(sim) }
+    }
+
+    pub fn url(&self) -> String {
+        self.sim.as_ref().unwrap().base_url()
+    }
+
+    /// Calls per documented route so far.
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        self.sim.as_ref().unwrap().stats().1
+    }
+
+    /// Calls to routes that change something.
+    pub fn mutating_calls(&self) -> u64 {
+        self.stats()
+            .iter()
+            .filter(|(route, _)| {
+                [
+                    "batch-stop",
+                    "batch-restart",
+                    "batch-update-property",
+                    "phones-traffic",
+                    "phone/start",
+                    "phone/stop",
+                ]
+                .iter()
+                .any(|m| route.ends_with(m))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// `GET /_sim/phones`, keyed by id.
+    pub fn phones(&self) -> BTreeMap<String, serde_json::Value> {
+        let url = format!("{}/_sim/phones", self.url());
+        let v: serde_json::Value = self
+            .rt
+            .block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() });
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["id"].as_str().unwrap().to_owned(), p.clone()))
+            .collect()
+    }
+
+    /// Run an async block on the simulator's runtime (for raw HTTP conformance checks).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(sim) = self.sim.take() {
+            self.rt.block_on(sim.stop());
+        }
+    }
+}
+
+/// The providers block of a spec pointing every provider at the simulator, with token credentials.
+pub fn providers(url: &str) -> String {
+    format!(
+        "version: 1
+providers:
+  cph:
+    kind: huawei-cph
+    project_id: p1
+    endpoint: {url}
+    credentials: {{token_env: PF_CPH_TOKEN}}
+  gl:
+    kind: geelark
+    endpoint: {url}
+    credentials: {{token_env: PF_GL_TOKEN}}
+  kp:
+    kind: koophone
+    endpoint: {url}
+    credentials: {{token_env: PF_KP_TOKEN}}
+"
+    )
+}
+
+/// A temporary directory holding `spec.yaml`.
+pub struct Dir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Dir {
+    pub fn with_spec(spec: &str) -> Dir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spec.yaml"), spec).unwrap();
+        Dir { dir }
+    }
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+    pub fn spec(&self) -> String {
+        self.path("spec.yaml")
+    }
+    pub fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+        self.path(name)
+    }
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap()
+    }
+}
