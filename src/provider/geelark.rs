@@ -151,13 +151,7 @@ impl Geelark {
         if !(200..300).contains(&reply.status) {
             return Err(self.err(HttpError::from_reply(&call, &reply)));
         }
-        let env: Envelope = serde_json::from_slice(&reply.body).map_err(|e| {
-            self.err(HttpError::malformed(
-                &call,
-                &reply,
-                &format!("unexpected JSON: {e}"),
-            ))
-        })?;
+        let env: Envelope = super::http::decode(&call, &reply).map_err(|e| self.err(e))?;
         match env.code {
             0 | 40006 | 40009 => Ok(env.data.unwrap_or_default()),
             _ => Err(self.err(HttpError::from_reply(&call, &reply))),

@@ -249,6 +249,14 @@ impl HttpError {
     }
 }
 
+/// Decode a successful answer's JSON, or say what was wrong with it.
+// Same error type as `Http::send`, which callers wrap at once into a boxed `ProviderError`.
+#[allow(clippy::result_large_err)]
+pub fn decode<T: serde::de::DeserializeOwned>(call: &Call, reply: &Reply) -> Result<T, HttpError> {
+    serde_json::from_slice(&reply.body)
+        .map_err(|e| HttpError::malformed(call, reply, &format!("unexpected JSON: {e}")))
+}
+
 /// Pull a provider's code, message and request id out of an error body, whatever its dialect
 /// (`error_code`/`error_msg` for Huawei and KooPhone, `code`/`msg` for GeeLark).
 pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>, Option<String>) {

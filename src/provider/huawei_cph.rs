@@ -125,26 +125,6 @@ fn observed(status: i64, traffic: Option<&str>, properties: Option<Properties>) 
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(hi), Some(lo)) = (hex(b[i + 1]), hex(b[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl HuaweiCph {
     pub(super) fn new(ctx: Ctx, project_id: String) -> HuaweiCph {
         HuaweiCph { ctx, project_id }
@@ -183,7 +163,7 @@ impl HuaweiCph {
                 if body.is_some() {
                     headers.push(("Content-Type".into(), "application/json".into()));
                 }
-                let path = percent_decode(call.url.path());
+                let path = signer::percent_decode(call.url.path());
                 let query: Vec<(String, String)> = call
                     .url
                     .query_pairs()
@@ -532,6 +512,5 @@ mod tests {
         assert_eq!(p.get("b").map(String::as_str), Some("2"));
         assert!(parse_property(Some("")).is_empty());
         assert!(parse_property(None).is_empty());
-        assert_eq!(percent_decode("/v1/a%20b/x"), "/v1/a b/x");
     }
 }

@@ -24,8 +24,6 @@ pub struct Koophone {
 #[derive(Debug, Deserialize)]
 struct StatusResponse {
     #[serde(default)]
-    error_code: Option<String>,
-    #[serde(default)]
     data: Option<StatusData>,
     /// The page's own example puts the results at the top level: accept both shapes.
     #[serde(default)]
@@ -97,14 +95,7 @@ impl Koophone {
         if !(200..300).contains(&reply.status) || code.as_deref().is_some_and(|c| c != "0") {
             return Err(self.err(HttpError::from_reply(&call, &reply)));
         }
-        let resp: StatusResponse = serde_json::from_slice(&reply.body).map_err(|e| {
-            self.err(HttpError::malformed(
-                &call,
-                &reply,
-                &format!("unexpected JSON: {e}"),
-            ))
-        })?;
-        let _ = resp.error_code;
+        let resp: StatusResponse = super::http::decode(&call, &reply).map_err(|e| self.err(e))?;
         let results = match (resp.data, resp.status_results) {
             (Some(d), _) if !d.status_results.is_empty() => d.status_results,
             (_, Some(top)) => top,

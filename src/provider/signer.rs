@@ -41,6 +41,27 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Decode `%XX` escapes (invalid ones are kept as they are).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(hi), Some(lo)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Whether a header takes part in the signature.
 pub fn is_signed_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -201,6 +222,7 @@ mod tests {
     #[test]
     fn escaping_and_parsing() {
         assert_eq!(escape("a b/c~"), "a%20b%2Fc~");
+        assert_eq!(percent_decode("/v1/a%20b/x%2"), "/v1/a b/x%2");
         let p = parse_authorization(
             "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, Signature=ab12",
         )

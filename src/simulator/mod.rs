@@ -22,6 +22,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::provider::signer::percent_decode;
 use crate::spec::ProviderKind;
 use world::World;
 pub use world::{
@@ -362,24 +363,9 @@ fn sim_phone_json(p: &world::SimPhone) -> Value {
     v
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(hi), Some(lo)) = (hex(b[i + 1]), hex(b[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Query strings may encode a space as '+'.
+fn query_decode(s: &str) -> String {
+    percent_decode(&s.replace('+', "%20"))
 }
 
 async fn serve(
@@ -405,7 +391,7 @@ async fn serve(
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
+            (query_decode(k), query_decode(v))
         })
         .collect();
     let req = Req {
