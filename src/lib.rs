@@ -14,6 +14,7 @@
 //! - [`apply`]: the executor: runs a plan's batches, waits for jobs and convergence, returns outcomes.
 //! - [`session`]: connecting a spec's providers (or the `--simulate` sandbox) and observing its phones.
 //! - [`render`]: text, JSON and markdown output, apart from computing.
+//! - [`export`]: an existing account's phones written as a spec.
 //! - [`simulator`]: the local fake cloud of all three providers (`phonefleet simulate`).
 //! - [`error`]: exit codes, hints, printing the final error.
 
@@ -22,6 +23,7 @@ pub mod capability;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod export;
 pub mod plan;
 pub mod provider;
 pub mod render;
@@ -73,6 +75,7 @@ fn run(cli: Cli, global: cli::settings::GlobalSettings) -> anyhow::Result<ExitSt
                     Command::Plan(args) => commands::plan::plan(&args.into(), &global).await,
                     Command::Apply(args) => commands::apply::apply(&args.into(), &global).await,
                     Command::Simulate(args) => commands::simulate::simulate(args).await,
+                    Command::Export(args) => commands::export::export(&args.into(), &global).await,
                     Command::Validate { .. } | Command::Schema | Command::Show(_) => {
                         unreachable!("handled above")
                     }

@@ -57,6 +57,20 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// The provider entries that have phones in `desired` (the others' credentials are not needed).
+pub fn in_scope(
+    providers: &BTreeMap<String, ProviderConfig>,
+    desired: &[DesiredPhone],
+) -> BTreeMap<String, ProviderConfig> {
+    let used: std::collections::BTreeSet<&str> =
+        desired.iter().map(|d| d.provider.as_str()).collect();
+    providers
+        .iter()
+        .filter(|(n, _)| used.contains(n.as_str()))
+        .map(|(n, p)| (n.clone(), p.clone()))
+        .collect()
+}
+
 /// Keep the phones of `desired` whose id or provider is named by a `--target`; refuse targets that
 /// name nothing.
 pub fn select(desired: Vec<DesiredPhone>, targets: &[String]) -> anyhow::Result<Vec<DesiredPhone>> {
@@ -75,7 +89,8 @@ pub fn select(desired: Vec<DesiredPhone>, targets: &[String]) -> anyhow::Result<
 }
 
 impl Session {
-    /// Connect to the spec's providers, or start the simulator for `--simulate`.
+    /// Connect to these providers (callers pass only those in scope), or start the simulator for
+    /// `--simulate`, seeded from `desired`.
     pub async fn open(
         providers: &BTreeMap<String, ProviderConfig>,
         desired: &[DesiredPhone],
@@ -99,11 +114,8 @@ impl Session {
                 (Target::Simulator(sim.base_url()), Some((sim, path)))
             }
         };
-        // Only the providers with phones in scope: credentials of the others are not needed.
-        let used: std::collections::BTreeSet<&str> =
-            desired.iter().map(|d| d.provider.as_str()).collect();
         let mut clients = BTreeMap::new();
-        for (name, config) in providers.iter().filter(|(n, _)| used.contains(n.as_str())) {
+        for (name, config) in providers {
             let l = limits[name];
             let client = Client::connect(name, config, l, http.clone(), &target)?;
             clients.insert(name.clone(), client);
@@ -137,6 +149,56 @@ impl Session {
             }
         }
         Ok(state)
+    }
+
+    /// Phones each provider holds that `desired` does not declare: one count call per provider; with
+    /// `ids`, the whole account is listed to name them.
+    pub async fn unmanaged(
+        &self,
+        desired: &[DesiredPhone],
+        state: &FleetState,
+        ids: bool,
+    ) -> anyhow::Result<BTreeMap<String, crate::state::Unmanaged>> {
+        let reads = self.clients.iter().map(|(name, client)| async move {
+            let declared: std::collections::HashSet<&str> = desired
+                .iter()
+                .filter(|d| &d.provider == name)
+                .map(|d| d.id.as_str())
+                .collect();
+            let r = if ids {
+                client.list_all(false).await.map(|all| {
+                    let mut extra: Vec<String> = all
+                        .into_iter()
+                        .map(|l| l.id)
+                        .filter(|id| !declared.contains(id.as_str()))
+                        .collect();
+                    extra.sort();
+                    crate::state::Unmanaged {
+                        count: extra.len(),
+                        ids: Some(extra),
+                    }
+                })
+            } else {
+                client.count_all().await.map(|total| {
+                    let found = declared
+                        .iter()
+                        .filter(|id| matches!(state.get(name, id), Some(Observation::Found(_))))
+                        .count();
+                    crate::state::Unmanaged {
+                        count: total.saturating_sub(found),
+                        ids: None,
+                    }
+                })
+            };
+            (name.clone(), r)
+        });
+        let mut out = BTreeMap::new();
+        for (name, r) in futures::future::join_all(reads).await {
+            let u =
+                r.with_context(|| format!("failed to count the phones of provider `{name}`"))?;
+            out.insert(name, u);
+        }
+        Ok(out)
     }
 
     /// Close; the simulated fleet is saved for the next `--simulate` run.

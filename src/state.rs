@@ -49,6 +49,18 @@ pub enum Observation {
 pub struct FleetState {
     /// Every phone looked up.
     pub phones: HashMap<(String, String), Observation>,
+    /// Per provider: phones the account holds that the spec does not declare (when counted).
+    pub unmanaged: std::collections::BTreeMap<String, Unmanaged>,
+}
+
+/// Phones at a provider that no spec entry declares; phonefleet never changes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmanaged {
+    /// How many.
+    pub count: usize,
+    /// Their ids, when the account was listed (`plan -v`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<String>>,
 }
 
 impl FleetState {

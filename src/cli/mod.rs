@@ -75,6 +75,12 @@ Examples:
   phonefleet apply plan.json                   # apply a reviewed plan; refused if the fleet moved since
   phonefleet apply fleet.yaml --auto-approve --json")]
     Apply(ApplyArgs),
+    /// Write the phones a provider account already holds as a fleet spec (adopt an existing fleet).
+    #[command(after_help = "\
+Examples:
+  phonefleet export --provider cph-sh fleet.yaml > adopted.yaml
+  phonefleet export --provider gl fleet.yaml --group-by state   # a short file for a big fleet")]
+    Export(ExportArgs),
     /// Run the local simulated cloud (all three providers on one port) until Ctrl-C.
     #[command(after_help = "\
 Example:
@@ -158,6 +164,32 @@ pub struct ApplyArgs {
     pub timeout: u64,
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// How `export` lays phones out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupBy {
+    /// Fold phones with identical settings into `groups`.
+    State,
+}
+
+/// `export` arguments.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Which provider entry of the spec to export.
+    #[arg(long, value_name = "NAME")]
+    pub provider: String,
+    /// A spec that defines the provider (endpoint, credentials).
+    pub spec: PathBuf,
+    /// huawei-cph: also export each phone's properties (one detail call per phone).
+    #[arg(long)]
+    pub with_properties: bool,
+    /// Fold phones with identical settings into groups.
+    #[arg(long, value_enum, value_name = "FIELD")]
+    pub group_by: Option<GroupBy>,
+    /// Export from the local simulated cloud (`.phonefleet/simulator.json`).
+    #[arg(long)]
+    pub simulate: bool,
 }
 
 /// `simulate` arguments.

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ApplyArgs, Cli, ConnectArgs, FormatArgs, GlobalArgs, PlanArgs, ShowArgs};
+use super::{ApplyArgs, Cli, ConnectArgs, ExportArgs, FormatArgs, GlobalArgs, PlanArgs, ShowArgs};
 use crate::render::OutputFormat;
 
 /// Settings every command shares.
@@ -143,6 +143,33 @@ impl From<&ApplyArgs> for ApplySettings {
             parallelism: a.parallelism.map(|n| n as usize),
             timeout: Duration::from_secs(a.timeout),
             connect: (&a.connect).into(),
+        }
+    }
+}
+
+/// `export` settings.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// Provider entry to export.
+    pub provider: String,
+    /// The spec defining it.
+    pub spec: PathBuf,
+    /// Include CPH properties.
+    pub with_properties: bool,
+    /// Fold identical settings into groups.
+    pub group_by_state: bool,
+    /// Use the simulator.
+    pub simulate: bool,
+}
+
+impl From<&ExportArgs> for ExportSettings {
+    fn from(a: &ExportArgs) -> Self {
+        ExportSettings {
+            provider: a.provider.clone(),
+            spec: a.spec.clone(),
+            with_properties: a.with_properties,
+            group_by_state: a.group_by.is_some(),
+            simulate: a.simulate,
         }
     }
 }

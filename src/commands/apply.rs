@@ -64,6 +64,7 @@ async fn from_spec(
         &settings.file,
         &settings.connect,
         overrides(settings),
+        false,
         global,
     )
     .await?;

@@ -21,11 +21,13 @@ pub struct Planned {
     pub plan: Plan,
 }
 
-/// Load the spec, read the fleet and compute the plan. The session stays open for apply.
+/// Load the spec, read the fleet and compute the plan. The session stays open for apply. With
+/// `census` (and no `--target`), each provider's phones that the spec does not declare are counted.
 pub async fn make(
     path: &std::path::Path,
     connect: &crate::cli::settings::ConnectSettings,
     overrides: Overrides,
+    census: bool,
     global: &GlobalSettings,
 ) -> anyhow::Result<(Planned, Session)> {
     let loaded = spec::load_file(path)?;
@@ -43,14 +45,23 @@ pub async fn make(
         if connect.simulate { " (simulated)" } else { "" }
     );
     let session = Session::open(
-        &loaded.spec.providers,
+        &session::in_scope(&loaded.spec.providers, &desired),
         &desired,
         &limits,
         simulate,
         global.verbose > 0,
     )
     .await?;
-    let observed = match session.observe(&desired).await {
+    let read = async {
+        let mut observed = session.observe(&desired).await?;
+        if census && connect.targets.is_empty() {
+            observed.unmanaged = session
+                .unmanaged(&desired, &observed, global.verbose > 0)
+                .await?;
+        }
+        anyhow::Ok(observed)
+    };
+    let observed = match read.await {
         Ok(o) => o,
         Err(e) => {
             session.close().await?;
@@ -132,6 +143,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         &settings.spec,
         &settings.connect,
         Overrides::default(),
+        true,
         global,
     )
     .await?;

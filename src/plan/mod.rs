@@ -83,6 +83,9 @@ pub struct Summary {
     pub unchanged: usize,
     /// Mutating API calls per provider (job polls come on top for huawei-cph).
     pub calls: BTreeMap<String, usize>,
+    /// Phones at each provider that the spec does not declare (never changed).
+    #[serde(default)]
+    pub unmanaged: BTreeMap<String, crate::state::Unmanaged>,
 }
 
 impl Summary {
@@ -213,7 +216,8 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
     }
     changes.sort_by(|a, b| (&a.provider, &a.phone_id).cmp(&(&b.provider, &b.phone_id)));
     let batches = batches_for(&changes, input.observed, input.limits);
-    let summary = summarise(&changes, &batches, unchanged);
+    let mut summary = summarise(&changes, &batches, unchanged);
+    summary.unmanaged = input.observed.unmanaged.clone();
     Plan {
         changes,
         batches,

@@ -28,10 +28,10 @@ pub struct Geelark {
 }
 
 #[derive(Debug, Deserialize)]
-struct Envelope {
+struct Envelope<T> {
     code: i64,
-    #[serde(default)]
-    data: Option<BatchData>,
+    #[serde(default = "Option::default")]
+    data: Option<T>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +41,23 @@ struct BatchData {
     success_details: Vec<SuccessDetail>,
     #[serde(default)]
     fail_details: Vec<FailDetail>,
+}
+
+/// Phones per `phone/list` page (the documented maximum).
+const LIST_PAGE: usize = 100;
+
+#[derive(Debug, Default, Deserialize)]
+struct ListData {
+    total: usize,
+    #[serde(default)]
+    items: Vec<ListItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListItem {
+    id: serde_json::Value,
+    #[serde(default)]
+    status: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,7 +142,33 @@ impl Geelark {
         ProviderError::from_http(&self.ctx.name, ProviderKind::Geelark, e)
     }
 
-    /// POST `{"ids": [...]}` to an endpoint; the batch data on success (code 0, 40006 or 40009).
+    /// POST a JSON body and open the envelope; `data` when `code` is one of `accepted`.
+    async fn post<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        call: &Call,
+        body: serde_json::Value,
+        accepted: &[i64],
+    ) -> Result<T, ProviderError> {
+        let body = serde_json::to_vec(&body).expect("a JSON value serializes");
+        let attempt = || self.attempt(&body);
+        let reply: Reply = self
+            .ctx
+            .http
+            .send(&self.ctx.throttle, call, &attempt, &is_slow_down)
+            .await
+            .map_err(|e| self.err(e))?;
+        if !(200..300).contains(&reply.status) {
+            return Err(self.err(HttpError::from_reply(call, &reply)));
+        }
+        let env: Envelope<T> = super::http::decode(call, &reply).map_err(|e| self.err(e))?;
+        if accepted.contains(&env.code) {
+            Ok(env.data.unwrap_or_default())
+        } else {
+            Err(self.err(HttpError::from_reply(call, &reply)))
+        }
+    }
+
+    /// POST `{"ids": [...]}`; the batch data on success (code 0, 40006 partial or 40009 all failed).
     async fn post_ids(
         &self,
         route: &'static str,
@@ -140,22 +183,56 @@ impl Geelark {
             ids: ids.len(),
             mutating,
         };
-        let body = serde_json::to_vec(&json!({ "ids": ids })).expect("a JSON value serializes");
-        let attempt = || self.attempt(&body);
-        let reply: Reply = self
-            .ctx
-            .http
-            .send(&self.ctx.throttle, &call, &attempt, &is_slow_down)
+        self.post(&call, json!({ "ids": ids }), &[0, 40006, 40009])
             .await
-            .map_err(|e| self.err(e))?;
-        if !(200..300).contains(&reply.status) {
-            return Err(self.err(HttpError::from_reply(&call, &reply)));
+    }
+
+    async fn list_page(&self, page: usize, size: usize) -> Result<ListData, ProviderError> {
+        let call = Call {
+            method: Method::POST,
+            url: self.ctx.url("/open/v1/phone/list"),
+            route: "POST /open/v1/phone/list",
+            ids: 0,
+            mutating: false,
+        };
+        self.post(&call, json!({ "page": page, "pageSize": size }), &[0])
+            .await
+    }
+
+    /// How many phones the team holds: one list call of one item.
+    pub(super) async fn count_all(&self) -> Result<usize, ProviderError> {
+        Ok(self.list_page(1, 1).await?.total)
+    }
+
+    /// Every phone of the team, 100 a page.
+    pub(super) async fn list_all(&self) -> Result<Vec<super::Listed>, ProviderError> {
+        let first = self.list_page(1, LIST_PAGE).await?;
+        let pages = first.total.div_ceil(LIST_PAGE);
+        let rest: Vec<Result<ListData, ProviderError>> = stream::iter(2..=pages)
+            .map(|p| self.list_page(p, LIST_PAGE))
+            .buffered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(first.total);
+        let mut seen = std::collections::HashSet::new();
+        for page in std::iter::once(Ok(first)).chain(rest) {
+            for item in page?.items {
+                let id = id_text(&item.id);
+                if seen.insert(id.clone()) {
+                    let raw = item.status.unwrap_or(-1);
+                    out.push(super::Listed {
+                        id,
+                        phone: ObservedPhone {
+                            raw_status: raw,
+                            power: state::normalise(ProviderKind::Geelark, raw),
+                            traffic: None,
+                            properties: None,
+                        },
+                    });
+                }
+            }
         }
-        let env: Envelope = super::http::decode(&call, &reply).map_err(|e| self.err(e))?;
-        match env.code {
-            0 | 40006 | 40009 => Ok(env.data.unwrap_or_default()),
-            _ => Err(self.err(HttpError::from_reply(&call, &reply))),
-        }
+        Ok(out)
     }
 
     /// Read power states, 100 ids a call; 42001 (and ids the answer leaves out) mean "not found".

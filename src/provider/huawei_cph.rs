@@ -222,7 +222,11 @@ impl HuaweiCph {
     }
 
     async fn list_page(&self, offset: usize) -> Result<ListResponse, ProviderError> {
-        let path = format!("{}?offset={offset}&limit={PAGE}", self.path("phones"));
+        self.list(offset, PAGE).await
+    }
+
+    async fn list(&self, offset: usize, limit: usize) -> Result<ListResponse, ProviderError> {
+        let path = format!("{}?offset={offset}&limit={limit}", self.path("phones"));
         let call = Call {
             method: Method::GET,
             url: self.ctx.url(&path),
@@ -311,6 +315,54 @@ impl HuaweiCph {
                 .await;
         for (id, obs) in details {
             out.insert(id, obs?);
+        }
+        Ok(out)
+    }
+
+    /// How many phones the project holds: one list call of one item.
+    pub(super) async fn count_all(&self) -> Result<usize, ProviderError> {
+        let page = self.list(0, 1).await?;
+        Ok(page.count.unwrap_or(page.phones.len()))
+    }
+
+    /// Every phone of the project, pages read side by side; with `properties`, one detail call each.
+    pub(super) async fn list_all(
+        &self,
+        properties: bool,
+    ) -> Result<Vec<super::Listed>, ProviderError> {
+        let first = self.list_page(0).await?;
+        let count = first.count.unwrap_or(first.phones.len());
+        let offsets: Vec<usize> = (PAGE..count).step_by(PAGE).collect();
+        let rest: Vec<Result<ListResponse, ProviderError>> = stream::iter(offsets)
+            .map(|o| self.list_page(o))
+            .buffered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
+        let mut seen = HashSet::new();
+        let mut out = Vec::with_capacity(count);
+        for page in std::iter::once(Ok(first)).chain(rest) {
+            for p in page?.phones {
+                // A phone created while paging shifts the pages; keep the first sighting.
+                if seen.insert(p.phone_id.clone()) {
+                    out.push(super::Listed {
+                        phone: observed(p.status, p.traffic_type.as_deref(), None),
+                        id: p.phone_id,
+                    });
+                }
+            }
+        }
+        if properties {
+            let ids: Vec<String> = out.iter().map(|l| l.id.clone()).collect();
+            let details: Vec<Result<Observation, ProviderError>> = stream::iter(ids.iter())
+                .map(|id| self.detail(id))
+                .buffered(self.ctx.limits.concurrency)
+                .collect()
+                .await;
+            for (l, d) in out.iter_mut().zip(details) {
+                if let Observation::Found(o) = d? {
+                    l.phone = o;
+                }
+            }
         }
         Ok(out)
     }

@@ -43,6 +43,26 @@ struct StatusResult {
 }
 
 const NOT_EXIST: &str = "KOOPHONE.API.4001";
+/// Instances per `batch-query` page.
+const LIST_PAGE: usize = 100;
+
+#[derive(Debug, Deserialize)]
+struct ListResponse {
+    data: ListData,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListData {
+    #[serde(default)]
+    result: Vec<ListedInstance>,
+    total_count: usize,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListedInstance {
+    instance_id: String,
+    running_status: i64,
+}
 
 enum Query {
     Found(Vec<StatusResult>),
@@ -68,11 +88,7 @@ impl Koophone {
         };
         let body =
             serde_json::to_vec(&json!({ "instance_ids": ids })).expect("a JSON value serializes");
-        let token = match &self.ctx.auth {
-            Auth::Token(t) | Auth::AppKey { api_key: t, .. } | Auth::AkSk { ak: t, .. } => {
-                t.expose().to_owned()
-            }
-        };
+        let token = self.token();
         let attempt = || Attempt {
             headers: vec![
                 ("X-Auth-Token".into(), token.clone()),
@@ -103,6 +119,83 @@ impl Koophone {
             (None, None) => Vec::new(),
         };
         Ok(Query::Found(results))
+    }
+
+    async fn list_page(&self, page_no: usize, page_size: usize) -> Result<ListData, ProviderError> {
+        let request_id = super::new_uuid();
+        // The docs list `x-request-id` as a query parameter of this API; it goes in both places.
+        let call = Call {
+            method: Method::GET,
+            url: self.ctx.url(&format!(
+                "/v1/instances/batch-query?page_no={page_no}&page_size={page_size}&x-request-id={request_id}"
+            )),
+            route: "GET /v1/instances/batch-query",
+            ids: 0,
+            mutating: false,
+        };
+        let token = self.token();
+        let attempt = || Attempt {
+            headers: vec![
+                ("X-Auth-Token".into(), token.clone()),
+                ("x-request-id".into(), request_id.clone()),
+            ],
+            body: None,
+        };
+        let never = |_: u16, _: &[u8]| false;
+        let reply = self
+            .ctx
+            .http
+            .send(&self.ctx.throttle, &call, &attempt, &never)
+            .await
+            .map_err(|e| self.err(e))?;
+        let (code, _, _) = super::http::error_fields(&reply.body);
+        if !(200..300).contains(&reply.status) || code.as_deref().is_some_and(|c| c != "0") {
+            return Err(self.err(HttpError::from_reply(&call, &reply)));
+        }
+        let resp: ListResponse = super::http::decode(&call, &reply).map_err(|e| self.err(e))?;
+        Ok(resp.data)
+    }
+
+    /// How many instances the account holds: one list call of one item.
+    pub(super) async fn count_all(&self) -> Result<usize, ProviderError> {
+        Ok(self.list_page(1, 1).await?.total_count)
+    }
+
+    /// Every instance, 100 a page.
+    pub(super) async fn list_all(&self) -> Result<Vec<super::Listed>, ProviderError> {
+        let first = self.list_page(1, LIST_PAGE).await?;
+        let pages = first.total_count.div_ceil(LIST_PAGE);
+        let rest: Vec<Result<ListData, ProviderError>> = stream::iter(2..=pages)
+            .map(|p| self.list_page(p, LIST_PAGE))
+            .buffered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(first.total_count);
+        let mut seen = std::collections::HashSet::new();
+        for page in std::iter::once(Ok(first)).chain(rest) {
+            for i in page?.result {
+                if seen.insert(i.instance_id.clone()) {
+                    out.push(super::Listed {
+                        id: i.instance_id,
+                        phone: ObservedPhone {
+                            raw_status: i.running_status,
+                            power: state::normalise(ProviderKind::Koophone, i.running_status),
+                            traffic: None,
+                            properties: None,
+                        },
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn token(&self) -> String {
+        match &self.ctx.auth {
+            Auth::Token(t) | Auth::AppKey { api_key: t, .. } | Auth::AkSk { ak: t, .. } => {
+                t.expose().to_owned()
+            }
+        }
     }
 
     /// Read power states; ids the answer leaves out are "not found". When a batch is refused because one

@@ -221,6 +221,15 @@ pub enum Accepted {
     Job(PendingJob),
 }
 
+/// A phone found by listing the whole account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Phone id.
+    pub id: String,
+    /// What the listing (and, for CPH properties, the detail call) showed.
+    pub phone: crate::state::ObservedPhone,
+}
+
 /// One phone to read, and whether its properties are needed (one detail call each on CPH).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObserveTarget {
@@ -392,6 +401,24 @@ impl Client {
             Client::HuaweiCph(c) => c.observe(targets).await,
             Client::Geelark(c) => c.observe(targets).await,
             Client::Koophone(c) => c.observe(targets).await,
+        }
+    }
+
+    /// Every phone of the account (`export`); CPH properties need one detail call per phone.
+    pub async fn list_all(&self, properties: bool) -> Result<Vec<Listed>, ProviderError> {
+        match self {
+            Client::HuaweiCph(c) => c.list_all(properties).await,
+            Client::Geelark(c) => c.list_all().await,
+            Client::Koophone(c) => c.list_all().await,
+        }
+    }
+
+    /// How many phones the account holds, in one call.
+    pub async fn count_all(&self) -> Result<usize, ProviderError> {
+        match self {
+            Client::HuaweiCph(c) => c.count_all().await,
+            Client::Geelark(c) => c.count_all().await,
+            Client::Koophone(c) => c.count_all().await,
         }
     }
 

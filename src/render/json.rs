@@ -59,6 +59,7 @@ struct SummaryJson<'a> {
     unchanged: usize,
     api_calls: &'a BTreeMap<String, usize>,
     total_api_calls: usize,
+    unmanaged: BTreeMap<&'a str, usize>,
 }
 
 fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
@@ -143,6 +144,12 @@ pub fn plan<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
             unchanged: plan.summary.unchanged,
             api_calls: &plan.summary.calls,
             total_api_calls: plan.summary.total_calls(),
+            unmanaged: plan
+                .summary
+                .unmanaged
+                .iter()
+                .map(|(p, u)| (p.as_str(), u.count))
+                .collect(),
         },
     }
 }

@@ -17,6 +17,10 @@ pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### phonefleet plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary));
+    for line in super::text::unmanaged_lines(plan) {
+        let cut: String = line.chars().take(2000).collect();
+        let _ = writeln!(out, "{cut}\n");
+    }
     if !plan.summary.has_drift() {
         return out;
     }

@@ -173,8 +173,35 @@ pub fn plan(plan: &Plan, color: Color) -> String {
             ))
         );
     }
+    for line in unmanaged_lines(plan) {
+        let _ = writeln!(out, "{}", color.dim(&line));
+    }
     let _ = writeln!(out, "{}", color.bold(&summary_line(&plan.summary)));
     out
+}
+
+/// "4 phones at `gl` are not managed by this spec." (with their ids when known), one per provider.
+pub fn unmanaged_lines(plan: &Plan) -> Vec<String> {
+    plan.summary
+        .unmanaged
+        .iter()
+        .filter(|(_, u)| u.count > 0)
+        .map(|(provider, u)| {
+            let mut line = format!(
+                "{} phone{} at `{provider}` {} not managed by this spec (never changed).",
+                u.count,
+                if u.count == 1 { "" } else { "s" },
+                if u.count == 1 { "is" } else { "are" }
+            );
+            match &u.ids {
+                Some(ids) => {
+                    let _ = write!(line, " ids: {}", ids.join(", "));
+                }
+                None => line.push_str(" Run with -v to list them."),
+            }
+            line
+        })
+        .collect()
 }
 
 /// An apply report as text: one line per failed phone, warnings for blocked ones, a summary line.

@@ -3,6 +3,7 @@
 
 mod apply;
 mod cli;
+mod export;
 mod plan;
 mod providers;
 mod quickstart;
