@@ -65,6 +65,8 @@ fn run(cli: Cli, global: cli::settings::GlobalSettings) -> anyhow::Result<ExitSt
         Command::Validate { files } => Ok(commands::validate::validate(files)),
         Command::Schema => commands::schema::schema(),
         Command::Show(args) => commands::show::show(&args.into(), &global),
+        Command::Completions { shell } => commands::completions::completions(*shell),
+        Command::Man => commands::completions::man(),
         command => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -76,7 +78,11 @@ fn run(cli: Cli, global: cli::settings::GlobalSettings) -> anyhow::Result<ExitSt
                     Command::Apply(args) => commands::apply::apply(&args.into(), &global).await,
                     Command::Simulate(args) => commands::simulate::simulate(args).await,
                     Command::Export(args) => commands::export::export(&args.into(), &global).await,
-                    Command::Validate { .. } | Command::Schema | Command::Show(_) => {
+                    Command::Validate { .. }
+                    | Command::Schema
+                    | Command::Show(_)
+                    | Command::Completions { .. }
+                    | Command::Man => {
                         unreachable!("handled above")
                     }
                 }

@@ -23,6 +23,7 @@ Examples:
   phonefleet plan fleet.yaml                          show what would change
   phonefleet plan fleet.yaml --out plan.json          save the plan for review
   phonefleet apply plan.json                          apply exactly the reviewed plan
+  phonefleet export --provider gl fleet.yaml          adopt phones an account already has
   phonefleet apply --simulate examples/quickstart.yaml --auto-approve   try it with no account
 
 Exit codes: 0 success, 1 error, 2 drift (plan --detailed-exitcode), 130 interrupted."
@@ -81,6 +82,19 @@ Examples:
   phonefleet export --provider cph-sh fleet.yaml > adopted.yaml
   phonefleet export --provider gl fleet.yaml --group-by state   # a short file for a big fleet")]
     Export(ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = "\
+Examples:
+  phonefleet completions bash > /etc/bash_completion.d/phonefleet
+  phonefleet completions zsh > \"${fpath[1]}/_phonefleet\"
+  phonefleet completions fish > ~/.config/fish/completions/phonefleet.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  phonefleet man > /usr/local/share/man/man1/phonefleet.1")]
+    Man,
     /// Run the local simulated cloud (all three providers on one port) until Ctrl-C.
     #[command(after_help = "\
 Example:

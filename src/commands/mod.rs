@@ -2,6 +2,7 @@
 //! spec loading, providers, `plan`, `apply` and rendering together; the work itself lives in those modules.
 
 pub mod apply;
+pub mod completions;
 pub mod export;
 pub mod plan;
 pub mod schema;

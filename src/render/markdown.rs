@@ -12,10 +12,13 @@ use crate::plan::{Action, Plan};
 /// Most characters a rendering may have.
 pub const BUDGET: usize = 60_000;
 
+/// First line of every rendering, so that CI can find and update its own comment.
+pub const MARKER: &str = "<!-- phonefleet-plan -->";
+
 /// The plan as a markdown comment.
 pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### phonefleet plan\n");
+    let _ = writeln!(out, "{MARKER}\n### phonefleet plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary));
     for line in super::text::unmanaged_lines(plan) {
         let cut: String = line.chars().take(2000).collect();
