@@ -223,12 +223,9 @@ impl EffectiveLimits {
         self.apply(of(self.kind).batch_limit(action))
     }
 
-    /// Ids per status call (GeeLark, KooPhone); for CPH the list page size, which is always 200.
+    /// Ids per status call (GeeLark, KooPhone); for CPH the list page size (200 unless lowered).
     pub fn observe_batch(&self) -> usize {
-        match self.kind {
-            ProviderKind::HuaweiCph => of(self.kind).observe.default,
-            _ => self.apply(of(self.kind).observe),
-        }
+        self.apply(of(self.kind).observe)
     }
 }
 
@@ -262,5 +259,7 @@ mod tests {
         assert_eq!(cph.batch(&Action::SetTraffic(Traffic::Direct)), 100);
         assert_eq!(cph.batch(&Action::Stop), 300);
         assert_eq!(cph.observe_batch(), 200);
+        let per_phone = EffectiveLimits::resolve(ProviderKind::HuaweiCph, None, Some(1), None);
+        assert_eq!(per_phone.observe_batch(), 1);
     }
 }

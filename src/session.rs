@@ -57,6 +57,57 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// What a provider account holds in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Census {
+    /// How many phones.
+    Total(usize),
+    /// Every phone id.
+    Ids(Vec<String>),
+}
+
+/// Phones each provider holds that `desired` does not declare.
+pub fn unmanaged(
+    census: BTreeMap<String, Census>,
+    desired: &[DesiredPhone],
+    state: &FleetState,
+) -> BTreeMap<String, crate::state::Unmanaged> {
+    census
+        .into_iter()
+        .map(|(name, c)| {
+            let declared: std::collections::HashSet<&str> = desired
+                .iter()
+                .filter(|d| d.provider == name)
+                .map(|d| d.id.as_str())
+                .collect();
+            let u = match c {
+                Census::Ids(all) => {
+                    let mut extra: Vec<String> = all
+                        .into_iter()
+                        .filter(|id| !declared.contains(id.as_str()))
+                        .collect();
+                    extra.sort();
+                    crate::state::Unmanaged {
+                        count: extra.len(),
+                        ids: Some(extra),
+                    }
+                }
+                Census::Total(total) => {
+                    let found = declared
+                        .iter()
+                        .filter(|id| matches!(state.get(&name, id), Some(Observation::Found(_))))
+                        .count();
+                    crate::state::Unmanaged {
+                        count: total.saturating_sub(found),
+                        ids: None,
+                    }
+                }
+            };
+            (name, u)
+        })
+        .collect()
+}
+
 /// The provider entries that have phones in `desired` (the others' credentials are not needed).
 pub fn in_scope(
     providers: &BTreeMap<String, ProviderConfig>,
@@ -145,58 +196,31 @@ impl Session {
             let found =
                 r.with_context(|| format!("failed to read the phones of provider `{name}`"))?;
             for (id, obs) in found {
-                state.phones.insert((name.to_owned(), id), obs);
+                state.insert(name, id, obs);
             }
         }
         Ok(state)
     }
 
-    /// Phones each provider holds that `desired` does not declare: one count call per provider; with
-    /// `ids`, the whole account is listed to name them.
-    pub async fn unmanaged(
-        &self,
-        desired: &[DesiredPhone],
-        state: &FleetState,
-        ids: bool,
-    ) -> anyhow::Result<BTreeMap<String, crate::state::Unmanaged>> {
+    /// What each provider holds in all: one count call per provider, or (with `ids`) the whole account
+    /// listed. Independent of the observation, so it runs beside it.
+    pub async fn census(&self, ids: bool) -> anyhow::Result<BTreeMap<String, Census>> {
         let reads = self.clients.iter().map(|(name, client)| async move {
-            let declared: std::collections::HashSet<&str> = desired
-                .iter()
-                .filter(|d| &d.provider == name)
-                .map(|d| d.id.as_str())
-                .collect();
             let r = if ids {
-                client.list_all(false).await.map(|all| {
-                    let mut extra: Vec<String> = all
-                        .into_iter()
-                        .map(|l| l.id)
-                        .filter(|id| !declared.contains(id.as_str()))
-                        .collect();
-                    extra.sort();
-                    crate::state::Unmanaged {
-                        count: extra.len(),
-                        ids: Some(extra),
-                    }
-                })
+                client
+                    .list_all(false)
+                    .await
+                    .map(|all| Census::Ids(all.into_iter().map(|l| l.id).collect()))
             } else {
-                client.count_all().await.map(|total| {
-                    let found = declared
-                        .iter()
-                        .filter(|id| matches!(state.get(name, id), Some(Observation::Found(_))))
-                        .count();
-                    crate::state::Unmanaged {
-                        count: total.saturating_sub(found),
-                        ids: None,
-                    }
-                })
+                client.count_all().await.map(Census::Total)
             };
             (name.clone(), r)
         });
         let mut out = BTreeMap::new();
         for (name, r) in futures::future::join_all(reads).await {
-            let u =
+            let c =
                 r.with_context(|| format!("failed to count the phones of provider `{name}`"))?;
-            out.insert(name, u);
+            out.insert(name, c);
         }
         Ok(out)
     }

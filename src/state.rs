@@ -44,11 +44,11 @@ pub enum Observation {
     NotFound,
 }
 
-/// Observations keyed by (provider name, phone id).
+/// Observations by provider name, then phone id (two levels, so lookups by `&str` allocate nothing).
 #[derive(Debug, Clone, Default)]
 pub struct FleetState {
     /// Every phone looked up.
-    pub phones: HashMap<(String, String), Observation>,
+    pub phones: HashMap<String, HashMap<String, Observation>>,
     /// Per provider: phones the account holds that the spec does not declare (when counted).
     pub unmanaged: std::collections::BTreeMap<String, Unmanaged>,
 }
@@ -66,7 +66,15 @@ pub struct Unmanaged {
 impl FleetState {
     /// The observation of one phone, if it was looked up.
     pub fn get(&self, provider: &str, id: &str) -> Option<&Observation> {
-        self.phones.get(&(provider.to_owned(), id.to_owned()))
+        self.phones.get(provider)?.get(id)
+    }
+
+    /// Record an observation.
+    pub fn insert(&mut self, provider: &str, id: String, obs: Observation) {
+        self.phones
+            .entry(provider.to_owned())
+            .or_default()
+            .insert(id, obs);
     }
 }
 

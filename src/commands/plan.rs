@@ -52,12 +52,18 @@ pub async fn make(
         global.verbose > 0,
     )
     .await?;
+    let wants_census = census && connect.targets.is_empty();
     let read = async {
-        let mut observed = session.observe(&desired).await?;
-        if census && connect.targets.is_empty() {
-            observed.unmanaged = session
-                .unmanaged(&desired, &observed, global.verbose > 0)
-                .await?;
+        let (observed, counted) = tokio::join!(session.observe(&desired), async {
+            if wants_census {
+                session.census(global.verbose > 0).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        });
+        let mut observed = observed?;
+        if let Some(c) = counted? {
+            observed.unmanaged = session::unmanaged(c, &desired, &observed);
         }
         anyhow::Ok(observed)
     };

@@ -80,7 +80,7 @@ fn plan_of(
     }
     let mut state = FleetState::default();
     for (p, id, o) in observed {
-        state.phones.insert(((*p).into(), (*id).into()), o.clone());
+        state.insert(p, (*id).into(), o.clone());
     }
     let limits = crate::session::limits_for(&providers, crate::session::Overrides::default());
     compute(&PlanInput {
@@ -460,9 +460,7 @@ fn a_100k_phone_plan_is_complete() {
         };
         let id = format!("p{i:06}");
         desired.push(want(p, &id, Some(Running), None, &[]));
-        state
-            .phones
-            .insert((p.into(), id), seen(kind, raw, Some(Traffic::Direct), None));
+        state.insert(p, id, seen(kind, raw, Some(Traffic::Direct), None));
     }
     let providers = providers();
     let limits = crate::session::limits_for(&providers, crate::session::Overrides::default());

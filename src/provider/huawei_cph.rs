@@ -21,8 +21,6 @@ use crate::plan::{Action, Batch};
 use crate::spec::{Properties, ProviderKind, Traffic};
 use crate::state::{self, Observation, ObservedPhone};
 
-/// List page size (the documented maximum).
-const PAGE: usize = 200;
 /// Request ids per job query (documented maximum).
 const JOB_QUERY_IDS: usize = 20;
 /// Jobs per job query page (documented maximum of `limit`).
@@ -221,8 +219,13 @@ impl HuaweiCph {
         })
     }
 
+    /// List page size: 200 (the documented maximum), or less under `--max-batch` / `limits.batch_size`.
+    fn page(&self) -> usize {
+        self.ctx.limits.observe_batch()
+    }
+
     async fn list_page(&self, offset: usize) -> Result<ListResponse, ProviderError> {
-        self.list(offset, PAGE).await
+        self.list(offset, self.page()).await
     }
 
     async fn list(&self, offset: usize, limit: usize) -> Result<ListResponse, ProviderError> {
@@ -272,14 +275,20 @@ impl HuaweiCph {
         &self,
         targets: &[ObserveTarget],
     ) -> Result<HashMap<String, Observation>, ProviderError> {
+        let page = self.page();
         let mut out = HashMap::with_capacity(targets.len());
         let mut missing: HashSet<&str> = targets
             .iter()
             .filter(|t| !t.properties)
             .map(|t| t.id.as_str())
             .collect();
+        let mut by_detail: Vec<&str> = targets
+            .iter()
+            .filter(|t| t.properties)
+            .map(|t| t.id.as_str())
+            .collect();
         if !missing.is_empty() {
-            let first = self.list_page(0).await?;
+            let first = self.list(0, page).await?;
             let count = first.count.unwrap_or(first.phones.len());
             let mut take = |page: ListResponse, missing: &mut HashSet<&str>| {
                 for p in page.phones {
@@ -290,29 +299,33 @@ impl HuaweiCph {
                 }
             };
             take(first, &mut missing);
-            let mut offsets = (PAGE..count).step_by(PAGE).peekable();
+            // The rest by whichever needs fewer calls: the remaining pages, or one detail per phone.
+            let pages_left = count.saturating_sub(page).div_ceil(page);
+            if missing.len() < pages_left {
+                by_detail.extend(missing.drain());
+            }
+            let mut offsets = (page..count).step_by(page).peekable();
             let wave = self.ctx.limits.concurrency;
             while !missing.is_empty() && offsets.peek().is_some() {
                 let batch: Vec<usize> = offsets.by_ref().take(wave).collect();
                 let pages: Vec<Result<ListResponse, ProviderError>> = stream::iter(batch)
-                    .map(|o| self.list_page(o))
+                    .map(|o| self.list(o, page))
                     .buffered(wave)
                     .collect()
                     .await;
-                for page in pages {
-                    take(page?, &mut missing);
+                for p in pages {
+                    take(p?, &mut missing);
                 }
             }
             for id in missing {
                 out.insert(id.to_owned(), Observation::NotFound);
             }
         }
-        let details: Vec<(String, Result<Observation, ProviderError>)> =
-            stream::iter(targets.iter().filter(|t| t.properties))
-                .map(|t| async move { (t.id.clone(), self.detail(&t.id).await) })
-                .buffer_unordered(self.ctx.limits.concurrency)
-                .collect()
-                .await;
+        let details: Vec<(String, Result<Observation, ProviderError>)> = stream::iter(by_detail)
+            .map(|id| async move { (id.to_owned(), self.detail(id).await) })
+            .buffer_unordered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
         for (id, obs) in details {
             out.insert(id, obs?);
         }
@@ -332,7 +345,7 @@ impl HuaweiCph {
     ) -> Result<Vec<super::Listed>, ProviderError> {
         let first = self.list_page(0).await?;
         let count = first.count.unwrap_or(first.phones.len());
-        let offsets: Vec<usize> = (PAGE..count).step_by(PAGE).collect();
+        let offsets: Vec<usize> = (self.page()..count).step_by(self.page()).collect();
         let rest: Vec<Result<ListResponse, ProviderError>> = stream::iter(offsets)
             .map(|o| self.list_page(o))
             .buffered(self.ctx.limits.concurrency)
@@ -470,18 +483,34 @@ impl HuaweiCph {
         Ok(resp.jobs)
     }
 
-    async fn jobs_of(&self, request_ids: &[&str]) -> Result<Vec<JobStatus>, ProviderError> {
-        let mut all = Vec::new();
-        let mut offset = 0;
-        loop {
-            let page = self.job_page(request_ids, offset).await?;
-            let n = page.len();
+    /// Every job of these requests. Their number is known (`expected`), so all pages are asked for at
+    /// once rather than one after another; a full last page is followed up in case more are listed.
+    async fn jobs_of(
+        &self,
+        request_ids: &[&str],
+        expected: usize,
+    ) -> Result<Vec<JobStatus>, ProviderError> {
+        let pages = expected.div_ceil(JOB_PAGE).max(1);
+        let answers: Vec<Result<Vec<JobStatus>, ProviderError>> = stream::iter(0..pages)
+            .map(|p| self.job_page(request_ids, p * JOB_PAGE))
+            .buffered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
+        let mut all = Vec::with_capacity(expected);
+        let mut last = 0;
+        for a in answers {
+            let page = a?;
+            last = page.len();
             all.extend(page);
-            if n < JOB_PAGE {
-                return Ok(all);
-            }
-            offset += n;
         }
+        let mut offset = pages * JOB_PAGE;
+        while last == JOB_PAGE && all.len() < expected {
+            let page = self.job_page(request_ids, offset).await?;
+            last = page.len();
+            offset += last;
+            all.extend(page);
+        }
+        Ok(all)
     }
 
     /// Poll the jobs until each finishes (status 2 ok, -1 failed) or the deadline passes.
@@ -490,17 +519,23 @@ impl HuaweiCph {
         jobs: Vec<PendingJob>,
         deadline: Instant,
     ) -> Result<Vec<(String, Result<(), PhoneError>)>, ProviderError> {
-        let mut pending: HashMap<String, PendingJob> =
+        let submitted: HashMap<String, PendingJob> =
             jobs.into_iter().map(|j| (j.job_id.clone(), j)).collect();
+        let mut pending = submitted.clone();
         let mut done = Vec::with_capacity(pending.len());
+        // Poll at once (quick jobs cost no wait), then back off from 300 ms to 5 s between polls.
         let mut interval = Duration::from_millis(300);
+        let mut first = true;
         while !pending.is_empty() {
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
-            tokio::time::sleep(interval.min(deadline - now)).await;
-            interval = (interval * 3 / 2).min(Duration::from_secs(5));
+            if !first {
+                tokio::time::sleep(interval.min(deadline - now)).await;
+                interval = (interval * 3 / 2).min(Duration::from_secs(5));
+            }
+            first = false;
             let mut request_ids: Vec<&str> =
                 pending.values().map(|j| j.request_id.as_str()).collect();
             request_ids.sort_unstable();
@@ -509,8 +544,19 @@ impl HuaweiCph {
                 .chunks(JOB_QUERY_IDS)
                 .map(<[&str]>::to_vec)
                 .collect();
+            // A request's jobs are all listed, finished or not: that many are expected per chunk.
+            let mut per_request: HashMap<&str, usize> = HashMap::new();
+            for j in submitted.values() {
+                *per_request.entry(j.request_id.as_str()).or_default() += 1;
+            }
             let results: Vec<Result<Vec<JobStatus>, ProviderError>> = stream::iter(chunks)
-                .map(|c| async move { self.jobs_of(&c).await })
+                .map(|c| {
+                    let expected = c
+                        .iter()
+                        .map(|r| per_request.get(r).copied().unwrap_or(0))
+                        .sum();
+                    async move { self.jobs_of(&c, expected).await }
+                })
                 .buffer_unordered(self.ctx.limits.concurrency)
                 .collect()
                 .await;

@@ -80,34 +80,37 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
     };
     let key = (KIND, project(req).to_owned());
     // Newest first: the fixture order is creation order.
-    let ids: Vec<String> = w
-        .order
-        .get(&key)
-        .map(|v| v.iter().rev().cloned().collect())
-        .unwrap_or_default();
-    let (count, page): (usize, Vec<Value>) = match status {
+    let (count, page_ids): (usize, Vec<String>) = match status {
         None => {
-            let page = ids
+            // Only the page's ids are copied: a 100,000-phone project costs no more than a small one.
+            let order = w.order.get(&key).map(Vec::as_slice).unwrap_or_default();
+            let page = order
                 .iter()
+                .rev()
                 .skip(offset)
                 .take(limit)
-                .filter_map(|id| w.phone(KIND, id, now).map(|p| phone_json(p, false)))
+                .cloned()
                 .collect();
-            (ids.len(), page)
+            (order.len(), page)
         }
         Some(s) => {
-            let matching: Vec<Value> = ids
-                .iter()
-                .filter_map(|id| {
-                    w.phone(KIND, id, now)
-                        .filter(|p| p.status == s)
-                        .map(|p| phone_json(p, false))
-                })
+            let all: Vec<String> = w
+                .order
+                .get(&key)
+                .map(|v| v.iter().rev().cloned().collect())
+                .unwrap_or_default();
+            let matching: Vec<String> = all
+                .into_iter()
+                .filter(|id| w.phone(KIND, id, now).is_some_and(|p| p.status == s))
                 .collect();
             let n = matching.len();
             (n, matching.into_iter().skip(offset).take(limit).collect())
         }
     };
+    let page: Vec<Value> = page_ids
+        .iter()
+        .filter_map(|id| w.phone(KIND, id, now).map(|p| phone_json(p, false)))
+        .collect();
     Resp::ok(json!({ "request_id": w.new_id(), "count": count, "phones": page }))
 }
 

@@ -226,7 +226,10 @@ pub(crate) struct World {
     pub(crate) jobs_by_request: HashMap<String, Vec<String>>,
     pub(crate) stats: BTreeMap<String, u64>,
     pub(crate) total: u64,
+    /// The fault dice: one roll set per provider call, in arrival order, so a seed repeats its faults.
     pub(crate) rng: StdRng,
+    /// Ids draw from their own source, so that answers with ids do not shift the dice.
+    id_rng: StdRng,
     next_id: u64,
     pub(crate) credentials: FixtureCredentials,
 }
@@ -241,6 +244,7 @@ impl World {
             stats: BTreeMap::new(),
             total: 0,
             rng: StdRng::seed_from_u64(seed),
+            id_rng: StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
             next_id: seed.wrapping_mul(1_000_003),
             credentials: fixture.credentials.unwrap_or_default(),
         };
@@ -281,7 +285,7 @@ impl World {
     /// A fresh 32-hex-digit id.
     pub(crate) fn new_id(&mut self) -> String {
         self.next_id = self.next_id.wrapping_add(1);
-        let salt: u64 = self.rng.random();
+        let salt: u64 = self.id_rng.random();
         format!("{:016x}{:016x}", self.next_id, salt)
     }
 

@@ -227,108 +227,141 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
         }
     }
 
-    let mut seen: HashMap<(String, String), String> = HashMap::new();
-    let mut check_phone = |report: &mut Report<'_>,
-                           provider: &str,
-                           ids: Vec<(String, &str)>,
-                           entry: &str,
-                           traffic: bool,
-                           properties: Option<&super::Properties>| {
-        let Some(p) = spec.providers.get(provider) else {
-            let known: Vec<&str> = spec.providers.keys().map(String::as_str).collect();
-            report.push(
-                &format!("{entry}/provider"),
-                format!("provider `{provider}` is not defined under `providers`"),
-                Some(if known.is_empty() {
-                    "add it under `providers:`".into()
-                } else {
-                    format!("defined providers: {}", known.join(", "))
-                }),
-            );
-            return;
-        };
-        let cap = capability::of(p.kind);
-        if traffic && !cap.traffic {
-            report.push_pointer(
-                &format!("{entry}/traffic"),
-                At::Key,
-                format!("{} cannot manage `traffic` (huawei-cph only)", p.kind),
-                None,
-            );
+    // Entry-level checks (provider defined, attributes it can manage), then every id. Pointers are built
+    // only for problems: a valid 100,000-phone spec allocates nothing per phone here.
+    let entries = spec
+        .phones
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                format!("/phones/{i}"),
+                &p.provider,
+                p.traffic.is_some(),
+                p.properties.as_ref(),
+            )
+        })
+        .chain(spec.groups.iter().enumerate().map(|(i, g)| {
+            (
+                format!("/groups/{i}"),
+                &g.provider,
+                g.traffic.is_some(),
+                g.properties.as_ref(),
+            )
+        }));
+    let mut known = Vec::with_capacity(spec.phones.len() + spec.groups.len());
+    for (entry, provider, traffic, properties) in entries {
+        let ok = check_entry(spec, report, &entry, provider, traffic, properties);
+        known.push(ok);
+    }
+    // Where each id stands: (index in `phones`) or (group, index in its `ids`).
+    #[derive(Clone, Copy)]
+    enum Spot {
+        Phone(usize),
+        Group(usize, usize),
+    }
+    let pointer = |at: Spot| match at {
+        Spot::Phone(i) => format!("/phones/{i}/id"),
+        Spot::Group(g, j) => format!("/groups/{g}/ids/{j}"),
+    };
+    let ids = spec
+        .phones
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i, &p.provider, p.id.as_str(), Spot::Phone(i)))
+        .chain(spec.groups.iter().enumerate().flat_map(|(g, grp)| {
+            let entry = spec.phones.len() + g;
+            grp.ids
+                .iter()
+                .enumerate()
+                .map(move |(j, id)| (entry, &grp.provider, id.as_str(), Spot::Group(g, j)))
+        }));
+    let mut seen: HashMap<(&str, &str), Spot> = HashMap::new();
+    for (entry, provider, id, at) in ids {
+        if !known[entry] {
+            continue;
         }
-        if let Some(props) = properties {
-            if !cap.properties {
-                report.push_pointer(
-                    &format!("{entry}/properties"),
-                    At::Key,
-                    format!("{} cannot manage `properties` (huawei-cph only)", p.kind),
-                    None,
-                );
-            } else {
-                let size = serde_json::to_string(props).map(|s| s.len()).unwrap_or(0);
-                if size > MAX_PROPERTY_JSON_BYTES {
-                    report.push(
-                        &format!("{entry}/properties"),
-                        format!(
-                            "the properties make a {size}-byte JSON string; huawei-cph accepts at most {MAX_PROPERTY_JSON_BYTES}"
-                        ),
-                        None,
-                    );
-                }
-                if props.keys().any(String::is_empty) {
-                    report.push(
-                        &format!("{entry}/properties"),
-                        "a property key is empty".into(),
-                        None,
-                    );
-                }
-            }
+        let kind = spec.providers[provider].kind;
+        if let Some(problem) = id_problem(id, kind) {
+            report.push(&pointer(at), problem, None);
+            continue;
         }
-        for (pointer, id) in ids {
-            if let Some(problem) = id_problem(id, p.kind) {
-                report.push(&pointer, problem, None);
-                continue;
-            }
-            if let Some(first) = seen.get(&(provider.to_owned(), id.to_owned())) {
-                let line = report.line_of(first);
+        match seen.get(&(provider.as_str(), id)) {
+            Some(first) => {
+                let line = report.line_of(&pointer(*first));
                 report.push(
-                    &pointer,
+                    &pointer(at),
                     format!("phone `{id}` of provider `{provider}` is declared twice (first at line {line})"),
                     None,
                 );
-            } else {
-                seen.insert((provider.to_owned(), id.to_owned()), pointer);
+            }
+            None => {
+                seen.insert((provider.as_str(), id), at);
             }
         }
+    }
+}
+
+/// Checks of one `phones` or `groups` entry; false when its provider is not defined.
+fn check_entry(
+    spec: &FleetSpec,
+    report: &mut Report<'_>,
+    entry: &str,
+    provider: &str,
+    traffic: bool,
+    properties: Option<&super::Properties>,
+) -> bool {
+    let Some(p) = spec.providers.get(provider) else {
+        let known: Vec<&str> = spec.providers.keys().map(String::as_str).collect();
+        report.push(
+            &format!("{entry}/provider"),
+            format!("provider `{provider}` is not defined under `providers`"),
+            Some(if known.is_empty() {
+                "add it under `providers:`".into()
+            } else {
+                format!("defined providers: {}", known.join(", "))
+            }),
+        );
+        return false;
     };
-    for (i, ph) in spec.phones.iter().enumerate() {
-        let entry = format!("/phones/{i}");
-        check_phone(
-            report,
-            &ph.provider,
-            vec![(format!("{entry}/id"), ph.id.as_str())],
-            &entry,
-            ph.traffic.is_some(),
-            ph.properties.as_ref(),
+    let cap = capability::of(p.kind);
+    if traffic && !cap.traffic {
+        report.push_pointer(
+            &format!("{entry}/traffic"),
+            At::Key,
+            format!("{} cannot manage `traffic` (huawei-cph only)", p.kind),
+            None,
         );
     }
-    for (i, g) in spec.groups.iter().enumerate() {
-        let entry = format!("/groups/{i}");
-        let ids = g
-            .ids
-            .iter()
-            .enumerate()
-            .map(|(j, id)| (format!("{entry}/ids/{j}"), id.as_str()))
-            .collect();
-        check_phone(
-            report,
-            &g.provider,
-            ids,
-            &entry,
-            g.traffic.is_some(),
-            g.properties.as_ref(),
-        );
+    if let Some(props) = properties {
+        if !cap.properties {
+            report.push_pointer(
+                &format!("{entry}/properties"),
+                At::Key,
+                format!("{} cannot manage `properties` (huawei-cph only)", p.kind),
+                None,
+            );
+        } else {
+            let size = serde_json::to_string(props).map(|s| s.len()).unwrap_or(0);
+            if size > MAX_PROPERTY_JSON_BYTES {
+                report.push(
+                    &format!("{entry}/properties"),
+                    format!(
+                        "the properties make a {size}-byte JSON string; huawei-cph accepts at most {MAX_PROPERTY_JSON_BYTES}"
+                    ),
+                    None,
+                );
+            }
+            if props.keys().any(String::is_empty) {
+                report.push(
+                    &format!("{entry}/properties"),
+                    "a property key is empty".into(),
+                    None,
+                );
+            }
+        }
     }
+    true
 }
 
 #[cfg(test)]

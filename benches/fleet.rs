@@ -1,0 +1,524 @@
+//! `cargo bench --bench fleet`: phonefleet against the simulator at 1,000, 10,000 and 100,000 phones.
+//!
+//! The simulator runs in this process; phonefleet runs as its own process (the release binary), so its
+//! CPU time and peak memory come from `wait4`'s rusage of that process alone and the simulator's cost is
+//! kept out of them. Wall times include the simulated latency, which is the point: they are compared
+//! with the floor, the time the minimum number of calls needs at the provider's concurrency.
+//!
+//! Options (after `--`): `--sizes 1000,10000`, `--latency-ms 20`, `--baseline-max 10000` (largest fleet
+//! the per-phone baseline runs on; it needs one call per phone).
+
+// The one unsafe use in the project: `wait4`, to read the child process's own rusage.
+#![allow(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use phonefleet::simulator::{Fixture, FixturePhone, FixtureStatus, SimConfig, Simulator};
+use phonefleet::spec::{PowerState, ProviderKind};
+
+/// phonefleet's default calls in flight per provider.
+const CONCURRENCY: u64 = 4;
+/// The per-phone baseline's parallelism.
+const BASELINE_PARALLELISM: u64 = 10;
+
+struct Args {
+    sizes: Vec<usize>,
+    latency_ms: u64,
+    baseline_max: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        sizes: vec![1_000, 10_000, 100_000],
+        latency_ms: 20,
+        baseline_max: 10_000,
+    };
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < raw.len() {
+        let value = raw.get(i + 1).cloned().unwrap_or_default();
+        match raw[i].as_str() {
+            "--sizes" => {
+                a.sizes = value
+                    .split(',')
+                    .map(|s| s.parse().expect("sizes are numbers"))
+                    .collect()
+            }
+            "--latency-ms" => a.latency_ms = value.parse().expect("a number"),
+            "--baseline-max" => a.baseline_max = value.parse().expect("a number"),
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+/// GeeLark's documented 200 requests a minute would make the per-phone baseline wait minutes for the
+/// rate window (that is a real cost of per-phone calls, but it would measure the limit, not the tool):
+/// both runs lift it with `limits.requests_per_minute`.
+///
+/// A fleet of `n` phones: 40% CPH (4% of them managing a property), 40% GeeLark, 20% KooPhone; 30% of
+/// the CPH and GeeLark phones drifted (power, route or properties). KooPhone phones match: their drift
+/// could only be reported, not fixed.
+struct Fleet {
+    fixture: Fixture,
+    spec: String,
+    cph: usize,
+    cph_props: usize,
+    gl: usize,
+    kp: usize,
+    cph_start: usize,
+    cph_route: usize,
+    cph_prop_changes: usize,
+    gl_start: usize,
+}
+
+fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
+    let (cph, gl) = (n * 4 / 10, n * 4 / 10);
+    let kp = n - cph - gl;
+    let mut phones = Vec::with_capacity(n);
+    let mut plain_cph = Vec::new();
+    let mut prop_entries = String::new();
+    let (mut cph_props, mut cph_start, mut cph_route, mut cph_prop_changes) = (0, 0, 0, 0);
+    for i in 0..cph {
+        let id = format!("c{i:07}");
+        // 4% of CPH phones manage a property; per ten phones: #0 stopped, #1 on the other route, #2 with
+        // its property off (or stopped, when it has none).
+        let props = with_properties && (i % 50 == 2 || i % 50 == 13);
+        let mut stopped = i % 10 == 0;
+        let routed = i % 10 == 1;
+        let prop_off = props && i % 10 == 2;
+        if i % 10 == 2 && !props {
+            stopped = true;
+        }
+        cph_start += usize::from(stopped);
+        cph_route += usize::from(routed);
+        cph_prop_changes += usize::from(prop_off);
+        let mut properties = BTreeMap::new();
+        if props {
+            cph_props += 1;
+            let want = format!("wifi-{}", i % 5);
+            let have = if prop_off {
+                "old".to_owned()
+            } else {
+                want.clone()
+            };
+            properties.insert(
+                "sys.prop.writewifissid".to_owned(),
+                serde_json::Value::String(have),
+            );
+            prop_entries.push_str(&format!(
+                "  - {{id: {id}, provider: cph, state: running, traffic: direct, properties: {{sys.prop.writewifissid: {want}}}}}\n"
+            ));
+        } else {
+            plain_cph.push(id.clone());
+        }
+        phones.push(FixturePhone {
+            provider: ProviderKind::HuaweiCph,
+            id,
+            project_id: Some("p1".into()),
+            status: FixtureStatus::Named(if stopped {
+                PowerState::Stopped
+            } else {
+                PowerState::Running
+            }),
+            traffic: Some(if routed { "routing" } else { "direct" }.into()),
+            properties: (!properties.is_empty()).then_some(properties),
+            busy: None,
+            job_error: None,
+        });
+    }
+    let mut gl_ids = Vec::new();
+    let mut gl_start = 0;
+    for i in 0..gl {
+        let id = format!("g{i:07}");
+        let stopped = i % 10 < 3;
+        gl_start += usize::from(stopped);
+        phones.push(FixturePhone {
+            provider: ProviderKind::Geelark,
+            id: id.clone(),
+            project_id: None,
+            status: FixtureStatus::Named(if stopped {
+                PowerState::Stopped
+            } else {
+                PowerState::Running
+            }),
+            traffic: None,
+            properties: None,
+            busy: None,
+            job_error: None,
+        });
+        gl_ids.push(id);
+    }
+    let mut kp_ids = Vec::new();
+    for i in 0..kp {
+        let id = format!("k{i:07}");
+        phones.push(FixturePhone {
+            provider: ProviderKind::Koophone,
+            id: id.clone(),
+            project_id: None,
+            status: FixtureStatus::Named(PowerState::Running),
+            traffic: None,
+            properties: None,
+            busy: None,
+            job_error: None,
+        });
+        kp_ids.push(id);
+    }
+    let list = |ids: &[String]| ids.join(", ");
+    let prop_entries = if prop_entries.is_empty() {
+        " []\n".to_owned()
+    } else {
+        format!("\n{prop_entries}")
+    };
+    let spec = format!(
+        "version: 1
+providers:
+  cph: {{kind: huawei-cph, project_id: p1, endpoint: \"{url}\", credentials: {{token_env: BENCH_TOKEN}}}}
+  gl: {{kind: geelark, endpoint: \"{url}\", credentials: {{token_env: BENCH_TOKEN}}, limits: {{requests_per_minute: 1000000}}}}
+  kp: {{kind: koophone, endpoint: \"{url}\", credentials: {{token_env: BENCH_TOKEN}}}}
+phones:{prop_entries}groups:
+  - {{provider: cph, state: running, traffic: direct, ids: [{}]}}
+  - {{provider: gl, state: running, ids: [{}]}}
+  - {{provider: kp, state: running, ids: [{}]}}
+",
+        list(&plain_cph),
+        list(&gl_ids),
+        list(&kp_ids)
+    );
+    Fleet {
+        fixture: Fixture {
+            phones,
+            credentials: None,
+        },
+        spec,
+        cph,
+        cph_props,
+        gl,
+        kp,
+        cph_start,
+        cph_route,
+        cph_prop_changes,
+        gl_start,
+    }
+}
+
+struct Measured {
+    wall: Duration,
+    cpu: Duration,
+    max_rss_mb: f64,
+    code: i32,
+    calls: BTreeMap<String, u64>,
+}
+
+fn delta(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+/// Run the binary, measuring its own CPU time and peak memory with `wait4`.
+// The child is reaped by `wait4`, which std's `Child` cannot see.
+#[allow(clippy::zombie_processes)]
+fn run(rt: &tokio::runtime::Runtime, sim: &Simulator, dir: &Path, args: &[&str]) -> Measured {
+    let _ = rt;
+    let before = sim.stats().1;
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_phonefleet"))
+        .args(args)
+        .current_dir(dir)
+        .env("BENCH_TOKEN", "bench")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting on our own child with valid pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(pid > 0, "wait4 failed");
+    let wall = started.elapsed();
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Measured {
+        wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        max_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        code: if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        },
+        calls: delta(&sim.stats().1, &before),
+    }
+}
+
+fn sum(calls: &BTreeMap<String, u64>, pred: impl Fn(&str) -> bool) -> u64 {
+    calls.iter().filter(|(k, _)| pred(k)).map(|(_, v)| v).sum()
+}
+
+fn is_mutation(route: &str) -> bool {
+    [
+        "batch-stop",
+        "batch-restart",
+        "batch-update-property",
+        "phones-traffic",
+        "phone/start",
+        "phone/stop",
+    ]
+    .iter()
+    .any(|m| route.ends_with(m))
+}
+
+fn is_poll(route: &str) -> bool {
+    route.contains("/jobs")
+}
+
+fn ceil(a: usize, b: usize) -> u64 {
+    a.div_ceil(b) as u64
+}
+
+/// Minimum calls and the floor for one fleet (see BENCHMARKS.md for the derivation).
+struct Minimum {
+    observe: u64,
+    mutate: u64,
+    polls: u64,
+    observe_floor: Duration,
+    apply_floor: Duration,
+}
+
+fn minimum(f: &Fleet, latency: Duration, concurrency: u64) -> Minimum {
+    let (cph_start, cph_route, cph_props, gl_start) =
+        (f.cph_start, f.cph_route, f.cph_prop_changes, f.gl_start);
+    let cph_pages = ceil(f.cph, 200);
+    let obs_cph = cph_pages + f.cph_props as u64;
+    let obs_gl = ceil(f.gl, 100);
+    let obs_kp = ceil(f.kp, 32);
+    let census = 3;
+    let cph_phases = [cph_props, cph_route, cph_start];
+    let cph_mut: u64 = cph_phases.iter().map(|n| ceil(*n, 100)).sum();
+    // One poll per 100 jobs (the jobs page size) when jobs finish before the first poll.
+    let cph_polls: u64 = cph_phases.iter().map(|n| ceil(*n, 100)).sum();
+    let gl_mut = ceil(gl_start, 200);
+    // Convergence reads: CPH list pages (up to all of them) and a detail per property change; GeeLark
+    // status of the started phones.
+    let cph_converge = cph_pages + cph_props as u64;
+    let gl_converge = ceil(gl_start, 100);
+    let rounds = |calls: u64| calls.div_ceil(concurrency) as u32;
+    // Reading: providers side by side, the slowest decides. The plan must be whole before the first
+    // change, so the changes start after it: again providers side by side, each phase (submit, then its
+    // job polls) after the last, then the convergence read.
+    let observe = rounds(obs_cph).max(rounds(obs_gl)).max(rounds(obs_kp));
+    let cph_apply: u32 = cph_phases
+        .iter()
+        .map(|n| rounds(ceil(*n, 100)) * 2)
+        .sum::<u32>()
+        + rounds(cph_converge);
+    let gl_apply = rounds(gl_mut) + rounds(gl_converge);
+    Minimum {
+        observe: obs_cph + obs_gl + obs_kp + census,
+        mutate: cph_mut + gl_mut,
+        polls: cph_polls,
+        observe_floor: latency * observe,
+        apply_floor: latency * (observe + cph_apply.max(gl_apply)),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0}", d.as_secs_f64() * 1000.0)
+}
+
+/// Time the simulator itself answering a 200-phone list page and a 100-id status call.
+fn simulator_cost(rt: &tokio::runtime::Runtime, sim: &Simulator) -> (Duration, Duration) {
+    let url = sim.base_url();
+    rt.block_on(async move {
+        let client = reqwest::Client::new();
+        let mut list = Duration::ZERO;
+        let mut status = Duration::ZERO;
+        let ids: Vec<String> = (0..100).map(|i| format!("g{:07}", i * 7)).collect();
+        let body = serde_json::json!({ "ids": ids });
+        let n = 200;
+        for i in 0..n {
+            let t = Instant::now();
+            client
+                .get(format!(
+                    "{url}/v1/p1/cloud-phone/phones?offset={}&limit=200",
+                    (i * 200) % 20_000
+                ))
+                .header("X-Auth-Token", "t")
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            list += t.elapsed();
+            let t = Instant::now();
+            client
+                .post(format!("{url}/open/v1/phone/status"))
+                .header("traceId", "0123456789ABCDEF0123456789ABCDEF")
+                .header("Authorization", "Bearer t")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            status += t.elapsed();
+        }
+        (list / n, status / n)
+    })
+}
+
+fn main() {
+    let a = args();
+    let latency = Duration::from_millis(a.latency_ms);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "phonefleet benchmark: latency {} ms per call, concurrency {CONCURRENCY} per provider, transitions 0 ms",
+        a.latency_ms
+    );
+    println!();
+    println!(
+        "| phones | fleet | observe calls (min) | apply mutating calls (min) | job polls (min) | plan wall ms | plan floor ms | plan CPU ms | plan peak MB | apply wall ms | apply floor ms | apply / floor | apply CPU ms | apply peak MB | per-phone baseline wall ms | speed-up | speed-up at equal parallelism (ms) |"
+    );
+    println!(
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let mut notes = Vec::new();
+    for (&n, with_properties) in a.sizes.iter().flat_map(|n| [(n, false), (n, true)]) {
+        let start = |fixture: Fixture, latency: Duration| {
+            rt.block_on(Simulator::start(
+                ([127, 0, 0, 1], 0).into(),
+                fixture,
+                SimConfig {
+                    latency,
+                    transition: Duration::ZERO,
+                    ..SimConfig::default()
+                },
+            ))
+            .unwrap()
+        };
+        let probe = fleet(n, "http://127.0.0.1:1", with_properties);
+        let sim = start(probe.fixture.clone(), latency);
+        let f = fleet(n, &sim.base_url(), with_properties);
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("fleet.yaml");
+        std::fs::write(&spec, &f.spec).unwrap();
+        let spec = spec.display().to_string();
+        let min = minimum(&f, latency, CONCURRENCY);
+        let shape = if with_properties {
+            "4% of CPH phones manage a property"
+        } else {
+            "power and route"
+        };
+        let plan = run(&rt, &sim, dir.path(), &["plan", &spec, "--json"]);
+        assert_eq!(plan.code, 0, "plan failed at {n}");
+        let apply = run(
+            &rt,
+            &sim,
+            dir.path(),
+            &["apply", &spec, "--auto-approve", "--json"],
+        );
+        assert_eq!(apply.code, 0, "apply failed at {n}");
+        let after = run(
+            &rt,
+            &sim,
+            dir.path(),
+            &["plan", &spec, "--detailed-exitcode"],
+        );
+        assert_eq!(after.code, 0, "the fleet did not converge at {n}");
+        let observe_calls = sum(&plan.calls, |r| !is_mutation(r) && !is_poll(r));
+        let mutate_calls = sum(&apply.calls, is_mutation);
+        let polls = sum(&apply.calls, is_poll);
+        rt.block_on(async { sim.stop().await });
+        // The same fleet, from the same drifted start, on a fresh simulator.
+        let fresh_apply = |extra: &[&str]| {
+            let fresh = start(probe.fixture.clone(), latency);
+            let f2 = fleet(n, &fresh.base_url(), with_properties);
+            std::fs::write(dir.path().join("fleet.yaml"), &f2.spec).unwrap();
+            let mut args = vec!["apply", spec.as_str(), "--auto-approve", "--json"];
+            args.extend_from_slice(extra);
+            let m = run(&rt, &fresh, dir.path(), &args);
+            assert_eq!(m.code, 0, "{extra:?} failed at {n}");
+            rt.block_on(async { fresh.stop().await });
+            m
+        };
+        let p10 = BASELINE_PARALLELISM.to_string();
+        let (baseline, speedup, equal) = if n <= a.baseline_max {
+            let batched = fresh_apply(&["--parallelism", &p10]);
+            let b = fresh_apply(&["--max-batch", "1", "--parallelism", &p10]);
+            let calls: u64 = b.calls.values().sum();
+            notes.push(format!(
+                "{n} phones, {shape}: the per-phone baseline made {calls} calls"
+            ));
+            let ratio =
+                |x: &Measured| format!("{:.0}x", b.wall.as_secs_f64() / x.wall.as_secs_f64());
+            (
+                ms(b.wall),
+                ratio(&apply),
+                format!("{} ({})", ratio(&batched), ms(batched.wall)),
+            )
+        } else {
+            ("not run".to_owned(), "-".to_owned(), "-".to_owned())
+        };
+        println!(
+            "| {n} | {shape} | {observe_calls} ({}) | {mutate_calls} ({}) | {polls} ({}) | {} | {} | {} | {:.0} | {} | {} | {:.2} | {} | {:.0} | {baseline} | {speedup} | {equal} |",
+            min.observe,
+            min.mutate,
+            min.polls,
+            ms(plan.wall),
+            ms(min.observe_floor),
+            ms(plan.cpu),
+            plan.max_rss_mb,
+            ms(apply.wall),
+            ms(min.apply_floor),
+            apply.wall.as_secs_f64() / min.apply_floor.as_secs_f64(),
+            ms(apply.cpu),
+            apply.max_rss_mb,
+        );
+        notes.push(format!(
+            "{n} phones, {shape}: apply calls by route: {:?}",
+            apply.calls
+        ));
+    }
+    println!();
+    for note in notes {
+        println!("- {note}");
+    }
+    // The simulator's own service time, at the largest size, with no added latency.
+    let big = *a.sizes.iter().max().unwrap_or(&100_000);
+    let f = fleet(big, "http://127.0.0.1:1", false);
+    let sim = rt
+        .block_on(Simulator::start(
+            ([127, 0, 0, 1], 0).into(),
+            f.fixture,
+            SimConfig {
+                transition: Duration::ZERO,
+                ..SimConfig::default()
+            },
+        ))
+        .unwrap();
+    let (list, status) = simulator_cost(&rt, &sim);
+    println!(
+        "- simulator holding {big} phones, no added latency: 200-phone list page {:.2} ms, 100-id status call {:.2} ms (mean of 200 calls each, client round trip included)",
+        list.as_secs_f64() * 1000.0,
+        status.as_secs_f64() * 1000.0
+    );
+}
