@@ -30,6 +30,7 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitStatus> {
         error_rate: args.error_rate,
         throttle_rate: args.throttle_rate,
         seed: args.seed,
+        lose_answers_after_change: false,
     };
     let sim = Simulator::start(args.listen, fixture, config)
         .await

@@ -42,6 +42,9 @@ pub struct SimConfig {
     pub throttle_rate: f64,
     /// Seed of the fault dice and ids.
     pub seed: u64,
+    /// Lose the answer of every change after making it (a 502), for tests of the client's recovery.
+    /// Library only: the command line's `--error-rate` covers the random case.
+    pub lose_answers_after_change: bool,
 }
 
 impl Default for SimConfig {
@@ -52,6 +55,7 @@ impl Default for SimConfig {
             error_rate: 0.0,
             throttle_rate: 0.0,
             seed: 1,
+            lose_answers_after_change: false,
         }
     }
 }
@@ -294,7 +298,9 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
         return denied;
     }
     let cfg = &shared.config;
-    let fault = {
+    let fault = if cfg.lose_answers_after_change && route.mutating() {
+        Fault::ErrorAfter(502)
+    } else {
         let rng = &mut world.rng;
         let throttle_roll: f64 = rng.random();
         let error_roll: f64 = rng.random();

@@ -488,3 +488,33 @@ fn no_secret_in_any_output_log_or_file() {
         assert!(!everything.contains(secret), "secret {secret} leaked");
     }
 }
+
+#[test]
+fn a_change_whose_answer_is_lost_is_read_back_not_sent_again() {
+    let fixture = "phones:
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running}
+  - {provider: huawei-cph, id: c2, project_id: p1, status: running}
+  - {provider: geelark, id: g1, status: running}
+";
+    let config = SimConfig {
+        lose_answers_after_change: true,
+        transition: Duration::from_millis(100),
+        ..SimConfig::default()
+    };
+    let sim = Sim::with(fixture, config);
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: cph, ids: [c1, c2], state: stopped}}\n  - {{provider: gl, ids: [g1], state: stopped}}\n",
+        providers(&sim.url())
+    ));
+    let out = pf(&["apply", &dir.spec(), "--auto-approve", "-v"]).run();
+    out.code(0)
+        .stderr_has("batch-stop ids=2 -> 502")
+        .stdout_has("Apply: 3 ok, 0 failed");
+    let stats = sim.stats();
+    assert_eq!(
+        stats.get("POST /v1/{project_id}/cloud-phone/phones/batch-stop"),
+        Some(&1),
+        "sent once"
+    );
+    assert_eq!(stats.get("POST /open/v1/phone/stop"), Some(&1), "sent once");
+}

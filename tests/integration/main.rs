@@ -9,4 +9,5 @@ mod providers;
 mod quickstart;
 mod simulator;
 mod support;
+mod terminal;
 mod validate;

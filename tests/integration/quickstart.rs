@@ -62,3 +62,43 @@ fn the_readme_quickstart_works_in_a_fresh_directory() {
     }
     assert!(dir.path().join(".phonefleet/simulator.json").exists());
 }
+
+#[test]
+fn simulate_reset_starts_the_sandbox_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.yaml");
+    std::fs::copy(src, dir.path().join("q.yaml")).unwrap();
+    pf(&["apply", "--simulate", "q.yaml", "--auto-approve"])
+        .dir(dir.path())
+        .run()
+        .code(0);
+    pf(&["plan", "--simulate", "q.yaml", "--detailed-exitcode"])
+        .dir(dir.path())
+        .run()
+        .code(0);
+    pf(&[
+        "plan",
+        "--simulate",
+        "--simulate-reset",
+        "q.yaml",
+        "--detailed-exitcode",
+    ])
+    .dir(dir.path())
+    .run()
+    .code(2)
+    .stdout_has("to start");
+    // A saved plan made in the sandbox applies in the sandbox.
+    let out = pf(&["plan", "--simulate", "q.yaml", "--out", "p.json"])
+        .dir(dir.path())
+        .run();
+    out.code(0);
+    pf(&["apply", "--simulate", "p.json"])
+        .dir(dir.path())
+        .run()
+        .code(0)
+        .stdout_has("0 failed");
+    pf(&["show", "p.json", "--simulate"])
+        .dir(dir.path())
+        .run()
+        .code(0);
+}
