@@ -31,7 +31,12 @@ const JOB_PAGE: usize = 100;
 pub struct HuaweiCph {
     pub(super) ctx: Ctx,
     project_id: String,
+    /// List page size in use: 200, or 100 once the service has refused 200 (older API versions).
+    page: std::sync::atomic::AtomicUsize,
 }
+
+/// The page size older CPH versions accept (`limit` 1–100).
+const OLD_PAGE_LIMIT: usize = 100;
 
 #[derive(Debug, Deserialize)]
 struct ListResponse {
@@ -125,7 +130,12 @@ fn observed(status: i64, traffic: Option<&str>, properties: Option<Properties>) 
 
 impl HuaweiCph {
     pub(super) fn new(ctx: Ctx, project_id: String) -> HuaweiCph {
-        HuaweiCph { ctx, project_id }
+        let page = std::sync::atomic::AtomicUsize::new(ctx.limits.observe_batch());
+        HuaweiCph {
+            ctx,
+            project_id,
+            page,
+        }
     }
 
     fn path(&self, rest: &str) -> String {
@@ -221,14 +231,29 @@ impl HuaweiCph {
 
     /// List page size: 200 (the documented maximum), or less under `--max-batch` / `limits.batch_size`.
     fn page(&self) -> usize {
-        self.ctx.limits.observe_batch()
+        self.page.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn list_page(&self, offset: usize) -> Result<ListResponse, ProviderError> {
         self.list(offset, self.page()).await
     }
 
+    /// One list page. Older CPH versions accept `limit` up to 100 only: when the service refuses a larger
+    /// page as an invalid limit (`CPS.0002`), phonefleet uses 100 from then on.
     async fn list(&self, offset: usize, limit: usize) -> Result<ListResponse, ProviderError> {
+        match self.list_once(offset, limit).await {
+            Err(ProviderError::Http { source, .. })
+                if limit > OLD_PAGE_LIMIT && source.code.as_deref() == Some("CPS.0002") =>
+            {
+                self.page
+                    .store(OLD_PAGE_LIMIT, std::sync::atomic::Ordering::Relaxed);
+                self.list_once(offset, OLD_PAGE_LIMIT).await
+            }
+            other => other,
+        }
+    }
+
+    async fn list_once(&self, offset: usize, limit: usize) -> Result<ListResponse, ProviderError> {
         let path = format!("{}?offset={offset}&limit={limit}", self.path("phones"));
         let call = Call {
             method: Method::GET,
@@ -275,7 +300,6 @@ impl HuaweiCph {
         &self,
         targets: &[ObserveTarget],
     ) -> Result<HashMap<String, Observation>, ProviderError> {
-        let page = self.page();
         let mut out = HashMap::with_capacity(targets.len());
         let mut missing: HashSet<&str> = targets
             .iter()
@@ -288,7 +312,9 @@ impl HuaweiCph {
             .map(|t| t.id.as_str())
             .collect();
         if !missing.is_empty() {
-            let first = self.list(0, page).await?;
+            let first = self.list(0, self.page()).await?;
+            // Read after the first call, which may have found the service's smaller page size.
+            let page = self.page();
             let count = first.count.unwrap_or(first.phones.len());
             let mut take = |page: ListResponse, missing: &mut HashSet<&str>| {
                 for p in page.phones {
@@ -345,7 +371,8 @@ impl HuaweiCph {
     ) -> Result<Vec<super::Listed>, ProviderError> {
         let first = self.list_page(0).await?;
         let count = first.count.unwrap_or(first.phones.len());
-        let offsets: Vec<usize> = (self.page()..count).step_by(self.page()).collect();
+        let page = self.page();
+        let offsets: Vec<usize> = (page..count).step_by(page).collect();
         let rest: Vec<Result<ListResponse, ProviderError>> = stream::iter(offsets)
             .map(|o| self.list_page(o))
             .buffered(self.ctx.limits.concurrency)

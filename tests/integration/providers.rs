@@ -326,3 +326,52 @@ fn koophone_top_level_status_results_are_accepted() {
         .code(0)
         .stdout_has("No changes");
 }
+
+/// An older CPH that accepts `limit` up to 100 only: phonefleet falls back to pages of 100.
+#[test]
+fn cph_list_falls_back_to_pages_of_100_on_older_services() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(async {
+        let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+            let query = uri.query().unwrap_or_default().to_owned();
+            let limit: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("limit="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(100);
+            let offset: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("offset="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if limit > 100 {
+                let body = serde_json::json!({"error_code": "CPS.0002", "error_msg": "Invalid offset or limit"});
+                return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body));
+            }
+            let phones: Vec<serde_json::Value> = (offset..(offset + limit).min(150))
+                .map(|i| serde_json::json!({"phone_id": format!("c{i:03}"), "status": 2, "traffic_type": "direct"}))
+                .collect();
+            (axum::http::StatusCode::OK, axum::Json(serde_json::json!({"count": 150, "phones": phones})))
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    });
+    let dir = Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: c000, provider: cph, state: running}}\n  - {{id: c149, provider: cph, state: running}}\n",
+        providers(&url)
+    ));
+    let out = pf(&["plan", &dir.spec(), "--target", "cph", "-v"]).run();
+    out.code(0).stdout_has("No changes");
+    assert_eq!(
+        out.stderr.matches("-> 400").count(),
+        1,
+        "one refused page, then pages of 100:\n{}",
+        out.stderr
+    );
+}
