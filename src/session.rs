@@ -271,9 +271,9 @@ fn sandbox_fixture(
         }
         let cap = crate::capability::of(config.kind);
         let drift = Drift {
-            power: cap.power && d.state.is_some() && count(&mut powered) % 3 == 0,
+            power: cap.power && d.state.is_some() && count(&mut powered).is_multiple_of(3),
             traffic: d.traffic.is_some() && count(&mut routed) % 3 == 1,
-            properties: !d.properties.is_empty() && count(&mut propertied) % 2 == 0,
+            properties: !d.properties.is_empty() && count(&mut propertied).is_multiple_of(2),
         };
         fixture.phones.push(seed_phone(config, d, drift));
     }

@@ -15,6 +15,7 @@ fn provider(kind: ProviderKind) -> ProviderConfig {
         endpoint: None,
         credentials: None,
         limits: None,
+        trace_id_format: None,
     }
 }
 

@@ -18,13 +18,14 @@ use sha2::{Digest, Sha256};
 use super::http::{Attempt, Call, HttpError, Reply};
 use super::{Accepted, Auth, Ctx, ObserveTarget, PhoneError, ProviderError};
 use crate::plan::{Action, Batch};
-use crate::spec::ProviderKind;
+use crate::spec::{ProviderKind, TraceIdFormat};
 use crate::state::{self, Observation, ObservedPhone};
 
 /// The GeeLark client.
 #[derive(Debug)]
 pub struct Geelark {
     pub(super) ctx: Ctx,
+    trace_format: TraceIdFormat,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,9 +93,14 @@ fn is_slow_down(status: u16, body: &[u8]) -> bool {
             .is_some_and(|c| c == 40007 || c == 40017)
 }
 
-/// A trace id as GeeLark's own JavaScript sample makes it: 32 uppercase hex digits.
-fn trace_id() -> String {
-    super::new_uuid().replace('-', "").to_uppercase()
+/// A fresh trace id: a dashed lowercase UUID v4 (the doc's header example), or 32 uppercase hex digits
+/// (its JavaScript sample).
+fn trace_id(format: TraceIdFormat) -> String {
+    let id = super::new_uuid();
+    match format {
+        TraceIdFormat::Uuid => id,
+        TraceIdFormat::Hex32 => id.replace('-', "").to_uppercase(),
+    }
 }
 
 /// `sign` of key mode: uppercase hex SHA-256 of appId + traceId + ts + nonce + apiKey.
@@ -107,12 +113,12 @@ pub fn key_sign(app_id: &str, trace_id: &str, ts: &str, nonce: &str, api_key: &s
 }
 
 impl Geelark {
-    pub(super) fn new(ctx: Ctx) -> Geelark {
-        Geelark { ctx }
+    pub(super) fn new(ctx: Ctx, trace_format: TraceIdFormat) -> Geelark {
+        Geelark { ctx, trace_format }
     }
 
     fn attempt(&self, body: &[u8]) -> Attempt {
-        let trace = trace_id();
+        let trace = trace_id(self.trace_format);
         let mut headers = vec![("traceId".to_owned(), trace.clone())];
         match &self.ctx.auth {
             Auth::AppKey { app_id, api_key } => {
@@ -347,7 +353,18 @@ mod tests {
             key_sign("a", "b", "c", "d", "e"),
             "36BBE50ED96841D10443BCB670D6554F0A34B761BE67EC9C4A8AD2C0C44CA42C"
         );
-        assert_eq!(trace_id().len(), 32);
+        let hex = trace_id(TraceIdFormat::Hex32);
+        assert!(
+            hex.len() == 32
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
+        );
+        let uuid = trace_id(TraceIdFormat::Uuid);
+        assert_eq!(
+            (uuid.len(), &uuid[14..15], uuid.matches('-').count()),
+            (36, "4", 4)
+        );
         assert!(is_slow_down(200, br#"{"code":40007}"#));
         assert!(!is_slow_down(200, br#"{"code":0}"#));
     }

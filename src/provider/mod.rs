@@ -369,7 +369,10 @@ impl Client {
                 ctx,
                 config.project_id.clone().unwrap_or_default(),
             )),
-            ProviderKind::Geelark => Client::Geelark(geelark::Geelark::new(ctx)),
+            ProviderKind::Geelark => Client::Geelark(geelark::Geelark::new(
+                ctx,
+                config.trace_id_format.unwrap_or_default(),
+            )),
             ProviderKind::Koophone => Client::Koophone(koophone::Koophone::new(ctx)),
         })
     }

@@ -422,10 +422,10 @@ async fn serve(
             response.headers_mut().insert(k, v);
         }
     }
-    if let Some(id) = req.header("x-request-id").map(str::to_owned) {
-        if let Ok(v) = HeaderValue::from_str(&id) {
-            response.headers_mut().insert("x-request-id", v);
-        }
+    if let Some(id) = req.header("x-request-id").map(str::to_owned)
+        && let Ok(v) = HeaderValue::from_str(&id)
+    {
+        response.headers_mut().insert("x-request-id", v);
     }
     response
 }

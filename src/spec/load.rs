@@ -379,7 +379,9 @@ fn allowed_fields(pointer: &str) -> &'static str {
     let segs: Vec<&str> = pointer.split('/').skip(1).collect();
     match segs.as_slice() {
         [] => "version, providers, phones, groups",
-        ["providers", _] => "kind, region, project_id, endpoint, credentials, limits",
+        ["providers", _] => {
+            "kind, region, project_id, endpoint, credentials, limits, trace_id_format"
+        }
         ["providers", _, "credentials"] => {
             "token_env, ak_env, sk_env, security_token_env, app_id_env, api_key_env"
         }

@@ -90,6 +90,21 @@ pub struct ProviderConfig {
     /// Overrides of the provider's default batch size, request rate and concurrency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Limits>,
+    /// geelark: the form of the `traceId` header (`uuid`, the default, or `hex32`). GeeLark's docs show
+    /// both and do not say which the server requires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id_format: Option<TraceIdFormat>,
+}
+
+/// How GeeLark `traceId` headers are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceIdFormat {
+    /// A UUID v4 in its dashed lowercase form, as the header table's example (`db6094ab-3797-...`).
+    #[default]
+    Uuid,
+    /// 32 uppercase hex digits, as GeeLark's JavaScript sample makes them.
+    Hex32,
 }
 
 /// Environment variable names for a provider's credentials.

@@ -154,6 +154,14 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
                 None,
             );
         }
+        if p.trace_id_format.is_some() && p.kind != ProviderKind::Geelark {
+            report.push_pointer(
+                &format!("{base}/trace_id_format"),
+                At::Key,
+                format!("`trace_id_format` is for geelark only, not {}", p.kind),
+                None,
+            );
+        }
         for (field, given) in [
             ("region", p.region.is_some()),
             ("project_id", p.project_id.is_some()),
