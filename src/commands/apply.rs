@@ -27,9 +27,16 @@ pub async fn apply(
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!(
-                    "\nInterrupted: no new batches will be sent; waiting for those in flight..."
+                    "\nInterrupted: no new batches will be sent; waiting for those in flight \
+                     (Ctrl-C again to quit at once, leaving their outcome unknown)..."
                 );
                 cancel.cancel();
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "\nQuit without waiting: the outcome of the batches in flight is unknown; run plan."
+                );
+                std::process::exit(130);
             }
         })
     };
