@@ -1,6 +1,9 @@
 //! One integration test binary: the real `phonefleet` executable against the real simulator on
 //! 127.0.0.1 (port 0). See `support` for the builder and the simulator handle.
 
+// Test modules share helpers with `pub`; they are not an API.
+#![allow(unreachable_pub)]
+
 mod apply;
 mod cli;
 mod export;
