@@ -30,6 +30,7 @@ pub struct Geelark {
 
 #[derive(Debug, Deserialize)]
 struct Envelope<T> {
+    #[serde(deserialize_with = "lenient_int")]
     code: i64,
     #[serde(default = "Option::default")]
     data: Option<T>,
@@ -57,23 +58,42 @@ struct ListData {
 #[derive(Debug, Deserialize)]
 struct ListItem {
     id: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_int")]
     status: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
 struct SuccessDetail {
     id: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_int")]
     status: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
 struct FailDetail {
+    #[serde(deserialize_with = "lenient_int")]
     code: i64,
     id: serde_json::Value,
     #[serde(default)]
     msg: String,
+}
+
+/// A number, or a string holding one: the docs type codes as integers, but a lenient reader costs
+/// nothing and survives a gateway that quotes them.
+fn lenient_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| serde::de::Error::custom("not an integer")),
+        serde_json::Value::String(s) => s.trim().parse().map_err(serde::de::Error::custom),
+        other => Err(serde::de::Error::custom(format!(
+            "expected an integer, got {other}"
+        ))),
+    }
+}
+
+fn lenient_opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    lenient_int(d).map(Some)
 }
 
 /// The doc's table types `failDetails.id` as an integer and its example as a string: accept both.
@@ -86,11 +106,13 @@ fn id_text(v: &serde_json::Value) -> String {
 
 /// Envelope codes that ask the client to slow down and try again.
 fn is_slow_down(status: u16, body: &[u8]) -> bool {
-    status == 200
-        && serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64))
-            .is_some_and(|c| c == 40007 || c == 40017)
+    #[derive(Deserialize)]
+    struct Code {
+        #[serde(deserialize_with = "lenient_int")]
+        code: i64,
+    }
+    (200..300).contains(&status)
+        && serde_json::from_slice::<Code>(body).is_ok_and(|c| c.code == 40007 || c.code == 40017)
 }
 
 /// A fresh trace id: a dashed lowercase UUID v4 (the doc's header example), or 32 uppercase hex digits
@@ -366,6 +388,15 @@ mod tests {
             (36, "4", 4)
         );
         assert!(is_slow_down(200, br#"{"code":40007}"#));
+        assert!(is_slow_down(200, br#"{"code":"40017","msg":"slow down"}"#));
+        let env: Envelope<BatchData> = serde_json::from_str(
+            r#"{"code":"40006","data":{"failDetails":[{"code":"43006","id":7,"msg":"m"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (env.code, env.data.unwrap().fail_details[0].code),
+            (40006, 43006)
+        );
         assert!(!is_slow_down(200, br#"{"code":0}"#));
     }
 }
