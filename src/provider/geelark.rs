@@ -235,16 +235,15 @@ impl Geelark {
     /// Every phone of the team, 100 a page.
     pub(super) async fn list_all(&self) -> Result<Vec<super::Listed>, ProviderError> {
         let first = self.list_page(1, LIST_PAGE).await?;
-        let pages = first.total.div_ceil(LIST_PAGE);
-        let rest: Vec<Result<ListData, ProviderError>> = stream::iter(2..=pages)
-            .map(|p| self.list_page(p, LIST_PAGE))
-            .buffered(self.ctx.limits.concurrency)
-            .collect()
-            .await;
-        let mut out = Vec::with_capacity(first.total);
+        let total = first.total;
+        let pages = super::all_pages(first, total, LIST_PAGE, self.ctx.limits.concurrency, |p| {
+            self.list_page(p, LIST_PAGE)
+        })
+        .await?;
+        let mut out = Vec::with_capacity(total);
         let mut seen = std::collections::HashSet::new();
-        for page in std::iter::once(Ok(first)).chain(rest) {
-            for item in page?.items {
+        for page in pages {
+            for item in page.items {
                 let id = id_text(&item.id);
                 if seen.insert(id.clone()) {
                     let raw = item.status.unwrap_or(-1);

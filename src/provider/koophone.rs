@@ -164,16 +164,15 @@ impl Koophone {
     /// Every instance, 100 a page.
     pub(super) async fn list_all(&self) -> Result<Vec<super::Listed>, ProviderError> {
         let first = self.list_page(1, LIST_PAGE).await?;
-        let pages = first.total_count.div_ceil(LIST_PAGE);
-        let rest: Vec<Result<ListData, ProviderError>> = stream::iter(2..=pages)
-            .map(|p| self.list_page(p, LIST_PAGE))
-            .buffered(self.ctx.limits.concurrency)
-            .collect()
-            .await;
-        let mut out = Vec::with_capacity(first.total_count);
+        let total = first.total_count;
+        let pages = super::all_pages(first, total, LIST_PAGE, self.ctx.limits.concurrency, |p| {
+            self.list_page(p, LIST_PAGE)
+        })
+        .await?;
+        let mut out = Vec::with_capacity(total);
         let mut seen = std::collections::HashSet::new();
-        for page in std::iter::once(Ok(first)).chain(rest) {
-            for i in page?.result {
+        for page in pages {
+            for i in page.result {
                 if seen.insert(i.instance_id.clone()) {
                     out.push(super::Listed {
                         id: i.instance_id,

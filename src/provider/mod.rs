@@ -456,6 +456,29 @@ impl Client {
     }
 }
 
+/// Every page of a 1-based paged listing: the first page (already read, holding `total`), then pages
+/// 2 and up, read side by side, in order.
+async fn all_pages<T, F, Fut>(
+    first: T,
+    total: usize,
+    page_size: usize,
+    concurrency: usize,
+    fetch: F,
+) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    use futures::stream::{self, StreamExt};
+    let pages = total.div_ceil(page_size.max(1));
+    let rest: Vec<Result<T, ProviderError>> = stream::iter(2..=pages)
+        .map(fetch)
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    std::iter::once(Ok(first)).chain(rest).collect()
+}
+
 /// A fresh random UUID v4 in its dashed lowercase form (request ids, trace ids).
 pub fn new_uuid() -> String {
     let b: [u8; 16] = rand::random();
