@@ -436,10 +436,7 @@ fn ctrl_c_stops_new_batches_reports_and_exits_130() {
     rx.recv_timeout(Duration::from_secs(60))
         .expect("the apply started");
     std::thread::sleep(Duration::from_millis(700));
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::support::signal(&child, libc::SIGINT);
     let out = child.wait_with_output().unwrap();
     let stderr = reader.join().unwrap();
     assert_eq!(out.status.code(), Some(130), "{stderr}");

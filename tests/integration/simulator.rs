@@ -707,10 +707,7 @@ fn the_simulate_command_prints_its_address_first_and_stops_on_sigterm() {
     assert!(url.starts_with("http://127.0.0.1:"));
     let body: Value = reqwest::blocking_get(&format!("{url}/_sim/phones"));
     assert_eq!(body.as_array().unwrap().len(), 2);
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::support::signal(&child, libc::SIGTERM);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }

@@ -152,6 +152,14 @@ impl Cmd {
     }
 }
 
+/// Send a signal to a child process (Ctrl-C is SIGINT).
+#[allow(unsafe_code)]
+pub fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: kill(2) on our own child's pid with a valid signal number.
+    let rc = unsafe { libc::kill(child.id() as i32, sig) };
+    assert_eq!(rc, 0, "kill failed");
+}
+
 /// A simulator running in this process on 127.0.0.1:0, with its own runtime.
 pub struct Sim {
     rt: tokio::runtime::Runtime,
