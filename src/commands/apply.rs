@@ -212,18 +212,7 @@ async fn run(
     global: &GlobalSettings,
     cancel: &Cancel,
 ) -> anyhow::Result<ExitStatus> {
-    let report: ApplyReport = if plan.batches.is_empty() {
-        apply::execute(
-            plan,
-            &session.clients,
-            &Options {
-                timeout: settings.timeout,
-                progress: false,
-                cancel: cancel.clone(),
-            },
-        )
-        .await
-    } else {
+    if !plan.batches.is_empty() {
         eprintln!(
             "Applying {} change{} in {} call{}...",
             total(plan),
@@ -231,13 +220,14 @@ async fn run(
             plan.batches.len(),
             plural(plan.batches.len())
         );
-        let opts = Options {
-            timeout: settings.timeout,
-            progress: global.progress,
-            cancel: cancel.clone(),
-        };
-        apply::execute(plan, &session.clients, &opts).await
+    }
+    let opts = Options {
+        timeout: settings.timeout,
+        progress: global.progress && !plan.batches.is_empty(),
+        cancel: cancel.clone(),
     };
+    // With no batches this only turns blocked phones into report lines.
+    let report: ApplyReport = apply::execute(plan, &session.clients, &opts).await;
     session.close().await?;
     if settings.json {
         let mut text = serde_json::to_string_pretty(&render::json::report(&report))?;
