@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::world::{Busy, World};
+use super::world::{Busy, SimPhone, World};
 use super::{Req, Resp, SimConfig};
 use crate::spec::ProviderKind;
 
@@ -82,70 +82,69 @@ fn serial(id: &str) -> String {
     format!("phone-{}", &id[..id.len().min(8)])
 }
 
-pub(super) fn status(w: &mut World, req: &Req, now: Instant) -> Resp {
-    let ids = match ids(req, 100) {
+/// Read `ids` (at most `max`), answer each with `each` (a success or a failure detail), and wrap the
+/// results in the batch envelope.
+fn per_id(
+    w: &mut World,
+    req: &Req,
+    max: usize,
+    now: Instant,
+    mut each: impl FnMut(Option<&mut SimPhone>, &str) -> Result<Value, Value>,
+) -> Resp {
+    let ids = match ids(req, max) {
         Ok(i) => i,
         Err(r) => return r,
     };
     let (mut ok, mut failed) = (Vec::new(), Vec::new());
     for id in &ids {
-        match w.phone(KIND, id, now) {
-            Some(p) => ok.push(json!({ "id": id, "serialName": serial(id), "status": p.status })),
-            None => failed.push(fail(42001, id, "env not found")),
+        match each(w.phone(KIND, id, now), id) {
+            Ok(v) => ok.push(v),
+            Err(v) => failed.push(v),
         }
     }
     batch_answer(req, ids.len(), ok, failed)
+}
+
+pub(super) fn status(w: &mut World, req: &Req, now: Instant) -> Resp {
+    per_id(w, req, 100, now, |phone, id| match phone {
+        Some(p) => Ok(json!({ "id": id, "serialName": serial(id), "status": p.status })),
+        None => Err(fail(42001, id, "env not found")),
+    })
 }
 
 pub(super) fn start(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
-    let ids = match ids(req, 200) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    let (mut ok, mut failed) = (Vec::new(), Vec::new());
-    for id in &ids {
-        match w.phone(KIND, id, now) {
-            None => failed.push(fail(42001, id, "env not found")),
-            Some(p) if p.status == 3 => failed.push(fail(43004, id, "cloud phone expired")),
-            Some(p) => {
-                if p.status == 2 {
-                    p.status = 1;
-                    p.transition = Some((now + cfg.transition, 0));
-                }
-                ok.push(json!({ "id": id, "url": format!("https://sim.invalid/phone/{id}"), "chargingMethod": 0 }));
+    per_id(w, req, 200, now, |phone, id| match phone {
+        None => Err(fail(42001, id, "env not found")),
+        Some(p) if p.status == 3 => Err(fail(43004, id, "cloud phone expired")),
+        Some(p) => {
+            if p.status == 2 {
+                p.status = 1;
+                p.transition = Some((now + cfg.transition, 0));
             }
+            Ok(
+                json!({ "id": id, "url": format!("https://sim.invalid/phone/{id}"), "chargingMethod": 0 }),
+            )
         }
-    }
-    batch_answer(req, ids.len(), ok, failed)
+    })
 }
 
 pub(super) fn stop(w: &mut World, req: &Req, now: Instant) -> Resp {
-    let ids = match ids(req, 200) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    let (mut ok, mut failed) = (Vec::new(), Vec::new());
-    for id in &ids {
-        match w.phone(KIND, id, now) {
-            None => failed.push(fail(42001, id, "env not found")),
-            Some(p) => match p.busy {
-                Some(Busy::Remote) => failed.push(fail(
-                    43006,
-                    id,
-                    "the cloud phone is being remotely connected",
-                )),
-                Some(Busy::Task) => {
-                    failed.push(fail(43005, id, "the cloud phone is executing a task"))
-                }
-                None => {
-                    p.status = 2;
-                    p.transition = None;
-                    ok.push(json!({ "id": id, "serialName": serial(id), "status": 2 }));
-                }
-            },
-        }
-    }
-    batch_answer(req, ids.len(), ok, failed)
+    per_id(w, req, 200, now, |phone, id| match phone {
+        None => Err(fail(42001, id, "env not found")),
+        Some(p) => match p.busy {
+            Some(Busy::Remote) => Err(fail(
+                43006,
+                id,
+                "the cloud phone is being remotely connected",
+            )),
+            Some(Busy::Task) => Err(fail(43005, id, "the cloud phone is executing a task")),
+            None => {
+                p.status = 2;
+                p.transition = None;
+                Ok(json!({ "id": id, "serialName": serial(id), "status": 2 }))
+            }
+        },
+    })
 }
 
 pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
