@@ -375,3 +375,49 @@ fn cph_list_falls_back_to_pages_of_100_on_older_services() {
         out.stderr
     );
 }
+
+/// A KooPhone that refuses a whole batch when one instance does not exist (`KOOPHONE.API.4001`):
+/// phonefleet asks the batch's ids one by one and reports only the missing one as not found.
+#[test]
+fn koophone_batches_refused_for_a_missing_instance_are_asked_one_by_one() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(async {
+        let app = axum::Router::new().fallback(|body: axum::body::Bytes| async move {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let ids: Vec<String> = v["instance_ids"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            if ids.iter().any(|id| id == "gone") {
+                let body = serde_json::json!({"error_code": "KOOPHONE.API.4001", "error_msg": "instance does not exist"});
+                return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body));
+            }
+            let results: Vec<serde_json::Value> =
+                ids.iter().map(|id| serde_json::json!({"instance_id": id, "status": 2})).collect();
+            let body = serde_json::json!({"error_code": "0", "error_msg": "OK", "data": {"status_results": results}});
+            (axum::http::StatusCode::OK, axum::Json(body))
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    });
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: kp, ids: [k1, gone, k2], state: running}}\n",
+        providers(&url)
+    ));
+    let out = pf(&["plan", &dir.spec(), "--target", "kp", "-v"]).run();
+    out.code(0)
+        .stdout_has("! kp / gone: phone not found at provider `kp`")
+        .stdout_has("2 phones already match the spec");
+    assert_eq!(
+        out.stderr.matches("batch-query-status ids=1 ").count(),
+        3,
+        "{}",
+        out.stderr
+    );
+}
