@@ -151,8 +151,8 @@ pub struct ShowArgs {
     pub plan: PathBuf,
     #[command(flatten)]
     pub format: FormatArgs,
-    /// With a plan made with --simulate: nothing to connect to; accepted for symmetry.
-    #[arg(long, hide = true)]
+    /// Accepted for symmetry with plan and apply: show reads only the file, simulated plan or not.
+    #[arg(long)]
     pub simulate: bool,
 }
 
