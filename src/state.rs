@@ -34,6 +34,18 @@ pub struct ObservedPhone {
     pub properties: Option<Properties>,
 }
 
+impl ObservedPhone {
+    /// A phone whose provider reports only its power state (GeeLark, KooPhone).
+    pub fn power_only(kind: ProviderKind, raw_status: i64) -> ObservedPhone {
+        ObservedPhone {
+            raw_status,
+            power: normalise(kind, raw_status),
+            traffic: None,
+            properties: None,
+        }
+    }
+}
+
 /// The result of looking for one phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

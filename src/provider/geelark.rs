@@ -19,7 +19,7 @@ use super::http::{Attempt, Call, HttpError, Reply};
 use super::{Accepted, Auth, Ctx, ObserveTarget, PhoneError, ProviderError};
 use crate::plan::{Action, Batch};
 use crate::spec::{ProviderKind, TraceIdFormat};
-use crate::state::{self, Observation, ObservedPhone};
+use crate::state::{Observation, ObservedPhone};
 
 /// The GeeLark client.
 #[derive(Debug)]
@@ -166,10 +166,6 @@ impl Geelark {
         }
     }
 
-    fn err(&self, e: HttpError) -> ProviderError {
-        ProviderError::from_http(&self.ctx.name, ProviderKind::Geelark, e)
-    }
-
     /// POST a JSON body and open the envelope; `data` when `code` is one of `accepted`.
     async fn post<T: serde::de::DeserializeOwned + Default>(
         &self,
@@ -179,20 +175,15 @@ impl Geelark {
     ) -> Result<T, ProviderError> {
         let body = serde_json::to_vec(&body).expect("a JSON value serializes");
         let attempt = || self.attempt(&body);
-        let reply: Reply = self
-            .ctx
-            .http
-            .send(&self.ctx.throttle, call, &attempt, &is_slow_down)
-            .await
-            .map_err(|e| self.err(e))?;
+        let reply: Reply = self.ctx.send(call, &attempt, &is_slow_down).await?;
         if !(200..300).contains(&reply.status) {
-            return Err(self.err(HttpError::from_reply(call, &reply)));
+            return Err(self.ctx.err(HttpError::from_reply(call, &reply)));
         }
-        let env: Envelope<T> = super::http::decode(call, &reply).map_err(|e| self.err(e))?;
+        let env: Envelope<T> = super::http::decode(call, &reply).map_err(|e| self.ctx.err(e))?;
         if accepted.contains(&env.code) {
             Ok(env.data.unwrap_or_default())
         } else {
-            Err(self.err(HttpError::from_reply(call, &reply)))
+            Err(self.ctx.err(HttpError::from_reply(call, &reply)))
         }
     }
 
@@ -249,12 +240,7 @@ impl Geelark {
                     let raw = item.status.unwrap_or(-1);
                     out.push(super::Listed {
                         id,
-                        phone: ObservedPhone {
-                            raw_status: raw,
-                            power: state::normalise(ProviderKind::Geelark, raw),
-                            traffic: None,
-                            properties: None,
-                        },
+                        phone: ObservedPhone::power_only(ProviderKind::Geelark, raw),
                     });
                 }
             }
@@ -289,12 +275,7 @@ impl Geelark {
                 let raw = s.status.unwrap_or(-1);
                 out.insert(
                     id_text(&s.id),
-                    Observation::Found(ObservedPhone {
-                        raw_status: raw,
-                        power: state::normalise(ProviderKind::Geelark, raw),
-                        traffic: None,
-                        properties: None,
-                    }),
+                    Observation::Found(ObservedPhone::power_only(ProviderKind::Geelark, raw)),
                 );
             }
             failures.extend(page.fail_details);
@@ -303,7 +284,7 @@ impl Geelark {
             let id = id_text(&f.id);
             if f.code != 42001 && !out.contains_key(&id) {
                 // Anything but "not found" is a failure to read, not an answer.
-                return Err(self.err(HttpError {
+                return Err(self.ctx.err(HttpError {
                     kind: super::HttpErrorKind::Status,
                     method: Method::POST,
                     url: self.ctx.url("/open/v1/phone/status").to_string(),

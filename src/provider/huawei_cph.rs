@@ -199,20 +199,11 @@ impl HuaweiCph {
     async fn call(&self, call: Call, body: Option<Vec<u8>>) -> Result<Reply, ProviderError> {
         let attempt = || self.attempt(&call, body.as_deref());
         let never = |_: u16, _: &[u8]| false;
-        let reply = self
-            .ctx
-            .http
-            .send(&self.ctx.throttle, &call, &attempt, &never)
-            .await
-            .map_err(|e| self.err(e))?;
+        let reply = self.ctx.send(&call, &attempt, &never).await?;
         if !(200..300).contains(&reply.status) {
-            return Err(self.err(HttpError::from_reply(&call, &reply)));
+            return Err(self.ctx.err(HttpError::from_reply(&call, &reply)));
         }
         Ok(reply)
-    }
-
-    fn err(&self, e: HttpError) -> ProviderError {
-        ProviderError::from_http(&self.ctx.name, ProviderKind::HuaweiCph, e)
     }
 
     fn decode<T: for<'de> Deserialize<'de>>(
@@ -221,7 +212,7 @@ impl HuaweiCph {
         reply: &Reply,
     ) -> Result<T, ProviderError> {
         serde_json::from_slice(&reply.body).map_err(|e| {
-            self.err(HttpError::malformed(
+            self.ctx.err(HttpError::malformed(
                 call,
                 reply,
                 &format!("unexpected JSON: {e}"),

@@ -10,10 +10,10 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{Attempt, Call, HttpError, Reply};
+use super::http::{Attempt, Call, HttpError};
 use super::{Auth, Ctx, ObserveTarget, ProviderError};
 use crate::spec::ProviderKind;
-use crate::state::{self, Observation, ObservedPhone};
+use crate::state::{Observation, ObservedPhone};
 
 /// The KooPhone client.
 #[derive(Debug)]
@@ -74,10 +74,6 @@ impl Koophone {
         Koophone { ctx }
     }
 
-    fn err(&self, e: HttpError) -> ProviderError {
-        ProviderError::from_http(&self.ctx.name, ProviderKind::Koophone, e)
-    }
-
     async fn query(&self, ids: &[&str]) -> Result<Query, ProviderError> {
         let call = Call {
             method: Method::POST,
@@ -97,21 +93,17 @@ impl Koophone {
             body: Some(body.clone()),
         };
         let never = |_: u16, _: &[u8]| false;
-        let reply: Reply = self
-            .ctx
-            .http
-            .send(&self.ctx.throttle, &call, &attempt, &never)
-            .await
-            .map_err(|e| self.err(e))?;
+        let reply = self.ctx.send(&call, &attempt, &never).await?;
         let (code, _, _) = super::http::error_fields(&reply.body);
         if code.as_deref() == Some(NOT_EXIST) {
             return Ok(Query::NoSuchInstance);
         }
         // Error codes other than "0" come with HTTP 200 too.
         if !(200..300).contains(&reply.status) || code.as_deref().is_some_and(|c| c != "0") {
-            return Err(self.err(HttpError::from_reply(&call, &reply)));
+            return Err(self.ctx.err(HttpError::from_reply(&call, &reply)));
         }
-        let resp: StatusResponse = super::http::decode(&call, &reply).map_err(|e| self.err(e))?;
+        let resp: StatusResponse =
+            super::http::decode(&call, &reply).map_err(|e| self.ctx.err(e))?;
         let results = match (resp.data, resp.status_results) {
             (Some(d), _) if !d.status_results.is_empty() => d.status_results,
             (_, Some(top)) => top,
@@ -142,17 +134,12 @@ impl Koophone {
             body: None,
         };
         let never = |_: u16, _: &[u8]| false;
-        let reply = self
-            .ctx
-            .http
-            .send(&self.ctx.throttle, &call, &attempt, &never)
-            .await
-            .map_err(|e| self.err(e))?;
+        let reply = self.ctx.send(&call, &attempt, &never).await?;
         let (code, _, _) = super::http::error_fields(&reply.body);
         if !(200..300).contains(&reply.status) || code.as_deref().is_some_and(|c| c != "0") {
-            return Err(self.err(HttpError::from_reply(&call, &reply)));
+            return Err(self.ctx.err(HttpError::from_reply(&call, &reply)));
         }
-        let resp: ListResponse = super::http::decode(&call, &reply).map_err(|e| self.err(e))?;
+        let resp: ListResponse = super::http::decode(&call, &reply).map_err(|e| self.ctx.err(e))?;
         Ok(resp.data)
     }
 
@@ -176,12 +163,7 @@ impl Koophone {
                 if seen.insert(i.instance_id.clone()) {
                     out.push(super::Listed {
                         id: i.instance_id,
-                        phone: ObservedPhone {
-                            raw_status: i.running_status,
-                            power: state::normalise(ProviderKind::Koophone, i.running_status),
-                            traffic: None,
-                            properties: None,
-                        },
+                        phone: ObservedPhone::power_only(ProviderKind::Koophone, i.running_status),
                     });
                 }
             }
@@ -215,12 +197,7 @@ impl Koophone {
             for r in results {
                 out.insert(
                     r.instance_id,
-                    Observation::Found(ObservedPhone {
-                        raw_status: r.status,
-                        power: state::normalise(ProviderKind::Koophone, r.status),
-                        traffic: None,
-                        properties: None,
-                    }),
+                    Observation::Found(ObservedPhone::power_only(ProviderKind::Koophone, r.status)),
                 );
             }
         };

@@ -244,6 +244,8 @@ pub struct ObserveTarget {
 pub struct Ctx {
     /// Provider name from the spec.
     pub name: String,
+    /// Provider kind (for classifying errors).
+    pub kind: ProviderKind,
     /// Base URL, no trailing slash.
     pub base: String,
     /// The process's HTTP layer.
@@ -257,6 +259,24 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A failed call as this provider's error (auth and lock-out classified).
+    pub fn err(&self, e: HttpError) -> ProviderError {
+        ProviderError::from_http(&self.name, self.kind, e)
+    }
+
+    /// Send a call through the shared HTTP layer; `throttled` recognises in-body "slow down" answers.
+    pub async fn send(
+        &self,
+        call: &http::Call,
+        attempt: &(dyn Fn() -> http::Attempt + Sync),
+        throttled: &(dyn Fn(u16, &[u8]) -> bool + Sync),
+    ) -> Result<http::Reply, ProviderError> {
+        self.http
+            .send(&self.throttle, call, attempt, throttled)
+            .await
+            .map_err(|e| self.err(e))
+    }
+
     /// `base` + `path_and_query` as a URL.
     pub fn url(&self, path_and_query: &str) -> reqwest::Url {
         reqwest::Url::parse(&format!("{}{path_and_query}", self.base))
@@ -358,6 +378,7 @@ impl Client {
         };
         let ctx = Ctx {
             name: name.to_owned(),
+            kind: config.kind,
             base: base.trim_end_matches('/').to_owned(),
             http,
             throttle: http::Throttle::new(name, limits.requests_per_minute, limits.concurrency),
