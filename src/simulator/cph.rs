@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::world::{SimJob, World, unix_now, utc_text};
@@ -27,33 +28,94 @@ fn bad(msg: &str) -> Resp {
     Resp::error(400, "CPS.0100", msg)
 }
 
-fn phone_json(p: &super::world::SimPhone, detail: bool) -> Value {
-    let mut v = json!({
-        "phone_name": format!("phone-{}", &p.id[..p.id.len().min(8)]),
-        "server_id": "sim-server",
-        "phone_id": p.id,
-        "phone_model_name": "kc1.large.2",
-        "image_id": "sim-image",
-        "image_version": "1",
-        "vnc_enable": "false",
-        "status": p.status,
-        "type": 0,
-        "imei": "",
-        "traffic_type": p.traffic,
-        "volume_mode": 0,
-        "availability_zone": "sim-az1",
-        "metadata": { "order_id": "", "product_id": "" },
-        "has_encrypt": false,
-        "create_time": utc_text(1_700_000_000),
-        "update_time": utc_text(unix_now()),
-    });
-    if detail {
-        v["request_id"] = json!("sim");
-        v["access_infos"] = json!([]);
-        v["property"] = json!(serde_json::to_string(&p.properties).unwrap_or_default());
-        v["phone_data_volume"] = json!({});
+/// A phone as the list returns it (`Phone`, providers.md 1.4); the detail adds [`Detail`]. Typed, so
+/// that a 200-phone page costs no map per phone.
+#[derive(Serialize)]
+struct PhoneBody<'a> {
+    phone_name: String,
+    server_id: &'static str,
+    phone_id: &'a str,
+    phone_model_name: &'static str,
+    image_id: &'static str,
+    image_version: &'static str,
+    vnc_enable: &'static str,
+    status: i64,
+    #[serde(rename = "type")]
+    phone_type: u8,
+    imei: &'static str,
+    traffic_type: &'a str,
+    volume_mode: u8,
+    availability_zone: &'static str,
+    metadata: Metadata,
+    has_encrypt: bool,
+    create_time: &'a str,
+    update_time: &'a str,
+    #[serde(flatten)]
+    detail: Option<Detail>,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    order_id: &'static str,
+    product_id: &'static str,
+}
+
+/// The fields only `ShowCloudPhoneDetail` has.
+#[derive(Serialize)]
+struct Detail {
+    request_id: &'static str,
+    access_infos: [(); 0],
+    property: String,
+    phone_data_volume: Empty,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+/// Creation and update times, made once per answer.
+struct Times {
+    created: String,
+    updated: String,
+}
+
+impl Times {
+    fn now() -> Times {
+        Times {
+            created: utc_text(1_700_000_000),
+            updated: utc_text(unix_now()),
+        }
     }
-    v
+}
+
+fn phone_body<'a>(p: &'a super::world::SimPhone, times: &'a Times, detail: bool) -> PhoneBody<'a> {
+    PhoneBody {
+        phone_name: format!("phone-{}", &p.id[..p.id.len().min(8)]),
+        server_id: "sim-server",
+        phone_id: &p.id,
+        phone_model_name: "kc1.large.2",
+        image_id: "sim-image",
+        image_version: "1",
+        vnc_enable: "false",
+        status: p.status,
+        phone_type: 0,
+        imei: "",
+        traffic_type: &p.traffic,
+        volume_mode: 0,
+        availability_zone: "sim-az1",
+        metadata: Metadata {
+            order_id: "",
+            product_id: "",
+        },
+        has_encrypt: false,
+        create_time: &times.created,
+        update_time: &times.updated,
+        detail: detail.then(|| Detail {
+            request_id: "sim",
+            access_infos: [],
+            property: serde_json::to_string(&p.properties).unwrap_or_default(),
+            phone_data_volume: Empty {},
+        }),
+    }
 }
 
 pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
@@ -107,38 +169,78 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
             (n, matching.into_iter().skip(offset).take(limit).collect())
         }
     };
-    let page: Vec<Value> = page_ids
+    for id in &page_ids {
+        // Settle each phone to now before the page borrows them all.
+        let _ = w.phone(KIND, id, now);
+    }
+    #[derive(Serialize)]
+    struct ListBody<'a> {
+        request_id: String,
+        count: usize,
+        phones: Vec<PhoneBody<'a>>,
+    }
+    let request_id = w.new_id();
+    let times = Times::now();
+    let phones = page_ids
         .iter()
-        .filter_map(|id| w.phone(KIND, id, now).map(|p| phone_json(p, false)))
+        .filter_map(|id| w.phones.get(&(KIND, id.clone())))
+        .map(|p| phone_body(p, &times, false))
         .collect();
-    Resp::ok(json!({ "request_id": w.new_id(), "count": count, "phones": page }))
+    Resp::ok(ListBody {
+        request_id,
+        count,
+        phones,
+    })
 }
 
 pub(super) fn detail(w: &mut World, req: &Req, now: Instant) -> Resp {
     let id = req.segs[4].clone();
     let proj = project(req).to_owned();
     match w.phone(KIND, &id, now) {
-        Some(p) if p.project_id == proj => Resp::ok(phone_json(p, true)),
+        Some(p) if p.project_id == proj => Resp::ok(phone_body(p, &Times::now(), true)),
         _ => Resp::error(400, "CPS.0005", "Parameter: Phone not found."),
     }
 }
 
-fn job_json(w: &World, j: &SimJob, now: Instant) -> Value {
+/// A job as `ListJobs` and `ShowJob` return it.
+#[derive(Serialize)]
+struct JobBody<'a> {
+    phone_id: &'a str,
+    server_id: &'static str,
+    node_id: &'static str,
+    job_id: &'a str,
+    request_id: &'a str,
+    begin_time: String,
+    end_time: Option<String>,
+    status: i64,
+    error_code: Option<&'static str>,
+    error_msg: Option<&'static str>,
+    execute_msg: &'static str,
+}
+
+fn job_body<'a>(w: &World, j: &'a SimJob, now: Instant) -> JobBody<'a> {
     let running = j.done_at > now;
     let failed = !w.phones.contains_key(&(KIND, j.phone_id.clone()));
-    json!({
-        "phone_id": j.phone_id,
-        "server_id": "sim-server",
-        "node_id": "",
-        "job_id": j.job_id,
-        "request_id": j.request_id,
-        "begin_time": utc_text(j.begin),
-        "end_time": if running { Value::Null } else { json!(utc_text(j.begin + 1)) },
-        "status": if running { 1 } else if failed { -1 } else { 2 },
-        "error_code": if failed && !running { json!("CPS.0005") } else { Value::Null },
-        "error_msg": if failed && !running { json!("Parameter: Phone not found.") } else { Value::Null },
-        "execute_msg": "",
-    })
+    let failed_done = failed && !running;
+    JobBody {
+        phone_id: &j.phone_id,
+        server_id: "sim-server",
+        node_id: "",
+        job_id: &j.job_id,
+        request_id: &j.request_id,
+        begin_time: utc_text(j.begin),
+        end_time: (!running).then(|| utc_text(j.begin + 1)),
+        status: if running {
+            1
+        } else if failed {
+            -1
+        } else {
+            2
+        },
+        error_code: failed_done.then_some("CPS.0005"),
+        error_msg: failed_done.then_some("Parameter: Phone not found."),
+        execute_msg: "",
+    }
 }
 
 /// The body's phone ids: `phone_ids` for stop and traffic, `phones[].phone_id` for restart and properties.
@@ -319,23 +421,29 @@ pub(super) fn jobs(w: &mut World, req: &Req, now: Instant) -> Resp {
             );
         }
     };
-    let all: Vec<Value> = ids
+    #[derive(Serialize)]
+    struct JobsBody<'a> {
+        request_id: String,
+        jobs: Vec<JobBody<'a>>,
+    }
+    let request_id = w.new_id();
+    // Only the page's jobs are made into JSON.
+    let jobs = ids
         .iter()
-        .flat_map(|r| w.jobs_by_request.get(r).cloned().unwrap_or_default())
-        .filter_map(|j| w.jobs.get(&j).map(|job| job_json(w, job, now)))
+        .filter_map(|r| w.jobs_by_request.get(r))
+        .flatten()
+        .filter_map(|j| w.jobs.get(j))
+        .skip(offset)
+        .take(limit)
+        .map(|job| job_body(w, job, now))
         .collect();
-    let page: Vec<Value> = all.into_iter().skip(offset).take(limit).collect();
-    Resp::ok(json!({ "request_id": w.new_id(), "jobs": page }))
+    Resp::ok(JobsBody { request_id, jobs })
 }
 
 pub(super) fn job(w: &mut World, req: &Req, now: Instant) -> Resp {
     let id = &req.segs[4];
     match w.jobs.get(id) {
-        Some(j) => {
-            let mut v = job_json(w, j, now);
-            v["request_id"] = json!(j.request_id);
-            Resp::ok(v)
-        }
+        Some(j) => Resp::ok(job_body(w, j, now)),
         None => Resp::error(404, "CPS.0100", "job not found"),
     }
 }
