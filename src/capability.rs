@@ -35,6 +35,8 @@ pub struct Capability {
     pub traffic_batch: BatchLimit,
     /// Phones per property call.
     pub properties_batch: BatchLimit,
+    /// Request ids per asynchronous-job query (CPH only).
+    pub job_query: BatchLimit,
     /// Documented request rate per API route, if any.
     pub requests_per_minute: Option<u32>,
     /// Calls in flight at once.
@@ -42,6 +44,11 @@ pub struct Capability {
     /// Why power cannot be managed, for blocked plan entries.
     pub no_power_reason: &'static str,
 }
+
+/// Calls in flight per provider when neither the spec nor the command line says: no provider documents
+/// a concurrency limit, so phonefleet uses Terraform's default parallelism. Rate limits and HTTP 429 are
+/// handled on their own (see `provider::http`).
+pub const DEFAULT_CONCURRENCY: u32 = 10;
 
 const UNDOCUMENTED_100: BatchLimit = BatchLimit {
     default: 100,
@@ -73,8 +80,12 @@ static HUAWEI_CPH: Capability = Capability {
         max: Some(100),
     },
     properties_batch: UNDOCUMENTED_100,
+    job_query: BatchLimit {
+        default: 20,
+        max: Some(20),
+    },
     requests_per_minute: None,
-    concurrency: 4,
+    concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "",
 };
 
@@ -100,8 +111,12 @@ static GEELARK: Capability = Capability {
         default: 0,
         max: Some(0),
     },
+    job_query: BatchLimit {
+        default: 0,
+        max: Some(0),
+    },
     requests_per_minute: Some(200),
-    concurrency: 4,
+    concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "",
 };
 
@@ -128,8 +143,12 @@ static KOOPHONE: Capability = Capability {
         default: 0,
         max: Some(0),
     },
+    job_query: BatchLimit {
+        default: 0,
+        max: Some(0),
+    },
     requests_per_minute: None,
-    concurrency: 4,
+    concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
 };
 
@@ -223,6 +242,12 @@ impl EffectiveLimits {
         self.apply(of(self.kind).batch_limit(action))
     }
 
+    /// Request ids per job query (CPH): 20, or fewer under `--max-batch` / `limits.batch_size`, so that
+    /// `--max-batch 1` polls each phone's job on its own, as a per-phone tool does.
+    pub fn job_query_batch(&self) -> usize {
+        self.apply(of(self.kind).job_query)
+    }
+
     /// Ids per status call (GeeLark, KooPhone); for CPH the list page size (200 unless lowered).
     pub fn observe_batch(&self) -> usize {
         self.apply(of(self.kind).observe)
@@ -261,5 +286,9 @@ mod tests {
         assert_eq!(cph.observe_batch(), 200);
         let per_phone = EffectiveLimits::resolve(ProviderKind::HuaweiCph, None, Some(1), None);
         assert_eq!(per_phone.observe_batch(), 1);
+        assert_eq!(per_phone.job_query_batch(), 1);
+        assert_eq!(cph.job_query_batch(), 20);
+        let default = EffectiveLimits::resolve(ProviderKind::Koophone, None, None, None);
+        assert_eq!(default.concurrency, DEFAULT_CONCURRENCY as usize);
     }
 }

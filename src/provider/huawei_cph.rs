@@ -3,10 +3,11 @@
 //! Reads: `GET /v1/{project_id}/cloud-phone/phones` pages of 200 (only as many as needed to find the
 //! declared phones), and `GET .../phones/{id}` only for phones whose spec declares properties.
 //! Changes: batch-update-property, phones-traffic, batch-stop, batch-restart (which also powers on a stopped
-//! phone); all asynchronous, finished through `GET .../jobs?request_ids=` (20 request ids a call).
+//! phone); all asynchronous, finished through `GET .../jobs?request_ids=` (20 request ids a call, fewer under `--max-batch`).
 //! Auth: `X-Auth-Token`, or AK/SK signing (`SDK-HMAC-SHA256`) with `X-Security-Token` for temporary keys.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::stream::{self, StreamExt};
@@ -21,8 +22,6 @@ use crate::plan::{Action, Batch};
 use crate::spec::{Properties, ProviderKind, Traffic};
 use crate::state::{self, Observation, ObservedPhone};
 
-/// Request ids per job query (documented maximum).
-const JOB_QUERY_IDS: usize = 20;
 /// Jobs per job query page (documented maximum of `limit`).
 const JOB_PAGE: usize = 100;
 
@@ -32,7 +31,9 @@ pub struct HuaweiCph {
     pub(super) ctx: Ctx,
     project_id: String,
     /// List page size in use: 200, or 100 once the service has refused 200 (older API versions).
-    page: std::sync::atomic::AtomicUsize,
+    page: AtomicUsize,
+    /// The project's phone count from the latest list page, or [`UNKNOWN`].
+    count: AtomicUsize,
 }
 
 /// The page size older CPH versions accept (`limit` 1–100).
@@ -128,14 +129,37 @@ fn observed(status: i64, traffic: Option<&str>, properties: Option<Properties>) 
     }
 }
 
+/// Move the phones of a list page that are still `missing` into `out`.
+fn take_found(
+    page: ListResponse,
+    missing: &mut HashSet<&str>,
+    out: &mut HashMap<String, Observation>,
+) {
+    for p in page.phones {
+        if missing.remove(p.phone_id.as_str()) {
+            let obs = observed(p.status, p.traffic_type.as_deref(), None);
+            out.insert(p.phone_id, Observation::Found(obs));
+        }
+    }
+}
+
+/// `count` not yet known.
+const UNKNOWN: usize = usize::MAX;
+
 impl HuaweiCph {
     pub(super) fn new(ctx: Ctx, project_id: String) -> HuaweiCph {
-        let page = std::sync::atomic::AtomicUsize::new(ctx.limits.observe_batch());
+        let page = AtomicUsize::new(ctx.limits.observe_batch());
         HuaweiCph {
             ctx,
             project_id,
             page,
+            count: AtomicUsize::new(UNKNOWN),
         }
+    }
+
+    /// The project's phone count as the last list page gave it.
+    fn known_count(&self) -> Option<usize> {
+        Some(self.count.load(Ordering::Relaxed)).filter(|c| *c != UNKNOWN)
     }
 
     fn path(&self, rest: &str) -> String {
@@ -222,7 +246,7 @@ impl HuaweiCph {
 
     /// List page size: 200 (the documented maximum), or less under `--max-batch` / `limits.batch_size`.
     fn page(&self) -> usize {
-        self.page.load(std::sync::atomic::Ordering::Relaxed)
+        self.page.load(Ordering::Relaxed)
     }
 
     async fn list_page(&self, offset: usize) -> Result<ListResponse, ProviderError> {
@@ -236,8 +260,7 @@ impl HuaweiCph {
             Err(ProviderError::Http { source, .. })
                 if limit > OLD_PAGE_LIMIT && source.code.as_deref() == Some("CPS.0002") =>
             {
-                self.page
-                    .store(OLD_PAGE_LIMIT, std::sync::atomic::Ordering::Relaxed);
+                self.page.store(OLD_PAGE_LIMIT, Ordering::Relaxed);
                 self.list_once(offset, OLD_PAGE_LIMIT).await
             }
             other => other,
@@ -254,7 +277,11 @@ impl HuaweiCph {
             mutating: false,
         };
         let reply = self.call(call.clone(), None).await?;
-        self.decode(&call, &reply)
+        let page: ListResponse = self.decode(&call, &reply)?;
+        if let Some(count) = page.count {
+            self.count.store(count, Ordering::Relaxed);
+        }
+        Ok(page)
     }
 
     async fn detail(&self, id: &str) -> Result<Observation, ProviderError> {
@@ -291,62 +318,90 @@ impl HuaweiCph {
         &self,
         targets: &[ObserveTarget],
     ) -> Result<HashMap<String, Observation>, ProviderError> {
-        let mut out = HashMap::with_capacity(targets.len());
-        let mut missing: HashSet<&str> = targets
+        let missing: HashSet<&str> = targets
             .iter()
             .filter(|t| !t.properties)
             .map(|t| t.id.as_str())
             .collect();
-        let mut by_detail: Vec<&str> = targets
+        let with_properties: Vec<&str> = targets
             .iter()
             .filter(|t| t.properties)
             .map(|t| t.id.as_str())
             .collect();
-        if !missing.is_empty() {
-            let first = self.list(0, self.page()).await?;
-            // Read after the first call, which may have found the service's smaller page size.
-            let page = self.page();
-            let count = first.count.unwrap_or(first.phones.len());
-            let mut take = |page: ListResponse, missing: &mut HashSet<&str>| {
-                for p in page.phones {
-                    if missing.remove(p.phone_id.as_str()) {
-                        let obs = observed(p.status, p.traffic_type.as_deref(), None);
-                        out.insert(p.phone_id, Observation::Found(obs));
-                    }
-                }
-            };
-            take(first, &mut missing);
-            // The rest by whichever needs fewer calls: the remaining pages, or one detail per phone.
-            let pages_left = count.saturating_sub(page).div_ceil(page);
-            if missing.len() < pages_left {
-                by_detail.extend(missing.drain());
+        // Phones with properties are read by detail beside the list pages (the throttle keeps the calls
+        // in flight within the provider's concurrency); phones the pages leave to detail calls follow.
+        let (pages, details) =
+            futures::join!(self.read_pages(missing), self.details(with_properties));
+        let (mut out, rest) = pages?;
+        out.extend(details?);
+        out.extend(self.details(rest).await?);
+        Ok(out)
+    }
+
+    /// Find `missing` phones in list pages, until each is found or the list ends; returns what was
+    /// found (and not found), and the phones that are cheaper to read by detail than by more pages.
+    async fn read_pages<'a>(
+        &self,
+        mut missing: HashSet<&'a str>,
+    ) -> Result<(HashMap<String, Observation>, Vec<&'a str>), ProviderError> {
+        let mut out = HashMap::with_capacity(missing.len());
+        let mut by_detail = Vec::new();
+        if missing.is_empty() {
+            return Ok((out, by_detail));
+        }
+        // The first read of a run learns the project's size from page 0; later reads (confirming
+        // changes, re-reading after a lost answer) already know it and start with a whole wave.
+        let mut next = 0;
+        let count = match self.known_count() {
+            Some(count) => count,
+            None => {
+                let first = self.list(0, self.page()).await?;
+                let count = first.count.unwrap_or(first.phones.len());
+                take_found(first, &mut missing, &mut out);
+                // Read after the first call, which may have found the service's smaller page size.
+                next = self.page();
+                count
             }
-            let mut offsets = (page..count).step_by(page).peekable();
-            let wave = self.ctx.limits.concurrency;
-            while !missing.is_empty() && offsets.peek().is_some() {
-                let batch: Vec<usize> = offsets.by_ref().take(wave).collect();
-                let pages: Vec<Result<ListResponse, ProviderError>> = stream::iter(batch)
-                    .map(|o| self.list(o, page))
-                    .buffered(wave)
-                    .collect()
-                    .await;
-                for p in pages {
-                    take(p?, &mut missing);
-                }
-            }
-            for id in missing {
-                out.insert(id.to_owned(), Observation::NotFound);
+        };
+        let page = self.page();
+        // The rest by whichever needs fewer calls: the remaining pages, or one detail per phone.
+        let pages_left = count.saturating_sub(next).div_ceil(page);
+        if missing.len() < pages_left {
+            by_detail.extend(missing.drain());
+        }
+        let wave = self.ctx.limits.concurrency;
+        // Stop once every declared phone is found; follow the count if phones are added meanwhile.
+        let end = || self.known_count().unwrap_or(count);
+        while !missing.is_empty() && next < end() {
+            let end = end();
+            let offsets: Vec<usize> = (next..end).step_by(page).take(wave).collect();
+            next = offsets.last().map_or(end, |o| o + page);
+            let pages: Vec<Result<ListResponse, ProviderError>> = stream::iter(offsets)
+                .map(|o| self.list(o, page))
+                .buffered(wave)
+                .collect()
+                .await;
+            for p in pages {
+                take_found(p?, &mut missing, &mut out);
             }
         }
-        let details: Vec<(String, Result<Observation, ProviderError>)> = stream::iter(by_detail)
+        for id in missing {
+            out.insert(id.to_owned(), Observation::NotFound);
+        }
+        Ok((out, by_detail))
+    }
+
+    /// One detail call per phone, up to the provider's concurrency.
+    async fn details(&self, ids: Vec<&str>) -> Result<Vec<(String, Observation)>, ProviderError> {
+        let answers: Vec<(String, Result<Observation, ProviderError>)> = stream::iter(ids)
             .map(|id| async move { (id.to_owned(), self.detail(id).await) })
             .buffer_unordered(self.ctx.limits.concurrency)
             .collect()
             .await;
-        for (id, obs) in details {
-            out.insert(id, obs?);
-        }
-        Ok(out)
+        answers
+            .into_iter()
+            .map(|(id, obs)| obs.map(|o| (id, o)))
+            .collect()
     }
 
     /// How many phones the project holds: one list call of one item.
@@ -559,7 +614,7 @@ impl HuaweiCph {
             request_ids.sort_unstable();
             request_ids.dedup();
             let chunks: Vec<Vec<&str>> = request_ids
-                .chunks(JOB_QUERY_IDS)
+                .chunks(self.ctx.limits.job_query_batch())
                 .map(<[&str]>::to_vec)
                 .collect();
             // A request's jobs are all listed, finished or not: that many are expected per chunk.

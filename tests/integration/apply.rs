@@ -363,12 +363,25 @@ fn per_phone_batches_with_parallelism_make_one_call_per_phone() {
             "  - {{provider: geelark, id: g{i:02}, status: running}}\n"
         ));
     }
-    let sim = Sim::start(&fixture);
+    for i in 0..5 {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i:02}, project_id: p1, status: stopped}}\n"
+        ));
+    }
+    let sim = Sim::with(
+        &fixture,
+        SimConfig {
+            transition: Duration::ZERO,
+            ..SimConfig::default()
+        },
+    );
     let ids: Vec<String> = (0..12).map(|i| format!("g{i:02}")).collect();
+    let cph: Vec<String> = (0..5).map(|i| format!("c{i:02}")).collect();
     let dir = Dir::with_spec(&format!(
-        "{}groups:\n  - {{provider: gl, ids: [{}], state: stopped}}\n",
+        "{}groups:\n  - {{provider: gl, ids: [{}], state: stopped}}\n  - {{provider: cph, ids: [{}], state: running}}\n",
         providers(&sim.url()),
-        ids.join(", ")
+        ids.join(", "),
+        cph.join(", ")
     ));
     pf(&[
         "apply",
@@ -381,7 +394,14 @@ fn per_phone_batches_with_parallelism_make_one_call_per_phone() {
     ])
     .run()
     .code(0);
-    assert_eq!(sim.stats().get("POST /open/v1/phone/stop"), Some(&12));
+    let stats = sim.stats();
+    assert_eq!(stats.get("POST /open/v1/phone/stop"), Some(&12));
+    assert_eq!(
+        stats.get("POST /v1/{project_id}/cloud-phone/phones/batch-restart"),
+        Some(&5)
+    );
+    // Each phone's job is polled on its own, as a per-phone tool does (20 request ids a call otherwise).
+    assert_eq!(stats.get("GET /v1/{project_id}/cloud-phone/jobs"), Some(&5));
 }
 
 #[test]
