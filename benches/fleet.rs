@@ -16,7 +16,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use phonefleet::simulator::{Fixture, FixturePhone, FixtureStatus, SimConfig, Simulator};
+use phonefleet::simulator::{
+    Fixture, FixturePhone, FixtureStatus, SimConfig, Simulator, is_mutating_route,
+};
 use phonefleet::spec::{PowerState, ProviderKind};
 
 /// phonefleet's default calls in flight per provider.
@@ -268,19 +270,6 @@ fn sum(calls: &BTreeMap<String, u64>, pred: impl Fn(&str) -> bool) -> u64 {
     calls.iter().filter(|(k, _)| pred(k)).map(|(_, v)| v).sum()
 }
 
-fn is_mutation(route: &str) -> bool {
-    [
-        "batch-stop",
-        "batch-restart",
-        "batch-update-property",
-        "phones-traffic",
-        "phone/start",
-        "phone/stop",
-    ]
-    .iter()
-    .any(|m| route.ends_with(m))
-}
-
 fn is_poll(route: &str) -> bool {
     route.contains("/jobs")
 }
@@ -442,8 +431,8 @@ fn main() {
             &["plan", &spec, "--detailed-exitcode"],
         );
         assert_eq!(after.code, 0, "the fleet did not converge at {n}");
-        let observe_calls = sum(&plan.calls, |r| !is_mutation(r) && !is_poll(r));
-        let mutate_calls = sum(&apply.calls, is_mutation);
+        let observe_calls = sum(&plan.calls, |r| !is_mutating_route(r) && !is_poll(r));
+        let mutate_calls = sum(&apply.calls, is_mutating_route);
         let polls = sum(&apply.calls, is_poll);
         rt.block_on(async { sim.stop().await });
         // The same fleet, from the same drifted start, on a fresh simulator.

@@ -3,7 +3,8 @@
 //! Reads: `GET /v1/{project_id}/cloud-phone/phones` pages of 200 (only as many as needed to find the
 //! declared phones), and `GET .../phones/{id}` only for phones whose spec declares properties.
 //! Changes: batch-update-property, phones-traffic, batch-stop, batch-restart (which also powers on a stopped
-//! phone); all asynchronous, finished through `GET .../jobs?request_ids=` (20 request ids a call, fewer under `--max-batch`).
+//! phone); all asynchronous, finished through `GET .../jobs?request_ids=` (20 request ids a call, fewer
+//! under `--max-batch`).
 //! Auth: `X-Auth-Token`, or AK/SK signing (`SDK-HMAC-SHA256`) with `X-Security-Token` for temporary keys.
 
 use std::collections::{HashMap, HashSet};
@@ -371,9 +372,11 @@ impl HuaweiCph {
         }
         let wave = self.ctx.limits.concurrency;
         // Stop once every declared phone is found; follow the count if phones are added meanwhile.
-        let end = || self.known_count().unwrap_or(count);
-        while !missing.is_empty() && next < end() {
-            let end = end();
+        loop {
+            let end = self.known_count().unwrap_or(count);
+            if missing.is_empty() || next >= end {
+                break;
+            }
             let offsets: Vec<usize> = (next..end).step_by(page).take(wave).collect();
             next = offsets.last().map_or(end, |o| o + page);
             let pages: Vec<Result<ListResponse, ProviderError>> = stream::iter(offsets)
@@ -438,14 +441,11 @@ impl HuaweiCph {
             }
         }
         if properties {
-            let ids: Vec<String> = out.iter().map(|l| l.id.clone()).collect();
-            let details: Vec<Result<Observation, ProviderError>> = stream::iter(ids.iter())
-                .map(|id| self.detail(id))
-                .buffered(self.ctx.limits.concurrency)
-                .collect()
-                .await;
-            for (l, d) in out.iter_mut().zip(details) {
-                if let Observation::Found(o) = d? {
+            let ids: Vec<&str> = out.iter().map(|l| l.id.as_str()).collect();
+            let mut found: HashMap<String, Observation> =
+                self.details(ids).await?.into_iter().collect();
+            for l in &mut out {
+                if let Some(Observation::Found(o)) = found.remove(&l.id) {
                     l.phone = o;
                 }
             }

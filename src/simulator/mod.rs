@@ -220,16 +220,23 @@ impl Route {
     }
 
     fn mutating(self) -> bool {
-        matches!(
-            self,
-            Route::CphStop
-                | Route::CphRestart
-                | Route::CphProperty
-                | Route::CphTraffic
-                | Route::GlStart
-                | Route::GlStop
-        )
+        MUTATING.contains(&self)
     }
+}
+
+/// The routes that change something: stop, start, traffic, properties.
+const MUTATING: [Route; 6] = [
+    Route::CphStop,
+    Route::CphRestart,
+    Route::CphProperty,
+    Route::CphTraffic,
+    Route::GlStart,
+    Route::GlStop,
+];
+
+/// Whether a route, as [`Simulator::stats`] names it, changes something.
+pub fn is_mutating_route(route: &str) -> bool {
+    MUTATING.iter().any(|r| r.template() == route)
 }
 
 /// What the fault dice decided for one call.

@@ -208,18 +208,7 @@ impl Sim {
     pub fn mutating_calls(&self) -> u64 {
         self.stats()
             .iter()
-            .filter(|(route, _)| {
-                [
-                    "batch-stop",
-                    "batch-restart",
-                    "batch-update-property",
-                    "phones-traffic",
-                    "phone/start",
-                    "phone/stop",
-                ]
-                .iter()
-                .any(|m| route.ends_with(m))
-            })
+            .filter(|(route, _)| phonefleet::simulator::is_mutating_route(route))
             .map(|(_, n)| n)
             .sum()
     }
