@@ -215,7 +215,7 @@ pub struct SimulateArgs {
     /// YAML file with the phones (and optionally credentials) to start with.
     #[arg(long, value_name = "FILE")]
     pub fixture: Option<PathBuf>,
-    /// Added delay per call, in milliseconds.
+    /// Latency of every call, in milliseconds: the answer leaves this long after the request arrived.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub latency_ms: u64,
     /// How long each state transition (stopping, starting, jobs) takes, in milliseconds.

@@ -32,7 +32,7 @@ pub use world::{
 /// How the simulator behaves.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    /// Added delay per call.
+    /// Time from a call's arrival to its answer; the simulator's own work happens within it.
     pub latency: Duration,
     /// Duration of each transition (stopping, starting, jobs).
     pub transition: Duration,
@@ -382,6 +382,9 @@ async fn serve(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
     request: axum::extract::Request,
 ) -> Response {
+    // The call's latency runs from its arrival: the simulator's own work happens inside it, so that a
+    // busy simulator does not add its service time to every call.
+    let due = tokio::time::Instant::now() + shared.config.latency;
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
         Ok(b) => b,
@@ -412,10 +415,10 @@ async fn serve(
         headers: parts.headers,
         body,
     };
-    if !shared.config.latency.is_zero() && !req.path.starts_with("/_sim/") {
-        tokio::time::sleep(shared.config.latency).await;
-    }
     let resp = dispatch(&shared, &req);
+    if !shared.config.latency.is_zero() && !req.path.starts_with("/_sim/") {
+        tokio::time::sleep_until(due).await;
+    }
     let mut response = (
         StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(axum::http::header::CONTENT_TYPE, "application/json")],
