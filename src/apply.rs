@@ -365,17 +365,18 @@ async fn converge(run: &ProviderRun<'_>, outcomes: &mut HashMap<Key, Outcome>, d
     waiting.sort();
     let mut interval = Duration::from_millis(200);
     while !waiting.is_empty() {
-        let mut ids: Vec<&str> = waiting.iter().map(|(id, _)| id.as_str()).collect();
-        ids.dedup();
-        let targets: Vec<ObserveTarget> = ids
-            .iter()
-            .map(|id| ObserveTarget {
-                id: (*id).to_owned(),
-                properties: waiting
-                    .iter()
-                    .any(|(w, a)| w == id && *a == Action::SetProperties),
-            })
-            .collect();
+        // `waiting` is sorted by id, so one phone's actions are side by side.
+        let mut targets: Vec<ObserveTarget> = Vec::new();
+        for (id, action) in &waiting {
+            let properties = *action == Action::SetProperties;
+            match targets.last_mut() {
+                Some(t) if t.id == *id => t.properties |= properties,
+                _ => targets.push(ObserveTarget {
+                    id: id.clone(),
+                    properties,
+                }),
+            }
+        }
         let observed = match run.client.observe(&targets).await {
             Ok(o) => o,
             Err(e) => {
