@@ -9,7 +9,9 @@
 //! ("accepted but not converged"). Every step is idempotent, so a second apply finishes what a failed
 //! one left.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -75,7 +75,7 @@ pub fn unmanaged(
     census
         .into_iter()
         .map(|(name, c)| {
-            let declared: std::collections::HashSet<&str> = desired
+            let declared: foldhash::HashSet<&str> = desired
                 .iter()
                 .filter(|d| d.provider == name)
                 .map(|d| d.id.as_str())

@@ -1,7 +1,7 @@
 //! The observed fleet: plain data that providers fill in and `plan` reads. Also the normalisation of
 //! each provider's raw status codes (providers.md 0.2), so no other module knows the numbers.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,7 @@
 //! are retried by the HTTP layer; 40014 locks the API for two hours and stops the run.
 //! Auth: `Authorization: Bearer` + `traceId`, or key mode (`appId`, `traceId`, `ts`, `nonce`, `sign`).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::time::SystemTime;
 
 use futures::stream::{self, StreamExt};
@@ -232,7 +232,7 @@ impl Geelark {
         })
         .await?;
         let mut out = Vec::with_capacity(total);
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = foldhash::HashSet::default();
         for page in pages {
             for item in page.items {
                 let id = id_text(&item.id);

@@ -7,7 +7,7 @@
 //! under `--max-batch`).
 //! Auth: `X-Auth-Token`, or AK/SK signing (`SDK-HMAC-SHA256`) with `X-Security-Token` for temporary keys.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 

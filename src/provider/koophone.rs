@@ -3,7 +3,7 @@
 //! may raise it). Every request carries `X-Auth-Token` and a fresh `x-request-id`. KooPhone offers no
 //! start or stop API, so this client changes nothing.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
@@ -157,7 +157,7 @@ impl Koophone {
         })
         .await?;
         let mut out = Vec::with_capacity(total);
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = foldhash::HashSet::default();
         for page in pages {
             for i in page.result {
                 if seen.insert(i.instance_id.clone()) {

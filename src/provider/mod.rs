@@ -13,7 +13,7 @@ pub mod koophone;
 pub mod retry;
 pub mod signer;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;

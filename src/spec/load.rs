@@ -125,7 +125,7 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
         );
         return Err(report.finish());
     }
-    let json = match yaml_to_json(yaml, "", &mut report) {
+    let json = match yaml_to_json(yaml, &NodePath::Root, &mut report) {
         Some(v) => v,
         None => return Err(report.finish()),
     };
@@ -255,7 +255,32 @@ impl<'a> Report<'a> {
 }
 
 /// Convert a YAML value to JSON, reporting what JSON cannot hold (tags, non-scalar keys, NaN).
-fn yaml_to_json(v: serde_yaml::Value, pointer: &str, report: &mut Report<'_>) -> Option<Value> {
+/// Where a node sits, as a chain up to the root: the JSON pointer is only written out when there is a
+/// problem to report (a 100,000-phone spec has 100,000 nodes that never need one).
+#[derive(Clone, Copy)]
+enum NodePath<'a> {
+    Root,
+    Index(&'a NodePath<'a>, usize),
+    Key(&'a NodePath<'a>, &'a str),
+}
+
+impl NodePath<'_> {
+    fn pointer(&self) -> String {
+        match self {
+            NodePath::Root => String::new(),
+            NodePath::Index(parent, i) => format!("{}/{i}", parent.pointer()),
+            NodePath::Key(parent, k) => {
+                format!(
+                    "{}/{}",
+                    parent.pointer(),
+                    k.replace('~', "~0").replace('/', "~1")
+                )
+            }
+        }
+    }
+}
+
+fn yaml_to_json(v: serde_yaml::Value, at: &NodePath<'_>, report: &mut Report<'_>) -> Option<Value> {
     use serde_yaml::Value as Y;
     Some(match v {
         Y::Null => Value::Null,
@@ -269,7 +294,11 @@ fn yaml_to_json(v: serde_yaml::Value, pointer: &str, report: &mut Report<'_>) ->
                 match n.as_f64().and_then(serde_json::Number::from_f64) {
                     Some(f) => Value::Number(f),
                     None => {
-                        report.push(pointer, format!("the number {n} cannot be used here"), None);
+                        report.push(
+                            &at.pointer(),
+                            format!("the number {n} cannot be used here"),
+                            None,
+                        );
                         return None;
                     }
                 }
@@ -279,7 +308,7 @@ fn yaml_to_json(v: serde_yaml::Value, pointer: &str, report: &mut Report<'_>) ->
         Y::Sequence(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.into_iter().enumerate() {
-                out.push(yaml_to_json(item, &format!("{pointer}/{i}"), report)?);
+                out.push(yaml_to_json(item, &NodePath::Index(at, i), report)?);
             }
             Value::Array(out)
         }
@@ -291,19 +320,22 @@ fn yaml_to_json(v: serde_yaml::Value, pointer: &str, report: &mut Report<'_>) ->
                     Y::Number(n) => n.to_string(),
                     Y::Bool(b) => b.to_string(),
                     _ => {
-                        report.push(pointer, "mapping keys must be plain strings".into(), None);
+                        report.push(
+                            &at.pointer(),
+                            "mapping keys must be plain strings".into(),
+                            None,
+                        );
                         return None;
                     }
                 };
-                let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
-                let val = yaml_to_json(val, &child, report)?;
+                let val = yaml_to_json(val, &NodePath::Key(at, &key), report)?;
                 out.insert(key, val);
             }
             Value::Object(out)
         }
         Y::Tagged(t) => {
             report.push(
-                pointer,
+                &at.pointer(),
                 format!("YAML tags such as `{}` are not supported in a spec", t.tag),
                 None,
             );

@@ -291,7 +291,12 @@ impl FleetSpec {
                 properties: g.properties.clone().unwrap_or_default(),
             })
         });
-        singles.chain(grouped).collect()
+        // Sized up front: a flat_map cannot tell `collect` how many phones are coming.
+        let mut all = Vec::with_capacity(
+            self.phones.len() + self.groups.iter().map(|g| g.ids.len()).sum::<usize>(),
+        );
+        all.extend(singles.chain(grouped));
+        all
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! Pure: takes the parsed spec (or its JSON form) and reports into a [`Report`]; no I/O.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde_json::Value;
 
@@ -42,11 +42,12 @@ pub(crate) fn literal_secrets(json: &Value, report: &mut Report<'_>) {
     while let Some((pointer, v)) = stack.pop() {
         match v {
             Value::Object(map) => {
+                let child_pointer =
+                    |k: &str| format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
                 for (k, child) in map {
-                    let p = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
                     if is_secret_key(k) {
                         report.push_pointer(
-                            &p,
+                            &child_pointer(k),
                             At::Key,
                             format!("literal secret `{k}`: a spec never holds secrets"),
                             Some(format!(
@@ -54,19 +55,26 @@ pub(crate) fn literal_secrets(json: &Value, report: &mut Report<'_>) {
                                 k.to_ascii_lowercase()
                             )),
                         );
-                    } else {
-                        stack.push((p, child));
+                    } else if is_container(child) {
+                        stack.push((child_pointer(k), child));
                     }
                 }
             }
             Value::Array(items) => {
                 for (i, child) in items.iter().enumerate() {
-                    stack.push((format!("{pointer}/{i}"), child));
+                    if is_container(child) {
+                        stack.push((format!("{pointer}/{i}"), child));
+                    }
                 }
             }
             _ => {}
         }
     }
+}
+
+/// Only mappings and sequences can hold a secret key (scalars are not walked, nor given a pointer).
+fn is_container(v: &Value) -> bool {
+    matches!(v, Value::Object(_) | Value::Array(_))
 }
 
 /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
@@ -284,7 +292,9 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
                 .enumerate()
                 .map(move |(j, id)| (entry, &grp.provider, id.as_str(), Spot::Group(g, j)))
         }));
-    let mut seen: HashMap<(&str, &str), Spot> = HashMap::new();
+    let group_ids: usize = spec.groups.iter().map(|g| g.ids.len()).sum();
+    let mut seen: HashMap<(&str, &str), Spot> =
+        HashMap::with_capacity_and_hasher(spec.phones.len() + group_ids, Default::default());
     for (entry, provider, id, at) in ids {
         if !known[entry] {
             continue;
