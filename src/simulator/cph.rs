@@ -183,7 +183,7 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
     let times = Times::now();
     let phones = page_ids
         .iter()
-        .filter_map(|id| w.phones.get(&(KIND, id.clone())))
+        .filter_map(|id| w.peek(KIND, id))
         .map(|p| phone_body(p, &times, false))
         .collect();
     Resp::ok(ListBody {
@@ -220,7 +220,7 @@ struct JobBody<'a> {
 
 fn job_body<'a>(w: &World, j: &'a SimJob, now: Instant) -> JobBody<'a> {
     let running = j.done_at > now;
-    let failed = !w.phones.contains_key(&(KIND, j.phone_id.clone()));
+    let failed = w.peek(KIND, &j.phone_id).is_none();
     let failed_done = failed && !running;
     JobBody {
         phone_id: &j.phone_id,

@@ -4,7 +4,9 @@
 //! Time is real and lazy: a phone in transition carries the instant it settles, and every read settles
 //! what is due first, so no background task is needed and 100,000 phones cost nothing while idle.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -219,7 +221,8 @@ pub(crate) struct SimJob {
 /// Everything behind the simulator's one lock.
 #[derive(Debug)]
 pub(crate) struct World {
-    pub(crate) phones: HashMap<(ProviderKind, String), SimPhone>,
+    /// Phones by provider kind, then id (two levels, so lookups by `&str` allocate nothing).
+    pub(crate) phones: HashMap<ProviderKind, HashMap<String, SimPhone>>,
     /// Creation order per (kind, project) — CPH lists newest first.
     pub(crate) order: HashMap<(ProviderKind, String), Vec<String>>,
     pub(crate) jobs: HashMap<String, SimJob>,
@@ -237,7 +240,7 @@ pub(crate) struct World {
 impl World {
     pub(crate) fn new(fixture: Fixture, seed: u64) -> World {
         let mut w = World {
-            phones: HashMap::with_capacity(fixture.phones.len()),
+            phones: HashMap::new(),
             order: HashMap::new(),
             jobs: HashMap::new(),
             jobs_by_request: HashMap::new(),
@@ -262,8 +265,8 @@ impl World {
                 .entry((p.provider, project.clone()))
                 .or_default()
                 .push(p.id.clone());
-            w.phones.insert(
-                (p.provider, p.id.clone()),
+            w.phones.entry(p.provider).or_default().insert(
+                p.id.clone(),
                 SimPhone {
                     kind: p.provider,
                     id: p.id,
@@ -296,19 +299,28 @@ impl World {
         id: &str,
         now: Instant,
     ) -> Option<&mut SimPhone> {
-        let p = self.phones.get_mut(&(kind, id.to_owned()))?;
+        let p = self.phones.get_mut(&kind)?.get_mut(id)?;
         p.settle(now);
         Some(p)
+    }
+
+    /// The phone as it was last settled.
+    pub(crate) fn peek(&self, kind: ProviderKind, id: &str) -> Option<&SimPhone> {
+        self.phones.get(&kind)?.get(id)
+    }
+
+    fn phone_count(&self) -> usize {
+        self.phones.values().map(HashMap::len).sum()
     }
 
     /// Every phone, settled to now, in creation order per provider.
     pub(crate) fn all_phones(&mut self, now: Instant) -> Vec<SimPhone> {
         let mut keys: Vec<&(ProviderKind, String)> = self.order.keys().collect();
         keys.sort();
-        let mut out = Vec::with_capacity(self.phones.len());
+        let mut out = Vec::with_capacity(self.phone_count());
         for key in keys {
             for id in &self.order[key] {
-                if let Some(p) = self.phones.get(&(key.0, id.clone())) {
+                if let Some(p) = self.peek(key.0, id) {
                     let mut p = p.clone();
                     p.settle(now);
                     out.push(p);
@@ -322,10 +334,10 @@ impl World {
     pub(crate) fn to_fixture(&self) -> Fixture {
         let mut keys: Vec<&(ProviderKind, String)> = self.order.keys().collect();
         keys.sort();
-        let mut phones = Vec::with_capacity(self.phones.len());
+        let mut phones = Vec::with_capacity(self.phone_count());
         for key in keys {
             for id in &self.order[key] {
-                if let Some(p) = self.phones.get(&(key.0, id.clone())) {
+                if let Some(p) = self.peek(key.0, id) {
                     let mut p = p.clone();
                     p.settle_all();
                     phones.push(p.to_fixture());
