@@ -8,6 +8,7 @@
 //! Auth: `X-Auth-Token`, or AK/SK signing (`SDK-HMAC-SHA256`) with `X-Security-Token` for temporary keys.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -350,43 +351,63 @@ impl HuaweiCph {
         if missing.is_empty() {
             return Ok((out, by_detail));
         }
-        // The first read of a run learns the project's size from page 0; later reads (confirming
-        // changes, re-reading after a lost answer) already know it and start with a whole wave.
-        let mut next = 0;
-        let count = match self.known_count() {
-            Some(count) => count,
-            None => {
-                let first = self.list(0, self.page()).await?;
-                let count = first.count.unwrap_or(first.phones.len());
-                take_found(first, &mut missing, &mut out);
-                // Read after the first call, which may have found the service's smaller page size.
-                next = self.page();
-                count
-            }
-        };
-        let page = self.page();
-        // The rest by whichever needs fewer calls: the remaining pages, or one detail per phone.
-        let pages_left = count.saturating_sub(next).div_ceil(page);
-        if missing.len() < pages_left {
-            by_detail.extend(missing.drain());
-        }
         let wave = self.ctx.limits.concurrency;
-        // Stop once every declared phone is found; follow the count if phones are added meanwhile.
-        loop {
-            let end = self.known_count().unwrap_or(count);
-            if missing.is_empty() || next >= end {
+        // Later reads of a run (confirming changes, re-reading after a lost answer) know the
+        // project's size. The first does not: it asks for as many pages as the declared phones fill,
+        // so that a project holding just those phones is read in one round, and learns the size from
+        // the answers.
+        let mut count = self.known_count();
+        // Offsets to read before `next`: the first wave, and the rest of pages that came back short.
+        let mut todo: VecDeque<usize> = VecDeque::new();
+        let mut next = 0;
+        if count.is_none() {
+            let page = self.page();
+            let first = missing.len().div_ceil(page).min(wave);
+            todo.extend((0..first).map(|i| i * page));
+            next = first * page;
+        }
+        let mut decide = true;
+        while !missing.is_empty() {
+            let limit = self.page();
+            if let Some(c) = count {
+                // Once the size is known: the rest by whichever needs fewer calls, the remaining
+                // pages or one detail per phone.
+                let pages_left = todo.len() + c.saturating_sub(next).div_ceil(limit);
+                if std::mem::take(&mut decide) && missing.len() < pages_left {
+                    by_detail.extend(missing.drain());
+                    break;
+                }
+                // Follows the count if phones are added meanwhile.
+                while todo.len() < wave && next < c {
+                    todo.push_back(next);
+                    next += limit;
+                }
+            }
+            if todo.is_empty() {
                 break;
             }
-            let offsets: Vec<usize> = (next..end).step_by(page).take(wave).collect();
-            next = offsets.last().map_or(end, |o| o + page);
-            let pages: Vec<Result<ListResponse, ProviderError>> = stream::iter(offsets)
-                .map(|o| self.list(o, page))
+            let offsets: Vec<usize> = todo.drain(..todo.len().min(wave)).collect();
+            let pages: Vec<(usize, Result<ListResponse, ProviderError>)> = stream::iter(offsets)
+                .map(|o| async move { (o, self.list(o, limit).await) })
                 .buffered(wave)
                 .collect()
                 .await;
-            for p in pages {
-                take_found(p?, &mut missing, &mut out);
+            let mut end = 0;
+            let mut short = Vec::new();
+            for (offset, p) in pages {
+                let p = p?;
+                let got = p.phones.len();
+                end = end.max(offset + got);
+                // A page shorter than asked (a service with smaller pages) leaves the rest of its
+                // range unread, unless the list ends there.
+                if got < limit && got > 0 {
+                    short.push(offset + got);
+                }
+                take_found(p, &mut missing, &mut out);
             }
+            let c = self.known_count().unwrap_or(end);
+            count = Some(c);
+            todo.extend(short.into_iter().filter(|o| *o < c));
         }
         for id in missing {
             out.insert(id.to_owned(), Observation::NotFound);

@@ -329,41 +329,48 @@ fn koophone_top_level_status_results_are_accepted() {
         .stdout_has("No changes");
 }
 
-/// An older CPH that accepts `limit` up to 100 only: phonefleet falls back to pages of 100.
-#[test]
-fn cph_list_falls_back_to_pages_of_100_on_older_services() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = rt.block_on(async {
-        let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+/// An older CPH holding `total` phones `c000`, `c001`, ... that accepts `limit` up to 100 only.
+fn old_cph_service(rt: &tokio::runtime::Runtime, total: usize) -> String {
+    rt.block_on(async move {
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| async move {
             let query = uri.query().unwrap_or_default().to_owned();
-            let limit: usize = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("limit="))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(100);
-            let offset: usize = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("offset="))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|v| v.parse::<usize>().ok())
+            };
+            let limit = param("limit").unwrap_or(100);
+            let offset = param("offset").unwrap_or(0);
             if limit > 100 {
                 let body = serde_json::json!({"error_code": "CPS.0002", "error_msg": "Invalid offset or limit"});
                 return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body));
             }
-            let phones: Vec<serde_json::Value> = (offset..(offset + limit).min(150))
+            let phones: Vec<serde_json::Value> = (offset..(offset + limit).min(total))
                 .map(|i| serde_json::json!({"phone_id": format!("c{i:03}"), "status": 2, "traffic_type": "direct"}))
                 .collect();
-            (axum::http::StatusCode::OK, axum::Json(serde_json::json!({"count": 150, "phones": phones})))
+            (axum::http::StatusCode::OK, axum::Json(serde_json::json!({"count": total, "phones": phones})))
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         format!("http://{addr}")
-    });
+    })
+}
+
+fn one_worker() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// An older CPH that accepts `limit` up to 100 only: phonefleet falls back to pages of 100.
+#[test]
+fn cph_list_falls_back_to_pages_of_100_on_older_services() {
+    let rt = one_worker();
+    let url = old_cph_service(&rt, 150);
     let dir = Dir::with_spec(&format!(
         "{}phones:\n  - {{id: c000, provider: cph, state: running}}\n  - {{id: c149, provider: cph, state: running}}\n",
         providers(&url)
@@ -376,6 +383,25 @@ fn cph_list_falls_back_to_pages_of_100_on_older_services() {
         "one refused page, then pages of 100:\n{}",
         out.stderr
     );
+}
+
+/// The first read asks for every page the declared phones fill at once; on an older CPH each of
+/// those pages is refused, read as 100 phones, and the other half of it read after.
+#[test]
+fn cph_list_on_older_services_reads_the_rest_of_every_refused_page() {
+    let rt = one_worker();
+    let url = old_cph_service(&rt, 450);
+    let ids: Vec<String> = (0..450).map(|i| format!("c{i:03}")).collect();
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: cph, state: running, ids: [{}]}}\n",
+        providers(&url),
+        ids.join(", ")
+    ));
+    let out = pf(&["plan", &dir.spec(), "--target", "cph", "-v"]).run();
+    out.code(0).stdout_has("No changes");
+    // Pages at 0, 200 and 400 refused and read as 100 phones; then 100 and 300.
+    assert_eq!(out.stderr.matches("-> 400").count(), 3, "{}", out.stderr);
+    assert_eq!(out.stderr.matches("-> 200").count(), 5, "{}", out.stderr);
 }
 
 /// A KooPhone that refuses a whole batch when one instance does not exist (`KOOPHONE.API.4001`):
