@@ -383,7 +383,14 @@ impl Http {
                     }
                 }
                 Ok((status, headers, body)) => {
-                    self.log(throttle, call, &status.to_string(), elapsed);
+                    // Some providers say "slow down" inside a 200 (GeeLark's 40007): the log says so.
+                    let slow_down = status == 429 || throttled(status, &body);
+                    let outcome = if slow_down && status != 429 {
+                        format!("{status} throttled")
+                    } else {
+                        status.to_string()
+                    };
+                    self.log(throttle, call, &outcome, elapsed);
                     let request_id = REQUEST_ID_HEADERS.iter().find_map(|h| {
                         headers
                             .get(*h)
@@ -396,7 +403,7 @@ impl Http {
                         request_id,
                         retries,
                     };
-                    if status == 429 || throttled(status, &reply.body) {
+                    if slow_down {
                         let after = headers
                             .get("retry-after")
                             .and_then(|v| v.to_str().ok())

@@ -281,14 +281,17 @@ fn verbose_logs_one_line_per_call_without_secrets() {
 /// A tiny responder for answers the simulator never gives: GeeLark's two-hour lock and KooPhone's
 /// top-level `status_results`.
 fn odd_responder(body: serde_json::Value) -> (tokio::runtime::Runtime, String) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    responder(vec![body])
+}
+
+/// A server answering its n-th call, whatever it asks, with `bodies[n]` (the last one from then on).
+fn responder(bodies: Vec<serde_json::Value>) -> (tokio::runtime::Runtime, String) {
+    let rt = one_worker();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let url = rt.block_on(async move {
         let app = axum::Router::new().fallback(move || {
-            let body = body.clone();
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = bodies[n.min(bodies.len() - 1)].clone();
             async move { axum::Json(body) }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -297,6 +300,26 @@ fn odd_responder(body: serde_json::Value) -> (tokio::runtime::Runtime, String) {
         format!("http://{addr}")
     });
     (rt, url)
+}
+
+/// GeeLark says "slow down" inside an HTTP 200 (code 40007): the call is retried, and `-v` says it
+/// was throttled rather than showing a bare 200.
+#[test]
+fn geelark_throttle_inside_a_200_is_retried_and_logged_as_throttled() {
+    let (_rt, url) = responder(vec![
+        serde_json::json!({"code": 40007, "msg": "too many requests", "traceId": "T1"}),
+        serde_json::json!({"code": 0, "msg": "success", "traceId": "T2", "data": {"totalAmount": 1, "successAmount": 1, "failAmount": 0, "successDetails": [{"id": "g1", "serialName": "g1", "status": 0}], "failDetails": []}}),
+    ]);
+    let dir = Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: g1, provider: gl, state: running}}\n",
+        providers(&url)
+    ));
+    pf(&["plan", &dir.spec(), "--target", "gl", "-v"])
+        .run()
+        .code(0)
+        .stdout_has("No changes")
+        .stderr_has("gl: POST /open/v1/phone/status ids=1 -> 200 throttled in ")
+        .stderr_has("gl: POST /open/v1/phone/status ids=1 -> 200 in ");
 }
 
 #[test]
