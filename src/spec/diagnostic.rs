@@ -59,12 +59,22 @@ impl crate::error::Hint for Diagnostics {
     }
 }
 
+/// Escape one key for a JSON pointer (RFC 6901: `~` -> `~0`, `/` -> `~1`).
+pub(crate) fn escape_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The key a JSON pointer segment stands for (the inverse of [`escape_segment`]).
+pub(crate) fn unescape_segment(seg: &str) -> String {
+    seg.replace("~1", "/").replace("~0", "~")
+}
+
 /// Turn a JSON pointer (`/phones/3/properties/sys.prop.x`) into the path users read
 /// (`phones[3].properties."sys.prop.x"`).
 pub fn display_path(pointer: &str) -> String {
     let mut out = String::new();
     for raw in pointer.split('/').skip(1) {
-        let seg = raw.replace("~1", "/").replace("~0", "~");
+        let seg = unescape_segment(raw);
         if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
             out.push('[');
             out.push_str(&seg);

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::diagnostic::{Diagnostic, Diagnostics, display_path};
+use super::diagnostic::{Diagnostic, Diagnostics, display_path, escape_segment, unescape_segment};
 use super::position::PositionIndex;
 use super::{FleetSpec, validate};
 
@@ -93,12 +93,7 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
             if message.contains("duplicate entry") {
                 let dups = report.index().duplicates.clone();
                 for (pointer, at, first) in dups {
-                    let key = pointer
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default()
-                        .replace("~1", "/")
-                        .replace("~0", "~");
+                    let key = unescape_segment(pointer.rsplit('/').next().unwrap_or_default());
                     report.push_at(
                         at.line,
                         at.column,
@@ -270,11 +265,7 @@ impl NodePath<'_> {
             NodePath::Root => String::new(),
             NodePath::Index(parent, i) => format!("{}/{i}", parent.pointer()),
             NodePath::Key(parent, k) => {
-                format!(
-                    "{}/{}",
-                    parent.pointer(),
-                    k.replace('~', "~0").replace('/', "~1")
-                )
+                format!("{}/{}", parent.pointer(), escape_segment(k))
             }
         }
     }
@@ -363,7 +354,7 @@ fn schema_errors(json: &Value, report: &mut Report<'_>) {
                     if validate::is_secret_key(key) {
                         continue; // reported by `literal_secrets` with the right advice
                     }
-                    let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                    let child = format!("{pointer}/{}", escape_segment(key));
                     let allowed = allowed_fields(&pointer);
                     report.push_pointer(
                         &child,

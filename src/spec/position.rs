@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
+use super::diagnostic::escape_segment;
+
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Pos {
@@ -89,10 +91,6 @@ fn pos(mark: Marker) -> Pos {
     }
 }
 
-fn escape(seg: &str) -> String {
-    seg.replace('~', "~0").replace('/', "~1")
-}
-
 impl Builder {
     /// The pointer of the node that starts now, or `None` when it is a mapping key.
     fn begin_node(&mut self, scalar_key: Option<&str>, mark: Marker) -> Option<String> {
@@ -105,13 +103,13 @@ impl Builder {
                 Some(p)
             }
             Some(Frame::Map { path, key }) => match key.take() {
-                Some(k) => Some(format!("{path}/{}", escape(&k))),
+                Some(k) => Some(format!("{path}/{}", escape_segment(&k))),
                 None => {
                     // This node is a key.
                     let p = path.clone();
                     match scalar_key {
                         Some(s) => {
-                            let child = format!("{p}/{}", escape(s));
+                            let child = format!("{p}/{}", escape_segment(s));
                             // A repeated key's subtree is indexed under a name no pointer can take,
                             // so that its children are not reported as repeats too.
                             let name = match self.index.keys.get(&child) {

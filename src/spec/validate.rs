@@ -4,10 +4,11 @@
 //!
 //! Pure: takes the parsed spec (or its JSON form) and reports into a [`Report`]; no I/O.
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use serde_json::Value;
 
+use super::diagnostic::escape_segment;
 use super::load::{At, Report};
 use super::{FleetSpec, ProviderKind};
 use crate::capability;
@@ -42,8 +43,7 @@ pub(crate) fn literal_secrets(json: &Value, report: &mut Report<'_>) {
     while let Some((pointer, v)) = stack.pop() {
         match v {
             Value::Object(map) => {
-                let child_pointer =
-                    |k: &str| format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                let child_pointer = |k: &str| format!("{pointer}/{}", escape_segment(k));
                 for (k, child) in map {
                     if is_secret_key(k) {
                         report.push_pointer(
@@ -294,7 +294,7 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
         }));
     let group_ids: usize = spec.groups.iter().map(|g| g.ids.len()).sum();
     let mut seen: HashMap<(&str, &str), Spot> =
-        HashMap::with_capacity_and_hasher(spec.phones.len() + group_ids, Default::default());
+        HashMap::with_capacity(spec.phones.len() + group_ids);
     for (entry, provider, id, at) in ids {
         if !known[entry] {
             continue;
