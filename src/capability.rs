@@ -14,6 +14,12 @@ pub struct BatchLimit {
     pub max: Option<usize>,
 }
 
+/// The limit of a call the provider does not offer.
+const NOT_OFFERED: BatchLimit = BatchLimit {
+    default: 0,
+    max: Some(0),
+};
+
 /// What one provider kind can do, and its limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Capability {
@@ -103,18 +109,9 @@ static GEELARK: Capability = Capability {
         default: 200,
         max: Some(200),
     },
-    traffic_batch: BatchLimit {
-        default: 0,
-        max: Some(0),
-    },
-    properties_batch: BatchLimit {
-        default: 0,
-        max: Some(0),
-    },
-    job_query: BatchLimit {
-        default: 0,
-        max: Some(0),
-    },
+    traffic_batch: NOT_OFFERED,
+    properties_batch: NOT_OFFERED,
+    job_query: NOT_OFFERED,
     requests_per_minute: Some(200),
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "",
@@ -131,22 +128,10 @@ static KOOPHONE: Capability = Capability {
         default: 32,
         max: Some(100),
     },
-    power_batch: BatchLimit {
-        default: 0,
-        max: Some(0),
-    },
-    traffic_batch: BatchLimit {
-        default: 0,
-        max: Some(0),
-    },
-    properties_batch: BatchLimit {
-        default: 0,
-        max: Some(0),
-    },
-    job_query: BatchLimit {
-        default: 0,
-        max: Some(0),
-    },
+    power_batch: NOT_OFFERED,
+    traffic_batch: NOT_OFFERED,
+    properties_batch: NOT_OFFERED,
+    job_query: NOT_OFFERED,
     requests_per_minute: None,
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
