@@ -231,21 +231,14 @@ impl Geelark {
             self.list_page(p, LIST_PAGE)
         })
         .await?;
-        let mut out = Vec::with_capacity(total);
-        let mut seen = foldhash::HashSet::default();
-        for page in pages {
-            for item in page.items {
-                let id = id_text(&item.id);
-                if seen.insert(id.clone()) {
-                    let raw = item.status.unwrap_or(-1);
-                    out.push(super::Listed {
-                        id,
-                        phone: ObservedPhone::power_only(ProviderKind::Geelark, raw),
-                    });
-                }
-            }
-        }
-        Ok(out)
+        let listed = pages
+            .into_iter()
+            .flat_map(|p| p.items)
+            .map(|item| super::Listed {
+                id: id_text(&item.id),
+                phone: ObservedPhone::power_only(ProviderKind::Geelark, item.status.unwrap_or(-1)),
+            });
+        Ok(super::first_sightings(listed, total))
     }
 
     /// Read power states, 100 ids a call; 42001 (and ids the answer leaves out) mean "not found".

@@ -7,7 +7,7 @@
 //! under `--max-batch`).
 //! Auth: `X-Auth-Token`, or AK/SK signing (`SDK-HMAC-SHA256`) with `X-Security-Token` for temporary keys.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -448,19 +448,17 @@ impl HuaweiCph {
             .buffered(self.ctx.limits.concurrency)
             .collect()
             .await;
-        let mut seen = HashSet::new();
-        let mut out = Vec::with_capacity(count);
-        for page in std::iter::once(Ok(first)).chain(rest) {
-            for p in page?.phones {
-                // A phone created while paging shifts the pages; keep the first sighting.
-                if seen.insert(p.phone_id.clone()) {
-                    out.push(super::Listed {
-                        phone: observed(p.status, p.traffic_type.as_deref(), None),
-                        id: p.phone_id,
-                    });
-                }
-            }
-        }
+        let pages = std::iter::once(Ok(first))
+            .chain(rest)
+            .collect::<Result<Vec<ListResponse>, ProviderError>>()?;
+        let listed = pages
+            .into_iter()
+            .flat_map(|p| p.phones)
+            .map(|p| super::Listed {
+                phone: observed(p.status, p.traffic_type.as_deref(), None),
+                id: p.phone_id,
+            });
+        let mut out = super::first_sightings(listed, count);
         if properties {
             let ids: Vec<&str> = out.iter().map(|l| l.id.as_str()).collect();
             let mut found: HashMap<String, Observation> =

@@ -156,19 +156,14 @@ impl Koophone {
             self.list_page(p, LIST_PAGE)
         })
         .await?;
-        let mut out = Vec::with_capacity(total);
-        let mut seen = foldhash::HashSet::default();
-        for page in pages {
-            for i in page.result {
-                if seen.insert(i.instance_id.clone()) {
-                    out.push(super::Listed {
-                        id: i.instance_id,
-                        phone: ObservedPhone::power_only(ProviderKind::Koophone, i.running_status),
-                    });
-                }
-            }
-        }
-        Ok(out)
+        let listed = pages
+            .into_iter()
+            .flat_map(|p| p.result)
+            .map(|i| super::Listed {
+                id: i.instance_id,
+                phone: ObservedPhone::power_only(ProviderKind::Koophone, i.running_status),
+            });
+        Ok(super::first_sightings(listed, total))
     }
 
     fn token(&self) -> String {

@@ -13,7 +13,7 @@ pub mod koophone;
 pub mod retry;
 pub mod signer;
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -228,6 +228,22 @@ pub struct Listed {
     pub id: String,
     /// What the listing (and, for CPH properties, the detail call) showed.
     pub phone: crate::state::ObservedPhone,
+}
+
+/// Phones listed page after page, each kept where it was first seen: a phone created while the pages
+/// are read shifts them, and may show up twice.
+/// `expected` is the provider's own count, only a hint: bounded, so that a wrong count cannot ask for
+/// absurd memory up front.
+fn first_sightings(listed: impl IntoIterator<Item = Listed>, expected: usize) -> Vec<Listed> {
+    let capacity = expected.min(1 << 20);
+    let mut seen = HashSet::with_capacity(capacity);
+    let mut out = Vec::with_capacity(capacity);
+    for l in listed {
+        if seen.insert(l.id.clone()) {
+            out.push(l);
+        }
+    }
+    out
 }
 
 /// One phone to read, and whether its properties are needed (one detail call each on CPH).
