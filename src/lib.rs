@@ -13,6 +13,7 @@
 //! - [`plan`]: pure `compute(desired, observed) -> Plan`; batches; saved plan files.
 //! - [`apply`]: the executor: runs a plan's batches, waits for jobs and convergence, returns outcomes.
 //! - [`session`]: connecting a spec's providers (or the `--simulate` sandbox) and observing its phones.
+//! - [`redact`]: provider text made safe to show: secrets masked, control characters escaped.
 //! - [`render`]: text, JSON and markdown output, apart from computing.
 //! - [`export`]: an existing account's phones written as a spec.
 //! - [`simulator`]: the local fake cloud of all three providers (`phonefleet simulate`).
@@ -26,6 +27,7 @@ pub mod error;
 pub mod export;
 pub mod plan;
 pub mod provider;
+pub mod redact;
 pub mod render;
 pub mod session;
 pub mod simulator;

@@ -283,7 +283,7 @@ impl Geelark {
                     url: self.ctx.url("/open/v1/phone/status").to_string(),
                     status: Some(200),
                     code: Some(f.code.to_string()),
-                    message: Some(format!("phone {id}: {}", f.msg)),
+                    message: Some(crate::redact::text(&format!("phone {id}: {}", f.msg))),
                     request_id: None,
                     detail: String::new(),
                     retries: 0,
@@ -325,10 +325,7 @@ impl Geelark {
             .into_iter()
             .map(|id| {
                 let result = match failed.get(id) {
-                    Some(f) => Err(PhoneError {
-                        code: f.code.to_string(),
-                        message: f.msg.clone(),
-                    }),
+                    Some(f) => Err(PhoneError::from_provider(&f.code.to_string(), &f.msg)),
                     None => Ok(Accepted::Done),
                 };
                 (id.to_owned(), result)

@@ -4,6 +4,11 @@
 //!
 //! Mutating calls are never re-sent when their outcome is unknown (timeout or 5xx after the request went
 //! out): the error says so and the apply executor reads the phones again instead.
+//!
+//! Hostile answers are bounded here: redirects are never followed (a 3xx is an error naming the status and
+//! the `Location` host, so credentials and change bodies go only to the endpoint the spec names), bodies
+//! are read up to [`MAX_BODY_BYTES`] and no further, and every text taken from an answer is cleaned by
+//! [`crate::redact`] (secrets masked, control characters escaped) before anyone can print it.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -21,6 +26,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest body excerpt kept in an error.
 const BODY_EXCERPT: usize = 300;
+/// Largest answer read, in bytes (32 MiB). A 200-phone CPH list page is about 200 KB and a GeeLark or
+/// KooPhone status page far less; a larger answer is an error naming the call, and reading stops there,
+/// so memory stays near this cap whatever a provider sends.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// The shared client.
 #[derive(Debug)]
@@ -35,6 +44,9 @@ impl Http {
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            // A redirect would carry the credential headers and change bodies to a host the spec does
+            // not name: 3xx answers come back to `send`, which refuses them.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("phonefleet/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Http { client, verbose })
@@ -141,6 +153,10 @@ pub enum HttpErrorKind {
     OutcomeUnknown,
     /// Still throttled after every retry.
     Throttled,
+    /// The provider answered with a redirect (3xx), which is never followed.
+    Redirect,
+    /// The answer was larger than [`MAX_BODY_BYTES`].
+    TooLarge,
 }
 
 /// A failed call, with everything needed to find it in the provider's logs.
@@ -173,6 +189,8 @@ impl fmt::Display for HttpError {
             HttpErrorKind::Transport => write!(f, ": {}", self.detail)?,
             HttpErrorKind::OutcomeUnknown => write!(f, ": outcome unknown ({})", self.detail)?,
             HttpErrorKind::Throttled => write!(f, ": still throttled")?,
+            HttpErrorKind::Redirect => write!(f, ": {}", self.detail)?,
+            HttpErrorKind::TooLarge => write!(f, ": {}", self.detail)?,
             HttpErrorKind::Status => {}
         }
         if let Some(s) = self.status {
@@ -217,9 +235,13 @@ impl HttpError {
             method: call.method.clone(),
             url: redact_url(&call.url),
             status: Some(reply.status),
-            code,
-            message,
-            request_id: reply.request_id.clone().or(body_request_id),
+            code: code.map(|c| crate::redact::text(&c)),
+            message: message.map(|m| crate::redact::text(&m)),
+            request_id: reply
+                .request_id
+                .clone()
+                .or(body_request_id)
+                .map(|r| crate::redact::text(&r)),
             detail: excerpt(&reply.body),
             retries: reply.retries,
         }
@@ -228,9 +250,10 @@ impl HttpError {
     /// An answer that could not be understood.
     pub fn malformed(call: &Call, reply: &Reply, why: &str) -> HttpError {
         let mut e = HttpError::from_reply(call, reply);
+        let why = crate::redact::text(why);
         e.detail = format!("{why}; body: {}", excerpt(&reply.body));
         e.code.get_or_insert_with(|| "malformed-response".into());
-        e.message.get_or_insert_with(|| why.to_owned());
+        e.message.get_or_insert(why);
         e
     }
 
@@ -243,9 +266,33 @@ impl HttpError {
             code: None,
             message: None,
             request_id: None,
-            detail,
+            detail: crate::redact::text(&detail),
             retries,
         }
+    }
+
+    /// A redirect that was not followed, naming the status and where it pointed.
+    fn redirect(call: &Call, status: u16, location: Option<&str>, retries: u32) -> HttpError {
+        let host = location
+            .and_then(|l| call.url.join(l).ok())
+            .map(|u| match (u.host_str(), u.port()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_owned(),
+                (None, _) => "(no host)".to_owned(),
+            })
+            .unwrap_or_else(|| "(no Location header)".to_owned());
+        let mut e = HttpError::bare(
+            HttpErrorKind::Redirect,
+            call,
+            format!(
+                "the provider redirected the call (HTTP {status}) to `{host}`; phonefleet does not \
+                 follow redirects: check the endpoint in the spec"
+            ),
+            retries,
+        );
+        e.status = Some(status);
+        e.code = Some(format!("HTTP {status}"));
+        e
     }
 }
 
@@ -280,14 +327,39 @@ pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>, Option<Stri
 }
 
 fn excerpt(body: &[u8]) -> String {
-    let s = String::from_utf8_lossy(body);
+    let s = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT * 4)]);
     let s = s.trim();
-    if s.chars().count() > BODY_EXCERPT {
+    let s = if s.chars().count() > BODY_EXCERPT {
         let cut: String = s.chars().take(BODY_EXCERPT).collect();
         format!("{cut}...")
     } else {
         s.to_owned()
+    };
+    crate::redact::text(&s)
+}
+
+/// Why reading an answer stopped.
+enum ReadError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+/// Read a body up to [`MAX_BODY_BYTES`]; a larger one is refused as soon as it is known to be larger.
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, ReadError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(ReadError::TooLarge);
     }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Remove values of query parameters whose names suggest secrets.
@@ -347,17 +419,31 @@ impl Http {
             }
             let started = Instant::now();
             let result = async {
-                let resp = req.send().await?;
+                let resp = req.send().await.map_err(ReadError::Transport)?;
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
-                let body = resp.bytes().await?;
-                Ok::<_, reqwest::Error>((status, headers, body.to_vec()))
+                let mut body = read_capped(resp).await?;
+                crate::redact::secrets_in_bytes(&mut body);
+                Ok::<_, ReadError>((status, headers, body))
             }
             .await;
             drop(permit);
             let elapsed = started.elapsed();
             match result {
-                Err(e) => {
+                Err(ReadError::TooLarge) => {
+                    self.log(throttle, call, "too large", elapsed);
+                    let detail = format!(
+                        "the answer is larger than {} MiB, the most phonefleet reads; reading stopped",
+                        MAX_BODY_BYTES / (1024 * 1024)
+                    );
+                    let kind = if call.mutating {
+                        HttpErrorKind::OutcomeUnknown
+                    } else {
+                        HttpErrorKind::TooLarge
+                    };
+                    return Err(HttpError::bare(kind, call, detail, retries));
+                }
+                Err(ReadError::Transport(e)) => {
                     self.log(throttle, call, "error", elapsed);
                     let detail = transport_text(&e);
                     // A connection that never opened carried nothing: safe to try again even for a change.
@@ -403,6 +489,10 @@ impl Http {
                         request_id,
                         retries,
                     };
+                    if (300..400).contains(&status) {
+                        let location = headers.get("location").and_then(|v| v.to_str().ok());
+                        return Err(HttpError::redirect(call, status, location, retries));
+                    }
                     if slow_down {
                         let after = headers
                             .get("retry-after")

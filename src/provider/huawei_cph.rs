@@ -115,7 +115,12 @@ pub fn parse_property(text: Option<&str>) -> Properties {
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),
                 };
-                (k, s)
+                // Shown in plans and saved in plan files: a secret echoed here is masked. Control
+                // characters stay (values are compared with the spec) and are quoted when shown.
+                (
+                    crate::redact::secrets(&k).into_owned(),
+                    crate::redact::secrets(&s).into_owned(),
+                )
             })
             .collect(),
         Err(_) => Properties::new(),
@@ -531,10 +536,10 @@ impl HuaweiCph {
                         error_code: Some(code),
                         error_msg,
                         ..
-                    }) if !code.is_empty() => Err(PhoneError {
-                        code,
-                        message: error_msg.unwrap_or_default(),
-                    }),
+                    }) if !code.is_empty() => Err(PhoneError::from_provider(
+                        &code,
+                        error_msg.as_deref().unwrap_or_default(),
+                    )),
                     Some(PhoneJob {
                         job_id: Some(job_id),
                         ..
@@ -659,13 +664,13 @@ impl HuaweiCph {
             for s in statuses {
                 let finished = match s.status {
                     2 => Some(Ok(())),
-                    -1 => Some(Err(PhoneError {
-                        code: s
-                            .error_code
+                    -1 => Some(Err(PhoneError::from_provider(
+                        s.error_code
+                            .as_deref()
                             .filter(|c| !c.is_empty())
-                            .unwrap_or_else(|| "job-failed".into()),
-                        message: s.error_msg.unwrap_or_else(|| "the job failed".into()),
-                    })),
+                            .unwrap_or("job-failed"),
+                        s.error_msg.as_deref().unwrap_or("the job failed"),
+                    ))),
                     _ => None,
                 };
                 if let Some(result) = finished
@@ -682,7 +687,7 @@ impl HuaweiCph {
                     code: "not-converged".into(),
                     message: format!(
                         "accepted but not converged: job {} still running at the deadline",
-                        job.job_id
+                        crate::redact::text(&job.job_id)
                     ),
                 }),
             ));

@@ -198,6 +198,16 @@ pub struct PhoneError {
     pub message: String,
 }
 
+impl PhoneError {
+    /// A failure as a provider worded it: its code and message cleaned ([`crate::redact::text`]).
+    pub fn from_provider(code: &str, message: &str) -> PhoneError {
+        PhoneError {
+            code: crate::redact::text(code),
+            message: crate::redact::text(message),
+        }
+    }
+}
+
 /// One result per phone of a submitted batch.
 pub type BatchResults = Vec<(String, Result<Accepted, PhoneError>)>;
 
@@ -238,7 +248,9 @@ fn first_sightings(listed: impl IntoIterator<Item = Listed>, expected: usize) ->
     let capacity = expected.min(1 << 20);
     let mut seen = HashSet::with_capacity(capacity);
     let mut out = Vec::with_capacity(capacity);
-    for l in listed {
+    for mut l in listed {
+        // Listed ids are shown (unmanaged phones, export): cleaned like any provider text.
+        l.id = crate::redact::text(&l.id);
         if seen.insert(l.id.clone()) {
             out.push(l);
         }
@@ -322,7 +334,11 @@ pub enum Client {
 
 fn env_secret(provider: &str, var: &str) -> Result<Secret, ProviderError> {
     match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+        Ok(v) if !v.is_empty() => {
+            // Known before any call, so that an answer echoing it is masked.
+            crate::redact::register(&v);
+            Ok(Secret::new(v))
+        }
         _ => Err(ProviderError::MissingCredentials {
             provider: provider.to_owned(),
             var: var.to_owned(),
