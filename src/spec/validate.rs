@@ -87,18 +87,75 @@ pub fn is_loopback_host(host: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Check an endpoint URL: https anywhere, http only to loopback. Returns the problem, if any.
+/// Check an endpoint URL: `https://` (or `http://` to loopback), a host, an optional port and path; no
+/// user name or password, query or fragment (the endpoint is written into plan files and logs, and
+/// request paths are appended to it). Returns the problem, if any.
 pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(endpoint).map_err(|e| format!("not a valid URL: {e}"))?;
-    let host = url.host_str().unwrap_or_default();
+    let host = match url.host_str() {
+        Some(h) if !h.is_empty() => h,
+        _ => return Err("the endpoint has no host; write it as https://HOST[:PORT][/PATH]".into()),
+    };
     match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback_host(host) => Ok(()),
-        "http" => Err(format!(
-            "plain http:// is allowed only for loopback addresses, not `{host}`; use https://"
-        )),
-        other => Err(format!("unsupported scheme `{other}`; use https://")),
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        "http" => {
+            return Err(format!(
+                "plain http:// is allowed only for loopback addresses, not `{host}`; use https://"
+            ));
+        }
+        other => return Err(format!("unsupported scheme `{other}`; use https://")),
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "the endpoint holds a user name or password; credentials come only from the variables under `credentials`"
+                .into(),
+        );
+    }
+    if url.query().is_some() {
+        return Err(
+            "the endpoint has a query (`?...`); write it as https://HOST[:PORT][/PATH], and credentials only under `credentials`"
+                .into(),
+        );
+    }
+    if url.fragment().is_some() {
+        return Err(
+            "the endpoint has a fragment (`#...`); write it as https://HOST[:PORT][/PATH]".into(),
+        );
+    }
+    Ok(())
+}
+
+/// A huawei-cph region is part of the default host name: lowercase letters, digits and `-`.
+fn region_problem(region: &str) -> Option<String> {
+    let ok = !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    (!ok).then(|| {
+        format!(
+            "region `{}` must use lowercase letters, digits and '-' (such as `cn-east-3`)",
+            crate::redact::controls(region)
+        )
+    })
+}
+
+/// A value that becomes one segment of a request path: URL-safe characters only, and not `.` or `..`
+/// (which a URL parser would turn into "this" or "the parent" directory).
+fn path_segment_problem(what: &str, value: &str) -> Option<String> {
+    if value == "." || value == ".." {
+        return Some(format!(
+            "{what} `{value}` would change the request path; it cannot be `.` or `..`"
+        ));
+    }
+    value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')))
+        .map(|bad| {
+            format!(
+                "{what} contains {bad:?}, which is not safe in a URL path (allowed: letters, digits, '-', '_', '.', '~')"
+            )
+        })
 }
 
 fn id_problem(id: &str, kind: ProviderKind) -> Option<String> {
@@ -113,15 +170,7 @@ fn id_problem(id: &str, kind: ProviderKind) -> Option<String> {
             id.len()
         ));
     }
-    if let Some(bad) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')))
-    {
-        return Some(format!(
-            "phone id contains {bad:?}, which is not safe in a URL path (allowed: letters, digits, '-', '_', '.', '~')"
-        ));
-    }
-    None
+    path_segment_problem("phone id", id)
 }
 
 /// Everything the schema cannot check.
@@ -154,6 +203,17 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
         let is_cph = p.kind == ProviderKind::HuaweiCph;
         if is_cph && p.project_id.as_deref().is_none_or(str::is_empty) {
             report.push(&base, "huawei-cph needs `project_id`".into(), None);
+        }
+        if let Some(problem) = p
+            .project_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .and_then(|id| path_segment_problem("project_id", id))
+        {
+            report.push(&format!("{base}/project_id"), problem, None);
+        }
+        if let Some(problem) = p.region.as_deref().and_then(region_problem) {
+            report.push(&format!("{base}/region"), problem, None);
         }
         if is_cph && p.region.is_none() && p.endpoint.is_none() {
             report.push(
@@ -238,6 +298,18 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
             report.push(
                 &format!("{base}/limits/batch_size"),
                 format!("{} documents at most {max} ids per call", p.kind),
+                None,
+            );
+        }
+    }
+
+    for (i, p) in spec.phones.iter().enumerate() {
+        if let Some(name) = &p.name
+            && name.chars().any(char::is_control)
+        {
+            report.push(
+                &format!("/phones/{i}/name"),
+                "the name contains a control character (a line break, tab or escape); names are one line of text".into(),
                 None,
             );
         }
@@ -395,6 +467,23 @@ mod tests {
         assert!(check_endpoint("http://10.0.0.1").is_err());
         assert!(check_endpoint("ftp://x").is_err());
         assert!(check_endpoint("nope").is_err());
+        assert!(check_endpoint("not a url").is_err());
+        assert!(check_endpoint("https://u:p@x.test").is_err());
+        assert!(check_endpoint("https://x.test/api?access_token=1").is_err());
+        assert!(check_endpoint("https://x.test/api#frag").is_err());
+        assert!(check_endpoint("https://x.test:8443/api/v2").is_ok());
+    }
+
+    #[test]
+    fn regions_and_project_ids() {
+        assert!(region_problem("cn-east-3").is_none());
+        assert!(region_problem("x@127.0.0.1:29443/#").is_some());
+        assert!(region_problem("CN-EAST").is_some());
+        assert!(path_segment_problem("project_id", "0a1b2c").is_none());
+        assert!(path_segment_problem("project_id", "p1/../../../open/v1/phone/stop?x=").is_some());
+        assert!(path_segment_problem("project_id", "..").is_some());
+        assert!(id_problem(".", ProviderKind::Geelark).is_some());
+        assert!(id_problem("..", ProviderKind::Geelark).is_some());
     }
 
     #[test]
