@@ -341,28 +341,3 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         job_error: None,
     }
 }
-
-/// Phones a saved plan covers whose observation no longer matches the plan's fingerprint.
-pub fn stale_phones(plan: &crate::plan::Plan, state: &FleetState) -> Vec<String> {
-    plan.changes
-        .iter()
-        .filter(|c| !c.actions.is_empty())
-        .filter_map(|c| {
-            let obs = state
-                .get(&c.provider, &c.phone_id)
-                .cloned()
-                .unwrap_or(Observation::NotFound);
-            let now = crate::plan::fingerprint(&c.desired, &obs);
-            (now != c.fingerprint).then(|| {
-                let view = crate::plan::PhoneView::observed(c.kind, &c.desired, &obs);
-                format!(
-                    "{} / {}: planned against {}, now {}",
-                    c.provider,
-                    c.phone_id,
-                    c.before.to_yaml().trim_end().replace('\n', ", "),
-                    view.to_yaml().trim_end().replace('\n', ", ")
-                )
-            })
-        })
-        .collect()
-}

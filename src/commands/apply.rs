@@ -1,5 +1,6 @@
 //! `phonefleet apply SPEC|PLANFILE`: from a spec, plan then ask (or `--auto-approve`); from a saved plan,
-//! check its digest and that no covered phone moved since, then apply exactly its batches.
+//! bind it to the spec it was made from, check that no covered phone moved since, and apply the batches
+//! its changes make (see [`crate::plan::verify`]).
 
 use std::io::{BufRead, Write};
 
@@ -9,6 +10,7 @@ use crate::apply::{self, ApplyReport, Cancel, Options};
 use crate::cli::settings::{ApplySettings, GlobalSettings};
 use crate::error::ExitStatus;
 use crate::plan::saved::{SavedPlan, looks_like_plan};
+use crate::plan::verify;
 use crate::plan::{Batch, Plan};
 use crate::render::{self, color::Color};
 use crate::session::{self, Overrides, Session};
@@ -139,35 +141,43 @@ async fn from_saved(
     if !settings.connect.targets.is_empty() {
         bail!("--target cannot narrow a saved plan; make a new plan with --target instead");
     }
-    let covered: Vec<_> = saved
-        .plan
-        .changes
-        .iter()
-        .filter(|c| !c.actions.is_empty())
-        .map(|c| c.desired.clone())
-        .collect();
-    let limits = session::limits_for(&saved.providers, overrides(settings));
+    // Everything that decides where calls go and what they do comes from the reviewed spec, checked
+    // against the plan before any network call.
+    let spec = crate::spec::load_file(std::path::Path::new(&saved.spec_path)).map_err(|d| {
+        anyhow::anyhow!(
+            "the plan was made from the spec {}, which cannot be loaded here; nothing was applied \
+             (apply a plan from the directory it was made in):\n  {}",
+            saved.spec_path,
+            d.0.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )
+    })?;
+    let bound = verify::against_spec(&saved, &spec)?;
+    let limits = session::limits_for(&bound.providers, overrides(settings));
     let simulate = settings.connect.simulate.then_some(false);
     let session = Session::open(
-        &saved.providers,
-        &covered,
+        &bound.providers,
+        &bound.covered,
         &limits,
         simulate,
         global.verbose > 0,
     )
     .await?;
     eprintln!(
-        "Checking that the {} phones of the plan have not moved since it was made...",
-        covered.len()
+        "Spec {} is unchanged since the plan. Checking that the {} phones of the plan have not moved...",
+        spec.path,
+        bound.covered.len()
     );
-    let observed = match session.observe(&covered).await {
+    let observed = match session.observe(&bound.covered).await {
         Ok(o) => o,
         Err(e) => {
             session.close().await?;
             return Err(e);
         }
     };
-    let stale = session::stale_phones(&saved.plan, &observed);
+    let stale = verify::stale_phones(&saved.plan, &observed);
     if !stale.is_empty() {
         session.close().await?;
         bail!(
@@ -177,7 +187,16 @@ async fn from_saved(
             stale.join("\n  ")
         );
     }
-    let mut plan = saved.plan;
+    // Batches are compared at the sizes `plan` used (no command-line overrides), then split further
+    // for `--max-batch`.
+    let plan_limits = session::limits_for(&bound.providers, Overrides::default());
+    let mut plan = match verify::rederive(&saved.plan, &bound, &observed, &plan_limits) {
+        Ok(p) => p,
+        Err(e) => {
+            session.close().await?;
+            return Err(e);
+        }
+    };
     if let Some(max) = settings.max_batch {
         plan.batches = split(plan.batches, max);
     }

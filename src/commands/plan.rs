@@ -133,7 +133,7 @@ pub fn save(planned: &Planned, simulated: bool, path: &std::path::Path) -> anyho
     }
     .sealed();
     saved
-        .write(path)
+        .write(path, std::path::Path::new(&planned.spec.path))
         .with_context(|| format!("cannot save the plan to {}", path.display()))?;
     eprintln!(
         "Saved the plan to {}; apply it with `phonefleet apply {}`.",
@@ -145,6 +145,9 @@ pub fn save(planned: &Planned, simulated: bool, path: &std::path::Path) -> anyho
 
 /// `plan`.
 pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
+    if let Some(out) = &settings.out {
+        crate::plan::saved::check_out_path(out, &settings.spec)?;
+    }
     let (planned, session) = make(
         &settings.spec,
         &settings.connect,

@@ -7,6 +7,7 @@
 mod action;
 mod batch;
 pub mod saved;
+pub mod verify;
 mod view;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,12 @@
 //! Saved plan files (`plan --out FILE`): the plan, the provider entries it needs (environment variable
-//! names only, never secrets), the spec's digest, and a digest over the whole content so that an edited
-//! file is refused.
+//! names only, never secrets), the spec's path and digest, and a digest over the whole content.
+//!
+//! The content digest only catches a damaged or hand-edited file: anyone can recompute it, so it is no
+//! signature. What makes a saved plan safe to apply is [`super::verify`]: the spec it names must be
+//! unchanged, and everything that runs is derived again from that spec.
+//!
+//! Writing never clobbers: `--out` refuses the spec itself, a symbolic link, or any existing file that is
+//! not a phonefleet plan, and the file is replaced whole (written aside, then renamed).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,12 +64,33 @@ impl SavedPlan {
         self
     }
 
-    /// Write the file.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+    /// Write the file, replacing it whole (see [`check_out_path`] for what it refuses to replace).
+    pub fn write(&self, path: &Path, spec: &Path) -> anyhow::Result<()> {
+        check_out_path(path, spec)?;
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        std::fs::write(path, text)
-            .with_context(|| format!("cannot write the plan to {}", path.display()))
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .map_or_else(|| "plan".to_owned(), |n| n.to_string_lossy().into_owned());
+        let aside = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&aside)
+            .and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(text.as_bytes())?;
+                f.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&aside, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&aside);
+        }
+        written.with_context(|| format!("cannot write the plan to {}", path.display()))
     }
 
     /// Read a plan file, refusing one whose content does not match its digest.
@@ -97,6 +124,39 @@ impl SavedPlan {
         }
         serde_json::from_value(value).context("the plan file's content does not match its format")
     }
+}
+
+/// Refuse to write a plan over the spec, through a symbolic link, over a directory, or over an existing
+/// file that is not a phonefleet plan. Called before planning too, so that a refusal costs no calls.
+pub fn check_out_path(path: &Path, spec: &Path) -> anyhow::Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let shown = path.display();
+    if meta.file_type().is_symlink() {
+        bail!(
+            "refusing to write the plan to {shown}: it is a symbolic link (phonefleet does not write through links)"
+        );
+    }
+    if meta.is_dir() {
+        bail!("refusing to write the plan to {shown}: it is a directory");
+    }
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same(path, spec) {
+        bail!("refusing to write the plan to {shown}: it is the spec itself; name another file");
+    }
+    // A plan is a few MB at most per 10,000 phones; anything far larger is not one.
+    let is_plan = meta.len() < 1 << 30 && std::fs::read(path).is_ok_and(|b| looks_like_plan(&b));
+    if !is_plan {
+        bail!(
+            "refusing to write the plan to {shown}: the file exists and is not a phonefleet plan; \
+             remove it or name another file"
+        );
+    }
+    Ok(())
 }
 
 /// Whether a file looks like a saved plan rather than a spec (JSON object with the plan kind).
