@@ -1,6 +1,11 @@
 //! Markdown for a pull-request comment: the summary line, a provider x action table, blocked phones, and
 //! the per-phone diffs in a collapsed `<details>` block. Kept under [`BUDGET`] characters (GitHub refuses
 //! comments over 65,536) by cutting with counts: "... and 412 more phones".
+//!
+//! Nothing a spec or a provider supplies can change the comment's structure: names and ids go into code
+//! spans as long as needed ([`code`]), free text is escaped ([`escape`]), and the diff's code fence is
+//! longer than any run of backticks inside it, so no value can close a code block or a `<details>`, or
+//! open an HTML comment.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -20,9 +25,20 @@ pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{MARKER}\n### phonefleet plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary));
-    for line in super::text::unmanaged_lines(plan) {
-        let cut: String = line.chars().take(2000).collect();
-        let _ = writeln!(out, "{cut}\n");
+    for (provider, u) in plan.summary.unmanaged.iter().filter(|(_, u)| u.count > 0) {
+        let _ = write!(
+            out,
+            "{} phone{} at {} {} not managed by this spec (never changed).",
+            u.count,
+            if u.count == 1 { "" } else { "s" },
+            code(provider),
+            if u.count == 1 { "is" } else { "are" }
+        );
+        if let Some(ids) = &u.ids {
+            let list: String = ids.join(", ").chars().take(2000).collect();
+            let _ = write!(out, " ids: {}", escape(&list));
+        }
+        out.push_str("\n\n");
     }
     if !plan.summary.has_drift() {
         return out;
@@ -53,8 +69,13 @@ pub fn plan(plan: &Plan) -> String {
         let calls = plan.summary.calls.get(*p).copied().unwrap_or(0);
         let _ = writeln!(
             out,
-            "| `{p}` | {} | {} | {} | {} | {} | {calls} |",
-            r[0], r[1], r[2], r[3], r[4]
+            "| {} | {} | {} | {} | {} | {} | {calls} |",
+            code(p),
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4]
         );
     }
     out.push('\n');
@@ -66,7 +87,12 @@ pub fn plan(plan: &Plan) -> String {
         let mut shown = 0;
         for (provider, reason, phones) in &blocked {
             for c in phones {
-                let line = format!("- `{provider}` `{}`: {reason}\n", phone_label(c));
+                let line = format!(
+                    "- {} {}: {}\n",
+                    code(provider),
+                    code(&phone_label(c)),
+                    escape(reason)
+                );
                 if out.len() + line.len() > budget / 3 {
                     break;
                 }
@@ -92,7 +118,7 @@ pub fn plan(plan: &Plan) -> String {
         out,
         "<details><summary>Changes ({changed} phones)</summary>\n"
     );
-    let _ = writeln!(out, "```diff");
+    let mut diff = String::new();
     let mut shown = 0;
     for group in &groups {
         let first = group[0];
@@ -139,16 +165,77 @@ pub fn plan(plan: &Plan) -> String {
         for n in &first.notes {
             let _ = writeln!(block, "# note: {n}");
         }
-        if out.len() + block.len() > budget {
+        if out.len() + diff.len() + block.len() > budget {
             break;
         }
-        out.push_str(&block);
+        diff.push_str(&block);
         shown += group.len();
     }
-    let _ = writeln!(out, "```");
+    let fence = fence_for(&diff);
+    let _ = write!(out, "{fence}diff\n{diff}{fence}\n");
     if shown < changed {
         let _ = writeln!(out, "\n... and {} more phones", changed - shown);
     }
     let _ = writeln!(out, "\n</details>");
     out
+}
+
+/// The longest run of backticks in `s`.
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// A code fence that no line of `content` can close: longer than any backtick run in it, at least 3.
+fn fence_for(content: &str) -> String {
+    "`".repeat((longest_backtick_run(content) + 1).max(3))
+}
+
+/// `s` as an inline code span that its own backticks cannot close (CommonMark: the delimiter is longer
+/// than any run inside, padded with a space where the text starts or ends with a backtick). Inside a
+/// code span nothing is markup, `<!--` and `</details>` included.
+pub fn code(s: &str) -> String {
+    let s = crate::redact::controls(s);
+    let ticks = "`".repeat(longest_backtick_run(&s) + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{s}{pad}{ticks}")
+}
+
+/// Free text made inert in markdown: the characters that start emphasis, code, links, tables or
+/// strike-through are escaped, `<`, `>` and `&` written as entities (no HTML tag or comment can open),
+/// control characters shown escaped.
+pub fn escape(s: &str) -> String {
+    let s = crate::redact::controls(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_cannot_break_out_of_code_or_html() {
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(escape("</details><!-- x"), "&lt;/details&gt;&lt;!-- x");
+        assert_eq!(escape("a `b` *c*"), "a \\`b\\` \\*c\\*");
+        assert_eq!(fence_for("x ```` y"), "`````");
+        assert_eq!(fence_for("plain"), "```");
+    }
 }

@@ -75,10 +75,11 @@ pub fn blocked_groups(changes: &[PhoneChange]) -> Vec<(&str, &str, Vec<&PhoneCha
     out
 }
 
-/// `id (name)` or `id`.
+/// `id (name)` or `id`. Control characters in a name are shown escaped (validation refuses them; a
+/// plan file is not trusted to have been validated).
 pub fn phone_label(c: &PhoneChange) -> String {
     match &c.name {
-        Some(n) => format!("{} ({n})", c.phone_id),
+        Some(n) => format!("{} ({})", c.phone_id, crate::redact::controls(n)),
         None => c.phone_id.clone(),
     }
 }
