@@ -13,4 +13,5 @@ mod quickstart;
 mod simulator;
 mod support;
 mod terminal;
+mod trust;
 mod validate;

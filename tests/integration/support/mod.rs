@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -158,6 +160,41 @@ pub fn signal(child: &std::process::Child, sig: i32) {
     // SAFETY: kill(2) on our own child's pid with a valid signal number.
     let rc = unsafe { libc::kill(child.id() as i32, sig) };
     assert_eq!(rc, 0, "kill failed");
+}
+
+/// Wait for a child and return its exit code and peak memory (max RSS, KiB), from wait4(2).
+#[allow(unsafe_code)]
+pub fn wait_with_rusage(child: &std::process::Child) -> (i32, i64) {
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value of a plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child's pid with valid pointers.
+    let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(rc, child.id() as i32, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, usage.ru_maxrss)
+}
+
+/// The output of a child already reaped by [`wait_with_rusage`].
+pub fn collect(mut child: std::process::Child, code: i32) -> Out {
+    use std::io::Read;
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        s.read_to_string(&mut stdout).unwrap();
+    }
+    if let Some(mut s) = child.stderr.take() {
+        s.read_to_string(&mut stderr).unwrap();
+    }
+    Out {
+        code,
+        stdout,
+        stderr,
+    }
 }
 
 /// A simulator running in this process on 127.0.0.1:0, with its own runtime.

@@ -1,0 +1,404 @@
+//! Trust, tried as an attacker would: forged and re-sealed plan files, a spec changed since its plan, a
+//! provider that redirects, floods, or echoes secrets and terminal escapes, markdown-breaking names, and
+//! `--out` pointed at files it must not replace.
+
+use phonefleet::plan::saved::SavedPlan;
+use serde_json::{Value, json};
+
+use crate::plan::{FIXTURE, spec};
+use crate::support::fake::{Fake, Reply};
+use crate::support::{Dir, GL_TOKEN, Sim, pf, providers};
+
+/// Re-seal an edited plan the way an attacker can: the content digest is public arithmetic.
+fn reseal(plan: Value) -> String {
+    let saved: SavedPlan = serde_json::from_value(plan).expect("still a plan");
+    serde_json::to_string_pretty(&saved.sealed()).unwrap()
+}
+
+fn read_json(dir: &Dir, name: &str) -> Value {
+    serde_json::from_str(&dir.read(name)).unwrap()
+}
+
+const WITH_UNMANAGED: &str = "  - {provider: geelark, id: g9, status: running}\n";
+
+#[test]
+fn a_resealed_plan_runs_only_what_its_spec_and_review_show() {
+    let sim = Sim::start(&format!("{FIXTURE}{WITH_UNMANAGED}"));
+    let dir = Dir::with_spec(&spec(&sim.url()));
+    let plan_file = dir.path("plan.json");
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    let original = read_json(&dir, "plan.json");
+
+    // (a) An extra batch stopping a phone the spec does not manage.
+    let mut extra = original.clone();
+    extra["plan"]["batches"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"provider": "gl", "action": "stop", "phones": [{"id": "g9"}]}));
+    // (b) The stop batch turned into a start (a reboot of running phones, reported "skipped" before).
+    let mut flipped = original.clone();
+    for b in flipped["plan"]["batches"].as_array_mut().unwrap() {
+        if b["provider"] == "gl" && b["action"] == "stop" {
+            b["action"] = json!("start");
+        }
+    }
+    // (c) Changes and batches altered together, so that `show` renders the forged change.
+    let mut both = flipped.clone();
+    for c in both["plan"]["changes"].as_array_mut().unwrap() {
+        if c["provider"] == "gl" && c["actions"] == json!([{"action": "stop"}]) {
+            c["actions"] = json!([{"action": "start"}]);
+        }
+    }
+    // (d) A change for a phone the spec does not declare, with a batch to match.
+    let mut undeclared = original.clone();
+    let mut forged = undeclared["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["phone_id"] == "g1")
+        .unwrap()
+        .clone();
+    forged["phone_id"] = json!("g9");
+    forged["desired"]["id"] = json!("g9");
+    undeclared["plan"]["changes"]
+        .as_array_mut()
+        .unwrap()
+        .push(forged);
+    undeclared["plan"]["batches"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"provider": "gl", "action": "stop", "phones": [{"id": "g9"}]}));
+
+    for (name, forged, says) in [
+        ("extra", extra, "batches are not the calls its changes make"),
+        (
+            "flipped",
+            flipped,
+            "batches are not the calls its changes make",
+        ),
+        (
+            "both",
+            both,
+            "changes are not what its spec and the phones' state make",
+        ),
+        ("undeclared", undeclared, "is not what the spec"),
+    ] {
+        let file = dir.write(&format!("{name}.json"), &reseal(forged));
+        pf(&["show", &file]).run().code(0);
+        pf(&["apply", &file])
+            .run()
+            .code(1)
+            .no_panic()
+            .stderr_has(says)
+            .stderr_has("nothing was applied");
+        assert_eq!(sim.mutating_calls(), 0, "{name}: no change was sent");
+    }
+    let phones = sim.phones();
+    assert_eq!(phones["g9"]["meaning"], "started", "{phones:?}");
+
+    // The untouched plan still applies, and reports every phone of its changes.
+    let out = pf(&["apply", &plan_file]).run();
+    out.code(0)
+        .stdout_has("Apply: 5 ok, 0 failed, 3 blocked, 0 skipped.");
+    assert_eq!(sim.phones()["g9"]["meaning"], "started");
+}
+
+#[test]
+fn a_plan_cannot_choose_endpoints_or_credential_variables() {
+    let sim = Sim::start(FIXTURE);
+    let attacker = Fake::start(|_| Reply::Json(200, vec![], "{}".into()));
+    let dir = Dir::with_spec(&spec(&sim.url()));
+    let plan_file = dir.path("plan.json");
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    let calls_before = sim.stats().values().sum::<u64>();
+    let original = read_json(&dir, "plan.json");
+
+    let mut redirected = original.clone();
+    redirected["providers"]["gl"]["endpoint"] = json!(attacker.url);
+    redirected["providers"]["gl"]["credentials"] = json!({"token_env": "SOME_OTHER_SECRET"});
+    let mut broken = original.clone();
+    broken["providers"]["gl"]["endpoint"] = json!("not a url");
+    let mut ftp = original;
+    ftp["providers"]["gl"]["endpoint"] = json!("ftp://127.0.0.1/x");
+
+    for (name, forged) in [("redirected", redirected), ("broken", broken), ("ftp", ftp)] {
+        let file = dir.write(&format!("{name}.json"), &reseal(forged));
+        let out = pf(&["apply", &file, "-v"])
+            .env("SOME_OTHER_SECRET", "value-an-attacker-wants")
+            .run();
+        out.code(1)
+            .no_panic()
+            .stderr_has("the plan's provider entries differ from the spec's (`gl`)");
+        assert!(!out.stderr.contains("value-an-attacker-wants"));
+    }
+    assert!(
+        attacker.requests().is_empty(),
+        "nothing reached the attacker"
+    );
+    assert_eq!(
+        sim.stats().values().sum::<u64>(),
+        calls_before,
+        "not even the staleness read was sent"
+    );
+}
+
+#[test]
+fn a_plan_applies_only_to_the_spec_it_was_made_from() {
+    let sim = Sim::start(FIXTURE);
+    let dir = Dir::with_spec(&spec(&sim.url()));
+    let plan_file = dir.path("plan.json");
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    let calls_before = sim.stats().values().sum::<u64>();
+    // A one-line edit of the reviewed spec after the plan: g3 is no longer to be stopped.
+    let edited = dir.read("spec.yaml").replace("ids: [g3]", "ids: [g3, g9]");
+    dir.write("spec.yaml", &edited);
+    pf(&["apply", &plan_file])
+        .run()
+        .code(1)
+        .stderr_has("changed since the plan was made")
+        .stderr_has("nothing was applied");
+    // A spec that is gone.
+    std::fs::remove_file(dir.spec()).unwrap();
+    pf(&["apply", &plan_file])
+        .run()
+        .code(1)
+        .stderr_has("which cannot be loaded here");
+    assert_eq!(
+        sim.stats().values().sum::<u64>(),
+        calls_before,
+        "refused before any network call"
+    );
+}
+
+/// A GeeLark endpoint on a fake server: status answers every id running; `stop` answers as given.
+fn geelark_spec(url: &str) -> String {
+    format!(
+        "version: 1
+providers:
+  gl:
+    kind: geelark
+    endpoint: {url}
+    credentials: {{token_env: PF_GL_TOKEN}}
+phones:
+  - {{id: g1, provider: gl, state: stopped}}
+"
+    )
+}
+
+fn status_running() -> Reply {
+    Reply::Json(
+        200,
+        vec![],
+        json!({"code": 0, "msg": "success", "traceId": "t", "data": {"totalAmount": 1,
+            "successAmount": 1, "failAmount": 0,
+            "successDetails": [{"id": "g1", "serialName": "n", "status": 0}], "failDetails": []}})
+        .to_string(),
+    )
+}
+
+#[test]
+fn redirects_are_refused_and_nothing_reaches_their_target() {
+    let target = Fake::start(|_| status_running());
+    let location = format!("{}/open/v1/phone/status", target.url);
+    let reads = Fake::start(move |_| {
+        Reply::Json(
+            307,
+            vec![("Location".into(), location.clone())],
+            "{}".into(),
+        )
+    });
+    let dir = Dir::with_spec(&geelark_spec(&reads.url));
+    let target_host = target.url.trim_start_matches("http://").to_owned();
+    pf(&["plan", &dir.spec()])
+        .run()
+        .code(1)
+        .no_panic()
+        .stderr_has(&format!(
+            "redirected the call (HTTP 307) to `{target_host}`"
+        ));
+    let status_calls = reads
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/status"))
+        .count();
+    assert_eq!(status_calls, 1, "a redirect is not retried");
+
+    // A change redirected: the phone fails with the redirect named; the body and token go nowhere else.
+    let stop_to = format!("{}/open/v1/phone/stop", target.url);
+    let changes = Fake::start(move |req| {
+        if req.path.ends_with("/stop") {
+            Reply::Json(308, vec![("Location".into(), stop_to.clone())], "{}".into())
+        } else {
+            status_running()
+        }
+    });
+    let dir = Dir::with_spec(&geelark_spec(&changes.url));
+    let out = pf(&[
+        "apply",
+        &dir.spec(),
+        "--auto-approve",
+        "--json",
+        "--timeout",
+        "5",
+    ])
+    .run();
+    out.code(1).no_panic();
+    assert!(out.stdout.contains("HTTP 308"), "{}", out.stdout);
+    assert!(out.stdout.contains(&target_host), "{}", out.stdout);
+    let stops = changes
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/stop"))
+        .count();
+    assert_eq!(stops, 1, "the change was sent once");
+    assert!(
+        target.requests().is_empty(),
+        "nothing reached the redirect target"
+    );
+}
+
+#[test]
+fn an_endless_answer_is_cut_at_the_cap_with_memory_near_it() {
+    // 512 MiB on offer; a client without a cap would hold all of it.
+    let flood = Fake::start(|_| Reply::Endless { total: 512 << 20 });
+    let dir = Dir::with_spec(&geelark_spec(&flood.url));
+    let child = pf(&["plan", &dir.spec()]).spawn();
+    let (code, max_rss_kib) = crate::support::wait_with_rusage(&child);
+    let out = crate::support::collect(child, code);
+    out.code(1)
+        .no_panic()
+        .stderr_has("POST ")
+        .stderr_has("/open/v1/phone/status")
+        .stderr_has("the answer is larger than 32 MiB");
+    assert!(
+        max_rss_kib < 160 * 1024,
+        "peak memory {max_rss_kib} KiB is far above the 32 MiB cap"
+    );
+}
+
+#[test]
+fn provider_text_never_prints_a_secret_or_a_terminal_escape() {
+    // Whatever token comes in is echoed, literally and JSON-escaped (`\u00XX` for its first letter),
+    // with escapes that would clear the screen and fake a clean result.
+    fn message(req: &crate::support::fake::Req) -> String {
+        let token = req
+            .headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .map(|(_, v)| v.trim_start_matches("Bearer ").to_owned())
+            .unwrap_or_default();
+        let first = token.chars().next().unwrap_or('x');
+        let escaped = format!("\\u{:04x}{}", first as u32, &token[first.len_utf8()..]);
+        format!(
+            "token {token} or {escaped} refused \\u001b[2J\\u001b[H\\nNo changes. The fleet matches the spec."
+        )
+    }
+    let fake = Fake::start(|req| {
+        let m = message(req);
+        if req.path.ends_with("/stop") {
+            Reply::Json(
+                200,
+                vec![],
+                format!(
+                    "{{\"code\":40006,\"msg\":\"partial\",\"data\":{{\"totalAmount\":1,\"successAmount\":0,\
+                     \"failAmount\":1,\"successDetails\":[],\"failDetails\":[{{\"code\":43006,\"id\":\"g1\",\"msg\":\"{m}\"}}]}}}}"
+                ),
+            )
+        } else if m.contains("wrong-token-value") {
+            Reply::Json(401, vec![], format!("{{\"code\":40003,\"msg\":\"{m}\"}}"))
+        } else {
+            status_running()
+        }
+    });
+    let dir = Dir::with_spec(&geelark_spec(&fake.url));
+    let outs = [
+        pf(&["apply", &dir.spec(), "--auto-approve", "-v"]).run(),
+        pf(&["apply", &dir.spec(), "--auto-approve", "--json"]).run(),
+        pf(&["plan", &dir.spec()])
+            .env("PF_GL_TOKEN", "wrong-token-value")
+            .run(),
+    ];
+    for out in &outs {
+        out.code(1).no_panic();
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(!all.contains(GL_TOKEN), "token printed:\n{all}");
+        assert!(!all.contains("wrong-token-value"), "token printed:\n{all}");
+        assert!(!all.contains('\u{1b}'), "escape printed:\n{all}");
+        assert!(all.contains("***"), "masked:\n{all}");
+        assert!(all.contains("\\u{1b}[2J"), "escape shown as text:\n{all}");
+    }
+}
+
+#[test]
+fn names_cannot_break_out_of_the_markdown_comment() {
+    let sim = Sim::start(FIXTURE);
+    let hostile = "x ```` </details> <!-- y";
+    let dir = Dir::with_spec(&format!(
+        "{}phones:
+  - {{id: g1, provider: gl, name: \"{hostile}\", state: stopped}}
+  - {{id: k1, provider: kp, name: \"k ``` <!--\", state: running}}
+",
+        providers(&sim.url())
+    ));
+    let out = pf(&["plan", &dir.spec(), "--markdown"]).run();
+    out.code(0);
+    let md = &out.stdout;
+    // The diff fence is longer than any backtick run of the names, and closes before our </details>.
+    assert!(md.contains("`````diff\n"), "{md}");
+    assert!(md.contains(&format!("# gl / g1 ({hostile}): stop")), "{md}");
+    assert!(md.contains("\n`````\n\n</details>"), "{md}");
+    assert_eq!(md.matches("`````diff").count(), 1);
+    // The blocked line keeps the name in a code span its backticks cannot close.
+    assert!(md.contains("````k1 (k ``` <!--)````"), "{md}");
+    // Outside the diff block and the code span, only our own marker and tags remain.
+    let start = md.find("`````diff\n").unwrap();
+    let end = md[start..].find("\n`````\n").unwrap() + start;
+    let outside = format!("{}{}", &md[..start], &md[end..]).replace("````k1 (k ``` <!--)````", "");
+    assert_eq!(outside.matches("<!--").count(), 1, "{outside}");
+    assert_eq!(outside.matches("</details>").count(), 1, "{outside}");
+}
+
+#[test]
+fn out_never_replaces_the_spec_a_link_or_a_file_that_is_not_a_plan() {
+    let sim = Sim::start(FIXTURE);
+    let dir = Dir::with_spec(&spec(&sim.url()));
+    let spec_text = dir.read("spec.yaml");
+    pf(&["plan", &dir.spec(), "--out", &dir.spec()])
+        .run()
+        .code(1)
+        .stderr_has("it is the spec itself");
+    assert_eq!(dir.read("spec.yaml"), spec_text);
+    let notes = dir.write("notes.txt", "keep me\n");
+    pf(&["plan", &dir.spec(), "--out", &notes])
+        .run()
+        .code(1)
+        .stderr_has("the file exists and is not a phonefleet plan");
+    assert_eq!(dir.read("notes.txt"), "keep me\n");
+    let link = dir.path("link.json");
+    std::os::unix::fs::symlink(&notes, &link).unwrap();
+    pf(&["plan", &dir.spec(), "--out", &link])
+        .run()
+        .code(1)
+        .stderr_has("it is a symbolic link");
+    assert_eq!(dir.read("notes.txt"), "keep me\n");
+    assert_eq!(
+        sim.stats().values().sum::<u64>(),
+        0,
+        "refused before planning"
+    );
+    // An existing plan is replaced.
+    let plan_file = dir.path("plan.json");
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    assert!(dir.read("plan.json").contains("phonefleet-plan"));
+}
