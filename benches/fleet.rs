@@ -135,6 +135,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             properties: (!properties.is_empty()).then_some(properties),
             busy: None,
             job_error: None,
+            unreadable: false,
         });
     }
     let mut gl_ids = Vec::new();
@@ -156,6 +157,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             properties: None,
             busy: None,
             job_error: None,
+            unreadable: false,
         });
         gl_ids.push(id);
     }
@@ -171,6 +173,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             properties: None,
             busy: None,
             job_error: None,
+            unreadable: false,
         });
         kp_ids.push(id);
     }

@@ -96,18 +96,34 @@ impl ApplyReport {
     }
 }
 
-/// Set by Ctrl-C: no new batch starts once it is raised.
+/// Set by Ctrl-C or SIGTERM: no new batch starts once it is raised.
 #[derive(Debug, Clone, Default)]
 pub struct Cancel {
     flag: Arc<AtomicBool>,
+    terminated: Arc<AtomicBool>,
     notify: Arc<tokio::sync::Notify>,
 }
 
 impl Cancel {
-    /// Raise the flag.
-    pub fn cancel(&self) {
+    /// Raise the flag, for this signal.
+    pub fn cancel(&self, signal: crate::signals::Signal) {
+        self.terminated.store(
+            signal == crate::signals::Signal::Terminate,
+            Ordering::SeqCst,
+        );
         self.flag.store(true, Ordering::SeqCst);
         self.notify.notify_waiters();
+    }
+
+    /// The signal that raised the flag, if it was raised.
+    pub fn signal(&self) -> Option<crate::signals::Signal> {
+        self.is_cancelled().then(|| {
+            if self.terminated.load(Ordering::SeqCst) {
+                crate::signals::Signal::Terminate
+            } else {
+                crate::signals::Signal::Interrupt
+            }
+        })
     }
     /// Whether it was raised.
     pub fn is_cancelled(&self) -> bool {
@@ -128,8 +144,9 @@ impl Cancel {
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// How long to wait for jobs and convergence, from the start of the apply.
-    pub timeout: Duration,
+    /// The run's deadline (`--timeout`, counted from the start of the command): no batch is sent after
+    /// it, and jobs and convergence are waited for until it.
+    pub deadline: Instant,
     /// Draw a progress bar on stderr.
     pub progress: bool,
     /// Interruption flag.
@@ -137,6 +154,9 @@ pub struct Options {
 }
 
 type Key = (String, Action);
+
+/// A batch's answer, or why it was not sent.
+type Sent = Result<Result<BatchResults, ProviderError>, String>;
 
 /// Whether `obs` already shows the result of `action` (or the phone is on its way there).
 fn reached(action: &Action, d: &DesiredPhone, obs: &Observation, in_progress_counts: bool) -> bool {
@@ -260,30 +280,38 @@ async fn run_provider(
         if phase_batches.is_empty() {
             continue;
         }
-        let answers: Vec<(Batch, Option<Result<BatchResults, ProviderError>>)> =
-            stream::iter(phase_batches)
-                .map(|b| {
-                    let desired = &run.desired;
-                    let fatal_now = fatal.is_some();
-                    async move {
-                        if opts.cancel.is_cancelled() || fatal_now {
-                            return (b, None);
-                        }
-                        let r = run_batch(run.client, &b, desired).await;
-                        (b, Some(r))
+        let answers: Vec<(Batch, Sent)> = stream::iter(phase_batches)
+            .map(|b| {
+                let desired = &run.desired;
+                let fatal_now = fatal
+                    .as_ref()
+                    .map(|e| format!("not sent: {}: {}", e.code, e.message));
+                async move {
+                    // Checked as each batch is about to go: nothing new starts after an
+                    // interruption, a fatal provider error, or the deadline.
+                    let not_sent = if let Some(reason) = fatal_now {
+                        Some(reason)
+                    } else if opts.cancel.is_cancelled() {
+                        Some("interrupted before this batch was sent".to_owned())
+                    } else if Instant::now() >= deadline {
+                        Some("not sent: the run's deadline passed (--timeout)".to_owned())
+                    } else {
+                        None
+                    };
+                    if let Some(reason) = not_sent {
+                        return (b, Err(reason));
                     }
-                })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await;
+                    let r = run_batch(run.client, &b, desired).await;
+                    (b, Ok(r))
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
         let mut pending: Vec<(Action, PendingJob)> = Vec::new();
         for (batch, answer) in answers {
             match answer {
-                None => {
-                    let reason = match &fatal {
-                        Some(e) => format!("not sent: {}: {}", e.code, e.message),
-                        None => "interrupted before this batch was sent".to_owned(),
-                    };
+                Err(reason) => {
                     for id in batch.ids() {
                         outcomes.insert(
                             (id.to_owned(), batch.action),
@@ -292,7 +320,7 @@ async fn run_provider(
                         bar.inc(1);
                     }
                 }
-                Some(Err(e)) => {
+                Ok(Err(e)) => {
                     let pe = e.as_phone_error();
                     if e.is_fatal() {
                         fatal.get_or_insert(pe.clone());
@@ -303,7 +331,7 @@ async fn run_provider(
                         bar.inc(1);
                     }
                 }
-                Some(Ok(per_phone)) => {
+                Ok(Ok(per_phone)) => {
                     for (id, r) in per_phone {
                         match r {
                             Ok(Accepted::Done) => {
@@ -437,8 +465,7 @@ pub async fn execute(
     clients: &BTreeMap<String, Client>,
     opts: &Options,
 ) -> ApplyReport {
-    let started = Instant::now();
-    let deadline = started + opts.timeout;
+    let deadline = opts.deadline;
     let total: u64 = plan.batches.iter().map(|b| b.phones.len() as u64).sum();
     let bar = if opts.progress {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -491,11 +518,21 @@ pub async fn execute(
     let mut results = Vec::new();
     for c in &plan.changes {
         if let Some(reason) = &c.blocked {
+            // A phone that could not be read is a failure of this run (the next apply may read it), not
+            // a state of the phone.
+            let outcome = if c.unreadable {
+                Outcome::Failed(PhoneError {
+                    code: "unreadable".into(),
+                    message: reason.clone(),
+                })
+            } else {
+                Outcome::Blocked(reason.clone())
+            };
             results.push(PhoneResult {
                 provider: c.provider.clone(),
                 phone_id: c.phone_id.clone(),
                 action: None,
-                outcome: Outcome::Blocked(reason.clone()),
+                outcome,
             });
             continue;
         }

@@ -14,6 +14,8 @@ pub enum ExitStatus {
     Drift,
     /// 130: interrupted by Ctrl-C.
     Interrupted,
+    /// 143: stopped by SIGTERM.
+    Terminated,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -23,6 +25,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Failure => 1,
             ExitStatus::Drift => 2,
             ExitStatus::Interrupted => 130,
+            ExitStatus::Terminated => 143,
         })
     }
 }

@@ -16,6 +16,7 @@
 //! - [`redact`]: provider text made safe to show: secrets masked, control characters escaped.
 //! - [`render`]: text, JSON and markdown output, apart from computing.
 //! - [`export`]: an existing account's phones written as a spec.
+//! - [`signals`]: SIGINT and SIGTERM, and the exit status of a run they stop.
 //! - [`simulator`]: the local fake cloud of all three providers (`phonefleet simulate`).
 //! - [`error`]: exit codes, hints, printing the final error.
 
@@ -30,6 +31,7 @@ pub mod provider;
 pub mod redact;
 pub mod render;
 pub mod session;
+pub mod signals;
 pub mod simulator;
 pub mod spec;
 pub mod state;

@@ -64,6 +64,8 @@ pub enum Census {
     Total(usize),
     /// Every phone id.
     Ids(Vec<String>),
+    /// The count failed: why.
+    Unknown(String),
 }
 
 /// Phones each provider holds that `desired` does not declare.
@@ -81,6 +83,11 @@ pub fn unmanaged(
                 .map(|d| d.id.as_str())
                 .collect();
             let u = match c {
+                Census::Unknown(reason) => crate::state::Unmanaged {
+                    count: 0,
+                    unknown: Some(reason),
+                    ids: None,
+                },
                 Census::Ids(all) => {
                     let mut extra: Vec<String> = all
                         .into_iter()
@@ -89,6 +96,7 @@ pub fn unmanaged(
                     extra.sort();
                     crate::state::Unmanaged {
                         count: extra.len(),
+                        unknown: None,
                         ids: Some(extra),
                     }
                 }
@@ -99,6 +107,7 @@ pub fn unmanaged(
                         .count();
                     crate::state::Unmanaged {
                         count: total.saturating_sub(found),
+                        unknown: None,
                         ids: None,
                     }
                 }
@@ -148,8 +157,9 @@ impl Session {
         limits: &BTreeMap<String, EffectiveLimits>,
         simulate: Option<bool>,
         verbose: bool,
+        deadline: std::time::Instant,
     ) -> anyhow::Result<Session> {
-        let http = Arc::new(Http::new(verbose)?);
+        let http = Arc::new(Http::new(verbose, deadline)?);
         let (target, sim) = match simulate {
             None => (Target::Spec, None),
             Some(reset) => {
@@ -174,8 +184,10 @@ impl Session {
         Ok(Session { clients, sim })
     }
 
-    /// Read every declared phone, one batched pass per provider, providers side by side.
-    pub async fn observe(&self, desired: &[DesiredPhone]) -> anyhow::Result<FleetState> {
+    /// Read every declared phone, one batched pass per provider, providers side by side. Never fails
+    /// as a whole: a phone that cannot be read is [`Observation::Unreadable`], and a provider that cannot
+    /// be read at all makes its own phones unreadable, nobody else's.
+    pub async fn observe(&self, desired: &[DesiredPhone]) -> FleetState {
         let mut per_provider: BTreeMap<&str, Vec<ObserveTarget>> = BTreeMap::new();
         for d in desired {
             per_provider
@@ -187,24 +199,44 @@ impl Session {
                 });
         }
         let reads = per_provider.into_iter().map(|(name, targets)| async move {
-            let client = &self.clients[name];
-            let r = client.observe(&targets).await;
-            (name, r)
+            let r = match self.clients.get(name) {
+                Some(client) => client.observe(&targets).await.map_err(|e| {
+                    use crate::error::Hint;
+                    crate::state::ProviderFailure {
+                        hint: e.hint(),
+                        reason: crate::redact::text(&crate::provider::chain(&e)),
+                    }
+                }),
+                None => Err(crate::state::ProviderFailure {
+                    reason: format!("no client for provider `{name}`"),
+                    hint: None,
+                }),
+            };
+            (name, targets, r)
         });
         let mut state = FleetState::default();
-        for (name, r) in futures::future::join_all(reads).await {
-            let found =
-                r.with_context(|| format!("failed to read the phones of provider `{name}`"))?;
-            for (id, obs) in found {
-                state.insert(name, id, obs);
+        for (name, targets, r) in futures::future::join_all(reads).await {
+            match r {
+                Ok(found) => {
+                    for (id, obs) in found {
+                        state.insert(name, id, obs);
+                    }
+                }
+                Err(failure) => {
+                    for t in targets {
+                        state.insert(name, t.id, Observation::unreadable(&failure.reason));
+                    }
+                    state.failed_providers.insert(name.to_owned(), failure);
+                }
             }
         }
-        Ok(state)
+        state
     }
 
     /// What each provider holds in all: one count call per provider, or (with `ids`) the whole account
-    /// listed. Independent of the observation, so it runs beside it.
-    pub async fn census(&self, ids: bool) -> anyhow::Result<BTreeMap<String, Census>> {
+    /// listed. Independent of the observation, so it runs beside it. Only informs: a provider whose
+    /// count fails is [`Census::Unknown`].
+    pub async fn census(&self, ids: bool) -> BTreeMap<String, Census> {
         let reads = self.clients.iter().map(|(name, client)| async move {
             let r = if ids {
                 client
@@ -214,15 +246,10 @@ impl Session {
             } else {
                 client.count_all().await.map(Census::Total)
             };
-            (name.clone(), r)
+            let c = r.unwrap_or_else(|e| Census::Unknown(format!("{:#}", anyhow::Error::new(e))));
+            (name.clone(), c)
         });
-        let mut out = BTreeMap::new();
-        for (name, r) in futures::future::join_all(reads).await {
-            let c =
-                r.with_context(|| format!("failed to count the phones of provider `{name}`"))?;
-            out.insert(name, c);
-        }
-        Ok(out)
+        futures::future::join_all(reads).await.into_iter().collect()
     }
 
     /// Close; the simulated fleet is saved for the next `--simulate` run.
@@ -339,5 +366,6 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         properties: (cph && !properties.is_empty()).then_some(properties),
         busy: None,
         job_error: None,
+        unreadable: false,
     }
 }

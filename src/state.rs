@@ -54,6 +54,16 @@ pub enum Observation {
     Found(ObservedPhone),
     /// The provider says there is no such phone.
     NotFound,
+    /// The phone could not be read (after retries), or the answer about it was ambiguous: the reason,
+    /// already cleaned of secrets and control characters. Planned as blocked; never acted on.
+    Unreadable(String),
+}
+
+impl Observation {
+    /// A phone that could not be read, for this reason.
+    pub fn unreadable(reason: impl std::fmt::Display) -> Observation {
+        Observation::Unreadable(crate::redact::text(&reason.to_string()))
+    }
 }
 
 /// Observations by provider name, then phone id (two levels, so lookups by `&str` allocate nothing).
@@ -63,6 +73,18 @@ pub struct FleetState {
     pub phones: HashMap<String, HashMap<String, Observation>>,
     /// Per provider: phones the account holds that the spec does not declare (when counted).
     pub unmanaged: std::collections::BTreeMap<String, Unmanaged>,
+    /// Providers that could not be read at all (their phones are unreadable): why, and advice.
+    pub failed_providers: std::collections::BTreeMap<String, ProviderFailure>,
+}
+
+/// Why a whole provider could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderFailure {
+    /// The error, cleaned.
+    pub reason: String,
+    /// What a person can do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// Phones at a provider that no spec entry declares; phonefleet never changes them.
@@ -70,6 +92,10 @@ pub struct FleetState {
 pub struct Unmanaged {
     /// How many.
     pub count: usize,
+    /// Why they could not be counted (the count is then unknown and `count` is 0). Counting only
+    /// informs, so a failure is a warning, never a failed plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
     /// Their ids, when the account was listed (`plan -v`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids: Option<Vec<String>>,

@@ -140,6 +140,9 @@ pub struct PlanArgs {
     /// Exit 0 when nothing differs, 2 when the fleet differs from the spec, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Seconds the whole run may take, reads and retries included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -173,8 +176,8 @@ pub struct ApplyArgs {
     /// Calls in flight at once per provider.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub parallelism: Option<u32>,
-    /// Seconds to wait for phones to reach their desired state after the calls.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    /// Seconds the whole run may take: reads, calls, jobs and convergence. No batch is sent after it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -204,6 +207,9 @@ pub struct ExportArgs {
     /// Export from the local simulated cloud (`.phonefleet/simulator.json`).
     #[arg(long)]
     pub simulate: bool,
+    /// Seconds the whole run may take, reads and retries included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
 }
 
 /// `simulate` arguments.
@@ -230,4 +236,11 @@ pub struct SimulateArgs {
     /// Seed for the fault injection.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
+    /// Refuse the whole-account listings (GeeLark 40015, KooPhone KOOPHONE.API.1001), as a sub-account
+    /// without list permission sees them.
+    #[arg(long)]
+    pub refuse_listing: bool,
+    /// After N provider calls, accept every further call and never answer it.
+    #[arg(long, value_name = "N")]
+    pub hang_after: Option<u64>,
 }

@@ -80,6 +80,8 @@ pub struct PlanSettings {
     pub out: Option<PathBuf>,
     /// Exit 2 on drift.
     pub detailed_exitcode: bool,
+    /// How long the whole run may take.
+    pub timeout: Duration,
     /// Targets and simulation.
     pub connect: ConnectSettings,
 }
@@ -91,6 +93,7 @@ impl From<&PlanArgs> for PlanSettings {
             format: format_of(&a.format),
             out: a.out.clone(),
             detailed_exitcode: a.detailed_exitcode,
+            timeout: Duration::from_secs(a.timeout),
             connect: (&a.connect).into(),
         }
     }
@@ -127,7 +130,7 @@ pub struct ApplySettings {
     pub max_batch: Option<usize>,
     /// `--parallelism` override.
     pub parallelism: Option<usize>,
-    /// How long to wait for convergence.
+    /// How long the whole run may take.
     pub timeout: Duration,
     /// Targets and simulation.
     pub connect: ConnectSettings,
@@ -160,6 +163,8 @@ pub struct ExportSettings {
     pub group_by_state: bool,
     /// Use the simulator.
     pub simulate: bool,
+    /// How long the whole run may take.
+    pub timeout: Duration,
 }
 
 impl From<&ExportArgs> for ExportSettings {
@@ -170,6 +175,7 @@ impl From<&ExportArgs> for ExportSettings {
             with_properties: a.with_properties,
             group_by_state: a.group_by.is_some(),
             simulate: a.simulate,
+            timeout: Duration::from_secs(a.timeout),
         }
     }
 }

@@ -14,38 +14,41 @@ use crate::plan::verify;
 use crate::plan::{Batch, Plan};
 use crate::render::{self, color::Color};
 use crate::session::{self, Overrides, Session};
+use crate::signals;
 
-/// `apply`. Ctrl-C is caught from the start: before the first change it stops the run with nothing
-/// changed; during the changes it stops new batches and waits for those in flight.
+/// `apply`. Ctrl-C (SIGINT) and SIGTERM are caught from the start: before the first change they stop the
+/// run with nothing changed; during the changes they stop new batches and wait for those in flight,
+/// then the report is printed (exit 130 or 143). A second signal quits at once.
 pub async fn apply(
     settings: &ApplySettings,
     global: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
+    // The whole run, reads included, ends by this.
+    let deadline = std::time::Instant::now() + settings.timeout;
     let bytes = std::fs::read(&settings.file)
         .with_context(|| format!("cannot read {}", settings.file.display()))?;
     let cancel = Cancel::default();
     let watcher = {
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "\nInterrupted: no new batches will be sent; waiting for those in flight \
-                     (Ctrl-C again to quit at once, leaving their outcome unknown)..."
-                );
-                cancel.cancel();
-            }
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "\nQuit without waiting: the outcome of the batches in flight is unknown; run plan."
-                );
-                std::process::exit(130);
-            }
+            let first = signals::next().await;
+            let name = first.name();
+            eprintln!(
+                "\n{name}: no new batches will be sent; waiting for those in flight \
+                 ({name} again to quit at once, leaving their outcome unknown)..."
+            );
+            cancel.cancel(first);
+            let second = signals::next().await;
+            eprintln!(
+                "\nQuit without waiting: the outcome of the batches in flight is unknown; run plan."
+            );
+            std::process::exit(second.exit_code());
         })
     };
     let result = if looks_like_plan(&bytes) {
-        from_saved(&bytes, settings, global, &cancel).await
+        from_saved(&bytes, settings, global, &cancel, deadline).await
     } else {
-        from_spec(settings, global, &cancel).await
+        from_spec(settings, global, &cancel, deadline).await
     };
     watcher.abort();
     result
@@ -62,6 +65,7 @@ async fn from_spec(
     settings: &ApplySettings,
     global: &GlobalSettings,
     cancel: &Cancel,
+    deadline: std::time::Instant,
 ) -> anyhow::Result<ExitStatus> {
     if !settings.auto_approve && !global.interactive {
         bail!(
@@ -75,6 +79,7 @@ async fn from_spec(
         overrides(settings),
         false,
         global,
+        deadline,
     )
     .await?;
     let plan = planned.plan;
@@ -89,10 +94,11 @@ async fn from_spec(
     );
     if settings.json {
         eprint!("{shown}");
-    } else {
-        print!("{shown}");
-        std::io::stdout().flush()?;
+    } else if write_stdout(&shown).is_err() {
+        // Nobody reads stdout: show the plan where the question is asked.
+        eprint!("{shown}");
     }
+    super::plan::report_unreadable(&plan);
     if !plan.batches.is_empty() && !settings.auto_approve {
         let answer = tokio::select! {
             a = confirm() => Some(a?),
@@ -101,14 +107,13 @@ async fn from_spec(
         if answer != Some(true) {
             session.close().await?;
             eprintln!("Apply cancelled; nothing was changed.");
-            return Ok(if answer.is_none() {
-                ExitStatus::Interrupted
-            } else {
-                ExitStatus::Failure
+            return Ok(match cancel.signal() {
+                Some(signal) if answer.is_none() => signal.status(),
+                _ => ExitStatus::Failure,
             });
         }
     }
-    run(&plan, session, settings, global, cancel).await
+    run(&plan, session, settings, global, cancel, deadline).await
 }
 
 async fn confirm() -> anyhow::Result<bool> {
@@ -127,6 +132,7 @@ async fn from_saved(
     settings: &ApplySettings,
     global: &GlobalSettings,
     cancel: &Cancel,
+    deadline: std::time::Instant,
 ) -> anyhow::Result<ExitStatus> {
     let saved = SavedPlan::parse(bytes)
         .with_context(|| format!("{} is not a usable plan file", settings.file.display()))?;
@@ -163,6 +169,7 @@ async fn from_saved(
         &limits,
         simulate,
         global.verbose > 0,
+        deadline,
     )
     .await?;
     eprintln!(
@@ -170,13 +177,7 @@ async fn from_saved(
         spec.path,
         bound.covered.len()
     );
-    let observed = match session.observe(&bound.covered).await {
-        Ok(o) => o,
-        Err(e) => {
-            session.close().await?;
-            return Err(e);
-        }
-    };
+    let observed = session.observe(&bound.covered).await;
     let stale = verify::stale_phones(&saved.plan, &observed);
     if !stale.is_empty() {
         session.close().await?;
@@ -204,7 +205,7 @@ async fn from_saved(
         "{}",
         render::text::plan(&plan, Color::new(global.color_stderr))
     );
-    run(&plan, session, settings, global, cancel).await
+    run(&plan, session, settings, global, cancel, deadline).await
 }
 
 /// Split batches further (never merge): `--max-batch` on a saved plan.
@@ -230,6 +231,7 @@ async fn run(
     settings: &ApplySettings,
     global: &GlobalSettings,
     cancel: &Cancel,
+    deadline: std::time::Instant,
 ) -> anyhow::Result<ExitStatus> {
     if !plan.batches.is_empty() {
         eprintln!(
@@ -241,31 +243,45 @@ async fn run(
         );
     }
     let opts = Options {
-        timeout: settings.timeout,
+        deadline,
         progress: global.progress && !plan.batches.is_empty(),
         cancel: cancel.clone(),
     };
     // With no batches this only turns blocked phones into report lines.
     let report: ApplyReport = apply::execute(plan, &session.clients, &opts).await;
     session.close().await?;
-    if settings.json {
+    let text = if settings.json {
         let mut text = serde_json::to_string_pretty(&render::json::report(&report))?;
         text.push('\n');
-        print!("{text}");
+        text
     } else {
-        print!(
-            "{}",
-            render::text::report(&report, Color::new(global.color))
+        render::text::report(&report, Color::new(global.color))
+    };
+    let status = match cancel.signal() {
+        Some(signal) if report.interrupted => signal.status(),
+        _ if report.succeeded() => ExitStatus::Success,
+        _ => ExitStatus::Failure,
+    };
+    // The changes are made: the report must reach someone. When stdout cannot take it (a full disk, a
+    // closed pipe), it goes to stderr, and the run fails.
+    if let Err(e) = write_stdout(&text) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "error: cannot write the report to stdout ({e}); here it is on stderr:"
         );
+        let _ = err.write_all(text.as_bytes());
+        return Ok(ExitStatus::Failure);
     }
-    std::io::stdout().flush()?;
-    Ok(if report.interrupted {
-        ExitStatus::Interrupted
-    } else if report.succeeded() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    })
+    Ok(status)
+}
+
+/// Write all of `text` to stdout and flush it, returning the error instead of panicking as `print!`
+/// does.
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 fn total(plan: &Plan) -> usize {

@@ -38,7 +38,16 @@ pub async fn export(
         .filter(|d| d.provider == settings.provider)
         .collect();
     let simulate = settings.simulate.then_some(false);
-    let session = Session::open(&providers, &seed, &limits, simulate, global.verbose > 0).await?;
+    let deadline = std::time::Instant::now() + settings.timeout;
+    let session = Session::open(
+        &providers,
+        &seed,
+        &limits,
+        simulate,
+        global.verbose > 0,
+        deadline,
+    )
+    .await?;
     let with_properties = settings.with_properties && config.kind == spec::ProviderKind::HuaweiCph;
     if settings.with_properties && !with_properties {
         eprintln!(

@@ -29,6 +29,7 @@ pub async fn make(
     overrides: Overrides,
     census: bool,
     global: &GlobalSettings,
+    deadline: std::time::Instant,
 ) -> anyhow::Result<(Planned, Session)> {
     let loaded = spec::load_file(path)?;
     let desired = session::select(loaded.spec.desired_phones(), &connect.targets)?;
@@ -50,30 +51,28 @@ pub async fn make(
         &limits,
         simulate,
         global.verbose > 0,
+        deadline,
     )
     .await?;
     let wants_census = census && connect.targets.is_empty();
-    let read = async {
-        let (observed, counted) = tokio::join!(session.observe(&desired), async {
-            if wants_census {
-                session.census(global.verbose > 0).await.map(Some)
-            } else {
-                Ok(None)
+    let (mut observed, counted) = tokio::join!(session.observe(&desired), async {
+        if wants_census {
+            Some(session.census(global.verbose > 0).await)
+        } else {
+            None
+        }
+    });
+    if let Some(counted) = counted {
+        for (name, c) in &counted {
+            if let session::Census::Unknown(reason) = c {
+                eprintln!(
+                    "warning: could not count the phones of provider `{name}` that the spec does not \
+                     manage (the plan is complete without it): {reason}"
+                );
             }
-        });
-        let mut observed = observed?;
-        if let Some(c) = counted? {
-            observed.unmanaged = session::unmanaged(c, &desired, &observed);
         }
-        anyhow::Ok(observed)
-    };
-    let observed = match read.await {
-        Ok(o) => o,
-        Err(e) => {
-            session.close().await?;
-            return Err(e);
-        }
-    };
+        observed.unmanaged = session::unmanaged(counted, &desired, &observed);
+    }
     let plan = plan::compute(&PlanInput {
         providers: &loaded.spec.providers,
         desired: &desired,
@@ -143,17 +142,32 @@ pub fn save(planned: &Planned, simulated: bool, path: &std::path::Path) -> anyho
     Ok(())
 }
 
+/// On stderr: each provider that could not be read at all, with advice.
+pub fn report_unreadable(plan: &Plan) {
+    for (name, f) in &plan.summary.failed_providers {
+        eprintln!(
+            "error: provider `{name}` could not be read, so none of its phones: {}",
+            f.reason
+        );
+        if let Some(h) = &f.hint {
+            eprintln!("  hint: {h}");
+        }
+    }
+}
+
 /// `plan`.
 pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     if let Some(out) = &settings.out {
         crate::plan::saved::check_out_path(out, &settings.spec)?;
     }
+    let deadline = std::time::Instant::now() + settings.timeout;
     let (planned, session) = make(
         &settings.spec,
         &settings.connect,
         Overrides::default(),
         true,
         global,
+        deadline,
     )
     .await?;
     session.close().await?;
@@ -165,6 +179,18 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     )?;
     if let Some(out) = &settings.out {
         save(&planned, settings.connect.simulate, out)?;
+    }
+    let unreadable = planned.plan.summary.unreadable;
+    report_unreadable(&planned.plan);
+    if unreadable > 0 {
+        eprintln!(
+            "error: {unreadable} phone{} could not be read; {} shown above as blocked (\"could not read\"), \
+             and the plan is incomplete for {}. Plan again once the provider answers",
+            if unreadable == 1 { "" } else { "s" },
+            if unreadable == 1 { "it is" } else { "they are" },
+            if unreadable == 1 { "it" } else { "them" },
+        );
+        return Ok(ExitStatus::Failure);
     }
     Ok(
         if settings.detailed_exitcode && planned.plan.summary.has_drift() {

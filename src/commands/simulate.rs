@@ -31,6 +31,8 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitStatus> {
         throttle_rate: args.throttle_rate,
         seed: args.seed,
         lose_answers_after_change: false,
+        refuse_listing: args.refuse_listing,
+        hang_after: args.hang_after,
     };
     let sim = Simulator::start(args.listen, fixture, config)
         .await
@@ -41,23 +43,8 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitStatus> {
         out.flush()?;
     }
     eprintln!("simulating {phones} phones; Ctrl-C to stop");
-    wait_for_shutdown().await;
+    crate::signals::next().await;
     sim.stop().await;
     eprintln!("simulator stopped");
     Ok(ExitStatus::Success)
-}
-
-async fn wait_for_shutdown() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -65,6 +65,10 @@ pub struct PhoneChange {
     pub fingerprint: String,
     /// Whether properties were read for this phone (a saved plan re-reads the same way).
     pub read_properties: bool,
+    /// Blocked because the phone could not be read: a failure of the run (plan exits 1, apply reports
+    /// the phone failed), not a state of the phone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreadable: bool,
 }
 
 /// Counts for the summary line.
@@ -78,8 +82,11 @@ pub struct Summary {
     pub set_traffic: usize,
     /// Phones whose properties change.
     pub set_properties: usize,
-    /// Blocked phones.
+    /// Blocked phones (the unreadable ones included).
     pub blocked: usize,
+    /// Phones that could not be read.
+    #[serde(default)]
+    pub unreadable: usize,
     /// Phones that already match.
     pub unchanged: usize,
     /// Mutating API calls per provider (job polls come on top for huawei-cph).
@@ -87,6 +94,9 @@ pub struct Summary {
     /// Phones at each provider that the spec does not declare (never changed).
     #[serde(default)]
     pub unmanaged: BTreeMap<String, crate::state::Unmanaged>,
+    /// Providers that could not be read at all (their phones are blocked as unreadable).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_providers: BTreeMap<String, crate::state::ProviderFailure>,
 }
 
 impl Summary {
@@ -124,6 +134,13 @@ fn decide(
             return (
                 Vec::new(),
                 Some(format!("phone not found at provider `{}`", d.provider)),
+                Vec::new(),
+            );
+        }
+        Observation::Unreadable(reason) => {
+            return (
+                Vec::new(),
+                Some(format!("could not read: {reason}")),
                 Vec::new(),
             );
         }
@@ -212,6 +229,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
             notes,
             fingerprint: fingerprint(d, &obs),
             read_properties: !d.properties.is_empty(),
+            unreadable: matches!(obs, Observation::Unreadable(_)),
             desired: d.clone(),
         });
     }
@@ -219,6 +237,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
     let batches = batches_for(&changes, input.observed, input.limits);
     let mut summary = summarise(&changes, &batches, unchanged);
     summary.unmanaged = input.observed.unmanaged.clone();
+    summary.failed_providers = input.observed.failed_providers.clone();
     Plan {
         changes,
         batches,
@@ -283,6 +302,9 @@ fn summarise(changes: &[PhoneChange], batches: &[Batch], unchanged: usize) -> Su
     for c in changes {
         if c.blocked.is_some() {
             s.blocked += 1;
+        }
+        if c.unreadable {
+            s.unreadable += 1;
         }
         for a in &c.actions {
             match a {

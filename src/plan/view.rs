@@ -35,11 +35,19 @@ impl PhoneView {
 
     /// What the provider reports, restricted to the attributes `d` manages.
     pub fn observed(kind: ProviderKind, d: &DesiredPhone, obs: &Observation) -> PhoneView {
-        let Observation::Found(o) = obs else {
-            return PhoneView {
-                state: Some("not found".into()),
-                ..PhoneView::default()
-            };
+        let o = match obs {
+            Observation::Found(o) => o,
+            Observation::NotFound | Observation::Unreadable(_) => {
+                let what = if *obs == Observation::NotFound {
+                    "not found"
+                } else {
+                    "could not read"
+                };
+                return PhoneView {
+                    state: Some(what.into()),
+                    ..PhoneView::default()
+                };
+            }
         };
         let state = d.state.map(|_| match o.power {
             Power::Running => "running".to_owned(),
@@ -122,7 +130,7 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
         properties: BTreeMap<&'a str, Option<&'a str>>,
     }
     let p = match obs {
-        Observation::NotFound => Print {
+        Observation::NotFound | Observation::Unreadable(_) => Print {
             found: false,
             raw_status: None,
             traffic: None,

@@ -227,9 +227,14 @@ impl Geelark {
     pub(super) async fn list_all(&self) -> Result<Vec<super::Listed>, ProviderError> {
         let first = self.list_page(1, LIST_PAGE).await?;
         let total = first.total;
-        let pages = super::all_pages(first, total, LIST_PAGE, self.ctx.limits.concurrency, |p| {
-            self.list_page(p, LIST_PAGE)
-        })
+        let pages = super::all_pages(
+            first,
+            total,
+            LIST_PAGE,
+            self.ctx.limits.concurrency,
+            |p| p.items.len(),
+            |i| self.list_page(i + 1, LIST_PAGE),
+        )
         .await?;
         let listed = pages
             .into_iter()
@@ -248,46 +253,51 @@ impl Geelark {
     ) -> Result<HashMap<String, Observation>, ProviderError> {
         let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
         let chunks: Vec<&[&str]> = ids.chunks(self.ctx.limits.observe_batch()).collect();
-        let pages: Vec<Result<BatchData, ProviderError>> = stream::iter(chunks)
-            .map(|c| {
-                self.post_ids(
-                    "POST /open/v1/phone/status",
-                    "/open/v1/phone/status",
-                    c,
-                    false,
-                )
+        let pages: Vec<(&[&str], Result<BatchData, ProviderError>)> = stream::iter(chunks)
+            .map(|c| async move {
+                let r = self
+                    .post_ids(
+                        "POST /open/v1/phone/status",
+                        "/open/v1/phone/status",
+                        c,
+                        false,
+                    )
+                    .await;
+                (c, r)
             })
             .buffer_unordered(self.ctx.limits.concurrency)
             .collect()
             .await;
         let mut out: HashMap<String, Observation> = HashMap::with_capacity(ids.len());
-        let mut failures = Vec::new();
-        for page in pages {
-            let page = page?;
+        for (chunk, page) in pages {
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if e.is_fatal() => return Err(e),
+                // A call that still fails after its retries makes its own phones unreadable.
+                Err(e) => {
+                    let reason = super::chain(&e);
+                    for id in chunk {
+                        out.insert((*id).to_owned(), Observation::unreadable(&reason));
+                    }
+                    continue;
+                }
+            };
             for s in page.success_details {
                 let raw = s.status.unwrap_or(-1);
-                out.insert(
+                super::record(
+                    &mut out,
                     id_text(&s.id),
                     Observation::Found(ObservedPhone::power_only(ProviderKind::Geelark, raw)),
                 );
             }
-            failures.extend(page.fail_details);
-        }
-        for f in failures {
-            let id = id_text(&f.id);
-            if f.code != 42001 && !out.contains_key(&id) {
-                // Anything but "not found" is a failure to read, not an answer.
-                return Err(self.ctx.err(HttpError {
-                    kind: super::HttpErrorKind::Status,
-                    method: Method::POST,
-                    url: self.ctx.url("/open/v1/phone/status").to_string(),
-                    status: Some(200),
-                    code: Some(f.code.to_string()),
-                    message: Some(crate::redact::text(&format!("phone {id}: {}", f.msg))),
-                    request_id: None,
-                    detail: String::new(),
-                    retries: 0,
-                }));
+            for f in page.fail_details {
+                // 42001 is "not found"; any other code is a failure to read that phone, not an answer.
+                let obs = if f.code == 42001 {
+                    Observation::NotFound
+                } else {
+                    Observation::unreadable(format!("GeeLark answered {}: {}", f.code, f.msg))
+                };
+                super::record(&mut out, id_text(&f.id), obs);
             }
         }
         for id in ids {

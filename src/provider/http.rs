@@ -22,8 +22,8 @@ use super::retry::{self, Cause};
 
 /// Time allowed to open a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time allowed for one whole request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time allowed for one whole request (never more than what is left before the run's deadline).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest body excerpt kept in an error.
 const BODY_EXCERPT: usize = 300;
 /// Largest answer read, in bytes (32 MiB). A 200-phone CPH list page is about 200 KB and a GeeLark or
@@ -36,11 +36,13 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub struct Http {
     client: reqwest::Client,
     verbose: bool,
+    /// The run's deadline (`--timeout`): no call starts, waits or retries past it.
+    deadline: Instant,
 }
 
 impl Http {
-    /// Build the one client of the process.
-    pub fn new(verbose: bool) -> anyhow::Result<Http> {
+    /// Build the one client of the process; every call ends by `deadline`.
+    pub fn new(verbose: bool, deadline: Instant) -> anyhow::Result<Http> {
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -49,7 +51,11 @@ impl Http {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("phonefleet/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Http { client, verbose })
+        Ok(Http {
+            client,
+            verbose,
+            deadline,
+        })
     }
 }
 
@@ -73,10 +79,11 @@ impl Throttle {
         }
     }
 
-    /// Wait until one more request on `route` stays within `requests_per_minute` over any sliding minute.
-    async fn admit(&self, route: &str) {
+    /// Wait until one more request on `route` stays within `requests_per_minute` over any sliding minute;
+    /// false when that would be after `deadline`.
+    async fn admit(&self, route: &str, deadline: Instant) -> bool {
         let Some(rpm) = self.requests_per_minute else {
-            return;
+            return true;
         };
         loop {
             let wait = {
@@ -98,7 +105,8 @@ impl Throttle {
                 }
             };
             match wait {
-                None => return,
+                None => return true,
+                Some(d) if Instant::now() + d >= deadline => return false,
                 Some(d) => tokio::time::sleep(d + Duration::from_millis(1)).await,
             }
         }
@@ -157,6 +165,8 @@ pub enum HttpErrorKind {
     Redirect,
     /// The answer was larger than [`MAX_BODY_BYTES`].
     TooLarge,
+    /// The run's deadline (`--timeout`) passed before the call could be made or finished.
+    Deadline,
 }
 
 /// A failed call, with everything needed to find it in the provider's logs.
@@ -191,6 +201,7 @@ impl fmt::Display for HttpError {
             HttpErrorKind::Throttled => write!(f, ": still throttled")?,
             HttpErrorKind::Redirect => write!(f, ": {}", self.detail)?,
             HttpErrorKind::TooLarge => write!(f, ": {}", self.detail)?,
+            HttpErrorKind::Deadline => write!(f, ": timed out: {}", self.detail)?,
             HttpErrorKind::Status => {}
         }
         if let Some(s) = self.status {
@@ -402,15 +413,61 @@ impl Http {
         throttled: &(dyn Fn(u16, &[u8]) -> bool + Sync),
     ) -> Result<Reply, HttpError> {
         let mut retries = 0u32;
+        let deadline = self.deadline;
+        let out_of_time = |retries: u32, last: Option<&str>| {
+            let mut detail = "the run's deadline passed (set with --timeout)".to_owned();
+            if let Some(last) = last {
+                detail.push_str(&format!("; the last try: {last}"));
+            }
+            HttpError::bare(HttpErrorKind::Deadline, call, detail, retries)
+        };
+        // Sleep before the next try, unless the deadline comes first; `-v` says which.
+        let pause = |d: Duration, retries: u32, why: &'static str| {
+            let fits = Instant::now() + d < deadline;
+            if self.verbose {
+                let wait = format!("{:.1}s", d.as_secs_f64());
+                if fits {
+                    eprintln!(
+                        "phonefleet: {}: {}: retry {} in {wait} ({why})",
+                        throttle.provider,
+                        call.route,
+                        retries + 1
+                    );
+                } else {
+                    eprintln!(
+                        "phonefleet: {}: {}: no retry: waiting {wait} ({why}) would pass the run's deadline",
+                        throttle.provider, call.route
+                    );
+                }
+            }
+            async move {
+                if fits {
+                    tokio::time::sleep(d).await;
+                }
+                fits
+            }
+        };
         loop {
-            throttle.admit(call.route).await;
-            let permit = throttle
-                .in_flight
-                .acquire()
-                .await
-                .expect("the semaphore is never closed");
+            if !throttle.admit(call.route, deadline).await {
+                return Err(out_of_time(
+                    retries,
+                    Some("waiting for the request-rate window"),
+                ));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let permit = match tokio::time::timeout(left, throttle.in_flight.acquire()).await {
+                Ok(p) => p.expect("the semaphore is never closed"),
+                Err(_) => return Err(out_of_time(retries, None)),
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(out_of_time(retries, None));
+            }
             let parts = attempt();
-            let mut req = self.client.request(call.method.clone(), call.url.clone());
+            let mut req = self
+                .client
+                .request(call.method.clone(), call.url.clone())
+                .timeout(REQUEST_TIMEOUT.min(left));
             for (k, v) in &parts.headers {
                 req = req.header(k.as_str(), v.as_str());
             }
@@ -456,8 +513,12 @@ impl Http {
                             retries,
                         ));
                     }
+                    if Instant::now() >= deadline {
+                        return Err(out_of_time(retries, Some(&detail)));
+                    }
                     match retry::delay(retries, Cause::Transport, None) {
-                        Some(d) => tokio::time::sleep(d).await,
+                        Some(d) if pause(d, retries, "connection failed").await => {}
+                        Some(_) => return Err(out_of_time(retries, Some(&detail))),
                         None => {
                             return Err(HttpError::bare(
                                 HttpErrorKind::Transport,
@@ -499,11 +560,24 @@ impl Http {
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| v.trim().parse::<u64>().ok())
                             .map(Duration::from_secs);
-                        match retry::delay(retries, Cause::Throttled, after) {
-                            Some(d) => tokio::time::sleep(d).await,
-                            None => {
+                        let (cause, why) = if status == 429 {
+                            (Cause::Throttled, "throttled")
+                        } else if after.is_some() {
+                            (Cause::MinuteWindow, "throttled; Retry-After")
+                        } else {
+                            // An in-body "slow down" (GeeLark 40007/40017) is lifted with the next
+                            // minute window.
+                            (Cause::MinuteWindow, "throttled; next minute window")
+                        };
+                        match retry::delay(retries, cause, after) {
+                            Some(d) if pause(d, retries, why).await => {}
+                            other => {
                                 let mut e = HttpError::from_reply(call, &reply);
                                 e.kind = HttpErrorKind::Throttled;
+                                if other.is_some() {
+                                    e.detail =
+                                        "still throttled when the run's deadline came".into();
+                                }
                                 return Err(e);
                             }
                         }
@@ -515,8 +589,8 @@ impl Http {
                             return Err(e);
                         }
                         match retry::delay(retries, Cause::ServerError, None) {
-                            Some(d) => tokio::time::sleep(d).await,
-                            None => return Err(HttpError::from_reply(call, &reply)),
+                            Some(d) if pause(d, retries, "server error").await => {}
+                            _ => return Err(HttpError::from_reply(call, &reply)),
                         }
                     } else {
                         return Ok(reply);

@@ -102,13 +102,15 @@ struct JobStatus {
     error_msg: Option<String>,
 }
 
-/// Decode a CPH `property` string (a JSON object as a string) into string values.
-pub fn parse_property(text: Option<&str>) -> Properties {
+/// Decode a CPH `property` string (a JSON object as a string) into string values. An absent or empty
+/// string is no properties; anything else that is not a JSON object is an error (an empty map would
+/// plan writes over values nobody could read).
+pub fn parse_property(text: Option<&str>) -> Result<Properties, String> {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-        return Properties::new();
+        return Ok(Properties::new());
     };
     match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
-        Ok(map) => map
+        Ok(map) => Ok(map
             .into_iter()
             .map(|(k, v)| {
                 let s = match v {
@@ -122,8 +124,10 @@ pub fn parse_property(text: Option<&str>) -> Properties {
                     crate::redact::secrets(&s).into_owned(),
                 )
             })
-            .collect(),
-        Err(_) => Properties::new(),
+            .collect()),
+        Err(e) => Err(format!(
+            "the phone's `property` answer is not a JSON object ({e}), so its properties are unknown"
+        )),
     }
 }
 
@@ -143,9 +147,10 @@ fn take_found(
     out: &mut HashMap<String, Observation>,
 ) {
     for p in page.phones {
-        if missing.remove(p.phone_id.as_str()) {
+        // A declared phone seen again (pages shift while they are read) must say the same thing.
+        if missing.remove(p.phone_id.as_str()) || out.contains_key(&p.phone_id) {
             let obs = observed(p.status, p.traffic_type.as_deref(), None);
-            out.insert(p.phone_id, Observation::Found(obs));
+            super::record(out, p.phone_id, Observation::Found(obs));
         }
     }
 }
@@ -302,16 +307,19 @@ impl HuaweiCph {
         match self.call(call.clone(), None).await {
             Ok(reply) => {
                 let d: DetailResponse = self.decode(&call, &reply)?;
-                let props = parse_property(d.property.as_deref());
-                Ok(Observation::Found(observed(
-                    d.status,
-                    d.traffic_type.as_deref(),
-                    Some(props),
-                )))
+                Ok(match parse_property(d.property.as_deref()) {
+                    Ok(props) => Observation::Found(observed(
+                        d.status,
+                        d.traffic_type.as_deref(),
+                        Some(props),
+                    )),
+                    Err(why) => Observation::unreadable(why),
+                })
             }
+            // Only CPH's own "phone not found" codes mean that; a 404 from the API gateway (`APIGW.*`:
+            // no such API at this host or path) is an endpoint error, classified in `ProviderError`.
             Err(ProviderError::Http { source, .. })
-                if source.status == Some(404)
-                    || matches!(source.code.as_deref(), Some("CPS.0005" | "CPS.0004")) =>
+                if matches!(source.code.as_deref(), Some("CPS.0005" | "CPS.0004")) =>
             {
                 Ok(Observation::NotFound)
             }
@@ -399,9 +407,19 @@ impl HuaweiCph {
                 .await;
             let mut end = 0;
             let mut short = Vec::new();
+            let mut failed = None;
+            let mut any_phones = false;
             for (offset, p) in pages {
-                let p = p?;
+                let p = match p {
+                    Ok(p) => p,
+                    Err(e) if e.is_fatal() => return Err(e),
+                    Err(e) => {
+                        failed = Some(e);
+                        continue;
+                    }
+                };
                 let got = p.phones.len();
+                any_phones |= got > 0;
                 end = end.max(offset + got);
                 // A page shorter than asked (a service with smaller pages) leaves the rest of its
                 // range unread, unless the list ends there.
@@ -410,7 +428,18 @@ impl HuaweiCph {
                 }
                 take_found(p, &mut missing, &mut out);
             }
+            if failed.is_some() {
+                // A page that still fails after its retries: the phones not found so far are read one
+                // by one instead, so that one bad page costs only what it must.
+                by_detail.extend(missing.drain());
+                break;
+            }
             let c = self.known_count().unwrap_or(end);
+            // Paging stops at an empty round whatever the provider's count says: a count of 10^15
+            // cannot keep it going.
+            if !any_phones {
+                break;
+            }
             count = Some(c);
             todo.extend(short.into_iter().filter(|o| *o < c));
         }
@@ -420,7 +449,9 @@ impl HuaweiCph {
         Ok((out, by_detail))
     }
 
-    /// One detail call per phone, up to the provider's concurrency.
+    /// One detail call per phone, up to the provider's concurrency. A phone whose call fails (after
+    /// retries) is unreadable on its own; only an error that stops the whole provider (credentials,
+    /// endpoint) fails the read.
     async fn details(&self, ids: Vec<&str>) -> Result<Vec<(String, Observation)>, ProviderError> {
         let answers: Vec<(String, Result<Observation, ProviderError>)> = stream::iter(ids)
             .map(|id| async move { (id.to_owned(), self.detail(id).await) })
@@ -429,7 +460,11 @@ impl HuaweiCph {
             .await;
         answers
             .into_iter()
-            .map(|(id, obs)| obs.map(|o| (id, o)))
+            .map(|(id, obs)| match obs {
+                Ok(o) => Ok((id, o)),
+                Err(e) if e.is_fatal() => Err(e),
+                Err(e) => Ok((id, Observation::unreadable(super::chain(&e)))),
+            })
             .collect()
     }
 
@@ -447,15 +482,16 @@ impl HuaweiCph {
         let first = self.list_page(0).await?;
         let count = first.count.unwrap_or(first.phones.len());
         let page = self.page();
-        let offsets: Vec<usize> = (page..count).step_by(page).collect();
-        let rest: Vec<Result<ListResponse, ProviderError>> = stream::iter(offsets)
-            .map(|o| self.list_page(o))
-            .buffered(self.ctx.limits.concurrency)
-            .collect()
-            .await;
-        let pages = std::iter::once(Ok(first))
-            .chain(rest)
-            .collect::<Result<Vec<ListResponse>, ProviderError>>()?;
+        let pages = super::all_pages(
+            first,
+            count,
+            page,
+            self.ctx.limits.concurrency,
+            // Only an empty page ends a CPH listing: some services answer shorter pages than asked.
+            |p| if p.phones.is_empty() { 0 } else { page },
+            |i| self.list_page(i * page),
+        )
+        .await?;
         let listed = pages
             .into_iter()
             .flat_map(|p| p.phones)
@@ -616,10 +652,15 @@ impl HuaweiCph {
         jobs: Vec<PendingJob>,
         deadline: Instant,
     ) -> Result<Vec<(String, Result<(), PhoneError>)>, ProviderError> {
-        let submitted: HashMap<String, PendingJob> =
-            jobs.into_iter().map(|j| (j.job_id.clone(), j)).collect();
+        // Keyed by job id, each with every phone that answer named (an answer giving two phones one
+        // job id must not lose either phone's outcome).
+        let mut submitted: HashMap<String, Vec<PendingJob>> = HashMap::new();
+        for j in jobs {
+            submitted.entry(j.job_id.clone()).or_default().push(j);
+        }
         let mut pending = submitted.clone();
         let mut done = Vec::with_capacity(pending.len());
+        let mut last_error: Option<String> = None;
         // Poll at once (quick jobs cost no wait), then back off from 300 ms to 5 s between polls.
         let mut interval = Duration::from_millis(300);
         let mut first = true;
@@ -633,8 +674,11 @@ impl HuaweiCph {
                 interval = (interval * 3 / 2).min(Duration::from_secs(5));
             }
             first = false;
-            let mut request_ids: Vec<&str> =
-                pending.values().map(|j| j.request_id.as_str()).collect();
+            let mut request_ids: Vec<&str> = pending
+                .values()
+                .flatten()
+                .map(|j| j.request_id.as_str())
+                .collect();
             request_ids.sort_unstable();
             request_ids.dedup();
             let chunks: Vec<Vec<&str>> = request_ids
@@ -643,7 +687,7 @@ impl HuaweiCph {
                 .collect();
             // A request's jobs are all listed, finished or not: that many are expected per chunk.
             let mut per_request: HashMap<&str, usize> = HashMap::new();
-            for j in submitted.values() {
+            for j in submitted.values().flatten() {
                 *per_request.entry(j.request_id.as_str()).or_default() += 1;
             }
             let results: Vec<Result<Vec<JobStatus>, ProviderError>> = stream::iter(chunks)
@@ -659,7 +703,13 @@ impl HuaweiCph {
                 .await;
             let mut statuses = Vec::new();
             for r in results {
-                statuses.extend(r?);
+                match r {
+                    Ok(s) => statuses.extend(s),
+                    Err(e) if e.is_fatal() => return Err(e),
+                    // A poll that fails after its retries is tried again next round, until the
+                    // deadline.
+                    Err(e) => last_error = Some(super::chain(&e)),
+                }
             }
             for s in statuses {
                 let finished = match s.status {
@@ -674,21 +724,25 @@ impl HuaweiCph {
                     _ => None,
                 };
                 if let Some(result) = finished
-                    && let Some(job) = pending.remove(&s.job_id)
+                    && let Some(jobs) = pending.remove(&s.job_id)
                 {
-                    done.push((job.phone_id, result));
+                    done.extend(jobs.into_iter().map(|j| (j.phone_id, result.clone())));
                 }
             }
         }
-        for job in pending.into_values() {
+        for job in pending.into_values().flatten() {
+            let mut message = format!(
+                "accepted but not converged: job {} still running at the deadline",
+                crate::redact::text(&job.job_id)
+            );
+            if let Some(e) = &last_error {
+                message.push_str(&format!(" (the last job query failed: {e})"));
+            }
             done.push((
                 job.phone_id,
                 Err(PhoneError {
                     code: "not-converged".into(),
-                    message: format!(
-                        "accepted but not converged: job {} still running at the deadline",
-                        crate::redact::text(&job.job_id)
-                    ),
+                    message,
                 }),
             ));
         }
@@ -702,10 +756,13 @@ mod tests {
 
     #[test]
     fn property_strings() {
-        let p = parse_property(Some(r#"{"a":"1","b":2}"#));
+        let p = parse_property(Some(r#"{"a":"1","b":2}"#)).unwrap();
         assert_eq!(p.get("a").map(String::as_str), Some("1"));
         assert_eq!(p.get("b").map(String::as_str), Some("2"));
-        assert!(parse_property(Some("")).is_empty());
-        assert!(parse_property(None).is_empty());
+        assert!(parse_property(Some("")).unwrap().is_empty());
+        assert!(parse_property(None).unwrap().is_empty());
+        let e = parse_property(Some("not json")).unwrap_err();
+        assert!(e.contains("not a JSON object"), "{e}");
+        assert!(parse_property(Some("[1,2]")).is_err());
     }
 }

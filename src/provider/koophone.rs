@@ -64,9 +64,20 @@ struct ListedInstance {
     running_status: i64,
 }
 
+/// KooPhone codes that speak of one instance of a batch, not of the caller: the instance does not
+/// exist (4001), the caller has no permission on it (1001, with HTTP 401), or it is not in this tenant
+/// (1012). A batch refused with one of them is asked again id by id, so that only the offending phones
+/// are blocked.
+const PER_INSTANCE: &[&str] = &[NOT_EXIST, NO_PERMISSION, NOT_IN_TENANT];
+/// "No permission on this instance" (HTTP 401), per KooPhone's error code page.
+pub const NO_PERMISSION: &str = "KOOPHONE.API.1001";
+/// "The instance is not in this tenant" (HTTP 200).
+pub const NOT_IN_TENANT: &str = "KOOPHONE.API.1012";
+
 enum Query {
     Found(Vec<StatusResult>),
-    NoSuchInstance,
+    /// Refused for an instance of the batch: the code and the provider's message.
+    Refused(String, String),
 }
 
 impl Koophone {
@@ -94,9 +105,10 @@ impl Koophone {
         };
         let never = |_: u16, _: &[u8]| false;
         let reply = self.ctx.send(&call, &attempt, &never).await?;
-        let (code, _, _) = super::http::error_fields(&reply.body);
-        if code.as_deref() == Some(NOT_EXIST) {
-            return Ok(Query::NoSuchInstance);
+        let (code, message, _) = super::http::error_fields(&reply.body);
+        if let Some(code) = code.as_deref().filter(|c| PER_INSTANCE.contains(c)) {
+            let message = crate::redact::text(&message.unwrap_or_default());
+            return Ok(Query::Refused(code.to_owned(), message));
         }
         // Error codes other than "0" come with HTTP 200 too.
         if !(200..300).contains(&reply.status) || code.as_deref().is_some_and(|c| c != "0") {
@@ -152,9 +164,14 @@ impl Koophone {
     pub(super) async fn list_all(&self) -> Result<Vec<super::Listed>, ProviderError> {
         let first = self.list_page(1, LIST_PAGE).await?;
         let total = first.total_count;
-        let pages = super::all_pages(first, total, LIST_PAGE, self.ctx.limits.concurrency, |p| {
-            self.list_page(p, LIST_PAGE)
-        })
+        let pages = super::all_pages(
+            first,
+            total,
+            LIST_PAGE,
+            self.ctx.limits.concurrency,
+            |p| p.result.len(),
+            |i| self.list_page(i + 1, LIST_PAGE),
+        )
         .await?;
         let listed = pages
             .into_iter()
@@ -174,8 +191,10 @@ impl Koophone {
         }
     }
 
-    /// Read power states; ids the answer leaves out are "not found". When a batch is refused because one
-    /// of its instances does not exist (`KOOPHONE.API.4001`), its ids are asked one by one.
+    /// Read power states; ids the answer leaves out are "not found". When a batch is refused for one of
+    /// its instances ([`PER_INSTANCE`]), its ids are asked one by one: a missing instance is "not found",
+    /// one refused for permission or tenancy is unreadable with KooPhone's message, and only those
+    /// phones are blocked.
     pub(super) async fn observe(
         &self,
         targets: &[ObserveTarget],
@@ -190,23 +209,40 @@ impl Koophone {
         let mut out = HashMap::with_capacity(ids.len());
         let record = |results: Vec<StatusResult>, out: &mut HashMap<String, Observation>| {
             for r in results {
-                out.insert(
-                    r.instance_id,
-                    Observation::Found(ObservedPhone::power_only(ProviderKind::Koophone, r.status)),
-                );
+                let obs =
+                    Observation::Found(ObservedPhone::power_only(ProviderKind::Koophone, r.status));
+                super::record(out, crate::redact::text(&r.instance_id), obs);
             }
         };
         for (chunk, answer) in answers {
-            match answer? {
-                Query::Found(results) => record(results, &mut out),
-                Query::NoSuchInstance => {
+            match answer {
+                Ok(Query::Found(results)) => record(results, &mut out),
+                Ok(Query::Refused(..)) => {
                     for id in chunk {
-                        match self.query(&[id]).await? {
-                            Query::Found(results) => record(results, &mut out),
-                            Query::NoSuchInstance => {
+                        match self.query(&[id]).await {
+                            Ok(Query::Found(results)) => record(results, &mut out),
+                            Ok(Query::Refused(code, _)) if code == NOT_EXIST => {
                                 out.insert((*id).to_owned(), Observation::NotFound);
                             }
+                            Ok(Query::Refused(code, message)) => {
+                                let reason = format!("KooPhone answered {code}: {message}");
+                                out.insert((*id).to_owned(), Observation::unreadable(reason));
+                            }
+                            Err(e) if e.is_fatal() => return Err(e),
+                            Err(e) => {
+                                out.insert(
+                                    (*id).to_owned(),
+                                    Observation::unreadable(super::chain(&e)),
+                                );
+                            }
                         }
+                    }
+                }
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) => {
+                    let reason = super::chain(&e);
+                    for id in chunk {
+                        out.insert((*id).to_owned(), Observation::unreadable(&reason));
                     }
                 }
             }

@@ -99,6 +99,15 @@ pub enum ProviderError {
         #[source]
         source: Box<HttpError>,
     },
+    /// The endpoint does not serve this provider's API (a gateway 404 such as `APIGW.0101`).
+    #[error("provider `{provider}`: the endpoint does not serve this API (wrong host or path)")]
+    Endpoint {
+        /// Provider name.
+        provider: String,
+        /// The call.
+        #[source]
+        source: Box<HttpError>,
+    },
     /// A call failed.
     #[error("provider `{provider}`: call failed")]
     Http {
@@ -116,15 +125,25 @@ impl ProviderError {
         let provider = provider.to_owned();
         let code = source.code.clone().unwrap_or_default();
         let code = code.as_str();
-        let auth_status = matches!(source.status, Some(401 | 403));
+        // KooPhone's 1001 ("no permission on this instance") comes with HTTP 401 but speaks of one
+        // instance, not of the credentials: the client asks id by id and blocks only that phone.
+        let per_instance = kind == ProviderKind::Koophone
+            && matches!(code, koophone::NO_PERMISSION | koophone::NOT_IN_TENANT);
+        let auth_status = matches!(source.status, Some(401 | 403)) && !per_instance;
         let auth_code = match kind {
             ProviderKind::Geelark => matches!(code, "40003" | "40013" | "40015" | "40016"),
-            ProviderKind::Koophone => code == "KOOPHONE.API.1001",
+            ProviderKind::Koophone => false,
             ProviderKind::HuaweiCph => code.starts_with("APIGW.0301") || code == "CPS.0001",
         };
+        // A 404 from Huawei's API gateway (APIGW.0101: no such API) means a wrong host or path.
+        let wrong_endpoint = kind == ProviderKind::HuaweiCph
+            && source.status == Some(404)
+            && code.starts_with("APIGW.");
         let source = Box::new(source);
         if kind == ProviderKind::Geelark && code == "40014" {
             ProviderError::Locked { provider, source }
+        } else if wrong_endpoint {
+            ProviderError::Endpoint { provider, source }
         } else if source.kind == HttpErrorKind::Status && (auth_status || auth_code) {
             ProviderError::Auth { provider, source }
         } else {
@@ -139,6 +158,7 @@ impl ProviderError {
             ProviderError::MissingCredentials { .. }
                 | ProviderError::Auth { .. }
                 | ProviderError::Locked { .. }
+                | ProviderError::Endpoint { .. }
         )
     }
 
@@ -156,6 +176,7 @@ impl ProviderError {
             },
             ProviderError::Auth { source, .. }
             | ProviderError::Locked { source, .. }
+            | ProviderError::Endpoint { source, .. }
             | ProviderError::Http { source, .. } => PhoneError {
                 code: source
                     .code
@@ -183,6 +204,9 @@ impl crate::error::Hint for ProviderError {
             ),
             ProviderError::Locked { .. } => Some(
                 "wait two hours before calling this GeeLark API again, and lower `limits.requests_per_minute`".into(),
+            ),
+            ProviderError::Endpoint { .. } => Some(
+                "check `endpoint` (or `region`) of this provider in the spec: the host answered that it has no such API".into(),
             ),
             ProviderError::Http { .. } => None,
         }
@@ -509,13 +533,16 @@ impl Client {
     }
 }
 
-/// Every page of a 1-based paged listing: the first page (already read, holding `total`), then pages
-/// 2 and up, read side by side, in order.
+/// Every page of a paged listing: the first page (already read, holding the provider's `total`), then
+/// pages 1, 2, ... (`fetch` takes the 0-based page index), read side by side in waves of `concurrency`.
+/// The provider's total is only an upper bound: paging stops after a wave holding an empty or short
+/// page, so a total of 10^12 neither pages forever nor sizes any allocation.
 async fn all_pages<T, F, Fut>(
     first: T,
     total: usize,
     page_size: usize,
     concurrency: usize,
+    len: impl Fn(&T) -> usize,
     fetch: F,
 ) -> Result<Vec<T>, ProviderError>
 where
@@ -523,13 +550,64 @@ where
     Fut: std::future::Future<Output = Result<T, ProviderError>>,
 {
     use futures::stream::{self, StreamExt};
-    let pages = total.div_ceil(page_size.max(1));
-    let rest: Vec<Result<T, ProviderError>> = stream::iter(2..=pages)
-        .map(fetch)
-        .buffered(concurrency.max(1))
-        .collect()
-        .await;
-    std::iter::once(Ok(first)).chain(rest).collect()
+    let page_size = page_size.max(1);
+    let pages = total.div_ceil(page_size);
+    let mut ended = len(&first) < page_size;
+    let mut out = vec![first];
+    let mut next = 1;
+    while !ended && next < pages {
+        let wave = (next..pages.min(next + concurrency.max(1))).collect::<Vec<_>>();
+        next += wave.len();
+        let got: Vec<Result<T, ProviderError>> = stream::iter(wave)
+            .map(&fetch)
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+        for page in got {
+            let page = page?;
+            ended |= len(&page) < page_size;
+            out.push(page);
+        }
+    }
+    Ok(out)
+}
+
+/// Record what an answer says of one phone. A second, different answer about the same phone in one
+/// read makes it ambiguous: unreadable (blocked in a plan, failed in an apply), never acted on.
+pub(crate) fn record(out: &mut HashMap<String, Observation>, id: String, obs: Observation) {
+    use std::collections::hash_map::Entry;
+    match out.entry(id) {
+        Entry::Vacant(v) => {
+            v.insert(obs);
+        }
+        Entry::Occupied(mut o) => {
+            if *o.get() != obs && !matches!(o.get(), Observation::Unreadable(_)) {
+                let describe = |x: &Observation| match x {
+                    Observation::Found(p) => format!("status {}", p.raw_status),
+                    Observation::NotFound => "not found".to_owned(),
+                    Observation::Unreadable(_) => "unreadable".to_owned(),
+                };
+                let reason = format!(
+                    "ambiguous answer: the provider reported this phone twice, as {} and as {}",
+                    describe(o.get()),
+                    describe(&obs)
+                );
+                o.insert(Observation::unreadable(reason));
+            }
+        }
+    }
+}
+
+/// An error with its causes, one line (`provider `x`: call failed: POST ...: HTTP 500`).
+pub fn chain(e: &ProviderError) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// A fresh random UUID v4 in its dashed lowercase form (request ids, trace ids).

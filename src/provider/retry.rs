@@ -10,8 +10,12 @@ pub enum Cause {
     Transport,
     /// 5xx on a read.
     ServerError,
-    /// 429 or a provider's "too many requests" code.
+    /// 429.
     Throttled,
+    /// A provider's per-minute limit, lifted "in the next minute" (GeeLark 40007/40017): wait for the
+    /// next wall-clock minute, plus up to two seconds of jitter so that parallel callers spread out (or
+    /// as long as a `Retry-After` says, when the answer has one).
+    MinuteWindow,
 }
 
 /// Tries after the first, at most.
@@ -25,6 +29,12 @@ pub fn delay(retries: u32, cause: Cause, retry_after: Option<Duration>) -> Optio
     let base_ms: u64 = match cause {
         Cause::Transport | Cause::ServerError => 200,
         Cause::Throttled => 500,
+        Cause::MinuteWindow => {
+            return Some(retry_after.map_or_else(
+                || until_next_minute(std::time::SystemTime::now()),
+                |after| after.min(Duration::from_secs(120)),
+            ));
+        }
     };
     let ceiling = base_ms.saturating_mul(1 << retries.min(10)).min(10_000);
     // "Equal jitter": half fixed, half random, so retries spread out but never collapse to zero.
@@ -34,6 +44,14 @@ pub fn delay(retries: u32, cause: Cause, retry_after: Option<Duration>) -> Optio
         Some(after) => after.min(Duration::from_secs(120)).max(d / 4),
         None => d,
     })
+}
+
+/// From `now` to the start of the next wall-clock minute, plus 0.1 to 2 s of jitter.
+fn until_next_minute(now: std::time::SystemTime) -> Duration {
+    let into = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() % 60_000) as u64;
+    Duration::from_millis(60_000 - into + rand::random_range(100..=2_000))
 }
 
 #[cfg(test)]
@@ -51,5 +69,21 @@ mod tests {
             delay(0, Cause::Throttled, Some(Duration::from_secs(3))),
             Some(Duration::from_secs(3))
         );
+    }
+
+    #[test]
+    fn a_minute_window_waits_for_the_next_minute() {
+        let at = |ms: u64| std::time::UNIX_EPOCH + Duration::from_millis(ms);
+        let d = until_next_minute(at(60_000 * 1000 + 45_000));
+        assert!(
+            d >= Duration::from_millis(15_100) && d <= Duration::from_millis(17_000),
+            "{d:?}"
+        );
+        let d = until_next_minute(at(60_000 * 1000 + 59_900));
+        assert!(
+            d >= Duration::from_millis(200) && d <= Duration::from_millis(2_100),
+            "{d:?}"
+        );
+        assert!(delay(MAX_RETRIES, Cause::MinuteWindow, None).is_none());
     }
 }

@@ -56,10 +56,19 @@ struct SummaryJson<'a> {
     set_traffic: usize,
     set_properties: usize,
     blocked: usize,
+    /// Of the blocked phones, those that could not be read.
+    unreadable: usize,
     unchanged: usize,
     api_calls: &'a BTreeMap<String, usize>,
     total_api_calls: usize,
-    unmanaged: BTreeMap<&'a str, usize>,
+    /// Per provider; `null` when the count failed (only informs: the plan is complete without it).
+    unmanaged: BTreeMap<&'a str, Option<usize>>,
+    /// Why a provider's unmanaged phones could not be counted.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    unmanaged_unknown: BTreeMap<&'a str, &'a str>,
+    /// Providers that could not be read at all, and why.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    failed_providers: BTreeMap<&'a str, &'a str>,
 }
 
 fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
@@ -141,6 +150,7 @@ pub fn plan<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
             set_traffic: plan.summary.set_traffic,
             set_properties: plan.summary.set_properties,
             blocked: plan.summary.blocked,
+            unreadable: plan.summary.unreadable,
             unchanged: plan.summary.unchanged,
             api_calls: &plan.summary.calls,
             total_api_calls: plan.summary.total_calls(),
@@ -148,7 +158,19 @@ pub fn plan<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
                 .summary
                 .unmanaged
                 .iter()
-                .map(|(p, u)| (p.as_str(), u.count))
+                .map(|(p, u)| (p.as_str(), u.unknown.is_none().then_some(u.count)))
+                .collect(),
+            unmanaged_unknown: plan
+                .summary
+                .unmanaged
+                .iter()
+                .filter_map(|(p, u)| u.unknown.as_deref().map(|r| (p.as_str(), r)))
+                .collect(),
+            failed_providers: plan
+                .summary
+                .failed_providers
+                .iter()
+                .map(|(p, f)| (p.as_str(), f.reason.as_str()))
                 .collect(),
         },
     }

@@ -25,7 +25,18 @@ pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{MARKER}\n### phonefleet plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary));
-    for (provider, u) in plan.summary.unmanaged.iter().filter(|(_, u)| u.count > 0) {
+    for (provider, u) in plan.summary.unmanaged.iter() {
+        if u.unknown.is_some() {
+            let _ = writeln!(
+                out,
+                "Phones at {} that this spec does not manage could not be counted.\n",
+                code(provider)
+            );
+            continue;
+        }
+        if u.count == 0 {
+            continue;
+        }
         let _ = write!(
             out,
             "{} phone{} at {} {} not managed by this spec (never changed).",

@@ -186,8 +186,13 @@ pub fn unmanaged_lines(plan: &Plan) -> Vec<String> {
     plan.summary
         .unmanaged
         .iter()
-        .filter(|(_, u)| u.count > 0)
+        .filter(|(_, u)| u.count > 0 || u.unknown.is_some())
         .map(|(provider, u)| {
+            if u.unknown.is_some() {
+                return format!(
+                    "Phones at `{provider}` that this spec does not manage could not be counted (see the warning)."
+                );
+            }
             let mut line = format!(
                 "{} phone{} at `{provider}` {} not managed by this spec (never changed).",
                 u.count,

@@ -45,6 +45,11 @@ pub struct SimConfig {
     /// Lose the answer of every change after making it (a 502), for tests of the client's recovery.
     /// Library only: the command line's `--error-rate` covers the random case.
     pub lose_answers_after_change: bool,
+    /// Refuse the whole-account listings, as a sub-account without list permission sees them: GeeLark
+    /// `phone/list` answers 40015, KooPhone `batch-query` answers `KOOPHONE.API.1001` (HTTP 401).
+    pub refuse_listing: bool,
+    /// After this many provider calls, accept every further call and never answer it (a hung provider).
+    pub hang_after: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -56,6 +61,8 @@ impl Default for SimConfig {
             throttle_rate: 0.0,
             seed: 1,
             lose_answers_after_change: false,
+            refuse_listing: false,
+            hang_after: None,
         }
     }
 }
@@ -250,8 +257,14 @@ enum Fault {
 fn throttled(kind: ProviderKind) -> Resp {
     match kind {
         // GeeLark says "slow down" inside a normal answer.
+        // The simulated window lasts a second, and says so (`Retry-After`), so that tests and trials
+        // do not wait for GeeLark's real minute.
         ProviderKind::Geelark => {
-            Resp::ok(json!({ "code": 40007, "msg": "too many requests, try again next minute" }))
+            let mut r = Resp::ok(
+                json!({ "code": 40007, "msg": "too many requests, try again next minute" }),
+            );
+            r.headers.push(("Retry-After", "1".into()));
+            r
         }
         ProviderKind::HuaweiCph => {
             let mut r = Resp::error(
@@ -302,6 +315,9 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
         return denied;
     }
     let cfg = &shared.config;
+    if let Some(refused) = persistent_fault(&mut world, cfg, route, req, now) {
+        return refused;
+    }
     let fault = if cfg.lose_answers_after_change && route.mutating() {
         Fault::ErrorAfter(502)
     } else {
@@ -331,6 +347,52 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
             server_error(s)
         }
         Fault::None => handle(&mut world, cfg, route, req, now),
+    }
+}
+
+/// The faults that do not come from the dice: refused listings, and phones that cannot be read.
+fn persistent_fault(
+    world: &mut World,
+    cfg: &SimConfig,
+    route: Route,
+    req: &Req,
+    now: Instant,
+) -> Option<Resp> {
+    match route {
+        Route::GlList if cfg.refuse_listing => Some(Resp::ok(json!({
+            "code": 40015, "msg": "no permission to call this API", "traceId": "SIMTRACE"
+        }))),
+        Route::KpList if cfg.refuse_listing => Some(Resp::error(
+            401,
+            "KOOPHONE.API.1001",
+            "no permission on this instance",
+        )),
+        Route::CphDetail => {
+            let id = req.segs.get(4)?;
+            let bad = world.phone(ProviderKind::HuaweiCph, id, now)?.unreadable;
+            bad.then(|| server_error(500))
+        }
+        Route::GlStatus | Route::KpStatus => {
+            let body: Value = serde_json::from_slice(&req.body).ok()?;
+            let key = if route == Route::GlStatus {
+                "ids"
+            } else {
+                "instance_ids"
+            };
+            let kind = route.kind()?;
+            let bad = body.get(key)?.as_array()?.iter().any(|v| {
+                v.as_str()
+                    .and_then(|id| world.phone(kind, id, now))
+                    .is_some_and(|p| p.unreadable)
+            });
+            bad.then(|| match kind {
+                ProviderKind::Koophone => {
+                    Resp::error(401, "KOOPHONE.API.1001", "no permission on this instance")
+                }
+                _ => server_error(500),
+            })
+        }
+        _ => None,
     }
 }
 
@@ -415,6 +477,15 @@ async fn serve(
         headers: parts.headers,
         body,
     };
+    if let Some(n) = shared.config.hang_after
+        && !req.path.starts_with("/_sim/")
+    {
+        let total = shared.world.lock().unwrap_or_else(|p| p.into_inner()).total;
+        if total >= n {
+            // Accept, and never answer: the client's own deadline must end the call.
+            std::future::pending::<()>().await;
+        }
+    }
     let resp = dispatch(&shared, &req);
     if !shared.config.latency.is_zero() && !req.path.starts_with("/_sim/") {
         tokio::time::sleep_until(due).await;

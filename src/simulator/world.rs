@@ -61,6 +61,11 @@ pub struct FixturePhone {
     /// huawei-cph: every change to this phone is refused inside `jobs[]` with this error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_error: Option<JobError>,
+    /// Every read of this phone fails, however often it is tried: huawei-cph answers its detail call
+    /// with HTTP 500, geelark a status call holding it with HTTP 500, koophone a status call holding it
+    /// with `KOOPHONE.API.1001` (no permission on this instance, HTTP 401).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreadable: bool,
 }
 
 /// A per-phone error the simulated CPH puts in `jobs[]`.
@@ -150,6 +155,7 @@ pub(crate) struct SimPhone {
     pub(crate) properties: serde_json::Map<String, serde_json::Value>,
     pub(crate) busy: Option<Busy>,
     pub(crate) job_error: Option<JobError>,
+    pub(crate) unreadable: bool,
     /// Status to reach, and when.
     pub(crate) transition: Option<(Instant, i64)>,
     /// Route to take, and when (a phones-traffic job in flight).
@@ -204,6 +210,7 @@ impl SimPhone {
                 .then(|| self.properties.clone().into_iter().collect()),
             busy: self.busy,
             job_error: self.job_error.clone(),
+            unreadable: self.unreadable,
         }
     }
 }
@@ -276,6 +283,7 @@ impl World {
                     properties: p.properties.unwrap_or_default().into_iter().collect(),
                     busy: p.busy,
                     job_error: p.job_error,
+                    unreadable: p.unreadable,
                     transition: None,
                     pending_traffic: None,
                     pending_properties: Vec::new(),

@@ -302,24 +302,72 @@ fn responder(bodies: Vec<serde_json::Value>) -> (tokio::runtime::Runtime, String
     (rt, url)
 }
 
-/// GeeLark says "slow down" inside an HTTP 200 (code 40007): the call is retried, and `-v` says it
-/// was throttled rather than showing a bare 200.
+/// GeeLark says "slow down" inside an HTTP 200 (code 40007), to be "lifted in the next minute": the
+/// call is retried when the next minute window opens (or after a `Retry-After`, when the answer has
+/// one), `-v` says it was throttled and which wait it chose, and the wait never outlives the run.
 #[test]
-fn geelark_throttle_inside_a_200_is_retried_and_logged_as_throttled() {
-    let (_rt, url) = responder(vec![
-        serde_json::json!({"code": 40007, "msg": "too many requests", "traceId": "T1"}),
-        serde_json::json!({"code": 0, "msg": "success", "traceId": "T2", "data": {"totalAmount": 1, "successAmount": 1, "failAmount": 0, "successDetails": [{"id": "g1", "serialName": "g1", "status": 0}], "failDetails": []}}),
-    ]);
-    let dir = Dir::with_spec(&format!(
-        "{}phones:\n  - {{id: g1, provider: gl, state: running}}\n",
-        providers(&url)
-    ));
-    pf(&["plan", &dir.spec(), "--target", "gl", "-v"])
+fn geelark_throttle_inside_a_200_waits_for_the_next_minute_window() {
+    use crate::support::fake::{Fake, Reply};
+    let ok = serde_json::json!({"code": 0, "msg": "success", "traceId": "T2", "data": {"totalAmount": 1, "successAmount": 1, "failAmount": 0, "successDetails": [{"id": "g1", "serialName": "g1", "status": 0}], "failDetails": []}}).to_string();
+    let slow =
+        serde_json::json!({"code": 40007, "msg": "too many requests", "traceId": "T1"}).to_string();
+    let fake = |retry_after: Option<&'static str>| {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let (ok, slow) = (ok.clone(), slow.clone());
+        Fake::start(move |_| {
+            if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                let headers = retry_after.map(|v| ("Retry-After".to_owned(), v.to_owned()));
+                Reply::Json(200, headers.into_iter().collect(), slow.clone())
+            } else {
+                Reply::Json(200, vec![], ok.clone())
+            }
+        })
+    };
+    let plan = |url: &str, timeout: &str| {
+        let dir = Dir::with_spec(&format!(
+            "{}phones:\n  - {{id: g1, provider: gl, state: running}}\n",
+            providers(url)
+        ));
+        pf(&[
+            "plan",
+            &dir.spec(),
+            "--target",
+            "gl",
+            "-v",
+            "--timeout",
+            timeout,
+        ])
         .run()
+    };
+    // With a Retry-After, that wait.
+    let with_header = fake(Some("1"));
+    plan(&with_header.url, "30")
         .code(0)
         .stdout_has("No changes")
         .stderr_has("gl: POST /open/v1/phone/status ids=1 -> 200 throttled in ")
+        .stderr_has("retry 1 in 1.0s (throttled; Retry-After)")
         .stderr_has("gl: POST /open/v1/phone/status ids=1 -> 200 in ");
+    // Without one, the next minute window: longer than a 2-second run allows, except in the last two
+    // seconds of a minute, when the retry fits and the plan succeeds.
+    let without = fake(None);
+    let out = plan(&without.url, "2");
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    out.no_panic().stderr_has("(throttled; next minute window)");
+    if out.code == 1 {
+        out.stderr_has("would pass the run's deadline")
+            .stdout_has("could not read");
+        assert_eq!(without.requests().len(), 1, "no retry inside the window");
+    } else {
+        assert!(
+            second <= 3,
+            "a retry before the minute turned (second {second})"
+        );
+        out.code(0).stderr_has("retry 1 in ");
+    }
 }
 
 #[test]
