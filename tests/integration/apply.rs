@@ -406,6 +406,12 @@ fn per_phone_batches_with_parallelism_make_one_call_per_phone() {
 
 #[test]
 fn ctrl_c_stops_new_batches_reports_and_exits_130() {
+    interrupted_apply(libc::SIGINT, 130);
+}
+
+/// An apply of 30 one-phone batches, one at a time, stopped by `signal` once the changes have started:
+/// exit `code`, every phone in the report, and what was reported done was done.
+pub fn interrupted_apply(signal: i32, code: i32) {
     let mut fixture = String::from("phones:\n");
     for i in 0..30 {
         fixture.push_str(&format!(
@@ -456,10 +462,10 @@ fn ctrl_c_stops_new_batches_reports_and_exits_130() {
     rx.recv_timeout(Duration::from_secs(60))
         .expect("the apply started");
     std::thread::sleep(Duration::from_millis(700));
-    crate::support::signal(&child, libc::SIGINT);
+    crate::support::signal(&child, signal);
     let out = child.wait_with_output().unwrap();
     let stderr = reader.join().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
     let report: Report = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report.results.len(), 30, "every phone is accounted for");
     let skipped = report

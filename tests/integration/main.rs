@@ -7,6 +7,7 @@
 mod apply;
 mod cli;
 mod export;
+mod isolation;
 mod plan;
 mod providers;
 mod quickstart;

@@ -23,6 +23,7 @@ pub struct Cmd {
     env: Vec<(String, String)>,
     dir: Option<PathBuf>,
     stdin: Option<String>,
+    stdout: Option<PathBuf>,
 }
 
 /// What a run produced.
@@ -88,12 +89,17 @@ pub fn pf(args: &[&str]) -> Cmd {
         ],
         dir: None,
         stdin: None,
+        stdout: None,
     }
 }
 
 impl Cmd {
     pub fn arg(mut self, a: impl AsRef<str>) -> Cmd {
         self.args.push(a.as_ref().to_owned());
+        self
+    }
+    pub fn args(mut self, more: &[&str]) -> Cmd {
+        self.args.extend(more.iter().map(|s| (*s).to_owned()));
         self
     }
     pub fn env(mut self, k: &str, v: &str) -> Cmd {
@@ -106,6 +112,11 @@ impl Cmd {
     }
     pub fn stdin(mut self, s: &str) -> Cmd {
         self.stdin = Some(s.into());
+        self
+    }
+    /// Send stdout to this file (`/dev/full` for a disk that is full).
+    pub fn stdout_to(mut self, path: &str) -> Cmd {
+        self.stdout = Some(path.into());
         self
     }
     fn command(&self) -> Command {
@@ -132,8 +143,61 @@ impl Cmd {
         } else {
             Stdio::null()
         });
-        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        match &self.stdout {
+            Some(path) => c.stdout(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .expect("the stdout file opens"),
+            ),
+            None => c.stdout(Stdio::piped()),
+        };
+        c.stderr(Stdio::piped());
         c
+    }
+    /// Run to completion, but fail the test (killing the child) if it has not ended within `limit`:
+    /// for runs that must end by their own deadline.
+    pub fn run_within(self, limit: Duration) -> Out {
+        use std::io::Read;
+        let mut child = self.command().spawn().expect("the binary starts");
+        let pipe = |p: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                if let Some(mut p) = p {
+                    let _ = p.read_to_string(&mut text);
+                }
+                text
+            })
+        };
+        let stdout = pipe(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = pipe(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the run did not end within {limit:?}: it ignored its deadline");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        }
     }
     /// Run to completion.
     pub fn run(self) -> Out {
