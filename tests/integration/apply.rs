@@ -11,26 +11,27 @@ use serde::Deserialize;
 use crate::plan::{FIXTURE, spec};
 use crate::support::{CPH_TOKEN, Dir, GL_TOKEN, KP_TOKEN, Sim, pf, providers};
 
+/// `apply --json`, read into types of the tests' own (shared by the test modules).
 #[derive(Debug, Deserialize)]
-struct Report {
-    format_version: String,
-    results: Vec<ResultJson>,
-    summary: BTreeMap<String, serde_json::Value>,
+pub struct Report {
+    pub format_version: String,
+    pub results: Vec<ResultJson>,
+    pub summary: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
-struct ResultJson {
-    provider: String,
-    phone_id: String,
-    action: Option<String>,
-    outcome: String,
-    error: Option<ErrorJson>,
+pub struct ResultJson {
+    pub provider: String,
+    pub phone_id: String,
+    pub action: Option<String>,
+    pub outcome: String,
+    pub error: Option<ErrorJson>,
 }
 
 #[derive(Debug, Deserialize)]
-struct ErrorJson {
-    code: String,
-    message: String,
+pub struct ErrorJson {
+    pub code: String,
+    pub message: String,
 }
 
 #[derive(Debug, Deserialize)]

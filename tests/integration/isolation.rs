@@ -9,8 +9,9 @@ use phonefleet::simulator::SimConfig;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::apply::{Report, ResultJson};
 use crate::support::fake::{Fake, Reply};
-use crate::support::{Dir, Sim, pf, providers};
+use crate::support::{Dir, Sim, one_provider, pf, providers};
 
 #[derive(Debug, Deserialize)]
 struct PlanJson {
@@ -32,26 +33,6 @@ struct Summary {
     unmanaged: BTreeMap<String, Option<usize>>,
     #[serde(default)]
     unmanaged_unknown: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Report {
-    results: Vec<ResultJson>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ResultJson {
-    provider: String,
-    phone_id: String,
-    action: Option<String>,
-    outcome: String,
-    error: Option<ErrorJson>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ErrorJson {
-    code: String,
-    message: String,
 }
 
 /// Generous bound for runs that must end by their own `--timeout` of a few seconds.
@@ -359,25 +340,12 @@ fn fake_cph(count: u64, property: &'static str) -> Fake {
     })
 }
 
-fn cph_spec(url: &str, phones: &str) -> String {
-    format!(
-        "version: 1
-providers:
-  cph:
-    kind: huawei-cph
-    project_id: p1
-    endpoint: {url}
-    credentials: {{token_env: PF_CPH_TOKEN}}
-phones:
-{phones}"
-    )
-}
-
 #[test]
 fn provider_answers_are_checked_not_trusted() {
     // A count of 10^15: paging stops at the first empty page, and nothing is sized from the number.
     let cph = fake_cph(1_000_000_000_000_000, "");
-    let dir = Dir::with_spec(&cph_spec(
+    let dir = Dir::with_spec(&one_provider(
+        "huawei-cph",
         &cph.url,
         "  - {id: c1, provider: cph, state: running}\n  - {id: c9, provider: cph, state: running}\n",
     ));
@@ -399,9 +367,10 @@ fn provider_answers_are_checked_not_trusted() {
             .to_string(),
         )
     });
-    let dir = Dir::with_spec(&format!(
-        "version: 1\nproviders:\n  gl:\n    kind: geelark\n    endpoint: {}\n    credentials: {{token_env: PF_GL_TOKEN}}\nphones:\n  - {{id: g1, provider: gl}}\n",
-        gl.url
+    let dir = Dir::with_spec(&one_provider(
+        "geelark",
+        &gl.url,
+        "  - {id: g1, provider: gl}\n",
     ));
     pf(&["export", "--provider", "gl", &dir.spec()])
         .run_within(WITHIN)
@@ -418,9 +387,10 @@ fn provider_answers_are_checked_not_trusted() {
             .to_string(),
         )
     });
-    let dir = Dir::with_spec(&format!(
-        "version: 1\nproviders:\n  gl:\n    kind: geelark\n    endpoint: {}\n    credentials: {{token_env: PF_GL_TOKEN}}\nphones:\n  - {{id: g1, provider: gl, state: stopped}}\n",
-        twice.url
+    let dir = Dir::with_spec(&one_provider(
+        "geelark",
+        &twice.url,
+        "  - {id: g1, provider: gl, state: stopped}\n",
     ));
     pf(&["plan", &dir.spec(), "--target", "gl"])
         .run()
@@ -428,7 +398,8 @@ fn provider_answers_are_checked_not_trusted() {
         .stdout_has("could not read: ambiguous answer: the provider reported this phone twice, as status 0 and as status 2");
     // Two phones given one job id: neither loses its outcome.
     let cph = fake_cph(2, "");
-    let dir = Dir::with_spec(&cph_spec(
+    let dir = Dir::with_spec(&one_provider(
+        "huawei-cph",
         &cph.url,
         "  - {id: c1, provider: cph, state: stopped}\n  - {id: c2, provider: cph, state: stopped}\n",
     ));
@@ -449,7 +420,8 @@ fn provider_answers_are_checked_not_trusted() {
     assert_eq!(report.results.len(), 2);
     // An unparsable property string: that phone is unreadable, not "no properties".
     let cph = fake_cph(2, "not json");
-    let dir = Dir::with_spec(&cph_spec(
+    let dir = Dir::with_spec(&one_provider(
+        "huawei-cph",
         &cph.url,
         "  - {id: c1, provider: cph, properties: {k: v}}\n",
     ));
@@ -469,7 +441,8 @@ fn provider_error_codes_tell_a_phone_from_an_endpoint() {
             json!({"error_code": "APIGW.0101", "error_msg": "The API does not exist or has not been published"}).to_string(),
         )
     });
-    let dir = Dir::with_spec(&cph_spec(
+    let dir = Dir::with_spec(&one_provider(
+        "huawei-cph",
         &gateway.url,
         "  - {id: c1, provider: cph, state: running}\n",
     ));
@@ -489,9 +462,10 @@ fn provider_error_codes_tell_a_phone_from_an_endpoint() {
         };
         Reply::Json(200, vec![], body.to_string())
     });
-    let dir = Dir::with_spec(&format!(
-        "version: 1\nproviders:\n  kp:\n    kind: koophone\n    endpoint: {}\n    credentials: {{token_env: PF_KP_TOKEN}}\nphones:\n  - {{id: k1, provider: kp, state: running}}\n  - {{id: k2, provider: kp, state: running}}\n",
-        kp.url
+    let dir = Dir::with_spec(&one_provider(
+        "koophone",
+        &kp.url,
+        "  - {id: k1, provider: kp, state: running}\n  - {id: k2, provider: kp, state: running}\n",
     ));
     let out = pf(&["plan", &dir.spec(), "--target", "kp", "--json"]).run();
     out.code(1);

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::plan::{FIXTURE, spec};
 use crate::support::fake::{Fake, Reply};
-use crate::support::{Dir, GL_TOKEN, Sim, pf, providers};
+use crate::support::{Dir, GL_TOKEN, Sim, one_provider, pf, providers};
 
 /// Re-seal an edited plan the way an attacker can: the content digest is public arithmetic.
 fn reseal(plan: Value) -> String {
@@ -176,18 +176,12 @@ fn a_plan_applies_only_to_the_spec_it_was_made_from() {
     );
 }
 
-/// A GeeLark endpoint on a fake server: status answers every id running; `stop` answers as given.
+/// A GeeLark account on a fake server, with one phone to stop.
 fn geelark_spec(url: &str) -> String {
-    format!(
-        "version: 1
-providers:
-  gl:
-    kind: geelark
-    endpoint: {url}
-    credentials: {{token_env: PF_GL_TOKEN}}
-phones:
-  - {{id: g1, provider: gl, state: stopped}}
-"
+    one_provider(
+        "geelark",
+        url,
+        "  - {id: g1, provider: gl, state: stopped}\n",
     )
 }
 

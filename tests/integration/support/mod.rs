@@ -341,6 +341,20 @@ impl Drop for Sim {
     }
 }
 
+/// A spec with one provider of `kind` at `url` (named `cph`, `gl` or `kp`, as in [`providers`], with the
+/// same token variable), and these `phones` entries.
+pub fn one_provider(kind: &str, url: &str, phones: &str) -> String {
+    let (name, var, extra) = match kind {
+        "huawei-cph" => ("cph", "PF_CPH_TOKEN", "    project_id: p1\n"),
+        "geelark" => ("gl", "PF_GL_TOKEN", ""),
+        _ => ("kp", "PF_KP_TOKEN", ""),
+    };
+    format!(
+        "version: 1\nproviders:\n  {name}:\n    kind: {kind}\n{extra}    endpoint: {url}\n    \
+         credentials: {{token_env: {var}}}\nphones:\n{phones}"
+    )
+}
+
 /// The providers block of a spec pointing every provider at the simulator, with token credentials.
 pub fn providers(url: &str) -> String {
     format!(
