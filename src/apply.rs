@@ -196,13 +196,32 @@ async fn run_batch(
 ) -> Result<BatchResults, ProviderError> {
     let mut todo = batch.clone();
     let mut results = Vec::with_capacity(batch.phones.len());
+    let mut lost_before = false;
     for _ in 0..3 {
         match client.submit(&todo).await {
             Ok(r) => {
                 results.extend(r);
                 return Ok(results);
             }
+            // An earlier answer was lost and this try failed too (the deadline, say): the change may
+            // have been made, and the report must not claim otherwise.
+            Err(e) if lost_before && !e.is_outcome_unknown() => {
+                let unknown = PhoneError {
+                    code: "outcome-unknown".into(),
+                    message: format!(
+                        "the answer was lost, and the phone could not be confirmed before this failed: {}",
+                        e.as_phone_error().message
+                    ),
+                };
+                results.extend(
+                    todo.phones
+                        .iter()
+                        .map(|p| (p.id.clone(), Err(unknown.clone()))),
+                );
+                return Ok(results);
+            }
             Err(e) if e.is_outcome_unknown() => {
+                lost_before = true;
                 let ids: Vec<&str> = todo.ids().collect();
                 let observed = client.observe(&targets_for(&ids, desired)).await?;
                 let mut still = Vec::new();
