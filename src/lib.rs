@@ -45,7 +45,25 @@ use error::ExitStatus;
 
 /// Parse the command line, run the command, and turn the result into an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 (clap's own default is 2, which `plan --detailed-exitcode` reserves for
+    // drift: a typo in a CI workflow must fail it, not read as "changes pending").
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `--help` and `--version` succeed; a bare `phonefleet` (help for a missing subcommand)
+            // and every real usage error fail.
+            let shown = matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            );
+            return if shown {
+                ExitStatus::Success.into()
+            } else {
+                ExitStatus::Failure.into()
+            };
+        }
+    };
     let global = cli.global_settings();
     let result = run(cli, global);
     match result {

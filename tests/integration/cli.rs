@@ -24,13 +24,65 @@ fn version_and_help() {
 }
 
 #[test]
-fn usage_errors_are_not_panics() {
-    let out = pf(&["frobnicate"]).run();
-    assert_ne!(out.code, 0);
-    out.no_panic();
-    let out = pf(&["apply", "x.yaml", "--max-batch", "0"]).run();
-    assert_ne!(out.code, 0);
-    out.no_panic();
+fn usage_errors_exit_1_with_clap_s_message() {
+    // 2 is reserved for drift under --detailed-exitcode: a typo in a workflow must fail it.
+    for (args, says) in [
+        (&["frobnicate"][..], "unrecognized subcommand 'frobnicate'"),
+        (&["plna", "x.yaml"][..], "unrecognized subcommand 'plna'"),
+        (
+            &["plan", "--markdwn", "x.yaml"][..],
+            "unexpected argument '--markdwn'",
+        ),
+        (&["plan"][..], "required arguments were not provided"),
+        (
+            &["apply", "x.yaml", "--max-batch", "0"][..],
+            "invalid value '0'",
+        ),
+        (
+            &["plan", "x.yaml", "--timeout", "soon"][..],
+            "invalid value 'soon'",
+        ),
+        (&[][..], "Usage:"),
+    ] {
+        pf(args).run().code(1).no_panic().stderr_has(says);
+    }
+    pf(&["--version"]).run().code(0);
+    pf(&["plan", "--help"]).run().code(0);
+}
+
+/// Every code of the README's table: 0, 1 and 2 here; 130 and 143 in
+/// `apply::ctrl_c_stops_new_batches_reports_and_exits_130` and
+/// `isolation::sigterm_stops_new_batches_reports_and_exits_143`.
+#[test]
+fn exit_codes_of_the_readme_table() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for code in ["| 0 |", "| 1 |", "| 2 |", "| 130 |", "| 143 |"] {
+        assert!(readme.contains(code), "README lacks {code}");
+    }
+    let sim =
+        crate::support::Sim::start("phones:\n  - {provider: geelark, id: g1, status: running}\n");
+    let drifted = crate::support::Dir::with_spec(&crate::support::one_provider(
+        "geelark",
+        &sim.url(),
+        "  - {id: g1, provider: gl, state: stopped}\n",
+    ));
+    let in_sync = crate::support::Dir::with_spec(&crate::support::one_provider(
+        "geelark",
+        &sim.url(),
+        "  - {id: g1, provider: gl, state: running}\n",
+    ));
+    pf(&["plan", &in_sync.spec(), "--detailed-exitcode"])
+        .run()
+        .code(0);
+    pf(&["plan", &drifted.spec(), "--detailed-exitcode"])
+        .run()
+        .code(2);
+    pf(&["plan", &drifted.spec()]).run().code(0);
+    pf(&["validate", "no-such-file.yaml"]).run().code(1);
+    pf(&["plan", "--detailed-exitcode", "no-such-file.yaml"])
+        .run()
+        .code(1);
 }
 
 #[test]
