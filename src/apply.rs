@@ -101,6 +101,7 @@ impl ApplyReport {
 pub struct Cancel {
     flag: Arc<AtomicBool>,
     terminated: Arc<AtomicBool>,
+    applying: Arc<AtomicBool>,
     notify: Arc<tokio::sync::Notify>,
 }
 
@@ -125,6 +126,16 @@ impl Cancel {
             }
         })
     }
+    /// From now on, changes may be in flight (before, a signal stops a run that sent nothing).
+    pub fn start_applying(&self) {
+        self.applying.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether changes may be in flight.
+    pub fn is_applying(&self) -> bool {
+        self.applying.load(Ordering::SeqCst)
+    }
+
     /// Whether it was raised.
     pub fn is_cancelled(&self) -> bool {
         self.flag.load(Ordering::SeqCst)

@@ -33,10 +33,14 @@ pub async fn apply(
         tokio::spawn(async move {
             let first = signals::next().await;
             let name = first.name();
-            eprintln!(
-                "\n{name}: no new batches will be sent; waiting for those in flight \
-                 ({name} again to quit at once, leaving their outcome unknown)..."
-            );
+            if cancel.is_applying() {
+                eprintln!(
+                    "\n{name}: no new batches will be sent; waiting for those in flight \
+                     ({name} again to quit at once, leaving their outcome unknown)..."
+                );
+            } else {
+                eprintln!("\n{name}: stopping before any change; nothing has been sent.");
+            }
             cancel.cancel(first);
             let second = signals::next().await;
             eprintln!(
@@ -73,15 +77,19 @@ async fn from_spec(
              Review the changes with `phonefleet plan`, then pass --auto-approve (or apply a saved plan file)"
         );
     }
-    let (planned, session) = super::plan::make(
+    let made = super::plan::make(
         &settings.file,
         &settings.connect,
         overrides(settings),
         false,
         global,
         deadline,
-    )
-    .await?;
+    );
+    // Reads are dropped mid-flight on a signal: nothing has been sent yet.
+    let (planned, session) = tokio::select! {
+        made = made => made?,
+        () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
+    };
     let plan = planned.plan;
     // The plan goes where the user reads it: stdout, unless stdout carries the JSON report.
     let shown = render::text::plan(
@@ -114,6 +122,14 @@ async fn from_spec(
         }
     }
     run(&plan, session, settings, global, cancel, deadline).await
+}
+
+/// A signal came while the fleet was being read: nothing was sent, no plan was shown.
+fn stopped_reading(cancel: &Cancel) -> ExitStatus {
+    eprintln!("Stopped while reading the fleet: nothing was sent and nothing was changed.");
+    cancel
+        .signal()
+        .map_or(ExitStatus::Interrupted, signals::Signal::status)
 }
 
 async fn confirm() -> anyhow::Result<bool> {
@@ -177,7 +193,10 @@ async fn from_saved(
         spec.path,
         bound.covered.len()
     );
-    let observed = session.observe(&bound.covered).await;
+    let observed = tokio::select! {
+        observed = session.observe(&bound.covered) => observed,
+        () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
+    };
     let stale = verify::stale_phones(&saved.plan, &observed);
     if !stale.is_empty() {
         session.close().await?;
@@ -233,6 +252,12 @@ async fn run(
     cancel: &Cancel,
     deadline: std::time::Instant,
 ) -> anyhow::Result<ExitStatus> {
+    cancel.start_applying();
+    if cancel.is_cancelled() {
+        // The signal came after the reads: still nothing sent.
+        session.close().await?;
+        return Ok(stopped_reading(cancel));
+    }
     if !plan.batches.is_empty() {
         eprintln!(
             "Applying {} change{} in {} call{}...",

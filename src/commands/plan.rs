@@ -161,15 +161,25 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         crate::plan::saved::check_out_path(out, &settings.spec)?;
     }
     let deadline = std::time::Instant::now() + settings.timeout;
-    let (planned, session) = make(
+    let made = make(
         &settings.spec,
         &settings.connect,
         Overrides::default(),
         true,
         global,
         deadline,
-    )
-    .await?;
+    );
+    // Ctrl-C or SIGTERM while reading: the reads are dropped at once; a plan only reads.
+    let (planned, session) = tokio::select! {
+        made = made => made?,
+        signal = crate::signals::next() => {
+            eprintln!(
+                "\n{}: stopped while reading the fleet; no plan was made (a plan changes nothing).",
+                signal.name()
+            );
+            return Ok(signal.status());
+        }
+    };
     session.close().await?;
     print(
         &planned.plan,

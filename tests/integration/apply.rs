@@ -433,7 +433,7 @@ pub fn interrupted_apply(signal: i32, code: i32) {
         providers(&sim.url()),
         ids.join(", ")
     ));
-    let mut child = pf(&[
+    let cmd = pf(&[
         "apply",
         &dir.spec(),
         "--auto-approve",
@@ -442,32 +442,11 @@ pub fn interrupted_apply(signal: i32, code: i32) {
         "1",
         "--parallelism",
         "1",
-    ])
-    .spawn();
-    // Interrupt once the changes have started (reading the fleet comes first and takes a while).
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut all = String::new();
-        for line in std::io::BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            if line.starts_with("Applying") {
-                let _ = tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the apply started");
-    std::thread::sleep(Duration::from_millis(700));
-    crate::support::signal(&child, signal);
-    let out = child.wait_with_output().unwrap();
-    let stderr = reader.join().unwrap();
-    assert_eq!(out.status.code(), Some(code), "{stderr}");
-    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    ]);
+    // Signal once the changes have started (reading the fleet comes first and takes a while).
+    let out = crate::support::signal_when(cmd, "Applying", Duration::from_millis(700), signal);
+    assert_eq!(out.code, code, "{}", out.stderr);
+    let report: Report = out.json();
     assert_eq!(report.results.len(), 30, "every phone is accounted for");
     let skipped = report
         .results
@@ -541,4 +520,55 @@ fn a_change_whose_answer_is_lost_is_read_back_not_sent_again() {
         "sent once"
     );
     assert_eq!(stats.get("POST /open/v1/phone/stop"), Some(&1), "sent once");
+}
+
+/// Ctrl-C or SIGTERM while the fleet is being read (plan, apply from a spec, apply of a saved plan) stops
+/// the run at once: nothing is sent, and the message says so.
+#[test]
+fn a_signal_during_the_reads_stops_at_once_with_nothing_sent() {
+    let fixture = "phones:\n  - {provider: geelark, id: g1, status: running}\n";
+    let slow = SimConfig {
+        latency: Duration::from_secs(2),
+        ..SimConfig::default()
+    };
+    let sim = Sim::with(fixture, slow);
+    let dir = Dir::with_spec(&crate::support::one_provider(
+        "geelark",
+        &sim.url(),
+        "  - {id: g1, provider: gl, state: stopped}\n",
+    ));
+    let out = crate::support::signal_when(
+        pf(&["plan", &dir.spec()]),
+        "Reading",
+        Duration::from_millis(300),
+        libc::SIGINT,
+    );
+    assert_eq!(out.code, 130, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("stopped while reading the fleet"),
+        "{}",
+        out.stderr
+    );
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let out = crate::support::signal_when(
+            pf(&["apply", &dir.spec(), "--auto-approve"]),
+            "Reading",
+            Duration::from_millis(300),
+            sig,
+        );
+        let want = if sig == libc::SIGINT { 130 } else { 143 };
+        assert_eq!(out.code, want, "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("Stopped while reading the fleet: nothing was sent"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("waiting for those in flight"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(sim.mutating_calls(), 0);
 }

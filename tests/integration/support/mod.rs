@@ -226,6 +226,45 @@ pub fn signal(child: &std::process::Child, sig: i32) {
     assert_eq!(rc, 0, "kill failed");
 }
 
+/// Run `cmd`, send it `sig` once a stderr line starting with `line` appears (and `after` has passed),
+/// and return what it produced.
+pub fn signal_when(cmd: Cmd, line: &'static str, after: Duration, sig: i32) -> Out {
+    use std::io::Read;
+    let mut child = cmd.spawn();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for l in std::io::BufReader::new(stderr).lines() {
+            let l = l.unwrap();
+            if l.starts_with(line) {
+                let _ = tx.send(());
+            }
+            all.push_str(&l);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("no line starting with {line:?}"));
+    std::thread::sleep(after);
+    signal(&child, sig);
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    Out {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr: reader.join().unwrap(),
+    }
+}
+
 /// Wait for a child and return its exit code and peak memory (max RSS, KiB), from wait4(2).
 #[allow(unsafe_code)]
 pub fn wait_with_rusage(child: &std::process::Child) -> (i32, i64) {
