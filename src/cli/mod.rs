@@ -111,6 +111,9 @@ pub struct FormatArgs {
     /// Markdown for a pull-request comment.
     #[arg(long)]
     pub markdown: bool,
+    /// Text: list every phone id instead of the first lines of each list (so does -v).
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Flags shared by commands that talk to providers.
@@ -170,6 +173,9 @@ pub struct ApplyArgs {
     /// Print the per-phone results as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// List every phone id in the plan shown, instead of the first lines of each list (so does -v).
+    #[arg(long)]
+    pub full: bool,
     /// Ids per batch call for every provider (capped by each call's documented maximum).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_batch: Option<u32>,

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use super::{ApplyArgs, Cli, ConnectArgs, ExportArgs, FormatArgs, GlobalArgs, PlanArgs, ShowArgs};
 use crate::render::OutputFormat;
+use crate::render::color::Color;
+use crate::render::wrap::{Layout, PIPED_WIDTH};
 
 /// Settings every command shares.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +23,10 @@ pub struct GlobalSettings {
     pub interactive: bool,
     /// Draw progress bars (stderr is a terminal).
     pub progress: bool,
+    /// Columns of stdout: the terminal's, or 100 when it is not one.
+    pub width: usize,
+    /// Columns of stderr, likewise.
+    pub width_stderr: usize,
 }
 
 impl GlobalSettings {
@@ -34,7 +40,35 @@ impl GlobalSettings {
             verbose: args.verbose,
             interactive: stderr_tty && std::io::stdin().is_terminal(),
             progress: stderr_tty,
+            width: columns(&console::Term::stdout()),
+            width_stderr: columns(&console::Term::stderr()),
         }
+    }
+
+    /// How a text plan is laid out on stdout (or stderr): colors, width, and whether every id is
+    /// listed (`--full`, or `-v`).
+    pub fn layout(&self, stderr: bool, full: bool) -> Layout {
+        Layout {
+            color: Color::new(if stderr {
+                self.color_stderr
+            } else {
+                self.color
+            }),
+            width: if stderr {
+                self.width_stderr
+            } else {
+                self.width
+            },
+            full: full || self.verbose > 0,
+        }
+    }
+}
+
+/// A terminal's width (at least 60 columns), or the piped width.
+fn columns(term: &console::Term) -> usize {
+    match term.size_checked() {
+        Some((_, cols)) if term.is_term() => usize::from(cols).max(60),
+        _ => PIPED_WIDTH,
     }
 }
 
@@ -76,6 +110,8 @@ pub struct PlanSettings {
     pub spec: PathBuf,
     /// Output format on stdout.
     pub format: OutputFormat,
+    /// List every id (`--full`).
+    pub full: bool,
     /// Save the plan here.
     pub out: Option<PathBuf>,
     /// Exit 2 on drift.
@@ -91,6 +127,7 @@ impl From<&PlanArgs> for PlanSettings {
         PlanSettings {
             spec: a.spec.clone(),
             format: format_of(&a.format),
+            full: a.format.full,
             out: a.out.clone(),
             detailed_exitcode: a.detailed_exitcode,
             timeout: Duration::from_secs(a.timeout),
@@ -106,6 +143,8 @@ pub struct ShowSettings {
     pub plan: PathBuf,
     /// Output format.
     pub format: OutputFormat,
+    /// List every id (`--full`).
+    pub full: bool,
 }
 
 impl From<&ShowArgs> for ShowSettings {
@@ -113,6 +152,7 @@ impl From<&ShowArgs> for ShowSettings {
         ShowSettings {
             plan: a.plan.clone(),
             format: format_of(&a.format),
+            full: a.format.full,
         }
     }
 }
@@ -126,6 +166,8 @@ pub struct ApplySettings {
     pub auto_approve: bool,
     /// JSON results on stdout.
     pub json: bool,
+    /// List every id (`--full`).
+    pub full: bool,
     /// `--max-batch` override.
     pub max_batch: Option<usize>,
     /// `--parallelism` override.
@@ -142,6 +184,7 @@ impl From<&ApplyArgs> for ApplySettings {
             file: a.file.clone(),
             auto_approve: a.auto_approve,
             json: a.json,
+            full: a.full,
             max_batch: a.max_batch.map(|n| n as usize),
             parallelism: a.parallelism.map(|n| n as usize),
             timeout: Duration::from_secs(a.timeout),

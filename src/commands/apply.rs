@@ -92,14 +92,8 @@ async fn from_spec(
     };
     let plan = planned.plan;
     // The plan goes where the user reads it: stdout, unless stdout carries the JSON report.
-    let shown = render::text::plan(
-        &plan,
-        Color::new(if settings.json {
-            global.color_stderr
-        } else {
-            global.color
-        }),
-    );
+    // The plan goes where the user reads it: stdout, unless stdout carries the JSON report.
+    let shown = render::text::plan(&plan, global.layout(settings.json, settings.full));
     if settings.json {
         eprint!("{shown}");
     } else if write_stdout(&shown).is_err() {
@@ -222,7 +216,7 @@ async fn from_saved(
     }
     eprint!(
         "{}",
-        render::text::plan(&plan, Color::new(global.color_stderr))
+        render::text::plan(&plan, global.layout(true, settings.full))
     );
     run(&plan, session, settings, global, cancel, deadline).await
 }

@@ -8,7 +8,8 @@ use crate::cli::settings::{GlobalSettings, PlanSettings};
 use crate::error::ExitStatus;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Plan, PlanInput};
-use crate::render::{self, OutputFormat, color::Color};
+use crate::render::wrap::Layout;
+use crate::render::{self, OutputFormat};
 use crate::session::{self, Overrides, Session};
 use crate::spec::{self, LoadedSpec};
 
@@ -87,10 +88,10 @@ pub fn print(
     plan: &Plan,
     spec_digest: &str,
     format: OutputFormat,
-    color: bool,
+    layout: Layout,
 ) -> anyhow::Result<()> {
     let text = match format {
-        OutputFormat::Text => render::text::plan(plan, Color::new(color)),
+        OutputFormat::Text => render::text::plan(plan, layout),
         OutputFormat::Markdown => render::markdown::plan(plan),
         OutputFormat::Json => {
             let mut t = serde_json::to_string_pretty(&render::json::plan(plan, spec_digest))?;
@@ -185,7 +186,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         &planned.plan,
         &planned.spec.digest,
         settings.format,
-        global.color,
+        global.layout(false, settings.full),
     )?;
     if let Some(out) = &settings.out {
         save(&planned, settings.connect.simulate, out)?;

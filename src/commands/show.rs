@@ -11,7 +11,7 @@ pub fn show(settings: &ShowSettings, global: &GlobalSettings) -> anyhow::Result<
         &saved.plan,
         &saved.spec_digest,
         settings.format,
-        global.color,
+        global.layout(false, settings.full),
     )?;
     Ok(ExitStatus::Success)
 }

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::render::{color::Color, markdown, text};
+use crate::render::wrap::Layout;
+use crate::render::{markdown, text};
 use crate::spec::{Limits, Properties, Traffic};
 use crate::state::ObservedPhone;
 
@@ -440,7 +441,7 @@ fn sample() -> Plan {
 
 #[test]
 fn text_rendering() {
-    insta::assert_snapshot!(text::plan(&sample(), Color::new(false)));
+    insta::assert_snapshot!(text::plan(&sample(), Layout::plain()));
 }
 
 #[test]
@@ -476,12 +477,13 @@ fn a_100k_phone_plan_is_complete() {
     assert_eq!(plan.summary.unchanged, n - to_start);
     let covered: usize = plan.batches.iter().map(|b| b.phones.len()).sum();
     assert_eq!(covered, to_start);
-    let out = text::plan(&plan, Color::new(false));
-    let listed: std::collections::HashSet<&str> = out
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("ids: "))
-        .flat_map(|ids| ids.split(", "))
-        .collect();
+    let full = Layout {
+        full: true,
+        ..Layout::plain()
+    };
+    let out = text::plan(&plan, full);
+    let listed: std::collections::HashSet<&str> =
+        out.split(|c: char| c == ',' || c.is_whitespace()).collect();
     for c in &plan.changes {
         assert!(
             listed.contains(c.phone_id.as_str()),
@@ -490,4 +492,47 @@ fn a_100k_phone_plan_is_complete() {
         );
     }
     assert!(out.ends_with(&format!("{}\n", text::summary_line(&plan.summary))));
+}
+
+/// 600 phones of mixed drift, as a person would meet them: the summary first, stops in their own
+/// section before anything else, id lists wrapped and capped, no line over 160 characters.
+fn mixed_600() -> Plan {
+    let mut desired = Vec::new();
+    let mut obs = Vec::new();
+    for i in 0..600 {
+        let (p, id) = if i % 2 == 0 {
+            ("cph", format!("{i:032x}"))
+        } else {
+            ("gl", format!("{i:012X}"))
+        };
+        let kind = if p == "cph" { HuaweiCph } else { Geelark };
+        let (want_state, raw) = match i % 10 {
+            0..=3 => (Running, if kind == HuaweiCph { 2 } else { 0 }),
+            4 | 5 => (Stopped, if kind == HuaweiCph { 2 } else { 0 }),
+            6 => (Running, if kind == HuaweiCph { 8 } else { 2 }),
+            7 => (Running, if kind == HuaweiCph { 7 } else { 1 }),
+            _ => (Stopped, if kind == HuaweiCph { 8 } else { 2 }),
+        };
+        let traffic = (kind == HuaweiCph && i % 6 == 0).then_some(Traffic::Routing);
+        desired.push(want(p, &id, Some(want_state), traffic, &[]));
+        obs.push((p, id, seen(kind, raw, Some(Traffic::Direct), None)));
+    }
+    let obs: Vec<(&str, &str, Observation)> = obs
+        .iter()
+        .map(|(p, id, o)| (*p, id.as_str(), o.clone()))
+        .collect();
+    plan_of(&desired, &obs, None)
+}
+
+#[test]
+fn a_600_phone_plan_scales_to_the_eye() {
+    let plan = mixed_600();
+    let out = text::plan(&plan, Layout::plain());
+    assert!(out.lines().all(|l| l.chars().count() <= 160), "a long line");
+    let summary = text::summary_line(&plan.summary);
+    assert!(out.starts_with(&summary) && out.ends_with(&format!("{summary}\n")));
+    let stop = out.find("To stop (").unwrap();
+    let start = out.find("To start (").unwrap();
+    assert!(stop < start, "stops come first");
+    insta::assert_snapshot!(out);
 }

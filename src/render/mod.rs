@@ -6,6 +6,7 @@ pub mod color;
 pub mod json;
 pub mod markdown;
 pub mod text;
+pub mod wrap;
 
 /// Output format on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

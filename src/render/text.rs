@@ -1,6 +1,7 @@
-//! Text rendering of plans and apply reports: one unified diff (`similar`) of observed -> desired YAML
-//! per changed phone, phones with identical changes folded into one block, blocked phones with reasons,
-//! then one summary line.
+//! Text rendering of plans and apply reports: the summary line first and last; changes in sections,
+//! destructive ones first (stops, then starts, then re-routes and property updates); one unified diff
+//! (`similar`) of observed -> desired YAML per block of phones with identical changes, their ids wrapped
+//! and capped; blocked phones grouped by reason.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -8,6 +9,7 @@ use std::fmt::Write;
 use similar::{ChangeTag, TextDiff};
 
 use super::color::Color;
+use super::wrap::{Layout, id_list, wrap};
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::{Action, PhoneChange, PhoneView, Plan, Summary};
 
@@ -92,9 +94,9 @@ pub fn summary_line(s: &Summary) -> String {
     let calls = s.total_calls();
     let providers = s.calls.len();
     format!(
-        "Plan: {} to start, {} to stop, {} to re-route, {} to update properties; {} blocked. {calls} API call{} on {providers} provider{}.",
-        s.start,
+        "Plan: {} to stop, {} to start, {} to re-route, {} to update properties; {} blocked. {calls} API call{} on {providers} provider{}.",
         s.stop,
+        s.start,
         s.set_traffic,
         s.set_properties,
         s.blocked,
@@ -103,109 +105,184 @@ pub fn summary_line(s: &Summary) -> String {
     )
 }
 
-/// The whole plan as text.
-pub fn plan(plan: &Plan, color: Color) -> String {
-    let mut out = String::new();
-    let groups = fold(&plan.changes);
-    for group in &groups {
-        let first = group[0];
-        let head = if group.len() == 1 {
-            format!(
-                "~ {} / {}: {}",
-                first.provider,
-                phone_label(first),
-                action_list(&first.actions)
-            )
+/// The sections of a text plan, destructive first: a phone is in the first whose action it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Stop,
+    Start,
+    Other,
+}
+
+impl Section {
+    fn of(actions: &[Action]) -> Section {
+        if actions.contains(&Action::Stop) {
+            Section::Stop
+        } else if actions.contains(&Action::Start) {
+            Section::Start
         } else {
-            format!(
-                "~ {} / {} phones: {}",
+            Section::Other
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Section::Stop => "To stop",
+            Section::Start => "To start",
+            Section::Other => "To re-route or update properties",
+        }
+    }
+
+    /// The marker of a block, painted: red `-` for stops, green `+` for starts, yellow `~` otherwise.
+    fn paint(self, color: Color, s: &str) -> String {
+        match self {
+            Section::Stop => color.delete(&format!("- {s}")),
+            Section::Start => color.create(&format!("+ {s}")),
+            Section::Other => color.update(&format!("~ {s}")),
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The whole plan as text: the summary line first and last; changes in sections, stops first, phones
+/// with identical changes folded into one block with a wrapped, capped id list; then blocked phones.
+pub fn plan(plan: &Plan, layout: Layout) -> String {
+    let color = layout.color;
+    let mut out = String::new();
+    let summary = color.bold(&summary_line(&plan.summary));
+    if plan.summary.has_drift() {
+        let _ = writeln!(out, "{summary}\n");
+    }
+    let groups = fold(&plan.changes);
+    for section in [Section::Stop, Section::Start, Section::Other] {
+        let mine: Vec<&Vec<&PhoneChange>> = groups
+            .iter()
+            .filter(|g| Section::of(&g[0].actions) == section)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let phones: usize = mine.iter().map(|g| g.len()).sum();
+        let _ = writeln!(
+            out,
+            "{}",
+            color.bold(&format!(
+                "{} ({phones} phone{}):",
+                section.title(),
+                plural(phones)
+            ))
+        );
+        for group in mine {
+            let first = group[0];
+            let who = if group.len() == 1 {
+                phone_label(first)
+            } else {
+                format!("{} phones", group.len())
+            };
+            let head = format!(
+                "{} / {who}: {}",
                 first.provider,
-                group.len(),
                 action_list(&first.actions)
-            )
-        };
-        let _ = writeln!(out, "{}", color.update(&color.bold(&head)));
-        if group.len() > 1 {
-            let ids: Vec<&str> = group.iter().map(|c| c.phone_id.as_str()).collect();
-            let _ = writeln!(out, "  ids: {}", ids.join(", "));
+            );
+            let _ = writeln!(out, "{}", color.bold(&section.paint(color, &head)));
+            if group.len() > 1 {
+                let ids: Vec<&str> = group.iter().map(|c| c.phone_id.as_str()).collect();
+                out.push_str(&id_list(&ids, layout, "  ids: "));
+            }
+            out.push_str(&diff_lines(&first.before, &first.after, color, "  "));
+            for n in &first.notes {
+                out.push_str(&wrap(n, layout.width, "  note: ", "        "));
+            }
+            out.push('\n');
         }
-        out.push_str(&diff_lines(&first.before, &first.after, color, "  "));
-        for n in &first.notes {
-            let _ = writeln!(out, "  note: {n}");
-        }
-        out.push('\n');
     }
     let blocked = blocked_groups(&plan.changes);
     if !blocked.is_empty() {
         let _ = writeln!(
             out,
             "{}",
-            color.warn(&color.bold("Blocked (nothing will be done to these phones):"))
+            color.warn(&color.bold(&format!(
+                "Blocked ({} phone{}; nothing will be done to them):",
+                plan.summary.blocked,
+                plural(plan.summary.blocked)
+            )))
         );
         for (provider, reason, phones) in &blocked {
-            if phones.len() == 1 {
-                let _ = writeln!(
-                    out,
-                    "{} {provider} / {}: {reason}",
-                    color.warn("!"),
-                    phone_label(phones[0])
-                );
+            let who = if phones.len() == 1 {
+                phone_label(phones[0])
             } else {
+                format!("{} phones", phones.len())
+            };
+            let line = wrap(
+                &format!("{provider} / {who}: {reason}"),
+                layout.width,
+                "! ",
+                "    ",
+            );
+            out.push_str(&color.warn(line.trim_end()));
+            out.push('\n');
+            if phones.len() > 1 {
                 let ids: Vec<&str> = phones.iter().map(|c| c.phone_id.as_str()).collect();
-                let _ = writeln!(
-                    out,
-                    "{} {provider} / {} phones: {reason}",
-                    color.warn("!"),
-                    phones.len()
-                );
-                let _ = writeln!(out, "  ids: {}", ids.join(", "));
+                out.push_str(&id_list(&ids, layout, "  ids: "));
             }
         }
         out.push('\n');
     }
     if plan.summary.unchanged > 0 {
         let n = plan.summary.unchanged;
-        let _ = writeln!(
-            out,
-            "{}",
-            color.dim(&format!(
-                "{n} phone{} already match the spec (not shown).",
-                if n == 1 { "" } else { "s" }
-            ))
+        let line = format!(
+            "{n} phone{} already {} the spec (not shown).",
+            plural(n),
+            if n == 1 { "matches" } else { "match" }
         );
-    }
-    for line in unmanaged_lines(plan) {
         let _ = writeln!(out, "{}", color.dim(&line));
     }
-    let _ = writeln!(out, "{}", color.bold(&summary_line(&plan.summary)));
+    for line in unmanaged_lines(plan, layout) {
+        out.push_str(&color.dim(&line));
+    }
+    let _ = writeln!(out, "{summary}");
     out
 }
 
-/// "4 phones at `gl` are not managed by this spec." (with their ids when known), one per provider.
-pub fn unmanaged_lines(plan: &Plan) -> Vec<String> {
+/// "4 phones at `gl` are not managed by this spec." (with their ids when known, capped like any id
+/// list), one per provider, each ending in a newline.
+pub fn unmanaged_lines(plan: &Plan, layout: Layout) -> Vec<String> {
     plan.summary
         .unmanaged
         .iter()
         .filter(|(_, u)| u.count > 0 || u.unknown.is_some())
         .map(|(provider, u)| {
             if u.unknown.is_some() {
-                return format!(
-                    "Phones at `{provider}` that this spec does not manage could not be counted (see the warning)."
+                return wrap(
+                    &format!(
+                        "Phones at `{provider}` that this spec does not manage could not be counted (see the warning)."
+                    ),
+                    layout.width,
+                    "",
+                    "  ",
                 );
             }
             let mut line = format!(
                 "{} phone{} at `{provider}` {} not managed by this spec (never changed).",
                 u.count,
-                if u.count == 1 { "" } else { "s" },
+                plural(u.count),
                 if u.count == 1 { "is" } else { "are" }
             );
-            match &u.ids {
-                Some(ids) => {
-                    let _ = write!(line, " ids: {}", ids.join(", "));
-                }
-                None => line.push_str(" Run with -v to list them."),
+            if u.ids.is_none() {
+                line.push_str(if u.count == 1 {
+                    " Run with -v to list it."
+                } else {
+                    " Run with -v to list them."
+                });
             }
-            line
+            let mut text = wrap(&line, layout.width, "", "  ");
+            if let Some(ids) = &u.ids {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                text.push_str(&id_list(&ids, layout, "  ids: "));
+            }
+            text
         })
         .collect()
 }

@@ -55,7 +55,7 @@ fn export_then_plan_shows_no_changes_for_each_provider() {
         // Only the unsettled CPH phone is blocked; everything else matches.
         if provider == "cph" {
             plan.stdout_has(
-                "0 to start, 0 to stop, 0 to re-route, 0 to update properties; 1 blocked.",
+                "0 to stop, 0 to start, 0 to re-route, 0 to update properties; 1 blocked.",
             );
             assert!(
                 !plan.stdout.contains("c4"),
@@ -119,9 +119,9 @@ fn plan_counts_phones_the_spec_does_not_manage_and_names_them_with_v() {
         .stdout_has("1 phone at `gl` is not managed by this spec")
         .stdout_has("1 phone at `kp` is not managed by this spec");
     let verbose = pf(&["plan", &dir.spec(), "-v"]).run();
-    verbose
-        .code(0)
-        .stdout_has("2 phones at `cph` are not managed by this spec (never changed). ids: c2, c3");
+    verbose.code(0).stdout_has(
+        "2 phones at `cph` are not managed by this spec (never changed).\n  ids: c2, c3\n",
+    );
     assert_eq!(sim.mutating_calls(), 0);
     pf(&["export", "--provider", "nope", &dir.spec()])
         .run()

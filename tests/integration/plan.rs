@@ -200,12 +200,12 @@ fn text_plan_folds_identical_changes_and_counts_the_rest() {
     let dir = Dir::with_spec(&spec(&sim.url()));
     let out = pf(&["plan", &dir.spec()]).run();
     out.code(0)
-        .stdout_has("~ gl / 2 phones: stop\n  ids: g1, g2\n  -state: running\n  +state: stopped")
+        .stdout_has("- gl / 2 phones: stop\n  ids: g1, g2\n  -state: running\n  +state: stopped")
         .stdout_has("~ cph / c1 (bot-1): set_properties, set_traffic")
         .stdout_has("note: `com.cph.mainkeys` takes effect after restart")
         .stdout_has("! cph / c9: phone not found at provider `cph`")
         .stdout_has("2 phones already match the spec (not shown).")
-        .stdout_has("Plan: 1 to start, 2 to stop, 1 to re-route, 1 to update properties; 3 blocked. 4 API calls on 2 providers.")
+        .stdout_has("Plan: 2 to stop, 1 to start, 1 to re-route, 1 to update properties; 3 blocked. 4 API calls on 2 providers.")
         .stderr_has("Reading 9 phones from 3 providers");
     assert!(
         !out.stdout.contains('\x1b'),

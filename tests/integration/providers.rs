@@ -110,7 +110,7 @@ fn a_few_phones_deep_in_a_big_account_are_read_by_detail_instead_of_every_page()
     let dir = Dir::with_spec(&spec);
     let out = pf(&["plan", &dir.spec(), "--target", "cph"]).run();
     out.code(0)
-        .stdout_has("~ cph / c0001: stop")
+        .stdout_has("- cph / c0001: stop")
         .stdout_has("! cph / nope: phone not found at provider `cph`");
     let stats = sim.stats();
     assert_eq!(

@@ -267,8 +267,8 @@ fn an_endless_answer_is_cut_at_the_cap_with_memory_near_it() {
     let out = crate::support::collect(child, code);
     out.code(1)
         .no_panic()
-        .stdout_has("POST ")
-        .stdout_has("/open/v1/phone/status: the answer is larger than 32 MiB")
+        .stdout_has_text("POST ")
+        .stdout_has_text("/open/v1/phone/status: the answer is larger than 32 MiB")
         .stderr_has("1 phone could not be read");
     assert!(
         max_rss_kib < 160 * 1024,

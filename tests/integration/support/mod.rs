@@ -65,6 +65,22 @@ impl Out {
         );
         self
     }
+    /// Like [`Out::stdout_has`], with line breaks and the indentation of wrapped lines read as one
+    /// space (text output wraps long lines to the width).
+    #[track_caller]
+    pub fn stdout_has_text(&self, s: &str) -> &Out {
+        let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (have, want) = (flat(&self.stdout), flat(s));
+        // A word cut at the line's end (a long URL) is joined again without a space.
+        let joined = self.stdout.replace("\n    ", "");
+        assert!(
+            have.contains(&want) || flat(&joined).contains(&want),
+            "stdout lacks {s:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
     /// Parse stdout as JSON into a type of the test's own.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
         serde_json::from_str(&self.stdout)
