@@ -218,6 +218,11 @@ fn a_hung_provider_ends_the_run_by_its_deadline() {
         .stdout_has("cph / c1: could not read: ")
         .stdout_has("timed out")
         .stderr_has("2 phones could not be read");
+    pf(&["export", "--provider", "gl", &dir.spec(), "--timeout", "2"])
+        .run_within(WITHIN)
+        .code(1)
+        .stderr_has("provider `gl`")
+        .stderr_has("timed out: the run's deadline passed");
 }
 
 #[test]
