@@ -12,7 +12,7 @@ use crate::error::ExitStatus;
 use crate::plan::saved::{SavedPlan, looks_like_plan};
 use crate::plan::verify;
 use crate::plan::{Batch, Plan};
-use crate::render::{self, color::Color};
+use crate::render;
 use crate::session::{self, Overrides, Session};
 use crate::signals;
 
@@ -274,7 +274,7 @@ async fn run(
         text.push('\n');
         text
     } else {
-        render::text::report(&report, Color::new(global.color))
+        render::report::report(&report, global.layout(false, settings.full))
     };
     let status = match cancel.signal() {
         Some(signal) if report.interrupted => signal.status(),

@@ -6,6 +6,7 @@
 //! Owns credentials (read from the environment variables the spec names, never printed), and the typed
 //! [`ProviderError`]. Does not decide what to change: that is `plan`.
 
+pub mod advice;
 pub mod geelark;
 pub mod http;
 pub mod huawei_cph;

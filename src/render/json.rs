@@ -197,6 +197,37 @@ struct ResultJson<'a> {
 struct ErrorJson<'a> {
     code: &'a str,
     message: &'a str,
+    /// Failures only: whether a second apply may pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retryable: Option<bool>,
+    /// Failures only: what a person must do first, when a retry will not do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_do: Option<&'static str>,
+}
+
+impl<'a> ErrorJson<'a> {
+    fn note(code: &'a str, message: &'a str) -> ErrorJson<'a> {
+        ErrorJson {
+            code,
+            message,
+            retryable: None,
+            to_do: None,
+        }
+    }
+
+    fn failure(code: &'a str, message: &'a str) -> ErrorJson<'a> {
+        use crate::provider::advice::{self, Advice};
+        let advice = advice::for_code(code);
+        ErrorJson {
+            code,
+            message,
+            retryable: Some(advice == Advice::Retry),
+            to_do: match advice {
+                Advice::Retry => None,
+                Advice::Person(what) => Some(what),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -219,27 +250,13 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
             .map(|r| {
                 let (outcome, error) = match &r.outcome {
                     Outcome::Ok => ("ok", None),
-                    Outcome::Failed(e) => (
-                        "failed",
-                        Some(ErrorJson {
-                            code: &e.code,
-                            message: &e.message,
-                        }),
-                    ),
-                    Outcome::Blocked(reason) => (
-                        "blocked",
-                        Some(ErrorJson {
-                            code: "blocked",
-                            message: reason,
-                        }),
-                    ),
-                    Outcome::Skipped(reason) => (
-                        "skipped",
-                        Some(ErrorJson {
-                            code: "skipped",
-                            message: reason,
-                        }),
-                    ),
+                    Outcome::Failed(e) => ("failed", Some(ErrorJson::failure(&e.code, &e.message))),
+                    Outcome::Blocked(reason) => {
+                        ("blocked", Some(ErrorJson::note("blocked", reason)))
+                    }
+                    Outcome::Skipped(reason) => {
+                        ("skipped", Some(ErrorJson::note("skipped", reason)))
+                    }
                 };
                 ResultJson {
                     provider: &r.provider,

@@ -5,6 +5,7 @@
 pub mod color;
 pub mod json;
 pub mod markdown;
+pub mod report;
 pub mod text;
 pub mod wrap;
 

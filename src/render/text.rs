@@ -10,7 +10,6 @@ use similar::{ChangeTag, TextDiff};
 
 use super::color::Color;
 use super::wrap::{Layout, id_list, wrap};
-use crate::apply::{ApplyReport, Outcome};
 use crate::plan::{Action, PhoneChange, PhoneView, Plan, Summary};
 
 /// The diff of two views, each line prefixed with `-`, `+` or ` ` and indented.
@@ -285,62 +284,4 @@ pub fn unmanaged_lines(plan: &Plan, layout: Layout) -> Vec<String> {
             text
         })
         .collect()
-}
-
-/// An apply report as text: one line per failed phone, warnings for blocked ones, a summary line.
-pub fn report(report: &ApplyReport, color: Color) -> String {
-    let mut out = String::new();
-    for r in &report.results {
-        let action = r.action.as_ref().map_or("-", Action::name);
-        match &r.outcome {
-            Outcome::Failed(e) => {
-                let _ = writeln!(
-                    out,
-                    "{} {} / {}: {action}: {}: {}",
-                    color.delete("failed:"),
-                    r.provider,
-                    r.phone_id,
-                    e.code,
-                    e.message
-                );
-            }
-            Outcome::Blocked(reason) => {
-                let _ = writeln!(
-                    out,
-                    "{} {} / {}: {reason}",
-                    color.warn("blocked:"),
-                    r.provider,
-                    r.phone_id
-                );
-            }
-            Outcome::Skipped(reason) => {
-                let _ = writeln!(
-                    out,
-                    "{} {} / {}: {action}: {reason}",
-                    color.dim("skipped:"),
-                    r.provider,
-                    r.phone_id
-                );
-            }
-            Outcome::Ok => {}
-        }
-    }
-    let c = report.counts();
-    let _ = writeln!(
-        out,
-        "{}",
-        color.bold(&format!(
-            "Apply: {} ok, {} failed, {} blocked, {} skipped.{}",
-            c.ok,
-            c.failed,
-            c.blocked,
-            c.skipped,
-            if c.failed + c.skipped > 0 {
-                " Run apply again to finish the job."
-            } else {
-                ""
-            }
-        ))
-    );
-    out
 }

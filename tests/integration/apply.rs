@@ -133,18 +133,34 @@ fn busy_geelark_phones_fail_per_phone_and_a_second_apply_only_retries_them() {
         providers(&sim.url())
     ));
     let out = pf(&["apply", &dir.spec(), "--auto-approve"]).run();
+    // The report reads like the plan: what was done first, each failure with what to do, and "run
+    // apply again" because one failure (a task in progress) may pass on a second try.
     out.code(1)
-        .stdout_has("failed: gl / g2: stop: 43006: the cloud phone is being remotely connected")
-        .stdout_has("failed: gl / g3: stop: 43005: the cloud phone is executing a task")
+        .stdout_has("Done: 2 stopped, 0 started, 0 re-routed, 0 with new properties.")
+        .stdout_has("Failed (2):")
+        .stdout_has("x gl / g2: stop: 43006: the cloud phone is being remotely connected\n    to do: someone is connected to the phone remotely: end that session")
+        .stdout_has("x gl / g3: stop: 43005: the cloud phone is executing a task\n")
         .stdout_has(
-            "Apply: 2 ok, 2 failed, 0 blocked, 0 skipped. Run apply again to finish the job.",
+            "Apply: 2 ok, 2 failed, 0 blocked, 0 skipped. Run apply again to finish the job. 1 failure needs a person first (see \"to do\").",
         );
-    let second: Report = pf(&["apply", &dir.spec(), "--auto-approve", "--json"])
-        .run()
-        .json();
-    let ids: Vec<&str> = second.results.iter().map(|r| r.phone_id.as_str()).collect();
+    assert!(
+        !out.stdout
+            .contains("x gl / g3: stop: 43005: the cloud phone is executing a task\n    to do")
+    );
+    let second = pf(&["apply", &dir.spec(), "--auto-approve", "--json"]).run();
+    let report: Report = second.json();
+    let ids: Vec<&str> = report.results.iter().map(|r| r.phone_id.as_str()).collect();
     assert_eq!(ids, vec!["g2", "g3"], "only what is left");
-    assert_eq!(second.results[0].error.as_ref().unwrap().code, "43006");
+    assert_eq!(report.results[0].error.as_ref().unwrap().code, "43006");
+    let raw: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
+    assert_eq!(raw["results"][0]["error"]["retryable"], false);
+    assert_eq!(raw["results"][1]["error"]["retryable"], true);
+    assert!(
+        raw["results"][0]["error"]["to_do"]
+            .as_str()
+            .unwrap()
+            .contains("remotely")
+    );
 }
 
 #[test]
@@ -159,9 +175,11 @@ fn cph_per_job_errors_are_reported_per_phone() {
         providers(&sim.url())
     ));
     let out = pf(&["apply", &dir.spec(), "--auto-approve"]).run();
+    // A permanent failure alone: no "run apply again", but what a person must do.
     out.code(1)
-        .stdout_has("failed: cph / c2: stop: CPS.0021: Parameter: not available phone.")
-        .stdout_has("Apply: 1 ok, 1 failed");
+        .stdout_has("x cph / c2: stop: CPS.0021: Parameter: not available phone.\n    to do: ")
+        .stdout_has("Apply: 1 ok, 1 failed, 0 blocked, 0 skipped. 1 failure needs a person first");
+    assert!(!out.stdout.contains("Run apply again"), "{}", out.stdout);
     assert_eq!(sim.phones()["c1"]["status"], 8);
 }
 
@@ -353,7 +371,8 @@ fn a_change_that_does_not_show_up_in_time_is_not_converged() {
     ));
     let out = pf(&["apply", &dir.spec(), "--auto-approve", "--timeout", "1"]).run();
     out.code(1)
-        .stdout_has("failed: cph / c1: stop: not-converged: accepted but not converged");
+        .stdout_has("x cph / c1: stop: not-converged: accepted but not converged")
+        .stdout_has("Run apply again to finish the job.");
 }
 
 #[test]

@@ -1,0 +1,219 @@
+//! An apply report as text, read like the plan: the counts per action first; each failure with its code,
+//! message and what to do; blocked and skipped phones folded by reason with capped id lists; the summary
+//! line last, which says "run apply again" only when a failure may pass on a second try.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::wrap::{Layout, id_list, wrap};
+use crate::apply::{ApplyReport, Outcome};
+use crate::plan::Action;
+use crate::provider::advice::{self, Advice};
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// "12 stopped, 3 started, 1 re-routed, 2 with new properties" for the changes that succeeded.
+fn done_line(report: &ApplyReport) -> String {
+    let mut done: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &report.results {
+        if let (Outcome::Ok, Some(a)) = (&r.outcome, r.action) {
+            *done.entry(a.name()).or_default() += 1;
+        }
+    }
+    let n = |a: Action| done.get(a.name()).copied().unwrap_or(0);
+    format!(
+        "Done: {} stopped, {} started, {} re-routed, {} with new properties.",
+        n(Action::Stop),
+        n(Action::Start),
+        n(Action::SetTraffic(crate::spec::Traffic::Direct)),
+        n(Action::SetProperties)
+    )
+}
+
+/// Phones with the same reason, folded: (provider, reason) -> ids, in report order.
+fn folded<'a>(
+    report: &'a ApplyReport,
+    pick: impl Fn(&'a Outcome) -> Option<&'a str>,
+) -> Vec<(&'a str, &'a str, Vec<&'a str>)> {
+    let mut out: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    let mut index: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for r in &report.results {
+        let Some(reason) = pick(&r.outcome) else {
+            continue;
+        };
+        let key = (r.provider.as_str(), reason);
+        match index.get(&key) {
+            Some(&i) => out[i].2.push(r.phone_id.as_str()),
+            None => {
+                index.insert(key, out.len());
+                out.push((key.0, key.1, vec![r.phone_id.as_str()]));
+            }
+        }
+    }
+    out
+}
+
+/// The report as text.
+pub fn report(report: &ApplyReport, layout: Layout) -> String {
+    let color = layout.color;
+    let mut out = String::new();
+    let c = report.counts();
+    let _ = writeln!(out, "{}", color.bold(&done_line(report)));
+    let mut retryable = 0;
+    let mut for_a_person = 0;
+    let failures: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Failed(e) => Some((r, e)),
+            _ => None,
+        })
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            color.delete(&color.bold(&format!("Failed ({}):", failures.len())))
+        );
+        for (r, e) in failures {
+            let action = r.action.as_ref().map_or("read", Action::name);
+            let line = format!(
+                "{} / {}: {action}: {}: {}",
+                r.provider, r.phone_id, e.code, e.message
+            );
+            out.push_str(&color.delete(wrap(&line, layout.width, "x ", "    ").trim_end()));
+            out.push('\n');
+            match advice::for_code(&e.code) {
+                Advice::Retry => retryable += 1,
+                Advice::Person(what) => {
+                    for_a_person += 1;
+                    out.push_str(&wrap(what, layout.width, "    to do: ", "           "));
+                }
+            }
+        }
+    }
+    for (title, blocks) in [
+        (
+            "Blocked",
+            folded(report, |o| match o {
+                Outcome::Blocked(reason) => Some(reason.as_str()),
+                _ => None,
+            }),
+        ),
+        (
+            "Skipped",
+            folded(report, |o| match o {
+                Outcome::Skipped(reason) => Some(reason.as_str()),
+                _ => None,
+            }),
+        ),
+    ] {
+        if blocks.is_empty() {
+            continue;
+        }
+        let n: usize = blocks.iter().map(|b| b.2.len()).sum();
+        let _ = writeln!(
+            out,
+            "\n{}",
+            color.warn(&color.bold(&format!("{title} ({n}):")))
+        );
+        for (provider, reason, ids) in blocks {
+            let who = if ids.len() == 1 {
+                ids[0].to_owned()
+            } else {
+                format!("{} phones", ids.len())
+            };
+            let line = wrap(
+                &format!("{provider} / {who}: {reason}"),
+                layout.width,
+                "! ",
+                "    ",
+            );
+            out.push_str(&color.warn(line.trim_end()));
+            out.push('\n');
+            if ids.len() > 1 {
+                out.push_str(&id_list(&ids, layout, "  ids: "));
+            }
+        }
+    }
+    let mut last = format!(
+        "Apply: {} ok, {} failed, {} blocked, {} skipped.",
+        c.ok, c.failed, c.blocked, c.skipped
+    );
+    if retryable + c.skipped > 0 {
+        last.push_str(" Run apply again to finish the job.");
+    }
+    if for_a_person > 0 {
+        let _ = write!(
+            last,
+            " {for_a_person} failure{} need{} a person first (see \"to do\").",
+            plural(for_a_person),
+            if for_a_person == 1 { "s" } else { "" }
+        );
+    }
+    let _ = writeln!(out, "\n{}", color.bold(&last));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::PhoneResult;
+    use crate::provider::PhoneError;
+
+    #[test]
+    fn skipped_and_blocked_phones_fold_by_reason() {
+        let mut results = Vec::new();
+        for i in 0..311 {
+            results.push(PhoneResult {
+                provider: "gl".into(),
+                phone_id: format!("g{i:03}"),
+                action: Some(Action::Stop),
+                outcome: Outcome::Skipped("interrupted before this batch was sent".into()),
+            });
+        }
+        for i in 0..66 {
+            results.push(PhoneResult {
+                provider: "kp".into(),
+                phone_id: format!("k{i:02}"),
+                action: None,
+                outcome: Outcome::Blocked("koophone offers no API to start or stop".into()),
+            });
+        }
+        results.push(PhoneResult {
+            provider: "gl".into(),
+            phone_id: "g999".into(),
+            action: Some(Action::Stop),
+            outcome: Outcome::Ok,
+        });
+        results.push(PhoneResult {
+            provider: "gl".into(),
+            phone_id: "g998".into(),
+            action: Some(Action::Stop),
+            outcome: Outcome::Failed(PhoneError {
+                code: "43006".into(),
+                message: "the cloud phone is being remotely connected".into(),
+            }),
+        });
+        let text = report(
+            &ApplyReport {
+                results,
+                interrupted: true,
+            },
+            Layout::plain(),
+        );
+        assert!(text.starts_with("Done: 1 stopped, 0 started"), "{text}");
+        assert!(text.contains("Skipped (311):\n! gl / 311 phones: interrupted before this batch was sent\n  ids: g000, g001,"), "{text}");
+        assert!(
+            text.contains("Blocked (66):\n! kp / 66 phones: koophone offers no API"),
+            "{text}"
+        );
+        assert!(text.lines().count() < 25, "folded: {text}");
+        assert!(text.lines().all(|l| l.len() <= 160), "{text}");
+        assert!(text.trim_end().ends_with(
+            "Apply: 1 ok, 1 failed, 66 blocked, 311 skipped. Run apply again to finish the job. 1 failure needs a person first (see \"to do\")."
+        ), "{text}");
+    }
+}
