@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use crate::apply::{self, ApplyReport, Cancel, Options};
 use crate::cli::settings::{ApplySettings, GlobalSettings};
 use crate::error::ExitStatus;
-use crate::plan::saved::{SavedPlan, looks_like_plan};
+use crate::plan::saved::{SavedPlan, damaged_plan, looks_like_plan};
 use crate::plan::verify;
 use crate::plan::{Batch, Plan};
 use crate::render;
@@ -49,6 +49,12 @@ pub async fn apply(
             std::process::exit(second.exit_code());
         })
     };
+    if let Some(why) = damaged_plan(&bytes) {
+        bail!(
+            "{} is a damaged or truncated phonefleet plan ({why}); nothing was applied. Make a new plan",
+            settings.file.display()
+        );
+    }
     let result = if looks_like_plan(&bytes) {
         from_saved(&bytes, settings, global, &cancel, deadline).await
     } else {
@@ -192,6 +198,16 @@ async fn from_saved(
         () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
     };
     let stale = verify::stale_phones(&saved.plan, &observed);
+    let plan_limits = session::limits_for(&bound.providers, Overrides::default());
+    if !stale.is_empty() && verify::already_applied(&bound, &observed, &plan_limits) {
+        session.close().await?;
+        let n = bound.covered.len();
+        eprintln!(
+            "This plan was already applied: its {n} phone{} as it wants. Nothing was sent.",
+            if n == 1 { " is" } else { "s are" }
+        );
+        return Ok(ExitStatus::Success);
+    }
     if !stale.is_empty() {
         session.close().await?;
         bail!(
@@ -203,7 +219,6 @@ async fn from_saved(
     }
     // Batches are compared at the sizes `plan` used (no command-line overrides), then split further
     // for `--max-batch`.
-    let plan_limits = session::limits_for(&bound.providers, Overrides::default());
     let mut plan = match verify::rederive(&saved.plan, &bound, &observed, &plan_limits) {
         Ok(p) => p,
         Err(e) => {

@@ -136,9 +136,10 @@ pub fn save(planned: &Planned, simulated: bool, path: &std::path::Path) -> anyho
         .write(path, std::path::Path::new(&planned.spec.path))
         .with_context(|| format!("cannot save the plan to {}", path.display()))?;
     eprintln!(
-        "Saved the plan to {}; apply it with `phonefleet apply {}`.",
+        "Saved the plan to {}; apply it with `phonefleet apply {}{}`.",
         path.display(),
-        path.display()
+        path.display(),
+        if simulated { " --simulate" } else { "" }
     );
     Ok(())
 }

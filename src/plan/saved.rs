@@ -102,6 +102,9 @@ impl SavedPlan {
 
     /// Parse and check plan file bytes.
     pub fn parse(bytes: &[u8]) -> anyhow::Result<SavedPlan> {
+        if let Some(why) = damaged_plan(bytes) {
+            bail!("a damaged or truncated phonefleet plan ({why}); make a new plan");
+        }
         let value: serde_json::Value = serde_json::from_slice(bytes).context("not JSON")?;
         if value.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
             bail!("not a phonefleet plan (no \"kind\": \"{KIND}\")");
@@ -157,6 +160,23 @@ pub fn check_out_path(path: &Path, spec: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A plan file that is not whole: it starts like a plan (a JSON object naming the plan kind) but does
+/// not parse. `Some(why)` for such a file, `None` for anything else.
+pub fn damaged_plan(bytes: &[u8]) -> Option<String> {
+    let head = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if head != Some(&b'{') {
+        return None;
+    }
+    let start = &bytes[..bytes.len().min(4096)];
+    let names_kind = String::from_utf8_lossy(start).contains(&format!("\"{KIND}\""));
+    if !names_kind {
+        return None;
+    }
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// Whether a file looks like a saved plan rather than a spec (JSON object with the plan kind).

@@ -99,7 +99,7 @@ pub fn against_spec(saved: &SavedPlan, spec: &LoadedSpec) -> anyhow::Result<Boun
 }
 
 /// Phones a saved plan covers whose observation no longer matches the plan's fingerprint, each with what
-/// moved.
+/// moved, field by field: `gl / g2: state: running -> stopped`.
 pub fn stale_phones(plan: &Plan, state: &FleetState) -> Vec<String> {
     plan.changes
         .iter()
@@ -112,16 +112,39 @@ pub fn stale_phones(plan: &Plan, state: &FleetState) -> Vec<String> {
             let now = fingerprint(&c.desired, &obs);
             (now != c.fingerprint).then(|| {
                 let view = PhoneView::observed(c.kind, &c.desired, &obs);
-                format!(
-                    "{} / {}: planned against {}, now {}",
-                    c.provider,
-                    c.phone_id,
-                    c.before.to_yaml().trim_end().replace('\n', ", "),
-                    view.to_yaml().trim_end().replace('\n', ", ")
-                )
+                let moves = c.before.moves(&view);
+                let what = if moves.is_empty() {
+                    "its provider status changed".to_owned()
+                } else {
+                    moves.join(", ")
+                };
+                let applied = if view == c.after {
+                    " (now as the plan wants: applied since?)"
+                } else {
+                    ""
+                };
+                format!("{} / {}: {what}{applied}", c.provider, c.phone_id)
             })
         })
         .collect()
+}
+
+/// Whether every phone the plan changes is already as the plan wants it (the plan was applied): the
+/// plan computed again from the spec and what was read has nothing to do and nothing blocked.
+pub fn already_applied(
+    bound: &Bound,
+    observed: &FleetState,
+    limits: &BTreeMap<String, EffectiveLimits>,
+) -> bool {
+    !bound.covered.is_empty()
+        && super::compute(&PlanInput {
+            providers: &bound.providers,
+            desired: &bound.covered,
+            observed,
+            limits,
+        })
+        .changes
+        .is_empty()
 }
 
 /// The plan computed again from the spec's phones and what was just read; refused unless its changes

@@ -76,6 +76,39 @@ impl PhoneView {
     }
 
     /// The view as YAML lines, for unified diffs. Values are quoted, so the text is valid YAML.
+    /// What moved from `self` to `now`, one entry per field: `state: running -> stopped`,
+    /// `properties.k: "a" -> (unset)`.
+    pub fn moves(&self, now: &PhoneView) -> Vec<String> {
+        let show = |v: Option<&String>| v.map_or_else(|| "(unset)".to_owned(), |s| quote(s));
+        let mut out = Vec::new();
+        for (field, was, is) in [
+            ("state", &self.state, &now.state),
+            ("traffic", &self.traffic, &now.traffic),
+        ] {
+            if was != is {
+                let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
+                out.push(format!("{field}: {} -> {}", text(was), text(is)));
+            }
+        }
+        let keys: std::collections::BTreeSet<&String> = self
+            .properties
+            .keys()
+            .chain(now.properties.keys())
+            .collect();
+        for k in keys {
+            let (was, is) = (self.properties.get(k), now.properties.get(k));
+            if was != is {
+                out.push(format!(
+                    "properties.{}: {} -> {}",
+                    key(k),
+                    show(was),
+                    show(is)
+                ));
+            }
+        }
+        out
+    }
+
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
         if let Some(s) = &self.state {

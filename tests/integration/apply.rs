@@ -328,7 +328,7 @@ fn saved_plans_apply_exactly_and_stale_or_edited_ones_are_refused_before_any_cha
     let out = pf(&["apply", &plan_file]).run();
     out.code(1)
         .stderr_has("the plan is stale: 1 phone changed since it was made")
-        .stderr_has("gl / g2: planned against state: running, now state: stopped");
+        .stderr_has("gl / g2: state: running -> stopped (now as the plan wants: applied since?)");
     assert_eq!(
         sim.mutating_calls(),
         before,
@@ -340,6 +340,21 @@ fn saved_plans_apply_exactly_and_stale_or_edited_ones_are_refused_before_any_cha
     let out = pf(&["apply", &fresh]).run();
     out.code(0)
         .stdout_has("Apply: 4 ok, 0 failed, 3 blocked, 0 skipped.");
+    // The same plan again: already applied, nothing sent.
+    let sent = sim.mutating_calls();
+    pf(&["apply", &fresh]).run().code(0).stderr_has(
+        "This plan was already applied: its 3 phones are as it wants. Nothing was sent.",
+    );
+    assert_eq!(sim.mutating_calls(), sent);
+    // A truncated plan is named as such, by apply and show.
+    let whole = dir.read("fresh.json");
+    let cut = dir.write("cut.json", &whole[..whole.len() / 2]);
+    for cmd in ["apply", "show"] {
+        pf(&[cmd, &cut])
+            .run()
+            .code(1)
+            .stderr_has("damaged or truncated phonefleet plan");
+    }
     pf(&["apply", &fresh, "--simulate"])
         .run()
         .code(1)

@@ -91,7 +91,8 @@ fn simulate_reset_starts_the_sandbox_over() {
     let out = pf(&["plan", "--simulate", "q.yaml", "--out", "p.json"])
         .dir(dir.path())
         .run();
-    out.code(0);
+    out.code(0)
+        .stderr_has("apply it with `phonefleet apply p.json --simulate`");
     pf(&["apply", "--simulate", "p.json"])
         .dir(dir.path())
         .run()
