@@ -19,14 +19,16 @@ use clap::{Args, Parser, Subcommand};
     about,
     after_help = "\
 Examples:
-  phonefleet validate fleet.yaml                      check a spec offline
-  phonefleet plan fleet.yaml                          show what would change
-  phonefleet plan fleet.yaml --out plan.json          save the plan for review
-  phonefleet apply plan.json                          apply exactly the reviewed plan
-  phonefleet export --provider gl fleet.yaml          adopt phones an account already has
-  phonefleet apply --simulate examples/quickstart.yaml --auto-approve   try it with no account
+  phonefleet validate fleet.yaml               # check a spec offline
+  phonefleet plan fleet.yaml                   # show what would change
+  phonefleet plan fleet.yaml --out plan.json   # save the plan for review
+  phonefleet apply plan.json                   # apply the reviewed plan
+  phonefleet export --provider gl fleet.yaml   # adopt an existing account
+  # try it with no account:
+  phonefleet apply --simulate examples/quickstart.yaml --auto-approve
 
-Exit codes: 0 success, 1 error, 2 drift (plan --detailed-exitcode), 130 interrupted."
+Exit codes: 0 success, 1 error, 2 drift (plan --detailed-exitcode),
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -64,7 +66,7 @@ pub enum Command {
 Examples:
   phonefleet plan fleet.yaml
   phonefleet plan fleet.yaml --markdown --out plan.json > comment.md
-  phonefleet plan fleet.yaml --detailed-exitcode    # 2 when the fleet drifted")]
+  phonefleet plan fleet.yaml --detailed-exitcode   # 2: the fleet drifted")]
     Plan(PlanArgs),
     /// Render a saved plan file as text, JSON or markdown.
     #[command(after_help = "Example:\n  phonefleet show plan.json --markdown")]
@@ -72,15 +74,17 @@ Examples:
     /// Make the changes: from a spec (plans first and asks) or from a saved plan file (no question).
     #[command(after_help = "\
 Examples:
-  phonefleet apply fleet.yaml                  # plan, ask, apply
-  phonefleet apply plan.json                   # apply a reviewed plan; refused if the fleet moved since
+  phonefleet apply fleet.yaml     # plan, ask, apply
+  # apply a reviewed plan (refused if the spec or the fleet moved since):
+  phonefleet apply plan.json
   phonefleet apply fleet.yaml --auto-approve --json")]
     Apply(ApplyArgs),
     /// Write the phones a provider account already holds as a fleet spec (adopt an existing fleet).
     #[command(after_help = "\
 Examples:
   phonefleet export --provider cph-sh fleet.yaml > adopted.yaml
-  phonefleet export --provider gl fleet.yaml --group-by state   # a short file for a big fleet")]
+  # a short file for a big fleet:
+  phonefleet export --provider gl fleet.yaml --group-by state")]
     Export(ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = "\
@@ -98,7 +102,7 @@ Examples:
     /// Run the local simulated cloud (all three providers on one port) until Ctrl-C.
     #[command(after_help = "\
 Example:
-  phonefleet simulate --listen 127.0.0.1:8080 --fixture phones.yaml --transition-ms 500")]
+  phonefleet simulate --listen 127.0.0.1:8080 --fixture phones.yaml")]
     Simulate(SimulateArgs),
 }
 

@@ -33,7 +33,16 @@ pub async fn make(
     deadline: std::time::Instant,
 ) -> anyhow::Result<(Planned, Session)> {
     let loaded = spec::load_file(path)?;
-    let desired = session::select(loaded.spec.desired_phones(), &connect.targets)?;
+    let declared = loaded.spec.desired_phones();
+    let all = declared.len();
+    let desired = session::select(declared, &connect.targets)?;
+    if !connect.targets.is_empty() {
+        eprintln!(
+            "warning: --target is in effect: this plan covers {} of the spec's {all} phones; the others \
+             are neither read nor changed, and phones the spec does not manage are not counted.",
+            desired.len()
+        );
+    }
     let limits = session::limits_for(&loaded.spec.providers, overrides);
     let simulate = connect.simulate.then_some(connect.simulate_reset);
     let providers: std::collections::BTreeSet<&str> =

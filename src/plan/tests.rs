@@ -536,3 +536,46 @@ fn a_600_phone_plan_scales_to_the_eye() {
     assert!(stop < start, "stops come first");
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn a_huge_markdown_plan_counts_what_it_leaves_out_once() {
+    let mut desired = Vec::new();
+    let mut obs = Vec::new();
+    for i in 0..30_000 {
+        let id = format!("{i:032x}");
+        let v = format!("v{i}");
+        match i % 3 {
+            // Each with its own diff: a block each.
+            0 => {
+                desired.push(want("cph", &id, Some(Running), None, &[("k", v.as_str())]));
+                obs.push((
+                    id,
+                    seen(HuaweiCph, 2, Some(Traffic::Direct), Some(&[("k", "old")])),
+                ));
+            }
+            // One block of 10,000 ids.
+            1 => {
+                desired.push(want("cph", &id, Some(Stopped), None, &[]));
+                obs.push((id, seen(HuaweiCph, 2, Some(Traffic::Direct), None)));
+            }
+            // Blocked.
+            _ => {
+                desired.push(want("cph", &id, Some(Stopped), None, &[]));
+                obs.push((id, seen(HuaweiCph, 7, Some(Traffic::Direct), None)));
+            }
+        }
+    }
+    let obs: Vec<(&str, &str, Observation)> = obs
+        .iter()
+        .map(|(id, o)| ("cph", id.as_str(), o.clone()))
+        .collect();
+    let md = markdown::plan(&plan_of(&desired, &obs, None));
+    assert!(md.len() <= markdown::BUDGET, "{}", md.len());
+    assert_eq!(
+        md.matches("more phones").count(),
+        1,
+        "{}",
+        &md[md.len() - 300..]
+    );
+    assert_eq!(md.matches("more blocked phones").count(), 1);
+}

@@ -9,7 +9,7 @@ use std::fmt;
 pub struct Diagnostic {
     /// The file as the user named it.
     pub file: String,
-    /// 1-based line.
+    /// 1-based line; 0 for the file as a whole (no position).
     pub line: usize,
     /// 1-based column.
     pub column: usize,
@@ -23,7 +23,12 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        // Line 0: about the file as a whole (it cannot be read, it is a directory), no position.
+        if self.line == 0 {
+            write!(f, "{}: ", self.file)?;
+        } else {
+            write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        }
         if !self.path.is_empty() {
             write!(f, "{}: ", self.path)?;
         }

@@ -37,8 +37,8 @@ pub fn load_file(path: &Path) -> Result<LoadedSpec, Diagnostics> {
     let whole_file = |message: String| {
         Diagnostics(vec![Diagnostic {
             file: name.clone(),
-            line: 1,
-            column: 1,
+            line: 0,
+            column: 0,
             path: String::new(),
             message,
             hint: None,

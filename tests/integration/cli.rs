@@ -95,11 +95,51 @@ fn completions_and_man_page() {
             "{shell}"
         );
     }
-    pf(&["man"])
-        .run()
-        .code(0)
+    // One page: each subcommand's synopsis and options in it, and no page named that does not exist.
+    let man = pf(&["man"]).run();
+    man.code(0)
         .stdout_has(".TH phonefleet 1")
-        .stdout_has("simulate");
+        .stdout_has(".SH \"PHONEFLEET PLAN\"")
+        .stdout_has(".SH \"PHONEFLEET SIMULATE\"")
+        .stdout_has("detailed\\-exitcode")
+        .stdout_has("auto\\-approve")
+        .stdout_has("hang\\-after");
+    assert!(
+        !man.stdout.contains("phonefleet\\-plan(1)") && !man.stdout.contains("phonefleet-plan(1)")
+    );
+}
+
+/// Help examples fit an 80-column terminal, so that no example wraps in the middle of a command.
+#[test]
+fn help_examples_fit_80_columns() {
+    for sub in [
+        "",
+        "validate",
+        "schema",
+        "plan",
+        "show",
+        "apply",
+        "export",
+        "completions",
+        "man",
+        "simulate",
+    ] {
+        let args: &[&str] = if sub.is_empty() {
+            &["--help"]
+        } else {
+            &[sub, "--help"]
+        };
+        let out = pf(args).env("COLUMNS", "80").run();
+        out.code(0);
+        let examples = out
+            .stdout
+            .split("Example")
+            .nth(1)
+            .expect("examples in the help");
+        for line in examples.lines() {
+            assert!(line.chars().count() <= 80, "`{sub} --help`: {line:?}");
+        }
+    }
 }
 
 /// The example workflow is valid YAML, has the three jobs, and every phonefleet command in it parses.

@@ -252,9 +252,9 @@ fn detailed_exitcode_says_whether_the_fleet_drifted() {
 fn targets_limit_the_plan_to_phones_and_providers() {
     let sim = Sim::start(FIXTURE);
     let dir = Dir::with_spec(&spec(&sim.url()));
-    let by_id: PlanJson = pf(&["plan", &dir.spec(), "--json", "--target", "c2"])
-        .run()
-        .json();
+    let out = pf(&["plan", &dir.spec(), "--json", "--target", "c2"]).run();
+    out.stderr_has("warning: --target is in effect: this plan covers 1 of the spec's 9 phones");
+    let by_id: PlanJson = out.json();
     assert_eq!(by_id.changes.len(), 1);
     assert_eq!(by_id.changes[0].phone_id, "c2");
     let by_provider: PlanJson = pf(&[
