@@ -268,6 +268,7 @@ async fn run_batch(
 }
 
 struct ProviderRun<'a> {
+    name: &'a str,
     client: &'a Client,
     batches: Vec<&'a Batch>,
     desired: HashMap<&'a str, &'a DesiredPhone>,
@@ -310,6 +311,13 @@ async fn run_provider(
         if phase_batches.is_empty() {
             continue;
         }
+        let sending: usize = phase_batches.iter().map(|b| b.phones.len()).sum();
+        bar.set_message(format!(
+            "{}: sending {sending} {} change{}",
+            run.name,
+            phase_batches[0].action.name(),
+            if sending == 1 { "" } else { "s" }
+        ));
         let answers: Vec<(Batch, Sent)> = stream::iter(phase_batches)
             .map(|b| {
                 let desired = &run.desired;
@@ -385,6 +393,7 @@ async fn run_provider(
                 .map(|(a, j)| (j.phone_id.clone(), *a))
                 .collect();
             let jobs: Vec<PendingJob> = pending.into_iter().map(|(_, j)| j).collect();
+            bar.set_message(format!("{}: waiting for {} jobs", run.name, jobs.len()));
             let finished = match run.client.wait(jobs.clone(), deadline).await {
                 Ok(f) => f,
                 Err(e) => {
@@ -410,13 +419,18 @@ async fn run_provider(
             }
         }
     }
-    converge(&run, &mut outcomes, deadline).await;
+    converge(&run, &mut outcomes, deadline, bar).await;
     outcomes
 }
 
 /// Read the phones whose changes succeeded until each shows its desired state; fail those that do not
 /// by the deadline.
-async fn converge(run: &ProviderRun<'_>, outcomes: &mut HashMap<Key, Outcome>, deadline: Instant) {
+async fn converge(
+    run: &ProviderRun<'_>,
+    outcomes: &mut HashMap<Key, Outcome>,
+    deadline: Instant,
+    bar: &ProgressBar,
+) {
     let mut waiting: Vec<Key> = outcomes
         .iter()
         .filter(|(_, o)| **o == Outcome::Ok)
@@ -425,6 +439,12 @@ async fn converge(run: &ProviderRun<'_>, outcomes: &mut HashMap<Key, Outcome>, d
     waiting.sort();
     let mut interval = Duration::from_millis(200);
     while !waiting.is_empty() {
+        bar.set_message(format!(
+            "{}: confirming {} change{}",
+            run.name,
+            waiting.len(),
+            if waiting.len() == 1 { "" } else { "s" }
+        ));
         // `waiting` is sorted by id, so one phone's actions are side by side.
         let mut targets: Vec<ObserveTarget> = Vec::new();
         for (id, action) in &waiting {
@@ -500,10 +520,12 @@ pub async fn execute(
     let bar = if opts.progress {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} applying [{bar:30}] {pos}/{len} changes ({elapsed})",
+            "{spinner} applying [{bar:30}] {pos}/{len} changes ({elapsed}) {wide_msg}",
         ) {
             bar.set_style(style.progress_chars("=> "));
         }
+        // The spinner and clock move while jobs run, so a long wait never looks like a hang.
+        bar.enable_steady_tick(Duration::from_millis(120));
         bar
     } else {
         ProgressBar::hidden()
@@ -521,6 +543,7 @@ pub async fn execute(
         let run = runs
             .entry(b.provider.as_str())
             .or_insert_with(|| ProviderRun {
+                name: b.provider.as_str(),
                 client,
                 batches: Vec::new(),
                 desired: HashMap::new(),

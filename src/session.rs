@@ -47,6 +47,8 @@ pub struct Session {
     /// One client per provider name.
     pub clients: BTreeMap<String, Client>,
     sim: Option<(Simulator, PathBuf)>,
+    /// Draw read progress on stderr (a terminal).
+    progress: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -181,7 +183,16 @@ impl Session {
             let client = Client::connect(name, config, l, http.clone(), &target)?;
             clients.insert(name.clone(), client);
         }
-        Ok(Session { clients, sim })
+        Ok(Session {
+            clients,
+            sim,
+            progress: false,
+        })
+    }
+
+    /// Draw a bar per provider while reading (phones read / declared), on stderr; only for a terminal.
+    pub fn show_progress(&mut self, on: bool) {
+        self.progress = on;
     }
 
     /// Read every declared phone, one batched pass per provider, providers side by side. Never fails
@@ -198,6 +209,7 @@ impl Session {
                     properties: !d.properties.is_empty(),
                 });
         }
+        let bars = self.progress.then(|| self.read_bars(&per_provider));
         let reads = per_provider.into_iter().map(|(name, targets)| async move {
             let r = match self.clients.get(name) {
                 Some(client) => client.observe(&targets).await.map_err(|e| {
@@ -214,8 +226,26 @@ impl Session {
             };
             (name, targets, r)
         });
+        let done = match &bars {
+            Some(bars) => {
+                let tick = async {
+                    loop {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        bars.update(&self.clients);
+                    }
+                };
+                tokio::select! {
+                    done = futures::future::join_all(reads) => done,
+                    () = tick => unreachable!("the ticker never ends"),
+                }
+            }
+            None => futures::future::join_all(reads).await,
+        };
+        if let Some(bars) = bars {
+            bars.finish();
+        }
         let mut state = FleetState::default();
-        for (name, targets, r) in futures::future::join_all(reads).await {
+        for (name, targets, r) in done {
             match r {
                 Ok(found) => {
                     for (id, obs) in found {
@@ -231,6 +261,28 @@ impl Session {
             }
         }
         state
+    }
+
+    fn read_bars(&self, per_provider: &BTreeMap<&str, Vec<ObserveTarget>>) -> ReadBars {
+        let all =
+            indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} reading {prefix:>12} [{bar:24}] {pos}/{len} phones ({elapsed})",
+        )
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let bars = per_provider
+            .iter()
+            .map(|(name, targets)| {
+                let bar = all.add(indicatif::ProgressBar::new(targets.len() as u64));
+                bar.set_style(style.clone());
+                bar.set_prefix((*name).to_owned());
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                let base = self.clients.get(*name).map_or(0, Client::read_so_far);
+                ((*name).to_owned(), bar, base)
+            })
+            .collect();
+        ReadBars { bars }
     }
 
     /// What each provider holds in all: one count call per provider, or (with `ids`) the whole account
@@ -266,6 +318,28 @@ impl Session {
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         Ok(())
+    }
+}
+
+/// One bar per provider during a read: phones read (counted by the clients) of those declared.
+struct ReadBars {
+    bars: Vec<(String, indicatif::ProgressBar, usize)>,
+}
+
+impl ReadBars {
+    fn update(&self, clients: &BTreeMap<String, Client>) {
+        for (name, bar, base) in &self.bars {
+            if let Some(c) = clients.get(name) {
+                let len = bar.length().unwrap_or(0);
+                bar.set_position((c.read_so_far().saturating_sub(*base) as u64).min(len));
+            }
+        }
+    }
+
+    fn finish(self) {
+        for (_, bar, _) in self.bars {
+            bar.finish_and_clear();
+        }
     }
 }
 

@@ -179,7 +179,7 @@ async fn from_saved(
     let bound = verify::against_spec(&saved, &spec)?;
     let limits = session::limits_for(&bound.providers, overrides(settings));
     let simulate = settings.connect.simulate.then_some(false);
-    let session = Session::open(
+    let mut session = Session::open(
         &bound.providers,
         &bound.covered,
         &limits,
@@ -188,6 +188,7 @@ async fn from_saved(
         deadline,
     )
     .await?;
+    session.show_progress(global.progress);
     eprintln!(
         "Spec {} is unchanged since the plan. Checking that the {} phones of the plan have not moved...",
         spec.path,

@@ -55,7 +55,7 @@ pub async fn make(
         if providers.len() == 1 { "" } else { "s" },
         if connect.simulate { " (simulated)" } else { "" }
     );
-    let session = Session::open(
+    let mut session = Session::open(
         &session::in_scope(&loaded.spec.providers, &desired),
         &desired,
         &limits,
@@ -64,6 +64,7 @@ pub async fn make(
         deadline,
     )
     .await?;
+    session.show_progress(global.progress);
     let wants_census = census && connect.targets.is_empty();
     let (mut observed, counted) = tokio::join!(session.observe(&desired), async {
         if wants_census {

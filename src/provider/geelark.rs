@@ -263,6 +263,7 @@ impl Geelark {
                         false,
                     )
                     .await;
+                self.ctx.count_read(c.len());
                 (c, r)
             })
             .buffer_unordered(self.ctx.limits.concurrency)

@@ -488,7 +488,7 @@ impl Http {
             let elapsed = started.elapsed();
             match result {
                 Err(ReadError::TooLarge) => {
-                    self.log(throttle, call, "too large", elapsed);
+                    self.log(throttle, call, retries, "too large", elapsed);
                     let detail = format!(
                         "the answer is larger than {} MiB, the most phonefleet reads; reading stopped",
                         MAX_BODY_BYTES / (1024 * 1024)
@@ -501,7 +501,7 @@ impl Http {
                     return Err(HttpError::bare(kind, call, detail, retries));
                 }
                 Err(ReadError::Transport(e)) => {
-                    self.log(throttle, call, "error", elapsed);
+                    self.log(throttle, call, retries, "error", elapsed);
                     let detail = transport_text(&e);
                     // A connection that never opened carried nothing: safe to try again even for a change.
                     let sent = !e.is_connect();
@@ -537,7 +537,7 @@ impl Http {
                     } else {
                         status.to_string()
                     };
-                    self.log(throttle, call, &outcome, elapsed);
+                    self.log(throttle, call, retries, &outcome, elapsed);
                     let request_id = REQUEST_ID_HEADERS.iter().find_map(|h| {
                         headers
                             .get(*h)
@@ -601,10 +601,24 @@ impl Http {
         }
     }
 
-    fn log(&self, throttle: &Throttle, call: &Call, outcome: &str, elapsed: Duration) {
+    /// One `-v` line per try: provider, route, how many phone ids it carried, the try's number when it
+    /// is a retry, the answer and the time taken.
+    fn log(
+        &self,
+        throttle: &Throttle,
+        call: &Call,
+        retries: u32,
+        outcome: &str,
+        elapsed: Duration,
+    ) {
         if self.verbose {
+            let attempt = if retries > 0 {
+                format!(" attempt {}", retries + 1)
+            } else {
+                String::new()
+            };
             eprintln!(
-                "phonefleet: {}: {} ids={} -> {outcome} in {}ms",
+                "phonefleet: {}: {} ids={}{attempt} -> {outcome} in {}ms",
                 throttle.provider,
                 call.route,
                 call.ids,

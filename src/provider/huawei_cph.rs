@@ -426,7 +426,9 @@ impl HuaweiCph {
                 if got < limit && got > 0 {
                     short.push(offset + got);
                 }
+                let before = missing.len();
                 take_found(p, &mut missing, &mut out);
+                self.ctx.count_read(before - missing.len());
             }
             if failed.is_some() {
                 // A page that still fails after its retries: the phones not found so far are read one
@@ -443,6 +445,7 @@ impl HuaweiCph {
             count = Some(c);
             todo.extend(short.into_iter().filter(|o| *o < c));
         }
+        self.ctx.count_read(missing.len());
         for id in missing {
             out.insert(id.to_owned(), Observation::NotFound);
         }
@@ -454,7 +457,11 @@ impl HuaweiCph {
     /// endpoint) fails the read.
     async fn details(&self, ids: Vec<&str>) -> Result<Vec<(String, Observation)>, ProviderError> {
         let answers: Vec<(String, Result<Observation, ProviderError>)> = stream::iter(ids)
-            .map(|id| async move { (id.to_owned(), self.detail(id).await) })
+            .map(|id| async move {
+                let r = self.detail(id).await;
+                self.ctx.count_read(1);
+                (id.to_owned(), r)
+            })
             .buffer_unordered(self.ctx.limits.concurrency)
             .collect()
             .await;

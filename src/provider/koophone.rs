@@ -202,7 +202,11 @@ impl Koophone {
         let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
         let chunks: Vec<&[&str]> = ids.chunks(self.ctx.limits.observe_batch()).collect();
         let answers: Vec<(&[&str], Result<Query, ProviderError>)> = stream::iter(chunks)
-            .map(|c| async move { (c, self.query(c).await) })
+            .map(|c| async move {
+                let r = self.query(c).await;
+                self.ctx.count_read(c.len());
+                (c, r)
+            })
             .buffer_unordered(self.ctx.limits.concurrency)
             .collect()
             .await;

@@ -309,9 +309,16 @@ pub struct Ctx {
     pub limits: EffectiveLimits,
     /// Credentials.
     pub auth: Auth,
+    /// Phones read so far in this run (for progress on a terminal).
+    pub read: std::sync::atomic::AtomicUsize,
 }
 
 impl Ctx {
+    /// Count `n` more phones read.
+    pub fn count_read(&self, n: usize) {
+        self.read.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// A failed call as this provider's error (auth and lock-out classified).
     pub fn err(&self, e: HttpError) -> ProviderError {
         ProviderError::from_http(&self.name, self.kind, e)
@@ -441,6 +448,7 @@ impl Client {
             throttle: http::Throttle::new(name, limits.requests_per_minute, limits.concurrency),
             limits,
             auth,
+            read: std::sync::atomic::AtomicUsize::new(0),
         };
         Ok(match config.kind {
             ProviderKind::HuaweiCph => Client::HuaweiCph(huawei_cph::HuaweiCph::new(
@@ -462,6 +470,16 @@ impl Client {
             Client::Geelark(_) => ProviderKind::Geelark,
             Client::Koophone(_) => ProviderKind::Koophone,
         }
+    }
+
+    /// Phones read so far by this client (every read counts: plan, staleness, confirmation).
+    pub fn read_so_far(&self) -> usize {
+        let ctx = match self {
+            Client::HuaweiCph(c) => &c.ctx,
+            Client::Geelark(c) => &c.ctx,
+            Client::Koophone(c) => &c.ctx,
+        };
+        ctx.read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The limits in force.

@@ -346,7 +346,7 @@ fn geelark_throttle_inside_a_200_waits_for_the_next_minute_window() {
         .stdout_has("No changes")
         .stderr_has("gl: POST /open/v1/phone/status ids=1 -> 200 throttled in ")
         .stderr_has("retry 1 in 1.0s (throttled; Retry-After)")
-        .stderr_has("gl: POST /open/v1/phone/status ids=1 -> 200 in ");
+        .stderr_has("gl: POST /open/v1/phone/status ids=1 attempt 2 -> 200 in ");
     // Without one, the next minute window: longer than a 2-second run allows, except in the last two
     // seconds of a minute, when the retry fits and the plan succeeds.
     let without = fake(None);

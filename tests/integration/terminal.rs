@@ -74,8 +74,58 @@ fn colors_on_a_terminal_unless_told_not_to() {
         screen.contains("\x1b[32m+state: running\x1b[0m"),
         "{screen:?}"
     );
+    // No colors (SGR sequences); the progress bar's cursor movements may remain.
+    let colored = |s: &str| {
+        s.split('\x1b').skip(1).any(|seq| {
+            seq.strip_prefix('[').and_then(|rest| {
+                rest.find(|c: char| c.is_ascii_alphabetic())
+                    .map(|i| &rest[i..=i])
+            }) == Some("m")
+        })
+    };
+    assert!(colored(&screen), "the check sees colors");
     let (_, plain) = on_terminal(&["plan", &dir.spec(), "--no-color"], "", &[]);
-    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(!colored(&plain), "{plain:?}");
     let (_, env_plain) = on_terminal(&["plan", &dir.spec()], "", &[("NO_COLOR", "1")]);
-    assert!(!env_plain.contains('\x1b'), "{env_plain:?}");
+    assert!(!colored(&env_plain), "{env_plain:?}");
+}
+
+/// On a terminal, reads show a bar per provider and apply names its phase; off a terminal, neither.
+#[test]
+fn progress_is_drawn_on_a_terminal_only() {
+    let fixture = "phones:
+  - {provider: geelark, id: g1, status: running}
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running}
+";
+    let sim = Sim::with(
+        fixture,
+        phonefleet::simulator::SimConfig {
+            latency: std::time::Duration::from_millis(400),
+            transition: std::time::Duration::from_millis(800),
+            ..phonefleet::simulator::SimConfig::default()
+        },
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: g1, provider: gl, state: stopped}}\n  - {{id: c1, provider: cph, state: stopped}}\n",
+        crate::support::providers(&sim.url())
+    ));
+    let (code, screen) = on_terminal(&["plan", &dir.spec()], "", &[]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("reading") && screen.contains("/1 phones"),
+        "{screen}"
+    );
+    let (code, screen) = on_terminal(&["apply", &dir.spec(), "--auto-approve"], "", &[]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("applying ["), "{screen}");
+    assert!(
+        screen.contains("cph: waiting for 1 jobs") || screen.contains("confirming"),
+        "{screen}"
+    );
+    let off = crate::support::pf(&["plan", &dir.spec()]).run();
+    assert!(
+        !off.stderr.contains("reading ") && !off.stderr.contains("phones ("),
+        "{}",
+        off.stderr
+    );
 }
