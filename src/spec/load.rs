@@ -83,6 +83,32 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
     report.source = source;
     let yaml: serde_yaml::Value = match serde_yaml::from_str(source) {
         Ok(v) => v,
+        Err(e) if e.to_string().contains("duplicate entry") => {
+            // A duplicate key is one problem among the others: report it, then read the document
+            // again with a parser that keeps the last value, and go on checking.
+            let dups = report.index().duplicates.clone();
+            let mut spots = Vec::new();
+            for (pointer, at, first) in dups {
+                let key = unescape_segment(pointer.rsplit('/').next().unwrap_or_default());
+                report.push_at(
+                    at.line,
+                    at.column,
+                    &display_path(&pointer),
+                    format!("duplicate key `{key}` (first at line {})", first.line),
+                    None,
+                );
+                spots.push((at.line, at.column));
+            }
+            let renamed = without_duplicates(source, &spots);
+            match serde_yaml::from_str::<serde_yaml::Value>(&renamed) {
+                Ok(v) if report.has_errors() => v,
+                _ => {
+                    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                    report.push_at(line, column, "", format!("invalid YAML: {e}"), None);
+                    return Err(report.finish());
+                }
+            }
+        }
         Err(e) => {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
             let text = e.to_string();
@@ -90,22 +116,6 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
                 Some(i) => text[..i].to_owned(),
                 None => text,
             };
-            if message.contains("duplicate entry") {
-                let dups = report.index().duplicates.clone();
-                for (pointer, at, first) in dups {
-                    let key = unescape_segment(pointer.rsplit('/').next().unwrap_or_default());
-                    report.push_at(
-                        at.line,
-                        at.column,
-                        &display_path(&pointer),
-                        format!("duplicate key `{key}` (first at line {})", first.line),
-                        None,
-                    );
-                }
-                if report.has_errors() {
-                    return Err(report.finish());
-                }
-            }
             report.push_at(line, column, "", format!("invalid YAML: {message}"), None);
             return Err(report.finish());
         }
@@ -134,19 +144,22 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
     }
 
     validate::literal_secrets(&json, &mut report);
-    schema_errors(&json, &mut report);
-    if report.has_errors() {
-        return Err(report.finish());
-    }
+    let faults = schema_errors(&json, &mut report);
+    // Every problem in one pass: the entries the schema refused are set aside (and their references
+    // not reported again), and the semantic checks run over the rest.
+    let mut json = json;
+    let skips = set_aside(&mut json, &faults);
     let spec: FleetSpec = match serde_json::from_value(json) {
         Ok(s) => s,
         Err(e) => {
             // The schema mirrors the types, so this is only reached if the two drift apart.
-            report.push("", format!("does not match the spec format: {e}"), None);
+            if !report.has_errors() {
+                report.push("", format!("does not match the spec format: {e}"), None);
+            }
             return Err(report.finish());
         }
     };
-    validate::semantic(&spec, &mut report);
+    validate::semantic(&spec, &mut report, &skips);
     if report.has_errors() {
         return Err(report.finish());
     }
@@ -283,6 +296,22 @@ fn yaml_to_json(v: serde_yaml::Value, at: &NodePath<'_>, report: &mut Report<'_>
                 Value::from(u)
             } else {
                 match n.as_f64().and_then(serde_json::Number::from_f64) {
+                    // Every number of a spec is a whole number: `1e3` or `1000.0` is said plainly,
+                    // and read as the whole number so that the rest is still checked.
+                    Some(_)
+                        if n.as_f64()
+                            .is_some_and(|f| f.fract() == 0.0 && f.abs() < 1e15) =>
+                    {
+                        let whole = n.as_f64().unwrap_or_default() as i64;
+                        report.push(
+                            &at.pointer(),
+                            format!(
+                                "a decimal number (such as 1e3 or 1000.0) where a whole number is wanted: write `{whole}`"
+                            ),
+                            None,
+                        );
+                        Value::from(whole)
+                    }
                     Some(f) => Value::Number(f),
                     None => {
                         report.push(
@@ -319,6 +348,9 @@ fn yaml_to_json(v: serde_yaml::Value, at: &NodePath<'_>, report: &mut Report<'_>
                         return None;
                     }
                 };
+                if key.starts_with(DUPLICATE_MARK) {
+                    continue; // reported as a duplicate already
+                }
                 let val = yaml_to_json(val, &NodePath::Key(at, &key), report)?;
                 out.insert(key, val);
             }
@@ -342,33 +374,62 @@ fn validator() -> &'static jsonschema::Validator {
     })
 }
 
-/// Run the JSON Schema and turn its errors into diagnostics with plain-spoken messages.
-fn schema_errors(json: &Value, report: &mut Report<'_>) {
+/// What the schema refused, for setting it aside before the semantic checks.
+pub(crate) enum Fault {
+    /// An unknown field of the object at this pointer: removed.
+    Unknown(String, String),
+    /// Something wrong at (or under) this pointer: its entry is set aside.
+    At(String),
+}
+
+/// Run the JSON Schema and turn its errors into diagnostics with plain-spoken messages (and "did you
+/// mean" hints); returns what it refused.
+fn schema_errors(json: &Value, report: &mut Report<'_>) -> Vec<Fault> {
     use jsonschema::error::ValidationErrorKind as K;
+    let mut faults = Vec::new();
     for err in validator().iter_errors(json) {
         let pointer = err.instance_path().as_str().to_owned();
         let in_credentials = pointer.contains("/credentials/");
         match err.kind() {
             K::AdditionalProperties { unexpected } => {
                 for key in unexpected {
+                    faults.push(Fault::Unknown(pointer.clone(), key.clone()));
                     if validate::is_secret_key(key) {
                         continue; // reported by `literal_secrets` with the right advice
                     }
                     let child = format!("{pointer}/{}", escape_segment(key));
                     let allowed = allowed_fields(&pointer);
-                    report.push_pointer(
-                        &child,
-                        At::Key,
-                        format!("unknown field `{key}`"),
-                        (!allowed.is_empty()).then(|| format!("fields allowed here: {allowed}")),
-                    );
+                    let hint = match super::suggest::hint(key, allowed.split(", ")) {
+                        Some(mean) => Some(format!("{mean} (fields allowed here: {allowed})")),
+                        None => (!allowed.is_empty())
+                            .then(|| format!("fields allowed here: {allowed}")),
+                    };
+                    report.push_pointer(&child, At::Key, format!("unknown field `{key}`"), hint);
                 }
+                continue;
             }
             K::Type { .. } if is_property_value(&pointer) => report.push(
                 &pointer,
                 "property values must be strings".into(),
                 Some(format!("quote the value: \"{}\"", scalar_text(err.instance()))),
             ),
+            K::Type { .. } if is_phone_id(&pointer) && err.instance().is_number() => report.push(
+                &pointer,
+                format!("a phone id is text, and `{}` was read as a number", err.instance()),
+                Some(format!(
+                    "quote it: \"{}\" (YAML reads bare digits as a number, and drops leading zeros)",
+                    err.instance()
+                )),
+            ),
+            K::Enum { options } => {
+                let given = scalar_text(err.instance());
+                let allowed: Vec<String> = options
+                    .as_array()
+                    .map(|a| a.iter().map(scalar_text).collect())
+                    .unwrap_or_default();
+                let hint = super::suggest::hint(&given, allowed.iter().map(String::as_str));
+                report.push(&pointer, err.to_string(), hint);
+            }
             K::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
                 report.push(&pointer, format!("missing field `{name}`"), None);
@@ -381,7 +442,129 @@ fn schema_errors(json: &Value, report: &mut Report<'_>) {
             _ if in_credentials => report.push(&pointer, err.masked().to_string(), None),
             _ => report.push(&pointer, err.to_string(), None),
         }
+        faults.push(Fault::At(pointer));
     }
+    faults
+}
+
+/// Set aside what the schema refused so that the rest deserializes: unknown fields are removed; an
+/// entry (provider, phone, group) with a problem is replaced by a placeholder that the semantic checks
+/// skip, so that indices, and with them every other problem's line, stay as written.
+fn set_aside(json: &mut Value, faults: &[Fault]) -> validate::Skips {
+    let mut skips = validate::Skips::default();
+    for fault in faults {
+        let pointer = match fault {
+            Fault::Unknown(object, key) => {
+                if let Some(map) = json.pointer_mut(object).and_then(Value::as_object_mut) {
+                    map.remove(key);
+                }
+                continue;
+            }
+            Fault::At(pointer) => pointer,
+        };
+        let segs: Vec<String> = pointer.split('/').skip(1).map(unescape_segment).collect();
+        let Some(root) = json.as_object_mut() else {
+            return skips;
+        };
+        match segs
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [] => {
+                // A missing top-level field.
+                root.entry("version").or_insert_with(|| {
+                    skips.version = true;
+                    Value::from(1)
+                });
+                root.entry("providers")
+                    .or_insert_with(|| serde_json::json!({}));
+            }
+            ["version", ..] => {
+                skips.version = true;
+                root.insert("version".into(), Value::from(1));
+            }
+            ["providers"] => {
+                root.insert("providers".into(), serde_json::json!({}));
+            }
+            ["providers", name, ..] => {
+                if let Some(map) = root.get_mut("providers").and_then(Value::as_object_mut) {
+                    map.insert((*name).to_owned(), serde_json::json!({"kind": "geelark"}));
+                    skips.providers.insert((*name).to_owned());
+                }
+            }
+            [list @ ("phones" | "groups")] => {
+                root.insert((*list).to_owned(), serde_json::json!([]));
+            }
+            [list @ ("phones" | "groups"), index, ..] => {
+                let Ok(i) = index.parse::<usize>() else {
+                    continue;
+                };
+                let placeholder = if *list == "phones" {
+                    serde_json::json!({"id": "set-aside", "provider": "set-aside"})
+                } else {
+                    serde_json::json!({"provider": "set-aside", "ids": ["set-aside"]})
+                };
+                if let Some(slot) = root
+                    .get_mut(*list)
+                    .and_then(Value::as_array_mut)
+                    .and_then(|a| a.get_mut(i))
+                {
+                    *slot = placeholder;
+                    if *list == "phones" {
+                        skips.phones.insert(i);
+                    } else {
+                        skips.groups.insert(i);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    skips
+}
+
+/// A phone's `id`, or an entry of a group's `ids`.
+fn is_phone_id(pointer: &str) -> bool {
+    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
+    matches!(
+        segs.as_slice(),
+        ["phones", _, "id"] | ["groups", _, "ids", _]
+    )
+}
+
+/// Keys that stood twice, renamed so that the document parses; dropped when it becomes JSON.
+const DUPLICATE_MARK: &str = "__phonefleet_duplicate__";
+
+/// `source` with each duplicate key (at its 1-based line and column) renamed with [`DUPLICATE_MARK`],
+/// once the duplicates are reported, so that everything else in the file is still checked.
+fn without_duplicates(source: &str, spots: &[(usize, usize)]) -> String {
+    let mut offsets: Vec<usize> = spots
+        .iter()
+        .filter_map(|&(line, column)| {
+            let start: usize = source
+                .split_inclusive('\n')
+                .take(line.checked_sub(1)?)
+                .map(str::len)
+                .sum();
+            let text = source.get(start..)?;
+            let at = start + text.char_indices().nth(column.checked_sub(1)?)?.0;
+            // Inside the quotes of a quoted key.
+            let quoted = source[at..].starts_with(['"', '\'']);
+            Some(at + usize::from(quoted))
+        })
+        .collect();
+    offsets.sort_unstable();
+    let mut out = String::with_capacity(source.len() + offsets.len() * 32);
+    let mut last = 0;
+    for (n, at) in offsets.into_iter().enumerate() {
+        out.push_str(&source[last..at]);
+        out.push_str(&format!("{DUPLICATE_MARK}{n}_"));
+        last = at;
+    }
+    out.push_str(&source[last..]);
+    out
 }
 
 fn is_property_value(pointer: &str) -> bool {

@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod load;
 mod position;
+mod suggest;
 pub mod validate;
 
 use std::collections::BTreeMap;

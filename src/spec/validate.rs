@@ -173,9 +173,23 @@ fn id_problem(id: &str, kind: ProviderKind) -> Option<String> {
     path_segment_problem("phone id", id)
 }
 
-/// Everything the schema cannot check.
-pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
-    if spec.version != 1 {
+/// What the schema refused, set aside by the loader: the semantic checks skip it (its problems are
+/// reported already), so that one mistake is not reported twice or hides nothing else.
+#[derive(Debug, Default)]
+pub(crate) struct Skips {
+    /// `version` was not a number.
+    pub(crate) version: bool,
+    /// Provider entries with a problem.
+    pub(crate) providers: std::collections::HashSet<String>,
+    /// Indices of `phones` entries with a problem.
+    pub(crate) phones: std::collections::HashSet<usize>,
+    /// Indices of `groups` entries with a problem.
+    pub(crate) groups: std::collections::HashSet<usize>,
+}
+
+/// Everything the schema cannot check, over what the schema did not refuse.
+pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips) {
+    if spec.version != 1 && !skips.version {
         report.push(
             "/version",
             format!(
@@ -185,7 +199,11 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
             None,
         );
     }
-    for (name, p) in &spec.providers {
+    for (name, p) in spec
+        .providers
+        .iter()
+        .filter(|(n, _)| !skips.providers.contains(*n))
+    {
         let base = format!("/providers/{name}");
         let valid_name = name
             .chars()
@@ -338,8 +356,16 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>) {
             )
         }));
     let mut known = Vec::with_capacity(spec.phones.len() + spec.groups.len());
-    for (entry, provider, traffic, properties) in entries {
-        let ok = check_entry(spec, report, &entry, provider, traffic, properties);
+    for (i, (entry, provider, traffic, properties)) in entries.enumerate() {
+        let set_aside = if i < spec.phones.len() {
+            skips.phones.contains(&i)
+        } else {
+            skips.groups.contains(&(i - spec.phones.len()))
+        };
+        // An entry the schema refused, or one of a provider it refused: already reported.
+        let ok = !set_aside
+            && !skips.providers.contains(provider.as_str())
+            && check_entry(spec, report, &entry, provider, traffic, properties);
         known.push(ok);
     }
     // Where each id stands: (index in `phones`) or (group, index in its `ids`).
@@ -403,14 +429,19 @@ fn check_entry(
 ) -> bool {
     let Some(p) = spec.providers.get(provider) else {
         let known: Vec<&str> = spec.providers.keys().map(String::as_str).collect();
+        let hint = if known.is_empty() {
+            "add it under `providers:`".into()
+        } else {
+            let listed = format!("defined providers: {}", known.join(", "));
+            match super::suggest::hint(provider, known.iter().copied()) {
+                Some(mean) => format!("{mean} ({listed})"),
+                None => listed,
+            }
+        };
         report.push(
             &format!("{entry}/provider"),
             format!("provider `{provider}` is not defined under `providers`"),
-            Some(if known.is_empty() {
-                "add it under `providers:`".into()
-            } else {
-                format!("defined providers: {}", known.join(", "))
-            }),
+            Some(hint),
         );
         return false;
     };

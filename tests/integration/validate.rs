@@ -215,3 +215,25 @@ proptest! {
         let _ = phonefleet::spec::load_str("fuzz.yaml", with_version.as_bytes());
     }
 }
+
+/// Every problem in one pass (a duplicate key, schema and semantic problems together), each with a
+/// "did you mean" or "quote it" hint where one helps.
+#[test]
+fn one_pass_with_hints() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/invalid/one-pass.yaml"
+    );
+    let out = pf(&["validate", file]).run();
+    out.code(1)
+        .stderr_has("error: 8 problems found")
+        .stderr_has("hint: did you mean `koophone`?")
+        .stderr_has("hint: did you mean `state`?")
+        .stderr_has("hint: did you mean `running`?")
+        .stderr_has("hint: did you mean `gl`? (defined providers: cph, gl, kp)")
+        .stderr_has("hint: quote it: \"123456\"");
+    // The duplicate key, the schema and the semantic checks were all heard from.
+    out.stderr_has("duplicate key `gl`")
+        .stderr_has("unknown field `stat`")
+        .stderr_has("not safe in a URL path");
+}

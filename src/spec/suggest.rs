@@ -1,0 +1,72 @@
+//! "Did you mean ...?": the closest of the allowed words to a misspelled one, by edit distance, when it
+//! is close enough to be the likely intent (`stat` -> `state`, `runing` -> `running`, `koophon` ->
+//! `koophone`).
+
+/// Levenshtein distance between two short words.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// The candidate closest to `word`, if it is within a third of the word's length (at least 1, at most 3
+/// edits) and unambiguous.
+pub(super) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let mut best: Option<(usize, &str)> = None;
+    let mut tie = false;
+    for c in candidates {
+        let d = distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase());
+        if d == 0 || d > limit {
+            continue;
+        }
+        match best {
+            Some((b, _)) if d > b => {}
+            Some((b, _)) if d == b => tie = true,
+            _ => {
+                best = Some((d, c));
+                tie = false;
+            }
+        }
+    }
+    best.filter(|_| !tie).map(|(_, c)| c)
+}
+
+/// `Some("did you mean `x`?")` when a close candidate exists.
+pub(super) fn hint<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_words_are_suggested_and_far_ones_not() {
+        assert_eq!(closest("stat", ["state", "traffic", "id"]), Some("state"));
+        assert_eq!(closest("runing", ["running", "stopped"]), Some("running"));
+        assert_eq!(
+            closest("koophon", ["huawei-cph", "geelark", "koophone"]),
+            Some("koophone")
+        );
+        assert_eq!(closest("colour", ["state", "traffic"]), None);
+        assert_eq!(closest("state", ["state"]), None, "not a misspelling");
+    }
+}
