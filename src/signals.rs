@@ -36,25 +36,51 @@ impl Signal {
     }
 }
 
-/// Wait for the next SIGINT or SIGTERM.
-pub async fn next() -> Signal {
+/// SIGINT and SIGTERM handlers, registered when it is made: a signal that comes before the first
+/// wait is kept, not lost to the default action (which would kill the process without a word).
+#[derive(Debug)]
+pub struct Watcher {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => Signal::Interrupt,
-                _ = term.recv() => Signal::Terminate,
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                Signal::Interrupt
-            }
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Watcher {
+    /// Register the handlers now (inside the runtime).
+    pub fn new() -> Watcher {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(int), Ok(term)) => Some((int, term)),
+                _ => None,
+            };
+            Watcher { streams }
+        }
+        #[cfg(not(unix))]
+        {
+            Watcher {}
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Wait for the next SIGINT or SIGTERM.
+    pub async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.streams {
+            return tokio::select! {
+                _ = int.recv() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+            };
+        }
         let _ = tokio::signal::ctrl_c().await;
         Signal::Interrupt
+    }
+}
+
+impl Default for Watcher {
+    fn default() -> Watcher {
+        Watcher::new()
     }
 }

@@ -28,10 +28,11 @@ pub async fn apply(
     let bytes = std::fs::read(&settings.file)
         .with_context(|| format!("cannot read {}", settings.file.display()))?;
     let cancel = Cancel::default();
+    let mut signals = signals::Watcher::new();
     let watcher = {
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            let first = signals::next().await;
+            let first = signals.next().await;
             let name = first.name();
             if cancel.is_applying() {
                 eprintln!(
@@ -42,7 +43,7 @@ pub async fn apply(
                 eprintln!("\n{name}: stopping before any change; nothing has been sent.");
             }
             cancel.cancel(first);
-            let second = signals::next().await;
+            let second = signals.next().await;
             eprintln!(
                 "\nQuit without waiting: the outcome of the batches in flight is unknown; run plan."
             );

@@ -173,6 +173,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         crate::plan::saved::check_out_path(out, &settings.spec)?;
     }
     let deadline = std::time::Instant::now() + settings.timeout;
+    let mut signals = crate::signals::Watcher::new();
     let made = make(
         &settings.spec,
         &settings.connect,
@@ -184,7 +185,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     // Ctrl-C or SIGTERM while reading: the reads are dropped at once; a plan only reads.
     let (planned, session) = tokio::select! {
         made = made => made?,
-        signal = crate::signals::next() => {
+        signal = signals.next() => {
             eprintln!(
                 "\n{}: stopped while reading the fleet; no plan was made (a plan changes nothing).",
                 signal.name()

@@ -34,6 +34,8 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitStatus> {
         refuse_listing: args.refuse_listing,
         hang_after: args.hang_after,
     };
+    // Before the address is printed: whoever reads it may send SIGTERM at once.
+    let mut signals = crate::signals::Watcher::new();
     let sim = Simulator::start(args.listen, fixture, config)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -43,7 +45,7 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitStatus> {
         out.flush()?;
     }
     eprintln!("simulating {phones} phones; Ctrl-C to stop");
-    crate::signals::next().await;
+    signals.next().await;
     sim.stop().await;
     eprintln!("simulator stopped");
     Ok(ExitStatus::Success)
