@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::wrap::{Layout, id_list, wrap};
+use super::wrap::{Layout, by_reason, reason_block, wrap};
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::Action;
 use crate::provider::advice::{self, Advice};
@@ -37,22 +37,9 @@ fn folded<'a>(
     report: &'a ApplyReport,
     pick: impl Fn(&'a Outcome) -> Option<&'a str>,
 ) -> Vec<(&'a str, &'a str, Vec<&'a str>)> {
-    let mut out: Vec<(&str, &str, Vec<&str>)> = Vec::new();
-    let mut index: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for r in &report.results {
-        let Some(reason) = pick(&r.outcome) else {
-            continue;
-        };
-        let key = (r.provider.as_str(), reason);
-        match index.get(&key) {
-            Some(&i) => out[i].2.push(r.phone_id.as_str()),
-            None => {
-                index.insert(key, out.len());
-                out.push((key.0, key.1, vec![r.phone_id.as_str()]));
-            }
-        }
-    }
-    out
+    by_reason(report.results.iter().filter_map(|r| {
+        pick(&r.outcome).map(|reason| (r.provider.as_str(), reason, r.phone_id.as_str()))
+    }))
 }
 
 /// The report as text.
@@ -125,17 +112,7 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             } else {
                 format!("{} phones", ids.len())
             };
-            let line = wrap(
-                &format!("{provider} / {who}: {reason}"),
-                layout.width,
-                "! ",
-                "    ",
-            );
-            out.push_str(&color.warn(line.trim_end()));
-            out.push('\n');
-            if ids.len() > 1 {
-                out.push_str(&id_list(&ids, layout, "  ids: "));
-            }
+            out.push_str(&reason_block(provider, &who, reason, &ids, layout));
         }
     }
     let mut last = format!(

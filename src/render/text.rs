@@ -9,7 +9,7 @@ use std::fmt::Write;
 use similar::{ChangeTag, TextDiff};
 
 use super::color::Color;
-use super::wrap::{Layout, id_list, wrap};
+use super::wrap::{Layout, by_reason, id_list, reason_block, wrap};
 use crate::plan::{Action, PhoneChange, PhoneView, Plan, Summary};
 
 /// The diff of two views, each line prefixed with `-`, `+` or ` ` and indented.
@@ -58,22 +58,11 @@ pub fn fold(changes: &[PhoneChange]) -> Vec<Vec<&PhoneChange>> {
 
 /// Blocked phones grouped by (provider, reason), in order.
 pub fn blocked_groups(changes: &[PhoneChange]) -> Vec<(&str, &str, Vec<&PhoneChange>)> {
-    let mut out: Vec<(&str, &str, Vec<&PhoneChange>)> = Vec::new();
-    let mut index: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for c in changes {
-        let Some(reason) = c.blocked.as_deref() else {
-            continue;
-        };
-        let key = (c.provider.as_str(), reason);
-        match index.get(&key) {
-            Some(&i) => out[i].2.push(c),
-            None => {
-                index.insert(key, out.len());
-                out.push((key.0, key.1, vec![c]));
-            }
-        }
-    }
-    out
+    by_reason(
+        changes
+            .iter()
+            .filter_map(|c| c.blocked.as_deref().map(|r| (c.provider.as_str(), r, c))),
+    )
 }
 
 /// `id (name)` or `id`. Control characters in a name are shown escaped (validation refuses them; a
@@ -214,18 +203,8 @@ pub fn plan(plan: &Plan, layout: Layout) -> String {
             } else {
                 format!("{} phones", phones.len())
             };
-            let line = wrap(
-                &format!("{provider} / {who}: {reason}"),
-                layout.width,
-                "! ",
-                "    ",
-            );
-            out.push_str(&color.warn(line.trim_end()));
-            out.push('\n');
-            if phones.len() > 1 {
-                let ids: Vec<&str> = phones.iter().map(|c| c.phone_id.as_str()).collect();
-                out.push_str(&id_list(&ids, layout, "  ids: "));
-            }
+            let ids: Vec<&str> = phones.iter().map(|c| c.phone_id.as_str()).collect();
+            out.push_str(&reason_block(provider, &who, reason, &ids, layout));
         }
         out.push('\n');
     }

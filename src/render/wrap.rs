@@ -121,6 +121,47 @@ pub fn id_list(ids: &[&str], layout: Layout, label: &str) -> String {
     out
 }
 
+/// Items grouped by (provider, reason), groups in the order their first item came.
+pub fn by_reason<'a, T>(
+    items: impl IntoIterator<Item = (&'a str, &'a str, T)>,
+) -> Vec<(&'a str, &'a str, Vec<T>)> {
+    let mut out: Vec<(&str, &str, Vec<T>)> = Vec::new();
+    let mut index: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+    for (provider, reason, item) in items {
+        match index.get(&(provider, reason)) {
+            Some(&i) => out[i].2.push(item),
+            None => {
+                index.insert((provider, reason), out.len());
+                out.push((provider, reason, vec![item]));
+            }
+        }
+    }
+    out
+}
+
+/// Phones that share a reason: `! provider / who: reason` (wrapped, in the warning color), then their
+/// ids when there are several. `who` is the one phone's label, or "N phones".
+pub fn reason_block(
+    provider: &str,
+    who: &str,
+    reason: &str,
+    ids: &[&str],
+    layout: Layout,
+) -> String {
+    let line = wrap(
+        &format!("{provider} / {who}: {reason}"),
+        layout.width,
+        "! ",
+        "    ",
+    );
+    let mut out = layout.color.warn(line.trim_end());
+    out.push('\n');
+    if ids.len() > 1 {
+        out.push_str(&id_list(ids, layout, "  ids: "));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
