@@ -332,3 +332,36 @@ fn a_large_drifted_fleet_fits_a_github_comment() {
     assert!(out.stdout.len() < 60_000, "{} characters", out.stdout.len());
     assert!(out.stdout.trim_end().ends_with("</details>"));
 }
+
+/// A long id list is capped in the text plan, and `--full` or `-v` lists every id; piped lines stay
+/// within 160 characters.
+#[test]
+fn long_id_lists_are_capped_unless_full_or_verbose() {
+    let mut fixture = String::from("phones:\n");
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        fixture.push_str(&format!(
+            "  - {{provider: geelark, id: G{i:011}, status: running}}\n"
+        ));
+        ids.push(format!("G{i:011}"));
+    }
+    let sim = Sim::start(&fixture);
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: gl, state: stopped, ids: [{}]}}\n",
+        providers(&sim.url()),
+        ids.join(", ")
+    ));
+    let capped = pf(&["plan", &dir.spec()]).run();
+    capped.code(0).stdout_has("more (see --json, or --full)");
+    assert!(capped.stdout.lines().all(|l| l.chars().count() <= 160));
+    assert!(!capped.stdout.contains(ids.last().unwrap().as_str()));
+    for flag in ["--full", "-v"] {
+        let out = pf(&["plan", &dir.spec(), flag]).run();
+        out.code(0);
+        assert!(!out.stdout.contains("more (see --json"), "{flag}");
+        assert!(
+            ids.iter().all(|id| out.stdout.contains(id.as_str())),
+            "{flag}"
+        );
+    }
+}
