@@ -245,15 +245,19 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
     }
 }
 
-/// Group the actions per (provider, action) in phase order and split by the provider's batch size.
+/// The calls of the per-phone schedule apply runs: a phone's first actions all go in the first wave,
+/// its second ones once the first finished, and so on; each wave groups per (provider, action) and
+/// splits by the provider's batch size. So batches are ordered by provider, then place in the phone's
+/// chain, then action, and "N API calls" counts the calls apply will make when a wave's jobs finish
+/// together.
 pub fn batches_for(
     changes: &[PhoneChange],
     observed: &FleetState,
     limits: &BTreeMap<String, EffectiveLimits>,
 ) -> Vec<Batch> {
-    let mut groups: BTreeMap<(&str, Action), Vec<BatchPhone>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, usize, Action), Vec<BatchPhone>> = BTreeMap::new();
     for c in changes {
-        for a in &c.actions {
+        for (wave, a) in c.actions.iter().enumerate() {
             let properties = if *a == Action::SetProperties {
                 let current = match observed.get(&c.provider, &c.phone_id) {
                     Some(Observation::Found(o)) => o.properties.clone().unwrap_or_default(),
@@ -269,7 +273,7 @@ pub fn batches_for(
                 Properties::new()
             };
             groups
-                .entry((c.provider.as_str(), *a))
+                .entry((c.provider.as_str(), wave, *a))
                 .or_default()
                 .push(BatchPhone {
                     id: c.phone_id.clone(),
@@ -278,7 +282,7 @@ pub fn batches_for(
         }
     }
     let mut out = Vec::new();
-    for ((provider, action), phones) in groups {
+    for ((provider, _, action), phones) in groups {
         let size = limits
             .get(provider)
             .map_or(100, |l| l.batch(&action))

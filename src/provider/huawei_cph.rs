@@ -10,7 +10,7 @@
 use foldhash::{HashMap, HashMapExt, HashSet};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
@@ -643,8 +643,10 @@ impl HuaweiCph {
             last = page.len();
             all.extend(page);
         }
+        // `expected` is a lower bound (finished jobs of a request are listed too): read on while pages
+        // come back full.
         let mut offset = pages * JOB_PAGE;
-        while last == JOB_PAGE && all.len() < expected {
+        while last == JOB_PAGE {
             let page = self.job_page(request_ids, offset).await?;
             last = page.len();
             offset += last;
@@ -653,107 +655,65 @@ impl HuaweiCph {
         Ok(all)
     }
 
-    /// Poll the jobs until each finishes (status 2 ok, -1 failed) or the deadline passes.
-    pub(super) async fn wait(
-        &self,
-        jobs: Vec<PendingJob>,
-        deadline: Instant,
-    ) -> Result<Vec<(String, Result<(), PhoneError>)>, ProviderError> {
-        // Keyed by job id, each with every phone that answer named (an answer giving two phones one
-        // job id must not lose either phone's outcome).
-        let mut submitted: HashMap<String, Vec<PendingJob>> = HashMap::new();
+    /// One poll of these jobs (20 request ids a call, pages read side by side): the ones that finished,
+    /// status 2 ok or -1 failed, each with its phone. A poll that fails after its retries returns no
+    /// finished job and its error text; only an error that stops the provider is an `Err`.
+    pub(super) async fn poll(&self, jobs: &[PendingJob]) -> Result<super::Polled, ProviderError> {
+        let mut request_ids: Vec<&str> = jobs.iter().map(|j| j.request_id.as_str()).collect();
+        request_ids.sort_unstable();
+        request_ids.dedup();
+        // A request's jobs are listed finished or not: at least its pending ones are expected.
+        let mut per_request: HashMap<&str, usize> = HashMap::new();
         for j in jobs {
-            submitted.entry(j.job_id.clone()).or_default().push(j);
+            *per_request.entry(j.request_id.as_str()).or_default() += 1;
         }
-        let mut pending = submitted.clone();
-        let mut done = Vec::with_capacity(pending.len());
-        let mut last_error: Option<String> = None;
-        // Poll at once (quick jobs cost no wait), then back off from 300 ms to 5 s between polls.
-        let mut interval = Duration::from_millis(300);
-        let mut first = true;
-        while !pending.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
+        let chunks: Vec<Vec<&str>> = request_ids
+            .chunks(self.ctx.limits.job_query_batch())
+            .map(<[&str]>::to_vec)
+            .collect();
+        let results: Vec<Result<Vec<JobStatus>, ProviderError>> = stream::iter(chunks)
+            .map(|c| {
+                let expected = c
+                    .iter()
+                    .map(|r| per_request.get(r).copied().unwrap_or(0))
+                    .sum();
+                async move { self.jobs_of(&c, expected).await }
+            })
+            .buffer_unordered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
+        let mut statuses: HashMap<String, JobStatus> = HashMap::new();
+        let mut failed_poll = None;
+        for r in results {
+            match r {
+                Ok(list) => statuses.extend(list.into_iter().map(|s| (s.job_id.clone(), s))),
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) => failed_poll = Some(super::chain(&e)),
             }
-            if !first {
-                tokio::time::sleep(interval.min(deadline - now)).await;
-                interval = (interval * 3 / 2).min(Duration::from_secs(5));
-            }
-            first = false;
-            let mut request_ids: Vec<&str> = pending
-                .values()
-                .flatten()
-                .map(|j| j.request_id.as_str())
-                .collect();
-            request_ids.sort_unstable();
-            request_ids.dedup();
-            let chunks: Vec<Vec<&str>> = request_ids
-                .chunks(self.ctx.limits.job_query_batch())
-                .map(<[&str]>::to_vec)
-                .collect();
-            // A request's jobs are all listed, finished or not: that many are expected per chunk.
-            let mut per_request: HashMap<&str, usize> = HashMap::new();
-            for j in submitted.values().flatten() {
-                *per_request.entry(j.request_id.as_str()).or_default() += 1;
-            }
-            let results: Vec<Result<Vec<JobStatus>, ProviderError>> = stream::iter(chunks)
-                .map(|c| {
-                    let expected = c
-                        .iter()
-                        .map(|r| per_request.get(r).copied().unwrap_or(0))
-                        .sum();
-                    async move { self.jobs_of(&c, expected).await }
-                })
-                .buffer_unordered(self.ctx.limits.concurrency)
-                .collect()
-                .await;
-            let mut statuses = Vec::new();
-            for r in results {
-                match r {
-                    Ok(s) => statuses.extend(s),
-                    Err(e) if e.is_fatal() => return Err(e),
-                    // A poll that fails after its retries is tried again next round, until the
-                    // deadline.
-                    Err(e) => last_error = Some(super::chain(&e)),
-                }
-            }
-            for s in statuses {
-                let finished = match s.status {
-                    2 => Some(Ok(())),
-                    -1 => Some(Err(PhoneError::from_provider(
+        }
+        // Keyed by job: an answer giving two phones one job id loses neither phone's outcome.
+        let finished = jobs
+            .iter()
+            .filter_map(|j| {
+                let s = statuses.get(&j.job_id)?;
+                let result = match s.status {
+                    2 => Ok(()),
+                    -1 => Err(PhoneError::from_provider(
                         s.error_code
                             .as_deref()
                             .filter(|c| !c.is_empty())
                             .unwrap_or("job-failed"),
                         s.error_msg.as_deref().unwrap_or("the job failed"),
-                    ))),
-                    _ => None,
+                    )),
+                    _ => return None,
                 };
-                if let Some(result) = finished
-                    && let Some(jobs) = pending.remove(&s.job_id)
-                {
-                    done.extend(jobs.into_iter().map(|j| (j.phone_id, result.clone())));
-                }
-            }
-        }
-        for job in pending.into_values().flatten() {
-            let mut message = format!(
-                "accepted but not converged: job {} still running at the deadline",
-                crate::redact::text(&job.job_id)
-            );
-            if let Some(e) = &last_error {
-                message.push_str(&format!(" (the last job query failed: {e})"));
-            }
-            done.push((
-                job.phone_id,
-                Err(PhoneError {
-                    code: "not-converged".into(),
-                    message,
-                }),
-            ));
-        }
-        Ok(done)
+                Some((j.clone(), result))
+            })
+            .collect();
+        Ok(super::Polled {
+            finished,
+            failed_poll,
+        })
     }
 }
 

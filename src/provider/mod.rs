@@ -17,7 +17,6 @@ pub mod signer;
 use foldhash::{HashMap, HashSet, HashSetExt};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::capability::EffectiveLimits;
 use crate::plan::Batch;
@@ -245,6 +244,15 @@ pub struct PendingJob {
     pub request_id: String,
     /// The job's id.
     pub job_id: String,
+}
+
+/// What one poll of jobs found.
+#[derive(Debug, Clone, Default)]
+pub struct Polled {
+    /// Jobs that finished, with their result.
+    pub finished: Vec<(PendingJob, Result<(), PhoneError>)>,
+    /// Why the poll (or part of it) failed after its retries; the unfinished jobs are polled again.
+    pub failed_poll: Option<String>,
 }
 
 /// A phone's answer to a submitted batch.
@@ -539,15 +547,14 @@ impl Client {
         }
     }
 
-    /// Wait for asynchronous jobs until they finish or `deadline` passes.
-    pub async fn wait(
-        &self,
-        jobs: Vec<PendingJob>,
-        deadline: Instant,
-    ) -> Result<Vec<(String, Result<(), PhoneError>)>, ProviderError> {
+    /// One poll of asynchronous jobs: those that finished (the others are still running).
+    pub async fn poll(&self, jobs: &[PendingJob]) -> Result<Polled, ProviderError> {
         match self {
-            Client::HuaweiCph(c) => c.wait(jobs, deadline).await,
-            _ => Ok(jobs.into_iter().map(|j| (j.phone_id, Ok(()))).collect()),
+            Client::HuaweiCph(c) => c.poll(jobs).await,
+            _ => Ok(Polled {
+                finished: jobs.iter().map(|j| (j.clone(), Ok(()))).collect(),
+                failed_poll: None,
+            }),
         }
     }
 }

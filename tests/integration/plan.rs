@@ -181,9 +181,10 @@ fn json_plan_is_complete_sorted_and_stable() {
     assert_eq!(
         batches,
         vec![
+            // The schedule's waves: c1's properties and c2's start go first, c1's route after.
             ("cph", "set_properties", None, 1),
-            ("cph", "set_traffic", Some("routing"), 1),
             ("cph", "start", None, 1),
+            ("cph", "set_traffic", Some("routing"), 1),
             ("gl", "stop", None, 2)
         ]
     );

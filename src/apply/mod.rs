@@ -1,28 +1,25 @@
 //! The apply executor: consumes a [`Plan`], makes its batch calls and returns one outcome per phone and
 //! action. It prints nothing; rendering the report is `render`'s job.
 //!
-//! Providers run side by side. Inside one provider the phases run in order (properties, traffic, power),
-//! each phase's asynchronous jobs finished before the next, batches of a phase concurrently up to the
-//! provider's concurrency. A batch whose answer was lost is not re-sent blindly: its phones are read
-//! again and only those that still need the change are sent again. After the calls, the changed phones
-//! are read until they reach the desired state; one that does not within the timeout is failed
-//! ("accepted but not converged"). Every step is idempotent, so a second apply finishes what a failed
-//! one left.
+//! Providers run side by side. Inside one provider, changes follow a per-phone schedule
+//! ([`schedule`]): each phone's actions in order, the next one released as soon as the previous one
+//! finished, ready actions batched per action. A batch whose answer was lost is not re-sent blindly:
+//! its phones are read again and only those that still need the change are sent again. After the
+//! calls, the changed phones are read until they reach the desired state; one that does not within the
+//! timeout is failed ("accepted but not converged"). Every step is idempotent, so a second apply
+//! finishes what a failed one left.
 
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::plan::{Action, Batch, Phase, Plan};
-use crate::provider::{
-    Accepted, BatchResults, Client, ObserveTarget, PendingJob, PhoneError, ProviderError,
-};
+use crate::plan::{Action, Plan};
+use crate::provider::{Client, ObserveTarget, PhoneError};
 use crate::spec::{DesiredPhone, PowerState};
 use crate::state::{Observation, Power};
 
@@ -164,13 +161,20 @@ pub struct Options {
     pub cancel: Cancel,
 }
 
-type Key = (String, Action);
+mod schedule;
 
-/// A batch's answer, or why it was not sent.
-type Sent = Result<Result<BatchResults, ProviderError>, String>;
+use schedule::ProviderRun;
+
+/// One phone's action.
+pub(crate) type Key = (String, Action);
 
 /// Whether `obs` already shows the result of `action` (or the phone is on its way there).
-fn reached(action: &Action, d: &DesiredPhone, obs: &Observation, in_progress_counts: bool) -> bool {
+pub(crate) fn reached(
+    action: &Action,
+    d: &DesiredPhone,
+    obs: &Observation,
+    in_progress_counts: bool,
+) -> bool {
     let Observation::Found(o) = obs else {
         return false;
     };
@@ -189,7 +193,10 @@ fn reached(action: &Action, d: &DesiredPhone, obs: &Observation, in_progress_cou
     }
 }
 
-fn targets_for(ids: &[&str], desired: &HashMap<&str, &DesiredPhone>) -> Vec<ObserveTarget> {
+pub(crate) fn targets_for(
+    ids: &[&str],
+    desired: &HashMap<&str, &DesiredPhone>,
+) -> Vec<ObserveTarget> {
     ids.iter()
         .map(|id| ObserveTarget {
             id: (*id).to_owned(),
@@ -198,234 +205,9 @@ fn targets_for(ids: &[&str], desired: &HashMap<&str, &DesiredPhone>) -> Vec<Obse
         .collect()
 }
 
-/// Send one batch; when the answer is lost, read its phones again and re-send only to those that still
-/// need the change (at most twice).
-async fn run_batch(
-    client: &Client,
-    batch: &Batch,
-    desired: &HashMap<&str, &DesiredPhone>,
-) -> Result<BatchResults, ProviderError> {
-    let mut todo = batch.clone();
-    let mut results = Vec::with_capacity(batch.phones.len());
-    let mut lost_before = false;
-    for _ in 0..3 {
-        match client.submit(&todo).await {
-            Ok(r) => {
-                results.extend(r);
-                return Ok(results);
-            }
-            // An earlier answer was lost and this try failed too (the deadline, say): the change may
-            // have been made, and the report must not claim otherwise.
-            Err(e) if lost_before && !e.is_outcome_unknown() => {
-                let unknown = PhoneError {
-                    code: "outcome-unknown".into(),
-                    message: format!(
-                        "the answer was lost, and the phone could not be confirmed before this failed: {}",
-                        e.as_phone_error().message
-                    ),
-                };
-                results.extend(
-                    todo.phones
-                        .iter()
-                        .map(|p| (p.id.clone(), Err(unknown.clone()))),
-                );
-                return Ok(results);
-            }
-            Err(e) if e.is_outcome_unknown() => {
-                lost_before = true;
-                let ids: Vec<&str> = todo.ids().collect();
-                let observed = client.observe(&targets_for(&ids, desired)).await?;
-                let mut still = Vec::new();
-                for p in &todo.phones {
-                    let done = match (desired.get(p.id.as_str()), observed.get(&p.id)) {
-                        (Some(d), Some(obs)) => reached(&todo.action, d, obs, true),
-                        _ => false,
-                    };
-                    if done {
-                        results.push((p.id.clone(), Ok(Accepted::Done)));
-                    } else {
-                        still.push(p.clone());
-                    }
-                }
-                if still.is_empty() {
-                    return Ok(results);
-                }
-                todo.phones = still;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let lost = PhoneError {
-        code: "outcome-unknown".into(),
-        message: "the provider's answers were lost three times; run apply again".into(),
-    };
-    results.extend(
-        todo.phones
-            .iter()
-            .map(|p| (p.id.clone(), Err(lost.clone()))),
-    );
-    Ok(results)
-}
-
-struct ProviderRun<'a> {
-    name: &'a str,
-    client: &'a Client,
-    batches: Vec<&'a Batch>,
-    desired: HashMap<&'a str, &'a DesiredPhone>,
-}
-
-/// Run one provider's batches, phase by phase.
-async fn run_provider(
-    run: ProviderRun<'_>,
-    opts: &Options,
-    deadline: Instant,
-    bar: &ProgressBar,
-) -> HashMap<Key, Outcome> {
-    let mut outcomes: HashMap<Key, Outcome> = HashMap::new();
-    let mut failed_phones: HashSet<String> = HashSet::new();
-    let mut fatal: Option<PhoneError> = None;
-    let concurrency = run.client.limits().concurrency;
-    for phase in [Phase::Properties, Phase::Traffic, Phase::Power] {
-        let phase_batches: Vec<Batch> = run
-            .batches
-            .iter()
-            .filter(|b| b.action.phase() == phase)
-            .map(|b| {
-                // A phone whose earlier change failed is left alone: a second apply finishes it in order.
-                let mut b = (*b).clone();
-                b.phones.retain(|p| {
-                    let skip = failed_phones.contains(&p.id);
-                    if skip {
-                        outcomes.insert(
-                            (p.id.clone(), b.action),
-                            Outcome::Skipped("an earlier change to this phone failed".into()),
-                        );
-                        bar.inc(1);
-                    }
-                    !skip
-                });
-                b
-            })
-            .filter(|b| !b.phones.is_empty())
-            .collect();
-        if phase_batches.is_empty() {
-            continue;
-        }
-        let sending: usize = phase_batches.iter().map(|b| b.phones.len()).sum();
-        bar.set_message(format!(
-            "{}: sending {sending} {} change{}",
-            run.name,
-            phase_batches[0].action.name(),
-            if sending == 1 { "" } else { "s" }
-        ));
-        let answers: Vec<(Batch, Sent)> = stream::iter(phase_batches)
-            .map(|b| {
-                let desired = &run.desired;
-                let fatal_now = fatal
-                    .as_ref()
-                    .map(|e| format!("not sent: {}: {}", e.code, e.message));
-                async move {
-                    // Checked as each batch is about to go: nothing new starts after an
-                    // interruption, a fatal provider error, or the deadline.
-                    let not_sent = if let Some(reason) = fatal_now {
-                        Some(reason)
-                    } else if opts.cancel.is_cancelled() {
-                        Some("interrupted before this batch was sent".to_owned())
-                    } else if Instant::now() >= deadline {
-                        Some("not sent: the run's deadline passed (--timeout)".to_owned())
-                    } else {
-                        None
-                    };
-                    if let Some(reason) = not_sent {
-                        return (b, Err(reason));
-                    }
-                    let r = run_batch(run.client, &b, desired).await;
-                    (b, Ok(r))
-                }
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-        let mut pending: Vec<(Action, PendingJob)> = Vec::new();
-        for (batch, answer) in answers {
-            match answer {
-                Err(reason) => {
-                    for id in batch.ids() {
-                        outcomes.insert(
-                            (id.to_owned(), batch.action),
-                            Outcome::Skipped(reason.clone()),
-                        );
-                        bar.inc(1);
-                    }
-                }
-                Ok(Err(e)) => {
-                    let pe = e.as_phone_error();
-                    if e.is_fatal() {
-                        fatal.get_or_insert(pe.clone());
-                    }
-                    for id in batch.ids() {
-                        outcomes.insert((id.to_owned(), batch.action), Outcome::Failed(pe.clone()));
-                        failed_phones.insert(id.to_owned());
-                        bar.inc(1);
-                    }
-                }
-                Ok(Ok(per_phone)) => {
-                    for (id, r) in per_phone {
-                        match r {
-                            Ok(Accepted::Done) => {
-                                outcomes.insert((id, batch.action), Outcome::Ok);
-                                bar.inc(1);
-                            }
-                            Ok(Accepted::Job(job)) => pending.push((batch.action, job)),
-                            Err(pe) => {
-                                failed_phones.insert(id.clone());
-                                outcomes.insert((id, batch.action), Outcome::Failed(pe));
-                                bar.inc(1);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if !pending.is_empty() {
-            let action_of: HashMap<String, Action> = pending
-                .iter()
-                .map(|(a, j)| (j.phone_id.clone(), *a))
-                .collect();
-            let jobs: Vec<PendingJob> = pending.into_iter().map(|(_, j)| j).collect();
-            bar.set_message(format!("{}: waiting for {} jobs", run.name, jobs.len()));
-            let finished = match run.client.wait(jobs.clone(), deadline).await {
-                Ok(f) => f,
-                Err(e) => {
-                    let pe = e.as_phone_error();
-                    jobs.into_iter()
-                        .map(|j| (j.phone_id, Err(pe.clone())))
-                        .collect()
-                }
-            };
-            for (id, r) in finished {
-                let Some(action) = action_of.get(&id).copied() else {
-                    continue;
-                };
-                let outcome = match r {
-                    Ok(()) => Outcome::Ok,
-                    Err(pe) => {
-                        failed_phones.insert(id.clone());
-                        Outcome::Failed(pe)
-                    }
-                };
-                outcomes.insert((id, action), outcome);
-                bar.inc(1);
-            }
-        }
-    }
-    converge(&run, &mut outcomes, deadline, bar).await;
-    outcomes
-}
-
 /// Read the phones whose changes succeeded until each shows its desired state; fail those that do not
 /// by the deadline.
-async fn converge(
+pub(crate) async fn converge(
     run: &ProviderRun<'_>,
     outcomes: &mut HashMap<Key, Outcome>,
     deadline: Instant,
@@ -558,7 +340,7 @@ pub async fn execute(
     let names: Vec<String> = runs.keys().map(|s| (*s).to_owned()).collect();
     let per_provider: Vec<HashMap<Key, Outcome>> = futures::future::join_all(
         runs.into_values()
-            .map(|run| run_provider(run, opts, deadline, &bar)),
+            .map(|run| schedule::run_provider(run, opts, deadline, &bar)),
     )
     .await;
     bar.finish_and_clear();

@@ -1,0 +1,397 @@
+//! The per-phone schedule of one provider's changes. Each phone's actions keep their order
+//! (properties, traffic, power: a phone started in the same apply boots with its new properties); a
+//! phone's next action becomes ready as soon as its previous one finished (a synchronous answer, or its
+//! job); ready actions are batched per action as before (batch size and concurrency unchanged), so
+//! phones whose changes are independent all go in the first wave and never wait for other phones' jobs.
+//!
+//! Ready actions wait [`GATHER`] for others becoming ready with them (the same job poll usually
+//! releases many) so that they share a batch. Jobs are polled all together, one poll covering every
+//! pending job of the provider, at a cadence that starts fast and backs off ([`POLL_FIRST`], x1.5 up to
+//! [`POLL_CAP`]). A phone whose action failed has its later actions skipped; Ctrl-C, SIGTERM, a fatal
+//! provider error and the deadline stop new batches; lost answers are read back, not re-sent blindly.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use foldhash::{HashMap, HashMapExt};
+use futures::stream::{FuturesUnordered, StreamExt};
+use indicatif::ProgressBar;
+
+use super::{Key, Options, Outcome, converge, reached, targets_for};
+use crate::plan::{Action, Batch, BatchPhone};
+use crate::provider::{Accepted, BatchResults, Client, PendingJob, PhoneError, ProviderError};
+use crate::spec::DesiredPhone;
+
+/// How long ready actions wait for others to share their batch.
+pub(crate) const GATHER: Duration = Duration::from_millis(100);
+/// The first job poll comes this long after a job is pending (quick jobs cost little wait).
+pub(crate) const POLL_FIRST: Duration = Duration::from_millis(250);
+/// Job polls back off by half each time, up to this.
+pub(crate) const POLL_CAP: Duration = Duration::from_secs(3);
+
+/// One provider's share of a plan.
+pub(crate) struct ProviderRun<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) client: &'a Client,
+    pub(crate) batches: Vec<&'a Batch>,
+    pub(crate) desired: HashMap<&'a str, &'a DesiredPhone>,
+}
+
+/// Send one batch; when the answer is lost, read its phones again and re-send only to those that still
+/// need the change (at most twice).
+async fn run_batch(
+    client: &Client,
+    batch: &Batch,
+    desired: &HashMap<&str, &DesiredPhone>,
+) -> Result<BatchResults, ProviderError> {
+    let mut todo = batch.clone();
+    let mut results = Vec::with_capacity(batch.phones.len());
+    let mut lost_before = false;
+    for _ in 0..3 {
+        match client.submit(&todo).await {
+            Ok(r) => {
+                results.extend(r);
+                return Ok(results);
+            }
+            // An earlier answer was lost and this try failed too (the deadline, say): the change may
+            // have been made, and the report must not claim otherwise.
+            Err(e) if lost_before && !e.is_outcome_unknown() => {
+                let unknown = PhoneError {
+                    code: "outcome-unknown".into(),
+                    message: format!(
+                        "the answer was lost, and the phone could not be confirmed before this failed: {}",
+                        e.as_phone_error().message
+                    ),
+                };
+                results.extend(
+                    todo.phones
+                        .iter()
+                        .map(|p| (p.id.clone(), Err(unknown.clone()))),
+                );
+                return Ok(results);
+            }
+            Err(e) if e.is_outcome_unknown() => {
+                lost_before = true;
+                let ids: Vec<&str> = todo.ids().collect();
+                let observed = client.observe(&targets_for(&ids, desired)).await?;
+                let mut still = Vec::new();
+                for p in &todo.phones {
+                    let done = match (desired.get(p.id.as_str()), observed.get(&p.id)) {
+                        (Some(d), Some(obs)) => reached(&todo.action, d, obs, true),
+                        _ => false,
+                    };
+                    if done {
+                        results.push((p.id.clone(), Ok(Accepted::Done)));
+                    } else {
+                        still.push(p.clone());
+                    }
+                }
+                if still.is_empty() {
+                    return Ok(results);
+                }
+                todo.phones = still;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let lost = PhoneError {
+        code: "outcome-unknown".into(),
+        message: "the provider's answers were lost three times; run apply again".into(),
+    };
+    results.extend(
+        todo.phones
+            .iter()
+            .map(|p| (p.id.clone(), Err(lost.clone()))),
+    );
+    Ok(results)
+}
+
+/// The state of one provider's schedule.
+struct Schedule<'b> {
+    /// Each phone's actions still to come, in order.
+    chains: BTreeMap<String, VecDeque<(Action, BatchPhone)>>,
+    /// Actions whose turn has come, by action.
+    ready: BTreeMap<Action, Vec<BatchPhone>>,
+    /// Since when ready actions wait for company.
+    ready_since: Option<Instant>,
+    /// Batches formed and waiting for a place among the calls in flight.
+    queued: VecDeque<Batch>,
+    /// Jobs running, with the action they carry.
+    pending: Vec<(Action, PendingJob)>,
+    outcomes: HashMap<Key, Outcome>,
+    bar: &'b ProgressBar,
+}
+
+impl Schedule<'_> {
+    fn settle(&mut self, id: String, action: Action, outcome: Outcome) {
+        self.bar.inc(1);
+        match outcome {
+            Outcome::Ok => {
+                self.outcomes.insert((id.clone(), action), Outcome::Ok);
+                self.advance(&id);
+            }
+            failed => {
+                self.outcomes.insert((id.clone(), action), failed);
+                self.skip_rest(&id, "an earlier change to this phone failed");
+            }
+        }
+    }
+
+    /// The phone's next action is ready.
+    fn advance(&mut self, id: &str) {
+        if let Some((action, phone)) = self.chains.get_mut(id).and_then(VecDeque::pop_front) {
+            self.ready.entry(action).or_default().push(phone);
+            self.ready_since.get_or_insert_with(Instant::now);
+        }
+    }
+
+    fn skip_rest(&mut self, id: &str, reason: &str) {
+        if let Some(chain) = self.chains.get_mut(id) {
+            for (action, _) in chain.drain(..) {
+                self.bar.inc(1);
+                self.outcomes
+                    .insert((id.to_owned(), action), Outcome::Skipped(reason.to_owned()));
+            }
+        }
+    }
+
+    /// Nothing more will be sent: every ready or queued action, and every such phone's later ones, are
+    /// skipped.
+    fn stop(&mut self, reason: &str) {
+        let ready = std::mem::take(&mut self.ready)
+            .into_iter()
+            .flat_map(|(action, phones)| phones.into_iter().map(move |p| (action, p.id)));
+        let queued = std::mem::take(&mut self.queued)
+            .into_iter()
+            .flat_map(|b| b.phones.into_iter().map(move |p| (b.action, p.id)));
+        let stopped: Vec<(Action, String)> = ready.chain(queued).collect();
+        for (action, id) in stopped {
+            self.bar.inc(1);
+            self.outcomes
+                .insert((id.clone(), action), Outcome::Skipped(reason.to_owned()));
+            self.skip_rest(&id, reason);
+        }
+        self.ready_since = None;
+    }
+}
+
+/// Run one provider's changes on the per-phone schedule, then confirm them.
+pub(crate) async fn run_provider(
+    run: ProviderRun<'_>,
+    opts: &Options,
+    deadline: Instant,
+    bar: &ProgressBar,
+) -> HashMap<Key, Outcome> {
+    let limits = *run.client.limits();
+    let mut s = Schedule {
+        chains: BTreeMap::new(),
+        ready: BTreeMap::new(),
+        ready_since: None,
+        queued: VecDeque::new(),
+        pending: Vec::new(),
+        outcomes: HashMap::new(),
+        bar,
+    };
+    // The plan's batches come in order of their place in each phone's chain.
+    for b in &run.batches {
+        for p in &b.phones {
+            s.chains
+                .entry(p.id.clone())
+                .or_default()
+                .push_back((b.action, p.clone()));
+        }
+    }
+    let ids: Vec<String> = s.chains.keys().cloned().collect();
+    for id in &ids {
+        s.advance(id);
+    }
+    // The first wave goes at once.
+    s.ready_since = s.ready_since.map(|t| t - GATHER);
+    let mut inflight = FuturesUnordered::new();
+    let mut fatal: Option<PhoneError> = None;
+    let mut poll_every = POLL_FIRST;
+    let mut next_poll: Option<Instant> = None;
+    let mut last_poll_error: Option<String> = None;
+    loop {
+        let now = Instant::now();
+        let stop = if let Some(e) = &fatal {
+            Some(format!("not sent: {}: {}", e.code, e.message))
+        } else if opts.cancel.is_cancelled() {
+            Some("interrupted before this batch was sent".to_owned())
+        } else if now >= deadline {
+            Some("not sent: the run's deadline passed (--timeout)".to_owned())
+        } else {
+            None
+        };
+        if let Some(reason) = &stop {
+            s.stop(reason);
+        }
+        let full = s
+            .ready
+            .iter()
+            .any(|(a, phones)| phones.len() >= limits.batch(a).max(1));
+        if stop.is_none() && s.ready_since.is_some_and(|t| full || now >= t + GATHER) {
+            for (action, mut phones) in std::mem::take(&mut s.ready) {
+                phones.sort_by(|a, b| a.id.cmp(&b.id));
+                let sending = phones.len();
+                bar.set_message(format!(
+                    "{}: sending {sending} {} change{}",
+                    run.name,
+                    action.name(),
+                    if sending == 1 { "" } else { "s" }
+                ));
+                for chunk in phones.chunks(limits.batch(&action).max(1)) {
+                    s.queued.push_back(Batch {
+                        provider: run.name.to_owned(),
+                        action,
+                        phones: chunk.to_vec(),
+                    });
+                }
+            }
+            s.ready_since = None;
+        }
+        // A batch starts only with a place among the calls in flight, and only before a stop: what
+        // has not started by then is reported skipped, never sent.
+        while stop.is_none() && inflight.len() < limits.concurrency.max(1) {
+            let Some(batch) = s.queued.pop_front() else {
+                break;
+            };
+            let desired = &run.desired;
+            inflight.push(async move {
+                let r = run_batch(run.client, &batch, desired).await;
+                (batch, r)
+            });
+        }
+        if s.pending.is_empty() {
+            next_poll = None;
+        }
+        if inflight.is_empty() && s.pending.is_empty() && s.ready.is_empty() && s.queued.is_empty()
+        {
+            break;
+        }
+        // Sleep until the next thing to do: a batch's answer, a job poll, the gather window, or the
+        // deadline for jobs still running.
+        let mut wake = [
+            s.ready_since.map(|t| t + GATHER),
+            next_poll,
+            (!s.pending.is_empty()).then_some(deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if stop.is_some() && inflight.is_empty() && s.pending.is_empty() {
+            wake = None;
+        }
+        tokio::select! {
+            Some((batch, answer)) = inflight.next(), if !inflight.is_empty() => {
+                let fresh_jobs = answer_batch(&mut s, &batch, answer, &mut fatal);
+                if fresh_jobs && next_poll.is_none() {
+                    poll_every = POLL_FIRST;
+                    next_poll = Some(Instant::now() + POLL_FIRST);
+                }
+            }
+            () = sleep_until(wake), if wake.is_some() => {
+                let now = Instant::now();
+                if !s.pending.is_empty() && now >= deadline {
+                    for (action, job) in std::mem::take(&mut s.pending) {
+                        let mut message = format!(
+                            "accepted but not converged: job {} still running at the deadline",
+                            crate::redact::text(&job.job_id)
+                        );
+                        if let Some(e) = &last_poll_error {
+                            message.push_str(&format!(" (the last job query failed: {e})"));
+                        }
+                        s.settle(job.phone_id, action, Outcome::Failed(PhoneError {
+                            code: "not-converged".into(),
+                            message,
+                        }));
+                    }
+                } else if next_poll.is_some_and(|t| now >= t) {
+                    bar.set_message(format!("{}: waiting for {} jobs", run.name, s.pending.len()));
+                    let jobs: Vec<PendingJob> = s.pending.iter().map(|(_, j)| j.clone()).collect();
+                    match run.client.poll(&jobs).await {
+                        Ok(polled) => {
+                            if polled.failed_poll.is_some() {
+                                last_poll_error = polled.failed_poll;
+                            }
+                            finish_jobs(&mut s, polled.finished);
+                        }
+                        Err(e) => {
+                            let pe = e.as_phone_error();
+                            fatal.get_or_insert(pe.clone());
+                            for (action, job) in std::mem::take(&mut s.pending) {
+                                s.settle(job.phone_id, action, Outcome::Failed(pe.clone()));
+                            }
+                        }
+                    }
+                    poll_every = (poll_every * 3 / 2).min(POLL_CAP);
+                    next_poll = Some(Instant::now() + poll_every);
+                }
+            }
+        }
+    }
+    converge(&run, &mut s.outcomes, deadline, bar).await;
+    s.outcomes
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A batch's answer: synchronous results settle their phones (releasing their next action), jobs
+/// become pending. Returns whether jobs were added.
+fn answer_batch(
+    s: &mut Schedule<'_>,
+    batch: &Batch,
+    answer: Result<BatchResults, ProviderError>,
+    fatal: &mut Option<PhoneError>,
+) -> bool {
+    match answer {
+        Err(e) => {
+            let pe = e.as_phone_error();
+            if e.is_fatal() {
+                fatal.get_or_insert(pe.clone());
+            }
+            for id in batch.ids() {
+                s.settle(id.to_owned(), batch.action, Outcome::Failed(pe.clone()));
+            }
+            false
+        }
+        Ok(per_phone) => {
+            let mut jobs = false;
+            for (id, r) in per_phone {
+                match r {
+                    Ok(Accepted::Done) => s.settle(id, batch.action, Outcome::Ok),
+                    Ok(Accepted::Job(job)) => {
+                        s.pending.push((batch.action, job));
+                        jobs = true;
+                    }
+                    Err(pe) => s.settle(id, batch.action, Outcome::Failed(pe)),
+                }
+            }
+            jobs
+        }
+    }
+}
+
+/// Jobs that finished: their phones settle, and the next actions of those that succeeded are ready.
+fn finish_jobs(s: &mut Schedule<'_>, finished: Vec<(PendingJob, Result<(), PhoneError>)>) {
+    for (job, result) in finished {
+        let Some(at) = s
+            .pending
+            .iter()
+            .position(|(_, j)| j.phone_id == job.phone_id && j.job_id == job.job_id)
+        else {
+            continue;
+        };
+        let (action, job) = s.pending.swap_remove(at);
+        let outcome = match result {
+            Ok(()) => Outcome::Ok,
+            Err(pe) => Outcome::Failed(pe),
+        };
+        s.settle(job.phone_id, action, outcome);
+    }
+}
