@@ -136,6 +136,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             busy: None,
             job_error: None,
             unreadable: false,
+            job_fails: None,
         });
     }
     let mut gl_ids = Vec::new();
@@ -158,6 +159,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             busy: None,
             job_error: None,
             unreadable: false,
+            job_fails: None,
         });
         gl_ids.push(id);
     }
@@ -174,6 +176,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             busy: None,
             job_error: None,
             unreadable: false,
+            job_fails: None,
         });
         kp_ids.push(id);
     }

@@ -441,5 +441,6 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         busy: None,
         job_error: None,
         unreadable: false,
+        job_fails: None,
     }
 }

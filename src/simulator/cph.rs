@@ -213,14 +213,19 @@ struct JobBody<'a> {
     begin_time: String,
     end_time: Option<String>,
     status: i64,
-    error_code: Option<&'static str>,
-    error_msg: Option<&'static str>,
+    error_code: Option<&'a str>,
+    error_msg: Option<&'a str>,
     execute_msg: &'static str,
 }
 
 fn job_body<'a>(w: &World, j: &'a SimJob, now: Instant) -> JobBody<'a> {
     let running = j.done_at > now;
-    let failed = w.peek(KIND, &j.phone_id).is_none();
+    let gone = w.peek(KIND, &j.phone_id).is_none();
+    let failed = gone || j.fails.is_some();
+    let (code, message) = match &j.fails {
+        Some(e) if !gone => (e.code.as_str(), e.message.as_str()),
+        _ => ("CPS.0005", "Parameter: Phone not found."),
+    };
     let failed_done = failed && !running;
     JobBody {
         phone_id: &j.phone_id,
@@ -237,8 +242,8 @@ fn job_body<'a>(w: &World, j: &'a SimJob, now: Instant) -> JobBody<'a> {
         } else {
             2
         },
-        error_code: failed_done.then_some("CPS.0005"),
-        error_msg: failed_done.then_some("Parameter: Phone not found."),
+        error_code: failed_done.then_some(code),
+        error_msg: failed_done.then_some(message),
         execute_msg: "",
     }
 }
@@ -354,7 +359,10 @@ pub(super) fn mutate(
             jobs.push(json!({ "phone_id": id, "error_code": e.code, "error_msg": e.message }));
             continue;
         }
+        let fails = p.job_fails.clone();
         match route {
+            // The job runs, then fails: nothing changes.
+            _ if fails.is_some() => {}
             Route::CphStop => {
                 p.status = 7;
                 p.transition = Some((done_at, 8));
@@ -379,6 +387,7 @@ pub(super) fn mutate(
             phone_id: id.clone(),
             begin: unix_now(),
             done_at,
+            fails,
         };
         w.jobs_by_request
             .entry(request_id.clone())

@@ -26,7 +26,8 @@ use crate::provider::signer::percent_decode;
 use crate::spec::ProviderKind;
 use world::World;
 pub use world::{
-    Busy, CredentialSet, Fixture, FixtureCredentials, FixturePhone, FixtureStatus, JobError,
+    Busy, CallLog, CredentialSet, Fixture, FixtureCredentials, FixturePhone, FixtureStatus,
+    JobError,
 };
 
 /// How the simulator behaves.
@@ -154,6 +155,7 @@ pub(crate) enum Route {
     KpList,
     SimPhones,
     SimStats,
+    SimLog,
     Unknown,
 }
 
@@ -181,6 +183,7 @@ impl Route {
             ["v1", "instances", "batch-query"] if get => Route::KpList,
             ["_sim", "phones"] if get => Route::SimPhones,
             ["_sim", "stats"] if get => Route::SimStats,
+            ["_sim", "log"] if get => Route::SimLog,
             _ => Route::Unknown,
         }
     }
@@ -204,6 +207,7 @@ impl Route {
             Route::KpList => "GET /v1/instances/batch-query",
             Route::SimPhones => "GET /_sim/phones",
             Route::SimStats => "GET /_sim/stats",
+            Route::SimLog => "GET /_sim/log",
             Route::Unknown => "unknown",
         }
     }
@@ -222,7 +226,7 @@ impl Route {
                 Some(ProviderKind::Geelark)
             }
             Route::KpStatus | Route::KpList => Some(ProviderKind::Koophone),
-            Route::SimPhones | Route::SimStats | Route::Unknown => None,
+            Route::SimPhones | Route::SimStats | Route::SimLog | Route::Unknown => None,
         }
     }
 
@@ -299,6 +303,7 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
         Route::SimStats => {
             return Resp::ok(json!({ "total": world.total, "by_route": world.stats }));
         }
+        Route::SimLog => return Resp::ok(&world.log),
         Route::Unknown => {
             return Resp::error(
                 404,
@@ -317,6 +322,9 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
     let cfg = &shared.config;
     if let Some(refused) = persistent_fault(&mut world, cfg, route, req, now) {
         return refused;
+    }
+    if route.mutating() {
+        record_call(&mut world, route, req, now);
     }
     let fault = if cfg.lose_answers_after_change && route.mutating() {
         Fault::ErrorAfter(502)
@@ -348,6 +356,41 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
         }
         Fault::None => handle(&mut world, cfg, route, req, now),
     }
+}
+
+/// Log a change call: its phones, and the jobs still running when it arrived.
+fn record_call(world: &mut World, route: Route, req: &Req, now: Instant) {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    let ids: Vec<String> = ["phone_ids", "ids"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_array))
+        .map(|a| a.iter().filter_map(text).collect())
+        .or_else(|| {
+            body.get("phones").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(|p| p.get("phone_id").and_then(text))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    let running: Vec<&str> = world
+        .jobs
+        .values()
+        .filter(|j| j.done_at > now)
+        .map(|j| j.phone_id.as_str())
+        .collect();
+    let for_ids = running
+        .iter()
+        .filter(|p| ids.iter().any(|i| i == *p))
+        .count();
+    let entry = world::CallLog {
+        route: route.template().to_owned(),
+        jobs_running: running.len(),
+        jobs_running_for_ids: for_ids,
+        ids,
+    };
+    world.log.push(entry);
 }
 
 /// The faults that do not come from the dice: refused listings, and phones that cannot be read.
@@ -411,7 +454,7 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::GlList => geelark::list(world, req, now),
         Route::KpStatus => koophone::status(world, req, now),
         Route::KpList => koophone::list(world, req, now),
-        Route::SimPhones | Route::SimStats | Route::Unknown => {
+        Route::SimPhones | Route::SimStats | Route::SimLog | Route::Unknown => {
             Resp::error(404, "SIM.404", "not found")
         }
     }
@@ -558,6 +601,12 @@ impl Simulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .to_fixture()
+    }
+
+    /// Every change call so far, in arrival order, with the jobs running when it came.
+    pub fn log(&self) -> Vec<CallLog> {
+        let w = self.shared.world.lock().unwrap_or_else(|p| p.into_inner());
+        w.log.clone()
     }
 
     /// Calls answered so far, per documented route.

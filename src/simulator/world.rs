@@ -66,6 +66,10 @@ pub struct FixturePhone {
     /// with `KOOPHONE.API.1001` (no permission on this instance, HTTP 401).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unreadable: bool,
+    /// huawei-cph: every change to this phone is accepted, its job runs, and then fails (status -1)
+    /// with this error; the change is not made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_fails: Option<JobError>,
 }
 
 /// A per-phone error the simulated CPH puts in `jobs[]`.
@@ -156,6 +160,7 @@ pub(crate) struct SimPhone {
     pub(crate) busy: Option<Busy>,
     pub(crate) job_error: Option<JobError>,
     pub(crate) unreadable: bool,
+    pub(crate) job_fails: Option<JobError>,
     /// Status to reach, and when.
     pub(crate) transition: Option<(Instant, i64)>,
     /// Route to take, and when (a phones-traffic job in flight).
@@ -211,6 +216,7 @@ impl SimPhone {
             busy: self.busy,
             job_error: self.job_error.clone(),
             unreadable: self.unreadable,
+            job_fails: self.job_fails.clone(),
         }
     }
 }
@@ -223,6 +229,21 @@ pub(crate) struct SimJob {
     pub(crate) phone_id: String,
     pub(crate) begin: u64,
     pub(crate) done_at: Instant,
+    /// The job fails with this error when it ends.
+    pub(crate) fails: Option<JobError>,
+}
+
+/// One change call as the simulator received it, for tests of the client's schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallLog {
+    /// The documented route.
+    pub route: String,
+    /// The phones it named.
+    pub ids: Vec<String>,
+    /// Jobs still running when it arrived.
+    pub jobs_running: usize,
+    /// Of those, the jobs of the phones it named.
+    pub jobs_running_for_ids: usize,
 }
 
 /// Everything behind the simulator's one lock.
@@ -236,6 +257,8 @@ pub(crate) struct World {
     pub(crate) jobs_by_request: HashMap<String, Vec<String>>,
     pub(crate) stats: BTreeMap<String, u64>,
     pub(crate) total: u64,
+    /// Every change call, in arrival order.
+    pub(crate) log: Vec<CallLog>,
     /// The fault dice: one roll set per provider call, in arrival order, so a seed repeats its faults.
     pub(crate) rng: StdRng,
     /// Ids draw from their own source, so that answers with ids do not shift the dice.
@@ -253,6 +276,7 @@ impl World {
             jobs_by_request: HashMap::new(),
             stats: BTreeMap::new(),
             total: 0,
+            log: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
             id_rng: StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
             next_id: seed.wrapping_mul(1_000_003),
@@ -284,6 +308,7 @@ impl World {
                     busy: p.busy,
                     job_error: p.job_error,
                     unreadable: p.unreadable,
+                    job_fails: p.job_fails,
                     transition: None,
                     pending_traffic: None,
                     pending_properties: Vec::new(),

@@ -8,6 +8,7 @@ mod apply;
 mod cli;
 mod export;
 mod isolation;
+mod pipeline;
 mod plan;
 mod providers;
 mod quickstart;

@@ -369,6 +369,11 @@ impl Sim {
             .sum()
     }
 
+    /// Every change call so far, with the jobs running when it arrived.
+    pub fn log(&self) -> Vec<phonefleet::simulator::CallLog> {
+        self.sim.as_ref().unwrap().log()
+    }
+
     /// `GET /_sim/phones`, keyed by id.
     pub fn phones(&self) -> BTreeMap<String, serde_json::Value> {
         let url = format!("{}/_sim/phones", self.url());
