@@ -7,7 +7,9 @@
 //!
 //! Options (after `--`): `--sizes 1000,10000`, `--latency-ms 20`, `--baseline-max 10000` (largest fleet
 //! the per-phone baseline runs on; by default every size: it needs 1.6 calls per phone, about three
-//! minutes per shape at 100,000 phones).
+//! minutes per shape at 100,000 phones), `--scenario pipeline` (only the per-phone schedule scenario,
+//! which otherwise runs after the table). `PHONEFLEET_BIN` runs another phonefleet binary (to measure
+//! an older version with the same harness).
 
 // The one unsafe use in the project: `wait4`, to read the child process's own rusage.
 #![allow(unsafe_code)]
@@ -31,6 +33,7 @@ struct Args {
     sizes: Vec<usize>,
     latency_ms: u64,
     baseline_max: usize,
+    only_pipeline: bool,
 }
 
 fn args() -> Args {
@@ -38,6 +41,7 @@ fn args() -> Args {
         sizes: vec![1_000, 10_000, 100_000],
         latency_ms: 20,
         baseline_max: usize::MAX,
+        only_pipeline: false,
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -52,6 +56,7 @@ fn args() -> Args {
             }
             "--latency-ms" => a.latency_ms = value.parse().expect("a number"),
             "--baseline-max" => a.baseline_max = value.parse().expect("a number"),
+            "--scenario" => a.only_pipeline = value == "pipeline",
             _ => {
                 i += 1;
                 continue;
@@ -241,7 +246,9 @@ fn run(rt: &tokio::runtime::Runtime, sim: &Simulator, dir: &Path, args: &[&str])
     let _ = rt;
     let before = sim.stats().1;
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_phonefleet"))
+    let bin = std::env::var("PHONEFLEET_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_phonefleet").to_owned());
+    let child = Command::new(bin)
         .args(args)
         .current_dir(dir)
         .env("BENCH_TOKEN", "bench")
@@ -378,6 +385,103 @@ fn simulator_cost(rt: &tokio::runtime::Runtime, sim: &Simulator) -> (Duration, D
     })
 }
 
+/// The per-phone schedule scenario: CPH phones with 2 s jobs, a mix of single-action phones (10
+/// property updates, 10 re-routes, 280 stops) and a chained mix (100 phones with properties then a
+/// start, 100 starts, 100 stops). The floor is the critical path: the read rounds, then per link of the
+/// longest chain one call and one transition, then one confirming read.
+fn pipeline(rt: &tokio::runtime::Runtime, latency: Duration) {
+    let transition = Duration::from_secs(2);
+    println!();
+    println!(
+        "Per-phone schedule: huawei-cph, jobs and transitions {} ms, latency {} ms, concurrency {CONCURRENCY}",
+        transition.as_millis(),
+        latency.as_millis()
+    );
+    println!();
+    println!(
+        "| mix | phones | longest chain | mutating calls (barrier minimum) | job polls | apply wall ms | critical-path floor ms | apply / floor | apply in transitions |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // (name, props only, routes, stops, props then start, starts)
+    for (name, props, routes, stops, chained, starts) in [
+        ("single-action", 10, 10, 280, 0, 0),
+        ("chained", 0, 0, 100, 100, 100),
+    ] {
+        let mut fixture = String::from("phones:\n");
+        let mut spec = String::new();
+        let mut add = |prefix: &str, n: usize, status: &str, have: &str, want: &str| {
+            for i in 0..n {
+                let id = format!("{prefix}{i:05}");
+                fixture.push_str(&format!(
+                    "  - {{provider: huawei-cph, id: {id}, project_id: p1, status: {status}, traffic: direct{have}}}\n"
+                ));
+                spec.push_str(&format!("  - {{id: {id}, provider: cph{want}}}\n"));
+            }
+        };
+        let props_have = ", properties: {k: old}";
+        add("pr", props, "running", props_have, ", properties: {k: new}");
+        add("rt", routes, "running", "", ", traffic: routing");
+        add("st", stops, "running", "", ", state: stopped");
+        add(
+            "ch",
+            chained,
+            "stopped",
+            props_have,
+            ", state: running, properties: {k: new}",
+        );
+        add("sa", starts, "stopped", "", ", state: running");
+        let fixture: Fixture = serde_yaml::from_str(&fixture).expect("the scenario's fixture");
+        let sim = rt
+            .block_on(Simulator::start(
+                ([127, 0, 0, 1], 0).into(),
+                fixture,
+                SimConfig {
+                    latency,
+                    transition,
+                    ..SimConfig::default()
+                },
+            ))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "version: 1\nproviders:\n  cph: {{kind: huawei-cph, project_id: p1, endpoint: {}, credentials: {{token_env: BENCH_TOKEN}}}}\nphones:\n{spec}",
+                sim.base_url()
+            ),
+        )
+        .unwrap();
+        let path = path.display().to_string();
+        let m = run(
+            rt,
+            &sim,
+            dir.path(),
+            &["apply", &path, "--auto-approve", "--json"],
+        );
+        assert_eq!(m.code, 0, "the {name} apply failed");
+        rt.block_on(async { sim.stop().await });
+        let mutating = sum(&m.calls, is_mutating_route);
+        let polls = sum(&m.calls, is_poll);
+        let barrier_minimum = [props + chained, routes, stops, chained + starts]
+            .iter()
+            .map(|n| ceil(*n, 100))
+            .sum::<u64>();
+        let chain = if chained > 0 { 2 } else { 1 };
+        let with_properties = props + chained;
+        let read_rounds = ceil(with_properties, CONCURRENCY as usize).max(1) as u32;
+        let floor = latency * read_rounds + (latency + transition) * chain + latency;
+        let phones = props + routes + stops + chained + starts;
+        println!(
+            "| {name} | {phones} | {chain} | {mutating} ({barrier_minimum}) | {polls} | {} | {} | {:.2} | {:.2} |",
+            ms(m.wall),
+            ms(floor),
+            m.wall.as_secs_f64() / floor.as_secs_f64(),
+            m.wall.as_secs_f64() / transition.as_secs_f64(),
+        );
+    }
+}
+
 fn main() {
     let a = args();
     let latency = Duration::from_millis(a.latency_ms);
@@ -386,6 +490,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if a.only_pipeline {
+        pipeline(&rt, latency);
+        return;
+    }
     println!(
         "phonefleet benchmark: latency {} ms per call, concurrency {CONCURRENCY} per provider, transitions 0 ms",
         a.latency_ms
@@ -509,4 +617,6 @@ fn main() {
         list.as_secs_f64() * 1000.0,
         status.as_secs_f64() * 1000.0
     );
+    rt.block_on(async { sim.stop().await });
+    pipeline(&rt, latency);
 }

@@ -7,7 +7,7 @@
 //! Ready actions wait [`GATHER`] for others becoming ready with them (the same job poll usually
 //! releases many) so that they share a batch. Jobs are polled all together, one poll covering every
 //! pending job of the provider, at a cadence that starts fast and backs off ([`POLL_FIRST`], x1.5 up to
-//! [`POLL_CAP`]). A phone whose action failed has its later actions skipped; Ctrl-C, SIGTERM, a fatal
+//! [`POLL_CAP`]), and starts fast again when new jobs join. A phone whose action failed has its later actions skipped; Ctrl-C, SIGTERM, a fatal
 //! provider error and the deadline stop new batches; lost answers are read back, not re-sent blindly.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -284,10 +284,12 @@ pub(crate) async fn run_provider(
         }
         tokio::select! {
             Some((batch, answer)) = inflight.next(), if !inflight.is_empty() => {
-                let fresh_jobs = answer_batch(&mut s, &batch, answer, &mut fatal);
-                if fresh_jobs && next_poll.is_none() {
+                // New jobs restart the cadence: they are polled soon (quick jobs cost little wait),
+                // and a later wave's job is not found a whole backed-off interval late.
+                if answer_batch(&mut s, &batch, answer, &mut fatal) {
                     poll_every = POLL_FIRST;
-                    next_poll = Some(Instant::now() + POLL_FIRST);
+                    let soon = Instant::now() + POLL_FIRST;
+                    next_poll = Some(next_poll.map_or(soon, |t| t.min(soon)));
                 }
             }
             () = sleep_until(wake), if wake.is_some() => {

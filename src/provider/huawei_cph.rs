@@ -565,6 +565,12 @@ impl HuaweiCph {
         let reply = self.call(call.clone(), Some(body)).await?;
         let resp: JobsResponse = self.decode(&call, &reply)?;
         let request_id = resp.request_id.unwrap_or_default();
+        // How many jobs the request made: ListJobs lists them all and gives no count.
+        let request_size = resp
+            .jobs
+            .iter()
+            .filter(|j| j.job_id.as_deref().is_some_and(|id| !id.is_empty()))
+            .count();
         let mut by_phone: HashMap<String, PhoneJob> = HashMap::new();
         for job in resp.jobs {
             if let Some(id) = job.phone_id.clone() {
@@ -590,6 +596,7 @@ impl HuaweiCph {
                         phone_id: (*id).to_owned(),
                         request_id: request_id.clone(),
                         job_id,
+                        request_size,
                     })),
                     _ => Err(PhoneError {
                         code: "no-job".into(),
@@ -643,10 +650,8 @@ impl HuaweiCph {
             last = page.len();
             all.extend(page);
         }
-        // `expected` is a lower bound (finished jobs of a request are listed too): read on while pages
-        // come back full.
         let mut offset = pages * JOB_PAGE;
-        while last == JOB_PAGE {
+        while last == JOB_PAGE && all.len() < expected {
             let page = self.job_page(request_ids, offset).await?;
             last = page.len();
             offset += last;
@@ -662,10 +667,11 @@ impl HuaweiCph {
         let mut request_ids: Vec<&str> = jobs.iter().map(|j| j.request_id.as_str()).collect();
         request_ids.sort_unstable();
         request_ids.dedup();
-        // A request's jobs are listed finished or not: at least its pending ones are expected.
+        // A request's jobs are listed finished or not: all of them are expected.
         let mut per_request: HashMap<&str, usize> = HashMap::new();
         for j in jobs {
-            *per_request.entry(j.request_id.as_str()).or_default() += 1;
+            let n = per_request.entry(j.request_id.as_str()).or_default();
+            *n = (*n).max(j.request_size);
         }
         let chunks: Vec<Vec<&str>> = request_ids
             .chunks(self.ctx.limits.job_query_batch())

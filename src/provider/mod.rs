@@ -244,6 +244,8 @@ pub struct PendingJob {
     pub request_id: String,
     /// The job's id.
     pub job_id: String,
+    /// How many jobs its request made (the job listing gives no count: it says how many pages to read).
+    pub request_size: usize,
 }
 
 /// What one poll of jobs found.
