@@ -6,8 +6,8 @@
 //!
 //! Ready actions wait [`GATHER`] for others becoming ready with them (the same job poll usually
 //! releases many) so that they share a batch. Jobs are polled all together, one poll covering every
-//! pending job of the provider, at a cadence that starts fast and backs off ([`POLL_FIRST`], x1.5 up to
-//! [`POLL_CAP`]), and starts fast again when new jobs join. A phone whose action failed has its later actions skipped; Ctrl-C, SIGTERM, a fatal
+//! pending job of the provider: at once when a wave's batches are back, then after [`POLL_FIRST`],
+//! backing off by half each time up to [`POLL_CAP`], and from the start again when new jobs join. A phone whose action failed has its later actions skipped; Ctrl-C, SIGTERM, a fatal
 //! provider error and the deadline stop new batches; lost answers are read back, not re-sent blindly.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -24,7 +24,8 @@ use crate::spec::DesiredPhone;
 
 /// How long ready actions wait for others to share their batch.
 pub(crate) const GATHER: Duration = Duration::from_millis(100);
-/// The first job poll comes this long after a job is pending (quick jobs cost little wait).
+/// After the first poll of new jobs (at once, when their wave's batches are all back), the next comes
+/// this long after.
 pub(crate) const POLL_FIRST: Duration = Duration::from_millis(250);
 /// Job polls back off by half each time, up to this.
 pub(crate) const POLL_CAP: Duration = Duration::from_secs(3);
@@ -211,6 +212,7 @@ pub(crate) async fn run_provider(
     let mut fatal: Option<PhoneError> = None;
     let mut poll_every = POLL_FIRST;
     let mut next_poll: Option<Instant> = None;
+    let mut fresh_jobs = false;
     let mut last_poll_error: Option<String> = None;
     loop {
         let now = Instant::now();
@@ -284,12 +286,20 @@ pub(crate) async fn run_provider(
         }
         tokio::select! {
             Some((batch, answer)) = inflight.next(), if !inflight.is_empty() => {
-                // New jobs restart the cadence: they are polled soon (quick jobs cost little wait),
-                // and a later wave's job is not found a whole backed-off interval late.
+                // New jobs restart the cadence: polled at once when the last batch in flight is back
+                // (quick jobs cost no wait, and one poll covers the whole wave), then backing off; a
+                // later wave's job is never found a whole backed-off interval late.
                 if answer_batch(&mut s, &batch, answer, &mut fatal) {
                     poll_every = POLL_FIRST;
-                    let soon = Instant::now() + POLL_FIRST;
+                    fresh_jobs = true;
+                }
+                if fresh_jobs {
+                    let now = Instant::now();
+                    let soon = if inflight.is_empty() { now } else { now + GATHER };
                     next_poll = Some(next_poll.map_or(soon, |t| t.min(soon)));
+                    if inflight.is_empty() {
+                        fresh_jobs = false;
+                    }
                 }
             }
             () = sleep_until(wake), if wake.is_some() => {
@@ -326,8 +336,8 @@ pub(crate) async fn run_provider(
                             }
                         }
                     }
-                    poll_every = (poll_every * 3 / 2).min(POLL_CAP);
                     next_poll = Some(Instant::now() + poll_every);
+                    poll_every = (poll_every * 3 / 2).min(POLL_CAP);
                 }
             }
         }
