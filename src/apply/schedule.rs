@@ -209,6 +209,10 @@ pub(crate) async fn run_provider(
     // The first wave goes at once.
     s.ready_since = s.ready_since.map(|t| t - GATHER);
     let mut inflight = FuturesUnordered::new();
+    // The job poll runs beside the batches, never inside a branch of the loop: a batch in flight holds
+    // one of the provider's concurrency permits until it is polled again, and a poll awaited alone
+    // could wait for those permits forever.
+    let mut polls = FuturesUnordered::new();
     let mut fatal: Option<PhoneError> = None;
     let mut poll_every = POLL_FIRST;
     let mut next_poll: Option<Instant> = None;
@@ -267,7 +271,11 @@ pub(crate) async fn run_provider(
         if s.pending.is_empty() {
             next_poll = None;
         }
-        if inflight.is_empty() && s.pending.is_empty() && s.ready.is_empty() && s.queued.is_empty()
+        if inflight.is_empty()
+            && polls.is_empty()
+            && s.pending.is_empty()
+            && s.ready.is_empty()
+            && s.queued.is_empty()
         {
             break;
         }
@@ -275,13 +283,13 @@ pub(crate) async fn run_provider(
         // deadline for jobs still running.
         let mut wake = [
             s.ready_since.map(|t| t + GATHER),
-            next_poll,
+            next_poll.filter(|_| polls.is_empty()),
             (!s.pending.is_empty()).then_some(deadline),
         ]
         .into_iter()
         .flatten()
         .min();
-        if stop.is_some() && inflight.is_empty() && s.pending.is_empty() {
+        if stop.is_some() && inflight.is_empty() && polls.is_empty() && s.pending.is_empty() {
             wake = None;
         }
         tokio::select! {
@@ -318,27 +326,30 @@ pub(crate) async fn run_provider(
                             message,
                         }));
                     }
-                } else if next_poll.is_some_and(|t| now >= t) {
+                } else if polls.is_empty() && next_poll.is_some_and(|t| now >= t) {
                     bar.set_message(format!("{}: waiting for {} jobs", run.name, s.pending.len()));
                     let jobs: Vec<PendingJob> = s.pending.iter().map(|(_, j)| j.clone()).collect();
-                    match run.client.poll(&jobs).await {
-                        Ok(polled) => {
-                            if polled.failed_poll.is_some() {
-                                last_poll_error = polled.failed_poll;
-                            }
-                            finish_jobs(&mut s, polled.finished);
+                    polls.push(async move { run.client.poll(&jobs).await });
+                }
+            }
+            Some(polled) = polls.next(), if !polls.is_empty() => {
+                match polled {
+                    Ok(polled) => {
+                        if polled.failed_poll.is_some() {
+                            last_poll_error = polled.failed_poll;
                         }
-                        Err(e) => {
-                            let pe = e.as_phone_error();
-                            fatal.get_or_insert(pe.clone());
-                            for (action, job) in std::mem::take(&mut s.pending) {
-                                s.settle(job.phone_id, action, Outcome::Failed(pe.clone()));
-                            }
+                        finish_jobs(&mut s, polled.finished);
+                    }
+                    Err(e) => {
+                        let pe = e.as_phone_error();
+                        fatal.get_or_insert(pe.clone());
+                        for (action, job) in std::mem::take(&mut s.pending) {
+                            s.settle(job.phone_id, action, Outcome::Failed(pe.clone()));
                         }
                     }
-                    next_poll = Some(Instant::now() + poll_every);
-                    poll_every = (poll_every * 3 / 2).min(POLL_CAP);
                 }
+                next_poll = Some(Instant::now() + poll_every);
+                poll_every = (poll_every * 3 / 2).min(POLL_CAP);
             }
         }
     }

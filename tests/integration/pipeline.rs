@@ -138,3 +138,42 @@ fn a_failed_property_job_skips_that_phone_s_start_only() {
     assert_eq!(restarts[0].ids, ["g1"], "f1 was never started");
     assert_eq!(sim.phones()["f1"]["status"], 8);
 }
+
+/// More one-phone batches than calls in flight, with jobs to poll: the poll never waits for the
+/// concurrency permits that batches in flight hold (it once did, forever).
+#[test]
+fn job_polls_and_batches_share_the_provider_s_concurrency_without_a_deadlock() {
+    let mut fixture = String::from("phones:\n");
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i:02}, project_id: p1, status: stopped}}\n"
+        ));
+        ids.push(format!("c{i:02}"));
+    }
+    let sim = Sim::with(
+        &fixture,
+        SimConfig {
+            latency: Duration::from_millis(30),
+            transition: Duration::ZERO,
+            ..SimConfig::default()
+        },
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: cph, state: running, ids: [{}]}}\n",
+        providers(&sim.url()),
+        ids.join(", ")
+    ));
+    pf(&[
+        "apply",
+        &dir.spec(),
+        "--auto-approve",
+        "--max-batch",
+        "1",
+        "--parallelism",
+        "2",
+    ])
+    .run_within(Duration::from_secs(60))
+    .code(0)
+    .stdout_has("Apply: 24 ok");
+}
