@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::Traffic;
 
-/// One change to one phone. The derive order of variants is the phase order of an apply
-/// (providers.md 0.3): properties, then traffic, then power, so a phone started in the same apply boots
-/// with its new properties.
+/// One change to one phone. The derive order of variants is the order of one phone's changes in an
+/// apply (providers.md 0.3): properties, then traffic, then power, so a phone started in the same apply
+/// boots with its new properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action", content = "value")]
 pub enum Action {
@@ -20,17 +20,6 @@ pub enum Action {
     Start,
 }
 
-/// The phase an action runs in; phases run one after another, each finished before the next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Phase {
-    /// Property updates.
-    Properties,
-    /// Traffic routes.
-    Traffic,
-    /// Start and stop.
-    Power,
-}
-
 impl Action {
     /// The name used in plans and reports: `set_properties`, `set_traffic`, `stop`, `start`.
     pub fn name(&self) -> &'static str {
@@ -39,15 +28,6 @@ impl Action {
             Action::SetTraffic(_) => "set_traffic",
             Action::Stop => "stop",
             Action::Start => "start",
-        }
-    }
-
-    /// Which phase the action belongs to.
-    pub fn phase(&self) -> Phase {
-        match self {
-            Action::SetProperties => Phase::Properties,
-            Action::SetTraffic(_) => Phase::Traffic,
-            Action::Stop | Action::Start => Phase::Power,
         }
     }
 

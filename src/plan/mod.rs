@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use action::{Action, Phase};
+pub use action::Action;
 pub use batch::{Batch, BatchPhone};
 pub use view::{PhoneView, fingerprint};
 
