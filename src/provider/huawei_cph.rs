@@ -512,8 +512,30 @@ impl HuaweiCph {
             let mut found: HashMap<String, Observation> =
                 self.details(ids).await?.into_iter().collect();
             for l in &mut out {
-                if let Some(Observation::Found(o)) = found.remove(&l.id) {
-                    l.phone = o;
+                match found.remove(&l.id) {
+                    Some(Observation::Found(o)) => l.phone = o,
+                    // An export is a spec people adopt: a phone whose properties could not be read is
+                    // not written as a phone without properties.
+                    Some(Observation::Unreadable(why)) => {
+                        return Err(self.ctx.err(HttpError {
+                            kind: super::HttpErrorKind::Status,
+                            method: Method::GET,
+                            url: self
+                                .ctx
+                                .url(&self.path(&format!("phones/{}", l.id)))
+                                .to_string(),
+                            status: None,
+                            code: Some("unreadable".into()),
+                            message: Some(format!(
+                                "the properties of phone {} could not be read: {why}",
+                                l.id
+                            )),
+                            request_id: None,
+                            detail: String::new(),
+                            retries: 0,
+                        }));
+                    }
+                    _ => {}
                 }
             }
         }

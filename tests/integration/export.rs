@@ -128,3 +128,30 @@ fn plan_counts_phones_the_spec_does_not_manage_and_names_them_with_v() {
         .code(1)
         .stderr_has("provider `nope` is not defined");
 }
+
+/// A phone whose properties cannot be read is an error for an export with properties, never a phone
+/// written without them.
+#[test]
+fn export_with_properties_refuses_a_phone_it_cannot_read() {
+    let sim = Sim::start(
+        "phones:
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running, properties: {k: a}}
+  - {provider: huawei-cph, id: c2, project_id: p1, status: running, properties: {k: b}, unreadable: true}
+",
+    );
+    let dir = Dir::with_spec(&format!("{}phones: []\n", providers(&sim.url())));
+    let out = pf(&[
+        "export",
+        "--provider",
+        "cph",
+        &dir.spec(),
+        "--with-properties",
+        "--timeout",
+        "5",
+    ])
+    .run();
+    out.code(1)
+        .no_panic()
+        .stderr_has("the properties of phone c2 could not be read");
+    assert!(!out.stdout.contains("c2"), "{}", out.stdout);
+}
