@@ -117,8 +117,8 @@ struct Schedule<'b> {
     ready_since: Option<Instant>,
     /// Batches formed and waiting for a place among the calls in flight.
     queued: VecDeque<Batch>,
-    /// Jobs running, with the action they carry.
-    pending: Vec<(Action, PendingJob)>,
+    /// Jobs running, by (phone, job id), with the action they carry.
+    pending: HashMap<(String, String), (Action, PendingJob)>,
     outcomes: HashMap<Key, Outcome>,
     bar: &'b ProgressBar,
 }
@@ -189,7 +189,7 @@ pub(crate) async fn run_provider(
         ready: BTreeMap::new(),
         ready_since: None,
         queued: VecDeque::new(),
-        pending: Vec::new(),
+        pending: HashMap::new(),
         outcomes: HashMap::new(),
         bar,
     };
@@ -313,7 +313,7 @@ pub(crate) async fn run_provider(
             () = sleep_until(wake), if wake.is_some() => {
                 let now = Instant::now();
                 if !s.pending.is_empty() && now >= deadline {
-                    for (action, job) in std::mem::take(&mut s.pending) {
+                    for (action, job) in std::mem::take(&mut s.pending).into_values() {
                         let mut message = format!(
                             "accepted but not converged: job {} still running at the deadline",
                             crate::redact::text(&job.job_id)
@@ -328,7 +328,7 @@ pub(crate) async fn run_provider(
                     }
                 } else if polls.is_empty() && next_poll.is_some_and(|t| now >= t) {
                     bar.set_message(format!("{}: waiting for {} jobs", run.name, s.pending.len()));
-                    let jobs: Vec<PendingJob> = s.pending.iter().map(|(_, j)| j.clone()).collect();
+                    let jobs: Vec<PendingJob> = s.pending.values().map(|(_, j)| j.clone()).collect();
                     polls.push(async move { run.client.poll(&jobs).await });
                 }
             }
@@ -343,7 +343,7 @@ pub(crate) async fn run_provider(
                     Err(e) => {
                         let pe = e.as_phone_error();
                         fatal.get_or_insert(pe.clone());
-                        for (action, job) in std::mem::take(&mut s.pending) {
+                        for (action, job) in std::mem::take(&mut s.pending).into_values() {
                             s.settle(job.phone_id, action, Outcome::Failed(pe.clone()));
                         }
                     }
@@ -389,7 +389,8 @@ fn answer_batch(
                 match r {
                     Ok(Accepted::Done) => s.settle(id, batch.action, Outcome::Ok),
                     Ok(Accepted::Job(job)) => {
-                        s.pending.push((batch.action, job));
+                        let key = (job.phone_id.clone(), job.job_id.clone());
+                        s.pending.insert(key, (batch.action, job));
                         jobs = true;
                     }
                     Err(pe) => s.settle(id, batch.action, Outcome::Failed(pe)),
@@ -403,14 +404,10 @@ fn answer_batch(
 /// Jobs that finished: their phones settle, and the next actions of those that succeeded are ready.
 fn finish_jobs(s: &mut Schedule<'_>, finished: Vec<(PendingJob, Result<(), PhoneError>)>) {
     for (job, result) in finished {
-        let Some(at) = s
-            .pending
-            .iter()
-            .position(|(_, j)| j.phone_id == job.phone_id && j.job_id == job.job_id)
-        else {
+        let key = (job.phone_id, job.job_id);
+        let Some((action, job)) = s.pending.remove(&key) else {
             continue;
         };
-        let (action, job) = s.pending.swap_remove(at);
         let outcome = match result {
             Ok(()) => Outcome::Ok,
             Err(pe) => Outcome::Failed(pe),
