@@ -69,9 +69,10 @@ fn seen(
     })
 }
 
-fn plan_of(
+/// The plan of `desired` against `observed` (provider, phone id, observation); ids borrowed or owned.
+fn plan_of<S: AsRef<str>>(
     desired: &[DesiredPhone],
-    observed: &[(&str, &str, Observation)],
+    observed: &[(&str, S, Observation)],
     limits: Option<Limits>,
 ) -> Plan {
     let mut providers = providers();
@@ -82,7 +83,7 @@ fn plan_of(
     }
     let mut state = FleetState::default();
     for (p, id, o) in observed {
-        state.insert(p, (*id).into(), o.clone());
+        state.insert(p, id.as_ref().to_owned(), o.clone());
     }
     let limits = crate::session::limits_for(&providers, crate::session::Overrides::default());
     compute(&PlanInput {
@@ -289,11 +290,7 @@ fn batches_group_by_provider_and_action_split_by_size_in_phase_order() {
         desired.push(want("gl", &id, Some(Running), None, &[]));
         observed.push(("gl", id, seen(Geelark, 2, None, None)));
     }
-    let obs: Vec<(&str, &str, Observation)> = observed
-        .iter()
-        .map(|(p, id, o)| (*p, id.as_str(), o.clone()))
-        .collect();
-    let plan = plan_of(&desired, &obs, None);
+    let plan = plan_of(&desired, &observed, None);
     let shape: Vec<(&str, &str, usize)> = plan
         .batches
         .iter()
@@ -322,7 +319,7 @@ fn batches_group_by_provider_and_action_split_by_size_in_phase_order() {
     // A smaller batch size in the spec is honoured; a larger one is capped by the documented maximum.
     let small = plan_of(
         &desired,
-        &obs,
+        &observed,
         Some(Limits {
             batch_size: Some(60),
             ..Limits::default()
@@ -331,7 +328,7 @@ fn batches_group_by_provider_and_action_split_by_size_in_phase_order() {
     assert_eq!(small.summary.calls.get("gl"), Some(&8));
     let big = plan_of(
         &desired,
-        &obs,
+        &observed,
         Some(Limits {
             batch_size: Some(150),
             ..Limits::default()
@@ -432,10 +429,6 @@ fn sample() -> Plan {
             seen(Geelark, 2, None, None),
         ));
     }
-    let obs: Vec<(&str, &str, Observation)> = obs
-        .iter()
-        .map(|(p, id, o)| (*p, id.as_str(), o.clone()))
-        .collect();
     plan_of(&desired, &obs, None)
 }
 
@@ -517,10 +510,6 @@ fn mixed_600() -> Plan {
         desired.push(want(p, &id, Some(want_state), traffic, &[]));
         obs.push((p, id, seen(kind, raw, Some(Traffic::Direct), None)));
     }
-    let obs: Vec<(&str, &str, Observation)> = obs
-        .iter()
-        .map(|(p, id, o)| (*p, id.as_str(), o.clone()))
-        .collect();
     plan_of(&desired, &obs, None)
 }
 
@@ -549,6 +538,7 @@ fn a_huge_markdown_plan_counts_what_it_leaves_out_once() {
             0 => {
                 desired.push(want("cph", &id, Some(Running), None, &[("k", v.as_str())]));
                 obs.push((
+                    "cph",
                     id,
                     seen(HuaweiCph, 2, Some(Traffic::Direct), Some(&[("k", "old")])),
                 ));
@@ -556,19 +546,15 @@ fn a_huge_markdown_plan_counts_what_it_leaves_out_once() {
             // One block of 10,000 ids.
             1 => {
                 desired.push(want("cph", &id, Some(Stopped), None, &[]));
-                obs.push((id, seen(HuaweiCph, 2, Some(Traffic::Direct), None)));
+                obs.push(("cph", id, seen(HuaweiCph, 2, Some(Traffic::Direct), None)));
             }
             // Blocked.
             _ => {
                 desired.push(want("cph", &id, Some(Stopped), None, &[]));
-                obs.push((id, seen(HuaweiCph, 7, Some(Traffic::Direct), None)));
+                obs.push(("cph", id, seen(HuaweiCph, 7, Some(Traffic::Direct), None)));
             }
         }
     }
-    let obs: Vec<(&str, &str, Observation)> = obs
-        .iter()
-        .map(|(id, o)| ("cph", id.as_str(), o.clone()))
-        .collect();
     let md = markdown::plan(&plan_of(&desired, &obs, None));
     assert!(md.len() <= markdown::BUDGET, "{}", md.len());
     assert_eq!(
