@@ -12,7 +12,38 @@ use std::sync::RwLock;
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
 
-static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+/// Values to mask, longest first (so that a value containing another is masked whole).
+struct Registry(RwLock<Vec<String>>);
+
+impl Registry {
+    const fn new() -> Registry {
+        Registry(RwLock::new(Vec::new()))
+    }
+
+    fn add(&self, value: &str) {
+        if value.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let mut all = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if !all.iter().any(|s| s == value) {
+            all.push(value.to_owned());
+            all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    fn replace<'a>(&self, s: &'a str, mask: &str) -> Cow<'a, str> {
+        let all = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = Cow::Borrowed(s);
+        for value in all.iter() {
+            if out.contains(value.as_str()) {
+                out = Cow::Owned(out.replace(value.as_str(), mask));
+            }
+        }
+        out
+    }
+}
+
+static SECRETS: Registry = Registry::new();
 
 /// Values shorter than this are not masked: they cannot be told apart from ordinary text (masking a
 /// one-letter value would garble every answer), and no real credential is that short.
@@ -20,32 +51,29 @@ pub const MIN_SECRET_LEN: usize = 6;
 
 /// Remember a secret value so that it is masked wherever provider text shows it.
 pub fn register(value: &str) {
-    if value.len() < MIN_SECRET_LEN {
-        return;
-    }
-    let mut all = SECRETS.write().unwrap_or_else(|p| p.into_inner());
-    if !all.iter().any(|s| s == value) {
-        all.push(value.to_owned());
-        // Longest first, so that a secret containing another is masked whole.
-        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    }
+    SECRETS.add(value);
+}
+
+static PRIVATE: Registry = Registry::new();
+
+/// What a sensitive property value is replaced with in provider text.
+pub const PRIVATE_MASK: &str = "(sensitive)";
+
+/// Remember a sensitive property value (a phone number, an IMSI) so that a provider message echoing it
+/// shows [`PRIVATE_MASK`] instead. Unlike secrets, these are not masked in answers' data, which phonefleet
+/// must compare; only in the text it shows.
+pub fn register_private(value: &str) {
+    PRIVATE.add(value);
 }
 
 /// `s` with every registered secret replaced by [`MASK`].
 pub fn secrets(s: &str) -> Cow<'_, str> {
-    let all = SECRETS.read().unwrap_or_else(|p| p.into_inner());
-    let mut out = Cow::Borrowed(s);
-    for secret in all.iter() {
-        if out.contains(secret.as_str()) {
-            out = Cow::Owned(out.replace(secret.as_str(), MASK));
-        }
-    }
-    out
+    SECRETS.replace(s, MASK)
 }
 
 /// Raw bytes (a response body) with every registered secret replaced by [`MASK`], in place.
 pub fn secrets_in_bytes(body: &mut Vec<u8>) {
-    let all = SECRETS.read().unwrap_or_else(|p| p.into_inner());
+    let all = SECRETS.0.read().unwrap_or_else(|p| p.into_inner());
     for secret in all.iter() {
         let needle = secret.as_bytes();
         if body.len() < needle.len() || !body.windows(needle.len()).any(|w| w == needle) {
@@ -90,9 +118,9 @@ pub fn controls(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Provider text made safe to show: secrets masked, control characters escaped.
+/// Provider text made safe to show: secrets and sensitive values masked, control characters escaped.
 pub fn text(s: &str) -> String {
-    controls(&secrets(s)).into_owned()
+    controls(&PRIVATE.replace(&secrets(s), PRIVATE_MASK)).into_owned()
 }
 
 #[cfg(test)]

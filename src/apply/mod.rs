@@ -69,6 +69,8 @@ pub struct ApplyReport {
     pub results: Vec<PhoneResult>,
     /// Ctrl-C stopped it before the end.
     pub interrupted: bool,
+    /// Broken guards that `--override-guards` let pass.
+    pub overridden_guards: Vec<crate::plan::GuardCheck>,
 }
 
 impl ApplyReport {
@@ -161,6 +163,7 @@ pub struct Options {
     pub cancel: Cancel,
 }
 
+mod canary;
 mod schedule;
 
 use schedule::ProviderRun;
@@ -291,8 +294,22 @@ pub(crate) async fn converge(
     }
 }
 
-/// Execute a plan's batches with these clients (one per provider name) and report every phone.
+/// Execute a plan's batches with these clients (one per provider name) and report every phone. A plan
+/// with a canary runs it first ([`canary`]).
 pub async fn execute(
+    plan: &Plan,
+    clients: &BTreeMap<String, Client>,
+    opts: &Options,
+) -> ApplyReport {
+    if canary::has_canary(plan) {
+        canary::execute(plan, clients, opts).await
+    } else {
+        execute_now(plan, clients, opts).await
+    }
+}
+
+/// All of a plan's batches at once, on the per-phone schedule.
+async fn execute_now(
     plan: &Plan,
     clients: &BTreeMap<String, Client>,
     opts: &Options,
@@ -392,5 +409,6 @@ pub async fn execute(
     ApplyReport {
         results,
         interrupted: opts.cancel.is_cancelled(),
+        overridden_guards: Vec::new(),
     }
 }

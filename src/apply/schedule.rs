@@ -251,6 +251,7 @@ pub(crate) async fn run_provider(
                         provider: run.name.to_owned(),
                         action,
                         phones: chunk.to_vec(),
+                        canary: false,
                     });
                 }
             }

@@ -66,7 +66,8 @@ pub enum Command {
 Examples:
   phonefleet plan fleet.yaml
   phonefleet plan fleet.yaml --markdown --out plan.json > comment.md
-  phonefleet plan fleet.yaml --detailed-exitcode   # 2: the fleet drifted")]
+  phonefleet plan fleet.yaml --detailed-exitcode   # 2: the fleet drifted
+  phonefleet plan fleet.yaml --canary 5 --out plan.json")]
     Plan(PlanArgs),
     /// Render a saved plan file as text, JSON or markdown.
     #[command(after_help = "Example:\n  phonefleet show plan.json --markdown")]
@@ -77,7 +78,8 @@ Examples:
   phonefleet apply fleet.yaml     # plan, ask, apply
   # apply a reviewed plan (refused if the spec or the fleet moved since):
   phonefleet apply plan.json
-  phonefleet apply fleet.yaml --auto-approve --json")]
+  phonefleet apply fleet.yaml --auto-approve --json
+  phonefleet apply plan.json --canary 5   # 5 phones per action first")]
     Apply(ApplyArgs),
     /// Write the phones a provider account already holds as a fleet spec (adopt an existing fleet).
     #[command(after_help = "\
@@ -147,6 +149,13 @@ pub struct PlanArgs {
     /// Exit 0 when nothing differs, 2 when the fleet differs from the spec, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Text output: show the values of sensitive properties (for a person at a terminal; markdown and
+    /// JSON never show them).
+    #[arg(long)]
+    pub show_sensitive: bool,
+    /// Plan a canary: for each provider and action, the first N phones go first, alone (see apply).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub canary: Option<u32>,
     /// Seconds the whole run may take, reads and retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
@@ -186,6 +195,14 @@ pub struct ApplyArgs {
     /// Calls in flight at once per provider.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub parallelism: Option<u32>,
+    /// For each provider and action, send the first N phones alone and wait until they converge; if
+    /// one fails, nothing more is sent to that provider.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub canary: Option<u32>,
+    /// Apply a plan that breaks `max_changes` or `max_stop_percent` (the report records it). Nothing
+    /// overrides `protect`.
+    #[arg(long)]
+    pub override_guards: bool,
     /// Seconds the whole run may take: reads, calls, jobs and convergence. No batch is sent after it.
     #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,

@@ -116,6 +116,10 @@ pub struct PlanSettings {
     pub out: Option<PathBuf>,
     /// Exit 2 on drift.
     pub detailed_exitcode: bool,
+    /// Show sensitive values in text output.
+    pub show_sensitive: bool,
+    /// `--canary N`.
+    pub canary: Option<usize>,
     /// How long the whole run may take.
     pub timeout: Duration,
     /// Targets and simulation.
@@ -130,6 +134,8 @@ impl From<&PlanArgs> for PlanSettings {
             full: a.format.full,
             out: a.out.clone(),
             detailed_exitcode: a.detailed_exitcode,
+            show_sensitive: a.show_sensitive,
+            canary: a.canary.map(|n| n as usize),
             timeout: Duration::from_secs(a.timeout),
             connect: (&a.connect).into(),
         }
@@ -172,6 +178,10 @@ pub struct ApplySettings {
     pub max_batch: Option<usize>,
     /// `--parallelism` override.
     pub parallelism: Option<usize>,
+    /// `--canary N`.
+    pub canary: Option<usize>,
+    /// `--override-guards`.
+    pub override_guards: bool,
     /// How long the whole run may take.
     pub timeout: Duration,
     /// Targets and simulation.
@@ -187,6 +197,8 @@ impl From<&ApplyArgs> for ApplySettings {
             full: a.full,
             max_batch: a.max_batch.map(|n| n as usize),
             parallelism: a.parallelism.map(|n| n as usize),
+            canary: a.canary.map(|n| n as usize),
+            override_guards: a.override_guards,
             timeout: Duration::from_secs(a.timeout),
             connect: (&a.connect).into(),
         }

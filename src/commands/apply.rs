@@ -11,7 +11,7 @@ use crate::cli::settings::{ApplySettings, GlobalSettings};
 use crate::error::ExitStatus;
 use crate::plan::saved::{SavedPlan, damaged_plan, looks_like_plan};
 use crate::plan::verify;
-use crate::plan::{Batch, Plan};
+use crate::plan::{Batch, GuardCheck, Plan};
 use crate::render;
 use crate::session::{self, Overrides, Session};
 use crate::signals;
@@ -89,6 +89,7 @@ async fn from_spec(
         &settings.connect,
         overrides(settings),
         false,
+        settings.canary,
         global,
         deadline,
     );
@@ -108,6 +109,13 @@ async fn from_spec(
         eprint!("{shown}");
     }
     super::plan::report_unreadable(&plan);
+    let overridden = match guard_gate(&plan, settings) {
+        Ok(o) => o,
+        Err(e) => {
+            session.close().await?;
+            return Err(e);
+        }
+    };
     if !plan.batches.is_empty() && !settings.auto_approve {
         let answer = tokio::select! {
             a = confirm() => Some(a?),
@@ -122,7 +130,53 @@ async fn from_spec(
             });
         }
     }
-    run(&plan, session, settings, global, cancel, deadline).await
+    run(
+        &plan, session, settings, global, cancel, deadline, overridden,
+    )
+    .await
+}
+
+/// Refuse a plan that breaks a guard, before any call: `protect` always, the limits unless
+/// `--override-guards`. Returns the broken checks that were overridden, for the report.
+fn guard_gate(plan: &Plan, settings: &ApplySettings) -> anyhow::Result<Vec<GuardCheck>> {
+    let broken: Vec<&GuardCheck> = crate::plan::guard::broken(&plan.guards).collect();
+    let list = |gs: &[&GuardCheck]| {
+        gs.iter()
+            .map(|g| g.describe())
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    };
+    let protect: Vec<&GuardCheck> = broken
+        .iter()
+        .copied()
+        .filter(|g| !g.guard.overridable())
+        .collect();
+    if !protect.is_empty() {
+        bail!(
+            "refusing to apply: the plan would stop protected phones; nothing was applied \
+             (--override-guards does not change this).\n  {}",
+            list(&protect)
+        );
+    }
+    if broken.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !settings.override_guards {
+        bail!(
+            "refusing to apply: the plan breaks {} guard{} of the spec's `safety`; nothing was applied. \
+             Check the plan; if it is meant, apply again with --override-guards.\n  {}",
+            broken.len(),
+            if broken.len() == 1 { "" } else { "s" },
+            list(&broken)
+        );
+    }
+    eprintln!(
+        "warning: --override-guards: applying a plan that breaks {} guard{}:\n  {}",
+        broken.len(),
+        if broken.len() == 1 { "" } else { "s" },
+        list(&broken)
+    );
+    Ok(broken.into_iter().cloned().collect())
 }
 
 /// A signal came while the fleet was being read: nothing was sent, no plan was shown.
@@ -199,6 +253,7 @@ async fn from_saved(
         observed = session.observe(&bound.covered) => observed,
         () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
     };
+    crate::plan::Sensitive::of(&bound.policy.safety).register_values(&bound.covered, &observed);
     let stale = verify::stale_phones(&saved.plan, &observed);
     let plan_limits = session::limits_for(&bound.providers, Overrides::default());
     if !stale.is_empty() && verify::already_applied(&bound, &observed, &plan_limits) {
@@ -228,6 +283,14 @@ async fn from_saved(
             return Err(e);
         }
     };
+    if let Some(n) = settings.canary
+        && plan.canary != Some(n)
+    {
+        // The same calls, with another canary split: the plan's phones and changes stay as reviewed.
+        plan.canary = Some(n);
+        plan.batches =
+            crate::plan::batches_for(&plan.changes, &observed, &plan_limits, plan.canary);
+    }
     if let Some(max) = settings.max_batch {
         plan.batches = split(plan.batches, max);
     }
@@ -235,7 +298,17 @@ async fn from_saved(
         "{}",
         render::text::plan(&plan, global.layout(true, settings.full))
     );
-    run(&plan, session, settings, global, cancel, deadline).await
+    let overridden = match guard_gate(&plan, settings) {
+        Ok(o) => o,
+        Err(e) => {
+            session.close().await?;
+            return Err(e);
+        }
+    };
+    run(
+        &plan, session, settings, global, cancel, deadline, overridden,
+    )
+    .await
 }
 
 /// Split batches further (never merge): `--max-batch` on a saved plan.
@@ -249,6 +322,7 @@ fn split(batches: Vec<Batch>, max: usize) -> Vec<Batch> {
                     provider: b.provider.clone(),
                     action: b.action,
                     phones: c.to_vec(),
+                    canary: b.canary,
                 })
                 .collect::<Vec<_>>()
         })
@@ -262,6 +336,7 @@ async fn run(
     global: &GlobalSettings,
     cancel: &Cancel,
     deadline: std::time::Instant,
+    overridden: Vec<GuardCheck>,
 ) -> anyhow::Result<ExitStatus> {
     cancel.start_applying();
     if cancel.is_cancelled() {
@@ -277,6 +352,18 @@ async fn run(
             plan.batches.len(),
             plural(plan.batches.len())
         );
+        let canary: usize = plan
+            .batches
+            .iter()
+            .filter(|b| b.canary)
+            .map(|b| b.phones.len())
+            .sum();
+        if canary > 0 {
+            eprintln!(
+                "Canary first: {canary} change{}; the rest follow, per provider, once they all converged.",
+                plural(canary)
+            );
+        }
     }
     let opts = Options {
         deadline,
@@ -284,7 +371,8 @@ async fn run(
         cancel: cancel.clone(),
     };
     // With no batches this only turns blocked phones into report lines.
-    let report: ApplyReport = apply::execute(plan, &session.clients, &opts).await;
+    let mut report: ApplyReport = apply::execute(plan, &session.clients, &opts).await;
+    report.overridden_guards = overridden;
     session.close().await?;
     let text = if settings.json {
         let mut text = serde_json::to_string_pretty(&render::json::report(&report))?;

@@ -29,6 +29,7 @@ pub async fn make(
     connect: &crate::cli::settings::ConnectSettings,
     overrides: Overrides,
     census: bool,
+    canary: Option<usize>,
     global: &GlobalSettings,
     deadline: std::time::Instant,
 ) -> anyhow::Result<(Planned, Session)> {
@@ -84,30 +85,30 @@ pub async fn make(
         }
         observed.unmanaged = session::unmanaged(counted, &desired, &observed);
     }
+    let policy = plan::Policy::of(&loaded.spec, canary);
+    plan::Sensitive::of(&policy.safety).register_values(&desired, &observed);
     let plan = plan::compute(&PlanInput {
         providers: &loaded.spec.providers,
         desired: &desired,
         observed: &observed,
         limits: &limits,
+        policy: &policy,
     });
     Ok((Planned { spec: loaded, plan }, session))
 }
 
-/// Write a plan to stdout in a format.
+/// Write a plan to stdout in a format; `reveal` shows sensitive values in text only.
 pub fn print(
     plan: &Plan,
     spec_digest: &str,
     format: OutputFormat,
     layout: Layout,
+    reveal: bool,
 ) -> anyhow::Result<()> {
     let text = match format {
-        OutputFormat::Text => render::text::plan(plan, layout),
+        OutputFormat::Text => render::text::plan_with(plan, layout, reveal),
         OutputFormat::Markdown => render::markdown::plan(plan),
-        OutputFormat::Json => {
-            let mut t = serde_json::to_string_pretty(&render::json::plan(plan, spec_digest))?;
-            t.push('\n');
-            t
-        }
+        OutputFormat::Json => render::json::plan(plan, spec_digest),
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
@@ -154,6 +155,22 @@ pub fn save(planned: &Planned, simulated: bool, path: &std::path::Path) -> anyho
     Ok(())
 }
 
+/// On stderr: each broken guard, and what apply will do about it. Returns whether a protected phone
+/// would be stopped (the plan is refused; nothing overrides it).
+pub fn report_guards(plan: &Plan) -> bool {
+    for g in crate::plan::guard::broken(&plan.guards) {
+        if g.guard.overridable() {
+            eprintln!(
+                "warning: the plan breaks a guard: {}; apply will refuse it unless --override-guards is given",
+                g.describe()
+            );
+        } else {
+            eprintln!("error: {}", g.describe());
+        }
+    }
+    plan.breaks_protection()
+}
+
 /// On stderr: each provider that could not be read at all, with advice.
 pub fn report_unreadable(plan: &Plan) {
     for (name, f) in &plan.summary.failed_providers {
@@ -179,6 +196,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         &settings.connect,
         Overrides::default(),
         true,
+        settings.canary,
         global,
         deadline,
     );
@@ -194,14 +212,36 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         }
     };
     session.close().await?;
+    if settings.show_sensitive && settings.format != OutputFormat::Text {
+        eprintln!(
+            "warning: --show-sensitive shows values in text output only; this {} output keeps them masked",
+            if settings.format == OutputFormat::Json {
+                "JSON"
+            } else {
+                "markdown"
+            }
+        );
+    }
     print(
         &planned.plan,
         &planned.spec.digest,
         settings.format,
         global.layout(false, settings.full),
+        settings.show_sensitive,
     )?;
+    let protected = report_guards(&planned.plan);
     if let Some(out) = &settings.out {
-        save(&planned, settings.connect.simulate, out)?;
+        if protected {
+            eprintln!(
+                "error: no plan was saved to {}: apply would refuse it (see above)",
+                out.display()
+            );
+        } else {
+            save(&planned, settings.connect.simulate, out)?;
+        }
+    }
+    if protected {
+        return Ok(ExitStatus::Failure);
     }
     let unreadable = planned.plan.summary.unreadable;
     report_unreadable(&planned.plan);

@@ -12,6 +12,7 @@ pub fn show(settings: &ShowSettings, global: &GlobalSettings) -> anyhow::Result<
         &saved.spec_digest,
         settings.format,
         global.layout(false, settings.full),
+        false,
     )?;
     Ok(ExitStatus::Success)
 }

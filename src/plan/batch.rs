@@ -25,6 +25,9 @@ pub struct Batch {
     pub action: Action,
     /// The phones it covers.
     pub phones: Vec<BatchPhone>,
+    /// Part of the canary (`--canary`): sent first, alone, and confirmed before the rest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
 }
 
 impl Batch {

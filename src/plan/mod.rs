@@ -6,7 +6,9 @@
 
 mod action;
 mod batch;
+pub mod guard;
 pub mod saved;
+pub mod sensitive;
 pub mod verify;
 mod view;
 
@@ -16,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use action::Action;
 pub use batch::{Batch, BatchPhone};
+pub use guard::{GuardCheck, Policy};
+pub use sensitive::Sensitive;
 pub use view::{PhoneView, fingerprint};
 
 use crate::capability::{self, EffectiveLimits};
@@ -36,6 +40,8 @@ pub struct PlanInput<'a> {
     pub observed: &'a FleetState,
     /// Batch sizes per provider.
     pub limits: &'a BTreeMap<String, EffectiveLimits>,
+    /// Guard rails, sensitive keys and canary size.
+    pub policy: &'a Policy,
 }
 
 /// One phone that differs from the spec, or that cannot be brought to it.
@@ -120,6 +126,28 @@ pub struct Plan {
     pub batches: Vec<Batch>,
     /// Counts.
     pub summary: Summary,
+    /// The guard rails' verdicts (see [`guard`]).
+    #[serde(default)]
+    pub guards: Vec<GuardCheck>,
+    /// Property keys whose values are not shown.
+    #[serde(default)]
+    pub sensitive: Sensitive,
+    /// `--canary N`: batches marked `canary` go first, alone, and must converge before the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<usize>,
+}
+
+impl Plan {
+    /// The plan as it may be shown: sensitive values masked unless `reveal` (`plan --show-sensitive`,
+    /// text only).
+    pub fn shown(&self, reveal: bool) -> std::borrow::Cow<'_, Plan> {
+        self.sensitive.shown(self, reveal)
+    }
+
+    /// Whether a guard that nothing overrides (`protect`) is broken.
+    pub fn breaks_protection(&self) -> bool {
+        guard::broken(&self.guards).any(|g| !g.guard.overridable())
+    }
 }
 
 /// What to do about one phone.
@@ -234,29 +262,59 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
         });
     }
     changes.sort_by(|a, b| (&a.provider, &a.phone_id).cmp(&(&b.provider, &b.phone_id)));
-    let batches = batches_for(&changes, input.observed, input.limits);
+    let canary = input.policy.canary;
+    let batches = batches_for(&changes, input.observed, input.limits, canary);
     let mut summary = summarise(&changes, &batches, unchanged);
     summary.unmanaged = input.observed.unmanaged.clone();
     summary.failed_providers = input.observed.failed_providers.clone();
     Plan {
+        guards: guard::check(&changes, input.policy),
+        sensitive: Sensitive::of(&input.policy.safety),
+        canary,
         changes,
         batches,
         summary,
     }
 }
 
+/// With `--canary N`: the phones that go first, per provider. For each action, the first N phones of
+/// the plan (plan order: by phone id) that have it; each runs its whole chain of changes in the canary.
+pub fn canary_phones(
+    changes: &[PhoneChange],
+    n: usize,
+) -> std::collections::BTreeSet<(&str, &str)> {
+    let mut seen: BTreeMap<(&str, Action), usize> = BTreeMap::new();
+    let mut out = std::collections::BTreeSet::new();
+    for c in changes.iter().filter(|c| c.blocked.is_none()) {
+        for a in &c.actions {
+            let count = seen.entry((c.provider.as_str(), *a)).or_default();
+            if *count < n {
+                out.insert((c.provider.as_str(), c.phone_id.as_str()));
+            }
+            *count += 1;
+        }
+    }
+    out
+}
+
 /// The calls of the per-phone schedule apply runs: a phone's first actions all go in the first wave,
 /// its second ones once the first finished, and so on; each wave groups per (provider, action) and
 /// splits by the provider's batch size. So batches are ordered by provider, then place in the phone's
 /// chain, then action, and "N API calls" counts the calls apply will make when a wave's jobs finish
-/// together.
+/// together. With a canary, its phones' batches come first in each provider, marked.
 pub fn batches_for(
     changes: &[PhoneChange],
     observed: &FleetState,
     limits: &BTreeMap<String, EffectiveLimits>,
+    canary: Option<usize>,
 ) -> Vec<Batch> {
-    let mut groups: BTreeMap<(&str, usize, Action), Vec<BatchPhone>> = BTreeMap::new();
+    let canaries = canary
+        .map(|n| canary_phones(changes, n))
+        .unwrap_or_default();
+    let mut groups: BTreeMap<(&str, bool, usize, Action), Vec<BatchPhone>> = BTreeMap::new();
     for c in changes {
+        // `false` sorts first: the canary's batches.
+        let rest = !canaries.contains(&(c.provider.as_str(), c.phone_id.as_str()));
         for (wave, a) in c.actions.iter().enumerate() {
             let properties = if *a == Action::SetProperties {
                 let current = match observed.get(&c.provider, &c.phone_id) {
@@ -273,7 +331,7 @@ pub fn batches_for(
                 Properties::new()
             };
             groups
-                .entry((c.provider.as_str(), wave, *a))
+                .entry((c.provider.as_str(), rest, wave, *a))
                 .or_default()
                 .push(BatchPhone {
                     id: c.phone_id.clone(),
@@ -282,7 +340,7 @@ pub fn batches_for(
         }
     }
     let mut out = Vec::new();
-    for ((provider, _, action), phones) in groups {
+    for ((provider, rest, _, action), phones) in groups {
         let size = limits
             .get(provider)
             .map_or(100, |l| l.batch(&action))
@@ -292,6 +350,7 @@ pub fn batches_for(
                 provider: provider.to_owned(),
                 action,
                 phones: chunk.to_vec(),
+                canary: !rest,
             });
         }
     }
@@ -325,5 +384,7 @@ fn summarise(changes: &[PhoneChange], batches: &[Batch], unchanged: usize) -> Su
     s
 }
 
+#[cfg(test)]
+mod guard_tests;
 #[cfg(test)]
 mod tests;

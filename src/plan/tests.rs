@@ -38,7 +38,7 @@ fn props(pairs: &[(&str, &str)]) -> Properties {
         .collect()
 }
 
-fn want(
+pub(super) fn want(
     provider: &str,
     id: &str,
     state: Option<PowerState>,
@@ -52,10 +52,11 @@ fn want(
         state,
         traffic,
         properties: props(p),
+        protect: false,
     }
 }
 
-fn seen(
+pub(super) fn seen(
     kind: ProviderKind,
     raw: i64,
     traffic: Option<Traffic>,
@@ -75,6 +76,16 @@ fn plan_of<S: AsRef<str>>(
     observed: &[(&str, S, Observation)],
     limits: Option<Limits>,
 ) -> Plan {
+    plan_under(desired, observed, limits, &Policy::default())
+}
+
+/// [`plan_of`] under guard rails.
+pub(super) fn plan_under<S: AsRef<str>>(
+    desired: &[DesiredPhone],
+    observed: &[(&str, S, Observation)],
+    limits: Option<Limits>,
+    policy: &Policy,
+) -> Plan {
     let mut providers = providers();
     if let Some(l) = limits {
         for p in providers.values_mut() {
@@ -91,6 +102,7 @@ fn plan_of<S: AsRef<str>>(
         desired,
         observed: &state,
         limits: &limits,
+        policy,
     })
 }
 
@@ -464,6 +476,7 @@ fn a_100k_phone_plan_is_complete() {
         desired: &desired,
         observed: &state,
         limits: &limits,
+        policy: &Policy::default(),
     });
     let to_start = (0..n).filter(|i| i % 3 != 2 && i % 2 == 0).count();
     assert_eq!(plan.summary.start, to_start);

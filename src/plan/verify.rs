@@ -16,7 +16,7 @@ use anyhow::bail;
 use foldhash::{HashMap, HashMapExt};
 
 use super::saved::SavedPlan;
-use super::{PhoneView, Plan, PlanInput, fingerprint};
+use super::{PhoneView, Plan, PlanInput, Policy, fingerprint};
 use crate::capability::EffectiveLimits;
 use crate::spec::{DesiredPhone, LoadedSpec, ProviderConfig};
 use crate::state::{FleetState, Observation};
@@ -28,6 +28,8 @@ pub struct Bound {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// The spec's declared phones that the plan changes (blocked phones are not read again).
     pub covered: Vec<DesiredPhone>,
+    /// The spec's guard rails, with the plan's canary size.
+    pub policy: Policy,
 }
 
 /// Check a saved plan against the spec on disk: same digest, same provider entries, and every phone of
@@ -95,7 +97,11 @@ pub fn against_spec(saved: &SavedPlan, spec: &LoadedSpec) -> anyhow::Result<Boun
         .filter(|c| !c.actions.is_empty())
         .map(|c| c.desired.clone())
         .collect();
-    Ok(Bound { providers, covered })
+    Ok(Bound {
+        providers,
+        covered,
+        policy: Policy::of(&spec.spec, saved.plan.canary),
+    })
 }
 
 /// Phones a saved plan covers whose observation no longer matches the plan's fingerprint, each with what
@@ -112,13 +118,17 @@ pub fn stale_phones(plan: &Plan, state: &FleetState) -> Vec<String> {
             let now = fingerprint(&c.desired, &obs);
             (now != c.fingerprint).then(|| {
                 let view = PhoneView::observed(c.kind, &c.desired, &obs);
-                let moves = c.before.moves(&view);
+                let applied = view == c.after;
+                // What moved is shown, but never a sensitive value.
+                let (mut was, mut now) = (c.before.clone(), view);
+                plan.sensitive.mask_views(&mut was, &mut now);
+                let moves = was.moves(&now);
                 let what = if moves.is_empty() {
                     "its provider status changed".to_owned()
                 } else {
                     moves.join(", ")
                 };
-                let applied = if view == c.after {
+                let applied = if applied {
                     " (now as the plan wants: applied since?)"
                 } else {
                     ""
@@ -142,14 +152,15 @@ pub fn already_applied(
             desired: &bound.covered,
             observed,
             limits,
+            policy: &bound.policy,
         })
         .changes
         .is_empty()
 }
 
 /// The plan computed again from the spec's phones and what was just read; refused unless its changes
-/// are the saved plan's and its batches the saved batches. Returns the saved plan with the re-derived
-/// batches, the only ones that run.
+/// are the saved plan's, its batches the saved batches and its guard verdicts the saved ones. Returns the
+/// saved plan with the re-derived batches (the only ones that run) and verdicts.
 pub fn rederive(
     saved: &Plan,
     bound: &Bound,
@@ -161,6 +172,7 @@ pub fn rederive(
         desired: &bound.covered,
         observed,
         limits,
+        policy: &bound.policy,
     });
     let saved_actionable: Vec<_> = saved
         .changes
@@ -180,9 +192,18 @@ pub fn rederive(
              made; nothing was applied. Make a new plan"
         );
     }
+    if saved.guards != fresh.guards || saved.sensitive != fresh.sensitive {
+        bail!(
+            "the plan file's guard verdicts are not what its spec's guard rails make; it was altered \
+             after it was made; nothing was applied. Make a new plan"
+        );
+    }
     Ok(Plan {
         changes: saved.changes.clone(),
         batches: fresh.batches,
         summary: saved.summary.clone(),
+        guards: fresh.guards,
+        sensitive: fresh.sensitive,
+        canary: fresh.canary,
     })
 }

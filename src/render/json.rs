@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::apply::{ApplyReport, Outcome};
-use crate::plan::{Action, PhoneChange, PhoneView, Plan};
+use crate::plan::{Action, GuardCheck, PhoneChange, PhoneView, Plan};
 
 /// Wire format version of every JSON document phonefleet prints.
 pub const FORMAT_VERSION: &str = "1";
@@ -16,6 +16,10 @@ pub const FORMAT_VERSION: &str = "1";
 pub struct PlanJson<'a> {
     format_version: &'static str,
     spec_digest: &'a str,
+    /// The guard rails' verdicts.
+    guards: Vec<GuardJson<'a>>,
+    /// `--canary N`, or null.
+    canary: Option<usize>,
     changes: Vec<ChangeJson<'a>>,
     batches: Vec<BatchJson<'a>>,
     summary: SummaryJson<'a>,
@@ -47,6 +51,46 @@ struct BatchJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     traffic: Option<&'static str>,
     phone_ids: Vec<&'a str>,
+    /// Sent first, alone, with `--canary`.
+    canary: bool,
+}
+
+/// One guard's verdict.
+#[derive(Debug, Serialize)]
+pub struct GuardJson<'a> {
+    guard: &'static str,
+    provider: Option<&'a str>,
+    limit: u64,
+    planned: u64,
+    broken: bool,
+    /// Whether `apply --override-guards` lets it pass.
+    overridable: bool,
+    /// `max_stop_percent`: the stops and declared phones behind `planned`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stops: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    declared: Option<u64>,
+    /// `protect`: the protected phones the plan would stop.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    phones: &'a [String],
+}
+
+/// The wire form of guard verdicts.
+pub fn guards(checks: &[GuardCheck]) -> Vec<GuardJson<'_>> {
+    checks
+        .iter()
+        .map(|g| GuardJson {
+            guard: g.guard.name(),
+            provider: g.provider.as_deref(),
+            limit: g.limit,
+            planned: g.planned,
+            broken: g.broken(),
+            overridable: g.guard.overridable(),
+            stops: g.of.map(|(n, _)| n),
+            declared: g.of.map(|(_, d)| d),
+            phones: &g.phones,
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -112,11 +156,22 @@ fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
     }
 }
 
-/// The wire form of a plan.
-pub fn plan<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
+/// The plan as JSON text (sensitive values masked: the JSON says which keys change, never their values).
+pub fn plan(plan: &Plan, spec_digest: &str) -> String {
+    let shown = plan.shown(false);
+    let mut text = serde_json::to_string_pretty(&plan_json(&shown, spec_digest))
+        .expect("plan JSON serializes");
+    text.push('\n');
+    text
+}
+
+/// The wire form of a plan (as given: [`plan`] masks first).
+fn plan_json<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
     PlanJson {
         format_version: FORMAT_VERSION,
         spec_digest,
+        guards: guards(&plan.guards),
+        canary: plan.canary,
         changes: plan
             .changes
             .iter()
@@ -142,6 +197,7 @@ pub fn plan<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
                     _ => None,
                 },
                 phone_ids: b.ids().collect(),
+                canary: b.canary,
             })
             .collect(),
         summary: SummaryJson {
@@ -180,6 +236,8 @@ pub fn plan<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
 #[derive(Debug, Serialize)]
 pub struct ApplyJson<'a> {
     format_version: &'static str,
+    /// Broken guards that `--override-guards` let pass.
+    guards_overridden: Vec<GuardJson<'a>>,
     results: Vec<ResultJson<'a>>,
     summary: ApplySummaryJson,
 }
@@ -244,6 +302,7 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
     let c = report.counts();
     ApplyJson {
         format_version: FORMAT_VERSION,
+        guards_overridden: guards(&report.overridden_guards),
         results: report
             .results
             .iter()

@@ -20,11 +20,15 @@ pub const BUDGET: usize = 60_000;
 /// First line of every rendering, so that CI can find and update its own comment.
 pub const MARKER: &str = "<!-- phonefleet-plan -->";
 
-/// The plan as a markdown comment.
+/// The plan as a markdown comment. Sensitive values are always masked.
 pub fn plan(plan: &Plan) -> String {
+    let plan = &*plan.shown(false);
     let mut out = String::new();
     let _ = writeln!(out, "{MARKER}\n### phonefleet plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary));
+    if plan.summary.has_drift() {
+        guards(plan, &mut out);
+    }
     for (provider, u) in plan.summary.unmanaged.iter() {
         if u.unknown.is_some() {
             let _ = writeln!(
@@ -189,6 +193,39 @@ pub fn plan(plan: &Plan) -> String {
     }
     let _ = writeln!(out, "\n</details>");
     out
+}
+
+/// The guard rails' verdicts and the canary, as lists.
+fn guards(plan: &Plan, out: &mut String) {
+    if !plan.guards.is_empty() {
+        let _ = writeln!(out, "**Guards** (apply refuses a plan that breaks one):\n");
+        for g in &plan.guards {
+            let verdict = if g.broken() { "**BROKEN**" } else { "ok" };
+            let mut line: String = g.describe().chars().take(2000).collect();
+            if g.broken() && g.guard.overridable() {
+                line.push_str(" (apply --override-guards to go ahead anyway)");
+            }
+            let _ = writeln!(out, "- {verdict} {}", escape(&line));
+        }
+        out.push('\n');
+    }
+    if let Some(n) = plan.canary {
+        let mut first: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for b in plan.batches.iter().filter(|b| b.canary) {
+            let ids = first.entry(b.provider.as_str()).or_default();
+            ids.extend(b.ids().filter(|id| !ids.contains(id)).collect::<Vec<_>>());
+        }
+        let _ = writeln!(
+            out,
+            "**Canary** (`--canary {n}`): for each provider and action, its first {n} phones go first, \
+             alone; the others follow once they converged.\n"
+        );
+        for (provider, ids) in first {
+            let list: String = ids.join(", ").chars().take(2000).collect();
+            let _ = writeln!(out, "- {}: {}", code(provider), escape(&list));
+        }
+        out.push('\n');
+    }
 }
 
 /// The longest run of backticks in `s`.

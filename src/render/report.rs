@@ -48,6 +48,16 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
     let mut out = String::new();
     let c = report.counts();
     let _ = writeln!(out, "{}", color.bold(&done_line(report)));
+    if !report.overridden_guards.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            color.warn(&color.bold("Guards overridden (--override-guards):"))
+        );
+        for g in &report.overridden_guards {
+            out.push_str(&wrap(&g.describe(), layout.width, "  ", "    "));
+        }
+    }
     let mut retryable = 0;
     let mut for_a_person = 0;
     let failures: Vec<_> = report
@@ -178,6 +188,7 @@ mod tests {
             &ApplyReport {
                 results,
                 interrupted: true,
+                overridden_guards: Vec::new(),
             },
             Layout::plain(),
         );

@@ -134,14 +134,86 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// The whole plan as text: the summary line first and last; changes in sections, stops first, phones
-/// with identical changes folded into one block with a wrapped, capped id list; then blocked phones.
+/// The whole plan as text, sensitive values masked: see [`plan_with`].
 pub fn plan(plan: &Plan, layout: Layout) -> String {
+    plan_with(plan, layout, false)
+}
+
+/// The guard rails' verdicts: each line `BROKEN` or `ok`, with what apply will do about it.
+pub fn guard_lines(plan: &Plan, layout: Layout) -> String {
+    let color = layout.color;
+    let mut out = String::new();
+    if plan.guards.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        color.bold("Guards (apply refuses a plan that breaks one):")
+    );
+    for g in &plan.guards {
+        let mut line = g.describe();
+        if g.broken() && g.guard.overridable() {
+            line.push_str(" (apply --override-guards to go ahead anyway)");
+        }
+        let text = if g.broken() {
+            color.warn(&wrap(&line, layout.width, "  BROKEN ", "         "))
+        } else {
+            wrap(&line, layout.width, "  ok     ", "         ")
+        };
+        out.push_str(&text);
+    }
+    out.push('\n');
+    out
+}
+
+/// With `--canary N`: the phones that go first, per provider.
+pub fn canary_lines(plan: &Plan, layout: Layout) -> String {
+    let mut out = String::new();
+    let Some(n) = plan.canary else {
+        return out;
+    };
+    let mut first: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for b in plan.batches.iter().filter(|b| b.canary) {
+        let ids = first.entry(b.provider.as_str()).or_default();
+        for id in b.ids() {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    if first.is_empty() {
+        return out;
+    }
+    let first_n = if n == 1 {
+        "its first phone goes".to_owned()
+    } else {
+        format!("its first {n} phones go")
+    };
+    let head = format!(
+        "Canary (--canary {n}): for each provider and action, {first_n} first, alone, with the rest \
+         of its changes; the others follow only once the canary converged:"
+    );
+    out.push_str(&layout.color.bold(&wrap(&head, layout.width, "", "  ")));
+    for (provider, ids) in first {
+        out.push_str(&id_list(&ids, layout, &format!("  {provider}: ")));
+    }
+    out.push('\n');
+    out
+}
+
+/// The whole plan as text: the summary line first and last; the guard rails' verdicts and the canary;
+/// changes in sections, stops first, phones with identical changes folded into one block with a
+/// wrapped, capped id list; then blocked phones. Sensitive values are masked unless `reveal`.
+pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
+    let plan = &*plan.shown(reveal);
     let color = layout.color;
     let mut out = String::new();
     let summary = color.bold(&summary_line(&plan.summary));
     if plan.summary.has_drift() {
         let _ = writeln!(out, "{summary}\n");
+        out.push_str(&guard_lines(plan, layout));
+        out.push_str(&canary_lines(plan, layout));
     }
     let groups = fold(&plan.changes);
     for section in [Section::Stop, Section::Start, Section::Other] {

@@ -494,6 +494,15 @@ fn set_aside(json: &mut Value, faults: &[Fault]) -> validate::Skips {
                     skips.providers.insert((*name).to_owned());
                 }
             }
+            ["safety"] => {
+                root.remove("safety");
+            }
+            ["safety", field, ..] => {
+                // A faulty guard is reported and left out; the others are still checked.
+                if let Some(map) = root.get_mut("safety").and_then(Value::as_object_mut) {
+                    map.remove(*field);
+                }
+            }
             [list @ ("phones" | "groups")] => {
                 root.insert((*list).to_owned(), serde_json::json!([]));
             }
@@ -584,7 +593,8 @@ fn scalar_text(v: &Value) -> String {
 fn allowed_fields(pointer: &str) -> &'static str {
     let segs: Vec<&str> = pointer.split('/').skip(1).collect();
     match segs.as_slice() {
-        [] => "version, providers, phones, groups",
+        [] => "version, providers, phones, groups, safety",
+        ["safety"] => "max_changes, max_stop_percent, sensitive_properties",
         ["providers", _] => {
             "kind, region, project_id, endpoint, credentials, limits, trace_id_format"
         }
@@ -592,8 +602,8 @@ fn allowed_fields(pointer: &str) -> &'static str {
             "token_env, ak_env, sk_env, security_token_env, app_id_env, api_key_env"
         }
         ["providers", _, "limits"] => "batch_size, requests_per_minute, concurrency",
-        ["phones", _] => "id, provider, name, state, traffic, properties",
-        ["groups", _] => "provider, ids, state, traffic, properties",
+        ["phones", _] => "id, provider, name, state, traffic, properties, protect",
+        ["groups", _] => "provider, ids, state, traffic, properties, protect",
         _ => "",
     }
 }

@@ -37,6 +37,28 @@ pub struct FleetSpec {
     /// Many phones of one provider with the same settings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupSpec>,
+    /// Guard rails: limits a plan must keep to be applied, and properties never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<Safety>,
+}
+
+/// Guard rails for the whole spec (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Safety {
+    /// `apply` refuses a plan that changes more phones than this (unless `--override-guards`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_changes: Option<u64>,
+    /// Per provider: `apply` refuses a plan whose stops are a larger share (in percent, 0-100) of that
+    /// provider's declared phones (unless `--override-guards`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_stop_percent: Option<u64>,
+    /// Property keys whose values are never shown in plans and reports: globs where `*` matches any
+    /// run of characters and `?` one character. `sys.prop.writephonenum` and `sys.prop.writeimsi` are
+    /// always sensitive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_properties: Vec<String>,
 }
 
 /// The kind of cloud a provider account lives on.
@@ -232,6 +254,9 @@ pub struct PhoneSpec {
     /// Desired properties (huawei-cph only); only the keys listed are managed. Values are strings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<Properties>,
+    /// phonefleet never stops this phone: a plan that would is refused (only editing the spec allows it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
 }
 
 /// Many phones of one provider with the same settings.
@@ -252,6 +277,9 @@ pub struct GroupSpec {
     /// Desired properties (huawei-cph only). Values are strings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<Properties>,
+    /// phonefleet never stops these phones: a plan that would is refused (only editing the spec allows it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
 }
 
 /// What the spec wants for one phone, after groups are expanded.
@@ -269,9 +297,17 @@ pub struct DesiredPhone {
     pub traffic: Option<Traffic>,
     /// Managed property keys and their values.
     pub properties: Properties,
+    /// Never to be stopped by phonefleet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
 }
 
 impl FleetSpec {
+    /// The guard rails, or none.
+    pub fn safety(&self) -> Safety {
+        self.safety.clone().unwrap_or_default()
+    }
+
     /// Every declared phone, `phones` first then `groups`, in file order.
     pub fn desired_phones(&self) -> Vec<DesiredPhone> {
         let singles = self.phones.iter().map(|p| DesiredPhone {
@@ -281,6 +317,7 @@ impl FleetSpec {
             state: p.state,
             traffic: p.traffic,
             properties: p.properties.clone().unwrap_or_default(),
+            protect: p.protect,
         });
         let grouped = self.groups.iter().flat_map(|g| {
             g.ids.iter().map(move |id| DesiredPhone {
@@ -290,6 +327,7 @@ impl FleetSpec {
                 state: g.state,
                 traffic: g.traffic,
                 properties: g.properties.clone().unwrap_or_default(),
+                protect: g.protect,
             })
         });
         // Sized up front: a flat_map cannot tell `collect` how many phones are coming.

@@ -333,6 +333,21 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
         }
     }
 
+    if let Some(safety) = &spec.safety {
+        for (i, pattern) in safety.sensitive_properties.iter().enumerate() {
+            if let Some(problem) = crate::plan::sensitive::pattern_problem(pattern) {
+                report.push(
+                    &format!("/safety/sensitive_properties/{i}"),
+                    problem,
+                    Some(
+                        "write a property key, with `*` for any run of characters and `?` for one"
+                            .into(),
+                    ),
+                );
+            }
+        }
+    }
+
     // Entry-level checks (provider defined, attributes it can manage), then every id. Pointers are built
     // only for problems: a valid 100,000-phone spec allocates nothing per phone here.
     let entries = spec

@@ -7,6 +7,7 @@
 mod apply;
 mod cli;
 mod export;
+mod guards;
 mod isolation;
 mod pipeline;
 mod plan;

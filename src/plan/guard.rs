@@ -1,0 +1,210 @@
+//! Guard rails: the spec's `safety` limits and `protect` flags, checked on every plan.
+//!
+//! Each configured limit gives one [`GuardCheck`] (per provider for `max_stop_percent`), kept or broken;
+//! a plan that would stop protected phones gives one broken `protect` check per provider, naming them.
+//! `apply` refuses a plan with a broken check before any call: `--override-guards` lets the limits
+//! pass (the report records it), nothing lets `protect` pass but editing the spec.
+//!
+//! Pure: the verdict depends only on the plan's changes, the spec's guard rails and the number of
+//! phones the spec declares per provider, so a saved plan's verdict can be checked again.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Action, PhoneChange};
+use crate::spec::{FleetSpec, Safety};
+
+/// What the plan is checked against, taken from the spec (and `--canary`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The spec's `safety` section.
+    pub safety: Safety,
+    /// Phones the whole spec declares, per provider (`max_stop_percent` is a share of these, also under
+    /// `--target`).
+    pub declared: BTreeMap<String, usize>,
+    /// `--canary N`: the first N phones of each provider and action go first, alone.
+    pub canary: Option<usize>,
+}
+
+impl Policy {
+    /// The policy of a spec.
+    pub fn of(spec: &FleetSpec, canary: Option<usize>) -> Policy {
+        let mut declared: BTreeMap<String, usize> = BTreeMap::new();
+        for p in &spec.phones {
+            *declared.entry(p.provider.clone()).or_default() += 1;
+        }
+        for g in &spec.groups {
+            *declared.entry(g.provider.clone()).or_default() += g.ids.len();
+        }
+        Policy {
+            safety: spec.safety(),
+            declared,
+            canary,
+        }
+    }
+}
+
+/// Which guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guard {
+    /// Phones changed, over the whole plan.
+    MaxChanges,
+    /// Stops as a share of a provider's declared phones, in percent.
+    MaxStopPercent,
+    /// Protected phones the plan would stop (the limit is always 0).
+    Protect,
+}
+
+impl Guard {
+    /// The name in specs, plans and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Guard::MaxChanges => "max_changes",
+            Guard::MaxStopPercent => "max_stop_percent",
+            Guard::Protect => "protect",
+        }
+    }
+
+    /// Whether `--override-guards` lets a broken check of this guard pass.
+    pub fn overridable(self) -> bool {
+        self != Guard::Protect
+    }
+}
+
+/// One guard's verdict on a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardCheck {
+    /// Which guard.
+    pub guard: Guard,
+    /// The provider, for per-provider guards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The limit (phones, or percent for `max_stop_percent`; 0 for `protect`).
+    pub limit: u64,
+    /// What the plan does, in the same unit (a percentage is rounded up, so that `planned > limit`
+    /// exactly when the guard is broken).
+    pub planned: u64,
+    /// `max_stop_percent`: the stops and the declared phones the percentage is of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<(u64, u64)>,
+    /// `protect`: the protected phones the plan would stop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<String>,
+}
+
+impl GuardCheck {
+    /// The plan goes beyond the limit.
+    pub fn broken(&self) -> bool {
+        self.planned > self.limit
+    }
+
+    /// One line for a person: `max_stop_percent at cph-sh: 40% (4 of 10 declared phones stop), limit 25%`.
+    pub fn describe(&self) -> String {
+        let at = self
+            .provider
+            .as_deref()
+            .map_or_else(String::new, |p| format!(" at `{p}`"));
+        match self.guard {
+            Guard::MaxChanges => format!(
+                "max_changes: {} phone{} change, limit {}",
+                self.planned,
+                if self.planned == 1 { "" } else { "s" },
+                self.limit
+            ),
+            Guard::MaxStopPercent => {
+                let (stops, declared) = self.of.unwrap_or_default();
+                format!(
+                    "max_stop_percent{at}: {}% ({stops} of {declared} declared phone{} stop), limit {}%",
+                    self.planned,
+                    if declared == 1 { "" } else { "s" },
+                    self.limit
+                )
+            }
+            Guard::Protect => format!(
+                "protect{at}: the spec would stop {} protected phone{} ({}); phonefleet never stops a \
+                 protected phone: only editing the spec allows it",
+                self.planned,
+                if self.planned == 1 { "" } else { "s" },
+                self.phones.join(", ")
+            ),
+        }
+    }
+}
+
+/// Every guard's verdict on these changes, in a fixed order: `protect` first (per provider), then
+/// `max_changes`, then `max_stop_percent` per provider.
+pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
+    let acting = || changes.iter().filter(|c| !c.actions.is_empty());
+    let mut out = Vec::new();
+    let mut protected: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for c in acting().filter(|c| c.desired.protect && c.actions.contains(&Action::Stop)) {
+        protected
+            .entry(c.provider.as_str())
+            .or_default()
+            .push(c.phone_id.clone());
+    }
+    for (provider, phones) in protected {
+        out.push(GuardCheck {
+            guard: Guard::Protect,
+            provider: Some(provider.to_owned()),
+            limit: 0,
+            planned: phones.len() as u64,
+            of: None,
+            phones,
+        });
+    }
+    if let Some(limit) = policy.safety.max_changes {
+        out.push(GuardCheck {
+            guard: Guard::MaxChanges,
+            provider: None,
+            limit,
+            planned: acting().count() as u64,
+            of: None,
+            phones: Vec::new(),
+        });
+    }
+    if let Some(limit) = policy.safety.max_stop_percent {
+        let mut stops: BTreeMap<&str, u64> = BTreeMap::new();
+        for c in acting().filter(|c| c.actions.contains(&Action::Stop)) {
+            *stops.entry(c.provider.as_str()).or_default() += 1;
+        }
+        for (provider, declared) in &policy.declared {
+            let declared = *declared as u64;
+            if declared == 0 {
+                continue;
+            }
+            let n = stops.get(provider.as_str()).copied().unwrap_or(0);
+            out.push(GuardCheck {
+                guard: Guard::MaxStopPercent,
+                provider: Some(provider.clone()),
+                limit,
+                planned: (n * 100).div_ceil(declared),
+                of: Some((n, declared)),
+                phones: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// The broken checks among `checks`.
+pub fn broken(checks: &[GuardCheck]) -> impl Iterator<Item = &GuardCheck> {
+    checks.iter().filter(|g| g.broken())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_rounded_up_percentage_is_broken_exactly_when_the_share_is_over_the_limit() {
+        for declared in 1..=40u64 {
+            for stops in 0..=declared {
+                for limit in 0..=100u64 {
+                    let planned = (stops * 100).div_ceil(declared);
+                    assert_eq!(planned > limit, stops * 100 > limit * declared);
+                }
+            }
+        }
+    }
+}
