@@ -386,3 +386,35 @@ fn a_canary_goes_first_alone_and_a_failed_one_stops_only_its_provider() {
     let text = pf(&["apply", &dir.spec(), "--auto-approve", "--canary", "1"]).run();
     text.code(1).stdout_has("canary failed: c0 CPS.0003");
 }
+
+#[test]
+fn a_saved_plan_applies_with_its_canary_or_the_one_given_to_apply() {
+    for (plan_flag, apply_flag, first) in [
+        (Some("2"), None, vec!["g0", "g1"]),
+        (None, Some("1"), vec!["g0"]),
+    ] {
+        let sim = Sim::start(&stop_fixture(&["g0", "g1", "g2", "g3"]));
+        let dir = Dir::with_spec(&format!(
+            "{}groups:\n  - {{provider: gl, ids: [g0, g1, g2, g3], state: stopped}}\n",
+            providers(&sim.url())
+        ));
+        let plan_file = dir.path("plan.json");
+        let mut plan = pf(&["plan", &dir.spec(), "--out", &plan_file]);
+        if let Some(n) = plan_flag {
+            plan = plan.args(&["--canary", n]);
+        }
+        plan.run().code(0);
+        let mut apply = pf(&["apply", &plan_file]);
+        if let Some(n) = apply_flag {
+            apply = apply.args(&["--canary", n]);
+        }
+        apply
+            .run()
+            .code(0)
+            .stderr_has("Canary first")
+            .stdout_has("Apply: 4 ok");
+        let log = sim.log();
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(log[0].ids, first);
+    }
+}
