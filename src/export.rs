@@ -1,4 +1,4 @@
-//! Exporting an existing fleet: the phones one provider account holds, written as a valid fleet spec.
+//! Exporting an existing fleet: the phones provider accounts hold, written as one valid fleet spec.
 //! Pure: takes the listing, returns YAML text (with comments, which is why it is written by hand; every
 //! scalar is quoted as JSON, which YAML reads as it is).
 
@@ -70,41 +70,75 @@ fn write_settings(out: &mut String, s: &Settings, indent: &str) {
     }
 }
 
-/// The exported spec.
-pub fn spec_yaml(
-    name: &str,
-    config: &ProviderConfig,
-    phones: &[Listed],
-    with_properties: bool,
-    layout: Layout,
-) -> String {
-    let kind = config.kind;
+/// One provider account's listing.
+#[derive(Debug, Clone, Copy)]
+pub struct Account<'a> {
+    /// The provider's name in the spec.
+    pub name: &'a str,
+    /// Its entry (endpoint, credentials' variable names).
+    pub config: &'a ProviderConfig,
+    /// Every phone it holds.
+    pub phones: &'a [Listed],
+}
+
+/// The exported spec: every account's provider entry, then their phones (by provider, then id).
+pub fn spec_yaml(accounts: &[Account<'_>], with_properties: bool, layout: Layout) -> String {
     let mut out = String::new();
+    let total: usize = accounts.iter().map(|a| a.phones.len()).sum();
+    let names: Vec<String> = accounts
+        .iter()
+        .map(|a| format!("`{}` ({})", a.name, a.config.kind))
+        .collect();
     let _ = writeln!(
         out,
-        "# Exported by phonefleet {} from provider `{name}` ({kind}): {} phone{}.",
+        "# Exported by phonefleet {} from provider{} {}: {total} phone{}.",
         env!("CARGO_PKG_VERSION"),
-        phones.len(),
-        if phones.len() == 1 { "" } else { "s" }
+        if accounts.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if total == 1 { "" } else { "s" }
     );
     let _ = writeln!(
         out,
         "# Check it with `phonefleet validate`; `phonefleet plan` on it shows no changes."
     );
     let _ = writeln!(out, "version: 1\nproviders:");
-    let mut providers = BTreeMap::new();
-    providers.insert(name, config);
+    let providers: BTreeMap<&str, &ProviderConfig> =
+        accounts.iter().map(|a| (a.name, a.config)).collect();
     let yaml = serde_yaml::to_string(&providers).expect("provider settings serialize");
     for line in yaml.lines() {
         let _ = writeln!(out, "  {line}");
     }
-    let mut sorted: Vec<&Listed> = phones.iter().collect();
+    let mut singles = String::new();
+    let mut grouped = String::new();
+    for a in accounts {
+        write_phones(&mut singles, &mut grouped, a, with_properties, layout);
+    }
+    match (layout, singles.is_empty()) {
+        (Layout::Phones, true) => out.push_str("phones: []\n"),
+        (_, true) => {}
+        (_, false) => {
+            out.push_str("phones:\n");
+            out.push_str(&singles);
+        }
+    }
+    if !grouped.is_empty() {
+        out.push_str("groups:\n");
+        out.push_str(&grouped);
+    }
+    out
+}
+
+/// One account's `phones` entries and `groups` entries.
+fn write_phones(
+    singles: &mut String,
+    grouped: &mut String,
+    account: &Account<'_>,
+    with_properties: bool,
+    layout: Layout,
+) {
+    let (name, kind) = (account.name, account.config.kind);
+    let mut sorted: Vec<&Listed> = account.phones.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    let unsettled: Vec<&Listed> = sorted
-        .iter()
-        .copied()
-        .filter(|l| matches!(l.phone.power, Power::Transitioning | Power::Failed))
-        .collect();
     let single = |out: &mut String, l: &Listed| {
         let s = settings_of(kind, l, with_properties);
         if s.state.is_none() {
@@ -123,50 +157,36 @@ pub fn spec_yaml(
         let _ = writeln!(out, "  - id: {}\n    provider: {name}", q(&l.id));
         write_settings(out, &s, "    ");
     };
+    let settled = |l: &Listed| matches!(l.phone.power, Power::Running | Power::Stopped);
     match layout {
         Layout::Phones => {
-            if sorted.is_empty() {
-                out.push_str("phones: []\n");
-            } else {
-                out.push_str("phones:\n");
-                for l in &sorted {
-                    single(&mut out, l);
-                }
+            for l in &sorted {
+                single(singles, l);
             }
         }
         Layout::GroupByState => {
-            if !unsettled.is_empty() {
-                out.push_str("phones:\n");
-                for l in &unsettled {
-                    single(&mut out, l);
-                }
+            for l in sorted.iter().filter(|l| !settled(l)) {
+                single(singles, l);
             }
             let mut groups: BTreeMap<Settings, Vec<&str>> = BTreeMap::new();
-            for l in sorted
-                .iter()
-                .filter(|l| matches!(l.phone.power, Power::Running | Power::Stopped))
-            {
+            for l in sorted.iter().filter(|l| settled(l)) {
                 groups
                     .entry(settings_of(kind, l, with_properties))
                     .or_default()
                     .push(&l.id);
             }
-            if !groups.is_empty() {
-                out.push_str("groups:\n");
-                for (s, ids) in &groups {
-                    let _ = writeln!(out, "  - provider: {name}");
-                    write_settings(&mut out, s, "    ");
-                    out.push_str("    ids: [");
-                    for (i, id) in ids.iter().enumerate() {
-                        if i > 0 {
-                            out.push_str(if i % 6 == 0 { ",\n      " } else { ", " });
-                        }
-                        out.push_str(&q(id));
+            for (s, ids) in &groups {
+                let _ = writeln!(grouped, "  - provider: {name}");
+                write_settings(grouped, s, "    ");
+                grouped.push_str("    ids: [");
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        grouped.push_str(if i % 6 == 0 { ",\n      " } else { ", " });
                     }
-                    out.push_str("]\n");
+                    grouped.push_str(&q(id));
                 }
+                grouped.push_str("]\n");
             }
         }
     }
-    out
 }

@@ -81,9 +81,10 @@ Examples:
   phonefleet apply fleet.yaml --auto-approve --json
   phonefleet apply plan.json --canary 5   # 5 phones per action first")]
     Apply(ApplyArgs),
-    /// Write the phones a provider account already holds as a fleet spec (adopt an existing fleet).
+    /// Write the phones provider accounts already hold as one fleet spec (adopt an existing fleet).
     #[command(after_help = "\
 Examples:
+  phonefleet export fleet.yaml > adopted.yaml   # every provider of fleet.yaml
   phonefleet export --provider cph-sh fleet.yaml > adopted.yaml
   # a short file for a big fleet:
   phonefleet export --provider gl fleet.yaml --group-by state")]
@@ -220,9 +221,9 @@ pub enum GroupBy {
 /// `export` arguments.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Which provider entry of the spec to export.
+    /// Export only this provider entry of the spec (default: every provider).
     #[arg(long, value_name = "NAME")]
-    pub provider: String,
+    pub provider: Option<String>,
     /// A spec that defines the provider (endpoint, credentials).
     pub spec: PathBuf,
     /// huawei-cph: also export each phone's properties (one detail call per phone).

@@ -208,8 +208,8 @@ impl From<&ApplyArgs> for ApplySettings {
 /// `export` settings.
 #[derive(Debug, Clone)]
 pub struct ExportSettings {
-    /// Provider entry to export.
-    pub provider: String,
+    /// Provider entry to export (`None`: every provider).
+    pub provider: Option<String>,
     /// The spec defining it.
     pub spec: PathBuf,
     /// Include CPH properties.

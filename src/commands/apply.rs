@@ -25,8 +25,13 @@ pub async fn apply(
 ) -> anyhow::Result<ExitStatus> {
     // The whole run, reads included, ends by this.
     let deadline = std::time::Instant::now() + settings.timeout;
-    let bytes = std::fs::read(&settings.file)
-        .with_context(|| format!("cannot read {}", settings.file.display()))?;
+    // A directory is a spec; a file is a spec or a saved plan.
+    let bytes = if settings.file.is_dir() {
+        Vec::new()
+    } else {
+        std::fs::read(&settings.file)
+            .with_context(|| format!("cannot read {}", settings.file.display()))?
+    };
     let cancel = Cancel::default();
     let mut signals = signals::Watcher::new();
     let watcher = {

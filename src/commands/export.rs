@@ -1,4 +1,5 @@
-//! `phonefleet export --provider NAME SPEC`: write the phones an account already holds as a fleet spec.
+//! `phonefleet export SPEC [--provider NAME]`: write the phones provider accounts already hold as one
+//! fleet spec: every provider of SPEC, or the one named.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,35 +8,39 @@ use anyhow::{Context, bail};
 
 use crate::cli::settings::{ExportSettings, GlobalSettings};
 use crate::error::ExitStatus;
-use crate::export::{self, Layout};
+use crate::export::{self, Account, Layout};
 use crate::session::{self, Overrides, Session};
 use crate::spec;
 
-/// List the account and print the spec on stdout.
+/// List the accounts and print the spec on stdout.
 pub async fn export(
     settings: &ExportSettings,
     global: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
     let loaded = spec::load_file(&settings.spec)?;
-    let Some(config) = loaded.spec.providers.get(&settings.provider) else {
-        let known: Vec<&str> = loaded.spec.providers.keys().map(String::as_str).collect();
-        bail!(
-            "provider `{}` is not defined in {} (defined: {})",
-            settings.provider,
-            loaded.path,
-            known.join(", ")
-        );
+    let providers: BTreeMap<String, spec::ProviderConfig> = match &settings.provider {
+        Some(name) => {
+            let Some(config) = loaded.spec.providers.get(name) else {
+                let known: Vec<&str> = loaded.spec.providers.keys().map(String::as_str).collect();
+                bail!(
+                    "provider `{name}` is not defined in {} (defined: {})",
+                    loaded.path,
+                    known.join(", ")
+                );
+            };
+            [(name.clone(), config.clone())].into_iter().collect()
+        }
+        None => loaded.spec.providers.clone(),
     };
-    let providers: BTreeMap<String, spec::ProviderConfig> =
-        [(settings.provider.clone(), config.clone())]
-            .into_iter()
-            .collect();
+    if providers.is_empty() {
+        bail!("{} defines no provider to export", loaded.path);
+    }
     let limits = session::limits_for(&providers, Overrides::default());
     let seed: Vec<_> = loaded
         .spec
         .desired_phones()
         .into_iter()
-        .filter(|d| d.provider == settings.provider)
+        .filter(|d| providers.contains_key(&d.provider))
         .collect();
     let simulate = settings.simulate.then_some(false);
     let deadline = std::time::Instant::now() + settings.timeout;
@@ -48,38 +53,57 @@ pub async fn export(
         deadline,
     )
     .await?;
-    let with_properties = settings.with_properties && config.kind == spec::ProviderKind::HuaweiCph;
-    if settings.with_properties && !with_properties {
-        eprintln!(
-            "note: {} has no properties; --with-properties ignored",
-            config.kind
-        );
+    let has_properties = |c: &spec::ProviderConfig| c.kind == spec::ProviderKind::HuaweiCph;
+    if settings.with_properties && !providers.values().any(has_properties) {
+        eprintln!("note: only huawei-cph phones have properties; --with-properties ignored");
     }
-    eprintln!("Listing every phone of provider `{}`...", settings.provider);
-    let listed = session.clients[&settings.provider]
-        .list_all(with_properties)
-        .await
-        .with_context(|| {
-            format!(
-                "failed to list the phones of provider `{}`",
-                settings.provider
-            )
-        });
+    let names: Vec<&str> = providers.keys().map(String::as_str).collect();
+    eprintln!(
+        "Listing every phone of provider{} {}...",
+        if names.len() == 1 { "" } else { "s" },
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // Every account is listed side by side; one that fails fails the export (a partial spec would
+    // look complete).
+    let clients = &session.clients;
+    let listed = futures::future::join_all(providers.iter().map(|(name, config)| {
+        let with = settings.with_properties && has_properties(config);
+        async move {
+            clients[name]
+                .list_all(with)
+                .await
+                .with_context(|| format!("failed to list the phones of provider `{name}`"))
+        }
+    }))
+    .await;
     session.close().await?;
-    let listed = listed?;
+    let listed: Vec<_> = listed.into_iter().collect::<anyhow::Result<_>>()?;
+    let accounts: Vec<Account<'_>> = providers
+        .iter()
+        .zip(&listed)
+        .map(|((name, config), phones)| Account {
+            name,
+            config,
+            phones,
+        })
+        .collect();
     let layout = if settings.group_by_state {
         Layout::GroupByState
     } else {
         Layout::Phones
     };
-    let text = export::spec_yaml(&settings.provider, config, &listed, with_properties, layout);
+    let text = export::spec_yaml(&accounts, settings.with_properties, layout);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
+    let total: usize = listed.iter().map(Vec::len).sum();
     eprintln!(
-        "Exported {} phone{}.",
-        listed.len(),
-        if listed.len() == 1 { "" } else { "s" }
+        "Exported {total} phone{}.",
+        if total == 1 { "" } else { "s" }
     );
     Ok(ExitStatus::Success)
 }

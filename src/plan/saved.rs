@@ -132,10 +132,27 @@ impl SavedPlan {
 /// Refuse to write a plan over the spec, through a symbolic link, over a directory, or over an existing
 /// file that is not a phonefleet plan. Called before planning too, so that a refusal costs no calls.
 pub fn check_out_path(path: &Path, spec: &Path) -> anyhow::Result<()> {
+    let shown = path.display();
+    // A `.yaml` file written into a spec directory would become part of the spec.
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let inside = spec.is_dir()
+        && matches!(
+            (std::fs::canonicalize(parent), std::fs::canonicalize(spec)),
+            (Ok(a), Ok(b)) if a == b
+        );
+    if yaml && inside {
+        bail!(
+            "refusing to write the plan to {shown}: a .yaml file in the spec directory would become part \
+             of the spec; name a .json file or another directory"
+        );
+    }
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
-    let shown = path.display();
     if meta.file_type().is_symlink() {
         bail!(
             "refusing to write the plan to {shown}: it is a symbolic link (phonefleet does not write through links)"

@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::diagnostic::{Diagnostic, Diagnostics, display_path, escape_segment, unescape_segment};
-use super::position::PositionIndex;
+pub(crate) use super::report::{At, Report};
 use super::{FleetSpec, validate};
 
 /// Larger files are refused before reading (a 100,000-phone spec is about 10 MiB).
@@ -47,7 +47,7 @@ pub fn load_file(path: &Path) -> Result<LoadedSpec, Diagnostics> {
     let meta =
         std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
     if meta.is_dir() {
-        return Err(whole_file("is a directory, not a spec file".into()));
+        return super::directory::load_dir(path);
     }
     if meta.len() > MAX_SPEC_BYTES {
         return Err(whole_file(format!(
@@ -64,6 +64,31 @@ pub fn load_file(path: &Path) -> Result<LoadedSpec, Diagnostics> {
 pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
     let digest = format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
     let mut report = Report::new(name);
+    let Some(parsed) = parse(&mut report, bytes, false) else {
+        return Err(report.finish());
+    };
+    validate::semantic(&parsed.spec, &mut report, &parsed.skips);
+    if report.has_errors() {
+        return Err(report.finish());
+    }
+    Ok(LoadedSpec {
+        path: name.to_owned(),
+        spec: parsed.spec,
+        digest,
+    })
+}
+
+/// One file read to its typed form, before the checks that need the whole spec.
+pub(crate) struct Parsed {
+    /// The file's spec, without what the schema refused.
+    pub(crate) spec: FleetSpec,
+    /// What was set aside.
+    pub(crate) skips: validate::Skips,
+}
+
+/// UTF-8, YAML, JSON, literal secrets, schema (faulty parts reported and set aside), typed form. `None`
+/// when the file cannot be read that far. A file of a directory spec may leave `providers` out.
+pub(crate) fn parse<'a>(report: &mut Report<'a>, bytes: &'a [u8], in_dir: bool) -> Option<Parsed> {
     let source = match std::str::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
@@ -77,16 +102,16 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
                 format!("the file is not valid UTF-8 (byte {})", e.valid_up_to()),
                 None,
             );
-            return Err(report.finish());
+            return None;
         }
     };
-    report.source = source;
+    report.set_source(source);
     let yaml: serde_yaml::Value = match serde_yaml::from_str(source) {
         Ok(v) => v,
         Err(e) if e.to_string().contains("duplicate entry") => {
             // A duplicate key is one problem among the others: report it, then read the document
             // again with a parser that keeps the last value, and go on checking.
-            let dups = report.index().duplicates.clone();
+            let dups = report.index(0).duplicates.clone();
             let mut spots = Vec::new();
             for (pointer, at, first) in dups {
                 let key = unescape_segment(pointer.rsplit('/').next().unwrap_or_default());
@@ -105,7 +130,7 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
                 _ => {
                     let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
                     report.push_at(line, column, "", format!("invalid YAML: {e}"), None);
-                    return Err(report.finish());
+                    return None;
                 }
             }
         }
@@ -117,7 +142,7 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
                 None => text,
             };
             report.push_at(line, column, "", format!("invalid YAML: {message}"), None);
-            return Err(report.finish());
+            return None;
         }
     };
     if yaml.is_null() {
@@ -128,137 +153,37 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
             "the spec is empty".into(),
             Some("a spec starts with `version: 1`, then `providers:` and `phones:` (see `phonefleet schema`)".into()),
         );
-        return Err(report.finish());
+        return None;
     }
-    let json = match yaml_to_json(yaml, &NodePath::Root, &mut report) {
-        Some(v) => v,
-        None => return Err(report.finish()),
-    };
+    let json = yaml_to_json(yaml, &NodePath::Root, report)?;
     if !json.is_object() {
         report.push(
             "",
             "the spec must be a mapping with `version`, `providers` and `phones`".into(),
             None,
         );
-        return Err(report.finish());
+        return None;
     }
 
-    validate::literal_secrets(&json, &mut report);
-    let faults = schema_errors(&json, &mut report);
+    let mut json = json;
+    if in_dir && let Some(map) = json.as_object_mut() {
+        map.entry("providers")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    validate::literal_secrets(&json, report);
+    let faults = schema_errors(&json, report);
     // Every problem in one pass: the entries the schema refused are set aside (and their references
     // not reported again), and the semantic checks run over the rest.
-    let mut json = json;
     let skips = set_aside(&mut json, &faults);
-    let spec: FleetSpec = match serde_json::from_value(json) {
-        Ok(s) => s,
+    match serde_json::from_value(json) {
+        Ok(spec) => Some(Parsed { spec, skips }),
         Err(e) => {
             // The schema mirrors the types, so this is only reached if the two drift apart.
             if !report.has_errors() {
                 report.push("", format!("does not match the spec format: {e}"), None);
             }
-            return Err(report.finish());
+            None
         }
-    };
-    validate::semantic(&spec, &mut report, &skips);
-    if report.has_errors() {
-        return Err(report.finish());
-    }
-    Ok(LoadedSpec {
-        path: name.to_owned(),
-        spec,
-        digest,
-    })
-}
-
-/// Collects diagnostics for one file; line numbers are looked up only when there is something to say.
-pub(crate) struct Report<'a> {
-    file: &'a str,
-    source: &'a str,
-    index: Option<PositionIndex>,
-    items: Vec<Diagnostic>,
-}
-
-/// Whether a diagnostic points at a mapping key (unknown or misplaced field) or at a value.
-#[derive(Clone, Copy)]
-pub(crate) enum At {
-    Key,
-    Value,
-}
-
-impl<'a> Report<'a> {
-    fn new(file: &'a str) -> Report<'a> {
-        Report {
-            file,
-            source: "",
-            index: None,
-            items: Vec::new(),
-        }
-    }
-
-    fn index(&mut self) -> &PositionIndex {
-        let source = self.source;
-        self.index
-            .get_or_insert_with(|| PositionIndex::build(source))
-    }
-
-    /// Report a problem with the value at a JSON pointer.
-    pub(crate) fn push(&mut self, pointer: &str, message: String, hint: Option<String>) {
-        self.push_pointer(pointer, At::Value, message, hint);
-    }
-
-    /// Report a problem at a JSON pointer, at its key or at its value.
-    pub(crate) fn push_pointer(
-        &mut self,
-        pointer: &str,
-        at: At,
-        message: String,
-        hint: Option<String>,
-    ) {
-        let pos = match at {
-            At::Key => self.index().key(pointer),
-            At::Value => self.index().value(pointer),
-        };
-        self.items.push(Diagnostic {
-            file: self.file.to_owned(),
-            line: pos.line,
-            column: pos.column,
-            path: display_path(pointer),
-            message,
-            hint,
-        });
-    }
-
-    /// The line where the value at `pointer` starts.
-    pub(crate) fn line_of(&mut self, pointer: &str) -> usize {
-        self.index().value(pointer).line
-    }
-
-    fn push_at(
-        &mut self,
-        line: usize,
-        column: usize,
-        path: &str,
-        message: String,
-        hint: Option<String>,
-    ) {
-        self.items.push(Diagnostic {
-            file: self.file.to_owned(),
-            line,
-            column,
-            path: path.to_owned(),
-            message,
-            hint,
-        });
-    }
-
-    pub(crate) fn has_errors(&self) -> bool {
-        !self.items.is_empty()
-    }
-
-    fn finish(mut self) -> Diagnostics {
-        self.items.sort_by_key(|a| (a.line, a.column));
-        self.items.dedup();
-        Diagnostics(self.items)
     }
 }
 

@@ -5,8 +5,10 @@
 //! [`load`], semantic checks in [`validate`]. Nothing here does I/O except `load`.
 
 pub mod diagnostic;
+mod directory;
 pub mod load;
 mod position;
+mod report;
 mod suggest;
 pub mod validate;
 

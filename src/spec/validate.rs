@@ -9,7 +9,7 @@ use foldhash::{HashMap, HashMapExt};
 use serde_json::Value;
 
 use super::diagnostic::escape_segment;
-use super::load::{At, Report};
+use super::report::{At, Report};
 use super::{FleetSpec, ProviderKind};
 use crate::capability;
 
@@ -419,10 +419,13 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
         }
         match seen.get(&(provider.as_str(), id)) {
             Some(first) => {
-                let line = report.line_of(&pointer(*first));
+                let here = pointer(at);
+                let place = report.place_of(&pointer(*first), &here);
                 report.push(
-                    &pointer(at),
-                    format!("phone `{id}` of provider `{provider}` is declared twice (first at line {line})"),
+                    &here,
+                    format!(
+                        "phone `{id}` of provider `{provider}` is declared twice (first at {place})"
+                    ),
                     None,
                 );
             }

@@ -6,6 +6,7 @@
 
 mod apply;
 mod cli;
+mod directory;
 mod export;
 mod guards;
 mod isolation;

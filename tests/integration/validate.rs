@@ -84,6 +84,18 @@ fn every_example_is_valid() {
         }
     }
     assert!(n >= 2);
+    // The fleet directory: each file with its schema comment, the whole valid.
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet");
+    for entry in std::fs::read_dir(&fleet).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../../schemas/fleet.schema.json")
+        );
+    }
+    pf(&["validate", &fleet.display().to_string()])
+        .run()
+        .code(0)
+        .stderr_has("valid (2 providers, 8 phones)");
 }
 
 #[test]

@@ -1,0 +1,228 @@
+//! A directory is a fleet: every `*.yaml` / `*.yml` file directly in it (hidden files aside, in name
+//! order) is part of one spec, each file with `version: 1`: providers in one file, phones and groups in
+//! others, as a team splits them. Each file is read and schema-checked on its own (diagnostics keep
+//! their `file:line:column`); the files are then merged, a provider or `safety` given twice refused with
+//! both places, and the semantic checks run over the whole (a phone declared twice is named with both
+//! files and lines). The digest covers every file, its name included, so a saved plan binds to the set.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::diagnostic::{Diagnostic, Diagnostics, escape_segment};
+use super::load::{LoadedSpec, MAX_SPEC_BYTES, Parsed, parse};
+use super::report::{At, Report, Route};
+use super::{FleetSpec, validate};
+
+/// A problem with the directory as a whole.
+fn whole(dir: &str, message: String) -> Diagnostics {
+    Diagnostics(vec![Diagnostic {
+        file: dir.to_owned(),
+        line: 0,
+        column: 0,
+        path: String::new(),
+        message,
+        hint: None,
+    }])
+}
+
+/// The spec files of a directory, in name order.
+fn spec_files(dir: &Path, shown: &str) -> Result<Vec<String>, Diagnostics> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| whole(shown, format!("cannot read the directory: {e}")))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| whole(shown, format!("cannot read the directory: {e}")))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+        // Editors' and tools' hidden files (`.spec.yaml.swp`, `.#spec.yaml`) are not part of a fleet.
+        if !yaml || name.starts_with('.') {
+            continue;
+        }
+        if entry
+            .file_type()
+            .is_ok_and(|t| t.is_file() || t.is_symlink())
+        {
+            names.push(name);
+        }
+    }
+    names.sort();
+    if names.is_empty() {
+        return Err(whole(
+            shown,
+            "the directory holds no *.yaml or *.yml file; a fleet directory holds the spec's files \
+             directly (not in subdirectories)"
+                .into(),
+        ));
+    }
+    Ok(names)
+}
+
+/// Load and check every spec file of a directory as one spec.
+pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
+    let shown = dir.display().to_string();
+    let names = spec_files(dir, &shown)?;
+    let mut total = 0u64;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(names.len());
+    let mut hasher = Sha256::new();
+    for name in &names {
+        let path = dir.join(name);
+        let display = path.display().to_string();
+        let bytes = std::fs::read(&path)
+            .map_err(|e| whole(&display, format!("cannot read the file: {e}")))?;
+        total += bytes.len() as u64;
+        if total > MAX_SPEC_BYTES {
+            return Err(whole(
+                &shown,
+                format!(
+                    "the files add up to over {MAX_SPEC_BYTES} bytes; larger specs are refused"
+                ),
+            ));
+        }
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+        files.push((display, bytes));
+    }
+    let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
+    let mut problems = Vec::new();
+    let mut parsed: Vec<Parsed> = Vec::with_capacity(files.len());
+    for (name, bytes) in &files {
+        let mut report = Report::new(name);
+        if let Some(p) = parse(&mut report, bytes, true) {
+            if p.spec.version != 1 && !p.skips.version {
+                report.push(
+                    "/version",
+                    format!(
+                        "unsupported spec version {}; this phonefleet reads version 1",
+                        p.spec.version
+                    ),
+                    None,
+                );
+            }
+            parsed.push(p);
+        }
+        problems.extend(report.finish().0);
+    }
+    if parsed.len() < files.len() {
+        // A file that could not be read cannot be merged; what it says is above.
+        return Err(Diagnostics(problems));
+    }
+    let sources: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), std::str::from_utf8(b).unwrap_or_default()))
+        .collect();
+    let merged = merge(parsed);
+    let mut report = Report::merged(&sources, merged.route);
+    for dup in &merged.twice {
+        let (pointer, what) = match &dup.provider {
+            Some(name) => (
+                format!("/providers/{}", escape_segment(name)),
+                format!("provider `{name}` is defined twice"),
+            ),
+            None => ("/safety".to_owned(), "`safety` is given twice".to_owned()),
+        };
+        let first = report.key_place(dup.first, &pointer);
+        report.push_in(
+            dup.again,
+            &pointer,
+            At::Key,
+            format!("{what} (first at {first})"),
+            Some("define it in one file of the directory".into()),
+        );
+    }
+    validate::semantic(&merged.spec, &mut report, &merged.skips);
+    problems.extend(report.finish().0);
+    if !problems.is_empty() {
+        let order: std::collections::HashMap<&str, usize> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (*n, i))
+            .collect();
+        problems.sort_by_key(|d| (order.get(d.file.as_str()).copied(), d.line, d.column));
+        return Err(Diagnostics(problems));
+    }
+    Ok(LoadedSpec {
+        path: shown,
+        spec: merged.spec,
+        digest,
+    })
+}
+
+/// Something a directory defines twice: a provider (by name) or `safety` (`None`), first and again.
+struct Twice {
+    provider: Option<String>,
+    first: usize,
+    again: usize,
+}
+
+/// The files' specs as one, with where each part came from.
+struct Merged {
+    spec: FleetSpec,
+    skips: validate::Skips,
+    route: Route,
+    twice: Vec<Twice>,
+}
+
+fn merge(parts: Vec<Parsed>) -> Merged {
+    let mut spec = FleetSpec {
+        version: 1,
+        providers: Default::default(),
+        phones: Vec::new(),
+        groups: Vec::new(),
+        safety: None,
+    };
+    let mut skips = validate::Skips::default();
+    let mut route = Route::default();
+    let mut twice = Vec::new();
+    for (file, part) in parts.into_iter().enumerate() {
+        skips.providers.extend(part.skips.providers);
+        for i in part.skips.phones {
+            skips.phones.insert(spec.phones.len() + i);
+        }
+        for i in part.skips.groups {
+            skips.groups.insert(spec.groups.len() + i);
+        }
+        for (name, config) in part.spec.providers {
+            match route.providers.get(&name) {
+                Some(&first) => twice.push(Twice {
+                    provider: Some(name),
+                    first,
+                    again: file,
+                }),
+                None => {
+                    route.providers.insert(name.clone(), file);
+                    spec.providers.insert(name, config);
+                }
+            }
+        }
+        route
+            .phones
+            .extend((0..part.spec.phones.len()).map(|i| (file, i)));
+        spec.phones.extend(part.spec.phones);
+        route
+            .groups
+            .extend((0..part.spec.groups.len()).map(|i| (file, i)));
+        spec.groups.extend(part.spec.groups);
+        if let Some(safety) = part.spec.safety {
+            match route.safety {
+                Some(first) => twice.push(Twice {
+                    provider: None,
+                    first,
+                    again: file,
+                }),
+                None => {
+                    route.safety = Some(file);
+                    spec.safety = Some(safety);
+                }
+            }
+        }
+    }
+    Merged {
+        spec,
+        skips,
+        route,
+        twice,
+    }
+}
