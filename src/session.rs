@@ -424,7 +424,7 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
     let mut properties: BTreeMap<String, serde_json::Value> = d
         .properties
         .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
         .collect();
     if drift.properties
         && let Some((_, v)) = properties.iter_mut().next()

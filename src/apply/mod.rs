@@ -191,7 +191,7 @@ pub(crate) fn reached(
         Action::SetTraffic(t) => o.traffic == Some(*t),
         Action::SetProperties => {
             let current = o.properties.clone().unwrap_or_default();
-            d.properties.iter().all(|(k, v)| current.get(k) == Some(v))
+            d.properties.iter().all(|(k, v)| v.matches(current.get(k)))
         }
     }
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Action;
-use crate::spec::Properties;
+use crate::spec::DesiredProperties;
 
 /// One phone inside a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,8 +11,8 @@ pub struct BatchPhone {
     /// Phone id.
     pub id: String,
     /// For `set_properties`: the keys to write and their values (only those that differ).
-    #[serde(default, skip_serializing_if = "Properties::is_empty")]
-    pub properties: Properties,
+    #[serde(default, skip_serializing_if = "DesiredProperties::is_empty")]
+    pub properties: DesiredProperties,
 }
 
 /// One API call of an apply.

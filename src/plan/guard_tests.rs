@@ -204,6 +204,6 @@ fn sensitive_values_show_only_that_they_change() {
     // The plan itself keeps what apply sends.
     assert_eq!(
         plan.batches[0].phones[0].properties["sys.prop.writeimsi"],
-        imsi_new
+        imsi_new.into()
     );
 }

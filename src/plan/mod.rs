@@ -23,7 +23,9 @@ pub use sensitive::Sensitive;
 pub use view::{PhoneView, fingerprint};
 
 use crate::capability::{self, EffectiveLimits};
-use crate::spec::{DesiredPhone, PowerState, Properties, ProviderConfig, ProviderKind};
+use crate::spec::{
+    DesiredPhone, DesiredProperties, PowerState, Properties, ProviderConfig, ProviderKind,
+};
 use crate::state::{self, FleetState, Observation, Power};
 
 /// CPH property keys known to take effect only after a restart (providers.md 0.4).
@@ -189,11 +191,11 @@ fn decide(
     }
     let mut actions = Vec::new();
     let mut notes = Vec::new();
-    let changed: Properties = d
+    let changed: Vec<&String> = d
         .properties
         .iter()
-        .filter(|(k, v)| o.properties.as_ref().and_then(|p| p.get(*k)) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .filter(|(k, v)| !v.matches(o.properties.as_ref().and_then(|p| p.get(*k))))
+        .map(|(k, _)| k)
         .collect();
     if !changed.is_empty() {
         actions.push(Action::SetProperties);
@@ -217,7 +219,7 @@ fn decide(
     let stays_running = o.power == Power::Running && power.is_none();
     if stays_running {
         for k in changed
-            .keys()
+            .iter()
             .filter(|k| RESTART_KEYS.contains(&k.as_str()))
         {
             notes.push(format!("`{k}` takes effect after restart"));
@@ -324,11 +326,11 @@ pub fn batches_for(
                 c.desired
                     .properties
                     .iter()
-                    .filter(|(k, v)| current.get(*k) != Some(*v))
+                    .filter(|(k, v)| !v.matches(current.get(*k)))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect()
             } else {
-                Properties::new()
+                DesiredProperties::new()
             };
             groups
                 .entry((c.provider.as_str(), rest, wave, *a))

@@ -49,7 +49,7 @@ impl Sensitive {
                 if !self.covers(k) {
                     continue;
                 }
-                crate::redact::register_private(v);
+                crate::redact::register_private(&v.text());
                 if let Some(Observation::Found(o)) = observed.get(&d.provider, &d.id)
                     && let Some(now) = o.properties.as_ref().and_then(|p| p.get(k))
                 {
@@ -81,7 +81,7 @@ impl Sensitive {
             self.mask_views(&mut c.before, &mut c.after);
             for (k, v) in &mut c.desired.properties {
                 if self.covers(k) {
-                    *v = HIDDEN.to_owned();
+                    *v = HIDDEN.into();
                 }
             }
         }
@@ -89,7 +89,7 @@ impl Sensitive {
             for p in &mut b.phones {
                 for (k, v) in &mut p.properties {
                     if self.covers(k) {
-                        *v = HIDDEN.to_owned();
+                        *v = HIDDEN.into();
                     }
                 }
             }

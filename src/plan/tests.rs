@@ -38,6 +38,13 @@ fn props(pairs: &[(&str, &str)]) -> Properties {
         .collect()
 }
 
+fn desired_props(pairs: &[(&str, &str)]) -> crate::spec::DesiredProperties {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+        .collect()
+}
+
 pub(super) fn want(
     provider: &str,
     id: &str,
@@ -51,7 +58,7 @@ pub(super) fn want(
         name: None,
         state,
         traffic,
-        properties: props(p),
+        properties: desired_props(p),
         protect: false,
     }
 }
@@ -327,7 +334,10 @@ fn batches_group_by_provider_and_action_split_by_size_in_phase_order() {
     );
     assert_eq!(plan.summary.calls.get("cph"), Some(&9));
     assert_eq!(plan.summary.calls.get("gl"), Some(&3));
-    assert_eq!(plan.batches[0].phones[0].properties, props(&[("k", "v")]));
+    assert_eq!(
+        plan.batches[0].phones[0].properties,
+        desired_props(&[("k", "v")])
+    );
     // A smaller batch size in the spec is honoured; a larger one is capped by the documented maximum.
     let small = plan_of(
         &desired,
@@ -361,7 +371,10 @@ fn only_changed_property_keys_are_sent() {
         )],
         None,
     );
-    assert_eq!(plan.batches[0].phones[0].properties, props(&[("b", "2")]));
+    assert_eq!(
+        plan.batches[0].phones[0].properties,
+        desired_props(&[("b", "2")])
+    );
 }
 
 #[test]

@@ -29,7 +29,11 @@ impl PhoneView {
         PhoneView {
             state: d.state.map(|s| s.as_str().to_owned()),
             traffic: d.traffic.map(|t| t.as_str().to_owned()),
-            properties: d.properties.clone(),
+            properties: d
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), v.text().into_owned()))
+                .collect(),
         }
     }
 

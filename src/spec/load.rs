@@ -335,8 +335,18 @@ fn schema_errors(json: &Value, report: &mut Report<'_>) -> Vec<Fault> {
             }
             K::Type { .. } if is_property_value(&pointer) => report.push(
                 &pointer,
-                "property values must be strings".into(),
-                Some(format!("quote the value: \"{}\"", scalar_text(err.instance()))),
+                format!(
+                    "property values are strings or whole numbers, and `{}` is neither",
+                    err.instance()
+                ),
+                Some(if err.instance().is_boolean() {
+                    format!(
+                        "CPH switches take 1 or 0; for the text, quote it: \"{}\"",
+                        scalar_text(err.instance())
+                    )
+                } else {
+                    format!("quote the value: \"{}\"", scalar_text(err.instance()))
+                }),
             ),
             K::Type { .. } if is_phone_id(&pointer) && err.instance().is_number() => report.push(
                 &pointer,
@@ -430,6 +440,18 @@ fn set_aside(json: &mut Value, faults: &[Fault]) -> validate::Skips {
             }
             [list @ ("phones" | "groups")] => {
                 root.insert((*list).to_owned(), serde_json::json!([]));
+            }
+            [list @ ("phones" | "groups"), index, "properties", key] => {
+                // One bad value: only that key is set aside, the entry is still checked.
+                if let Some(props) = index
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| root.get_mut(*list)?.as_array_mut()?.get_mut(i))
+                    .and_then(|e| e.get_mut("properties"))
+                    .and_then(Value::as_object_mut)
+                {
+                    props.remove(*key);
+                }
             }
             [list @ ("phones" | "groups"), index, ..] => {
                 let Ok(i) = index.parse::<usize>() else {

@@ -233,8 +233,58 @@ impl Traffic {
     }
 }
 
-/// Property map (`sys.prop`-style keys, string values).
+/// Property map as read from a phone (`sys.prop`-style keys, values as text).
 pub type Properties = BTreeMap<String, String>;
+
+/// Property map as a spec declares it: each value a string or a whole number, sent as written.
+pub type DesiredProperties = BTreeMap<String, PropertyValue>;
+
+/// A declared property value: a YAML string or integer. CPH types some attributes as Integer
+/// (`com.cph.mainkeys`, `disable.status.bar`, ...): an integer goes as a JSON number inside the
+/// `property` string, a string as a JSON string. Compared with what a phone reports by its text, so an
+/// observed `1` matches both `"1"` and `1`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PropertyValue {
+    /// A whole number, sent as a JSON number.
+    Integer(i64),
+    /// Text, sent as a JSON string.
+    Text(String),
+}
+
+impl PropertyValue {
+    /// The value as text, as phones report it.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            PropertyValue::Integer(i) => std::borrow::Cow::Owned(i.to_string()),
+            PropertyValue::Text(s) => std::borrow::Cow::Borrowed(s),
+        }
+    }
+
+    /// Whether a phone's reported value is this one.
+    pub fn matches(&self, observed: Option<&String>) -> bool {
+        observed.is_some_and(|o| *o == self.text())
+    }
+}
+
+impl From<&str> for PropertyValue {
+    fn from(s: &str) -> PropertyValue {
+        PropertyValue::Text(s.to_owned())
+    }
+}
+
+impl JsonSchema for PropertyValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PropertyValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A string, or a whole number for attributes CPH types as Integer (sent as a JSON number).",
+            "type": ["string", "integer"]
+        })
+    }
+}
 
 /// One phone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -253,9 +303,10 @@ pub struct PhoneSpec {
     /// Desired traffic route (huawei-cph only); left out = not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<Traffic>,
-    /// Desired properties (huawei-cph only); only the keys listed are managed. Values are strings.
+    /// Desired properties (huawei-cph only); only the keys listed are managed. Values are strings or
+    /// whole numbers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub properties: Option<Properties>,
+    pub properties: Option<DesiredProperties>,
     /// phonefleet never stops this phone: a plan that would is refused (only editing the spec allows it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
@@ -276,9 +327,9 @@ pub struct GroupSpec {
     /// Desired traffic route (huawei-cph only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<Traffic>,
-    /// Desired properties (huawei-cph only). Values are strings.
+    /// Desired properties (huawei-cph only). Values are strings or whole numbers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub properties: Option<Properties>,
+    pub properties: Option<DesiredProperties>,
     /// phonefleet never stops these phones: a plan that would is refused (only editing the spec allows it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
@@ -298,7 +349,7 @@ pub struct DesiredPhone {
     /// Desired route, if managed.
     pub traffic: Option<Traffic>,
     /// Managed property keys and their values.
-    pub properties: Properties,
+    pub properties: DesiredProperties,
     /// Never to be stopped by phonefleet.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,

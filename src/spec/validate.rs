@@ -28,6 +28,12 @@ const SECRET_KEYS: &[&str] = &[
     "security_token",
 ];
 
+/// Whether CPH's attribute list types `key` as String (`sys.prop.*`, `persist.sys.locale`,
+/// `com.cph.bandwidth_limit`): a number there would be sent as a JSON number.
+fn is_text_attribute(key: &str) -> bool {
+    key.starts_with("sys.prop.") || matches!(key, "persist.sys.locale" | "com.cph.bandwidth_limit")
+}
+
 /// CPH's documented limit on a phone's property string.
 pub const MAX_PROPERTY_JSON_BYTES: usize = 2048;
 
@@ -443,7 +449,7 @@ fn check_entry(
     entry: &str,
     provider: &str,
     traffic: bool,
-    properties: Option<&super::Properties>,
+    properties: Option<&super::DesiredProperties>,
 ) -> bool {
     let Some(p) = spec.providers.get(provider) else {
         let known: Vec<&str> = spec.providers.keys().map(String::as_str).collect();
@@ -490,6 +496,17 @@ fn check_entry(
                     ),
                     None,
                 );
+            }
+            for (k, v) in props {
+                if matches!(v, super::PropertyValue::Integer(_)) && is_text_attribute(k) {
+                    report.push(
+                        &format!("{entry}/properties/{}", escape_segment(k)),
+                        format!(
+                            "CPH documents `{k}` as a String attribute, and this value is a number"
+                        ),
+                        Some(format!("quote the value: \"{}\"", v.text())),
+                    );
+                }
             }
             if props.keys().any(String::is_empty) {
                 report.push(

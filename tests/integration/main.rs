@@ -12,6 +12,7 @@ mod guards;
 mod isolation;
 mod pipeline;
 mod plan;
+mod properties;
 mod providers;
 mod quickstart;
 mod simulator;
