@@ -143,14 +143,15 @@ impl Capability {
         match action {
             Action::Start | Action::Stop => self.power,
             Action::SetTraffic(_) => self.traffic,
-            Action::SetProperties => self.properties,
+            // Restarting is how CPH properties take effect; only CPH manages them.
+            Action::SetProperties | Action::Restart => self.properties,
         }
     }
 
     /// The batch limit row for an action.
     pub fn batch_limit(&self, action: &Action) -> BatchLimit {
         match action {
-            Action::Start | Action::Stop => self.power_batch,
+            Action::Start | Action::Stop | Action::Restart => self.power_batch,
             Action::SetTraffic(_) => self.traffic_batch,
             Action::SetProperties => self.properties_batch,
         }

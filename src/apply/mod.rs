@@ -188,6 +188,15 @@ pub(crate) fn reached(
         Action::Stop => {
             o.power == Power::Stopped || (in_progress_counts && o.power == Power::Transitioning)
         }
+        // A running phone shows no sign of a restart: after a lost answer only one on its way counts
+        // (a second restart is harmless); once its job is done, running is the restart's result.
+        Action::Restart => {
+            if in_progress_counts {
+                o.power == Power::Transitioning
+            } else {
+                o.power == Power::Running
+            }
+        }
         Action::SetTraffic(t) => o.traffic == Some(*t),
         Action::SetProperties => {
             let current = o.properties.clone().unwrap_or_default();
@@ -277,7 +286,7 @@ pub(crate) async fn converge(
     }
     for (id, action) in waiting {
         let want = match action {
-            Action::Start => PowerState::Running.as_str().to_owned(),
+            Action::Start | Action::Restart => PowerState::Running.as_str().to_owned(),
             Action::Stop => PowerState::Stopped.as_str().to_owned(),
             Action::SetTraffic(t) => format!("traffic {}", t.as_str()),
             Action::SetProperties => "the new properties".to_owned(),

@@ -18,16 +18,20 @@ pub enum Action {
     Stop,
     /// Power on (CPH: batch-restart, documented as also powering on a stopped phone).
     Start,
+    /// Restart a running phone so that properties that need one take effect (CPH batch-restart, after
+    /// the property job; `restart: when-needed`).
+    Restart,
 }
 
 impl Action {
-    /// The name used in plans and reports: `set_properties`, `set_traffic`, `stop`, `start`.
+    /// The name used in plans and reports: `set_properties`, `set_traffic`, `stop`, `start`, `restart`.
     pub fn name(&self) -> &'static str {
         match self {
             Action::SetProperties => "set_properties",
             Action::SetTraffic(_) => "set_traffic",
             Action::Stop => "stop",
             Action::Start => "start",
+            Action::Restart => "restart",
         }
     }
 
@@ -38,6 +42,7 @@ impl Action {
             "set_traffic" => traffic.map(Action::SetTraffic),
             "stop" => Some(Action::Stop),
             "start" => Some(Action::Start),
+            "restart" => Some(Action::Restart),
             _ => None,
         }
     }

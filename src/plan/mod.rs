@@ -25,6 +25,7 @@ pub use view::{PhoneView, fingerprint};
 use crate::capability::{self, EffectiveLimits};
 use crate::spec::{
     DesiredPhone, DesiredProperties, PowerState, Properties, ProviderConfig, ProviderKind,
+    RestartPolicy,
 };
 use crate::state::{self, FleetState, Observation, Power};
 
@@ -90,6 +91,9 @@ pub struct Summary {
     pub set_traffic: usize,
     /// Phones whose properties change.
     pub set_properties: usize,
+    /// Running phones restarted so that new properties take effect.
+    #[serde(default)]
+    pub restart: usize,
     /// Blocked phones (the unreadable ones included).
     pub blocked: usize,
     /// Phones that could not be read.
@@ -115,7 +119,13 @@ impl Summary {
 
     /// Phones with at least one change or a block.
     pub fn has_drift(&self) -> bool {
-        self.start + self.stop + self.set_traffic + self.set_properties + self.blocked > 0
+        self.start
+            + self.stop
+            + self.set_traffic
+            + self.set_properties
+            + self.restart
+            + self.blocked
+            > 0
     }
 }
 
@@ -217,12 +227,25 @@ fn decide(
         actions.push(p);
     }
     let stays_running = o.power == Power::Running && power.is_none();
-    if stays_running {
-        for k in changed
-            .iter()
-            .filter(|k| RESTART_KEYS.contains(&k.as_str()))
-        {
-            notes.push(format!("`{k}` takes effect after restart"));
+    let needs_restart: Vec<&&String> = changed
+        .iter()
+        .filter(|k| RESTART_KEYS.contains(&k.as_str()))
+        .collect();
+    if stays_running && !needs_restart.is_empty() {
+        let wanted = d.restart == RestartPolicy::WhenNeeded && cap.supports(&Action::Restart);
+        // A protected phone carries live work: phonefleet does not restart it either.
+        let restart = wanted && !d.protect;
+        for k in &needs_restart {
+            notes.push(if restart {
+                format!("`{k}` takes effect after restart: restarted after its property job")
+            } else if wanted {
+                format!("`{k}` takes effect after restart; the phone is protected, so phonefleet does not restart it")
+            } else {
+                format!("`{k}` takes effect after restart")
+            });
+        }
+        if restart {
+            actions.push(Action::Restart);
         }
     }
     (actions, None, notes)
@@ -377,6 +400,7 @@ fn summarise(changes: &[PhoneChange], batches: &[Batch], unchanged: usize) -> Su
                 Action::Stop => s.stop += 1,
                 Action::SetTraffic(_) => s.set_traffic += 1,
                 Action::SetProperties => s.set_properties += 1,
+                Action::Restart => s.restart += 1,
             }
         }
     }

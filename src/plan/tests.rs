@@ -60,6 +60,7 @@ pub(super) fn want(
         traffic,
         properties: desired_props(p),
         protect: false,
+        restart: crate::spec::RestartPolicy::Never,
     }
 }
 

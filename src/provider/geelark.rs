@@ -312,7 +312,7 @@ impl Geelark {
         let (route, path) = match batch.action {
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
-            Action::SetTraffic(_) | Action::SetProperties => {
+            Action::SetTraffic(_) | Action::SetProperties | Action::Restart => {
                 return Ok(batch
                     .ids()
                     .map(|id| {

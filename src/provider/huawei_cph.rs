@@ -551,7 +551,8 @@ impl HuaweiCph {
                 "phones/batch-stop",
                 json!({ "phone_ids": ids }),
             ),
-            Action::Start => (
+            // batch-restart powers on a stopped phone and restarts a running one.
+            Action::Start | Action::Restart => (
                 "POST /v1/{project_id}/cloud-phone/phones/batch-restart",
                 "phones/batch-restart",
                 json!({ "phones": ids.iter().map(|id| json!({ "phone_id": id })).collect::<Vec<_>>() }),

@@ -99,6 +99,7 @@ struct SummaryJson<'a> {
     stop: usize,
     set_traffic: usize,
     set_properties: usize,
+    restart: usize,
     blocked: usize,
     /// Of the blocked phones, those that could not be read.
     unreadable: usize,
@@ -120,6 +121,7 @@ fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
     let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
     let (before, after) = match a {
         Action::Start | Action::Stop => (text(&c.before.state), text(&c.after.state)),
+        Action::Restart => (text(&c.before.state), Value::from("restarted")),
         Action::SetTraffic(_) => (text(&c.before.traffic), text(&c.after.traffic)),
         Action::SetProperties => {
             let keys: Vec<&String> = c
@@ -205,6 +207,7 @@ fn plan_json<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
             stop: plan.summary.stop,
             set_traffic: plan.summary.set_traffic,
             set_properties: plan.summary.set_properties,
+            restart: plan.summary.restart,
             blocked: plan.summary.blocked,
             unreadable: plan.summary.unreadable,
             unchanged: plan.summary.unchanged,

@@ -59,11 +59,11 @@ pub fn plan(plan: &Plan) -> String {
         return out;
     }
     // provider x action table
-    let mut table: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    let mut table: BTreeMap<&str, [usize; 6]> = BTreeMap::new();
     for c in &plan.changes {
         let row = table.entry(c.provider.as_str()).or_default();
         if c.blocked.is_some() {
-            row[4] += 1;
+            row[5] += 1;
         }
         for a in &c.actions {
             let i = match a {
@@ -71,26 +71,39 @@ pub fn plan(plan: &Plan) -> String {
                 Action::Stop => 1,
                 Action::SetTraffic(_) => 2,
                 Action::SetProperties => 3,
+                Action::Restart => 4,
             };
             row[i] += 1;
         }
     }
+    // The restart column only when a restart is planned (`restart: when-needed`).
+    let restarts = plan.summary.restart > 0;
     let _ = writeln!(
         out,
-        "| provider | start | stop | re-route | update properties | blocked | API calls |"
+        "| provider | start | stop | re-route | update properties |{} blocked | API calls |",
+        if restarts { " restart |" } else { "" }
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|{}---:|---:|",
+        if restarts { "---:|" } else { "" }
+    );
     for (p, r) in &table {
         let calls = plan.summary.calls.get(*p).copied().unwrap_or(0);
+        let restart = if restarts {
+            format!(" {} |", r[4])
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {calls} |",
+            "| {} | {} | {} | {} | {} |{restart} {} | {calls} |",
             code(p),
             r[0],
             r[1],
             r[2],
             r[3],
-            r[4]
+            r[5]
         );
     }
     out.push('\n');

@@ -23,8 +23,12 @@ fn done_line(report: &ApplyReport) -> String {
         }
     }
     let n = |a: Action| done.get(a.name()).copied().unwrap_or(0);
+    let restarted = match n(Action::Restart) {
+        0 => String::new(),
+        r => format!(", {r} restarted"),
+    };
     format!(
-        "Done: {} stopped, {} started, {} re-routed, {} with new properties.",
+        "Done: {} stopped, {} started, {} re-routed, {} with new properties{restarted}.",
         n(Action::Stop),
         n(Action::Start),
         n(Action::SetTraffic(crate::spec::Traffic::Direct)),

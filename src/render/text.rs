@@ -81,8 +81,12 @@ pub fn summary_line(s: &Summary) -> String {
     }
     let calls = s.total_calls();
     let providers = s.calls.len();
+    let restart = match s.restart {
+        0 => String::new(),
+        r => format!(", {r} to restart"),
+    };
     format!(
-        "Plan: {} to stop, {} to start, {} to re-route, {} to update properties; {} blocked. {calls} API call{} on {providers} provider{}.",
+        "Plan: {} to stop, {} to start, {} to re-route, {} to update properties{restart}; {} blocked. {calls} API call{} on {providers} provider{}.",
         s.stop,
         s.start,
         s.set_traffic,
@@ -98,6 +102,7 @@ pub fn summary_line(s: &Summary) -> String {
 enum Section {
     Stop,
     Start,
+    Restart,
     Other,
 }
 
@@ -107,6 +112,8 @@ impl Section {
             Section::Stop
         } else if actions.contains(&Action::Start) {
             Section::Start
+        } else if actions.contains(&Action::Restart) {
+            Section::Restart
         } else {
             Section::Other
         }
@@ -116,6 +123,7 @@ impl Section {
         match self {
             Section::Stop => "To stop",
             Section::Start => "To start",
+            Section::Restart => "To restart (after their new properties, which need one)",
             Section::Other => "To re-route or update properties",
         }
     }
@@ -125,6 +133,7 @@ impl Section {
         match self {
             Section::Stop => color.delete(&format!("- {s}")),
             Section::Start => color.create(&format!("+ {s}")),
+            Section::Restart => color.update(&format!("^ {s}")),
             Section::Other => color.update(&format!("~ {s}")),
         }
     }
@@ -216,7 +225,12 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
         out.push_str(&canary_lines(plan, layout));
     }
     let groups = fold(&plan.changes);
-    for section in [Section::Stop, Section::Start, Section::Other] {
+    for section in [
+        Section::Stop,
+        Section::Start,
+        Section::Restart,
+        Section::Other,
+    ] {
         let mine: Vec<&Vec<&PhoneChange>> = groups
             .iter()
             .filter(|g| Section::of(&g[0].actions) == section)

@@ -310,6 +310,10 @@ pub struct PhoneSpec {
     /// phonefleet never stops this phone: a plan that would is refused (only editing the spec allows it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
+    /// huawei-cph: `when-needed` restarts the phone after a property change that needs a restart to
+    /// take effect (`com.cph.mainkeys`, `disable.status.bar`); `never` (the default) only notes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartPolicy>,
 }
 
 /// Many phones of one provider with the same settings.
@@ -333,6 +337,10 @@ pub struct GroupSpec {
     /// phonefleet never stops these phones: a plan that would is refused (only editing the spec allows it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
+    /// huawei-cph: `when-needed` restarts the phones after a property change that needs a restart to
+    /// take effect; `never` (the default) only notes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartPolicy>,
 }
 
 /// What the spec wants for one phone, after groups are expanded.
@@ -353,6 +361,28 @@ pub struct DesiredPhone {
     /// Never to be stopped by phonefleet.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
+    /// Restart after property changes that need one.
+    #[serde(default, skip_serializing_if = "RestartPolicy::is_never")]
+    pub restart: RestartPolicy,
+}
+
+/// When phonefleet restarts a running phone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Never: a property that needs a restart gets a note in the plan.
+    #[default]
+    Never,
+    /// After a property change that is known to need a restart (`com.cph.mainkeys`,
+    /// `disable.status.bar`), with CPH's batch-restart.
+    WhenNeeded,
+}
+
+impl RestartPolicy {
+    /// The default.
+    pub fn is_never(&self) -> bool {
+        *self == RestartPolicy::Never
+    }
 }
 
 impl FleetSpec {
@@ -371,6 +401,7 @@ impl FleetSpec {
             traffic: p.traffic,
             properties: p.properties.clone().unwrap_or_default(),
             protect: p.protect,
+            restart: p.restart.unwrap_or_default(),
         });
         let grouped = self.groups.iter().flat_map(|g| {
             g.ids.iter().map(move |id| DesiredPhone {
@@ -381,6 +412,7 @@ impl FleetSpec {
                 traffic: g.traffic,
                 properties: g.properties.clone().unwrap_or_default(),
                 protect: g.protect,
+                restart: g.restart.unwrap_or_default(),
             })
         });
         // Sized up front: a flat_map cannot tell `collect` how many phones are coming.

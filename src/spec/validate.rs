@@ -366,6 +366,7 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
                 &p.provider,
                 p.traffic.is_some(),
                 p.properties.as_ref(),
+                p.restart.is_some(),
             )
         })
         .chain(spec.groups.iter().enumerate().map(|(i, g)| {
@@ -374,10 +375,11 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
                 &g.provider,
                 g.traffic.is_some(),
                 g.properties.as_ref(),
+                g.restart.is_some(),
             )
         }));
     let mut known = Vec::with_capacity(spec.phones.len() + spec.groups.len());
-    for (i, (entry, provider, traffic, properties)) in entries.enumerate() {
+    for (i, (entry, provider, traffic, properties, restart)) in entries.enumerate() {
         let set_aside = if i < spec.phones.len() {
             skips.phones.contains(&i)
         } else {
@@ -386,7 +388,7 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
         // An entry the schema refused, or one of a provider it refused: already reported.
         let ok = !set_aside
             && !skips.providers.contains(provider.as_str())
-            && check_entry(spec, report, &entry, provider, traffic, properties);
+            && check_entry(spec, report, &entry, provider, traffic, properties, restart);
         known.push(ok);
     }
     // Where each id stands: (index in `phones`) or (group, index in its `ids`).
@@ -450,6 +452,7 @@ fn check_entry(
     provider: &str,
     traffic: bool,
     properties: Option<&super::DesiredProperties>,
+    restart: bool,
 ) -> bool {
     let Some(p) = spec.providers.get(provider) else {
         let known: Vec<&str> = spec.providers.keys().map(String::as_str).collect();
@@ -475,6 +478,17 @@ fn check_entry(
             &format!("{entry}/traffic"),
             At::Key,
             format!("{} cannot manage `traffic` (huawei-cph only)", p.kind),
+            None,
+        );
+    }
+    if restart && !cap.properties {
+        report.push_pointer(
+            &format!("{entry}/restart"),
+            At::Key,
+            format!(
+                "{} cannot manage `restart` (huawei-cph only: it makes CPH properties take effect)",
+                p.kind
+            ),
             None,
         );
     }
