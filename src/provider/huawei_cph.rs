@@ -10,7 +10,6 @@
 use foldhash::{HashMap, HashMapExt, HashSet};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::SystemTime;
 
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
@@ -18,8 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{Attempt, Call, HttpError, Reply};
-use super::signer::{self, SignRequest};
-use super::{Accepted, Auth, Ctx, ObserveTarget, PendingJob, PhoneError, ProviderError};
+use super::{Accepted, Ctx, ObserveTarget, PendingJob, PhoneError, ProviderError};
 use crate::plan::{Action, Batch};
 use crate::spec::{Properties, ProviderKind, Traffic};
 use crate::state::{self, Observation, ObservedPhone};
@@ -180,54 +178,14 @@ impl HuaweiCph {
 
     /// Headers (and the body) of one attempt: a token, or a fresh AK/SK signature.
     fn attempt(&self, call: &Call, body: Option<&[u8]>) -> Attempt {
-        let mut headers: Vec<(String, String)> = Vec::new();
-        match &self.ctx.auth {
-            Auth::Token(t) | Auth::AppKey { api_key: t, .. } => {
-                headers.push(("X-Auth-Token".into(), t.expose().to_owned()));
-            }
-            Auth::AkSk {
-                ak,
-                sk,
-                security_token,
-            } => {
-                let host = match call.url.port() {
-                    Some(p) => format!("{}:{p}", call.url.host_str().unwrap_or_default()),
-                    None => call.url.host_str().unwrap_or_default().to_owned(),
-                };
-                let now = SystemTime::now()
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                headers.push(("Host".into(), host));
-                headers.push(("X-Sdk-Date".into(), signer::sdk_date(now)));
-                headers.push(("X-Project-Id".into(), self.project_id.clone()));
-                if let Some(t) = security_token {
-                    headers.push(("X-Security-Token".into(), t.expose().to_owned()));
-                }
-                if body.is_some() {
-                    headers.push(("Content-Type".into(), "application/json".into()));
-                }
-                let path = signer::percent_decode(call.url.path());
-                let query: Vec<(String, String)> = call
-                    .url
-                    .query_pairs()
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect();
-                let req = SignRequest {
-                    method: call.method.as_str(),
-                    path: &path,
-                    query: &query,
-                    headers: &headers,
-                    body: body.unwrap_or_default(),
-                };
-                let auth = signer::authorization(ak.expose(), sk.expose(), &req);
-                // Content-Type is added again by the HTTP layer for bodies; drop our copy.
-                headers.retain(|(n, _)| n != "Content-Type");
-                headers.push(("Authorization".into(), auth));
-            }
-        }
         Attempt {
-            headers,
+            headers: super::huawei_auth::headers(
+                &self.ctx.auth,
+                call,
+                body,
+                Some(&self.project_id),
+                Vec::new(),
+            ),
             body: body.map(<[u8]>::to_vec),
         }
     }

@@ -1,6 +1,7 @@
 //! KooPhone client (providers.md section 3 and 0.5): power state only, through
 //! `POST /v1/instances/batch-query-status` (32 ids by default; newer docs say 100, so `limits.batch_size`
-//! may raise it). Every request carries `X-Auth-Token` and a fresh `x-request-id`. KooPhone offers no
+//! may raise it). Every request carries a fresh `x-request-id` and `X-Auth-Token` or an AK/SK signature
+//! ([`super::huawei_auth`]). KooPhone offers no
 //! start or stop API, so this client changes nothing.
 
 use foldhash::{HashMap, HashMapExt};
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{Attempt, Call, HttpError};
-use super::{Auth, Ctx, ObserveTarget, ProviderError};
+use super::{Ctx, ObserveTarget, ProviderError};
 use crate::spec::ProviderKind;
 use crate::state::{Observation, ObservedPhone};
 
@@ -19,6 +20,8 @@ use crate::state::{Observation, ObservedPhone};
 #[derive(Debug)]
 pub struct Koophone {
     pub(super) ctx: Ctx,
+    /// Sent as `X-Project-Id` with AK/SK signing, when the spec gives one.
+    project_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,8 +84,22 @@ enum Query {
 }
 
 impl Koophone {
-    pub(super) fn new(ctx: Ctx) -> Koophone {
-        Koophone { ctx }
+    pub(super) fn new(ctx: Ctx, project_id: Option<String>) -> Koophone {
+        Koophone { ctx, project_id }
+    }
+
+    /// One attempt's headers: a fresh `x-request-id`, and a token or a fresh AK/SK signature over it.
+    fn attempt(&self, call: &Call, request_id: String, body: Option<&[u8]>) -> Attempt {
+        Attempt {
+            headers: super::huawei_auth::headers(
+                &self.ctx.auth,
+                call,
+                body,
+                self.project_id.as_deref(),
+                vec![("x-request-id".into(), request_id)],
+            ),
+            body: body.map(<[u8]>::to_vec),
+        }
     }
 
     async fn query(&self, ids: &[&str]) -> Result<Query, ProviderError> {
@@ -95,14 +112,7 @@ impl Koophone {
         };
         let body =
             serde_json::to_vec(&json!({ "instance_ids": ids })).expect("a JSON value serializes");
-        let token = self.token();
-        let attempt = || Attempt {
-            headers: vec![
-                ("X-Auth-Token".into(), token.clone()),
-                ("x-request-id".into(), super::new_uuid()),
-            ],
-            body: Some(body.clone()),
-        };
+        let attempt = || self.attempt(&call, super::new_uuid(), Some(&body));
         let never = |_: u16, _: &[u8]| false;
         let reply = self.ctx.send(&call, &attempt, &never).await?;
         let (code, message, _) = super::http::error_fields(&reply.body);
@@ -137,14 +147,7 @@ impl Koophone {
             ids: 0,
             mutating: false,
         };
-        let token = self.token();
-        let attempt = || Attempt {
-            headers: vec![
-                ("X-Auth-Token".into(), token.clone()),
-                ("x-request-id".into(), request_id.clone()),
-            ],
-            body: None,
-        };
+        let attempt = || self.attempt(&call, request_id.clone(), None);
         let never = |_: u16, _: &[u8]| false;
         let reply = self.ctx.send(&call, &attempt, &never).await?;
         let (code, _, _) = super::http::error_fields(&reply.body);
@@ -181,14 +184,6 @@ impl Koophone {
                 phone: ObservedPhone::power_only(ProviderKind::Koophone, i.running_status),
             });
         Ok(super::first_sightings(listed, total))
-    }
-
-    fn token(&self) -> String {
-        match &self.ctx.auth {
-            Auth::Token(t) | Auth::AppKey { api_key: t, .. } | Auth::AkSk { ak: t, .. } => {
-                t.expose().to_owned()
-            }
-        }
     }
 
     /// Read power states; ids the answer leaves out are "not found". When a batch is refused for one of

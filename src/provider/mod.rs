@@ -9,6 +9,7 @@
 pub mod advice;
 pub mod geelark;
 pub mod http;
+mod huawei_auth;
 pub mod huawei_cph;
 pub mod koophone;
 pub mod retry;
@@ -50,7 +51,7 @@ impl fmt::Debug for Secret {
 pub enum Auth {
     /// `X-Auth-Token` (huawei-cph, koophone) or `Authorization: Bearer` (geelark).
     Token(Secret),
-    /// huawei-cph AK/SK signing, with `X-Security-Token` for temporary keys.
+    /// huawei-cph and koophone AK/SK signing, with `X-Security-Token` for temporary keys.
     AkSk {
         /// Access key id.
         ak: Secret,
@@ -422,10 +423,23 @@ pub fn resolve_auth(name: &str, config: &ProviderConfig) -> Result<Auth, Provide
                 c.token_env.as_deref().unwrap_or("GEELARK_TOKEN"),
             )?))
         }
-        ProviderKind::Koophone => Ok(Auth::Token(env_secret(
-            name,
-            c.token_env.as_deref().unwrap_or("KOOPHONE_TOKEN"),
-        )?)),
+        ProviderKind::Koophone => {
+            if let (Some(ak), Some(sk)) = (&c.ak_env, &c.sk_env) {
+                return Ok(Auth::AkSk {
+                    ak: env_secret(name, ak)?,
+                    sk: env_secret(name, sk)?,
+                    security_token: c
+                        .security_token_env
+                        .as_deref()
+                        .map(|v| env_secret(name, v))
+                        .transpose()?,
+                });
+            }
+            Ok(Auth::Token(env_secret(
+                name,
+                c.token_env.as_deref().unwrap_or("KOOPHONE_TOKEN"),
+            )?))
+        }
     }
 }
 
@@ -469,7 +483,9 @@ impl Client {
                 ctx,
                 config.trace_id_format.unwrap_or_default(),
             )),
-            ProviderKind::Koophone => Client::Koophone(koophone::Koophone::new(ctx)),
+            ProviderKind::Koophone => {
+                Client::Koophone(koophone::Koophone::new(ctx, config.project_id.clone()))
+            }
         })
     }
 

@@ -1,5 +1,6 @@
 //! Authentication as each provider checks it: CPH `X-Auth-Token` or an `SDK-HMAC-SHA256` signature,
-//! GeeLark `traceId` plus Bearer or key-mode `sign`, KooPhone `X-Auth-Token` plus `x-request-id`.
+//! GeeLark `traceId` plus Bearer or key-mode `sign`, KooPhone `x-request-id` plus `X-Auth-Token` or a
+//! signature.
 //! Secrets are checked only when the fixture gives them; otherwise any credential of the right shape passes.
 
 use serde_json::json;
@@ -27,61 +28,76 @@ fn cph_denied(why: &str) -> Option<Resp> {
     ))
 }
 
+/// An `SDK-HMAC-SHA256` signature checked against the keys of `set` (any well-formed one passes when the
+/// fixture gives none): `None` when the request carries no `Authorization` header.
+fn signature(set: &super::world::CredentialSet, req: &Req) -> Option<Result<(), &'static str>> {
+    let auth = req.header("authorization")?;
+    let Some(parsed) = signer::parse_authorization(auth) else {
+        return Some(Err("unsupported Authorization header"));
+    };
+    let Some(date) = req.header("x-sdk-date") else {
+        return Some(Err("X-Sdk-Date is missing"));
+    };
+    if !parsed.signed_headers.iter().any(|h| h == "x-sdk-date") {
+        return Some(Err("X-Sdk-Date must be signed"));
+    }
+    let (Some(ak), Some(sk)) = (set.ak.as_deref(), set.sk.as_deref()) else {
+        return Some(Ok(()));
+    };
+    if parsed.access != ak {
+        return Some(Err("unknown access key"));
+    }
+    if let Some(want) = set.security_token.as_deref()
+        && req.header("x-security-token") != Some(want)
+    {
+        return Some(Err(
+            "X-Security-Token is missing or wrong for this temporary key",
+        ));
+    }
+    let headers: Vec<(String, String)> = parsed
+        .signed_headers
+        .iter()
+        .map(|h| (h.clone(), req.header(h).unwrap_or_default().to_owned()))
+        .collect();
+    let sreq = SignRequest {
+        method: req.method.as_str(),
+        path: &req.path_decoded(),
+        query: &req.query,
+        headers: &headers,
+        body: &req.body,
+    };
+    let expected = signer::signature(
+        sk,
+        date,
+        &signer::canonical_request(&sreq, &parsed.signed_headers),
+    );
+    Some(if expected == parsed.signature {
+        Ok(())
+    } else {
+        Err("signature mismatch")
+    })
+}
+
+/// A token checked against the fixture's: `Err` with why it is refused.
+fn token(set: &super::world::CredentialSet, got: Option<&str>, header: &str) -> Result<(), String> {
+    match (got, set.token.as_deref()) {
+        (None, _) => Err(format!("no {header} or Authorization header")),
+        (Some(got), Some(want)) if got != want => Err("the token is not valid".into()),
+        (Some(_), Some(_)) => Ok(()),
+        (Some(_), None) if set.ak.is_some() => {
+            Err("this account only accepts AK/SK signatures".into())
+        }
+        (Some(_), None) => Ok(()),
+    }
+}
+
 fn cph(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
     let set = creds.huawei_cph.clone().unwrap_or_default();
-    if let Some(auth) = req.header("authorization") {
-        let Some(parsed) = signer::parse_authorization(auth) else {
-            return cph_denied("unsupported Authorization header");
-        };
-        let Some(date) = req.header("x-sdk-date") else {
-            return cph_denied("X-Sdk-Date is missing");
-        };
-        if !parsed.signed_headers.iter().any(|h| h == "x-sdk-date") {
-            return cph_denied("X-Sdk-Date must be signed");
-        }
-        let (Some(ak), Some(sk)) = (set.ak.as_deref(), set.sk.as_deref()) else {
-            // No keys configured: any well-formed signature passes.
-            return None;
-        };
-        if parsed.access != ak {
-            return cph_denied("unknown access key");
-        }
-        if let Some(want) = set.security_token.as_deref()
-            && req.header("x-security-token") != Some(want)
-        {
-            return cph_denied("X-Security-Token is missing or wrong for this temporary key");
-        }
-        let headers: Vec<(String, String)> = parsed
-            .signed_headers
-            .iter()
-            .map(|h| (h.clone(), req.header(h).unwrap_or_default().to_owned()))
-            .collect();
-        let sreq = SignRequest {
-            method: req.method.as_str(),
-            path: &req.path_decoded(),
-            query: &req.query,
-            headers: &headers,
-            body: &req.body,
-        };
-        let expected = signer::signature(
-            sk,
-            date,
-            &signer::canonical_request(&sreq, &parsed.signed_headers),
-        );
-        if expected != parsed.signature {
-            return cph_denied("signature mismatch");
-        }
-        return None;
-    }
-    match (req.header("x-auth-token"), set.token.as_deref()) {
-        (None, _) => cph_denied("no X-Auth-Token or Authorization header"),
-        (Some(got), Some(want)) if got != want => cph_denied("the token is not valid"),
-        (Some(_), Some(_)) => None,
-        (Some(_), None) if set.ak.is_some() => {
-            cph_denied("this account only accepts AK/SK signatures")
-        }
-        (Some(_), None) => None,
-    }
+    let verdict = match signature(&set, req) {
+        Some(signed) => signed.map_err(str::to_owned),
+        None => token(&set, req.header("x-auth-token"), "X-Auth-Token"),
+    };
+    verdict.err().and_then(|why| cph_denied(&why))
 }
 
 fn gl(code: i64, msg: &str) -> Option<Resp> {
@@ -129,6 +145,8 @@ fn geelark(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
     }
 }
 
+/// KooPhone sits behind the same API gateway: a signature is checked as CPH's is (and refused with the
+/// gateway's code); a token is checked against the fixture's.
 fn koophone(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
     if req.header("x-request-id").is_none_or(str::is_empty) {
         return Some(Resp::error(
@@ -137,19 +155,13 @@ fn koophone(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
             "x-request-id is missing",
         ));
     }
-    let want = creds.koophone.as_ref().and_then(|c| c.token.as_deref());
-    match (req.header("x-auth-token"), want) {
-        (None, _) => Some(Resp::error(
-            401,
-            "KOOPHONE.API.1001",
-            "X-Auth-Token is missing",
-        )),
-        (Some(got), Some(want)) if got != want => Some(Resp::error(
-            401,
-            "KOOPHONE.API.1001",
-            "the token is not valid",
-        )),
-        _ => None,
+    let set = creds.koophone.clone().unwrap_or_default();
+    match signature(&set, req) {
+        Some(Ok(())) => None,
+        Some(Err(why)) => cph_denied(why),
+        None => token(&set, req.header("x-auth-token"), "X-Auth-Token")
+            .err()
+            .map(|why| Resp::error(401, "KOOPHONE.API.1001", &why)),
     }
 }
 

@@ -103,7 +103,8 @@ pub struct ProviderConfig {
     /// huawei-cph: region such as `cn-east-3`; needed unless `endpoint` is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// huawei-cph: the project id (required).
+    /// huawei-cph: the project id (required). koophone: optional, sent as `X-Project-Id` with AK/SK
+    /// signing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// Base URL of the API; defaults per kind (and region). `http://` only for loopback addresses.
@@ -140,15 +141,16 @@ pub struct Credentials {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub token_env: Option<String>,
-    /// huawei-cph: variable holding the access key id (AK/SK signing).
+    /// huawei-cph, koophone: variable holding the access key id (AK/SK signing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub ak_env: Option<String>,
-    /// huawei-cph: variable holding the secret access key (AK/SK signing).
+    /// huawei-cph, koophone: variable holding the secret access key (AK/SK signing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub sk_env: Option<String>,
-    /// huawei-cph: variable holding the security token of a temporary AK/SK (sent as `X-Security-Token`).
+    /// huawei-cph, koophone: variable holding the security token of a temporary AK/SK (sent as
+    /// `X-Security-Token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub security_token_env: Option<String>,

@@ -254,11 +254,13 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
                 None,
             );
         }
-        for (field, given) in [
-            ("region", p.region.is_some()),
-            ("project_id", p.project_id.is_some()),
+        // KooPhone paths carry no project; a project id there is sent as `X-Project-Id` with AK/SK.
+        let is_koophone = p.kind == ProviderKind::Koophone;
+        for (field, given, also_koophone) in [
+            ("region", p.region.is_some(), false),
+            ("project_id", p.project_id.is_some(), true),
         ] {
-            if !is_cph && given {
+            if !is_cph && given && !(also_koophone && is_koophone) {
                 report.push_pointer(
                     &format!("{base}/{field}"),
                     At::Key,
@@ -274,28 +276,38 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
         }
         if let Some(c) = &p.credentials {
             let cred = format!("{base}/credentials");
-            let mut only = |field: &str, given: bool, kind: ProviderKind| {
-                if given && p.kind != kind {
+            let mut only = |field: &str, given: bool, kinds: &[ProviderKind]| {
+                if given && !kinds.contains(&p.kind) {
+                    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
                     report.push_pointer(
                         &format!("{cred}/{field}"),
                         At::Key,
-                        format!("`{field}` is for {kind} only, not {}", p.kind),
+                        format!(
+                            "`{field}` is for {} only, not {}",
+                            names.join(" and "),
+                            p.kind
+                        ),
                         None,
                     );
                 }
             };
-            only("ak_env", c.ak_env.is_some(), ProviderKind::HuaweiCph);
-            only("sk_env", c.sk_env.is_some(), ProviderKind::HuaweiCph);
+            let huawei = [ProviderKind::HuaweiCph, ProviderKind::Koophone];
+            only("ak_env", c.ak_env.is_some(), &huawei);
+            only("sk_env", c.sk_env.is_some(), &huawei);
             only(
                 "security_token_env",
                 c.security_token_env.is_some(),
-                ProviderKind::HuaweiCph,
+                &huawei,
             );
-            only("app_id_env", c.app_id_env.is_some(), ProviderKind::Geelark);
+            only(
+                "app_id_env",
+                c.app_id_env.is_some(),
+                &[ProviderKind::Geelark],
+            );
             only(
                 "api_key_env",
                 c.api_key_env.is_some(),
-                ProviderKind::Geelark,
+                &[ProviderKind::Geelark],
             );
             if c.ak_env.is_some() != c.sk_env.is_some() {
                 report.push(&cred, "`ak_env` and `sk_env` go together".into(), None);

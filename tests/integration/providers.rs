@@ -177,6 +177,63 @@ fn huawei_cph_token_and_aksk() {
 }
 
 #[test]
+fn koophone_aksk_signs_like_the_official_sdk_and_tokens_still_work() {
+    let sim = Sim::start(
+        "phones: [{provider: koophone, id: k1, status: running}]\ncredentials:\n  koophone: {token: kp-token-1a2b3c, ak: KP-AK-TEST, sk: KP-SK-secret-9z, security_token: KP-STS-secret-7y}\n",
+    );
+    let spec = |credentials: &str| {
+        format!(
+            "version: 1\nproviders:\n  kp:\n    kind: koophone\n    project_id: kp-project-1\n    endpoint: {}\n    credentials: {credentials}\nphones:\n  - {{id: k1, provider: kp, state: running}}\n",
+            sim.url()
+        )
+    };
+    let aksk = Dir::with_spec(&spec(
+        "{ak_env: PF_KP_AK, sk_env: PF_KP_SK, security_token_env: PF_KP_STS}",
+    ));
+    pf(&["validate", &aksk.spec()]).run().code(0);
+    // The simulator checks the signature over the headers it lists, as the gateway does.
+    let ok = pf(&["plan", &aksk.spec(), "-v"])
+        .env("PF_KP_AK", "KP-AK-TEST")
+        .env("PF_KP_SK", "KP-SK-secret-9z")
+        .env("PF_KP_STS", "KP-STS-secret-7y")
+        .run();
+    ok.code(0).stdout_has("No changes");
+    for secret in ["KP-SK-secret-9z", "KP-STS-secret-7y"] {
+        assert!(!ok.stderr.contains(secret) && !ok.stdout.contains(secret));
+    }
+    let bad = pf(&["plan", &aksk.spec()])
+        .env("PF_KP_AK", "KP-AK-TEST")
+        .env("PF_KP_SK", "KP-SK-wrong")
+        .env("PF_KP_STS", "KP-STS-secret-7y")
+        .run();
+    bad.code(1)
+        .stderr_has("APIGW.0301")
+        .stderr_has("signature mismatch");
+    assert!(!bad.stderr.contains("KP-SK-wrong"));
+    let no_token = pf(&["plan", &aksk.spec()])
+        .env("PF_KP_AK", "KP-AK-TEST")
+        .env("PF_KP_SK", "KP-SK-secret-9z")
+        .run();
+    no_token
+        .code(1)
+        .stderr_has("environment variable `PF_KP_STS` is not set");
+    // Token mode stays.
+    let token = Dir::with_spec(&spec("{token_env: PF_KP_TOKEN}"));
+    pf(&["plan", &token.spec()])
+        .env("PF_KP_TOKEN", "kp-token-1a2b3c")
+        .run()
+        .code(0);
+    // A GeeLark account takes no AK/SK.
+    let wrong = Dir::with_spec(
+        "version: 1\nproviders:\n  gl:\n    kind: geelark\n    credentials: {ak_env: A, sk_env: B}\n",
+    );
+    pf(&["validate", &wrong.spec()])
+        .run()
+        .code(1)
+        .stderr_has("`ak_env` is for huawei-cph and koophone only, not geelark");
+}
+
+#[test]
 fn geelark_bearer_and_key_mode_and_koophone_token() {
     let fixture = format!(
         "phones:\n  - {{provider: geelark, id: g1, status: running}}\n  - {{provider: koophone, id: k1, status: running}}\ncredentials:\n  geelark: {{app_id: APP-1, api_key: KEY-secret-1}}\n  koophone: {{token: {KP_TOKEN}}}\n"
