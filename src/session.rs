@@ -1,6 +1,6 @@
 //! A session with the providers of one spec: one client per provider (real endpoints, or the local
-//! simulator for `--simulate`), batched observation of the declared phones, and the `--simulate` sandbox
-//! (seeded from the spec with a visible drift, kept in `.phonefleet/simulator.json` between runs).
+//! simulator for `--simulate`, kept in `.phonefleet/simulator.json` between runs and seeded by
+//! [`crate::simulator::seed`]), and batched observation of the declared phones.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 
 use crate::capability::EffectiveLimits;
 use crate::provider::{Client, Http, ObserveTarget, Target};
-use crate::simulator::{Fixture, FixturePhone, FixtureStatus, SimConfig, Simulator};
-use crate::spec::{DesiredPhone, PowerState, ProviderConfig, ProviderKind, Traffic};
+use crate::simulator::{Fixture, SimConfig, Simulator};
+use crate::spec::{DesiredPhone, ProviderConfig};
 use crate::state::{FleetState, Observation};
 
 /// Where `--simulate` keeps the simulated fleet, under the current directory.
@@ -166,7 +166,14 @@ impl Session {
             None => (Target::Spec, None),
             Some(reset) => {
                 let path = PathBuf::from(SIMULATOR_STATE);
-                let fixture = sandbox_fixture(&path, reset, providers, desired)?;
+                let mut fixture = if !reset && path.exists() {
+                    Fixture::read(&path).with_context(|| {
+                        format!("delete {} or pass --simulate-reset", path.display())
+                    })?
+                } else {
+                    Fixture::default()
+                };
+                crate::simulator::seed::add_declared(&mut fixture, providers, desired);
                 let config = SimConfig {
                     transition: std::time::Duration::from_millis(200),
                     ..SimConfig::default()
@@ -340,107 +347,5 @@ impl ReadBars {
         for (_, bar, _) in self.bars {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// The simulated fleet: the saved one (unless reset), plus every declared phone it does not hold yet,
-/// seeded with a visible drift.
-fn sandbox_fixture(
-    path: &std::path::Path,
-    reset: bool,
-    providers: &BTreeMap<String, ProviderConfig>,
-    desired: &[DesiredPhone],
-) -> anyhow::Result<Fixture> {
-    let mut fixture = if !reset && path.exists() {
-        Fixture::read(path)
-            .with_context(|| format!("delete {} or pass --simulate-reset", path.display()))?
-    } else {
-        Fixture::default()
-    };
-    let known: std::collections::HashSet<(ProviderKind, String)> = fixture
-        .phones
-        .iter()
-        .map(|p| (p.provider, p.id.clone()))
-        .collect();
-    let (mut powered, mut routed, mut propertied) = (0usize, 0usize, 0usize);
-    for d in desired {
-        let Some(config) = providers.get(&d.provider) else {
-            continue;
-        };
-        if known.contains(&(config.kind, d.id.clone())) {
-            continue;
-        }
-        let cap = crate::capability::of(config.kind);
-        let drift = Drift {
-            power: cap.power && d.state.is_some() && count(&mut powered).is_multiple_of(3),
-            traffic: d.traffic.is_some() && count(&mut routed) % 3 == 1,
-            properties: !d.properties.is_empty() && count(&mut propertied).is_multiple_of(2),
-        };
-        fixture.phones.push(seed_phone(config, d, drift));
-    }
-    Ok(fixture)
-}
-
-fn count(n: &mut usize) -> usize {
-    *n += 1;
-    *n - 1
-}
-
-/// Which attributes of a seeded phone are off.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Drift {
-    /// In the other power state.
-    pub power: bool,
-    /// On the other route.
-    pub traffic: bool,
-    /// First declared property has another value.
-    pub properties: bool,
-}
-
-/// One phone as the spec wants it, except for the attributes `drift` names. `--simulate` drifts every
-/// third phone's power (where the provider can change it), every third route and every second property
-/// set, so that the first plan has something to show.
-pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> FixturePhone {
-    let kind = config.kind;
-    let wanted = d.state.unwrap_or(PowerState::Running);
-    let state = if drift.power {
-        match wanted {
-            PowerState::Running => PowerState::Stopped,
-            PowerState::Stopped => PowerState::Running,
-        }
-    } else {
-        wanted
-    };
-    let cph = kind == ProviderKind::HuaweiCph;
-    let traffic = d.traffic.unwrap_or(Traffic::Direct);
-    let traffic = if drift.traffic {
-        match traffic {
-            Traffic::Direct => Traffic::Routing,
-            Traffic::Routing => Traffic::Direct,
-        }
-    } else {
-        traffic
-    };
-    let mut properties: BTreeMap<String, serde_json::Value> = d
-        .properties
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
-        .collect();
-    if drift.properties
-        && let Some((_, v)) = properties.iter_mut().next()
-    {
-        *v = serde_json::Value::String("0".into());
-    }
-    FixturePhone {
-        provider: kind,
-        id: d.id.clone(),
-        project_id: cph.then(|| config.project_id.clone().unwrap_or_default()),
-        status: FixtureStatus::Named(state),
-        traffic: cph.then(|| traffic.as_str().to_owned()),
-        properties: (cph && !properties.is_empty()).then_some(properties),
-        busy: None,
-        job_error: None,
-        unreadable: false,
-        job_fails: None,
     }
 }

@@ -9,6 +9,7 @@ mod auth;
 mod cph;
 mod geelark;
 mod koophone;
+pub mod seed;
 mod world;
 
 use std::net::SocketAddr;

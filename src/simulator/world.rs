@@ -17,13 +17,42 @@ use crate::spec::{PowerState, ProviderKind};
 use crate::state::raw_for;
 
 /// A phone's status in a fixture: `running`, `stopped`, or a raw provider code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum FixtureStatus {
     /// `running` or `stopped`.
     Named(PowerState),
     /// A raw code such as 7, -7 or 3.
     Raw(i64),
+}
+
+impl<'de> Deserialize<'de> for FixtureStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FixtureStatus, D::Error> {
+        struct Status;
+        const WANT: &str = "`running`, `stopped`, or a provider's raw status code (a whole number such as 7 or -7)";
+        impl serde::de::Visitor<'_> for Status {
+            type Value = FixtureStatus;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(WANT)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<FixtureStatus, E> {
+                Ok(FixtureStatus::Raw(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<FixtureStatus, E> {
+                i64::try_from(v)
+                    .map(FixtureStatus::Raw)
+                    .map_err(|_| E::custom(format!("status {v} is out of range")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FixtureStatus, E> {
+                match v {
+                    "running" => Ok(FixtureStatus::Named(PowerState::Running)),
+                    "stopped" => Ok(FixtureStatus::Named(PowerState::Stopped)),
+                    other => Err(E::custom(format!("status `{other}` is not one of {WANT}"))),
+                }
+            }
+        }
+        d.deserialize_any(Status)
+    }
 }
 
 /// Why a GeeLark phone refuses to stop.
@@ -138,13 +167,28 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Read a fixture file (YAML or JSON).
+    /// Read a fixture file (YAML or JSON), or a fleet spec (a file with `version`, or a directory):
+    /// then every phone it declares, seeded as `--simulate` does ([`super::seed`]).
     pub fn read(path: &std::path::Path) -> anyhow::Result<Fixture> {
         use anyhow::Context;
+        if path.is_dir() {
+            return Ok(super::seed::from_spec(&crate::spec::load_file(path)?.spec));
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read fixture {}", path.display()))?;
-        serde_yaml::from_str(&text)
-            .with_context(|| format!("{} is not a valid simulator fixture", path.display()))
+        let is_spec = serde_yaml::from_str::<serde_yaml::Value>(&text)
+            .ok()
+            .and_then(|v| v.as_mapping().map(|m| m.contains_key("version")))
+            .unwrap_or(false);
+        if is_spec {
+            return Ok(super::seed::from_spec(&crate::spec::load_file(path)?.spec));
+        }
+        serde_yaml::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a valid simulator fixture (nor a fleet spec, which starts with `version: 1`)",
+                path.display()
+            )
+        })
     }
 }
 

@@ -15,6 +15,7 @@ mod plan;
 mod properties;
 mod providers;
 mod quickstart;
+mod simulate_command;
 mod simulator;
 mod support;
 mod terminal;

@@ -1,7 +1,6 @@
 //! Conformance of the simulated cloud: each route's shapes, limits, error bodies, transitions, auth and
 //! faults, spoken to over raw HTTP.
 
-use std::io::BufRead;
 use std::time::Duration;
 
 use phonefleet::provider::geelark::key_sign;
@@ -9,7 +8,7 @@ use phonefleet::provider::signer::{self, SignRequest};
 use phonefleet::simulator::SimConfig;
 use serde_json::{Value, json};
 
-use crate::support::{Sim, pf};
+use crate::support::Sim;
 
 struct Answer {
     status: u16,
@@ -681,45 +680,4 @@ fn introspection_counts_calls_by_route() {
     let phones = call(&sim, "GET", "/_sim/phones", &[], None).body;
     assert_eq!(phones[0]["id"], "s000");
     assert_eq!(call(&sim, "GET", "/nope", CPH, None).status, 404);
-}
-
-#[test]
-fn the_simulate_command_prints_its_address_first_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let fixture = dir.path().join("f.yaml");
-    std::fs::write(&fixture, cph_fleet(2)).unwrap();
-    let mut child = pf(&[
-        "simulate",
-        "--listen",
-        "127.0.0.1:0",
-        "--fixture",
-        &fixture.display().to_string(),
-    ])
-    .spawn();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line names the address")
-        .to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"));
-    let body: Value = reqwest::blocking_get(&format!("{url}/_sim/phones"));
-    assert_eq!(body.as_array().unwrap().len(), 2);
-    crate::support::signal(&child, libc::SIGTERM);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
-}
-
-mod reqwest {
-    pub use ::reqwest::*;
-    /// A GET from a test thread with no runtime of its own.
-    pub fn blocking_get(url: &str) -> serde_json::Value {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async { ::reqwest::get(url).await.unwrap().json().await.unwrap() })
-    }
 }
