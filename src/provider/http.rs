@@ -321,18 +321,24 @@ pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>, Option<Stri
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
         return (None, None, None);
     };
-    let text = |key: &str| {
-        v.get(key).and_then(|x| match x {
+    let field = |obj: &serde_json::Value, key: &str| {
+        obj.get(key).and_then(|x| match x {
             serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
             serde_json::Value::Number(n) => Some(n.to_string()),
             _ => None,
         })
     };
+    let text = |key: &str| field(&v, key);
+    // KooPhone's list answer keeps its error fields inside `data` (the Java SDK's model).
+    let in_data = |key: &str| v.get("data").and_then(|d| field(d, key));
     (
-        text("error_code").or_else(|| text("code")),
+        text("error_code")
+            .or_else(|| text("code"))
+            .or_else(|| in_data("error_code")),
         text("error_msg")
             .or_else(|| text("msg"))
-            .or_else(|| text("message")),
+            .or_else(|| text("message"))
+            .or_else(|| in_data("error_msg")),
         text("request_id").or_else(|| text("traceId")),
     )
 }

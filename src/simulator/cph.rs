@@ -205,15 +205,23 @@ pub(super) fn detail(w: &mut World, req: &Req, now: Instant) -> Resp {
 /// A job as `ListJobs` and `ShowJob` return it.
 #[derive(Serialize)]
 struct JobBody<'a> {
+    /// `ShowJob` only: the request that made the job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
     phone_id: &'a str,
     server_id: &'static str,
-    node_id: &'static str,
+    /// `ListJobs` items only (deprecated there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node_id: Option<&'static str>,
     job_id: &'a str,
-    request_id: &'a str,
     begin_time: String,
+    // Absent, as the SDKs' `omitempty` models leave them, until there is something to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
     end_time: Option<String>,
     status: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error_msg: Option<&'a str>,
     execute_msg: &'static str,
 }
@@ -228,11 +236,11 @@ fn job_body<'a>(w: &World, j: &'a SimJob, now: Instant) -> JobBody<'a> {
     };
     let failed_done = failed && !running;
     JobBody {
+        request_id: None,
         phone_id: &j.phone_id,
         server_id: "sim-server",
-        node_id: "",
+        node_id: Some(""),
         job_id: &j.job_id,
-        request_id: &j.request_id,
         begin_time: utc_text(j.begin),
         end_time: (!running).then(|| utc_text(j.begin + 1)),
         status: if running {
@@ -452,7 +460,11 @@ pub(super) fn jobs(w: &mut World, req: &Req, now: Instant) -> Resp {
 pub(super) fn job(w: &mut World, req: &Req, now: Instant) -> Resp {
     let id = &req.segs[4];
     match w.jobs.get(id) {
-        Some(j) => Resp::ok(job_body(w, j, now)),
+        Some(j) => Resp::ok(JobBody {
+            request_id: Some(j.request_id.clone()),
+            node_id: None,
+            ..job_body(w, j, now)
+        }),
         None => Resp::error(404, "CPS.0100", "job not found"),
     }
 }

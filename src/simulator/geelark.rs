@@ -115,14 +115,15 @@ pub(super) fn status(w: &mut World, req: &Req, now: Instant) -> Resp {
 pub(super) fn start(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
     per_id(w, req, 200, now, |phone, id| match phone {
         None => Err(fail(42001, id, "env not found")),
-        Some(p) if p.status == 3 => Err(fail(43004, id, "cloud phone expired")),
+        Some(p) if p.status == 3 => Err(fail(43004, id, "env is expired")),
         Some(p) => {
             if p.status == 2 {
                 p.status = 1;
                 p.transition = Some((now + cfg.transition, 0));
             }
+            // `chargingMethod` is text: "Per-minute usage", "Monthly rental" or "Parallels".
             Ok(
-                json!({ "id": id, "url": format!("https://sim.invalid/phone/{id}"), "chargingMethod": 0 }),
+                json!({ "id": id, "url": format!("https://sim.invalid/phone/{id}"), "chargingMethod": "Per-minute usage" }),
             )
         }
     })
@@ -144,6 +145,31 @@ pub(super) fn stop(w: &mut World, req: &Req, now: Instant) -> Resp {
                 Ok(json!({ "id": id, "serialName": serial(id), "status": 2 }))
             }
         },
+    })
+}
+
+/// One `phone/list` item with every documented field (`Phone`, with its `Group`, `Tag`,
+/// `EquipmentInfo` and `Proxy`), each of its documented type.
+fn list_item(id: &str, status: i64) -> Value {
+    json!({
+        "id": id,
+        "serialName": serial(id),
+        "serialNo": "1",
+        "group": { "id": "", "name": "", "remark": "" },
+        "remark": "",
+        "status": status,
+        "tags": [],
+        "equipmentInfo": {
+            "countryName": "", "phoneNumber": "", "enableSim": 0, "imei": "", "osVersion": "Android 11.0",
+            "wifiBssid": "", "mac": "", "bluetoothMac": "", "timeZone": "UTC", "deviceBrand": "",
+            "deviceModel": "", "deviceName": "", "netType": 0, "language": "en-US", "province": "",
+            "city": ""
+        },
+        "proxy": { "type": "", "server": "", "port": 0, "username": "", "password": "" },
+        "chargeMode": 0,
+        "hasBind": false,
+        "monthlyExpire": 0,
+        "rpaStatus": 0
     })
 }
 
@@ -171,7 +197,7 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
             w.phone(KIND, id, now).map(|p| {
                 // The list reports 0 started, 1 starting, 2 shut down; an expired phone shows as shut down.
                 let status = if p.status == 3 { 2 } else { p.status };
-                json!({ "id": id, "serialName": serial(id), "serialNo": "", "status": status, "remark": "", "tags": [] })
+                list_item(id, status)
             })
         })
         .collect();

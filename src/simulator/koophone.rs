@@ -77,19 +77,38 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
         .take(page_size)
         .filter_map(|id| {
             w.phone(KIND, id, now).map(|p| {
+                // Every field of the Java SDK's `InstanceBatchQueryRspDataResult`, of its type.
                 json!({
                     "instance_id": id,
                     "instance_name": format!("instance-{id}"),
                     "region": "cn-north-4",
+                    "instance_sku": "sim | 8 cores | 16GB",
                     "frozen_status": 0,
                     "running_status": p.status,
+                    "login_status": 0,
+                    "assign_status": 0,
+                    "assign_user": "",
+                    "billing_mode": "",
+                    "project_id": "",
+                    "project_name": "",
+                    "phone_id": "",
+                    "member_name": "",
+                    "account_name": "",
+                    "region_name": "",
+                    "region_name_en": "",
+                    "backup_status": 0,
+                    "backup_time": "",
+                    "restore_status": 0,
+                    "restore_time": "",
                 })
             })
         })
         .collect();
+    // As the Java SDK's `ListInstancesResponse` has it: everything, the error fields too, inside `data`.
     Resp::ok(json!({
-        "error_code": "0",
-        "error_msg": "OK",
-        "data": { "result": result, "page_no": page_no, "page_size": page_size, "total_count": order.len() }
+        "data": {
+            "result": result, "page_no": page_no, "page_size": page_size, "total_count": order.len(),
+            "error_code": "0", "error_msg": "OK"
+        }
     }))
 }

@@ -269,6 +269,7 @@ impl SimPhone {
 #[derive(Debug, Clone)]
 pub(crate) struct SimJob {
     pub(crate) job_id: String,
+    /// The change request that made it (ShowJob answers with it).
     pub(crate) request_id: String,
     pub(crate) phone_id: String,
     pub(crate) begin: u64,

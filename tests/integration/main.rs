@@ -8,6 +8,7 @@ mod apply;
 mod cli;
 mod directory;
 mod export;
+mod fidelity;
 mod guards;
 mod isolation;
 mod pipeline;

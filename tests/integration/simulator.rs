@@ -10,13 +10,14 @@ use serde_json::{Value, json};
 
 use crate::support::Sim;
 
-struct Answer {
-    status: u16,
-    retry_after: Option<String>,
-    body: Value,
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Value,
 }
 
-fn call(
+/// One raw HTTP call to the simulator.
+pub fn call(
     sim: &Sim,
     method: &str,
     path: &str,
@@ -48,12 +49,12 @@ fn call(
     })
 }
 
-const CPH: &[(&str, &str)] = &[("X-Auth-Token", "t")];
-const GL: &[(&str, &str)] = &[
+pub const CPH: &[(&str, &str)] = &[("X-Auth-Token", "t")];
+pub const GL: &[(&str, &str)] = &[
     ("traceId", "0123456789ABCDEF0123456789ABCDEF"),
     ("Authorization", "Bearer t"),
 ];
-const KP: &[(&str, &str)] = &[("X-Auth-Token", "t"), ("x-request-id", "r-1")];
+pub const KP: &[(&str, &str)] = &[("X-Auth-Token", "t"), ("x-request-id", "r-1")];
 
 fn cph_fleet(n: usize) -> String {
     let mut s = String::from("phones:\n");
