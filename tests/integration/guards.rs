@@ -356,16 +356,7 @@ fn a_canary_goes_first_alone_and_a_failed_one_stops_only_its_provider() {
     for id in ["g0", "g1", "g2", "g3"] {
         assert_eq!(outcome(id).0, "ok", "{id}");
     }
-    let log = sim.log();
-    let calls: Vec<(&str, Vec<&str>)> = log
-        .iter()
-        .map(|c| {
-            (
-                c.route.rsplit('/').next().unwrap(),
-                c.ids.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
+    let calls = sim.calls();
     // CPH: the canary's call alone, nothing after it failed.
     let cph: Vec<_> = calls
         .iter()

@@ -81,23 +81,18 @@ fn restart_when_needed_restarts_running_phones_after_their_property_job() {
     let out = pf(&["apply", &dir.spec(), "--auto-approve"]).run();
     out.code(0)
         .stdout_has("Done: 0 stopped, 0 started, 0 re-routed, 4 with new properties, 1 restarted.");
-    let log = sim.log();
-    let routes: Vec<(&str, Vec<&str>)> = log
-        .iter()
-        .map(|c| {
-            (
-                c.route.rsplit('/').next().unwrap(),
-                c.ids.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
+    let strings = |ids: &[&str]| ids.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     assert_eq!(
-        routes,
+        sim.calls(),
         [
-            ("batch-update-property", vec!["c1", "c2", "c3", "c4"]),
-            ("batch-restart", vec!["c1"]),
+            (
+                "batch-update-property".to_owned(),
+                strings(&["c1", "c2", "c3", "c4"])
+            ),
+            ("batch-restart".to_owned(), strings(&["c1"])),
         ]
     );
+    let log = sim.log();
     assert_eq!(log[1].jobs_running_for_ids, 0, "after its property job");
     assert_eq!(sim.phones()["c1"]["status"], 2);
     pf(&["plan", &dir.spec(), "--detailed-exitcode"])

@@ -374,6 +374,17 @@ impl Sim {
         self.sim.as_ref().unwrap().log()
     }
 
+    /// Every change call so far as (the route's last segment, the ids): `("batch-stop", ["c1"])`.
+    pub fn calls(&self) -> Vec<(String, Vec<String>)> {
+        self.log()
+            .into_iter()
+            .map(|c| {
+                let route = c.route.rsplit('/').next().unwrap_or_default().to_owned();
+                (route, c.ids)
+            })
+            .collect()
+    }
+
     /// `GET /_sim/phones`, keyed by id.
     pub fn phones(&self) -> BTreeMap<String, serde_json::Value> {
         let url = format!("{}/_sim/phones", self.url());
