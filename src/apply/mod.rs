@@ -45,6 +45,8 @@ pub struct PhoneResult {
     pub phone_id: String,
     /// The action, or `None` for a blocked phone.
     pub action: Option<Action>,
+    /// `set_properties`: the keys it changes (never their values, which may be sensitive).
+    pub keys: Vec<String>,
     /// What happened.
     pub outcome: Outcome,
 }
@@ -393,6 +395,7 @@ async fn execute_now(
                 provider: c.provider.clone(),
                 phone_id: c.phone_id.clone(),
                 action: None,
+                keys: Vec::new(),
                 outcome,
             });
             continue;
@@ -411,6 +414,16 @@ async fn execute_now(
                 provider: c.provider.clone(),
                 phone_id: c.phone_id.clone(),
                 action: Some(*a),
+                keys: if *a == Action::SetProperties {
+                    c.after
+                        .properties
+                        .iter()
+                        .filter(|(k, v)| c.before.properties.get(*k) != Some(*v))
+                        .map(|(k, _)| k.clone())
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 outcome,
             });
         }

@@ -250,6 +250,9 @@ struct ResultJson<'a> {
     provider: &'a str,
     phone_id: &'a str,
     action: Option<&'static str>,
+    /// `set_properties`: the keys it changes, never their values.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    keys: &'a [String],
     outcome: &'static str,
     error: Option<ErrorJson<'a>>,
 }
@@ -324,6 +327,7 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
                     provider: &r.provider,
                     phone_id: &r.phone_id,
                     action: r.action.as_ref().map(Action::name),
+                    keys: &r.keys,
                     outcome,
                     error,
                 }

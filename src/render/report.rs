@@ -162,6 +162,7 @@ mod tests {
                 provider: "gl".into(),
                 phone_id: format!("g{i:03}"),
                 action: Some(Action::Stop),
+                keys: Vec::new(),
                 outcome: Outcome::Skipped("interrupted before this batch was sent".into()),
             });
         }
@@ -170,6 +171,7 @@ mod tests {
                 provider: "kp".into(),
                 phone_id: format!("k{i:02}"),
                 action: None,
+                keys: Vec::new(),
                 outcome: Outcome::Blocked("koophone offers no API to start or stop".into()),
             });
         }
