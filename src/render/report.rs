@@ -179,12 +179,14 @@ mod tests {
             provider: "gl".into(),
             phone_id: "g999".into(),
             action: Some(Action::Stop),
+            keys: Vec::new(),
             outcome: Outcome::Ok,
         });
         results.push(PhoneResult {
             provider: "gl".into(),
             phone_id: "g998".into(),
             action: Some(Action::Stop),
+            keys: Vec::new(),
             outcome: Outcome::Failed(PhoneError {
                 code: "43006".into(),
                 message: "the cloud phone is being remotely connected".into(),

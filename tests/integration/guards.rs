@@ -121,6 +121,14 @@ fn a_provider_echoing_a_sensitive_value_shows_it_masked() {
                 "{out:?}"
             );
         }
+        if json {
+            // The report names the keys the change was about, never their values.
+            let report: Value = out.json();
+            assert_eq!(
+                report["results"][0]["keys"],
+                serde_json::json!(["sys.prop.writeimsi"])
+            );
+        }
     }
 }
 
