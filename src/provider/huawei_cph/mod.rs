@@ -4,8 +4,9 @@
 //! declared phones), and `GET .../phones/{id}` only for phones whose spec declares properties.
 //! Changes: batch-update-property, phones-traffic, batch-stop, batch-restart (which also powers on a stopped
 //! phone); all asynchronous, finished through `GET .../jobs?request_ids=` (20 request ids a call, fewer
-//! under `--max-batch`).
-//! Auth: `X-Auth-Token`, or AK/SK signing (`SDK-HMAC-SHA256`) with `X-Security-Token` for temporary keys.
+//! under `--max-batch`): see [`jobs`].
+//! Auth: `X-Auth-Token`, or AK/SK signing (`SDK-HMAC-SHA256`) with `X-Security-Token` for temporary keys
+//! ([`super::huawei_auth`]).
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 use std::collections::VecDeque;
@@ -22,8 +23,7 @@ use crate::plan::{Action, Batch};
 use crate::spec::{Properties, ProviderKind, Traffic};
 use crate::state::{self, Observation, ObservedPhone};
 
-/// Jobs per job query page (documented maximum of `limit`).
-const JOB_PAGE: usize = 100;
+mod jobs;
 
 /// The CPH client.
 #[derive(Debug)]
@@ -62,42 +62,6 @@ struct DetailResponse {
     traffic_type: Option<String>,
     #[serde(default)]
     property: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct JobsResponse {
-    #[serde(default)]
-    request_id: Option<String>,
-    #[serde(default)]
-    jobs: Vec<PhoneJob>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PhoneJob {
-    #[serde(default)]
-    phone_id: Option<String>,
-    #[serde(default)]
-    job_id: Option<String>,
-    #[serde(default)]
-    error_code: Option<String>,
-    #[serde(default)]
-    error_msg: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct JobListResponse {
-    #[serde(default)]
-    jobs: Vec<JobStatus>,
-}
-
-#[derive(Debug, Deserialize)]
-struct JobStatus {
-    job_id: String,
-    status: i64,
-    #[serde(default)]
-    error_code: Option<String>,
-    #[serde(default)]
-    error_msg: Option<String>,
 }
 
 /// Decode a CPH `property` string (a JSON object as a string) into string values. An absent or empty
@@ -498,209 +462,6 @@ impl HuaweiCph {
             }
         }
         Ok(out)
-    }
-
-    /// Send one batch call.
-    pub(super) async fn submit(&self, batch: &Batch) -> Result<super::BatchResults, ProviderError> {
-        let ids: Vec<&str> = batch.ids().collect();
-        let (route, rest, body) = match &batch.action {
-            Action::Stop => (
-                "POST /v1/{project_id}/cloud-phone/phones/batch-stop",
-                "phones/batch-stop",
-                json!({ "phone_ids": ids }),
-            ),
-            // batch-restart powers on a stopped phone and restarts a running one.
-            Action::Start | Action::Restart => (
-                "POST /v1/{project_id}/cloud-phone/phones/batch-restart",
-                "phones/batch-restart",
-                json!({ "phones": ids.iter().map(|id| json!({ "phone_id": id })).collect::<Vec<_>>() }),
-            ),
-            Action::SetTraffic(t) => (
-                "POST /v1/{project_id}/cloud-phone/phones-traffic",
-                "phones-traffic",
-                json!({ "traffic_type": t.as_str(), "phone_ids": ids }),
-            ),
-            Action::SetProperties => {
-                let mut phones = Vec::with_capacity(batch.phones.len());
-                for p in &batch.phones {
-                    // `property` is a string holding a JSON object, made by serde, never by hand.
-                    let property =
-                        serde_json::to_string(&p.properties).expect("a string map serializes");
-                    phones.push(json!({ "phone_id": p.id, "property": property }));
-                }
-                (
-                    "POST /v1/{project_id}/cloud-phone/phones/batch-update-property",
-                    "phones/batch-update-property",
-                    json!({ "phones": phones }),
-                )
-            }
-        };
-        let call = Call {
-            method: Method::POST,
-            url: self.ctx.url(&self.path(rest)),
-            route,
-            ids: ids.len(),
-            mutating: true,
-        };
-        let body = serde_json::to_vec(&body).expect("a JSON value serializes");
-        let reply = self.call(call.clone(), Some(body)).await?;
-        let resp: JobsResponse = self.decode(&call, &reply)?;
-        let request_id = resp.request_id.unwrap_or_default();
-        // How many jobs the request made: ListJobs lists them all and gives no count.
-        let request_size = resp
-            .jobs
-            .iter()
-            .filter(|j| j.job_id.as_deref().is_some_and(|id| !id.is_empty()))
-            .count();
-        let mut by_phone: HashMap<String, PhoneJob> = HashMap::new();
-        for job in resp.jobs {
-            if let Some(id) = job.phone_id.clone() {
-                by_phone.insert(id, job);
-            }
-        }
-        Ok(ids
-            .iter()
-            .map(|id| {
-                let result = match by_phone.remove(*id) {
-                    Some(PhoneJob {
-                        error_code: Some(code),
-                        error_msg,
-                        ..
-                    }) if !code.is_empty() => Err(PhoneError::from_provider(
-                        &code,
-                        error_msg.as_deref().unwrap_or_default(),
-                    )),
-                    Some(PhoneJob {
-                        job_id: Some(job_id),
-                        ..
-                    }) if !job_id.is_empty() => Ok(Accepted::Job(PendingJob {
-                        phone_id: (*id).to_owned(),
-                        request_id: request_id.clone(),
-                        job_id,
-                        request_size,
-                    })),
-                    _ => Err(PhoneError {
-                        code: "no-job".into(),
-                        message: "the provider answered without a job for this phone".into(),
-                    }),
-                };
-                ((*id).to_owned(), result)
-            })
-            .collect())
-    }
-
-    async fn job_page(
-        &self,
-        request_ids: &[&str],
-        offset: usize,
-    ) -> Result<Vec<JobStatus>, ProviderError> {
-        let path = format!(
-            "{}?request_ids={}&offset={offset}&limit={JOB_PAGE}",
-            self.path("jobs"),
-            request_ids.join(",")
-        );
-        let call = Call {
-            method: Method::GET,
-            url: self.ctx.url(&path),
-            route: "GET /v1/{project_id}/cloud-phone/jobs",
-            ids: request_ids.len(),
-            mutating: false,
-        };
-        let reply = self.call(call.clone(), None).await?;
-        let resp: JobListResponse = self.decode(&call, &reply)?;
-        Ok(resp.jobs)
-    }
-
-    /// Every job of these requests. Their number is known (`expected`), so all pages are asked for at
-    /// once rather than one after another; a full last page is followed up in case more are listed.
-    async fn jobs_of(
-        &self,
-        request_ids: &[&str],
-        expected: usize,
-    ) -> Result<Vec<JobStatus>, ProviderError> {
-        let pages = expected.div_ceil(JOB_PAGE).max(1);
-        let answers: Vec<Result<Vec<JobStatus>, ProviderError>> = stream::iter(0..pages)
-            .map(|p| self.job_page(request_ids, p * JOB_PAGE))
-            .buffered(self.ctx.limits.concurrency)
-            .collect()
-            .await;
-        let mut all = Vec::with_capacity(expected);
-        let mut last = 0;
-        for a in answers {
-            let page = a?;
-            last = page.len();
-            all.extend(page);
-        }
-        let mut offset = pages * JOB_PAGE;
-        while last == JOB_PAGE && all.len() < expected {
-            let page = self.job_page(request_ids, offset).await?;
-            last = page.len();
-            offset += last;
-            all.extend(page);
-        }
-        Ok(all)
-    }
-
-    /// One poll of these jobs (20 request ids a call, pages read side by side): the ones that finished,
-    /// status 2 ok or -1 failed, each with its phone. A poll that fails after its retries returns no
-    /// finished job and its error text; only an error that stops the provider is an `Err`.
-    pub(super) async fn poll(&self, jobs: &[PendingJob]) -> Result<super::Polled, ProviderError> {
-        let mut request_ids: Vec<&str> = jobs.iter().map(|j| j.request_id.as_str()).collect();
-        request_ids.sort_unstable();
-        request_ids.dedup();
-        // A request's jobs are listed finished or not: all of them are expected.
-        let mut per_request: HashMap<&str, usize> = HashMap::new();
-        for j in jobs {
-            let n = per_request.entry(j.request_id.as_str()).or_default();
-            *n = (*n).max(j.request_size);
-        }
-        let chunks: Vec<Vec<&str>> = request_ids
-            .chunks(self.ctx.limits.job_query_batch())
-            .map(<[&str]>::to_vec)
-            .collect();
-        let results: Vec<Result<Vec<JobStatus>, ProviderError>> = stream::iter(chunks)
-            .map(|c| {
-                let expected = c
-                    .iter()
-                    .map(|r| per_request.get(r).copied().unwrap_or(0))
-                    .sum();
-                async move { self.jobs_of(&c, expected).await }
-            })
-            .buffer_unordered(self.ctx.limits.concurrency)
-            .collect()
-            .await;
-        let mut statuses: HashMap<String, JobStatus> = HashMap::new();
-        let mut failed_poll = None;
-        for r in results {
-            match r {
-                Ok(list) => statuses.extend(list.into_iter().map(|s| (s.job_id.clone(), s))),
-                Err(e) if e.is_fatal() => return Err(e),
-                Err(e) => failed_poll = Some(super::chain(&e)),
-            }
-        }
-        // Keyed by job: an answer giving two phones one job id loses neither phone's outcome.
-        let finished = jobs
-            .iter()
-            .filter_map(|j| {
-                let s = statuses.get(&j.job_id)?;
-                let result = match s.status {
-                    2 => Ok(()),
-                    -1 => Err(PhoneError::from_provider(
-                        s.error_code
-                            .as_deref()
-                            .filter(|c| !c.is_empty())
-                            .unwrap_or("job-failed"),
-                        s.error_msg.as_deref().unwrap_or("the job failed"),
-                    )),
-                    _ => return None,
-                };
-                Some((j.clone(), result))
-            })
-            .collect();
-        Ok(super::Polled {
-            finished,
-            failed_poll,
-        })
     }
 }
 
