@@ -1,0 +1,119 @@
+//! The simulator's routes: each provider's documented method and path, matched once per request, with
+//! the template its statistics and call log name it by, and which of them change something.
+
+use axum::http::Method;
+
+use crate::spec::ProviderKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    CphList,
+    CphDetail,
+    CphStop,
+    CphRestart,
+    CphProperty,
+    CphTraffic,
+    CphJobs,
+    CphJob,
+    GlStatus,
+    GlStart,
+    GlStop,
+    GlList,
+    KpStatus,
+    KpList,
+    SimPhones,
+    SimStats,
+    SimLog,
+    Unknown,
+}
+
+impl Route {
+    pub(crate) fn of(method: &Method, segs: &[String]) -> Route {
+        let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let get = *method == Method::GET;
+        let post = *method == Method::POST;
+        match s.as_slice() {
+            ["v1", _, "cloud-phone", "phones"] if get => Route::CphList,
+            ["v1", _, "cloud-phone", "phones", "batch-stop"] if post => Route::CphStop,
+            ["v1", _, "cloud-phone", "phones", "batch-restart"] if post => Route::CphRestart,
+            ["v1", _, "cloud-phone", "phones", "batch-update-property"] if post => {
+                Route::CphProperty
+            }
+            ["v1", _, "cloud-phone", "phones", _] if get => Route::CphDetail,
+            ["v1", _, "cloud-phone", "phones-traffic"] if post => Route::CphTraffic,
+            ["v1", _, "cloud-phone", "jobs"] if get => Route::CphJobs,
+            ["v1", _, "cloud-phone", "jobs", _] if get => Route::CphJob,
+            ["open", "v1", "phone", "status"] if post => Route::GlStatus,
+            ["open", "v1", "phone", "start"] if post => Route::GlStart,
+            ["open", "v1", "phone", "stop"] if post => Route::GlStop,
+            ["open", "v1", "phone", "list"] if post => Route::GlList,
+            ["v1", "instances", "batch-query-status"] if post => Route::KpStatus,
+            ["v1", "instances", "batch-query"] if get => Route::KpList,
+            ["_sim", "phones"] if get => Route::SimPhones,
+            ["_sim", "stats"] if get => Route::SimStats,
+            ["_sim", "log"] if get => Route::SimLog,
+            _ => Route::Unknown,
+        }
+    }
+
+    /// The documented route, as counted in `/_sim/stats`.
+    pub(crate) fn template(self) -> &'static str {
+        match self {
+            Route::CphList => "GET /v1/{project_id}/cloud-phone/phones",
+            Route::CphDetail => "GET /v1/{project_id}/cloud-phone/phones/{phone_id}",
+            Route::CphStop => "POST /v1/{project_id}/cloud-phone/phones/batch-stop",
+            Route::CphRestart => "POST /v1/{project_id}/cloud-phone/phones/batch-restart",
+            Route::CphProperty => "POST /v1/{project_id}/cloud-phone/phones/batch-update-property",
+            Route::CphTraffic => "POST /v1/{project_id}/cloud-phone/phones-traffic",
+            Route::CphJobs => "GET /v1/{project_id}/cloud-phone/jobs",
+            Route::CphJob => "GET /v1/{project_id}/cloud-phone/jobs/{job_id}",
+            Route::GlStatus => "POST /open/v1/phone/status",
+            Route::GlStart => "POST /open/v1/phone/start",
+            Route::GlStop => "POST /open/v1/phone/stop",
+            Route::GlList => "POST /open/v1/phone/list",
+            Route::KpStatus => "POST /v1/instances/batch-query-status",
+            Route::KpList => "GET /v1/instances/batch-query",
+            Route::SimPhones => "GET /_sim/phones",
+            Route::SimStats => "GET /_sim/stats",
+            Route::SimLog => "GET /_sim/log",
+            Route::Unknown => "unknown",
+        }
+    }
+
+    pub(crate) fn kind(self) -> Option<ProviderKind> {
+        match self {
+            Route::CphList
+            | Route::CphDetail
+            | Route::CphStop
+            | Route::CphRestart
+            | Route::CphProperty
+            | Route::CphTraffic
+            | Route::CphJobs
+            | Route::CphJob => Some(ProviderKind::HuaweiCph),
+            Route::GlStatus | Route::GlStart | Route::GlStop | Route::GlList => {
+                Some(ProviderKind::Geelark)
+            }
+            Route::KpStatus | Route::KpList => Some(ProviderKind::Koophone),
+            Route::SimPhones | Route::SimStats | Route::SimLog | Route::Unknown => None,
+        }
+    }
+
+    pub(crate) fn mutating(self) -> bool {
+        MUTATING.contains(&self)
+    }
+}
+
+/// The routes that change something: stop, start, traffic, properties.
+const MUTATING: [Route; 6] = [
+    Route::CphStop,
+    Route::CphRestart,
+    Route::CphProperty,
+    Route::CphTraffic,
+    Route::GlStart,
+    Route::GlStop,
+];
+
+/// Whether a route, as [`Simulator::stats`] names it, changes something.
+pub fn is_mutating_route(route: &str) -> bool {
+    MUTATING.iter().any(|r| r.template() == route)
+}
