@@ -40,13 +40,13 @@ pub(crate) async fn execute(
         ..Plan::default()
     };
     let canary = super::execute_now(&first, clients, opts).await;
-    // The first failure of each provider's canary (results are in plan order).
+    // The first failure of each provider's canary (results are in plan order). A canary phone skipped
+    // for a signal or the deadline is no verdict on the provider: the rest stops for the same reason.
     let mut failed: BTreeMap<&str, (usize, String)> = BTreeMap::new();
     for r in &canary.results {
         let why = match &r.outcome {
-            Outcome::Ok | Outcome::Blocked(_) => continue,
             Outcome::Failed(e) => format!("{}: {}", e.code, e.message),
-            Outcome::Skipped(why) => why.clone(),
+            Outcome::Ok | Outcome::Blocked(_) | Outcome::Skipped(_) => continue,
         };
         let entry = failed
             .entry(r.provider.as_str())

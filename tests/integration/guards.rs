@@ -419,3 +419,48 @@ fn a_saved_plan_applies_with_its_canary_or_the_one_given_to_apply() {
         assert_eq!(log[0].ids, first);
     }
 }
+
+/// SIGTERM while the canary's jobs run: nothing more is sent, the rest is reported interrupted (not as a
+/// failed canary), and the run exits 143.
+#[test]
+fn a_signal_during_the_canary_stops_the_rest_as_interrupted() {
+    let mut fixture = String::from("phones:\n");
+    for i in 0..4 {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i}, project_id: p1, status: running}}\n"
+        ));
+    }
+    let sim = Sim::with(
+        &fixture,
+        SimConfig {
+            transition: Duration::from_millis(3000),
+            ..SimConfig::default()
+        },
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}groups:\n  - {{provider: cph, ids: [c0, c1, c2, c3], state: stopped}}\n",
+        providers(&sim.url())
+    ));
+    let cmd = pf(&[
+        "apply",
+        &dir.spec(),
+        "--auto-approve",
+        "--canary",
+        "1",
+        "--json",
+    ]);
+    let out = crate::support::signal_when(
+        cmd,
+        "Canary first",
+        Duration::from_millis(500),
+        libc::SIGTERM,
+    );
+    assert_eq!(out.code, 143, "{}", out.stderr);
+    let report: Report = serde_json::from_str(&out.stdout).unwrap();
+    for r in report.results.iter().filter(|r| r.phone_id != "c0") {
+        assert_eq!(r.outcome, "skipped");
+        let why = &r.error.as_ref().unwrap().message;
+        assert!(why.starts_with("interrupted"), "{why}");
+    }
+    assert_eq!(sim.calls().len(), 1, "only the canary's call was sent");
+}
