@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use phonefleet::plan::saved::SavedPlan;
-use phonefleet::simulator::SimConfig;
 use serde_json::Value;
 
 use crate::apply::Report;
@@ -319,13 +318,7 @@ fn a_canary_goes_first_alone_and_a_failed_one_stops_only_its_provider() {
             "  - {{provider: huawei-cph, id: c{i}, project_id: p1, status: running, properties: {{k: old}}{fails}}}\n  - {{provider: geelark, id: g{i}, status: running}}\n"
         ));
     }
-    let sim = Sim::with(
-        &fixture,
-        SimConfig {
-            transition: Duration::from_millis(200),
-            ..SimConfig::default()
-        },
-    );
+    let sim = Sim::with_transition(&fixture, 200);
     let dir = Dir::with_spec(&format!(
         "{}groups:\n  - {{provider: cph, ids: [c0, c1, c2, c3], properties: {{k: new}}}}\n  - {{provider: gl, ids: [g0, g1, g2, g3], state: stopped}}\n",
         providers(&sim.url())
@@ -430,13 +423,7 @@ fn a_signal_during_the_canary_stops_the_rest_as_interrupted() {
             "  - {{provider: huawei-cph, id: c{i}, project_id: p1, status: running}}\n"
         ));
     }
-    let sim = Sim::with(
-        &fixture,
-        SimConfig {
-            transition: Duration::from_millis(3000),
-            ..SimConfig::default()
-        },
-    );
+    let sim = Sim::with_transition(&fixture, 3000);
     let dir = Dir::with_spec(&format!(
         "{}groups:\n  - {{provider: cph, ids: [c0, c1, c2, c3], state: stopped}}\n",
         providers(&sim.url())

@@ -92,13 +92,7 @@ fn a_failed_property_job_skips_that_phone_s_start_only() {
   - {provider: huawei-cph, id: f1, project_id: p1, status: stopped, properties: {k: old}, job_fails: {code: CPS.0003, message: 'internal error, retry later'}}
   - {provider: huawei-cph, id: g1, project_id: p1, status: stopped, properties: {k: old}}
 ";
-    let sim = Sim::with(
-        fixture,
-        SimConfig {
-            transition: Duration::from_millis(300),
-            ..SimConfig::default()
-        },
-    );
+    let sim = Sim::with_transition(fixture, 300);
     let dir = Dir::with_spec(&format!(
         "{}groups:\n  - {{provider: cph, ids: [f1, g1], state: running, properties: {{k: new}}}}\n",
         providers(&sim.url())

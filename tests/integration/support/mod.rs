@@ -334,6 +334,17 @@ impl Sim {
         )
     }
 
+    /// A simulator whose transitions and jobs take `ms` milliseconds.
+    pub fn with_transition(fixture_yaml: &str, ms: u64) -> Sim {
+        Sim::with(
+            fixture_yaml,
+            SimConfig {
+                transition: Duration::from_millis(ms),
+                ..SimConfig::default()
+            },
+        )
+    }
+
     pub fn with(fixture_yaml: &str, config: SimConfig) -> Sim {
         let fixture: Fixture = serde_yaml::from_str(fixture_yaml).expect("test fixture parses");
         let rt = tokio::runtime::Builder::new_multi_thread()
