@@ -176,10 +176,13 @@ impl Fixture {
         }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read fixture {}", path.display()))?;
-        let is_spec = serde_yaml::from_str::<serde_yaml::Value>(&text)
-            .ok()
-            .and_then(|v| v.as_mapping().map(|m| m.contains_key("version")))
-            .unwrap_or(false);
+        // A spec has a top-level `version`; the word alone is a cheap first test (the saved sandbox of a
+        // large fleet is not parsed twice).
+        let is_spec = text.contains("version")
+            && serde_yaml::from_str::<serde_yaml::Value>(&text)
+                .ok()
+                .and_then(|v| v.as_mapping().map(|m| m.contains_key("version")))
+                .unwrap_or(false);
         if is_spec {
             return Ok(super::seed::from_spec(&crate::spec::load_file(path)?.spec));
         }
