@@ -23,10 +23,9 @@ pub(crate) async fn execute(
     opts: &Options,
 ) -> ApplyReport {
     let canaries: BTreeSet<(&str, &str)> = plan
-        .batches
-        .iter()
-        .filter(|b| b.canary)
-        .flat_map(|b| b.ids().map(|id| (b.provider.as_str(), id)))
+        .canary_by_provider()
+        .into_iter()
+        .flat_map(|(provider, ids)| ids.into_iter().map(move |id| (provider, id)))
         .collect();
     let is_canary = |provider: &str, id: &str| canaries.contains(&(provider, id));
     let first = Plan {

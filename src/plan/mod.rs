@@ -156,6 +156,20 @@ impl Plan {
         self.sensitive.shown(self, reveal)
     }
 
+    /// The phones of the canary batches, per provider, in plan order (none without `--canary`).
+    pub fn canary_by_provider(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for b in self.batches.iter().filter(|b| b.canary) {
+            for id in b.ids() {
+                if seen.insert((b.provider.as_str(), id)) {
+                    out.entry(b.provider.as_str()).or_default().push(id);
+                }
+            }
+        }
+        out
+    }
+
     /// Whether a guard that nothing overrides (`protect`) is broken.
     pub fn breaks_protection(&self) -> bool {
         guard::broken(&self.guards).any(|g| !g.guard.overridable())

@@ -223,11 +223,7 @@ fn guards(plan: &Plan, out: &mut String) {
         out.push('\n');
     }
     if let Some(n) = plan.canary {
-        let mut first: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for b in plan.batches.iter().filter(|b| b.canary) {
-            let ids = first.entry(b.provider.as_str()).or_default();
-            ids.extend(b.ids().filter(|id| !ids.contains(id)).collect::<Vec<_>>());
-        }
+        let first = plan.canary_by_provider();
         let _ = writeln!(
             out,
             "**Canary** (`--canary {n}`): for each provider and action, its first {n} phones go first, \

@@ -182,15 +182,7 @@ pub fn canary_lines(plan: &Plan, layout: Layout) -> String {
     let Some(n) = plan.canary else {
         return out;
     };
-    let mut first: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for b in plan.batches.iter().filter(|b| b.canary) {
-        let ids = first.entry(b.provider.as_str()).or_default();
-        for id in b.ids() {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    }
+    let first = plan.canary_by_provider();
     if first.is_empty() {
         return out;
     }
