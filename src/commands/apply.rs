@@ -258,7 +258,6 @@ async fn from_saved(
         observed = session.observe(&bound.covered) => observed,
         () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
     };
-    crate::plan::Sensitive::of(&bound.policy.safety).register_values(&bound.covered, &observed);
     let stale = verify::stale_phones(&saved.plan, &observed);
     let plan_limits = session::limits_for(&bound.providers, Overrides::default());
     if !stale.is_empty() && verify::already_applied(&bound, &observed, &plan_limits) {
@@ -288,6 +287,7 @@ async fn from_saved(
             return Err(e);
         }
     };
+    plan.sensitive.register_values(&bound.covered, &observed);
     if let Some(n) = settings.canary
         && plan.canary != Some(n)
     {

@@ -85,15 +85,14 @@ pub async fn make(
         }
         observed.unmanaged = session::unmanaged(counted, &desired, &observed);
     }
-    let policy = plan::Policy::of(&loaded.spec, canary);
-    plan::Sensitive::of(&policy.safety).register_values(&desired, &observed);
     let plan = plan::compute(&PlanInput {
         providers: &loaded.spec.providers,
         desired: &desired,
         observed: &observed,
         limits: &limits,
-        policy: &policy,
+        policy: &plan::Policy::of(&loaded.spec, canary),
     });
+    plan.sensitive.register_values(&desired, &observed);
     Ok((Planned { spec: loaded, plan }, session))
 }
 
