@@ -40,6 +40,20 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// A problem with a file (or directory) as a whole: no position.
+    pub fn whole(file: &str, message: String) -> Diagnostic {
+        Diagnostic {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            path: String::new(),
+            message,
+            hint: None,
+        }
+    }
+}
+
 /// Every problem found in one or more files; an error type so that `?` carries it to the edge.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);

@@ -14,16 +14,9 @@ use super::load::{LoadedSpec, MAX_SPEC_BYTES, Parsed, parse};
 use super::report::{At, Report, Route};
 use super::{FleetSpec, validate};
 
-/// A problem with the directory as a whole.
-fn whole(dir: &str, message: String) -> Diagnostics {
-    Diagnostics(vec![Diagnostic {
-        file: dir.to_owned(),
-        line: 0,
-        column: 0,
-        path: String::new(),
-        message,
-        hint: None,
-    }])
+/// A problem with the directory (or one of its files) as a whole.
+fn whole(file: &str, message: String) -> Diagnostics {
+    Diagnostics(vec![Diagnostic::whole(file, message)])
 }
 
 /// The spec files of a directory, in name order.
@@ -91,16 +84,7 @@ pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
     for (name, bytes) in &files {
         let mut report = Report::new(name);
         if let Some(p) = parse(&mut report, bytes, true) {
-            if p.spec.version != 1 && !p.skips.version {
-                report.push(
-                    "/version",
-                    format!(
-                        "unsupported spec version {}; this phonefleet reads version 1",
-                        p.spec.version
-                    ),
-                    None,
-                );
-            }
+            validate::version(&p.spec, &mut report, &p.skips);
             parsed.push(p);
         }
         problems.extend(report.finish().0);
@@ -133,15 +117,10 @@ pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
         );
     }
     validate::semantic(&merged.spec, &mut report, &merged.skips);
-    problems.extend(report.finish().0);
-    if !problems.is_empty() {
-        let order: std::collections::HashMap<&str, usize> = sources
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (*n, i))
-            .collect();
-        problems.sort_by_key(|d| (order.get(d.file.as_str()).copied(), d.line, d.column));
-        return Err(Diagnostics(problems));
+    if !problems.is_empty() || report.has_errors() {
+        // The files' own problems and the merged ones, in file order, then by position.
+        report.take(problems);
+        return Err(report.finish());
     }
     Ok(LoadedSpec {
         path: shown,

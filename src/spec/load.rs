@@ -34,16 +34,7 @@ pub struct LoadedSpec {
 /// Load and check one spec file.
 pub fn load_file(path: &Path) -> Result<LoadedSpec, Diagnostics> {
     let name = path.display().to_string();
-    let whole_file = |message: String| {
-        Diagnostics(vec![Diagnostic {
-            file: name.clone(),
-            line: 0,
-            column: 0,
-            path: String::new(),
-            message,
-            hint: None,
-        }])
-    };
+    let whole_file = |message: String| Diagnostics(vec![Diagnostic::whole(&name, message)]);
     let meta =
         std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
     if meta.is_dir() {

@@ -197,6 +197,11 @@ impl<'a> Report<'a> {
         });
     }
 
+    /// Diagnostics found elsewhere (each file on its own), to be reported with these.
+    pub(crate) fn take(&mut self, found: Vec<Diagnostic>) {
+        self.items.extend(found);
+    }
+
     /// Whether anything was reported.
     pub(crate) fn has_errors(&self) -> bool {
         !self.items.is_empty()

@@ -193,8 +193,8 @@ pub(crate) struct Skips {
     pub(crate) groups: std::collections::HashSet<usize>,
 }
 
-/// Everything the schema cannot check, over what the schema did not refuse.
-pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips) {
+/// The format version: phonefleet reads version 1 (checked per file of a directory too).
+pub(crate) fn version(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips) {
     if spec.version != 1 && !skips.version {
         report.push(
             "/version",
@@ -205,6 +205,11 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
             None,
         );
     }
+}
+
+/// Everything the schema cannot check, over what the schema did not refuse.
+pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips) {
+    version(spec, report, skips);
     for (name, p) in spec
         .providers
         .iter()
