@@ -194,6 +194,13 @@ groups:
     assert_eq!(sim.phones()["g1"]["status"], 0, "still running");
 }
 
+/// The eight running GeeLark phones [`limited_spec`] declares.
+fn eight_running() -> Sim {
+    Sim::start(&stop_fixture(&[
+        "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8",
+    ]))
+}
+
 fn limited_spec(url: &str, safety: &str) -> String {
     format!(
         "{}safety:\n{safety}groups:\n  - {{provider: gl, ids: [g1, g2, g3], state: stopped}}\n  - {{provider: gl, ids: [g4, g5, g6, g7, g8], state: running}}\n",
@@ -203,9 +210,7 @@ fn limited_spec(url: &str, safety: &str) -> String {
 
 #[test]
 fn blast_radius_guards_show_first_and_refuse_apply_unless_overridden() {
-    let sim = Sim::start(&stop_fixture(&[
-        "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8",
-    ]));
+    let sim = eight_running();
     let dir = Dir::with_spec(&limited_spec(
         &sim.url(),
         "  max_changes: 2\n  max_stop_percent: 25\n",
@@ -257,9 +262,7 @@ fn blast_radius_guards_show_first_and_refuse_apply_unless_overridden() {
     assert_eq!(report["guards_overridden"][1]["planned"], 38);
     assert_eq!(report["summary"]["ok"], 3);
     // Within the limits, nothing is said and apply goes ahead.
-    let sim = Sim::start(&stop_fixture(&[
-        "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8",
-    ]));
+    let sim = eight_running();
     let dir = Dir::with_spec(&limited_spec(
         &sim.url(),
         "  max_changes: 3\n  max_stop_percent: 38\n",
@@ -272,9 +275,7 @@ fn blast_radius_guards_show_first_and_refuse_apply_unless_overridden() {
 
 #[test]
 fn a_saved_plan_records_the_verdict_and_apply_checks_it_again() {
-    let sim = Sim::start(&stop_fixture(&[
-        "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8",
-    ]));
+    let sim = eight_running();
     let dir = Dir::with_spec(&limited_spec(&sim.url(), "  max_changes: 2\n"));
     let plan_file = dir.path("plan.json");
     pf(&["plan", &dir.spec(), "--out", &plan_file])
