@@ -12,10 +12,12 @@
 //! - [`state`]: the observed fleet, and normalisation of raw status codes.
 //! - [`plan`]: pure `compute(desired, observed) -> Plan`; batches; saved plan files.
 //! - [`apply`]: the executor: runs a plan's batches, waits for jobs and convergence, returns outcomes.
+//! - [`ops`]: operations the commands compose (plan files, account locks); they return values, never print.
 //! - [`session`]: connecting a spec's providers (or the `--simulate` sandbox) and observing its phones.
 //! - [`redact`]: provider text made safe to show: secrets masked, control characters escaped.
 //! - [`render`]: text, JSON and markdown output, apart from computing.
 //! - [`export`]: an existing account's phones written as a spec.
+//! - [`fs`]: capped reads of regular files only; atomic writes that never follow a link.
 //! - [`signals`]: SIGINT and SIGTERM, and the exit status of a run they stop.
 //! - [`simulator`]: the local fake cloud of all three providers (`phonefleet simulate`).
 //! - [`error`]: exit codes, hints, printing the final error.
@@ -26,6 +28,8 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod export;
+pub mod fs;
+pub mod ops;
 pub mod plan;
 pub mod provider;
 pub mod redact;

@@ -166,6 +166,13 @@ impl Session {
             None => (Target::Spec, None),
             Some(reset) => {
                 let path = PathBuf::from(SIMULATOR_STATE);
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    bail!(
+                        "{} is a symbolic link; phonefleet neither reads nor writes its state through \
+                         links. Remove it (the simulated fleet starts anew)",
+                        path.display()
+                    );
+                }
                 let mut fixture = if !reset && path.exists() {
                     Fixture::read(&path).with_context(|| {
                         format!("delete {} or pass --simulate-reset", path.display())
@@ -195,6 +202,14 @@ impl Session {
             sim,
             progress: false,
         })
+    }
+
+    /// Each provider's plan-file key, derived from its credentials.
+    pub fn plan_keys(&self) -> BTreeMap<String, crate::plan::saved::PlanKey> {
+        self.clients
+            .iter()
+            .map(|(n, c)| (n.clone(), c.plan_key()))
+            .collect()
     }
 
     /// Draw a bar per provider while reading (phones read / declared), on stderr; only for a terminal.
@@ -316,12 +331,8 @@ impl Session {
         if let Some((sim, path)) = self.sim {
             let fixture = sim.snapshot();
             sim.stop().await;
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-            }
             let text = serde_json::to_string_pretty(&fixture)?;
-            std::fs::write(&path, text)
+            crate::fs::write_atomic(&path, text.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         Ok(())

@@ -158,11 +158,14 @@ pub struct PlanArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub canary: Option<u32>,
     /// Seconds the whole run may take, reads and retries included.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
     pub timeout: u64,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
+
+/// The longest `--timeout` (a week): a deadline further out is a typo, and would overflow the clock.
+pub const MAX_TIMEOUT: u64 = 7 * 24 * 3600;
 
 /// `show` arguments.
 #[derive(Debug, Args)]
@@ -205,8 +208,15 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub override_guards: bool,
     /// Seconds the whole run may take: reads, calls, jobs and convergence. No batch is sent after it.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
     pub timeout: u64,
+    /// A saved plan older than this many seconds is refused (make a fresh one).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT * 52))]
+    pub max_plan_age: u64,
+    /// When another apply holds a provider account's lock on this machine, wait this many seconds for
+    /// it instead of refusing at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT))]
+    pub lock_timeout: u64,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -236,7 +246,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub simulate: bool,
     /// Seconds the whole run may take, reads and retries included.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
     pub timeout: u64,
 }
 
@@ -250,10 +260,10 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub fixture: Option<PathBuf>,
     /// Latency of every call, in milliseconds: the answer leaves this long after the request arrived.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub latency_ms: u64,
     /// How long each state transition (stopping, starting, jobs) takes, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub transition_ms: u64,
     /// Share of calls answered with 500/502/503 (some after the change was made).
     #[arg(long, value_name = "P", default_value_t = 0.0)]

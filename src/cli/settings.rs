@@ -184,6 +184,10 @@ pub struct ApplySettings {
     pub override_guards: bool,
     /// How long the whole run may take.
     pub timeout: Duration,
+    /// The oldest saved plan that is applied.
+    pub max_plan_age: Duration,
+    /// How long to wait for another apply's account lock (zero: refuse at once).
+    pub lock_timeout: Duration,
     /// Targets and simulation.
     pub connect: ConnectSettings,
 }
@@ -200,6 +204,8 @@ impl From<&ApplyArgs> for ApplySettings {
             canary: a.canary.map(|n| n as usize),
             override_guards: a.override_guards,
             timeout: Duration::from_secs(a.timeout),
+            max_plan_age: Duration::from_secs(a.max_plan_age),
+            lock_timeout: Duration::from_secs(a.lock_timeout),
             connect: (&a.connect).into(),
         }
     }

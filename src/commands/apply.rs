@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use crate::apply::{self, ApplyReport, Cancel, Options};
 use crate::cli::settings::{ApplySettings, GlobalSettings};
 use crate::error::ExitStatus;
-use crate::plan::saved::{SavedPlan, damaged_plan, looks_like_plan};
+use crate::plan::saved::{PlanFile, damaged_plan, looks_like_plan};
 use crate::plan::verify;
 use crate::plan::{Batch, GuardCheck, Plan};
 use crate::render;
@@ -29,8 +29,9 @@ pub async fn apply(
     let bytes = if settings.file.is_dir() {
         Vec::new()
     } else {
-        std::fs::read(&settings.file)
-            .with_context(|| format!("cannot read {}", settings.file.display()))?
+        let cap = crate::spec::load::MAX_SPEC_BYTES.max(crate::plan::saved::MAX_PLAN_BYTES);
+        crate::fs::read_capped(&settings.file, cap)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", settings.file.display()))?
     };
     let cancel = Cancel::default();
     let mut signals = signals::Watcher::new();
@@ -89,8 +90,14 @@ async fn from_spec(
              Review the changes with `phonefleet plan`, then pass --auto-approve (or apply a saved plan file)"
         );
     }
+    let loaded = crate::spec::load_file(&settings.file)?;
+    let in_scope = session::in_scope(
+        &loaded.spec.providers,
+        &session::select(loaded.spec.desired_phones(), &settings.connect.targets)?,
+    );
+    let _lock = lock(&in_scope, settings)?;
     let made = super::plan::make(
-        &settings.file,
+        loaded,
         &settings.connect,
         overrides(settings),
         false,
@@ -104,7 +111,6 @@ async fn from_spec(
         () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
     };
     let plan = planned.plan;
-    // The plan goes where the user reads it: stdout, unless stdout carries the JSON report.
     // The plan goes where the user reads it: stdout, unless stdout carries the JSON report.
     let shown = render::text::plan(&plan, global.layout(settings.json, settings.full));
     if settings.json {
@@ -203,6 +209,19 @@ async fn confirm() -> anyhow::Result<bool> {
     Ok(line.trim() == "yes")
 }
 
+/// Take the account locks of these providers for this apply (see [`crate::ops::lock`]).
+fn lock(
+    providers: &std::collections::BTreeMap<String, crate::spec::ProviderConfig>,
+    settings: &ApplySettings,
+) -> anyhow::Result<crate::ops::lock::Held> {
+    crate::ops::lock::acquire(
+        providers,
+        settings.connect.simulate,
+        settings.lock_timeout,
+        &format!("apply {}", settings.file.display()),
+    )
+}
+
 async fn from_saved(
     bytes: &[u8],
     settings: &ApplySettings,
@@ -210,7 +229,7 @@ async fn from_saved(
     cancel: &Cancel,
     deadline: std::time::Instant,
 ) -> anyhow::Result<ExitStatus> {
-    let saved = SavedPlan::parse(bytes)
+    let saved = PlanFile::parse(bytes)
         .with_context(|| format!("{} is not a usable plan file", settings.file.display()))?;
     if saved.simulated != settings.connect.simulate {
         if saved.simulated {
@@ -237,6 +256,8 @@ async fn from_saved(
         )
     })?;
     let bound = verify::against_spec(&saved, &spec)?;
+    let _lock = lock(&bound.providers, settings)?;
+    crate::plan::Sensitive::of(&spec.spec.safety()).install(&bound.covered);
     let limits = session::limits_for(&bound.providers, overrides(settings));
     let simulate = settings.connect.simulate.then_some(false);
     let mut session = Session::open(
@@ -248,6 +269,19 @@ async fn from_saved(
         deadline,
     )
     .await?;
+    let keys = session.plan_keys();
+    // Age and seals, then the declarations: still before any call.
+    let checked = crate::ops::saved::check_file(
+        &saved,
+        crate::plan::saved::now(),
+        settings.max_plan_age.as_secs(),
+        &keys,
+    )
+    .and_then(|()| verify::declared_as_planned(&saved, &bound, &keys));
+    if let Err(e) = checked {
+        session.close().await?;
+        return Err(e);
+    }
     session.show_progress(global.progress);
     eprintln!(
         "Spec {} is unchanged since the plan. Checking that the {} phones of the plan have not moved...",
@@ -258,7 +292,7 @@ async fn from_saved(
         observed = session.observe(&bound.covered) => observed,
         () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
     };
-    let stale = verify::stale_phones(&saved.plan, &observed);
+    let stale = verify::stale_phones(&saved, &bound, &observed, &keys, &bound.policy);
     let plan_limits = session::limits_for(&bound.providers, Overrides::default());
     if !stale.is_empty() && verify::already_applied(&bound, &observed, &plan_limits) {
         session.close().await?;
@@ -280,7 +314,7 @@ async fn from_saved(
     }
     // Batches are compared at the sizes `plan` used (no command-line overrides), then split further
     // for `--max-batch`.
-    let mut plan = match verify::rederive(&saved.plan, &bound, &observed, &plan_limits) {
+    let mut plan = match verify::rederive(&saved, &bound, &observed, &plan_limits) {
         Ok(p) => p,
         Err(e) => {
             session.close().await?;

@@ -6,7 +6,6 @@ use anyhow::Context;
 
 use crate::cli::settings::{GlobalSettings, PlanSettings};
 use crate::error::ExitStatus;
-use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Plan, PlanInput};
 use crate::render::wrap::Layout;
 use crate::render::{self, OutputFormat};
@@ -25,7 +24,7 @@ pub struct Planned {
 /// Load the spec, read the fleet and compute the plan. The session stays open for apply. With
 /// `census` (and no `--target`), each provider's phones that the spec does not declare are counted.
 pub async fn make(
-    path: &std::path::Path,
+    loaded: LoadedSpec,
     connect: &crate::cli::settings::ConnectSettings,
     overrides: Overrides,
     census: bool,
@@ -33,7 +32,6 @@ pub async fn make(
     global: &GlobalSettings,
     deadline: std::time::Instant,
 ) -> anyhow::Result<(Planned, Session)> {
-    let loaded = spec::load_file(path)?;
     let declared = loaded.spec.desired_phones();
     let all = declared.len();
     let desired = session::select(declared, &connect.targets)?;
@@ -56,6 +54,8 @@ pub async fn make(
         if providers.len() == 1 { "" } else { "s" },
         if connect.simulate { " (simulated)" } else { "" }
     );
+    // Masked before the first call: the spec's sensitive values, and live ones as they are read.
+    crate::plan::Sensitive::of(&loaded.spec.safety()).install(&desired);
     let mut session = Session::open(
         &session::in_scope(&loaded.spec.providers, &desired),
         &desired,
@@ -115,41 +115,28 @@ pub fn print(
     Ok(())
 }
 
-/// Save a plan file.
-pub fn save(planned: &Planned, simulated: bool, path: &std::path::Path) -> anyhow::Result<()> {
-    let used: std::collections::BTreeSet<&str> = planned
-        .plan
-        .changes
-        .iter()
-        .map(|c| c.provider.as_str())
-        .collect();
-    let saved = SavedPlan {
-        format_version: "1".into(),
-        kind: crate::plan::saved::KIND.into(),
-        phonefleet_version: env!("CARGO_PKG_VERSION").into(),
-        spec_path: planned.spec.path.clone(),
-        spec_digest: planned.spec.digest.clone(),
+/// Save a plan file, keyed and sealed with each provider's key.
+pub fn save(
+    planned: &Planned,
+    simulated: bool,
+    keys: &std::collections::BTreeMap<String, crate::plan::saved::PlanKey>,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let file = crate::ops::saved::to_file(
+        &planned.plan,
+        &planned.spec,
         simulated,
-        providers: planned
-            .spec
-            .spec
-            .providers
-            .iter()
-            .filter(|(n, _)| used.contains(n.as_str()))
-            .map(|(n, p)| (n.clone(), p.clone()))
-            .collect(),
-        plan: planned.plan.clone(),
-        digest: String::new(),
-    }
-    .sealed();
-    saved
-        .write(path, std::path::Path::new(&planned.spec.path))
+        crate::plan::saved::now(),
+        keys,
+    )?;
+    file.write(path, std::path::Path::new(&planned.spec.path))
         .with_context(|| format!("cannot save the plan to {}", path.display()))?;
     eprintln!(
-        "Saved the plan to {}; apply it with `phonefleet apply {}{}`.",
+        "Saved the plan to {}; apply it with `phonefleet apply {}{}` within {} (--max-plan-age).",
         path.display(),
         path.display(),
-        if simulated { " --simulate" } else { "" }
+        if simulated { " --simulate" } else { "" },
+        crate::ops::saved::duration(86_400)
     );
     Ok(())
 }
@@ -191,7 +178,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     let deadline = std::time::Instant::now() + settings.timeout;
     let mut signals = crate::signals::Watcher::new();
     let made = make(
-        &settings.spec,
+        spec::load_file(&settings.spec)?,
         &settings.connect,
         Overrides::default(),
         true,
@@ -210,6 +197,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
             return Ok(signal.status());
         }
     };
+    let keys = session.plan_keys();
     session.close().await?;
     if settings.show_sensitive && settings.format != OutputFormat::Text {
         eprintln!(
@@ -236,7 +224,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
                 out.display()
             );
         } else {
-            save(&planned, settings.connect.simulate, out)?;
+            save(&planned, settings.connect.simulate, &keys, out)?;
         }
     }
     if protected {

@@ -2,13 +2,20 @@
 
 use crate::cli::settings::{GlobalSettings, ShowSettings};
 use crate::error::ExitStatus;
-use crate::plan::saved::SavedPlan;
+use crate::plan::saved::PlanFile;
 
 /// Read the plan file (its digest checked) and print it.
 pub fn show(settings: &ShowSettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
-    let saved = SavedPlan::read(&settings.plan)?;
+    let saved = PlanFile::read(&settings.plan)?;
+    eprintln!(
+        "Plan made {} UTC from {} ({} phone{} to change); sensitive values are never in a plan file.",
+        crate::render::time::utc(saved.created_at),
+        saved.spec_path,
+        saved.phones.len(),
+        if saved.phones.len() == 1 { "" } else { "s" }
+    );
     super::plan::print(
-        &saved.plan,
+        &crate::ops::saved::to_display(&saved),
         &saved.spec_digest,
         settings.format,
         global.layout(false, settings.full),

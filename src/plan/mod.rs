@@ -106,6 +106,10 @@ pub struct Summary {
     /// Phones at each provider that the spec does not declare (never changed).
     #[serde(default)]
     pub unmanaged: BTreeMap<String, crate::state::Unmanaged>,
+    /// Providers whose endpoint is not their kind's default, and that endpoint (a reviewer must see
+    /// where a spec sends its calls).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub endpoints: BTreeMap<String, String>,
     /// Providers that could not be read at all (their phones are blocked as unreadable).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub failed_providers: BTreeMap<String, crate::state::ProviderFailure>,
@@ -306,6 +310,17 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
     let mut summary = summarise(&changes, &batches, unchanged);
     summary.unmanaged = input.observed.unmanaged.clone();
     summary.failed_providers = input.observed.failed_providers.clone();
+    summary.endpoints = input
+        .providers
+        .iter()
+        .filter_map(|(name, p)| {
+            let endpoint = p.endpoint.as_deref()?;
+            let default = capability::of(p.kind).default_endpoint(p.region.as_deref());
+            let same = default.as_deref().map(|d| d.trim_end_matches('/'))
+                == Some(endpoint.trim_end_matches('/'));
+            (!same).then(|| (name.clone(), endpoint.to_owned()))
+        })
+        .collect();
     Plan {
         guards: guard::check(&changes, input.policy),
         sensitive: Sensitive::of(&input.policy.safety),

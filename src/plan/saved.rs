@@ -1,67 +1,326 @@
-//! Saved plan files (`plan --out FILE`): the plan, the provider entries it needs (environment variable
-//! names only, never secrets), the spec's path and digest, and a digest over the whole content.
+//! Saved plan files (`plan --out FILE`), format "2": a wire type of its own, holding what `apply` needs to
+//! check the plan against the spec and the fleet, and nothing more. Never an internal type.
 //!
-//! The content digest only catches a damaged or hand-edited file: anyone can recompute it, so it is no
-//! signature. What makes a saved plan safe to apply is [`super::verify`]: the spec it names must be
-//! unchanged, and everything that runs is derived again from that spec.
+//! What a file holds: when it was made; the spec's path and digest; per provider its kind, its effective
+//! endpoint and a digest of its spec entry; per phone the actions, the property *keys* it changes, what
+//! a reviewer saw (sensitive values masked) and two keyed digests: of what was observed and of what the
+//! spec declares; the batches as ids; the guard verdicts; a content digest and, per provider, a seal.
+//!
+//! What it never holds: a secret, or a sensitive property value (live or desired), in any form. The
+//! keyed digests and seals use a [`PlanKey`] derived from the provider's credentials, which the file
+//! does not hold and `apply` has anyway: a reader of the file cannot test a guess (an 11-digit phone
+//! number against an unkeyed hash), and cannot re-seal an edited file. A rotated credential makes an
+//! open plan unusable (its seal no longer verifies): make a new plan.
+//!
+//! The content digest only catches a damaged file; the seal catches an edited one; what makes a
+//! saved plan safe to apply is still [`super::verify`]: everything that runs is derived again from the
+//! reviewed spec and the phones as they are now.
 //!
 //! Writing never clobbers: `--out` refuses the spec itself, a symbolic link, or any existing file that is
-//! not a phonefleet plan, and the file is replaced whole (written aside, then renamed).
+//! not a phonefleet plan, and the file is replaced whole ([`crate::fs::write_atomic`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Plan;
-use crate::spec::ProviderConfig;
+use super::{Batch, GuardCheck, PhoneView, Plan};
+use crate::spec::{DesiredPhone, ProviderConfig, ProviderKind};
 
 /// The `kind` field of a plan file.
 pub const KIND: &str = "phonefleet-plan";
 
+/// The format this phonefleet writes and reads.
+pub const FORMAT: &str = "2";
+
+/// The largest plan file read (a 100,000-phone plan is about 40 MiB).
+pub const MAX_PLAN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A key for one provider's digests and seal, derived from its credentials; never written anywhere.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlanKey([u8; 32]);
+
+impl std::fmt::Debug for PlanKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlanKey(***)")
+    }
+}
+
+impl PlanKey {
+    /// Derive the key from secret parts (a token; an AK and SK; an app id and API key).
+    pub fn derive(parts: &[&str]) -> PlanKey {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(b"phonefleet plan key, format 2")
+            .expect("HMAC takes any key length");
+        for p in parts {
+            mac.update(&(p.len() as u64).to_le_bytes());
+            mac.update(p.as_bytes());
+        }
+        PlanKey(mac.finalize().into_bytes().into())
+    }
+
+    /// `hmac-sha256:<hex>` of `what` and `data`.
+    pub fn mac(&self, what: &str, data: &[u8]) -> String {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(what.as_bytes());
+        mac.update(&[0]);
+        mac.update(data);
+        format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// The keyed digest of what was observed of a phone ([`super::fingerprint`]).
+    pub fn observed(&self, fingerprint: &str) -> String {
+        self.mac("observed", fingerprint.as_bytes())
+    }
+
+    /// The keyed digest of what the spec declares for a phone.
+    pub fn desired(&self, d: &DesiredPhone) -> String {
+        self.mac(
+            "desired",
+            &serde_json::to_vec(d).expect("a declared phone serializes"),
+        )
+    }
+}
+
 /// A plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SavedPlan {
-    /// Always `"1"` for this layout.
-    pub format_version: String,
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
     /// Always [`KIND`].
     pub kind: String,
+    /// Always [`FORMAT`].
+    pub format_version: String,
     /// The phonefleet version that wrote it.
     pub phonefleet_version: String,
-    /// The spec file as named on the command line.
+    /// When the plan was made, in seconds since the Unix epoch (`apply --max-plan-age` refuses old ones).
+    pub created_at: u64,
+    /// The spec as named on the command line.
     pub spec_path: String,
-    /// `sha256:` digest of the spec file's bytes.
+    /// `sha256:` digest of the spec (its file, or a directory's files).
     pub spec_digest: String,
     /// Made against the simulator (`--simulate`): apply it with `--simulate` too.
     pub simulated: bool,
-    /// Provider entries of the phones in the plan.
-    pub providers: BTreeMap<String, ProviderConfig>,
-    /// The plan itself.
-    pub plan: Plan,
-    /// `sha256:` over the canonical JSON of every other field.
-    #[serde(default)]
+    /// `--canary N` of the plan.
+    pub canary: Option<usize>,
+    /// The providers of the phones the plan changes.
+    pub providers: BTreeMap<String, FileProvider>,
+    /// The phones the plan changes.
+    pub phones: Vec<FilePhone>,
+    /// The calls, in order.
+    pub batches: Vec<FileBatch>,
+    /// The guard rails' verdicts.
+    pub guards: Vec<FileGuard>,
+    /// `sha256:` over the canonical JSON of every other field but `seals`.
     pub digest: String,
+    /// Per provider: the digest sealed with its [`PlanKey`].
+    pub seals: BTreeMap<String, String>,
+}
+
+/// One provider of a plan file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileProvider {
+    /// `huawei-cph`, `geelark` or `koophone`.
+    pub kind: ProviderKind,
+    /// Where its calls go (for the reader; the spec decides).
+    pub endpoint: String,
+    /// `sha256:` of the spec's entry for it (endpoint, region, project, variable names; no secret).
+    pub entry: String,
+}
+
+/// One phone of a plan file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePhone {
+    /// Provider name.
+    pub provider: String,
+    /// Phone id.
+    pub phone_id: String,
+    /// Name from the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Actions in order: `set_properties`, `set_traffic:routing`, `stop`, `start`, `restart`.
+    pub actions: Vec<String>,
+    /// Property keys it sets (never values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// What a reviewer saw as before (sensitive values masked).
+    pub before: PhoneView,
+    /// What a reviewer saw as after (sensitive values masked).
+    pub after: PhoneView,
+    /// Remarks shown with the phone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Keyed digest of what was observed.
+    pub observed: String,
+    /// Keyed digest of what the spec declared.
+    pub desired: String,
+}
+
+/// One call of a plan file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBatch {
+    /// Provider name.
+    pub provider: String,
+    /// `set_properties`, `set_traffic:routing`, `stop`, `start` or `restart`.
+    pub action: String,
+    /// The phones, in order.
+    pub phone_ids: Vec<String>,
+    /// Part of the canary.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
+}
+
+/// One guard verdict of a plan file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileGuard {
+    /// `max_changes`, `max_stop_percent` or `protect`.
+    pub guard: String,
+    /// For per-provider guards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The limit.
+    pub limit: u64,
+    /// What the plan does.
+    pub planned: u64,
+}
+
+/// The wire name of an action: `set_traffic:routing` carries its route.
+pub fn action_name(a: &super::Action) -> String {
+    match a {
+        super::Action::SetTraffic(t) => format!("set_traffic:{}", t.as_str()),
+        other => other.name().to_owned(),
+    }
+}
+
+impl FileBatch {
+    /// The wire form of a batch.
+    pub fn of(b: &Batch) -> FileBatch {
+        FileBatch {
+            provider: b.provider.clone(),
+            action: action_name(&b.action),
+            phone_ids: b.ids().map(str::to_owned).collect(),
+            canary: b.canary,
+        }
+    }
+}
+
+impl FileGuard {
+    /// The wire form of a verdict.
+    pub fn of(g: &GuardCheck) -> FileGuard {
+        FileGuard {
+            guard: g.guard.name().to_owned(),
+            provider: g.provider.clone(),
+            limit: g.limit,
+            planned: g.planned,
+        }
+    }
+}
+
+/// Where a provider's calls go, as a plan file records it.
+pub fn endpoint_of(config: &ProviderConfig, simulated: bool) -> String {
+    if simulated {
+        return "(the local simulator)".to_owned();
+    }
+    config
+        .endpoint
+        .clone()
+        .or_else(|| crate::capability::of(config.kind).default_endpoint(config.region.as_deref()))
+        .unwrap_or_default()
+}
+
+/// `sha256:` of a provider's spec entry.
+pub fn entry_digest(config: &ProviderConfig) -> String {
+    let bytes = serde_json::to_vec(config).expect("a provider entry serializes");
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The wire form of a plan's phones with changes (blocked ones are not applied, so not kept).
+pub fn phones_of(plan: &Plan, keys: &BTreeMap<String, PlanKey>) -> anyhow::Result<Vec<FilePhone>> {
+    let shown = plan.sensitive.mask(plan);
+    let mut out = Vec::new();
+    for (c, masked) in plan.changes.iter().zip(&shown.changes) {
+        if c.actions.is_empty() {
+            continue;
+        }
+        let Some(key) = keys.get(&c.provider) else {
+            bail!("no plan key for provider `{}`", c.provider);
+        };
+        out.push(FilePhone {
+            provider: c.provider.clone(),
+            phone_id: c.phone_id.clone(),
+            name: c.name.clone(),
+            actions: c.actions.iter().map(action_name).collect(),
+            keys: if c.actions.contains(&super::Action::SetProperties) {
+                c.desired
+                    .properties
+                    .iter()
+                    .filter(|(k, v)| !v.matches(c.before.properties.get(*k)))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            before: masked.before.clone(),
+            after: masked.after.clone(),
+            notes: masked.notes.clone(),
+            observed: key.observed(&c.fingerprint),
+            desired: key.desired(&c.desired),
+        });
+    }
+    Ok(out)
 }
 
 fn content_digest(value: &serde_json::Value) -> String {
     let mut v = value.clone();
     if let Some(map) = v.as_object_mut() {
         map.remove("digest");
+        map.remove("seals");
     }
     // serde_json's map is ordered by key, so this text is canonical.
     let text = serde_json::to_string(&v).expect("a JSON value serializes");
     format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
-impl SavedPlan {
-    /// Seal the plan: compute the digest.
-    pub fn sealed(mut self) -> SavedPlan {
-        self.digest.clear();
-        let value = serde_json::to_value(&self).expect("a plan serializes");
+impl PlanFile {
+    /// Compute the content digest, leaving the seals as they are (which then no longer verify, unless
+    /// nothing changed).
+    pub fn digested(mut self) -> PlanFile {
+        let value = serde_json::to_value(&self).expect("a plan file serializes");
         self.digest = content_digest(&value);
         self
+    }
+
+    /// Compute the digest and seal it with each provider's key.
+    pub fn sealed(self, keys: &BTreeMap<String, PlanKey>) -> anyhow::Result<PlanFile> {
+        let mut this = self.digested();
+        this.seals.clear();
+        for name in this.providers.keys() {
+            let Some(key) = keys.get(name) else {
+                bail!("no plan key for provider `{name}`");
+            };
+            this.seals
+                .insert(name.clone(), key.mac("seal", this.digest.as_bytes()));
+        }
+        Ok(this)
+    }
+
+    /// Providers whose seal does not verify with their key now (credentials rotated, or the file edited).
+    pub fn unsealed(&self, keys: &BTreeMap<String, PlanKey>) -> Vec<String> {
+        self.providers
+            .keys()
+            .filter(|name| {
+                let want = keys
+                    .get(*name)
+                    .map(|k| k.mac("seal", self.digest.as_bytes()));
+                want.is_none() || self.seals.get(*name) != want.as_ref()
+            })
+            .cloned()
+            .collect()
     }
 
     /// Write the file, replacing it whole (see [`check_out_path`] for what it refuses to replace).
@@ -69,39 +328,19 @@ impl SavedPlan {
         check_out_path(path, spec)?;
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let name = path
-            .file_name()
-            .map_or_else(|| "plan".to_owned(), |n| n.to_string_lossy().into_owned());
-        let aside = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&aside)
-            .and_then(|mut f| {
-                use std::io::Write;
-                f.write_all(text.as_bytes())?;
-                f.sync_all()
-            })
-            .and_then(|()| std::fs::rename(&aside, path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&aside);
-        }
-        written.with_context(|| format!("cannot write the plan to {}", path.display()))
+        crate::fs::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("cannot write the plan to {}", path.display()))
     }
 
-    /// Read a plan file, refusing one whose content does not match its digest.
-    pub fn read(path: &Path) -> anyhow::Result<SavedPlan> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read the plan file {}", path.display()))?;
+    /// Read a plan file (at most [`MAX_PLAN_BYTES`], a regular file), refusing one that is damaged.
+    pub fn read(path: &Path) -> anyhow::Result<PlanFile> {
+        let bytes = crate::fs::read_capped(path, MAX_PLAN_BYTES)
+            .map_err(|e| anyhow::anyhow!("cannot read the plan file {}: {e}", path.display()))?;
         Self::parse(&bytes).with_context(|| format!("{} is not a usable plan file", path.display()))
     }
 
-    /// Parse and check plan file bytes.
-    pub fn parse(bytes: &[u8]) -> anyhow::Result<SavedPlan> {
+    /// Parse plan file bytes and check the content digest (the seals need the keys: [`Self::unsealed`]).
+    pub fn parse(bytes: &[u8]) -> anyhow::Result<PlanFile> {
         if let Some(why) = damaged_plan(bytes) {
             bail!("a damaged or truncated phonefleet plan ({why}); make a new plan");
         }
@@ -110,9 +349,17 @@ impl SavedPlan {
             bail!("not a phonefleet plan (no \"kind\": \"{KIND}\")");
         }
         match value.get("format_version").and_then(|k| k.as_str()) {
-            Some("1") => {}
+            Some(FORMAT) => {}
+            Some("1") => bail!(
+                "this plan file has format \"1\", written by an older phonefleet; this one reads only \
+                 format \"{FORMAT}\" (which keeps no sensitive value). Make a new plan with `phonefleet \
+                 plan --out`"
+            ),
             other => {
-                bail!("plan format version {other:?} is not supported; this phonefleet reads \"1\"")
+                bail!(
+                    "plan format version {other:?} is not supported; this phonefleet reads \"{FORMAT}\". \
+                     Make a new plan"
+                )
             }
         }
         let recorded = value
@@ -127,6 +374,18 @@ impl SavedPlan {
         }
         serde_json::from_value(value).context("the plan file's content does not match its format")
     }
+
+    /// How old the plan is at `now` (seconds since the Unix epoch); a plan from the future is age 0.
+    pub fn age(&self, now: u64) -> u64 {
+        now.saturating_sub(self.created_at)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Refuse to write a plan over the spec, through a symbolic link, over a directory, or over an existing
@@ -168,8 +427,7 @@ pub fn check_out_path(path: &Path, spec: &Path) -> anyhow::Result<()> {
     if same(path, spec) {
         bail!("refusing to write the plan to {shown}: it is the spec itself; name another file");
     }
-    // A plan is a few MB at most per 10,000 phones; anything far larger is not one.
-    let is_plan = meta.len() < 1 << 30 && std::fs::read(path).is_ok_and(|b| looks_like_plan(&b));
+    let is_plan = crate::fs::read_capped(path, MAX_PLAN_BYTES).is_ok_and(|b| looks_like_plan(&b));
     if !is_plan {
         bail!(
             "refusing to write the plan to {shown}: the file exists and is not a phonefleet plan; \
@@ -204,4 +462,28 @@ pub fn looks_like_plan(bytes: &[u8]) -> bool {
             .ok()
             .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(|k| k == KIND))
             .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_digests_need_the_key_and_differ_between_keys() {
+        let a = PlanKey::derive(&["token-aaaaaa"]);
+        let b = PlanKey::derive(&["token-bbbbbb"]);
+        assert_eq!(
+            a.observed("fp"),
+            PlanKey::derive(&["token-aaaaaa"]).observed("fp")
+        );
+        assert_ne!(a.observed("fp"), b.observed("fp"));
+        assert_ne!(
+            a.observed("fp"),
+            a.mac("desired", b"fp"),
+            "domains are separate"
+        );
+        // Parts are length-prefixed: ("ab", "c") is not ("a", "bc").
+        assert_ne!(PlanKey::derive(&["ab", "c"]), PlanKey::derive(&["a", "bc"]));
+        assert_eq!(format!("{a:?}"), "PlanKey(***)");
+    }
 }

@@ -1,7 +1,7 @@
 //! Sensitive properties: keys whose values are personal data (a phone number, an IMSI) or otherwise not
 //! for every reader of a plan. Their values never appear in a rendered plan (text, markdown, JSON) or
-//! report; the diff still shows that such a value changes. The plan itself keeps the values, since
-//! apply must send them: a saved plan file holds them, as the spec does.
+//! report; the diff still shows that such a value changes. The plan in memory keeps the values, since
+//! apply must send them; a saved plan file never holds them (apply takes them from the spec).
 //!
 //! Patterns are globs over the whole key: `*` matches any run of characters (dots included), `?` one
 //! character. [`ALWAYS`] is sensitive whatever the spec says.
@@ -39,6 +39,15 @@ impl Sensitive {
     /// Whether `key`'s value must not be shown.
     pub fn covers(&self, key: &str) -> bool {
         ALWAYS.contains(&key) || self.patterns.iter().any(|p| glob(p, key))
+    }
+
+    /// Before any call: register the sensitive values the spec sets for these phones, and which keys are
+    /// sensitive, so that a provider message echoing one (or a live value, registered as it is read) is
+    /// masked from the first answer on.
+    pub fn install(&self, desired: &[DesiredPhone]) {
+        self.register_values(desired, &FleetState::default());
+        let keys = self.clone();
+        crate::redact::set_private_keys(move |k| keys.covers(k));
     }
 
     /// Register every sensitive value the spec sets or a provider reported for these phones, so that a

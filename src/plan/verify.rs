@@ -1,12 +1,12 @@
 //! A saved plan checked before it runs: what runs is what was shown, and nothing but the reviewed spec
 //! decides where calls go.
 //!
-//! A plan file is not trusted: its digest only catches accidental damage (anyone can recompute it). So
-//! `apply PLANFILE` runs nothing from the file as such. [`against_spec`] binds the plan to the spec on disk
-//! (same digest, the same provider entries, every phone of its changes declared there as the plan says),
-//! before any network call; after the phones are read again, [`stale_phones`] refuses a plan whose phones
-//! moved, and [`rederive`] computes the plan again from the spec and what was read, refusing a file whose
-//! changes or batches differ from that. The batches that run are the re-derived ones.
+//! A plan file is not trusted. [`against_spec`] binds it to the spec on disk (same digest, the same
+//! provider entries, every phone of its changes declared there as the plan's keyed digest says), before
+//! any network call; [`PlanFile::unsealed`](super::saved::PlanFile::unsealed) checks the seals with the
+//! keys of the credentials in force; after the phones are read again, [`stale_phones`] refuses a plan
+//! whose phones moved, and [`rederive`] computes the plan again from the spec and what was read, refusing
+//! a file whose changes, batches or verdicts differ from that. What runs is the re-derived plan.
 //!
 //! Pure: no I/O, no clock.
 
@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use anyhow::bail;
 use foldhash::{HashMap, HashMapExt};
 
-use super::saved::SavedPlan;
+use super::saved::{
+    FileBatch, FileGuard, PlanFile, PlanKey, action_name, endpoint_of, entry_digest,
+};
 use super::{PhoneView, Plan, PlanInput, Policy, fingerprint};
 use crate::capability::EffectiveLimits;
 use crate::spec::{DesiredPhone, LoadedSpec, ProviderConfig};
@@ -32,10 +34,10 @@ pub struct Bound {
     pub policy: Policy,
 }
 
-/// Check a saved plan against the spec on disk: same digest, same provider entries, and every phone of
-/// its changes declared by the spec exactly as the plan records it. Refuses otherwise, naming what
-/// differs.
-pub fn against_spec(saved: &SavedPlan, spec: &LoadedSpec) -> anyhow::Result<Bound> {
+/// Check a saved plan against the spec on disk: same digest, same provider entries, every phone of its
+/// changes declared by the spec. Refuses otherwise, naming what differs. The keyed digest of each
+/// phone's declaration is checked by [`declared_as_planned`] once the keys are known.
+pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound> {
     if spec.digest != saved.spec_digest {
         bail!(
             "the spec {} changed since the plan was made (its digest was {}, now {}); nothing was applied. \
@@ -50,81 +52,101 @@ pub fn against_spec(saved: &SavedPlan, spec: &LoadedSpec) -> anyhow::Result<Boun
     for d in &all {
         declared.insert((d.provider.as_str(), d.id.as_str()), d);
     }
+    let mut differing = Vec::new();
     let mut providers = BTreeMap::new();
-    for c in &saved.plan.changes {
-        let Some(config) = spec.spec.providers.get(&c.provider) else {
-            bail!(
-                "the plan changes phone `{}` of provider `{}`, which the spec {} does not define; \
-                 nothing was applied. Make a new plan",
-                c.phone_id,
-                c.provider,
-                spec.path
-            );
-        };
-        let same = declared
-            .get(&(c.provider.as_str(), c.phone_id.as_str()))
-            .is_some_and(|d| **d == c.desired)
-            && c.kind == config.kind;
-        if !same {
-            bail!(
-                "the plan's entry for phone `{}` of provider `{}` is not what the spec {} declares; \
-                 nothing was applied. Make a new plan",
-                c.phone_id,
-                c.provider,
-                spec.path
-            );
+    for (name, p) in &saved.providers {
+        match spec.spec.providers.get(name) {
+            Some(config)
+                if config.kind == p.kind
+                    && entry_digest(config) == p.entry
+                    && endpoint_of(config, saved.simulated) == p.endpoint =>
+            {
+                providers.insert(name.clone(), config.clone());
+            }
+            _ => differing.push(format!("`{name}`")),
         }
-        providers.insert(c.provider.clone(), config.clone());
     }
-    if providers != saved.providers {
-        let names: std::collections::BTreeSet<&String> =
-            providers.keys().chain(saved.providers.keys()).collect();
-        let differing: Vec<String> = names
-            .into_iter()
-            .filter(|n| providers.get(*n) != saved.providers.get(*n))
-            .map(|n| format!("`{n}`"))
-            .collect();
+    if !differing.is_empty() {
         bail!(
             "the plan's provider entries differ from the spec's ({}); nothing was sent anywhere. \
              Endpoints and credential variables come only from the spec: make a new plan",
             differing.join(", ")
         );
     }
-    let covered = saved
-        .plan
-        .changes
-        .iter()
-        .filter(|c| !c.actions.is_empty())
-        .map(|c| c.desired.clone())
-        .collect();
+    let mut covered = Vec::with_capacity(saved.phones.len());
+    for p in &saved.phones {
+        let found = providers
+            .contains_key(&p.provider)
+            .then(|| declared.get(&(p.provider.as_str(), p.phone_id.as_str())))
+            .flatten();
+        let Some(d) = found else {
+            bail!(
+                "the plan's entry for phone `{}` of provider `{}` is not what the spec {} declares; \
+                 nothing was applied. Make a new plan",
+                p.phone_id,
+                p.provider,
+                spec.path
+            );
+        };
+        covered.push((*d).clone());
+    }
     Ok(Bound {
         providers,
         covered,
-        policy: Policy::of(&spec.spec, saved.plan.canary),
+        policy: Policy::of(&spec.spec, saved.canary),
     })
 }
 
-/// Phones a saved plan covers whose observation no longer matches the plan's fingerprint, each with what
-/// moved, field by field: `gl / g2: state: running -> stopped`.
-pub fn stale_phones(plan: &Plan, state: &FleetState) -> Vec<String> {
-    plan.changes
+/// Refuse a plan whose phones' keyed declaration digests are not those of the spec's phones.
+pub fn declared_as_planned(
+    saved: &PlanFile,
+    bound: &Bound,
+    keys: &BTreeMap<String, PlanKey>,
+) -> anyhow::Result<()> {
+    for (p, d) in saved.phones.iter().zip(&bound.covered) {
+        let same = keys
+            .get(&p.provider)
+            .is_some_and(|k| k.desired(d) == p.desired);
+        if !same {
+            bail!(
+                "the plan's entry for phone `{}` of provider `{}` is not what the spec declares; \
+                 nothing was applied. Make a new plan",
+                p.phone_id,
+                p.provider
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Phones a saved plan covers whose observation no longer matches the plan's keyed digest, each with
+/// what moved, field by field (`gl / g2: state: running -> stopped`), sensitive values masked.
+pub fn stale_phones(
+    saved: &PlanFile,
+    bound: &Bound,
+    state: &FleetState,
+    keys: &BTreeMap<String, PlanKey>,
+    policy: &Policy,
+) -> Vec<String> {
+    saved
+        .phones
         .iter()
-        .filter(|c| !c.actions.is_empty())
-        .filter_map(|c| {
+        .zip(&bound.covered)
+        .filter_map(|(p, d)| {
             let obs = state
-                .get(&c.provider, &c.phone_id)
+                .get(&p.provider, &p.phone_id)
                 .cloned()
                 .unwrap_or(Observation::NotFound);
-            let now = fingerprint(&c.desired, &obs);
-            (now != c.fingerprint).then(|| {
-                let view = PhoneView::observed(c.kind, &c.desired, &obs);
-                let applied = view == c.after;
-                // What moved is shown, but never a sensitive value.
-                let (mut was, mut now) = (c.before.clone(), view);
-                plan.sensitive.mask_views(&mut was, &mut now);
-                let moves = was.moves(&now);
+            let kind = bound.providers.get(&p.provider)?.kind;
+            let now = keys.get(&p.provider)?.observed(&fingerprint(d, &obs));
+            (now != p.observed).then(|| {
+                let mut view = PhoneView::observed(kind, d, &obs);
+                let applied = view == PhoneView::desired(d);
+                let mut want = PhoneView::desired(d);
+                super::Sensitive::of(&policy.safety).mask_views(&mut view, &mut want);
+                let moves = p.before.moves(&view);
                 let what = if moves.is_empty() {
-                    "its provider status changed".to_owned()
+                    "its provider status (or a sensitive value) changed".to_owned()
                 } else {
                     moves.join(", ")
                 };
@@ -133,7 +155,7 @@ pub fn stale_phones(plan: &Plan, state: &FleetState) -> Vec<String> {
                 } else {
                     ""
                 };
-                format!("{} / {}: {what}{applied}", c.provider, c.phone_id)
+                format!("{} / {}: {what}{applied}", p.provider, p.phone_id)
             })
         })
         .collect()
@@ -159,10 +181,10 @@ pub fn already_applied(
 }
 
 /// The plan computed again from the spec's phones and what was just read; refused unless its changes
-/// are the saved plan's, its batches the saved batches and its guard verdicts the saved ones. Returns the
-/// saved plan with the re-derived batches (the only ones that run) and verdicts.
+/// are the saved plan's (phones and actions), its batches the saved batches and its guard verdicts the
+/// saved ones. Returns the re-derived plan: the only one that runs.
 pub fn rederive(
-    saved: &Plan,
+    saved: &PlanFile,
     bound: &Bound,
     observed: &FleetState,
     limits: &BTreeMap<String, EffectiveLimits>,
@@ -174,36 +196,39 @@ pub fn rederive(
         limits,
         policy: &bound.policy,
     });
-    let saved_actionable: Vec<_> = saved
+    let fresh_changes: Vec<(&str, &str, Vec<String>)> = fresh
         .changes
         .iter()
-        .filter(|c| !c.actions.is_empty())
+        .map(|c| {
+            (
+                c.provider.as_str(),
+                c.phone_id.as_str(),
+                c.actions.iter().map(action_name).collect(),
+            )
+        })
         .collect();
-    let fresh_changes: Vec<_> = fresh.changes.iter().collect();
-    if saved_actionable != fresh_changes {
+    let saved_changes: Vec<(&str, &str, Vec<String>)> = saved
+        .phones
+        .iter()
+        .map(|p| (p.provider.as_str(), p.phone_id.as_str(), p.actions.clone()))
+        .collect();
+    if saved_changes != fresh_changes {
         bail!(
             "the plan file's changes are not what its spec and the phones' state make; it was altered \
              after it was made; nothing was applied. Make a new plan"
         );
     }
-    if saved.batches != fresh.batches {
+    if saved.batches != fresh.batches.iter().map(FileBatch::of).collect::<Vec<_>>() {
         bail!(
             "the plan file's batches are not the calls its changes make; it was altered after it was \
              made; nothing was applied. Make a new plan"
         );
     }
-    if saved.guards != fresh.guards || saved.sensitive != fresh.sensitive {
+    if saved.guards != fresh.guards.iter().map(FileGuard::of).collect::<Vec<_>>() {
         bail!(
             "the plan file's guard verdicts are not what its spec's guard rails make; it was altered \
              after it was made; nothing was applied. Make a new plan"
         );
     }
-    Ok(Plan {
-        changes: saved.changes.clone(),
-        batches: fresh.batches,
-        summary: saved.summary.clone(),
-        guards: fresh.guards,
-        sensitive: fresh.sensitive,
-        canary: fresh.canary,
-    })
+    Ok(fresh)
 }

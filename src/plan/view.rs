@@ -156,8 +156,10 @@ fn key(s: &str) -> String {
     }
 }
 
-/// A short digest of what the provider reported for the attributes `d` manages (and the raw status),
-/// kept in saved plans: if it differs when the plan is applied, the phone moved since the plan.
+/// A digest of what the provider reported for the attributes `d` manages (and the raw status): if it
+/// differs when a saved plan is applied, the phone moved since the plan. Internal only: a plan file keeps
+/// it keyed ([`super::saved::PlanKey::observed`]), since an unkeyed digest of a phone number can be
+/// reversed by trying every number.
 pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
     #[derive(Serialize)]
     struct Print<'a> {
@@ -192,5 +194,5 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
         },
     };
     let bytes = serde_json::to_vec(&p).expect("a fingerprint serializes");
-    hex::encode(&Sha256::digest(&bytes)[..8])
+    hex::encode(Sha256::digest(&bytes))
 }

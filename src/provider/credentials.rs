@@ -51,6 +51,21 @@ pub enum Auth {
     },
 }
 
+impl Auth {
+    /// The key of this account's plan files: derived from the long-lived secrets (a temporary security
+    /// token is left out, as it changes every few hours).
+    pub fn plan_key(&self) -> crate::plan::saved::PlanKey {
+        use crate::plan::saved::PlanKey;
+        match self {
+            Auth::Token(t) => PlanKey::derive(&["token", t.expose()]),
+            Auth::AkSk { ak, sk, .. } => PlanKey::derive(&["aksk", ak.expose(), sk.expose()]),
+            Auth::AppKey { app_id, api_key } => {
+                PlanKey::derive(&["appkey", app_id.expose(), api_key.expose()])
+            }
+        }
+    }
+}
+
 fn env_secret(provider: &str, var: &str) -> Result<Secret, ProviderError> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => {

@@ -387,6 +387,17 @@ impl Client {
         }
     }
 
+    /// The key of this account's plan files, derived from its credentials (see
+    /// [`crate::plan::saved::PlanKey`]).
+    pub fn plan_key(&self) -> crate::plan::saved::PlanKey {
+        let ctx = match self {
+            Client::HuaweiCph(c) => &c.ctx,
+            Client::Geelark(c) => &c.ctx,
+            Client::Koophone(c) => &c.ctx,
+        };
+        ctx.auth.plan_key()
+    }
+
     /// Phones read so far by this client (every read counts: plan, staleness, confirmation).
     pub fn read_so_far(&self) -> usize {
         let ctx = match self {

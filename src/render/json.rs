@@ -114,6 +114,8 @@ struct SummaryJson<'a> {
     /// Providers that could not be read at all, and why.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     failed_providers: BTreeMap<&'a str, &'a str>,
+    /// Providers whose endpoint is not their kind's default, and that endpoint.
+    endpoints: &'a BTreeMap<String, String>,
 }
 
 fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
@@ -231,6 +233,7 @@ fn plan_json<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
                 .iter()
                 .map(|(p, f)| (p.as_str(), f.reason.as_str()))
                 .collect(),
+            endpoints: &plan.summary.endpoints,
         },
     }
 }

@@ -29,6 +29,14 @@ pub fn plan(plan: &Plan) -> String {
     if plan.summary.has_drift() {
         guards(plan, &mut out);
     }
+    for (provider, endpoint) in &plan.summary.endpoints {
+        let _ = writeln!(
+            out,
+            "Provider {} sends its calls to {}, not its default endpoint.\n",
+            code(provider),
+            code(endpoint)
+        );
+    }
     for (provider, u) in plan.summary.unmanaged.iter() {
         if u.unknown.is_some() {
             let _ = writeln!(

@@ -7,6 +7,7 @@ pub mod json;
 pub mod markdown;
 pub mod report;
 pub mod text;
+pub mod time;
 pub mod wrap;
 
 /// Output format on stdout.

@@ -298,6 +298,13 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
     for line in unmanaged_lines(plan, layout) {
         out.push_str(&color.dim(&line));
     }
+    for (provider, endpoint) in &plan.summary.endpoints {
+        let line = format!(
+            "Provider `{provider}` sends its calls to {}, not its default endpoint.",
+            crate::redact::controls(endpoint)
+        );
+        let _ = writeln!(out, "{}", wrap(&line, layout.width, "", "  ").trim_end());
+    }
     let _ = writeln!(out, "{summary}");
     out
 }

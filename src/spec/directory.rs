@@ -32,10 +32,9 @@ fn spec_files(dir: &Path, shown: &str) -> Result<Vec<String>, Diagnostics> {
         if !yaml || name.starts_with('.') {
             continue;
         }
-        if entry
-            .file_type()
-            .is_ok_and(|t| t.is_file() || t.is_symlink())
-        {
+        // Anything but a directory is listed, so that a device, FIFO or socket (or a link to one) is
+        // refused by name when it is read, not skipped in silence.
+        if entry.file_type().is_ok_and(|t| !t.is_dir()) {
             names.push(name);
         }
     }
@@ -61,8 +60,8 @@ pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
     for name in &names {
         let path = dir.join(name);
         let display = path.display().to_string();
-        let bytes = std::fs::read(&path)
-            .map_err(|e| whole(&display, format!("cannot read the file: {e}")))?;
+        let bytes = crate::fs::read_capped(&path, MAX_SPEC_BYTES - total)
+            .map_err(|e| whole(&display, e))?;
         total += bytes.len() as u64;
         if total > MAX_SPEC_BYTES {
             return Err(whole(

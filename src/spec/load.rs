@@ -3,9 +3,10 @@
 //! field path.
 //!
 //! YAML parsing stays in this file (serde_yaml is archived upstream; keeping it here keeps the swap
-//! cheap). Hostile input is bounded: serde_yaml refuses alias bombs (repetition limit) and deep nesting
-//! (recursion limit 128) before anything else walks the document, and files over [`MAX_SPEC_BYTES`] are
-//! refused unread.
+//! cheap). Hostile input is bounded: only regular files are read, and at most [`MAX_SPEC_BYTES`] of
+//! them (a cap on the read itself, not on the size the file system reports); characters a reviewer
+//! cannot see and deep flow nesting are refused before the parser runs ([`super::scan`]); serde_yaml
+//! refuses alias bombs (repetition limit) and deep block nesting (recursion limit 128).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -17,8 +18,9 @@ use super::diagnostic::{Diagnostic, Diagnostics, display_path, escape_segment, u
 pub(crate) use super::report::{At, Report};
 use super::{FleetSpec, validate};
 
-/// Larger files are refused before reading (a 100,000-phone spec is about 10 MiB).
-pub const MAX_SPEC_BYTES: u64 = 256 * 1024 * 1024;
+/// Larger specs are refused, a file or a directory's files together (a 100,000-phone spec is about
+/// 10 MiB).
+pub const MAX_SPEC_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A spec that passed every check.
 #[derive(Debug, Clone)]
@@ -40,14 +42,7 @@ pub fn load_file(path: &Path) -> Result<LoadedSpec, Diagnostics> {
     if meta.is_dir() {
         return super::directory::load_dir(path);
     }
-    if meta.len() > MAX_SPEC_BYTES {
-        return Err(whole_file(format!(
-            "the file is {} bytes; specs over {MAX_SPEC_BYTES} bytes are refused",
-            meta.len()
-        )));
-    }
-    let bytes =
-        std::fs::read(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
+    let bytes = crate::fs::read_capped(path, MAX_SPEC_BYTES).map_err(whole_file)?;
     load_str(&name, &bytes)
 }
 
@@ -97,6 +92,9 @@ pub(crate) fn parse<'a>(report: &mut Report<'a>, bytes: &'a [u8], in_dir: bool) 
         }
     };
     report.set_source(source);
+    if !readable(report, source) {
+        return None;
+    }
     let yaml: serde_yaml::Value = match serde_yaml::from_str(source) {
         Ok(v) => v,
         Err(e) if e.to_string().contains("duplicate entry") => {
@@ -176,6 +174,38 @@ pub(crate) fn parse<'a>(report: &mut Report<'a>, bytes: &'a [u8], in_dir: bool) 
             None
         }
     }
+}
+
+/// Refuse what [`super::scan`] finds, each where it stands; `false` when the parser must not run.
+fn readable(report: &mut Report<'_>, source: &str) -> bool {
+    let hidden = super::scan::hidden(source);
+    for h in hidden.iter().take(20) {
+        report.push_at(
+            h.line,
+            h.column,
+            "",
+            format!(
+                "{} is not allowed in a spec: the YAML parser reads it as a line break or reorders the \
+                 text, while a reviewer's diff does not show it",
+                h.describe()
+            ),
+            Some("delete it (and read the line again: what follows it may be hidden)".into()),
+        );
+    }
+    if let Some((line, column)) = super::scan::too_deep(source, super::scan::MAX_FLOW_DEPTH) {
+        report.push_at(
+            line,
+            column,
+            "",
+            format!(
+                "`[` and `{{` nest deeper than {} levels here; a fleet spec needs a handful",
+                super::scan::MAX_FLOW_DEPTH
+            ),
+            None,
+        );
+        return false;
+    }
+    hidden.is_empty()
 }
 
 /// Convert a YAML value to JSON, reporting what JSON cannot hold (tags, non-scalar keys, NaN).

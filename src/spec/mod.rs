@@ -8,7 +8,9 @@ pub mod diagnostic;
 mod directory;
 pub mod load;
 mod position;
+pub mod reach;
 mod report;
+pub mod scan;
 mod suggest;
 pub mod validate;
 

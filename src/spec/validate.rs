@@ -2,7 +2,8 @@
 //! attributes a provider kind cannot manage, unsafe ids, oversized property sets, literal secrets,
 //! plain-http endpoints off loopback.
 //!
-//! Pure: takes the parsed spec (or its JSON form) and reports into a [`Report`]; no I/O.
+//! Pure: takes the parsed spec (or its JSON form) and reports into a [`Report`]; no I/O but the two
+//! allow variables of [`super::reach`].
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -210,6 +211,8 @@ pub(crate) fn version(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips) 
 /// Everything the schema cannot check, over what the schema did not refuse.
 pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips) {
     version(spec, report, skips);
+    // The one read of the environment here: the consent the workflow gives (see `reach`).
+    super::reach::check(spec, report, &super::reach::Allow::from_env());
     for (name, p) in spec
         .providers
         .iter()

@@ -406,7 +406,8 @@ fn provider_answers_are_checked_not_trusted() {
         .run()
         .code(1)
         .stdout_has_text("could not read: ambiguous answer: the provider reported this phone twice, as status 0 and as status 2");
-    // Two phones given one job id: neither loses its outcome.
+    // Two phones given one job id, whose answer names only c1: c1's success is not c2's; c2 is
+    // reported at once, its outcome unknown, not waited on until the deadline.
     let cph = fake_cph(2, "");
     let dir = Dir::with_spec(&one_provider(
         "huawei-cph",
@@ -423,11 +424,12 @@ fn provider_answers_are_checked_not_trusted() {
     ])
     .run_within(WITHIN);
     let report: Report = out.json();
-    assert!(
-        report.results.iter().all(|r| r.outcome == "ok"),
-        "{report:?}"
-    );
     assert_eq!(report.results.len(), 2);
+    assert_eq!(report.results[0].outcome, "ok", "{report:?}");
+    assert_eq!(report.results[1].outcome, "failed", "{report:?}");
+    let error = report.results[1].error.as_ref().unwrap();
+    assert_eq!(error.code, "job-mismatch", "{report:?}");
+    assert!(error.message.contains("answers for phone c1, not this one"));
     // An unparsable property string: that phone is unreadable, not "no properties".
     let cph = fake_cph(2, "not json");
     let dir = Dir::with_spec(&one_provider(

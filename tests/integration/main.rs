@@ -5,6 +5,7 @@
 #![allow(unreachable_pub)]
 
 mod apply;
+mod attack;
 mod cli;
 mod directory;
 mod export;

@@ -16,9 +16,9 @@ fn on_terminal(args: &[&str], input: &str, env: &[(&str, &str)]) -> (i32, String
         .join(" ");
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &line, "/dev/null"])
-        .env("PF_CPH_TOKEN", "t")
-        .env("PF_GL_TOKEN", "t")
-        .env("PF_KP_TOKEN", "t")
+        .env("PHONEFLEET_CPH_TOKEN", "t")
+        .env("PHONEFLEET_GL_TOKEN", "t")
+        .env("PHONEFLEET_KP_TOKEN", "t")
         .env_remove("NO_COLOR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -2,17 +2,25 @@
 //! provider that redirects, floods, or echoes secrets and terminal escapes, markdown-breaking names, and
 //! `--out` pointed at files it must not replace.
 
-use phonefleet::plan::saved::SavedPlan;
 use serde_json::{Value, json};
 
 use crate::plan::{FIXTURE, spec};
 use crate::support::fake::{Fake, Reply};
-use crate::support::{Dir, GL_TOKEN, Sim, one_provider, pf, providers};
+use crate::support::{Dir, GL_TOKEN, Sim, one_provider, pf, providers, redigest, reseal};
 
-/// Re-seal an edited plan the way an attacker can: the content digest is public arithmetic.
-fn reseal(plan: Value) -> String {
-    let saved: SavedPlan = serde_json::from_value(plan).expect("still a plan");
-    serde_json::to_string_pretty(&saved.sealed()).unwrap()
+/// The content digest of a JSON value as a plan file computes it, whatever its fields.
+fn digest_raw(mut plan: Value) -> String {
+    use sha2::Digest;
+    let map = plan.as_object_mut().unwrap();
+    map.remove("digest");
+    let seals = map.remove("seals");
+    let text = serde_json::to_string(&plan).unwrap();
+    plan["digest"] = json!(format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(text))
+    ));
+    plan["seals"] = seals.unwrap_or_default();
+    serde_json::to_string_pretty(&plan).unwrap()
 }
 
 fn read_json(dir: &Dir, name: &str) -> Value {
@@ -33,27 +41,27 @@ fn a_resealed_plan_runs_only_what_its_spec_and_review_show() {
 
     // (a) An extra batch stopping a phone the spec does not manage.
     let mut extra = original.clone();
-    extra["plan"]["batches"]
+    extra["batches"]
         .as_array_mut()
         .unwrap()
-        .push(json!({"provider": "gl", "action": "stop", "phones": [{"id": "g9"}]}));
+        .push(json!({"provider": "gl", "action": "stop", "phone_ids": ["g9"]}));
     // (b) The stop batch turned into a start (a reboot of running phones, reported "skipped" before).
     let mut flipped = original.clone();
-    for b in flipped["plan"]["batches"].as_array_mut().unwrap() {
+    for b in flipped["batches"].as_array_mut().unwrap() {
         if b["provider"] == "gl" && b["action"] == "stop" {
             b["action"] = json!("start");
         }
     }
     // (c) Changes and batches altered together, so that `show` renders the forged change.
     let mut both = flipped.clone();
-    for c in both["plan"]["changes"].as_array_mut().unwrap() {
-        if c["provider"] == "gl" && c["actions"] == json!([{"action": "stop"}]) {
-            c["actions"] = json!([{"action": "start"}]);
+    for c in both["phones"].as_array_mut().unwrap() {
+        if c["provider"] == "gl" && c["actions"] == json!(["stop"]) {
+            c["actions"] = json!(["start"]);
         }
     }
     // (d) A change for a phone the spec does not declare, with a batch to match.
     let mut undeclared = original.clone();
-    let mut forged = undeclared["plan"]["changes"]
+    let mut forged = undeclared["phones"]
         .as_array()
         .unwrap()
         .iter()
@@ -61,15 +69,19 @@ fn a_resealed_plan_runs_only_what_its_spec_and_review_show() {
         .unwrap()
         .clone();
     forged["phone_id"] = json!("g9");
-    forged["desired"]["id"] = json!("g9");
-    undeclared["plan"]["changes"]
+    undeclared["phones"].as_array_mut().unwrap().push(forged);
+    undeclared["batches"]
         .as_array_mut()
         .unwrap()
-        .push(forged);
-    undeclared["plan"]["batches"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"provider": "gl", "action": "stop", "phones": [{"id": "g9"}]}));
+        .push(json!({"provider": "gl", "action": "stop", "phone_ids": ["g9"]}));
+    // (e) The extra batch again, by someone without the credentials: the seal gives it away.
+    let outsider = dir.write("outsider.json", &redigest(extra.clone()));
+    pf(&["apply", &outsider])
+        .run()
+        .code(1)
+        .no_panic()
+        .stderr_has("the plan's seal does not verify for `cph`, `gl`");
+    assert_eq!(sim.mutating_calls(), 0);
 
     for (name, forged, says) in [
         ("extra", extra, "batches are not the calls its changes make"),
@@ -98,10 +110,11 @@ fn a_resealed_plan_runs_only_what_its_spec_and_review_show() {
     let phones = sim.phones();
     assert_eq!(phones["g9"]["meaning"], "started", "{phones:?}");
 
-    // The untouched plan still applies, and reports every phone of its changes.
+    // The untouched plan still applies, and reports every phone of its changes (blocked phones are not
+    // in a plan file: apply does nothing to them).
     let out = pf(&["apply", &plan_file]).run();
     out.code(0)
-        .stdout_has("Apply: 5 ok, 0 failed, 3 blocked, 0 skipped.");
+        .stdout_has("Apply: 5 ok, 0 failed, 0 blocked, 0 skipped.");
     assert_eq!(sim.phones()["g9"]["meaning"], "started");
 }
 
@@ -119,13 +132,19 @@ fn a_plan_cannot_choose_endpoints_or_credential_variables() {
 
     let mut redirected = original.clone();
     redirected["providers"]["gl"]["endpoint"] = json!(attacker.url);
-    redirected["providers"]["gl"]["credentials"] = json!({"token_env": "SOME_OTHER_SECRET"});
     let mut broken = original.clone();
     broken["providers"]["gl"]["endpoint"] = json!("not a url");
-    let mut ftp = original;
+    let mut ftp = original.clone();
     ftp["providers"]["gl"]["endpoint"] = json!("ftp://127.0.0.1/x");
+    let mut entry = original.clone();
+    entry["providers"]["gl"]["entry"] = json!(format!("sha256:{}", "0".repeat(64)));
 
-    for (name, forged) in [("redirected", redirected), ("broken", broken), ("ftp", ftp)] {
+    for (name, forged) in [
+        ("redirected", redirected),
+        ("broken", broken),
+        ("ftp", ftp),
+        ("entry", entry),
+    ] {
         let file = dir.write(&format!("{name}.json"), &reseal(forged));
         let out = pf(&["apply", &file, "-v"])
             .env("SOME_OTHER_SECRET", "value-an-attacker-wants")
@@ -135,6 +154,16 @@ fn a_plan_cannot_choose_endpoints_or_credential_variables() {
             .stderr_has("the plan's provider entries differ from the spec's (`gl`)");
         assert!(!out.stderr.contains("value-an-attacker-wants"));
     }
+    // Credential variables are not a field of a plan file at all.
+    let mut variables = original;
+    variables["providers"]["gl"]["credentials"] = json!({"token_env": "SOME_OTHER_SECRET"});
+    let file = dir.write("variables.json", &digest_raw(variables));
+    pf(&["apply", &file])
+        .env("SOME_OTHER_SECRET", "value-an-attacker-wants")
+        .run()
+        .code(1)
+        .no_panic()
+        .stderr_has("does not match its format");
     assert!(
         attacker.requests().is_empty(),
         "nothing reached the attacker"
@@ -316,7 +345,7 @@ fn provider_text_never_prints_a_secret_or_a_terminal_escape() {
         pf(&["apply", &dir.spec(), "--auto-approve", "-v"]).run(),
         pf(&["apply", &dir.spec(), "--auto-approve", "--json"]).run(),
         pf(&["plan", &dir.spec()])
-            .env("PF_GL_TOKEN", "wrong-token-value")
+            .env("PHONEFLEET_GL_TOKEN", "wrong-token-value")
             .run(),
     ];
     for out in &outs {

@@ -36,6 +36,9 @@ struct JobListResponse {
 #[derive(Debug, Deserialize)]
 struct JobStatus {
     job_id: String,
+    /// The phone the job is for, when the answer says (checked against the phone it was sent for).
+    #[serde(default)]
+    phone_id: Option<String>,
     status: i64,
     #[serde(default)]
     error_code: Option<String>,
@@ -99,34 +102,27 @@ impl HuaweiCph {
             .iter()
             .filter(|j| j.job_id.as_deref().is_some_and(|id| !id.is_empty()))
             .count();
-        let mut by_phone: HashMap<String, PhoneJob> = HashMap::new();
+        // A phone answered twice cannot tell its outcome: neither answer is taken. A job id shared by
+        // two phones is kept for both: the job query tells their outcomes apart by `phone_id`.
+        let mut by_phone: HashMap<String, Option<PhoneJob>> = HashMap::new();
         for job in resp.jobs {
             if let Some(id) = job.phone_id.clone() {
-                by_phone.insert(id, job);
+                let twice = by_phone.contains_key(&id);
+                by_phone.insert(id, (!twice).then_some(job));
             }
         }
         Ok(ids
             .iter()
             .map(|id| {
                 let result = match by_phone.remove(*id) {
-                    Some(PhoneJob {
-                        error_code: Some(code),
-                        error_msg,
-                        ..
-                    }) if !code.is_empty() => Err(PhoneError::from_provider(
-                        &code,
-                        error_msg.as_deref().unwrap_or_default(),
-                    )),
-                    Some(PhoneJob {
-                        job_id: Some(job_id),
-                        ..
-                    }) if !job_id.is_empty() => Ok(Accepted::Job(PendingJob {
-                        phone_id: (*id).to_owned(),
-                        request_id: request_id.clone(),
-                        job_id,
-                        request_size,
-                    })),
-                    _ => Err(PhoneError {
+                    Some(None) => Err(PhoneError {
+                        code: "ambiguous-job".into(),
+                        message: "the provider answered for this phone twice, so its outcome is \
+                                  unknown; run plan to see its state"
+                            .into(),
+                    }),
+                    Some(Some(job)) => Self::accepted(id, job, &request_id, request_size),
+                    None => Err(PhoneError {
                         code: "no-job".into(),
                         message: "the provider answered without a job for this phone".into(),
                     }),
@@ -134,6 +130,38 @@ impl HuaweiCph {
                 ((*id).to_owned(), result)
             })
             .collect())
+    }
+
+    /// One phone's answer in a batch call: its error, or its job.
+    fn accepted(
+        id: &str,
+        job: PhoneJob,
+        request_id: &str,
+        request_size: usize,
+    ) -> Result<Accepted, PhoneError> {
+        match job {
+            PhoneJob {
+                error_code: Some(code),
+                error_msg,
+                ..
+            } if !code.is_empty() => Err(PhoneError::from_provider(
+                &code,
+                error_msg.as_deref().unwrap_or_default(),
+            )),
+            PhoneJob {
+                job_id: Some(job_id),
+                ..
+            } if !job_id.is_empty() => Ok(Accepted::Job(PendingJob {
+                phone_id: id.to_owned(),
+                request_id: request_id.to_owned(),
+                job_id,
+                request_size,
+            })),
+            _ => Err(PhoneError {
+                code: "no-job".into(),
+                message: "the provider answered without a job for this phone".into(),
+            }),
+        }
     }
 
     async fn job_page(
@@ -219,20 +247,48 @@ impl HuaweiCph {
             .buffer_unordered(self.ctx.limits.concurrency)
             .collect()
             .await;
-        let mut statuses: HashMap<String, JobStatus> = HashMap::new();
+        let mut statuses: HashMap<String, Vec<JobStatus>> = HashMap::new();
         let mut failed_poll = None;
         for r in results {
             match r {
-                Ok(list) => statuses.extend(list.into_iter().map(|s| (s.job_id.clone(), s))),
+                Ok(list) => {
+                    for s in list {
+                        statuses.entry(s.job_id.clone()).or_default().push(s);
+                    }
+                }
                 Err(e) if e.is_fatal() => return Err(e),
                 Err(e) => failed_poll = Some(crate::provider::chain(&e)),
             }
         }
-        // Keyed by job: an answer giving two phones one job id loses neither phone's outcome.
+        // Keyed by job, and a job that names another phone is not this phone's outcome.
         let finished = jobs
             .iter()
             .filter_map(|j| {
-                let s = statuses.get(&j.job_id)?;
+                let listed = statuses.get(&j.job_id)?;
+                let Some(s) = listed.iter().find(|s| {
+                    s.phone_id
+                        .as_deref()
+                        .is_none_or(|p| p.is_empty() || p == j.phone_id)
+                }) else {
+                    // The job is listed, but only for other phones: not this phone's outcome, and
+                    // waiting will not bring one.
+                    let others: Vec<&str> = listed
+                        .iter()
+                        .filter_map(|s| s.phone_id.as_deref())
+                        .collect();
+                    return Some((
+                        j.clone(),
+                        Err(PhoneError {
+                            code: "job-mismatch".into(),
+                            message: format!(
+                                "the provider's job {} answers for phone {}, not this one, so this \
+                                 phone's outcome is unknown; run plan to see its state",
+                                crate::redact::text(&j.job_id),
+                                crate::redact::text(&others.join(", "))
+                            ),
+                        }),
+                    ));
+                };
                 let result = match s.status {
                     2 => Ok(()),
                     -1 => Err(PhoneError::from_provider(

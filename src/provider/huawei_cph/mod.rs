@@ -233,7 +233,11 @@ impl HuaweiCph {
                     Ok(props) => Observation::Found(observed(
                         d.status,
                         d.traffic_type.as_deref(),
-                        Some(props),
+                        Some({
+                            // Masked from here on, in every message of the run.
+                            crate::redact::private_properties(&props);
+                            props
+                        }),
                     )),
                     Err(why) => Observation::unreadable(why),
                 })

@@ -99,9 +99,9 @@ pub fn pf(args: &[&str]) -> Cmd {
     Cmd {
         args: args.iter().map(|s| (*s).to_owned()).collect(),
         env: vec![
-            ("PF_CPH_TOKEN".into(), CPH_TOKEN.into()),
-            ("PF_GL_TOKEN".into(), GL_TOKEN.into()),
-            ("PF_KP_TOKEN".into(), KP_TOKEN.into()),
+            ("PHONEFLEET_CPH_TOKEN".into(), CPH_TOKEN.into()),
+            ("PHONEFLEET_GL_TOKEN".into(), GL_TOKEN.into()),
+            ("PHONEFLEET_KP_TOKEN".into(), KP_TOKEN.into()),
         ],
         dir: None,
         stdin: None,
@@ -427,9 +427,9 @@ impl Drop for Sim {
 /// same token variable), and these `phones` entries.
 pub fn one_provider(kind: &str, url: &str, phones: &str) -> String {
     let (name, var, extra) = match kind {
-        "huawei-cph" => ("cph", "PF_CPH_TOKEN", "    project_id: p1\n"),
-        "geelark" => ("gl", "PF_GL_TOKEN", ""),
-        _ => ("kp", "PF_KP_TOKEN", ""),
+        "huawei-cph" => ("cph", "PHONEFLEET_CPH_TOKEN", "    project_id: p1\n"),
+        "geelark" => ("gl", "PHONEFLEET_GL_TOKEN", ""),
+        _ => ("kp", "PHONEFLEET_KP_TOKEN", ""),
     };
     format!(
         "version: 1\nproviders:\n  {name}:\n    kind: {kind}\n{extra}    endpoint: {url}\n    \
@@ -446,15 +446,15 @@ providers:
     kind: huawei-cph
     project_id: p1
     endpoint: {url}
-    credentials: {{token_env: PF_CPH_TOKEN}}
+    credentials: {{token_env: PHONEFLEET_CPH_TOKEN}}
   gl:
     kind: geelark
     endpoint: {url}
-    credentials: {{token_env: PF_GL_TOKEN}}
+    credentials: {{token_env: PHONEFLEET_GL_TOKEN}}
   kp:
     kind: koophone
     endpoint: {url}
-    credentials: {{token_env: PF_KP_TOKEN}}
+    credentials: {{token_env: PHONEFLEET_KP_TOKEN}}
 "
     )
 }
@@ -483,4 +483,35 @@ impl Dir {
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap()
     }
+}
+
+/// The token the tests give each provider name of [`providers`] and [`one_provider`].
+pub fn token_of(provider: &str) -> &'static str {
+    match provider {
+        "cph" => CPH_TOKEN,
+        "gl" => GL_TOKEN,
+        _ => KP_TOKEN,
+    }
+}
+
+/// Re-seal an edited plan file as an insider who holds the credentials can: with each provider's key.
+/// What such a file may still run is decided by re-deriving it from the spec and the fleet.
+pub fn reseal(plan: serde_json::Value) -> String {
+    use phonefleet::plan::saved::PlanFile;
+    use phonefleet::provider::{Auth, Secret};
+    let file: PlanFile = serde_json::from_value(plan).expect("still a plan file");
+    let keys = file
+        .providers
+        .keys()
+        .map(|n| (n.clone(), Auth::Token(Secret::new(token_of(n))).plan_key()))
+        .collect();
+    serde_json::to_string_pretty(&file.sealed(&keys).unwrap()).unwrap()
+}
+
+/// Re-seal an edited plan file as anyone who can read it can: the content digest only (public
+/// arithmetic), the seals left as they were.
+pub fn redigest(plan: serde_json::Value) -> String {
+    use phonefleet::plan::saved::PlanFile;
+    let file: PlanFile = serde_json::from_value(plan).expect("still a plan file");
+    serde_json::to_string_pretty(&file.digested()).unwrap()
 }

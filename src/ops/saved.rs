@@ -1,0 +1,211 @@
+//! A plan as a plan file and back. Writing: the plan's changes in the wire form of
+//! [`crate::plan::saved`], keyed with each provider's [`PlanKey`] and sealed. Reading for `show`: a plan
+//! to render, rebuilt from what the file holds (sensitive values stay masked: the file has no other).
+//! Checking before apply: the plan's age and seals (the rest is [`crate::plan::verify`]).
+
+use std::collections::BTreeMap;
+
+use anyhow::bail;
+
+use crate::plan::saved::{
+    FORMAT, FileBatch, FileGuard, FileProvider, KIND, PlanFile, PlanKey, endpoint_of, entry_digest,
+    phones_of,
+};
+use crate::plan::{Action, Batch, BatchPhone, PhoneChange, Plan, Summary};
+use crate::spec::{DesiredPhone, LoadedSpec, PowerState, Traffic};
+
+/// The plan file of a plan made from `spec`, made at `created_at`, for the providers whose keys are
+/// given (those of the session that read the fleet).
+pub fn to_file(
+    plan: &Plan,
+    spec: &LoadedSpec,
+    simulated: bool,
+    created_at: u64,
+    keys: &BTreeMap<String, PlanKey>,
+) -> anyhow::Result<PlanFile> {
+    let used: std::collections::BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| !c.actions.is_empty())
+        .map(|c| c.provider.as_str())
+        .collect();
+    let providers = spec
+        .spec
+        .providers
+        .iter()
+        .filter(|(n, _)| used.contains(n.as_str()))
+        .map(|(n, p)| {
+            let entry = FileProvider {
+                kind: p.kind,
+                endpoint: endpoint_of(p, simulated),
+                entry: entry_digest(p),
+            };
+            (n.clone(), entry)
+        })
+        .collect();
+    PlanFile {
+        kind: KIND.into(),
+        format_version: FORMAT.into(),
+        phonefleet_version: env!("CARGO_PKG_VERSION").into(),
+        created_at,
+        spec_path: spec.path.clone(),
+        spec_digest: spec.digest.clone(),
+        simulated,
+        canary: plan.canary,
+        providers,
+        phones: phones_of(plan, keys)?,
+        batches: plan.batches.iter().map(FileBatch::of).collect(),
+        guards: plan.guards.iter().map(FileGuard::of).collect(),
+        digest: String::new(),
+        seals: BTreeMap::new(),
+    }
+    .sealed(keys)
+}
+
+/// Refuse a plan older than `max_age` seconds at `now`, or one whose seals do not verify with the
+/// credentials in force.
+pub fn check_file(
+    file: &PlanFile,
+    now: u64,
+    max_age: u64,
+    keys: &BTreeMap<String, PlanKey>,
+) -> anyhow::Result<()> {
+    let age = file.age(now);
+    if age > max_age {
+        bail!(
+            "the plan was made {} ago, longer than --max-plan-age allows ({}); nothing was applied. \
+             An old plan may undo what was changed since: make a fresh one with `phonefleet plan --out`",
+            duration(age),
+            duration(max_age)
+        );
+    }
+    let unsealed = file.unsealed(keys);
+    if !unsealed.is_empty() {
+        bail!(
+            "the plan's seal does not verify for {} with the credentials in force: the credentials \
+             changed since the plan was made (rotated?), or the file was edited; nothing was applied. \
+             Make a new plan",
+            unsealed
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `90s`, `5m`, `3h 20m`, `2d 4h`.
+pub fn duration(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        s => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// A plan to render from a plan file (`show`): its phones, batches and verdicts, values as the file
+/// keeps them (sensitive ones masked).
+pub fn to_display(file: &PlanFile) -> Plan {
+    let action = |name: &str| -> Option<Action> {
+        match name.split_once(':') {
+            Some(("set_traffic", route)) => Traffic::parse(route).map(Action::SetTraffic),
+            _ => Action::from_name(name, None),
+        }
+    };
+    let mut summary = Summary::default();
+    let changes = file
+        .phones
+        .iter()
+        .map(|p| {
+            let actions: Vec<Action> = p.actions.iter().filter_map(|a| action(a)).collect();
+            for a in &actions {
+                match a {
+                    Action::Start => summary.start += 1,
+                    Action::Stop => summary.stop += 1,
+                    Action::SetTraffic(_) => summary.set_traffic += 1,
+                    Action::SetProperties => summary.set_properties += 1,
+                    Action::Restart => summary.restart += 1,
+                }
+            }
+            let kind = file.providers.get(&p.provider).map(|f| f.kind);
+            PhoneChange {
+                provider: p.provider.clone(),
+                kind: kind.unwrap_or(crate::spec::ProviderKind::HuaweiCph),
+                phone_id: p.phone_id.clone(),
+                name: p.name.clone(),
+                actions,
+                before: p.before.clone(),
+                after: p.after.clone(),
+                blocked: None,
+                notes: p.notes.clone(),
+                desired: DesiredPhone {
+                    provider: p.provider.clone(),
+                    id: p.phone_id.clone(),
+                    name: p.name.clone(),
+                    state: p.after.state.as_deref().and_then(|s| match s {
+                        "running" => Some(PowerState::Running),
+                        "stopped" => Some(PowerState::Stopped),
+                        _ => None,
+                    }),
+                    traffic: p.after.traffic.as_deref().and_then(Traffic::parse),
+                    properties: p
+                        .after
+                        .properties
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().into()))
+                        .collect(),
+                    protect: false,
+                    restart: crate::spec::RestartPolicy::Never,
+                },
+                fingerprint: String::new(),
+                read_properties: false,
+                unreadable: false,
+            }
+        })
+        .collect();
+    let batches = file
+        .batches
+        .iter()
+        .filter_map(|b| {
+            Some(Batch {
+                provider: b.provider.clone(),
+                action: action(&b.action)?,
+                phones: b
+                    .phone_ids
+                    .iter()
+                    .map(|id| BatchPhone {
+                        id: id.clone(),
+                        properties: Default::default(),
+                    })
+                    .collect(),
+                canary: b.canary,
+            })
+        })
+        .collect::<Vec<_>>();
+    for b in &batches {
+        *summary.calls.entry(b.provider.clone()).or_default() += 1;
+    }
+    Plan {
+        changes,
+        batches,
+        summary,
+        guards: Vec::new(),
+        sensitive: Default::default(),
+        canary: file.canary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_plainly() {
+        assert_eq!(duration(59), "59s");
+        assert_eq!(duration(600), "10m");
+        assert_eq!(duration(86_400 + 3 * 3600), "1d 3h");
+        assert_eq!(duration(3 * 3600 + 20 * 60), "3h 20m");
+    }
+}
