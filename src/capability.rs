@@ -278,3 +278,28 @@ mod tests {
         assert_eq!(default.concurrency, DEFAULT_CONCURRENCY as usize);
     }
 }
+
+/// Command-line overrides of every provider's limits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// `--max-batch`.
+    pub max_batch: Option<usize>,
+    /// `--parallelism`.
+    pub parallelism: Option<usize>,
+}
+
+/// Limits in force for each provider of a spec.
+pub fn limits_for(
+    providers: &std::collections::BTreeMap<String, crate::spec::ProviderConfig>,
+    o: Overrides,
+) -> std::collections::BTreeMap<String, EffectiveLimits> {
+    providers
+        .iter()
+        .map(|(name, p)| {
+            (
+                name.clone(),
+                EffectiveLimits::resolve(p.kind, p.limits.as_ref(), o.max_batch, o.parallelism),
+            )
+        })
+        .collect()
+}

@@ -1,29 +1,34 @@
 //! phonefleet keeps fleets of cloud phones (Huawei Cloud CPH, GeeLark, KooPhone) in the state their owners
 //! declared in a YAML spec.
 //!
-//! Architecture, one line per module:
+//! Architecture, one line per module (ARCHITECTURE.md tells how a plan and an apply flow through them):
 //! - [`cli`]: clap syntax, and `settings`: raw args + environment -> resolved settings, once.
-//! - [`commands`]: one function per subcommand; glue, no business logic.
+//! - [`commands`]: one function per subcommand; glue (settings -> ops -> render -> exit status).
+//! - [`ops`]: the operations the commands compose: the fleet handle, planning, the guard gate, plan
+//!   files, account locks. They return values and never print.
 //! - [`spec`]: the fleet spec format (serde + schemars types), loading with line-accurate diagnostics,
-//!   semantic validation.
-//! - [`capability`]: the provider capability table (what each kind can read/change, batch and rate limits).
+//!   semantic validation, what a spec may reach.
+//! - [`select`]: which phones a run covers (`--target`), the providers they need, the glob matcher.
+//! - [`capability`]: the provider capability table (what each kind can read/change, batch and rate limits)
+//!   and the limits in force.
 //! - [`provider`]: real HTTP clients for the three providers behind one `Client`; shared HTTP layer with
 //!   retries, rate windows and typed errors; AK/SK signing.
 //! - [`state`]: the observed fleet, and normalisation of raw status codes.
-//! - [`plan`]: pure `compute(desired, observed) -> Plan`; batches; saved plan files.
+//! - [`census`]: the phones an account holds that the spec does not declare.
+//! - [`plan`]: pure `compute(desired, observed) -> Plan`; batches; guards; plan files and their checks.
 //! - [`apply`]: the executor: runs a plan's batches, waits for jobs and convergence, returns outcomes.
-//! - [`ops`]: operations the commands compose (plan files, account locks); they return values, never print.
-//! - [`session`]: connecting a spec's providers (or the `--simulate` sandbox) and observing its phones.
 //! - [`redact`]: provider text made safe to show: secrets masked, control characters escaped.
-//! - [`render`]: text, JSON and markdown output, apart from computing.
+//! - [`render`]: text, JSON and markdown output, status lines and progress bars, apart from computing.
 //! - [`export`]: an existing account's phones written as a spec.
 //! - [`fs`]: capped reads of regular files only; atomic writes that never follow a link.
 //! - [`signals`]: SIGINT and SIGTERM, and the exit status of a run they stop.
-//! - [`simulator`]: the local fake cloud of all three providers (`phonefleet simulate`).
+//! - [`simulator`]: the local fake cloud of all three providers (`phonefleet simulate`), and the
+//!   `--simulate` sandbox.
 //! - [`error`]: exit codes, hints, printing the final error.
 
 pub mod apply;
 pub mod capability;
+pub mod census;
 pub mod cli;
 pub mod commands;
 pub mod error;
@@ -34,7 +39,7 @@ pub mod plan;
 pub mod provider;
 pub mod redact;
 pub mod render;
-pub mod session;
+pub mod select;
 pub mod signals;
 pub mod simulator;
 pub mod spec;

@@ -1,19 +1,21 @@
 //! `phonefleet apply SPEC|PLANFILE`: from a spec, plan then ask (or `--auto-approve`); from a saved plan,
-//! bind it to the spec it was made from, check that no covered phone moved since, and apply the batches
-//! its changes make (see [`crate::plan::verify`]).
+//! bind it to the spec it was made from and let [`crate::ops::saved::prepare`] check it against the
+//! credentials and the fleet. Glue: settings -> ops -> render -> exit status.
 
 use std::io::{BufRead, Write};
 
 use anyhow::{Context, bail};
 
-use crate::apply::{self, ApplyReport, Cancel, Options};
+use crate::apply::{ApplyReport, Cancel, Options};
+use crate::capability::Overrides;
 use crate::cli::settings::{ApplySettings, GlobalSettings};
 use crate::error::ExitStatus;
+use crate::ops::fleet::Fleet;
+use crate::ops::plan::{Count, Scope};
+use crate::ops::saved::Prepared;
 use crate::plan::saved::{PlanFile, damaged_plan, looks_like_plan};
-use crate::plan::verify;
-use crate::plan::{Batch, GuardCheck, Plan};
+use crate::plan::{GuardCheck, Plan, verify};
 use crate::render;
-use crate::session::{self, Overrides, Session};
 use crate::signals;
 
 /// `apply`. Ctrl-C (SIGINT) and SIGTERM are caught from the start: before the first change they stop the
@@ -34,28 +36,7 @@ pub async fn apply(
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", settings.file.display()))?
     };
     let cancel = Cancel::default();
-    let mut signals = signals::Watcher::new();
-    let watcher = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            let first = signals.next().await;
-            let name = first.name();
-            if cancel.is_applying() {
-                eprintln!(
-                    "\n{name}: no new batches will be sent; waiting for those in flight \
-                     ({name} again to quit at once, leaving their outcome unknown)..."
-                );
-            } else {
-                eprintln!("\n{name}: stopping before any change; nothing has been sent.");
-            }
-            cancel.cancel(first);
-            let second = signals.next().await;
-            eprintln!(
-                "\nQuit without waiting: the outcome of the batches in flight is unknown; run plan."
-            );
-            std::process::exit(second.exit_code());
-        })
-    };
+    let watcher = watch_signals(cancel.clone());
     if let Some(why) = damaged_plan(&bytes) {
         bail!(
             "{} is a damaged or truncated phonefleet plan ({why}); nothing was applied. Make a new plan",
@@ -71,11 +52,48 @@ pub async fn apply(
     result
 }
 
+/// The first signal cancels (before the changes: nothing is sent; during them: no new batch); the
+/// second quits at once.
+fn watch_signals(cancel: Cancel) -> tokio::task::JoinHandle<()> {
+    let mut signals = signals::Watcher::new();
+    tokio::spawn(async move {
+        let first = signals.next().await;
+        let name = first.name();
+        if cancel.is_applying() {
+            eprintln!(
+                "\n{name}: no new batches will be sent; waiting for those in flight \
+                 ({name} again to quit at once, leaving their outcome unknown)..."
+            );
+        } else {
+            eprintln!("\n{name}: stopping before any change; nothing has been sent.");
+        }
+        cancel.cancel(first);
+        let second = signals.next().await;
+        eprintln!(
+            "\nQuit without waiting: the outcome of the batches in flight is unknown; run plan."
+        );
+        std::process::exit(second.exit_code());
+    })
+}
+
 fn overrides(settings: &ApplySettings) -> Overrides {
     Overrides {
         max_batch: settings.max_batch,
         parallelism: settings.parallelism,
     }
+}
+
+/// Take the account locks of these providers for this apply (see [`crate::ops::lock`]).
+fn lock(
+    providers: &std::collections::BTreeMap<String, crate::spec::ProviderConfig>,
+    settings: &ApplySettings,
+) -> anyhow::Result<crate::ops::lock::Held> {
+    crate::ops::lock::acquire(
+        providers,
+        settings.connect.simulate,
+        settings.lock_timeout,
+        &format!("apply {}", settings.file.display()),
+    )
 }
 
 async fn from_spec(
@@ -91,49 +109,37 @@ async fn from_spec(
         );
     }
     let loaded = crate::spec::load_file(&settings.file)?;
-    let in_scope = session::in_scope(
-        &loaded.spec.providers,
-        &session::select(loaded.spec.desired_phones(), &settings.connect.targets)?,
-    );
-    let _lock = lock(&in_scope, settings)?;
-    let made = super::plan::make(
-        loaded,
-        &settings.connect,
-        overrides(settings),
-        false,
-        settings.canary,
-        global,
-        deadline,
-    );
+    let scope = Scope::of(&loaded, &settings.connect.targets, overrides(settings))?;
+    let _lock = lock(&scope.providers, settings)?;
+    let fleet = super::plan::open_fleet(&scope, &settings.connect, global, deadline).await?;
+    let bars = render::progress::ReadBars::new(global.progress);
+    let made = crate::ops::plan::plan(&loaded, &scope, &fleet, Count::No, settings.canary, &bars);
     // Reads are dropped mid-flight on a signal: nothing has been sent yet.
-    let (planned, session) = tokio::select! {
-        made = made => made?,
+    let planned = tokio::select! {
+        planned = made => planned,
         () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
     };
+    for w in &planned.warnings {
+        eprintln!("warning: {w}");
+    }
     let plan = planned.plan;
     // The plan goes where the user reads it: stdout, unless stdout carries the JSON report.
     let shown = render::text::plan(&plan, global.layout(settings.json, settings.full));
-    if settings.json {
-        eprint!("{shown}");
-    } else if write_stdout(&shown).is_err() {
-        // Nobody reads stdout: show the plan where the question is asked.
+    if settings.json || write_stdout(&shown).is_err() {
+        // Nobody reads stdout (or it carries the JSON report): show the plan where the question is asked.
         eprint!("{shown}");
     }
-    super::plan::report_unreadable(&plan);
-    let overridden = match guard_gate(&plan, settings) {
-        Ok(o) => o,
-        Err(e) => {
-            session.close().await?;
-            return Err(e);
-        }
-    };
+    for line in render::status::unreadable_providers(&plan) {
+        eprintln!("{line}");
+    }
+    let overridden = gate(&plan, settings)?;
     if !plan.batches.is_empty() && !settings.auto_approve {
         let answer = tokio::select! {
             a = confirm() => Some(a?),
             () = cancel.cancelled() => None,
         };
         if answer != Some(true) {
-            session.close().await?;
+            fleet.close().await?;
             eprintln!("Apply cancelled; nothing was changed.");
             return Ok(match cancel.signal() {
                 Some(signal) if answer.is_none() => signal.status(),
@@ -141,53 +147,16 @@ async fn from_spec(
             });
         }
     }
-    run(
-        &plan, session, settings, global, cancel, deadline, overridden,
-    )
-    .await
+    run(&plan, fleet, settings, global, cancel, deadline, overridden).await
 }
 
-/// Refuse a plan that breaks a guard, before any call: `protect` always, the limits unless
-/// `--override-guards`. Returns the broken checks that were overridden, for the report.
-fn guard_gate(plan: &Plan, settings: &ApplySettings) -> anyhow::Result<Vec<GuardCheck>> {
-    let broken: Vec<&GuardCheck> = crate::plan::guard::broken(&plan.guards).collect();
-    let list = |gs: &[&GuardCheck]| {
-        gs.iter()
-            .map(|g| g.describe())
-            .collect::<Vec<_>>()
-            .join("\n  ")
-    };
-    let protect: Vec<&GuardCheck> = broken
-        .iter()
-        .copied()
-        .filter(|g| !g.guard.overridable())
-        .collect();
-    if !protect.is_empty() {
-        bail!(
-            "refusing to apply: the plan would stop protected phones; nothing was applied \
-             (--override-guards does not change this).\n  {}",
-            list(&protect)
-        );
+/// The guard gate, with the warning for what `--override-guards` let pass.
+fn gate(plan: &Plan, settings: &ApplySettings) -> anyhow::Result<Vec<GuardCheck>> {
+    let overridden = crate::ops::gate::gate(plan, settings.override_guards)?;
+    if !overridden.is_empty() {
+        eprintln!("{}", render::status::overridden(&overridden));
     }
-    if broken.is_empty() {
-        return Ok(Vec::new());
-    }
-    if !settings.override_guards {
-        bail!(
-            "refusing to apply: the plan breaks {} guard{} of the spec's `safety`; nothing was applied. \
-             Check the plan; if it is meant, apply again with --override-guards.\n  {}",
-            broken.len(),
-            if broken.len() == 1 { "" } else { "s" },
-            list(&broken)
-        );
-    }
-    eprintln!(
-        "warning: --override-guards: applying a plan that breaks {} guard{}:\n  {}",
-        broken.len(),
-        if broken.len() == 1 { "" } else { "s" },
-        list(&broken)
-    );
-    Ok(broken.into_iter().cloned().collect())
+    Ok(overridden)
 }
 
 /// A signal came while the fleet was being read: nothing was sent, no plan was shown.
@@ -207,19 +176,6 @@ async fn confirm() -> anyhow::Result<bool> {
     })
     .await??;
     Ok(line.trim() == "yes")
-}
-
-/// Take the account locks of these providers for this apply (see [`crate::ops::lock`]).
-fn lock(
-    providers: &std::collections::BTreeMap<String, crate::spec::ProviderConfig>,
-    settings: &ApplySettings,
-) -> anyhow::Result<crate::ops::lock::Held> {
-    crate::ops::lock::acquire(
-        providers,
-        settings.connect.simulate,
-        settings.lock_timeout,
-        &format!("apply {}", settings.file.display()),
-    )
 }
 
 async fn from_saved(
@@ -257,120 +213,60 @@ async fn from_saved(
     })?;
     let bound = verify::against_spec(&saved, &spec)?;
     let _lock = lock(&bound.providers, settings)?;
-    crate::plan::Sensitive::of(&spec.spec.safety()).install(&bound.covered);
-    let limits = session::limits_for(&bound.providers, overrides(settings));
-    let simulate = settings.connect.simulate.then_some(false);
-    let mut session = Session::open(
+    let limits = crate::capability::limits_for(&bound.providers, overrides(settings));
+    // A saved simulated plan runs against the saved simulated fleet, never a reset one.
+    let reach = if settings.connect.simulate {
+        crate::ops::fleet::Reach::Simulate { reset: false }
+    } else {
+        crate::ops::fleet::Reach::Spec
+    };
+    let fleet = Fleet::open(
         &bound.providers,
         &bound.covered,
         &limits,
-        simulate,
+        reach,
         global.verbose > 0,
         deadline,
     )
     .await?;
-    let keys = session.plan_keys();
-    // Age and seals, then the declarations: still before any call.
-    let checked = crate::ops::saved::check_file(
-        &saved,
-        crate::plan::saved::now(),
-        settings.max_plan_age.as_secs(),
-        &keys,
-    )
-    .and_then(|()| verify::declared_as_planned(&saved, &bound, &keys));
-    if let Err(e) = checked {
-        session.close().await?;
-        return Err(e);
-    }
-    session.show_progress(global.progress);
     eprintln!(
         "Spec {} is unchanged since the plan. Checking that the {} phones of the plan have not moved...",
         spec.path,
         bound.covered.len()
     );
-    let observed = tokio::select! {
-        observed = session.observe(&bound.covered) => observed,
+    let opts = crate::ops::saved::Options {
+        now: crate::plan::saved::now(),
+        max_age: settings.max_plan_age.as_secs(),
+        canary: settings.canary,
+        max_batch: settings.max_batch,
+    };
+    let bars = render::progress::ReadBars::new(global.progress);
+    let prepared = tokio::select! {
+        p = crate::ops::saved::prepare(&saved, &bound, &fleet, opts, &bars) => p?,
         () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
     };
-    let stale = verify::stale_phones(&saved, &bound, &observed, &keys, &bound.policy);
-    let plan_limits = session::limits_for(&bound.providers, Overrides::default());
-    if !stale.is_empty() && verify::already_applied(&bound, &observed, &plan_limits) {
-        session.close().await?;
-        let n = bound.covered.len();
-        eprintln!(
-            "This plan was already applied: its {n} phone{} as it wants. Nothing was sent.",
-            if n == 1 { " is" } else { "s are" }
-        );
-        return Ok(ExitStatus::Success);
-    }
-    if !stale.is_empty() {
-        session.close().await?;
-        bail!(
-            "the plan is stale: {} phone{} changed since it was made; nothing was applied. Make a new plan.\n  {}",
-            stale.len(),
-            if stale.len() == 1 { "" } else { "s" },
-            stale.join("\n  ")
-        );
-    }
-    // Batches are compared at the sizes `plan` used (no command-line overrides), then split further
-    // for `--max-batch`.
-    let mut plan = match verify::rederive(&saved, &bound, &observed, &plan_limits) {
-        Ok(p) => p,
-        Err(e) => {
-            session.close().await?;
-            return Err(e);
+    let plan = match prepared {
+        Prepared::AlreadyApplied { phones } => {
+            fleet.close().await?;
+            eprintln!(
+                "This plan was already applied: its {phones} phone{} as it wants. Nothing was sent.",
+                if phones == 1 { " is" } else { "s are" }
+            );
+            return Ok(ExitStatus::Success);
         }
+        Prepared::Ready(plan) => plan,
     };
-    plan.sensitive.register_values(&bound.covered, &observed);
-    if let Some(n) = settings.canary
-        && plan.canary != Some(n)
-    {
-        // The same calls, with another canary split: the plan's phones and changes stay as reviewed.
-        plan.canary = Some(n);
-        plan.batches =
-            crate::plan::batches_for(&plan.changes, &observed, &plan_limits, plan.canary);
-    }
-    if let Some(max) = settings.max_batch {
-        plan.batches = split(plan.batches, max);
-    }
     eprint!(
         "{}",
         render::text::plan(&plan, global.layout(true, settings.full))
     );
-    let overridden = match guard_gate(&plan, settings) {
-        Ok(o) => o,
-        Err(e) => {
-            session.close().await?;
-            return Err(e);
-        }
-    };
-    run(
-        &plan, session, settings, global, cancel, deadline, overridden,
-    )
-    .await
-}
-
-/// Split batches further (never merge): `--max-batch` on a saved plan.
-fn split(batches: Vec<Batch>, max: usize) -> Vec<Batch> {
-    batches
-        .into_iter()
-        .flat_map(|b| {
-            b.phones
-                .chunks(max.max(1))
-                .map(|c| Batch {
-                    provider: b.provider.clone(),
-                    action: b.action,
-                    phones: c.to_vec(),
-                    canary: b.canary,
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    let overridden = gate(&plan, settings)?;
+    run(&plan, fleet, settings, global, cancel, deadline, overridden).await
 }
 
 async fn run(
     plan: &Plan,
-    session: Session,
+    fleet: Fleet,
     settings: &ApplySettings,
     global: &GlobalSettings,
     cancel: &Cancel,
@@ -380,14 +276,14 @@ async fn run(
     cancel.start_applying();
     if cancel.is_cancelled() {
         // The signal came after the reads: still nothing sent.
-        session.close().await?;
+        fleet.close().await?;
         return Ok(stopped_reading(cancel));
     }
     if !plan.batches.is_empty() {
+        let changes: usize = plan.batches.iter().map(|b| b.phones.len()).sum();
         eprintln!(
-            "Applying {} change{} in {} call{}...",
-            total(plan),
-            plural(total(plan)),
+            "Applying {changes} change{} in {} call{}...",
+            plural(changes),
             plan.batches.len(),
             plural(plan.batches.len())
         );
@@ -410,9 +306,9 @@ async fn run(
         cancel: cancel.clone(),
     };
     // With no batches this only turns blocked phones into report lines.
-    let mut report: ApplyReport = apply::execute(plan, &session.clients, &opts).await;
+    let mut report: ApplyReport = crate::apply::execute(plan, &fleet.clients, &opts).await;
     report.overridden_guards = overridden;
-    session.close().await?;
+    fleet.close().await?;
     let text = if settings.json {
         let mut text = serde_json::to_string_pretty(&render::json::report(&report))?;
         text.push('\n');
@@ -445,10 +341,6 @@ fn write_stdout(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()
-}
-
-fn total(plan: &Plan) -> usize {
-    plan.batches.iter().map(|b| b.phones.len()).sum()
 }
 
 fn plural(n: usize) -> &'static str {

@@ -6,10 +6,11 @@ use std::io::Write;
 
 use anyhow::{Context, bail};
 
+use crate::capability::{Overrides, limits_for};
 use crate::cli::settings::{ExportSettings, GlobalSettings};
 use crate::error::ExitStatus;
 use crate::export::{self, Account, Layout};
-use crate::session::{self, Overrides, Session};
+use crate::ops::fleet::{Fleet, Reach};
 use crate::spec;
 
 /// List the accounts and print the spec on stdout.
@@ -35,20 +36,24 @@ pub async fn export(
     if providers.is_empty() {
         bail!("{} defines no provider to export", loaded.path);
     }
-    let limits = session::limits_for(&providers, Overrides::default());
+    let limits = limits_for(&providers, Overrides::default());
     let seed: Vec<_> = loaded
         .spec
         .desired_phones()
         .into_iter()
         .filter(|d| providers.contains_key(&d.provider))
         .collect();
-    let simulate = settings.simulate.then_some(false);
+    let reach = if settings.simulate {
+        Reach::Simulate { reset: false }
+    } else {
+        Reach::Spec
+    };
     let deadline = std::time::Instant::now() + settings.timeout;
-    let session = Session::open(
+    let fleet = Fleet::open(
         &providers,
         &seed,
         &limits,
-        simulate,
+        reach,
         global.verbose > 0,
         deadline,
     )
@@ -69,7 +74,7 @@ pub async fn export(
     );
     // Every account is listed side by side; one that fails fails the export (a partial spec would
     // look complete).
-    let clients = &session.clients;
+    let clients = &fleet.clients;
     let listed = futures::future::join_all(providers.iter().map(|(name, config)| {
         let with = settings.with_properties && has_properties(config);
         async move {
@@ -80,7 +85,7 @@ pub async fn export(
         }
     }))
     .await;
-    session.close().await?;
+    fleet.close().await?;
     let listed: Vec<_> = listed.into_iter().collect::<anyhow::Result<_>>()?;
     let accounts: Vec<Account<'_>> = providers
         .iter()

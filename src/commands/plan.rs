@@ -1,99 +1,49 @@
 //! `phonefleet plan SPEC`: read the declared phones, compute the plan, render it, optionally save it.
+//! Glue: settings -> [`crate::ops::plan`] -> render -> exit status.
 
 use std::io::Write;
 
 use anyhow::Context;
 
+use crate::capability::Overrides;
 use crate::cli::settings::{GlobalSettings, PlanSettings};
 use crate::error::ExitStatus;
-use crate::plan::{self, Plan, PlanInput};
+use crate::ops::fleet::{Fleet, Reach};
+use crate::ops::plan::{Count, Scope};
+use crate::plan::Plan;
+use crate::plan::saved::PlanKey;
 use crate::render::wrap::Layout;
 use crate::render::{self, OutputFormat};
-use crate::session::{self, Overrides, Session};
 use crate::spec::{self, LoadedSpec};
 
-/// A spec, its plan, and whether it was made against the simulator.
-#[derive(Debug)]
-pub struct Planned {
-    /// The spec.
-    pub spec: LoadedSpec,
-    /// The plan.
-    pub plan: Plan,
+/// How `--simulate` (and `--simulate-reset`) reach the providers.
+pub fn reach(connect: &crate::cli::settings::ConnectSettings) -> Reach {
+    if connect.simulate {
+        Reach::Simulate {
+            reset: connect.simulate_reset,
+        }
+    } else {
+        Reach::Spec
+    }
 }
 
-/// Load the spec, read the fleet and compute the plan. The session stays open for apply. With
-/// `census` (and no `--target`), each provider's phones that the spec does not declare are counted.
-pub async fn make(
-    loaded: LoadedSpec,
+/// Say what is read, and connect to the providers of `scope` (or the sandbox).
+pub async fn open_fleet(
+    scope: &Scope,
     connect: &crate::cli::settings::ConnectSettings,
-    overrides: Overrides,
-    census: bool,
-    canary: Option<usize>,
     global: &GlobalSettings,
     deadline: std::time::Instant,
-) -> anyhow::Result<(Planned, Session)> {
-    let declared = loaded.spec.desired_phones();
-    let all = declared.len();
-    let desired = session::select(declared, &connect.targets)?;
-    if !connect.targets.is_empty() {
-        eprintln!(
-            "warning: --target is in effect: this plan covers {} of the spec's {all} phones; the others \
-             are neither read nor changed, and phones the spec does not manage are not counted.",
-            desired.len()
-        );
-    }
-    let limits = session::limits_for(&loaded.spec.providers, overrides);
-    let simulate = connect.simulate.then_some(connect.simulate_reset);
-    let providers: std::collections::BTreeSet<&str> =
-        desired.iter().map(|d| d.provider.as_str()).collect();
-    eprintln!(
-        "Reading {} phone{} from {} provider{}{}...",
-        desired.len(),
-        if desired.len() == 1 { "" } else { "s" },
-        providers.len(),
-        if providers.len() == 1 { "" } else { "s" },
-        if connect.simulate { " (simulated)" } else { "" }
-    );
-    // Masked before the first call: the spec's sensitive values, and live ones as they are read.
-    crate::plan::Sensitive::of(&loaded.spec.safety()).install(&desired);
-    let mut session = Session::open(
-        &session::in_scope(&loaded.spec.providers, &desired),
-        &desired,
-        &limits,
-        simulate,
+) -> anyhow::Result<Fleet> {
+    eprintln!("{}", render::status::reading(scope, connect.simulate));
+    Fleet::open(
+        &scope.providers,
+        &scope.desired,
+        &scope.limits,
+        reach(connect),
         global.verbose > 0,
         deadline,
     )
-    .await?;
-    session.show_progress(global.progress);
-    let wants_census = census && connect.targets.is_empty();
-    let (mut observed, counted) = tokio::join!(session.observe(&desired), async {
-        if wants_census {
-            Some(session.census(global.verbose > 0).await)
-        } else {
-            None
-        }
-    });
-    if let Some(counted) = counted {
-        for (name, c) in &counted {
-            if let session::Census::Unknown(reason) = c {
-                eprintln!(
-                    "warning: could not count the phones of provider `{name}` that the spec does not \
-                     manage (the plan is complete without it): {reason}"
-                );
-            }
-        }
-        observed.unmanaged = session::unmanaged(counted, &desired, &observed);
-    }
-    let plan = plan::compute(&PlanInput {
-        providers: &loaded.spec.providers,
-        desired: &desired,
-        observed: &observed,
-        limits: &limits,
-        policy: &plan::Policy::of(&loaded.spec, canary),
-    });
-    plan.sensitive.register_values(&desired, &observed);
-    Ok((Planned { spec: loaded, plan }, session))
+    .await
 }
 
 /// Write a plan to stdout in a format; `reveal` shows sensitive values in text only.
@@ -116,20 +66,15 @@ pub fn print(
 }
 
 /// Save a plan file, keyed and sealed with each provider's key.
-pub fn save(
-    planned: &Planned,
+fn save(
+    plan: &Plan,
+    spec: &LoadedSpec,
     simulated: bool,
-    keys: &std::collections::BTreeMap<String, crate::plan::saved::PlanKey>,
+    keys: &std::collections::BTreeMap<String, PlanKey>,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let file = crate::ops::saved::to_file(
-        &planned.plan,
-        &planned.spec,
-        simulated,
-        crate::plan::saved::now(),
-        keys,
-    )?;
-    file.write(path, std::path::Path::new(&planned.spec.path))
+    let file = crate::ops::saved::to_file(plan, spec, simulated, crate::plan::saved::now(), keys)?;
+    file.write(path, std::path::Path::new(&spec.path))
         .with_context(|| format!("cannot save the plan to {}", path.display()))?;
     eprintln!(
         "Saved the plan to {}; apply it with `phonefleet apply {}{}` within {} (--max-plan-age).",
@@ -141,35 +86,6 @@ pub fn save(
     Ok(())
 }
 
-/// On stderr: each broken guard, and what apply will do about it. Returns whether a protected phone
-/// would be stopped (the plan is refused; nothing overrides it).
-pub fn report_guards(plan: &Plan) -> bool {
-    for g in crate::plan::guard::broken(&plan.guards) {
-        if g.guard.overridable() {
-            eprintln!(
-                "warning: the plan breaks a guard: {}; apply will refuse it unless --override-guards is given",
-                g.describe()
-            );
-        } else {
-            eprintln!("error: {}", g.describe());
-        }
-    }
-    plan.breaks_protection()
-}
-
-/// On stderr: each provider that could not be read at all, with advice.
-pub fn report_unreadable(plan: &Plan) {
-    for (name, f) in &plan.summary.failed_providers {
-        eprintln!(
-            "error: provider `{name}` could not be read, so none of its phones: {}",
-            f.reason
-        );
-        if let Some(h) = &f.hint {
-            eprintln!("  hint: {h}");
-        }
-    }
-}
-
 /// `plan`.
 pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::Result<ExitStatus> {
     if let Some(out) = &settings.out {
@@ -177,18 +93,19 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     }
     let deadline = std::time::Instant::now() + settings.timeout;
     let mut signals = crate::signals::Watcher::new();
-    let made = make(
-        spec::load_file(&settings.spec)?,
-        &settings.connect,
-        Overrides::default(),
-        true,
-        settings.canary,
-        global,
-        deadline,
-    );
+    let loaded = spec::load_file(&settings.spec)?;
+    let scope = Scope::of(&loaded, &settings.connect.targets, Overrides::default())?;
+    let fleet = open_fleet(&scope, &settings.connect, global, deadline).await?;
+    let bars = render::progress::ReadBars::new(global.progress);
+    let count = if global.verbose > 0 {
+        Count::Ids
+    } else {
+        Count::Total
+    };
+    let made = crate::ops::plan::plan(&loaded, &scope, &fleet, count, settings.canary, &bars);
     // Ctrl-C or SIGTERM while reading: the reads are dropped at once; a plan only reads.
-    let (planned, session) = tokio::select! {
-        made = made => made?,
+    let planned = tokio::select! {
+        planned = made => planned,
         signal = signals.next() => {
             eprintln!(
                 "\n{}: stopped while reading the fleet; no plan was made (a plan changes nothing).",
@@ -197,8 +114,11 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
             return Ok(signal.status());
         }
     };
-    let keys = session.plan_keys();
-    session.close().await?;
+    let keys = fleet.plan_keys();
+    fleet.close().await?;
+    for w in &planned.warnings {
+        eprintln!("warning: {w}");
+    }
     if settings.show_sensitive && settings.format != OutputFormat::Text {
         eprintln!(
             "warning: --show-sensitive shows values in text output only; this {} output keeps them masked",
@@ -209,14 +129,18 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
             }
         );
     }
+    let plan = &planned.plan;
     print(
-        &planned.plan,
-        &planned.spec.digest,
+        plan,
+        &loaded.digest,
         settings.format,
         global.layout(false, settings.full),
         settings.show_sensitive,
     )?;
-    let protected = report_guards(&planned.plan);
+    for line in render::status::guards(plan) {
+        eprintln!("{line}");
+    }
+    let protected = plan.breaks_protection();
     if let Some(out) = &settings.out {
         if protected {
             eprintln!(
@@ -224,29 +148,23 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
                 out.display()
             );
         } else {
-            save(&planned, settings.connect.simulate, &keys, out)?;
+            save(plan, &loaded, settings.connect.simulate, &keys, out)?;
         }
     }
     if protected {
         return Ok(ExitStatus::Failure);
     }
-    let unreadable = planned.plan.summary.unreadable;
-    report_unreadable(&planned.plan);
+    for line in render::status::unreadable_providers(plan) {
+        eprintln!("{line}");
+    }
+    let unreadable = plan.summary.unreadable;
     if unreadable > 0 {
-        eprintln!(
-            "error: {unreadable} phone{} could not be read; {} shown above as blocked (\"could not read\"), \
-             and the plan is incomplete for {}. Plan again once the provider answers",
-            if unreadable == 1 { "" } else { "s" },
-            if unreadable == 1 { "it is" } else { "they are" },
-            if unreadable == 1 { "it" } else { "them" },
-        );
+        eprintln!("{}", render::status::unreadable_phones(unreadable));
         return Ok(ExitStatus::Failure);
     }
-    Ok(
-        if settings.detailed_exitcode && planned.plan.summary.has_drift() {
-            ExitStatus::Drift
-        } else {
-            ExitStatus::Success
-        },
-    )
+    Ok(if settings.detailed_exitcode && plan.summary.has_drift() {
+        ExitStatus::Drift
+    } else {
+        ExitStatus::Success
+    })
 }

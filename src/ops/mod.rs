@@ -4,7 +4,14 @@
 //!
 //! - [`saved`]: a plan as a plan file (format "2") and back: writing it with keyed digests and seals,
 //!   checking its age, and what `show` renders of it.
+//! - [`fleet`]: the long-lived handle on the providers (or the `--simulate` sandbox): reads fan out
+//!   here, each operation with its own deadline.
+//! - [`gate`]: whether a plan's guard verdicts let it be applied (pure).
+//! - [`plan`]: read the selected phones and compute the plan, with its warnings as values.
 //! - [`lock`]: one apply per provider account at a time on a machine.
 
+pub mod fleet;
+pub mod gate;
 pub mod lock;
+pub mod plan;
 pub mod saved;

@@ -209,3 +209,98 @@ mod tests {
         assert_eq!(duration(3 * 3600 + 20 * 60), "3h 20m");
     }
 }
+
+/// How a saved plan is to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Seconds since the Unix epoch, now.
+    pub now: u64,
+    /// `--max-plan-age`, in seconds.
+    pub max_age: u64,
+    /// `apply --canary N`: another canary split of the same changes.
+    pub canary: Option<usize>,
+    /// `--max-batch`: split batches further (never merge).
+    pub max_batch: Option<usize>,
+}
+
+/// What a saved plan comes to, once checked against the credentials, the spec and the fleet.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Every phone of the plan is already as it wants: nothing to send.
+    AlreadyApplied {
+        /// The plan's phones.
+        phones: usize,
+    },
+    /// The plan to run: derived again from the spec and the phones as they are now.
+    Ready(Box<Plan>),
+}
+
+/// Check a saved plan bound to its spec (`bound`, see [`crate::plan::verify::against_spec`]) before it
+/// runs: its age and seals and every phone's declaration (before any call), then the phones read again
+/// through `fleet`; per-phone verdicts decide: all applied since, or stale (moved), or the plan derived
+/// again, which must be the file's. Refusals are errors that name what to do.
+pub async fn prepare(
+    saved: &PlanFile,
+    bound: &crate::plan::verify::Bound,
+    fleet: &crate::ops::fleet::Fleet,
+    opts: Options,
+    events: &dyn crate::ops::fleet::Events,
+) -> anyhow::Result<Prepared> {
+    use crate::plan::verify;
+    let keys = fleet.plan_keys();
+    check_file(saved, opts.now, opts.max_age, &keys)?;
+    verify::declared_as_planned(saved, bound, &keys)?;
+    crate::plan::Sensitive::of(&bound.policy.safety).install(&bound.covered);
+    let observed = fleet.observe(&bound.covered, events).await;
+    let verdicts = verify::verdicts(saved, bound, &observed, &keys);
+    let stale: Vec<String> = verdicts
+        .iter()
+        .filter_map(verify::PhoneVerdict::describe)
+        .collect();
+    // Batches are compared at the sizes `plan` used (no command-line overrides).
+    let limits = crate::capability::limits_for(&bound.providers, Default::default());
+    if !stale.is_empty() && verify::already_applied(bound, &observed, &limits) {
+        return Ok(Prepared::AlreadyApplied {
+            phones: bound.covered.len(),
+        });
+    }
+    if !stale.is_empty() {
+        bail!(
+            "the plan is stale: {} phone{} changed since it was made; nothing was applied. Make a new plan.\n  {}",
+            stale.len(),
+            if stale.len() == 1 { "" } else { "s" },
+            stale.join("\n  ")
+        );
+    }
+    let mut plan = verify::rederive(saved, bound, &observed, &limits)?;
+    plan.sensitive.register_values(&bound.covered, &observed);
+    if let Some(n) = opts.canary
+        && plan.canary != Some(n)
+    {
+        // The same calls, with another canary split: the plan's phones and changes stay as reviewed.
+        plan.canary = Some(n);
+        plan.batches = crate::plan::batches_for(&plan.changes, &observed, &limits, plan.canary);
+    }
+    if let Some(max) = opts.max_batch {
+        plan.batches = split(std::mem::take(&mut plan.batches), max);
+    }
+    Ok(Prepared::Ready(Box::new(plan)))
+}
+
+/// Split batches further (never merge): `--max-batch` on a saved plan.
+fn split(batches: Vec<Batch>, max: usize) -> Vec<Batch> {
+    batches
+        .into_iter()
+        .flat_map(|b| {
+            b.phones
+                .chunks(max.max(1))
+                .map(|c| Batch {
+                    provider: b.provider.clone(),
+                    action: b.action,
+                    phones: c.to_vec(),
+                    canary: b.canary,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

@@ -38,7 +38,7 @@ impl Sensitive {
 
     /// Whether `key`'s value must not be shown.
     pub fn covers(&self, key: &str) -> bool {
-        ALWAYS.contains(&key) || self.patterns.iter().any(|p| glob(p, key))
+        ALWAYS.contains(&key) || self.patterns.iter().any(|p| crate::select::glob(p, key))
     }
 
     /// Before any call: register the sensitive values the spec sets for these phones, and which keys are
@@ -127,31 +127,6 @@ impl Sensitive {
     }
 }
 
-/// Whether `key` matches `pattern` as a whole: `*` any run of characters, `?` one character.
-pub fn glob(pattern: &str, key: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let k: Vec<char> = key.chars().collect();
-    // Iterative matching with one backtrack point (the last `*`): linear in practice, never exponential.
-    let (mut pi, mut ki) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ki < k.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == k[ki]) {
-            pi += 1;
-            ki += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ki));
-            pi += 1;
-        } else if let Some((sp, sk)) = star {
-            pi = sp + 1;
-            ki = sk + 1;
-            star = Some((sp, sk + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 /// Why a pattern cannot be used, if so.
 pub fn pattern_problem(pattern: &str) -> Option<String> {
     if pattern.trim().is_empty() {
@@ -176,21 +151,6 @@ pub fn pattern_problem(pattern: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs_match_whole_keys() {
-        assert!(glob("persist.sys.*", "persist.sys.locale"));
-        assert!(glob("persist.sys.*", "persist.sys.a.b"));
-        assert!(!glob("persist.sys.*", "xpersist.sys.a"));
-        assert!(glob("*imsi*", "sys.prop.writeimsi"));
-        assert!(glob("ro.?", "ro.x"));
-        assert!(!glob("ro.?", "ro.xy"));
-        assert!(glob("*", ""));
-        assert!(!glob("a", "ab"));
-        assert!(glob("a*b*c", "a-b-b-c"));
-        // No blow-up on a pattern built to backtrack.
-        assert!(!glob(&"*a".repeat(30), &"a".repeat(29)));
-    }
 
     #[test]
     fn phone_numbers_and_imsis_are_always_sensitive() {

@@ -104,7 +104,7 @@ pub(super) fn plan_under<S: AsRef<str>>(
     for (p, id, o) in observed {
         state.insert(p, id.as_ref().to_owned(), o.clone());
     }
-    let limits = crate::session::limits_for(&providers, crate::session::Overrides::default());
+    let limits = crate::capability::limits_for(&providers, crate::capability::Overrides::default());
     compute(&PlanInput {
         providers: &providers,
         desired,
@@ -484,7 +484,7 @@ fn a_100k_phone_plan_is_complete() {
         state.insert(p, id, seen(kind, raw, Some(Traffic::Direct), None));
     }
     let providers = providers();
-    let limits = crate::session::limits_for(&providers, crate::session::Overrides::default());
+    let limits = crate::capability::limits_for(&providers, crate::capability::Overrides::default());
     let plan = compute(&PlanInput {
         providers: &providers,
         desired: &desired,

@@ -4,9 +4,10 @@
 //! A plan file is not trusted. [`against_spec`] binds it to the spec on disk (same digest, the same
 //! provider entries, every phone of its changes declared there as the plan's keyed digest says), before
 //! any network call; [`PlanFile::unsealed`](super::saved::PlanFile::unsealed) checks the seals with the
-//! keys of the credentials in force; after the phones are read again, [`stale_phones`] refuses a plan
-//! whose phones moved, and [`rederive`] computes the plan again from the spec and what was read, refusing
-//! a file whose changes, batches or verdicts differ from that. What runs is the re-derived plan.
+//! keys of the credentials in force; after the phones are read again, [`verdicts`] says what became of
+//! each phone (a plan whose phones moved is refused), and [`rederive`] computes the plan again from the
+//! spec and what was read, refusing a file whose changes, batches or verdicts differ from that. What
+//! runs is the re-derived plan.
 //!
 //! Pure: no I/O, no clock.
 
@@ -119,44 +120,98 @@ pub fn declared_as_planned(
     Ok(())
 }
 
-/// Phones a saved plan covers whose observation no longer matches the plan's keyed digest, each with
-/// what moved, field by field (`gl / g2: state: running -> stopped`), sensitive values masked.
-pub fn stale_phones(
+/// What became of one phone of a saved plan since the plan was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// As it was when planned: its changes apply.
+    Unchanged,
+    /// Moved, and now as the plan wants it (applied since?): `what` moved, field by field.
+    AppliedSince {
+        /// `state: running -> stopped`, sensitive values masked.
+        what: String,
+    },
+    /// Moved elsewhere: `what` moved, field by field.
+    Moved {
+        /// `state: running -> stopped`, sensitive values masked.
+        what: String,
+    },
+}
+
+/// One phone's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneVerdict {
+    /// Provider name.
+    pub provider: String,
+    /// Phone id.
+    pub phone_id: String,
+    /// What became of it.
+    pub verdict: Verdict,
+}
+
+impl PhoneVerdict {
+    /// `gl / g2: state: running -> stopped (now as the plan wants: applied since?)`, or `None` for an
+    /// unchanged phone.
+    pub fn describe(&self) -> Option<String> {
+        let (what, since) = match &self.verdict {
+            Verdict::Unchanged => return None,
+            Verdict::AppliedSince { what } => (what, " (now as the plan wants: applied since?)"),
+            Verdict::Moved { what } => (what, ""),
+        };
+        Some(format!(
+            "{} / {}: {what}{since}",
+            self.provider, self.phone_id
+        ))
+    }
+}
+
+/// Each phone of a saved plan, compared with what was just read by the plan's keyed digest: unchanged,
+/// applied since, or moved (what moved field by field, sensitive values masked).
+pub fn verdicts(
     saved: &PlanFile,
     bound: &Bound,
     state: &FleetState,
     keys: &BTreeMap<String, PlanKey>,
-    policy: &Policy,
-) -> Vec<String> {
+) -> Vec<PhoneVerdict> {
+    let sensitive = super::Sensitive::of(&bound.policy.safety);
     saved
         .phones
         .iter()
         .zip(&bound.covered)
-        .filter_map(|(p, d)| {
+        .map(|(p, d)| {
             let obs = state
                 .get(&p.provider, &p.phone_id)
                 .cloned()
                 .unwrap_or(Observation::NotFound);
-            let kind = bound.providers.get(&p.provider)?.kind;
-            let now = keys.get(&p.provider)?.observed(&fingerprint(d, &obs));
-            (now != p.observed).then(|| {
-                let mut view = PhoneView::observed(kind, d, &obs);
-                let applied = view == PhoneView::desired(d);
-                let mut want = PhoneView::desired(d);
-                super::Sensitive::of(&policy.safety).mask_views(&mut view, &mut want);
-                let moves = p.before.moves(&view);
-                let what = if moves.is_empty() {
-                    "its provider status (or a sensitive value) changed".to_owned()
-                } else {
-                    moves.join(", ")
-                };
-                let applied = if applied {
-                    " (now as the plan wants: applied since?)"
-                } else {
-                    ""
-                };
-                format!("{} / {}: {what}{applied}", p.provider, p.phone_id)
-            })
+            let now = keys
+                .get(&p.provider)
+                .map(|k| k.observed(&fingerprint(d, &obs)));
+            let kind = bound.providers.get(&p.provider).map(|c| c.kind);
+            let verdict = match (now, kind) {
+                (Some(now), Some(_)) if now == p.observed => Verdict::Unchanged,
+                (_, kind) => {
+                    let kind = kind.unwrap_or(crate::spec::ProviderKind::HuaweiCph);
+                    let mut view = PhoneView::observed(kind, d, &obs);
+                    let applied = view == PhoneView::desired(d);
+                    let mut want = PhoneView::desired(d);
+                    sensitive.mask_views(&mut view, &mut want);
+                    let moves = p.before.moves(&view);
+                    let what = if moves.is_empty() {
+                        "its provider status (or a sensitive value) changed".to_owned()
+                    } else {
+                        moves.join(", ")
+                    };
+                    if applied {
+                        Verdict::AppliedSince { what }
+                    } else {
+                        Verdict::Moved { what }
+                    }
+                }
+            };
+            PhoneVerdict {
+                provider: p.provider.clone(),
+                phone_id: p.phone_id.clone(),
+                verdict,
+            }
         })
         .collect()
 }

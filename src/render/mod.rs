@@ -5,7 +5,9 @@
 pub mod color;
 pub mod json;
 pub mod markdown;
+pub mod progress;
 pub mod report;
+pub mod status;
 pub mod text;
 pub mod time;
 pub mod wrap;

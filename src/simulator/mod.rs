@@ -10,6 +10,7 @@ mod cph;
 mod geelark;
 mod koophone;
 mod route;
+pub mod sandbox;
 pub mod seed;
 mod world;
 

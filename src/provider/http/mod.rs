@@ -41,8 +41,9 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub struct Http {
     client: reqwest::Client,
     verbose: bool,
-    /// The run's deadline (`--timeout`): no call starts, waits or retries past it.
-    deadline: Instant,
+    /// The deadline of the operation under way (`--timeout` of a run, or of one `watch` tick): no call
+    /// starts, waits or retries past it. Set per operation with [`Http::set_deadline`].
+    deadline: std::sync::Mutex<Instant>,
 }
 
 impl Http {
@@ -59,8 +60,17 @@ impl Http {
         Ok(Http {
             client,
             verbose,
-            deadline,
+            deadline: std::sync::Mutex::new(deadline),
         })
+    }
+
+    /// Give the next operation its own deadline (a long-lived fleet handle runs many).
+    pub fn set_deadline(&self, deadline: Instant) {
+        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+    }
+
+    fn deadline(&self) -> Instant {
+        *self.deadline.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -193,7 +203,7 @@ impl Http {
         throttled: &(dyn Fn(u16, &[u8]) -> bool + Sync),
     ) -> Result<Reply, HttpError> {
         let mut retries = 0u32;
-        let deadline = self.deadline;
+        let deadline = self.deadline();
         let out_of_time = |retries: u32, last: Option<&str>| {
             let mut detail = "the run's deadline passed (set with --timeout)".to_owned();
             if let Some(last) = last {

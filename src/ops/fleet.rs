@@ -1,0 +1,235 @@
+//! The fleet handle: one HTTP client, one client per provider (with its rate windows and throttles) and,
+//! for `--simulate`, the sandbox behind them. It outlives one operation: each operation gives its own
+//! deadline ([`Fleet::set_deadline`]), so a `watch` keeps GeeLark's per-minute window (and a 40014 lock)
+//! from tick to tick instead of forgetting it.
+//!
+//! Reads fan out here: one batched pass per provider, providers side by side, what was read told to an
+//! [`Events`] sink (the terminal's bars, or nothing). Nothing here prints.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::capability::EffectiveLimits;
+use crate::census::Census;
+use crate::plan::saved::PlanKey;
+use crate::provider::{Client, Http, ObserveTarget, Target};
+use crate::simulator::sandbox::Sandbox;
+use crate::spec::{DesiredPhone, ProviderConfig};
+use crate::state::{FleetState, Observation};
+
+/// What a read tells whoever watches it: the terminal's progress bars, later `watch`'s metrics.
+pub trait Events: Send + Sync {
+    /// Reading starts: phones to read per provider.
+    fn reading(&self, _phones: &BTreeMap<String, usize>) {}
+    /// Phones read so far per provider, every 100 ms while reading.
+    fn read_progress(&self, _read: &BTreeMap<String, usize>) {}
+    /// Reading is over.
+    fn read_done(&self) {}
+}
+
+/// An [`Events`] sink that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Events for Quiet {}
+
+/// Connected providers (or the simulator standing in for them).
+pub struct Fleet {
+    /// One client per provider name.
+    pub clients: BTreeMap<String, Client>,
+    http: Arc<Http>,
+    sandbox: Option<Sandbox>,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("clients", &self.clients.keys())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How to reach the providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The endpoints and credentials of the spec.
+    Spec,
+    /// The `--simulate` sandbox, its saved fleet kept (or, with `reset`, started anew).
+    Simulate {
+        /// `--simulate-reset`.
+        reset: bool,
+    },
+}
+
+impl Fleet {
+    /// Connect to these providers (callers pass only those in scope), or start the sandbox for
+    /// `--simulate`, seeded from `desired`. Every credential is read (and registered for masking) here,
+    /// before any call; every missing one is named at once.
+    pub async fn open(
+        providers: &BTreeMap<String, ProviderConfig>,
+        desired: &[DesiredPhone],
+        limits: &BTreeMap<String, EffectiveLimits>,
+        reach: Reach,
+        verbose: bool,
+        deadline: std::time::Instant,
+    ) -> anyhow::Result<Fleet> {
+        let http = Arc::new(Http::new(verbose, deadline)?);
+        let (target, sandbox) = match reach {
+            Reach::Spec => (Target::Spec, None),
+            Reach::Simulate { reset } => {
+                let sandbox = Sandbox::open(providers, desired, reset).await?;
+                (Target::Simulator(sandbox.base_url()), Some(sandbox))
+            }
+        };
+        let mut clients = BTreeMap::new();
+        let mut missing = Vec::new();
+        for (name, config) in providers {
+            match Client::connect(name, config, limits[name], http.clone(), &target) {
+                Ok(client) => {
+                    clients.insert(name.clone(), client);
+                }
+                Err(e @ crate::provider::ProviderError::MissingCredentials { .. }) => {
+                    missing.push(e);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match missing.len() {
+            0 => {}
+            1 => return Err(missing.remove(0).into()),
+            _ => {
+                let lines: Vec<String> = missing.iter().map(ToString::to_string).collect();
+                anyhow::bail!(
+                    "{} credential variables are missing (nothing was sent):\n  {}",
+                    lines.len(),
+                    lines.join("\n  ")
+                );
+            }
+        }
+        Ok(Fleet {
+            clients,
+            http,
+            sandbox,
+        })
+    }
+
+    /// The deadline of the next operation.
+    pub fn set_deadline(&self, deadline: std::time::Instant) {
+        self.http.set_deadline(deadline);
+    }
+
+    /// Each provider's plan-file key, derived from its credentials.
+    pub fn plan_keys(&self) -> BTreeMap<String, PlanKey> {
+        self.clients
+            .iter()
+            .map(|(n, c)| (n.clone(), c.plan_key()))
+            .collect()
+    }
+
+    /// Read every declared phone, one batched pass per provider, providers side by side. Never fails
+    /// as a whole: a phone that cannot be read is [`Observation::Unreadable`], and a provider that cannot
+    /// be read at all makes its own phones unreadable, nobody else's.
+    pub async fn observe(&self, desired: &[DesiredPhone], events: &dyn Events) -> FleetState {
+        let mut per_provider: BTreeMap<&str, Vec<ObserveTarget>> = BTreeMap::new();
+        for d in desired {
+            per_provider
+                .entry(d.provider.as_str())
+                .or_default()
+                .push(ObserveTarget {
+                    id: d.id.clone(),
+                    properties: !d.properties.is_empty(),
+                });
+        }
+        let base: BTreeMap<String, usize> = self
+            .clients
+            .iter()
+            .map(|(n, c)| (n.clone(), c.read_so_far()))
+            .collect();
+        events.reading(
+            &per_provider
+                .iter()
+                .map(|(n, t)| ((*n).to_owned(), t.len()))
+                .collect(),
+        );
+        let reads = per_provider.into_iter().map(|(name, targets)| async move {
+            let r = match self.clients.get(name) {
+                Some(client) => client.observe(&targets).await.map_err(|e| {
+                    use crate::error::Hint;
+                    crate::state::ProviderFailure {
+                        hint: e.hint(),
+                        reason: crate::redact::text(&crate::provider::chain(&e)),
+                    }
+                }),
+                None => Err(crate::state::ProviderFailure {
+                    reason: format!("no client for provider `{name}`"),
+                    hint: None,
+                }),
+            };
+            (name, targets, r)
+        });
+        let tick = async {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let read = self
+                    .clients
+                    .iter()
+                    .map(|(n, c)| {
+                        let from = base.get(n).copied().unwrap_or(0);
+                        (n.clone(), c.read_so_far().saturating_sub(from))
+                    })
+                    .collect();
+                events.read_progress(&read);
+            }
+        };
+        let done = tokio::select! {
+            done = futures::future::join_all(reads) => done,
+            () = tick => unreachable!("the ticker never ends"),
+        };
+        events.read_done();
+        let mut state = FleetState::default();
+        for (name, targets, r) in done {
+            match r {
+                Ok(found) => {
+                    for (id, obs) in found {
+                        state.insert(name, id, obs);
+                    }
+                }
+                Err(failure) => {
+                    for t in targets {
+                        state.insert(name, t.id, Observation::unreadable(&failure.reason));
+                    }
+                    state.failed_providers.insert(name.to_owned(), failure);
+                }
+            }
+        }
+        state
+    }
+
+    /// What each provider holds in all: one count call per provider, or (with `ids`) the whole account
+    /// listed. Independent of the observation, so it runs beside it. Only informs: a provider whose
+    /// count fails is [`Census::Unknown`].
+    pub async fn census(&self, ids: bool) -> BTreeMap<String, Census> {
+        let reads = self.clients.iter().map(|(name, client)| async move {
+            let r = if ids {
+                client
+                    .list_all(false)
+                    .await
+                    .map(|all| Census::Ids(all.into_iter().map(|l| l.id).collect()))
+            } else {
+                client.count_all().await.map(Census::Total)
+            };
+            let c = r.unwrap_or_else(|e| Census::Unknown(format!("{:#}", anyhow::Error::new(e))));
+            (name.clone(), c)
+        });
+        futures::future::join_all(reads).await.into_iter().collect()
+    }
+
+    /// Close; the simulated fleet is saved for the next `--simulate` run (dropping the fleet saves too,
+    /// but only `close` reports a failure to save).
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        match self.sandbox.take() {
+            Some(sandbox) => sandbox.close().await,
+            None => Ok(()),
+        }
+    }
+}

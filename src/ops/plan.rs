@@ -1,0 +1,159 @@
+//! Plan: decide what a run covers ([`Scope`]), read those phones through the [`Fleet`] and compute the
+//! plan, with what a person should be told (`--target` in effect, a census that failed) returned as
+//! [`Warning`] values for the command to render. Nothing here prints.
+
+use std::collections::BTreeMap;
+
+use crate::capability::{EffectiveLimits, Overrides, limits_for};
+use crate::census::{self, Census};
+use crate::ops::fleet::{Events, Fleet};
+use crate::plan::{self, Plan, PlanInput, Policy, Sensitive};
+use crate::spec::{DesiredPhone, LoadedSpec, ProviderConfig};
+use crate::state::FleetState;
+
+/// What a run covers, decided before any connection.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The declared phones selected (all of them without `--target`).
+    pub desired: Vec<DesiredPhone>,
+    /// The provider entries those phones need.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Limits in force per provider.
+    pub limits: BTreeMap<String, EffectiveLimits>,
+    /// How many phones the whole spec declares.
+    pub declared: usize,
+    /// Whether `--target` narrowed the selection.
+    pub targeted: bool,
+}
+
+impl Scope {
+    /// The phones `targets` select from `spec` (every phone without targets), the providers they need,
+    /// and the limits with the command line's overrides.
+    pub fn of(
+        spec: &LoadedSpec,
+        targets: &[String],
+        overrides: Overrides,
+    ) -> anyhow::Result<Scope> {
+        let all = spec.spec.desired_phones();
+        let declared = all.len();
+        let desired = crate::select::select(all, targets)?;
+        let providers = crate::select::in_scope(&spec.spec.providers, &desired);
+        Ok(Scope {
+            limits: limits_for(&spec.spec.providers, overrides),
+            desired,
+            providers,
+            declared,
+            targeted: !targets.is_empty(),
+        })
+    }
+}
+
+/// Something a person should know about a plan, for the command to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// `--target` narrowed the plan.
+    Targeted {
+        /// Phones covered.
+        covered: usize,
+        /// Phones the spec declares.
+        declared: usize,
+    },
+    /// A provider's unmanaged phones could not be counted.
+    CensusFailed {
+        /// Provider name.
+        provider: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::Targeted { covered, declared } => write!(
+                f,
+                "--target is in effect: this plan covers {covered} of the spec's {declared} phones; the \
+                 others are neither read nor changed, and phones the spec does not manage are not counted."
+            ),
+            Warning::CensusFailed { provider, reason } => write!(
+                f,
+                "could not count the phones of provider `{provider}` that the spec does not manage (the \
+                 plan is complete without it): {reason}"
+            ),
+        }
+    }
+}
+
+/// How to count the phones the spec does not manage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Not at all (apply, `--target`).
+    No,
+    /// One count call per provider.
+    Total,
+    /// The whole account listed, ids kept (`plan -v`).
+    Ids,
+}
+
+/// A plan, what it was computed from, and what to say about it.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// What the providers reported for the selected phones.
+    pub observed: FleetState,
+    /// Warnings, in the order they arose.
+    pub warnings: Vec<Warning>,
+}
+
+/// Read the phones of `scope` through `fleet` (and count the unmanaged ones beside, unless `--target`)
+/// and compute the plan. Sensitive values of the spec are registered for masking before the first call.
+pub async fn plan(
+    spec: &LoadedSpec,
+    scope: &Scope,
+    fleet: &Fleet,
+    count: Count,
+    canary: Option<usize>,
+    events: &dyn Events,
+) -> Planned {
+    let mut warnings = Vec::new();
+    if scope.targeted {
+        warnings.push(Warning::Targeted {
+            covered: scope.desired.len(),
+            declared: scope.declared,
+        });
+    }
+    Sensitive::of(&spec.spec.safety()).install(&scope.desired);
+    let count = if scope.targeted { Count::No } else { count };
+    let (mut observed, counted) = tokio::join!(fleet.observe(&scope.desired, events), async {
+        match count {
+            Count::No => None,
+            Count::Total => Some(fleet.census(false).await),
+            Count::Ids => Some(fleet.census(true).await),
+        }
+    });
+    if let Some(counted) = counted {
+        for (name, c) in &counted {
+            if let Census::Unknown(reason) = c {
+                warnings.push(Warning::CensusFailed {
+                    provider: name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        observed.unmanaged = census::unmanaged(counted, &scope.desired, &observed);
+    }
+    let plan = plan::compute(&PlanInput {
+        providers: &spec.spec.providers,
+        desired: &scope.desired,
+        observed: &observed,
+        limits: &scope.limits,
+        policy: &Policy::of(&spec.spec, canary),
+    });
+    plan.sensitive.register_values(&scope.desired, &observed);
+    Planned {
+        plan,
+        observed,
+        warnings,
+    }
+}
