@@ -50,7 +50,7 @@ impl std::fmt::Debug for Fleet {
 }
 
 /// How to reach the providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reach {
     /// The endpoints and credentials of the spec.
     Spec,
@@ -59,6 +59,9 @@ pub enum Reach {
         /// `--simulate-reset`.
         reset: bool,
     },
+    /// A simulator already running at this base URL (`phonefleet simulate`, a test's): no credentials
+    /// are read.
+    Simulator(String),
 }
 
 impl Fleet {
@@ -73,13 +76,26 @@ impl Fleet {
         verbose: bool,
         deadline: std::time::Instant,
     ) -> anyhow::Result<Fleet> {
-        let http = Arc::new(Http::new(verbose, deadline)?);
+        let http = Http::new(verbose, deadline)?;
+        Self::open_with(providers, desired, limits, reach, http).await
+    }
+
+    /// [`Fleet::open`] over a given HTTP layer (a test's, with a faster retry policy).
+    pub async fn open_with(
+        providers: &BTreeMap<String, ProviderConfig>,
+        desired: &[DesiredPhone],
+        limits: &BTreeMap<String, EffectiveLimits>,
+        reach: Reach,
+        http: Http,
+    ) -> anyhow::Result<Fleet> {
+        let http = Arc::new(http);
         let (target, sandbox) = match reach {
             Reach::Spec => (Target::Spec, None),
             Reach::Simulate { reset } => {
                 let sandbox = Sandbox::open(providers, desired, reset).await?;
                 (Target::Simulator(sandbox.base_url()), Some(sandbox))
             }
+            Reach::Simulator(url) => (Target::Simulator(url), None),
         };
         let mut clients = BTreeMap::new();
         let mut missing = Vec::new();

@@ -21,6 +21,39 @@ pub enum Cause {
 /// Tries after the first, at most.
 pub const MAX_RETRIES: u32 = 6;
 
+/// The retry policy in force: a value the HTTP layer holds, so that a test can make its waits pass
+/// faster without touching the code that sends (production uses [`Policy::default`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    /// Every wait is multiplied by this: 1 for real use; a test of retries and windows sets, say, 0.01.
+    pub time_scale: f64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy { time_scale: 1.0 }
+    }
+}
+
+impl Policy {
+    /// A policy whose waits are `scale` times the real ones (for tests).
+    pub fn scaled(scale: f64) -> Policy {
+        Policy {
+            time_scale: scale.clamp(0.0, 1.0),
+        }
+    }
+
+    /// [`delay`], scaled.
+    pub fn delay(
+        &self,
+        retries: u32,
+        cause: Cause,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        delay(retries, cause, retry_after).map(|d| d.mul_f64(self.time_scale))
+    }
+}
+
 /// Delay before retry number `retries + 1`, or `None` when it is time to give up.
 pub fn delay(retries: u32, cause: Cause, retry_after: Option<Duration>) -> Option<Duration> {
     if retries >= MAX_RETRIES {

@@ -44,6 +44,8 @@ pub struct Http {
     /// The deadline of the operation under way (`--timeout` of a run, or of one `watch` tick): no call
     /// starts, waits or retries past it. Set per operation with [`Http::set_deadline`].
     deadline: std::sync::Mutex<Instant>,
+    /// How long to wait before a retry.
+    policy: retry::Policy,
 }
 
 impl Http {
@@ -61,7 +63,14 @@ impl Http {
             client,
             verbose,
             deadline: std::sync::Mutex::new(deadline),
+            policy: retry::Policy::default(),
         })
+    }
+
+    /// The same client with another retry policy (tests make waits pass faster).
+    pub fn with_policy(mut self, policy: retry::Policy) -> Http {
+        self.policy = policy;
+        self
     }
 
     /// Give the next operation its own deadline (a long-lived fleet handle runs many).
@@ -306,7 +315,7 @@ impl Http {
                     if Instant::now() >= deadline {
                         return Err(out_of_time(retries, Some(&detail)));
                     }
-                    match retry::delay(retries, Cause::Transport, None) {
+                    match self.policy.delay(retries, Cause::Transport, None) {
                         Some(d) if pause(d, retries, "connection failed").await => {}
                         Some(_) => return Err(out_of_time(retries, Some(&detail))),
                         None => {
@@ -359,7 +368,7 @@ impl Http {
                             // minute window.
                             (Cause::MinuteWindow, "throttled; next minute window")
                         };
-                        match retry::delay(retries, cause, after) {
+                        match self.policy.delay(retries, cause, after) {
                             Some(d) if pause(d, retries, why).await => {}
                             other => {
                                 let mut e = HttpError::from_reply(call, &reply);
@@ -378,7 +387,7 @@ impl Http {
                             e.detail = format!("HTTP {status} after the request was sent");
                             return Err(e);
                         }
-                        match retry::delay(retries, Cause::ServerError, None) {
+                        match self.policy.delay(retries, Cause::ServerError, None) {
                             Some(d) if pause(d, retries, "server error").await => {}
                             _ => return Err(HttpError::from_reply(call, &reply)),
                         }

@@ -1,0 +1,225 @@
+//! The ops layer in process, against the simulator on 127.0.0.1: plan and apply as values (no binary, no
+//! rendering), with a retry policy whose waits pass fifty times faster, so that tests of heavy faults
+//! assert on report values in seconds instead of waiting out real backoff.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use phonefleet::apply::{ApplyReport, Cancel, Options, Outcome};
+use phonefleet::capability::Overrides;
+use phonefleet::ops::fleet::{Fleet, Quiet, Reach};
+use phonefleet::ops::plan::{Count, Scope};
+use phonefleet::plan::Plan;
+use phonefleet::provider::Http;
+use phonefleet::provider::retry::Policy;
+use phonefleet::simulator::SimConfig;
+use phonefleet::spec::LoadedSpec;
+
+use crate::support::{Sim, providers};
+
+/// Plan and apply, in process, against one simulator.
+struct Ops<'a> {
+    sim: &'a Sim,
+    spec: LoadedSpec,
+}
+
+impl<'a> Ops<'a> {
+    fn new(sim: &'a Sim, phones: &str) -> Ops<'a> {
+        let text = format!("{}{phones}", providers(&sim.url()));
+        let spec =
+            phonefleet::spec::load_str("spec.yaml", text.as_bytes()).expect("the spec loads");
+        Ops { sim, spec }
+    }
+
+    async fn fleet(&self, scope: &Scope) -> Fleet {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let http = Http::new(false, deadline)
+            .unwrap()
+            .with_policy(Policy::scaled(0.02));
+        Fleet::open_with(
+            &scope.providers,
+            &scope.desired,
+            &scope.limits,
+            Reach::Simulator(self.sim.url()),
+            http,
+        )
+        .await
+        .expect("the fleet opens")
+    }
+
+    /// `plan`: the plan of every declared phone.
+    fn plan(&self) -> Plan {
+        self.sim.block_on(async {
+            let scope = Scope::of(&self.spec, &[], Overrides::default()).unwrap();
+            let fleet = self.fleet(&scope).await;
+            let planned =
+                phonefleet::ops::plan::plan(&self.spec, &scope, &fleet, Count::No, None, &Quiet)
+                    .await;
+            planned.plan
+        })
+    }
+
+    /// `apply --auto-approve --max-batch N`: the plan made and applied in one go.
+    fn apply(&self, max_batch: usize) -> (Plan, ApplyReport) {
+        self.sim.block_on(async {
+            let overrides = Overrides {
+                max_batch: Some(max_batch),
+                parallelism: None,
+            };
+            let scope = Scope::of(&self.spec, &[], overrides).unwrap();
+            let fleet = self.fleet(&scope).await;
+            let planned =
+                phonefleet::ops::plan::plan(&self.spec, &scope, &fleet, Count::No, None, &Quiet)
+                    .await;
+            let opts = Options {
+                deadline: Instant::now() + Duration::from_secs(120),
+                progress: false,
+                cancel: Cancel::default(),
+            };
+            let report = phonefleet::apply::execute(&planned.plan, &fleet.clients, &opts).await;
+            (planned.plan, report)
+        })
+    }
+}
+
+fn to_change(plan: &Plan) -> BTreeSet<(String, String)> {
+    plan.changes
+        .iter()
+        .filter(|c| !c.actions.is_empty())
+        .map(|c| (c.provider.clone(), c.phone_id.clone()))
+        .collect()
+}
+
+/// Every report line is a planned (phone, action) or a phone its own read could not read; every
+/// failure says why.
+fn check_report(plan: &Plan, report: &ApplyReport) {
+    let planned: BTreeSet<(String, String)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.provider.clone(), c.phone_id.clone()))
+        .collect();
+    for r in &report.results {
+        assert!(
+            planned.contains(&(r.provider.clone(), r.phone_id.clone())),
+            "reported outside the plan: {r:?}"
+        );
+        match &r.outcome {
+            Outcome::Ok => assert!(r.action.is_some(), "{r:?}"),
+            Outcome::Failed(e) => assert!(!e.code.is_empty() && !e.message.is_empty(), "{r:?}"),
+            Outcome::Skipped(why) | Outcome::Blocked(why) => assert!(!why.is_empty(), "{r:?}"),
+        }
+    }
+    // Every planned action is in the report.
+    for c in plan.changes.iter().filter(|c| !c.actions.is_empty()) {
+        for a in &c.actions {
+            assert!(
+                report
+                    .results
+                    .iter()
+                    .any(|r| r.phone_id == c.phone_id && r.action.as_ref() == Some(a)),
+                "{} {a:?} is not reported",
+                c.phone_id
+            );
+        }
+    }
+}
+
+/// Converge within `rounds` applies, every report complete; returns how many applies it took.
+fn converge(ops: &Ops<'_>, rounds: usize, max_batch: usize) -> usize {
+    for round in 1..=rounds {
+        let (plan, report) = ops.apply(max_batch);
+        if to_change(&plan).is_empty() && plan.summary.blocked == 0 {
+            return round - 1;
+        }
+        check_report(&plan, &report);
+    }
+    let left = ops.plan();
+    assert!(
+        to_change(&left).is_empty(),
+        "not converged within {rounds} applies: {:?}",
+        to_change(&left)
+    );
+    rounds
+}
+
+fn mixed_fleet(n: usize, cph_extra: &str) -> (String, String) {
+    let mut fixture = String::from("phones:\n");
+    let mut phones = String::from("phones:\n");
+    for i in 0..n {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i:02}, project_id: p1, status: running, traffic: direct, properties: {{k: old}}}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: c{i:02}, provider: cph, state: stopped, properties: {{k: v{i}}}{cph_extra}}}\n"
+        ));
+        fixture.push_str(&format!(
+            "  - {{provider: geelark, id: g{i:02}, status: stopped}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: g{i:02}, provider: gl, state: running}}\n"
+        ));
+    }
+    (fixture, phones)
+}
+
+#[test]
+fn heavy_faults_converge_within_four_applies_with_every_phone_reported() {
+    let (fixture, phones) = mixed_fleet(24, "");
+    let sim = Sim::with(
+        &fixture,
+        SimConfig {
+            error_rate: 0.4,
+            throttle_rate: 0.2,
+            seed: 7,
+            transition: Duration::from_millis(100),
+            ..SimConfig::default()
+        },
+    );
+    let ops = Ops::new(&sim, &phones);
+    converge(&ops, 4, 200);
+}
+
+#[test]
+fn faults_converge_within_three_applies_with_every_phone_reported() {
+    let (fixture, phones) = mixed_fleet(60, ", traffic: routing");
+    let sim = Sim::with(
+        &fixture,
+        SimConfig {
+            error_rate: 0.2,
+            throttle_rate: 0.1,
+            seed: 42,
+            transition: Duration::from_millis(100),
+            ..SimConfig::default()
+        },
+    );
+    let ops = Ops::new(&sim, &phones);
+    converge(&ops, 3, 20);
+    let phones = sim.phones();
+    assert!(
+        phones
+            .values()
+            .filter(|p| p["id"].as_str().unwrap().starts_with('c'))
+            .all(|p| p["traffic"] == "routing"),
+        "{phones:?}"
+    );
+}
+
+#[test]
+fn a_clean_fleet_plans_nothing_and_an_apply_reports_every_action_ok() {
+    let (fixture, phones) = mixed_fleet(5, "");
+    let sim = Sim::start(&fixture);
+    let ops = Ops::new(&sim, &phones);
+    let plan = ops.plan();
+    assert_eq!(to_change(&plan).len(), 10);
+    assert_eq!(plan.summary.stop, 5);
+    assert_eq!(plan.summary.start, 5);
+    assert_eq!(plan.summary.set_properties, 5);
+    let (_, report) = ops.apply(100);
+    let counts = report.counts();
+    assert_eq!(
+        (counts.ok, counts.failed, counts.skipped),
+        (15, 0, 0),
+        "{report:?}"
+    );
+    assert!(to_change(&ops.plan()).is_empty());
+}
