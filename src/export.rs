@@ -31,19 +31,19 @@ struct Settings {
 }
 
 fn settings_of(kind: ProviderKind, l: &Listed, with_properties: bool) -> Settings {
-    let cph = kind == ProviderKind::HuaweiCph;
+    let cap = crate::capability::of(kind);
     Settings {
         state: match l.phone.power {
             Power::Running => Some("running"),
             Power::Stopped => Some("stopped"),
             Power::Transitioning | Power::Failed => None,
         },
-        traffic: if cph {
+        traffic: if cap.traffic {
             l.phone.traffic.map(|t| t.as_str())
         } else {
             None
         },
-        properties: if cph && with_properties {
+        properties: if cap.properties && with_properties {
             l.phone.properties.clone()
         } else {
             None

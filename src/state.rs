@@ -116,62 +116,20 @@ impl FleetState {
     }
 }
 
-/// Normalise a raw status code of a provider kind (providers.md 0.2).
+/// Normalise a raw status code of a provider kind (providers.md 0.2): the kind's
+/// [`crate::provider::dialect`] decides.
 pub fn normalise(kind: ProviderKind, raw: i64) -> Power {
-    match (kind, raw) {
-        (ProviderKind::HuaweiCph, 2) => Power::Running,
-        (ProviderKind::HuaweiCph, 8) => Power::Stopped,
-        (ProviderKind::HuaweiCph, 0 | 1 | 3 | 4 | 7) => Power::Transitioning,
-        (ProviderKind::Geelark, 0) => Power::Running,
-        (ProviderKind::Geelark, 2) => Power::Stopped,
-        (ProviderKind::Geelark, 1) => Power::Transitioning,
-        (ProviderKind::Koophone, 2) => Power::Running,
-        (ProviderKind::Koophone, 1 | 5) => Power::Stopped,
-        (ProviderKind::Koophone, 3 | 4) => Power::Transitioning,
-        _ => Power::Failed,
-    }
+    (crate::provider::dialect::of(kind).power)(raw)
 }
 
 /// What a raw status code means, in the provider's own words.
 pub fn meaning(kind: ProviderKind, raw: i64) -> &'static str {
-    match (kind, raw) {
-        (ProviderKind::HuaweiCph, 0 | 1) => "creating",
-        (ProviderKind::HuaweiCph, 2) => "running",
-        (ProviderKind::HuaweiCph, 3) => "resetting",
-        (ProviderKind::HuaweiCph, 4) => "restarting",
-        (ProviderKind::HuaweiCph, 6) => "frozen",
-        (ProviderKind::HuaweiCph, 7) => "stopping",
-        (ProviderKind::HuaweiCph, 8) => "stopped",
-        (ProviderKind::HuaweiCph, -5) => "reset failed",
-        (ProviderKind::HuaweiCph, -6) => "restart failed",
-        (ProviderKind::HuaweiCph, -7) => "phone abnormal",
-        (ProviderKind::HuaweiCph, -8) => "creation failed",
-        (ProviderKind::HuaweiCph, -9) => "stop failed",
-        (ProviderKind::Geelark, 0) => "started",
-        (ProviderKind::Geelark, 1) => "starting",
-        (ProviderKind::Geelark, 2) => "shut down",
-        (ProviderKind::Geelark, 3) => "expired",
-        (ProviderKind::Koophone, 0) => "unknown",
-        (ProviderKind::Koophone, 1) => "stopped",
-        (ProviderKind::Koophone, 2) => "running",
-        (ProviderKind::Koophone, 3) => "going offline",
-        (ProviderKind::Koophone, 4) => "starting",
-        (ProviderKind::Koophone, 5) => "shut down",
-        _ => "undocumented status",
-    }
+    (crate::provider::dialect::of(kind).meaning)(raw)
 }
 
 /// The raw status a provider reports for a settled power state (used by the simulator and exports).
 pub fn raw_for(kind: ProviderKind, power: crate::spec::PowerState) -> i64 {
-    use crate::spec::PowerState::{Running, Stopped};
-    match (kind, power) {
-        (ProviderKind::HuaweiCph, Running) => 2,
-        (ProviderKind::HuaweiCph, Stopped) => 8,
-        (ProviderKind::Geelark, Running) => 0,
-        (ProviderKind::Geelark, Stopped) => 2,
-        (ProviderKind::Koophone, Running) => 2,
-        (ProviderKind::Koophone, Stopped) => 1,
-    }
+    (crate::provider::dialect::of(kind).raw_for)(power)
 }
 
 #[cfg(test)]

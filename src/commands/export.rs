@@ -58,7 +58,7 @@ pub async fn export(
         deadline,
     )
     .await?;
-    let has_properties = |c: &spec::ProviderConfig| c.kind == spec::ProviderKind::HuaweiCph;
+    let has_properties = |c: &spec::ProviderConfig| crate::capability::of(c.kind).properties;
     if settings.with_properties && !providers.values().any(has_properties) {
         eprintln!("note: only huawei-cph phones have properties; --with-properties ignored");
     }

@@ -29,9 +29,6 @@ use crate::spec::{
 };
 use crate::state::{self, FleetState, Observation, Power};
 
-/// CPH property keys known to take effect only after a restart (providers.md 0.4).
-pub const RESTART_KEYS: &[&str] = &["com.cph.mainkeys", "disable.status.bar"];
-
 /// Everything `compute` reads.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanInput<'a> {
@@ -245,9 +242,10 @@ fn decide(
         actions.push(p);
     }
     let stays_running = o.power == Power::Running && power.is_none();
+    let restart_keys = crate::provider::dialect::of(kind).restart_keys;
     let needs_restart: Vec<&&String> = changed
         .iter()
-        .filter(|k| RESTART_KEYS.contains(&k.as_str()))
+        .filter(|k| restart_keys.contains(&k.as_str()))
         .collect();
     if stays_running && !needs_restart.is_empty() {
         let wanted = d.restart == RestartPolicy::WhenNeeded && cap.supports(&Action::Restart);

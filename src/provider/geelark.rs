@@ -45,6 +45,38 @@ struct BatchData {
     fail_details: Vec<FailDetail>,
 }
 
+/// GeeLark's dialect (providers.md 0.2, 2.2-2.4).
+pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
+    power: |raw| match raw {
+        0 => crate::state::Power::Running,
+        2 => crate::state::Power::Stopped,
+        1 => crate::state::Power::Transitioning,
+        _ => crate::state::Power::Failed,
+    },
+    meaning: |raw| match raw {
+        0 => "started",
+        1 => "starting",
+        2 => "shut down",
+        3 => "expired",
+        _ => "undocumented status",
+    },
+    raw_for: |power| match power {
+        crate::spec::PowerState::Running => 0,
+        crate::spec::PowerState::Stopped => 2,
+    },
+    classify: |status, code| {
+        use super::dialect::Class;
+        match code {
+            "40014" => Class::Locked,
+            // 40015: insufficient permissions; 40016: the caller's IP is not on the allow-list.
+            "40015" | "40016" => Class::Permission,
+            "40003" | "40013" => Class::Auth,
+            _ => super::dialect::by_status(status),
+        }
+    },
+    restart_keys: &[],
+};
+
 /// Phones per `phone/list` page (the documented maximum).
 const LIST_PAGE: usize = 100;
 
@@ -313,16 +345,7 @@ impl Geelark {
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
             Action::SetTraffic(_) | Action::SetProperties | Action::Restart => {
-                return Ok(batch
-                    .ids()
-                    .map(|id| {
-                        let e = PhoneError {
-                            code: "unsupported".into(),
-                            message: format!("geelark cannot {}", batch.action.name()),
-                        };
-                        (id.to_owned(), Err(e))
-                    })
-                    .collect());
+                return Ok(super::unsupported(ProviderKind::Geelark, batch));
             }
         };
         let ids: Vec<&str> = batch.ids().collect();

@@ -45,6 +45,40 @@ struct StatusResult {
     status: i64,
 }
 
+/// KooPhone's dialect (providers.md 0.2, 0.6, 3; the Java SDK's `StatusResult`).
+pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
+    power: |raw| match raw {
+        2 => crate::state::Power::Running,
+        1 | 5 => crate::state::Power::Stopped,
+        3 | 4 => crate::state::Power::Transitioning,
+        _ => crate::state::Power::Failed,
+    },
+    meaning: |raw| match raw {
+        0 => "unknown",
+        1 => "stopped",
+        2 => "running",
+        3 => "going offline",
+        4 => "starting",
+        5 => "shut down",
+        _ => "undocumented status",
+    },
+    raw_for: |power| match power {
+        crate::spec::PowerState::Running => 2,
+        crate::spec::PowerState::Stopped => 1,
+    },
+    classify: |status, code| {
+        use super::dialect::Class;
+        // 1001 ("no permission on this instance") comes with HTTP 401 but speaks of one instance, not
+        // of the credentials: the client asks id by id and blocks only that phone.
+        if matches!(code, NO_PERMISSION | NOT_IN_TENANT) {
+            Class::PerPhone
+        } else {
+            super::dialect::by_status(status)
+        }
+    },
+    restart_keys: &[],
+};
+
 const NOT_EXIST: &str = "KOOPHONE.API.4001";
 /// Instances per `batch-query` page.
 const LIST_PAGE: usize = 100;

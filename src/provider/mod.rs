@@ -8,6 +8,7 @@
 
 pub mod advice;
 mod credentials;
+pub mod dialect;
 pub mod geelark;
 pub mod http;
 mod huawei_auth;
@@ -40,6 +41,15 @@ pub enum ProviderError {
     /// The provider refused the credentials.
     #[error("provider `{provider}`: the provider refused the credentials")]
     Auth {
+        /// Provider name.
+        provider: String,
+        /// The call.
+        #[source]
+        source: Box<HttpError>,
+    },
+    /// The credentials were accepted but may not call this API (GeeLark 40015/40016, HTTP 403).
+    #[error("provider `{provider}`: the credentials lack permission for this API")]
+    Permission {
         /// Provider name.
         provider: String,
         /// The call.
@@ -80,32 +90,18 @@ pub enum ProviderError {
 impl ProviderError {
     /// Wrap a failed call, classifying authentication and lock-out answers.
     pub fn from_http(provider: &str, kind: ProviderKind, source: HttpError) -> ProviderError {
+        use dialect::Class;
         let provider = provider.to_owned();
         let code = source.code.clone().unwrap_or_default();
-        let code = code.as_str();
-        // KooPhone's 1001 ("no permission on this instance") comes with HTTP 401 but speaks of one
-        // instance, not of the credentials: the client asks id by id and blocks only that phone.
-        let per_instance = kind == ProviderKind::Koophone
-            && matches!(code, koophone::NO_PERMISSION | koophone::NOT_IN_TENANT);
-        let auth_status = matches!(source.status, Some(401 | 403)) && !per_instance;
-        let auth_code = match kind {
-            ProviderKind::Geelark => matches!(code, "40003" | "40013" | "40015" | "40016"),
-            ProviderKind::Koophone => false,
-            ProviderKind::HuaweiCph => code.starts_with("APIGW.0301") || code == "CPS.0001",
-        };
-        // A 404 from Huawei's API gateway (APIGW.0101: no such API) means a wrong host or path.
-        let wrong_endpoint = kind == ProviderKind::HuaweiCph
-            && source.status == Some(404)
-            && code.starts_with("APIGW.");
+        let class = (dialect::of(kind).classify)(source.status, &code);
+        let status_error = source.kind == HttpErrorKind::Status;
         let source = Box::new(source);
-        if kind == ProviderKind::Geelark && code == "40014" {
-            ProviderError::Locked { provider, source }
-        } else if wrong_endpoint {
-            ProviderError::Endpoint { provider, source }
-        } else if source.kind == HttpErrorKind::Status && (auth_status || auth_code) {
-            ProviderError::Auth { provider, source }
-        } else {
-            ProviderError::Http { provider, source }
+        match class {
+            Class::Locked => ProviderError::Locked { provider, source },
+            Class::Endpoint => ProviderError::Endpoint { provider, source },
+            Class::Permission if status_error => ProviderError::Permission { provider, source },
+            Class::Auth if status_error => ProviderError::Auth { provider, source },
+            _ => ProviderError::Http { provider, source },
         }
     }
 
@@ -115,6 +111,7 @@ impl ProviderError {
             self,
             ProviderError::MissingCredentials { .. }
                 | ProviderError::Auth { .. }
+                | ProviderError::Permission { .. }
                 | ProviderError::Locked { .. }
                 | ProviderError::Endpoint { .. }
         )
@@ -133,6 +130,7 @@ impl ProviderError {
                 message: format!("environment variable `{var}` is not set"),
             },
             ProviderError::Auth { source, .. }
+            | ProviderError::Permission { source, .. }
             | ProviderError::Locked { source, .. }
             | ProviderError::Endpoint { source, .. }
             | ProviderError::Http { source, .. } => PhoneError {
@@ -159,6 +157,11 @@ impl crate::error::Hint for ProviderError {
             )),
             ProviderError::Auth { .. } => Some(
                 "check the credential variables named in the spec; Huawei IAM tokens expire after 24 hours".into(),
+            ),
+            ProviderError::Permission { .. } => Some(
+                "the credentials work but may not call this API: grant the account (or sub-account) \
+                 permission for it, or add this machine's IP to the provider's allow-list"
+                    .into(),
             ),
             ProviderError::Locked { .. } => Some(
                 "wait two hours before calling this GeeLark API again, and lower `limits.requests_per_minute`".into(),
@@ -188,6 +191,20 @@ impl PhoneError {
             message: crate::redact::text(message),
         }
     }
+}
+
+/// Every phone of a batch the kind cannot make, refused as `unsupported`.
+pub(crate) fn unsupported(kind: ProviderKind, batch: &Batch) -> BatchResults {
+    batch
+        .ids()
+        .map(|id| {
+            let e = PhoneError {
+                code: "unsupported".into(),
+                message: format!("{kind} cannot {}", batch.action.name()),
+            };
+            (id.to_owned(), Err(e))
+        })
+        .collect()
 }
 
 /// One result per phone of a submitted batch.
@@ -449,19 +466,14 @@ impl Client {
 
     /// Send one batch; one result per phone of the batch.
     pub async fn submit(&self, batch: &Batch) -> Result<BatchResults, ProviderError> {
+        // The capability table is the one source of what a kind can do; a plan never asks for more.
+        if !crate::capability::of(self.kind()).supports(&batch.action) {
+            return Ok(unsupported(self.kind(), batch));
+        }
         match self {
             Client::HuaweiCph(c) => c.submit(batch).await,
             Client::Geelark(c) => c.submit(batch).await,
-            Client::Koophone(_) => Ok(batch
-                .ids()
-                .map(|id| {
-                    let e = PhoneError {
-                        code: "unsupported".into(),
-                        message: format!("koophone cannot {}", batch.action.name()),
-                    };
-                    (id.to_owned(), Err(e))
-                })
-                .collect()),
+            Client::Koophone(_) => Ok(unsupported(ProviderKind::Koophone, batch)),
         }
     }
 

@@ -498,3 +498,30 @@ fn provider_error_codes_tell_a_phone_from_an_endpoint() {
 fn sigterm_stops_new_batches_reports_and_exits_143() {
     crate::apply::interrupted_apply(libc::SIGTERM, 143);
 }
+
+#[test]
+fn a_missing_permission_is_named_as_such_not_as_bad_credentials() {
+    let gl = Fake::start(|_| {
+        Reply::Json(
+            200,
+            vec![],
+            json!({"code": 40015, "msg": "insufficient permissions", "data": null}).to_string(),
+        )
+    });
+    let dir = Dir::with_spec(&one_provider(
+        "geelark",
+        &gl.url,
+        "  - {id: g1, provider: gl, state: running}\n",
+    ));
+    let out = pf(&["plan", &dir.spec(), "--target", "gl"]).run();
+    out.code(1)
+        .no_panic()
+        .stderr_has("the credentials lack permission for this API")
+        .stderr_has("grant the account (or sub-account) permission");
+    assert!(
+        !out.stderr.contains("refused the credentials"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("IAM tokens"), "{}", out.stderr);
+}

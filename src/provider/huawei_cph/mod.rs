@@ -36,6 +36,47 @@ pub struct HuaweiCph {
     count: AtomicUsize,
 }
 
+/// CPH's dialect (providers.md 0.2, 0.4, 0.6; API gateway error codes).
+pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
+    power: |raw| match raw {
+        2 => state::Power::Running,
+        8 => state::Power::Stopped,
+        0 | 1 | 3 | 4 | 7 => state::Power::Transitioning,
+        _ => state::Power::Failed,
+    },
+    meaning: |raw| match raw {
+        0 | 1 => "creating",
+        2 => "running",
+        3 => "resetting",
+        4 => "restarting",
+        6 => "frozen",
+        7 => "stopping",
+        8 => "stopped",
+        -5 => "reset failed",
+        -6 => "restart failed",
+        -7 => "phone abnormal",
+        -8 => "creation failed",
+        -9 => "stop failed",
+        _ => "undocumented status",
+    },
+    raw_for: |power| match power {
+        crate::spec::PowerState::Running => 2,
+        crate::spec::PowerState::Stopped => 8,
+    },
+    classify: |status, code| {
+        use super::dialect::Class;
+        // A 404 from Huawei's API gateway (APIGW.0101: no such API) means a wrong host or path.
+        if status == Some(404) && code.starts_with("APIGW.") {
+            Class::Endpoint
+        } else if code.starts_with("APIGW.0301") || code == "CPS.0001" {
+            Class::Auth
+        } else {
+            super::dialect::by_status(status)
+        }
+    },
+    restart_keys: &["com.cph.mainkeys", "disable.status.bar"],
+};
+
 /// The page size older CPH versions accept (`limit` 1–100).
 const OLD_PAGE_LIMIT: usize = 100;
 
