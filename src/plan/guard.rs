@@ -30,16 +30,9 @@ pub struct Policy {
 impl Policy {
     /// The policy of a spec.
     pub fn of(spec: &FleetSpec, canary: Option<usize>) -> Policy {
-        let mut declared: BTreeMap<String, usize> = BTreeMap::new();
-        for p in &spec.phones {
-            *declared.entry(p.provider.clone()).or_default() += 1;
-        }
-        for g in &spec.groups {
-            *declared.entry(g.provider.clone()).or_default() += g.ids.len();
-        }
         Policy {
             safety: spec.safety(),
-            declared,
+            declared: spec.declared_per_provider(),
             canary,
         }
     }

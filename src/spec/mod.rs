@@ -290,17 +290,10 @@ impl JsonSchema for PropertyValue {
     }
 }
 
-/// One phone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PhoneSpec {
-    /// The provider's phone id.
-    pub id: String,
-    /// Name of an entry of `providers`.
-    pub provider: String,
-    /// Optional label, shown in plans.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+/// The settings a phone entry and a group entry share: what phonefleet manages about a phone. Every
+/// setting is optional; one left out is not managed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PhoneSettings {
     /// Desired power state; left out = not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<PowerState>,
@@ -311,40 +304,46 @@ pub struct PhoneSpec {
     /// whole numbers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<DesiredProperties>,
-    /// phonefleet never stops this phone: a plan that would is refused (only editing the spec allows it).
+    /// phonefleet never stops these phones: a plan that would is refused (only editing the spec allows
+    /// it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
-    /// huawei-cph: `when-needed` restarts the phone after a property change that needs a restart to
+    /// huawei-cph: `when-needed` restarts the phones after a property change that needs a restart to
     /// take effect (`com.cph.mainkeys`, `disable.status.bar`); `never` (the default) only notes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<RestartPolicy>,
 }
 
+// Unknown fields of a phone or a group are refused by the JSON Schema, which runs first: serde cannot
+// deny them through a flattened field.
+/// One phone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PhoneSpec {
+    /// The provider's phone id.
+    pub id: String,
+    /// Name of an entry of `providers`.
+    pub provider: String,
+    /// Optional label, shown in plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What is managed about it.
+    #[serde(flatten)]
+    pub settings: PhoneSettings,
+}
+
 /// Many phones of one provider with the same settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct GroupSpec {
     /// Name of an entry of `providers`.
     pub provider: String,
     /// The provider's phone ids.
     #[schemars(length(min = 1))]
     pub ids: Vec<String>,
-    /// Desired power state; left out = not managed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<PowerState>,
-    /// Desired traffic route (huawei-cph only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub traffic: Option<Traffic>,
-    /// Desired properties (huawei-cph only). Values are strings or whole numbers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub properties: Option<DesiredProperties>,
-    /// phonefleet never stops these phones: a plan that would is refused (only editing the spec allows it).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub protect: bool,
-    /// huawei-cph: `when-needed` restarts the phones after a property change that needs a restart to
-    /// take effect; `never` (the default) only notes it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restart: Option<RestartPolicy>,
+    /// What is managed about them.
+    #[serde(flatten)]
+    pub settings: PhoneSettings,
 }
 
 /// What the spec wants for one phone, after groups are expanded.
@@ -368,6 +367,22 @@ pub struct DesiredPhone {
     /// Restart after property changes that need one.
     #[serde(default, skip_serializing_if = "RestartPolicy::is_never")]
     pub restart: RestartPolicy,
+}
+
+impl DesiredPhone {
+    /// The phone `id` of `provider` with these settings.
+    pub fn new(provider: &str, id: &str, name: Option<&str>, s: &PhoneSettings) -> DesiredPhone {
+        DesiredPhone {
+            provider: provider.to_owned(),
+            id: id.to_owned(),
+            name: name.map(str::to_owned),
+            state: s.state,
+            traffic: s.traffic,
+            properties: s.properties.clone().unwrap_or_default(),
+            protect: s.protect,
+            restart: s.restart.unwrap_or_default(),
+        }
+    }
 }
 
 /// When phonefleet restarts a running phone.
@@ -395,29 +410,28 @@ impl FleetSpec {
         self.safety.clone().unwrap_or_default()
     }
 
+    /// How many phones the spec declares at each provider (counted, not expanded).
+    pub fn declared_per_provider(&self) -> BTreeMap<String, usize> {
+        let mut declared: BTreeMap<String, usize> = BTreeMap::new();
+        for p in &self.phones {
+            *declared.entry(p.provider.clone()).or_default() += 1;
+        }
+        for g in &self.groups {
+            *declared.entry(g.provider.clone()).or_default() += g.ids.len();
+        }
+        declared
+    }
+
     /// Every declared phone, `phones` first then `groups`, in file order.
     pub fn desired_phones(&self) -> Vec<DesiredPhone> {
-        let singles = self.phones.iter().map(|p| DesiredPhone {
-            provider: p.provider.clone(),
-            id: p.id.clone(),
-            name: p.name.clone(),
-            state: p.state,
-            traffic: p.traffic,
-            properties: p.properties.clone().unwrap_or_default(),
-            protect: p.protect,
-            restart: p.restart.unwrap_or_default(),
-        });
+        let singles = self
+            .phones
+            .iter()
+            .map(|p| DesiredPhone::new(&p.provider, &p.id, p.name.as_deref(), &p.settings));
         let grouped = self.groups.iter().flat_map(|g| {
-            g.ids.iter().map(move |id| DesiredPhone {
-                provider: g.provider.clone(),
-                id: id.clone(),
-                name: None,
-                state: g.state,
-                traffic: g.traffic,
-                properties: g.properties.clone().unwrap_or_default(),
-                protect: g.protect,
-                restart: g.restart.unwrap_or_default(),
-            })
+            g.ids
+                .iter()
+                .map(move |id| DesiredPhone::new(&g.provider, id, None, &g.settings))
         });
         // Sized up front: a flat_map cannot tell `collect` how many phones are coming.
         let mut all = Vec::with_capacity(

@@ -380,26 +380,15 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
         .phones
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            (
-                format!("/phones/{i}"),
-                &p.provider,
-                p.traffic.is_some(),
-                p.properties.as_ref(),
-                p.restart.is_some(),
-            )
-        })
-        .chain(spec.groups.iter().enumerate().map(|(i, g)| {
-            (
-                format!("/groups/{i}"),
-                &g.provider,
-                g.traffic.is_some(),
-                g.properties.as_ref(),
-                g.restart.is_some(),
-            )
-        }));
+        .map(|(i, p)| (format!("/phones/{i}"), &p.provider, &p.settings))
+        .chain(
+            spec.groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (format!("/groups/{i}"), &g.provider, &g.settings)),
+        );
     let mut known = Vec::with_capacity(spec.phones.len() + spec.groups.len());
-    for (i, (entry, provider, traffic, properties, restart)) in entries.enumerate() {
+    for (i, (entry, provider, settings)) in entries.enumerate() {
         let set_aside = if i < spec.phones.len() {
             skips.phones.contains(&i)
         } else {
@@ -408,7 +397,7 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
         // An entry the schema refused, or one of a provider it refused: already reported.
         let ok = !set_aside
             && !skips.providers.contains(provider.as_str())
-            && check_entry(spec, report, &entry, provider, traffic, properties, restart);
+            && check_entry(spec, report, &entry, provider, settings);
         known.push(ok);
     }
     // Where each id stands: (index in `phones`) or (group, index in its `ids`).
@@ -470,10 +459,11 @@ fn check_entry(
     report: &mut Report<'_>,
     entry: &str,
     provider: &str,
-    traffic: bool,
-    properties: Option<&super::DesiredProperties>,
-    restart: bool,
+    settings: &super::PhoneSettings,
 ) -> bool {
+    let traffic = settings.traffic.is_some();
+    let properties = settings.properties.as_ref();
+    let restart = settings.restart.is_some();
     let Some(p) = spec.providers.get(provider) else {
         let known: Vec<&str> = spec.providers.keys().map(String::as_str).collect();
         let hint = if known.is_empty() {
