@@ -8,10 +8,12 @@
 //!   here, each operation with its own deadline.
 //! - [`gate`]: whether a plan's guard verdicts let it be applied (pure).
 //! - [`plan`]: read the selected phones and compute the plan, with its warnings as values.
+//! - [`reconcile`]: one tick of `watch`: read, plan, heal what the policy allows, report the rest.
 //! - [`lock`]: one apply per provider account at a time on a machine.
 
 pub mod fleet;
 pub mod gate;
 pub mod lock;
 pub mod plan;
+pub mod reconcile;
 pub mod saved;

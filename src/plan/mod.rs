@@ -349,6 +349,40 @@ pub fn canary_phones(
     out
 }
 
+/// The part of `plan` whose actions `keep` allows (a `watch` heals only what its policy names): each
+/// phone keeps its allowed actions, in order; phones left with none, and blocked phones, drop out; the
+/// batches, counts and guard verdicts are those of what remains. Pure.
+pub fn restrict(
+    plan: &Plan,
+    keep: impl Fn(&Action) -> bool,
+    observed: &FleetState,
+    limits: &BTreeMap<String, EffectiveLimits>,
+    policy: &Policy,
+) -> Plan {
+    let changes: Vec<PhoneChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.blocked.is_none())
+        .filter_map(|c| {
+            let actions: Vec<Action> = c.actions.iter().copied().filter(|a| keep(a)).collect();
+            (!actions.is_empty()).then(|| PhoneChange {
+                actions,
+                ..c.clone()
+            })
+        })
+        .collect();
+    let batches = batches_for(&changes, observed, limits, policy.canary);
+    let summary = summarise(&changes, &batches, 0);
+    Plan {
+        guards: guard::check(&changes, policy),
+        sensitive: plan.sensitive.clone(),
+        canary: policy.canary,
+        changes,
+        batches,
+        summary,
+    }
+}
+
 /// The calls of the per-phone schedule apply runs: a phone's first actions all go in the first wave,
 /// its second ones once the first finished, and so on; each wave groups per (provider, action) and
 /// splits by the provider's batch size. So batches are ordered by provider, then place in the phone's

@@ -47,6 +47,21 @@ impl<'a> Ops<'a> {
         .expect("the fleet opens")
     }
 
+    /// One reconcile tick healing `heal`.
+    fn tick(&self, heal: &[&str]) -> phonefleet::ops::reconcile::Tick {
+        self.sim.block_on(async {
+            let scope = Scope::of(&self.spec, &[], Overrides::default()).unwrap();
+            let fleet = self.fleet(&scope).await;
+            let opts = Options {
+                deadline: Instant::now() + Duration::from_secs(60),
+                progress: false,
+                cancel: Cancel::default(),
+            };
+            let heal: BTreeSet<&str> = heal.iter().copied().collect();
+            phonefleet::ops::reconcile::tick(&self.spec, &scope, &fleet, &heal, &opts, &Quiet).await
+        })
+    }
+
     /// `plan`: the plan of every declared phone.
     fn plan(&self) -> Plan {
         self.sim.block_on(async {
@@ -222,4 +237,50 @@ fn a_clean_fleet_plans_nothing_and_an_apply_reports_every_action_ok() {
         "{report:?}"
     );
     assert!(to_change(&ops.plan()).is_empty());
+}
+
+#[test]
+fn a_tick_heals_only_what_its_policy_names_and_reports_the_rest() {
+    let (fixture, phones) = mixed_fleet(3, "");
+    let sim = Sim::start(&fixture);
+    let ops = Ops::new(&sim, &phones);
+    // Observe only: nothing is sent, everything is reported.
+    let tick = ops.tick(&[]);
+    assert!(tick.healed.is_none() && tick.refused.is_none());
+    assert_eq!(to_change(&tick.planned.plan).len(), 6);
+    assert_eq!(sim.mutating_calls(), 0);
+    // Heal starts only: the GeeLark phones start; the CPH stops and properties stay reported.
+    let tick = ops.tick(&["start"]);
+    let report = tick.healed.expect("healed");
+    assert_eq!(report.counts().ok, 3, "{report:?}");
+    assert!(report.results.iter().all(|r| r.provider == "gl"));
+    let after = ops.plan();
+    assert_eq!(after.summary.start, 0);
+    assert_eq!(after.summary.stop, 3);
+    assert_eq!(after.summary.set_properties, 3);
+    // A second tick with the same policy has nothing to heal.
+    let again = ops.tick(&["start"]);
+    assert!(again.healed.is_none(), "{:?}", again.healed);
+    assert_eq!(
+        to_change(&again.planned.plan).len(),
+        3,
+        "the CPH drift is still reported"
+    );
+}
+
+#[test]
+fn a_tick_whose_heals_break_a_guard_heals_nothing() {
+    let (fixture, phones) = mixed_fleet(3, "");
+    let sim = Sim::start(&fixture);
+    let mut ops = Ops::new(&sim, &phones);
+    let text = format!(
+        "{}{phones}safety:\n  max_changes: 2\n",
+        providers(&sim.url())
+    );
+    ops.spec = phonefleet::spec::load_str("spec.yaml", text.as_bytes()).unwrap();
+    let tick = ops.tick(&["start", "stop", "set_properties"]);
+    assert!(tick.healed.is_none());
+    let refused = tick.refused.expect("refused").to_string();
+    assert!(refused.contains("max_changes"), "{refused}");
+    assert_eq!(sim.mutating_calls(), 0);
 }
