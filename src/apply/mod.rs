@@ -16,8 +16,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use crate::plan::{Action, Plan};
 use crate::provider::{Client, ObserveTarget, PhoneError};
 use crate::spec::{DesiredPhone, PowerState};
@@ -153,16 +151,44 @@ impl Cancel {
     }
 }
 
+/// What an apply tells whoever watches it: the terminal's bar, later `watch`'s metrics. The executor
+/// itself draws nothing.
+pub trait Progress: Send + Sync {
+    /// The apply starts: this many (phone, action) changes.
+    fn start(&self, _changes: u64) {}
+    /// One change settled (done, failed or skipped).
+    fn advance(&self) {}
+    /// What is going on now (`cph: waiting for 12 jobs`).
+    fn status(&self, _what: &str) {}
+    /// The apply is over.
+    fn finish(&self) {}
+}
+
+/// A [`Progress`] sink that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
 /// How to run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// The run's deadline (`--timeout`, counted from the start of the command): no batch is sent after
     /// it, and jobs and convergence are waited for until it.
     pub deadline: Instant,
-    /// Draw a progress bar on stderr.
-    pub progress: bool,
+    /// Where progress goes.
+    pub progress: Arc<dyn Progress>,
     /// Interruption flag.
     pub cancel: Cancel,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("deadline", &self.deadline)
+            .field("cancel", &self.cancel)
+            .finish_non_exhaustive()
+    }
 }
 
 mod canary;
@@ -225,7 +251,7 @@ pub(crate) async fn converge(
     run: &ProviderRun<'_>,
     outcomes: &mut HashMap<Key, Outcome>,
     deadline: Instant,
-    bar: &ProgressBar,
+    bar: &dyn Progress,
 ) {
     let mut waiting: Vec<Key> = outcomes
         .iter()
@@ -235,7 +261,7 @@ pub(crate) async fn converge(
     waiting.sort();
     let mut interval = Duration::from_millis(200);
     while !waiting.is_empty() {
-        bar.set_message(format!(
+        bar.status(&format!(
             "{}: confirming {} change{}",
             run.name,
             waiting.len(),
@@ -327,19 +353,8 @@ async fn execute_now(
 ) -> ApplyReport {
     let deadline = opts.deadline;
     let total: u64 = plan.batches.iter().map(|b| b.phones.len() as u64).sum();
-    let bar = if opts.progress {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} applying [{bar:30}] {pos}/{len} changes ({elapsed}) {wide_msg}",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        // The spinner and clock move while jobs run, so a long wait never looks like a hang.
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar: &dyn Progress = &*opts.progress;
+    bar.start(total);
     let desired: HashMap<(&str, &str), &DesiredPhone> = plan
         .changes
         .iter()
@@ -368,10 +383,10 @@ async fn execute_now(
     let names: Vec<String> = runs.keys().map(|s| (*s).to_owned()).collect();
     let per_provider: Vec<HashMap<Key, Outcome>> = futures::future::join_all(
         runs.into_values()
-            .map(|run| schedule::run_provider(run, opts, deadline, &bar)),
+            .map(|run| schedule::run_provider(run, opts, deadline, bar)),
     )
     .await;
-    bar.finish_and_clear();
+    bar.finish();
     let mut outcomes: HashMap<(String, String, Action), Outcome> = HashMap::new();
     for (name, map) in names.into_iter().zip(per_provider) {
         for ((id, action), o) in map {

@@ -13,9 +13,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use super::Progress;
 use foldhash::{HashMap, HashMapExt};
 use futures::stream::{FuturesUnordered, StreamExt};
-use indicatif::ProgressBar;
 
 use super::{Key, Options, Outcome, converge, reached, targets_for};
 use crate::plan::{Action, Batch, BatchPhone};
@@ -120,12 +120,12 @@ struct Schedule<'b> {
     /// Jobs running, by (phone, job id), with the action they carry.
     pending: HashMap<(String, String), (Action, PendingJob)>,
     outcomes: HashMap<Key, Outcome>,
-    bar: &'b ProgressBar,
+    bar: &'b dyn Progress,
 }
 
 impl Schedule<'_> {
     fn settle(&mut self, id: String, action: Action, outcome: Outcome) {
-        self.bar.inc(1);
+        self.bar.advance();
         match outcome {
             Outcome::Ok => {
                 self.outcomes.insert((id.clone(), action), Outcome::Ok);
@@ -149,7 +149,7 @@ impl Schedule<'_> {
     fn skip_rest(&mut self, id: &str, reason: &str) {
         if let Some(chain) = self.chains.get_mut(id) {
             for (action, _) in chain.drain(..) {
-                self.bar.inc(1);
+                self.bar.advance();
                 self.outcomes
                     .insert((id.to_owned(), action), Outcome::Skipped(reason.to_owned()));
             }
@@ -167,7 +167,7 @@ impl Schedule<'_> {
             .flat_map(|b| b.phones.into_iter().map(move |p| (b.action, p.id)));
         let stopped: Vec<(Action, String)> = ready.chain(queued).collect();
         for (action, id) in stopped {
-            self.bar.inc(1);
+            self.bar.advance();
             self.outcomes
                 .insert((id.clone(), action), Outcome::Skipped(reason.to_owned()));
             self.skip_rest(&id, reason);
@@ -181,7 +181,7 @@ pub(crate) async fn run_provider(
     run: ProviderRun<'_>,
     opts: &Options,
     deadline: Instant,
-    bar: &ProgressBar,
+    bar: &dyn Progress,
 ) -> HashMap<Key, Outcome> {
     let limits = *run.client.limits();
     let mut s = Schedule {
@@ -240,7 +240,7 @@ pub(crate) async fn run_provider(
             for (action, mut phones) in std::mem::take(&mut s.ready) {
                 phones.sort_by(|a, b| a.id.cmp(&b.id));
                 let sending = phones.len();
-                bar.set_message(format!(
+                bar.status(&format!(
                     "{}: sending {sending} {} change{}",
                     run.name,
                     action.name(),
@@ -328,7 +328,7 @@ pub(crate) async fn run_provider(
                         }));
                     }
                 } else if polls.is_empty() && next_poll.is_some_and(|t| now >= t) {
-                    bar.set_message(format!("{}: waiting for {} jobs", run.name, s.pending.len()));
+                    bar.status(&format!("{}: waiting for {} jobs", run.name, s.pending.len()));
                     let jobs: Vec<PendingJob> = s.pending.values().map(|(_, j)| j.clone()).collect();
                     polls.push(async move { run.client.poll(&jobs).await });
                 }

@@ -302,7 +302,9 @@ async fn run(
     }
     let opts = Options {
         deadline,
-        progress: global.progress && !plan.batches.is_empty(),
+        progress: std::sync::Arc::new(render::progress::ApplyBar::new(
+            global.progress && !plan.batches.is_empty(),
+        )),
         cancel: cancel.clone(),
     };
     // With no batches this only turns blocked phones into report lines.

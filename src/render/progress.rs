@@ -62,3 +62,48 @@ impl Events for ReadBars {
         }
     }
 }
+
+/// The apply bar: changes settled of those planned, with what is going on, drawn only when `on`.
+#[derive(Debug)]
+pub struct ApplyBar {
+    bar: ProgressBar,
+}
+
+impl ApplyBar {
+    /// A bar that draws when `on` (stderr is a terminal), and stays hidden otherwise.
+    pub fn new(on: bool) -> ApplyBar {
+        let bar = if on {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} applying [{bar:30}] {pos}/{len} changes ({elapsed}) {wide_msg}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        ApplyBar { bar }
+    }
+}
+
+impl crate::apply::Progress for ApplyBar {
+    fn start(&self, changes: u64) {
+        self.bar.set_length(changes);
+        // The spinner and clock move while jobs run, so a long wait never looks like a hang.
+        self.bar
+            .enable_steady_tick(std::time::Duration::from_millis(120));
+    }
+
+    fn advance(&self) {
+        self.bar.inc(1);
+    }
+
+    fn status(&self, what: &str) {
+        self.bar.set_message(what.to_owned());
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -54,7 +54,7 @@ impl<'a> Ops<'a> {
             let fleet = self.fleet(&scope).await;
             let opts = Options {
                 deadline: Instant::now() + Duration::from_secs(60),
-                progress: false,
+                progress: std::sync::Arc::new(phonefleet::apply::NoProgress),
                 cancel: Cancel::default(),
             };
             let heal: BTreeSet<&str> = heal.iter().copied().collect();
@@ -88,7 +88,7 @@ impl<'a> Ops<'a> {
                     .await;
             let opts = Options {
                 deadline: Instant::now() + Duration::from_secs(120),
-                progress: false,
+                progress: std::sync::Arc::new(phonefleet::apply::NoProgress),
                 cancel: Cancel::default(),
             };
             let report = phonefleet::apply::execute(&planned.plan, &fleet.clients, &opts).await;
