@@ -11,51 +11,49 @@ pub enum Advice {
     Person(&'static str),
 }
 
-/// The advice for a failure code.
+/// The advice for a failure code: phonefleet's own codes here, each provider's codes from its dialect
+/// ([`super::dialect::Dialect::advice`]; the kinds' codes do not overlap), then by HTTP status.
 pub fn for_code(code: &str) -> Advice {
     match code {
         // phonefleet's own: the state is unknown or was not confirmed in time.
         "outcome-unknown" | "not-converged" | "unreadable" | "transport" | "throttled"
-        | "no-job" | "job-failed" => Advice::Retry,
-        // Huawei CPH.
-        "CPS.0003" => Advice::Retry,
-        "CPS.0004" | "CPS.0005" => Advice::Person(
-            "the phone does not exist at the provider: fix its id in the spec or remove it",
-        ),
-        "CPS.0001" => Advice::Person(
-            "the credentials have no permission on this project: grant it in IAM or use other credentials",
-        ),
-        "CPS.0006" | "CPS.0007" | "CPS.0008" => Advice::Person(
-            "the Huawei Cloud account is restricted (arrears, frozen or not verified): resolve it in the console",
-        ),
-        // GeeLark.
-        "43005" | "43010" | "43020" | "43029" | "45002" | "47002" | "50000" => Advice::Retry,
-        "43006" => Advice::Person(
-            "someone is connected to the phone remotely: end that session, then apply again",
-        ),
-        "43007" | "43021" => {
-            Advice::Person("another user is using the phone: free it, then apply again")
-        }
-        "42001" | "47004" => Advice::Person(
-            "the phone does not exist at the provider: fix its id in the spec or remove it",
-        ),
-        "43004" => Advice::Person("the phone has expired: renew it in GeeLark's console"),
-        "43008" => {
-            Advice::Person("GeeLark's daily start limit is reached: apply again after 00:00 UTC")
-        }
+        | "no-job" | "job-failed" | "job-mismatch" | "ambiguous-job" => return Advice::Retry,
         "missing-credentials" => {
-            Advice::Person("set the credential variables the spec names, then apply again")
+            return Advice::Person("set the credential variables the spec names, then apply again");
         }
-        "unsupported" => Advice::Person(
-            "the provider offers no API for this change: change it in the provider's console or the spec",
-        ),
+        "unsupported" => {
+            return Advice::Person(
+                "the provider offers no API for this change: change it in the provider's console or the spec",
+            );
+        }
+        _ => {}
+    }
+    use crate::spec::ProviderKind;
+    let vendor = [
+        ProviderKind::HuaweiCph,
+        ProviderKind::Geelark,
+        ProviderKind::Koophone,
+    ]
+    .into_iter()
+    .find_map(|kind| (super::dialect::of(kind).advice)(code));
+    if let Some(advice) = vendor {
+        return advice;
+    }
+    match code {
         c if c.starts_with("HTTP 5") || c == "HTTP 429" => Advice::Retry,
-        c if c.starts_with("APIGW.0301") || c == "HTTP 401" || c == "HTTP 403" => Advice::Person(
+        "HTTP 401" => Advice::Person(
             "the provider refused the credentials: check the variables the spec names",
+        ),
+        "HTTP 403" => Advice::Person(
+            "the credentials lack permission for this API: grant it to the account, then apply again",
         ),
         _ => Advice::Person("read the provider's message above; apply again once it is dealt with"),
     }
 }
+
+/// The same advice for "the phone does not exist", whichever provider says it.
+pub(super) const NO_SUCH_PHONE: Advice =
+    Advice::Person("the phone does not exist at the provider: fix its id in the spec or remove it");
 
 #[cfg(test)]
 mod tests {

@@ -38,6 +38,9 @@ pub struct Dialect {
     pub classify: fn(Option<u16>, &str) -> Class,
     /// Property keys known to take effect only after a restart (providers.md 0.4).
     pub restart_keys: &'static [&'static str],
+    /// What a per-phone failure code of this kind asks of the person running apply (`None`: not one
+    /// of this kind's codes).
+    pub advice: fn(&str) -> Option<super::advice::Advice>,
 }
 
 /// The dialect of `kind`.

@@ -75,6 +75,24 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         }
     },
     restart_keys: &[],
+    advice: |code| {
+        use super::advice::Advice;
+        Some(match code {
+            "43005" | "43010" | "43020" | "43029" | "45002" | "47002" | "50000" => Advice::Retry,
+            "43006" => Advice::Person(
+                "someone is connected to the phone remotely: end that session, then apply again",
+            ),
+            "43007" | "43021" => {
+                Advice::Person("another user is using the phone: free it, then apply again")
+            }
+            "42001" | "47004" => super::advice::NO_SUCH_PHONE,
+            "43004" => Advice::Person("the phone has expired: renew it in GeeLark's console"),
+            "43008" => Advice::Person(
+                "GeeLark's daily start limit is reached: apply again after 00:00 UTC",
+            ),
+            _ => return None,
+        })
+    },
 };
 
 /// Phones per `phone/list` page (the documented maximum).

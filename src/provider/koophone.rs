@@ -77,6 +77,18 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         }
     },
     restart_keys: &[],
+    advice: |code| {
+        use super::advice::Advice;
+        Some(match code {
+            NOT_EXIST => super::advice::NO_SUCH_PHONE,
+            NO_PERMISSION | NOT_IN_TENANT => Advice::Person(
+                "the credentials have no permission on this instance, or it belongs to another tenant: \
+                 check its id in the spec",
+            ),
+            "KOOPHONE.API.9999" => Advice::Retry,
+            _ => return None,
+        })
+    },
 };
 
 const NOT_EXIST: &str = "KOOPHONE.API.4001";

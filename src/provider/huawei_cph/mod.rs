@@ -75,6 +75,23 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         }
     },
     restart_keys: &["com.cph.mainkeys", "disable.status.bar"],
+    advice: |code| {
+        use super::advice::Advice;
+        Some(match code {
+            "CPS.0003" => Advice::Retry,
+            "CPS.0004" | "CPS.0005" => super::advice::NO_SUCH_PHONE,
+            "CPS.0001" => Advice::Person(
+                "the credentials have no permission on this project: grant it in IAM or use other credentials",
+            ),
+            "CPS.0006" | "CPS.0007" | "CPS.0008" => Advice::Person(
+                "the Huawei Cloud account is restricted (arrears, frozen or not verified): resolve it in the console",
+            ),
+            c if c.starts_with("APIGW.0301") => Advice::Person(
+                "the provider refused the credentials: check the variables the spec names",
+            ),
+            _ => return None,
+        })
+    },
 };
 
 /// The page size older CPH versions accept (`limit` 1–100).
