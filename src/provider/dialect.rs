@@ -38,6 +38,8 @@ pub struct Dialect {
     pub classify: fn(Option<u16>, &str) -> Class,
     /// Property keys known to take effect only after a restart (providers.md 0.4).
     pub restart_keys: &'static [&'static str],
+    /// Its code, message and request id in an error answer's JSON.
+    pub error_fields: fn(&serde_json::Value) -> (Option<String>, Option<String>, Option<String>),
     /// What a per-phone failure code of this kind asks of the person running apply (`None`: not one
     /// of this kind's codes).
     pub advice: fn(&str) -> Option<super::advice::Advice>,
@@ -50,6 +52,19 @@ pub fn of(kind: ProviderKind) -> &'static Dialect {
         ProviderKind::Geelark => &super::geelark::DIALECT,
         ProviderKind::Koophone => &super::koophone::DIALECT,
     }
+}
+
+/// Huawei's error body (CPH, and KooPhone outside its list answer): `error_code`, `error_msg`,
+/// `request_id`.
+pub(super) fn huawei_error_fields(
+    v: &serde_json::Value,
+) -> (Option<String>, Option<String>, Option<String>) {
+    use super::http::text_field;
+    (
+        text_field(v, "error_code"),
+        text_field(v, "error_msg").or_else(|| text_field(v, "message")),
+        text_field(v, "request_id"),
+    )
 }
 
 /// By HTTP status alone: 401 refuses the credentials, 403 says they lack permission (Huawei documents

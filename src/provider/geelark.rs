@@ -75,6 +75,15 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         }
     },
     restart_keys: &[],
+    // GeeLark's envelope: `code` (a number), `msg`, `traceId`.
+    error_fields: |v| {
+        use super::http::text_field;
+        (
+            text_field(v, "code"),
+            text_field(v, "msg"),
+            text_field(v, "traceId"),
+        )
+    },
     advice: |code| {
         use super::advice::Advice;
         Some(match code {
@@ -246,6 +255,7 @@ impl Geelark {
         mutating: bool,
     ) -> Result<BatchData, ProviderError> {
         let call = Call {
+            dialect: &DIALECT,
             method: Method::POST,
             url: self.ctx.url(path),
             route,
@@ -258,6 +268,7 @@ impl Geelark {
 
     async fn list_page(&self, page: usize, size: usize) -> Result<ListData, ProviderError> {
         let call = Call {
+            dialect: &DIALECT,
             method: Method::POST,
             url: self.ctx.url("/open/v1/phone/list"),
             route: "POST /open/v1/phone/list",

@@ -77,6 +77,16 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         }
     },
     restart_keys: &[],
+    // Huawei's fields; the list answer keeps them inside `data` (the Java SDK's model).
+    error_fields: |v| {
+        let (code, message, request_id) = super::dialect::huawei_error_fields(v);
+        let data = v.get("data").unwrap_or(&serde_json::Value::Null);
+        (
+            code.or_else(|| super::http::text_field(data, "error_code")),
+            message.or_else(|| super::http::text_field(data, "error_msg")),
+            request_id,
+        )
+    },
     advice: |code| {
         use super::advice::Advice;
         Some(match code {
@@ -150,6 +160,7 @@ impl Koophone {
 
     async fn query(&self, ids: &[&str]) -> Result<Query, ProviderError> {
         let call = Call {
+            dialect: &DIALECT,
             method: Method::POST,
             url: self.ctx.url("/v1/instances/batch-query-status"),
             route: "POST /v1/instances/batch-query-status",
@@ -161,7 +172,7 @@ impl Koophone {
         let attempt = || self.attempt(&call, super::new_uuid(), Some(&body));
         let never = |_: u16, _: &[u8]| false;
         let reply = self.ctx.send(&call, &attempt, &never).await?;
-        let (code, message, _) = super::http::error_fields(&reply.body);
+        let (code, message, _) = super::http::error_fields(&DIALECT, &reply.body);
         if let Some(code) = code.as_deref().filter(|c| PER_INSTANCE.contains(c)) {
             let message = crate::redact::text(&message.unwrap_or_default());
             return Ok(Query::Refused(code.to_owned(), message));
@@ -185,6 +196,7 @@ impl Koophone {
         let request_id = super::new_uuid();
         // The docs list `x-request-id` as a query parameter of this API; it goes in both places.
         let call = Call {
+            dialect: &DIALECT,
             method: Method::GET,
             url: self.ctx.url(&format!(
                 "/v1/instances/batch-query?page_no={page_no}&page_size={page_size}&x-request-id={request_id}"
@@ -196,7 +208,7 @@ impl Koophone {
         let attempt = || self.attempt(&call, request_id.clone(), None);
         let never = |_: u16, _: &[u8]| false;
         let reply = self.ctx.send(&call, &attempt, &never).await?;
-        let (code, _, _) = super::http::error_fields(&reply.body);
+        let (code, _, _) = super::http::error_fields(&DIALECT, &reply.body);
         if !(200..300).contains(&reply.status) || code.as_deref().is_some_and(|c| c != "0") {
             return Err(self.ctx.err(HttpError::from_reply(&call, &reply)));
         }

@@ -98,7 +98,7 @@ impl std::error::Error for HttpError {}
 impl HttpError {
     /// An error built from an answer the provider considers failed.
     pub fn from_reply(call: &Call, reply: &Reply) -> HttpError {
-        let (code, message, body_request_id) = error_fields(&reply.body);
+        let (code, message, body_request_id) = error_fields(call.dialect, &reply.body);
         HttpError {
             kind: HttpErrorKind::Status,
             method: call.method.clone(),
@@ -183,32 +183,24 @@ pub fn decode<T: serde::de::DeserializeOwned>(call: &Call, reply: &Reply) -> Res
         .map_err(|e| HttpError::malformed(call, reply, &format!("unexpected JSON: {e}")))
 }
 
-/// Pull a provider's code, message and request id out of an error body, whatever its dialect
-/// (`error_code`/`error_msg` for Huawei and KooPhone, `code`/`msg` for GeeLark).
-pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>, Option<String>) {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return (None, None, None);
-    };
-    let field = |obj: &serde_json::Value, key: &str| {
-        obj.get(key).and_then(|x| match x {
-            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-    };
-    let text = |key: &str| field(&v, key);
-    // KooPhone's list answer keeps its error fields inside `data` (the Java SDK's model).
-    let in_data = |key: &str| v.get("data").and_then(|d| field(d, key));
-    (
-        text("error_code")
-            .or_else(|| text("code"))
-            .or_else(|| in_data("error_code")),
-        text("error_msg")
-            .or_else(|| text("msg"))
-            .or_else(|| text("message"))
-            .or_else(|| in_data("error_msg")),
-        text("request_id").or_else(|| text("traceId")),
-    )
+/// A provider's code, message and request id in an error body, read the way its dialect says.
+pub fn error_fields(
+    dialect: &super::super::dialect::Dialect,
+    body: &[u8],
+) -> (Option<String>, Option<String>, Option<String>) {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => (dialect.error_fields)(&v),
+        Err(_) => (None, None, None),
+    }
+}
+
+/// A field of an error body as text (a string, or a number such as GeeLark's codes); empty is none.
+pub fn text_field(obj: &serde_json::Value, key: &str) -> Option<String> {
+    obj.get(key).and_then(|x| match x {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 fn excerpt(body: &[u8]) -> String {

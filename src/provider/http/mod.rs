@@ -23,7 +23,7 @@ mod error;
 
 #[cfg(test)]
 use error::redact_url;
-pub use error::{HttpError, HttpErrorKind, decode, error_fields};
+pub use error::{HttpError, HttpErrorKind, decode, error_fields, text_field};
 
 /// Time allowed to open a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -140,6 +140,8 @@ impl Throttle {
 /// One logical call, before each attempt's headers and body are made.
 #[derive(Debug, Clone)]
 pub struct Call {
+    /// The dialect of the provider called: how its error answers read.
+    pub dialect: &'static super::dialect::Dialect,
     /// HTTP method.
     pub method: Method,
     /// Full URL.
@@ -464,16 +466,34 @@ mod tests {
 
     #[test]
     fn error_bodies_of_every_dialect() {
-        let (c, m, _) =
-            error_fields(br#"{"error_code":"CPS.0005","error_msg":"Phone not found."}"#);
+        use crate::provider::dialect;
+        use crate::spec::ProviderKind::{Geelark, HuaweiCph, Koophone};
+        let (c, m, _) = error_fields(
+            dialect::of(HuaweiCph),
+            br#"{"error_code":"CPS.0005","error_msg":"Phone not found."}"#,
+        );
         assert_eq!(
             (c.as_deref(), m.as_deref()),
             (Some("CPS.0005"), Some("Phone not found."))
         );
-        let (c, m, t) = error_fields(br#"{"code":40014,"msg":"locked","traceId":"t1"}"#);
+        let (c, m, t) = error_fields(
+            dialect::of(Geelark),
+            br#"{"code":40014,"msg":"locked","traceId":"t1"}"#,
+        );
         assert_eq!(
             (c.as_deref(), m.as_deref(), t.as_deref()),
             (Some("40014"), Some("locked"), Some("t1"))
+        );
+        // Each kind reads only its own fields.
+        let (c, _, _) = error_fields(dialect::of(HuaweiCph), br#"{"code":40014}"#);
+        assert_eq!(c, None);
+        let (c, m, _) = error_fields(
+            dialect::of(Koophone),
+            br#"{"data":{"error_code":"KOOPHONE.API.1000","error_msg":"bad"}}"#,
+        );
+        assert_eq!(
+            (c.as_deref(), m.as_deref()),
+            (Some("KOOPHONE.API.1000"), Some("bad"))
         );
     }
 }

@@ -86,6 +86,7 @@ impl HuaweiCph {
             }
         };
         let call = Call {
+            dialect: &DIALECT,
             method: Method::POST,
             url: self.ctx.url(&self.path(rest)),
             route,
@@ -175,6 +176,7 @@ impl HuaweiCph {
             request_ids.join(",")
         );
         let call = Call {
+            dialect: &DIALECT,
             method: Method::GET,
             url: self.ctx.url(&path),
             route: "GET /v1/{project_id}/cloud-phone/jobs",

@@ -75,6 +75,7 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         }
     },
     restart_keys: &["com.cph.mainkeys", "disable.status.bar"],
+    error_fields: super::dialect::huawei_error_fields,
     advice: |code| {
         use super::advice::Advice;
         Some(match code {
@@ -262,6 +263,7 @@ impl HuaweiCph {
     async fn list_once(&self, offset: usize, limit: usize) -> Result<ListResponse, ProviderError> {
         let path = format!("{}?offset={offset}&limit={limit}", self.path("phones"));
         let call = Call {
+            dialect: &DIALECT,
             method: Method::GET,
             url: self.ctx.url(&path),
             route: "GET /v1/{project_id}/cloud-phone/phones",
@@ -278,6 +280,7 @@ impl HuaweiCph {
 
     async fn detail(&self, id: &str) -> Result<Observation, ProviderError> {
         let call = Call {
+            dialect: &DIALECT,
             method: Method::GET,
             url: self.ctx.url(&self.path(&format!("phones/{id}"))),
             route: "GET /v1/{project_id}/cloud-phone/phones/{phone_id}",
