@@ -25,6 +25,9 @@ pub enum Class {
     Other,
 }
 
+/// A provider's code, message and request id in an error answer.
+pub type ErrorFields = (Option<String>, Option<String>, Option<String>);
+
 /// One kind's dialect.
 #[derive(Debug)]
 pub struct Dialect {
@@ -39,7 +42,7 @@ pub struct Dialect {
     /// Property keys known to take effect only after a restart (providers.md 0.4).
     pub restart_keys: &'static [&'static str],
     /// Its code, message and request id in an error answer's JSON.
-    pub error_fields: fn(&serde_json::Value) -> (Option<String>, Option<String>, Option<String>),
+    pub error_fields: fn(&serde_json::Value) -> ErrorFields,
     /// What a per-phone failure code of this kind asks of the person running apply (`None`: not one
     /// of this kind's codes).
     pub advice: fn(&str) -> Option<super::advice::Advice>,
@@ -56,9 +59,7 @@ pub fn of(kind: ProviderKind) -> &'static Dialect {
 
 /// Huawei's error body (CPH, and KooPhone outside its list answer): `error_code`, `error_msg`,
 /// `request_id`.
-pub(super) fn huawei_error_fields(
-    v: &serde_json::Value,
-) -> (Option<String>, Option<String>, Option<String>) {
+pub(super) fn huawei_error_fields(v: &serde_json::Value) -> ErrorFields {
     use super::http::text_field;
     (
         text_field(v, "error_code"),

@@ -187,7 +187,7 @@ pub fn decode<T: serde::de::DeserializeOwned>(call: &Call, reply: &Reply) -> Res
 pub fn error_fields(
     dialect: &super::super::dialect::Dialect,
     body: &[u8],
-) -> (Option<String>, Option<String>, Option<String>) {
+) -> super::super::dialect::ErrorFields {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) => (dialect.error_fields)(&v),
         Err(_) => (None, None, None),
