@@ -77,6 +77,20 @@ pub struct PhoneChange {
     pub unreadable: bool,
 }
 
+/// A phone on its way to its declared power state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Converging {
+    /// Provider name.
+    pub provider: String,
+    /// Phone id.
+    pub phone_id: String,
+    /// Name from the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `1 (starting), on its way to running`.
+    pub status: String,
+}
+
 /// Counts for the summary line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -103,6 +117,9 @@ pub struct Summary {
     /// Phones at each provider that the spec does not declare (never changed).
     #[serde(default)]
     pub unmanaged: BTreeMap<String, crate::state::Unmanaged>,
+    /// Phones that match the spec but for the power state they are on their way to (not drift).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub converging: Vec<Converging>,
     /// Providers whose endpoint is not their kind's default, and that endpoint (a reviewer must see
     /// where a spec sends its calls).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -177,6 +194,26 @@ impl Plan {
     }
 }
 
+/// A phone that matches the spec but for a power state it is on its way to (a declared `running`
+/// phone that is starting): shown, never drift.
+fn converging(kind: ProviderKind, d: &DesiredPhone, obs: &Observation) -> Option<Converging> {
+    let Observation::Found(o) = obs else {
+        return None;
+    };
+    let want = d.state?;
+    (o.power == Power::Transitioning).then(|| Converging {
+        provider: d.provider.clone(),
+        phone_id: d.id.clone(),
+        name: d.name.clone(),
+        status: format!(
+            "{} ({}), on its way to {}",
+            o.raw_status,
+            state::meaning(kind, o.raw_status),
+            want.as_str()
+        ),
+    })
+}
+
 /// What to do about one phone.
 fn decide(
     kind: ProviderKind,
@@ -201,18 +238,40 @@ fn decide(
         }
         Observation::Found(o) => o,
     };
-    if matches!(o.power, Power::Transitioning | Power::Failed) {
+    if o.power == Power::Failed {
         let meaning = state::meaning(kind, o.raw_status);
-        let advice = if o.power == Power::Transitioning {
-            "wait for it to settle and plan again"
-        } else {
-            "needs a person: check it in the provider's console"
-        };
         return (
             Vec::new(),
-            Some(format!("status {} ({meaning}): {advice}", o.raw_status)),
+            Some(format!(
+                "status {} ({meaning}): needs a person: check it in the provider's console",
+                o.raw_status
+            )),
             Vec::new(),
         );
+    }
+    if o.power == Power::Transitioning {
+        // In transition: nothing is sent to it now. It is drift only if something is to change or it
+        // is on its way away from its declared state; otherwise it matches (or is converging, which
+        // `transition` reports).
+        let others = d
+            .properties
+            .iter()
+            .any(|(k, v)| !v.matches(o.properties.as_ref().and_then(|p| p.get(k))))
+            || d.traffic.is_some_and(|t| o.traffic != Some(t));
+        let toward = (crate::provider::dialect::of(kind).toward)(o.raw_status);
+        let away = d.state.is_some_and(|s| toward != Some(s));
+        if others || away {
+            let meaning = state::meaning(kind, o.raw_status);
+            return (
+                Vec::new(),
+                Some(format!(
+                    "status {} ({meaning}): wait for it to settle and plan again",
+                    o.raw_status
+                )),
+                Vec::new(),
+            );
+        }
+        return (Vec::new(), None, Vec::new());
     }
     let mut actions = Vec::new();
     let mut notes = Vec::new();
@@ -270,6 +329,7 @@ fn decide(
 /// Diff desired against observed. Pure and sync, so it is tested without a network.
 pub fn compute(input: &PlanInput<'_>) -> Plan {
     let mut changes = Vec::new();
+    let mut converge = Vec::new();
     let mut unchanged = 0;
     for d in input.desired {
         let Some(config) = input.providers.get(&d.provider) else {
@@ -283,7 +343,11 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
             .unwrap_or(Observation::NotFound);
         let (actions, blocked, notes) = decide(kind, d, &obs);
         if actions.is_empty() && blocked.is_none() {
-            unchanged += 1;
+            if let Some(c) = converging(kind, d, &obs) {
+                converge.push(c);
+            } else {
+                unchanged += 1;
+            }
             continue;
         }
         changes.push(PhoneChange {
@@ -306,6 +370,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
     let canary = input.policy.canary;
     let batches = batches_for(&changes, input.observed, input.limits, canary);
     let mut summary = summarise(&changes, &batches, unchanged);
+    summary.converging = converge;
     summary.unmanaged = input.observed.unmanaged.clone();
     summary.failed_providers = input.observed.failed_providers.clone();
     summary.endpoints = input

@@ -35,6 +35,8 @@ pub struct Dialect {
     pub power: fn(i64) -> Power,
     /// What a raw status code means, in the provider's own words.
     pub meaning: fn(i64) -> &'static str,
+    /// The power state a transitioning status leads to (`starting` -> running), if known.
+    pub toward: fn(i64) -> Option<PowerState>,
     /// The raw status of a settled power state (the simulator and exports use it).
     pub raw_for: fn(PowerState) -> i64,
     /// Classify an error answer by its HTTP status and provider code.

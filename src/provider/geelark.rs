@@ -64,6 +64,7 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         crate::spec::PowerState::Running => 0,
         crate::spec::PowerState::Stopped => 2,
     },
+    toward: |raw| (raw == 1).then_some(crate::spec::PowerState::Running),
     classify: |status, code| {
         use super::dialect::Class;
         match code {

@@ -66,6 +66,12 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         crate::spec::PowerState::Running => 2,
         crate::spec::PowerState::Stopped => 1,
     },
+    // Starting ends running; going offline ends stopped.
+    toward: |raw| match raw {
+        4 => Some(crate::spec::PowerState::Running),
+        3 => Some(crate::spec::PowerState::Stopped),
+        _ => None,
+    },
     classify: |status, code| {
         use super::dialect::Class;
         // 1001 ("no permission on this instance") comes with HTTP 401 but speaks of one instance, not

@@ -116,6 +116,8 @@ struct SummaryJson<'a> {
     failed_providers: BTreeMap<&'a str, &'a str>,
     /// Providers whose endpoint is not their kind's default, and that endpoint.
     endpoints: &'a BTreeMap<String, String>,
+    /// Phones on their way to their declared power state (not drift).
+    converging: &'a [crate::plan::Converging],
 }
 
 fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
@@ -234,6 +236,7 @@ fn plan_json<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
                 .map(|(p, f)| (p.as_str(), f.reason.as_str()))
                 .collect(),
             endpoints: &plan.summary.endpoints,
+            converging: &plan.summary.converging,
         },
     }
 }

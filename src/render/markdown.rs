@@ -29,6 +29,15 @@ pub fn plan(plan: &Plan) -> String {
     if plan.summary.has_drift() {
         guards(plan, &mut out);
     }
+    if !plan.summary.converging.is_empty() {
+        let n = plan.summary.converging.len();
+        let _ = writeln!(
+            out,
+            "{n} phone{} on {} way to the declared state (converging; not drift).\n",
+            if n == 1 { " is" } else { "s are" },
+            if n == 1 { "its" } else { "their" }
+        );
+    }
     for (provider, endpoint) in &plan.summary.endpoints {
         let _ = writeln!(
             out,

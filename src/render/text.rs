@@ -286,6 +286,46 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
         }
         out.push('\n');
     }
+    if !plan.summary.converging.is_empty() {
+        let n = plan.summary.converging.len();
+        let _ = writeln!(
+            out,
+            "{}",
+            color.dim(&format!(
+                "Converging ({n} phone{} on {} way to the declared state; not drift, nothing to send):",
+                plural(n),
+                if n == 1 { "its" } else { "their" }
+            ))
+        );
+        let groups = by_reason(
+            plan.summary
+                .converging
+                .iter()
+                .map(|c| (c.provider.as_str(), c.status.as_str(), c)),
+        );
+        for (provider, status, phones) in &groups {
+            let who = match phones.as_slice() {
+                [one] => match &one.name {
+                    Some(name) => format!("{} ({})", one.phone_id, crate::redact::controls(name)),
+                    None => one.phone_id.clone(),
+                },
+                many => format!("{} phones", many.len()),
+            };
+            let line = wrap(
+                &format!("{provider} / {who}: status {status}"),
+                layout.width,
+                "  ",
+                "    ",
+            );
+            out.push_str(&color.dim(line.trim_end()));
+            out.push('\n');
+            if phones.len() > 1 {
+                let ids: Vec<&str> = phones.iter().map(|c| c.phone_id.as_str()).collect();
+                out.push_str(&id_list(&ids, layout, "    ids: "));
+            }
+        }
+        out.push('\n');
+    }
     if plan.summary.unchanged > 0 {
         let n = plan.summary.unchanged;
         let line = format!(

@@ -18,6 +18,7 @@ mod plan;
 mod properties;
 mod providers;
 mod quickstart;
+mod recovery;
 mod simulate_command;
 mod simulator;
 mod support;

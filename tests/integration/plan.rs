@@ -75,7 +75,7 @@ pub fn spec(url: &str) -> String {
     traffic: routing
     properties: {{sys.prop.writewifissid: new, com.cph.mainkeys: \"1\"}}
   - {{id: c2, provider: cph, state: running}}
-  - {{id: c3, provider: cph, state: stopped}}
+  - {{id: c3, provider: cph, state: running}}
   - {{id: c9, provider: cph, state: running}}
   - {{id: k1, provider: kp, state: running}}
   - {{id: k2, provider: kp, state: running}}

@@ -63,6 +63,12 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         crate::spec::PowerState::Running => 2,
         crate::spec::PowerState::Stopped => 8,
     },
+    // Creating, resetting and restarting end running; stopping ends stopped.
+    toward: |raw| match raw {
+        0 | 1 | 3 | 4 => Some(crate::spec::PowerState::Running),
+        7 => Some(crate::spec::PowerState::Stopped),
+        _ => None,
+    },
     classify: |status, code| {
         use super::dialect::Class;
         // A 404 from Huawei's API gateway (APIGW.0101: no such API) means a wrong host or path.
