@@ -218,19 +218,23 @@ pub(crate) fn reached(
         }
         // A running phone shows no sign of a restart: after a lost answer only one on its way counts
         // (a second restart is harmless); once its job is done, running is the restart's result.
+        // It carried the phone's new properties: done when the phone runs with them.
         Action::Restart => {
             if in_progress_counts {
                 o.power == Power::Transitioning
             } else {
-                o.power == Power::Running
+                o.power == Power::Running && properties_match(d, o)
             }
         }
         Action::SetTraffic(t) => o.traffic == Some(*t),
-        Action::SetProperties => {
-            let current = o.properties.clone().unwrap_or_default();
-            d.properties.iter().all(|(k, v)| v.matches(current.get(k)))
-        }
+        Action::SetProperties => properties_match(d, o),
     }
+}
+
+/// Whether every declared property shows its declared value.
+fn properties_match(d: &DesiredPhone, o: &crate::state::ObservedPhone) -> bool {
+    let current = o.properties.clone().unwrap_or_default();
+    d.properties.iter().all(|(k, v)| v.matches(current.get(k)))
 }
 
 pub(crate) fn targets_for(
@@ -270,7 +274,8 @@ pub(crate) async fn converge(
         // `waiting` is sorted by id, so one phone's actions are side by side.
         let mut targets: Vec<ObserveTarget> = Vec::new();
         for (id, action) in &waiting {
-            let properties = *action == Action::SetProperties;
+            // A restart carried new properties: its phone is read with them.
+            let properties = matches!(action, Action::SetProperties | Action::Restart);
             match targets.last_mut() {
                 Some(t) if t.id == *id => t.properties |= properties,
                 _ => targets.push(ObserveTarget {
@@ -429,7 +434,7 @@ async fn execute_now(
                 provider: c.provider.clone(),
                 phone_id: c.phone_id.clone(),
                 action: Some(*a),
-                keys: if *a == Action::SetProperties {
+                keys: if matches!(a, Action::SetProperties | Action::Restart) {
                     c.after
                         .properties
                         .iter()

@@ -312,7 +312,7 @@ fn decide(
         let restart = wanted && !d.protect;
         for k in &needs_restart {
             notes.push(if restart {
-                format!("`{k}` takes effect after restart: restarted after its property job")
+                format!("`{k}` takes effect after restart: set with the restart, in one call")
             } else if wanted {
                 format!("`{k}` takes effect after restart; the phone is protected, so phonefleet does not restart it")
             } else {
@@ -320,6 +320,9 @@ fn decide(
             });
         }
         if restart {
+            // The new properties travel with the restart (batch-restart's per-phone `property`): one
+            // call and one job, so no interruption can leave the properties set and the restart owed.
+            actions.retain(|a| *a != Action::SetProperties);
             actions.push(Action::Restart);
         }
     }
@@ -467,7 +470,8 @@ pub fn batches_for(
         // `false` sorts first: the canary's batches.
         let rest = !canaries.contains(&(c.provider.as_str(), c.phone_id.as_str()));
         for (wave, a) in c.actions.iter().enumerate() {
-            let properties = if *a == Action::SetProperties {
+            // A restart after property changes carries them (see `decide`).
+            let properties = if matches!(a, Action::SetProperties | Action::Restart) {
                 let current = match observed.get(&c.provider, &c.phone_id) {
                     Some(Observation::Found(o)) => o.properties.clone().unwrap_or_default(),
                     _ => Properties::new(),

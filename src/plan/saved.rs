@@ -255,7 +255,11 @@ pub fn phones_of(plan: &Plan, keys: &BTreeMap<String, PlanKey>) -> anyhow::Resul
             phone_id: c.phone_id.clone(),
             name: c.name.clone(),
             actions: c.actions.iter().map(action_name).collect(),
-            keys: if c.actions.contains(&super::Action::SetProperties) {
+            keys: if c
+                .actions
+                .iter()
+                .any(|a| matches!(a, super::Action::SetProperties | super::Action::Restart))
+            {
                 c.desired
                     .properties
                     .iter()

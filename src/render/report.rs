@@ -25,7 +25,7 @@ fn done_line(report: &ApplyReport) -> String {
     let n = |a: Action| done.get(a.name()).copied().unwrap_or(0);
     let restarted = match n(Action::Restart) {
         0 => String::new(),
-        r => format!(", {r} restarted"),
+        r => format!(", {r} restarted with new properties"),
     };
     format!(
         "Done: {} stopped, {} started, {} re-routed, {} with new properties{restarted}.",

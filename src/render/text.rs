@@ -123,7 +123,9 @@ impl Section {
         match self {
             Section::Stop => "To stop",
             Section::Start => "To start",
-            Section::Restart => "To restart (after their new properties, which need one)",
+            Section::Restart => {
+                "To restart with new properties that need one (one call each batch)"
+            }
             Section::Other => "To re-route or update properties",
         }
     }

@@ -326,7 +326,10 @@ pub(super) fn mutate(
     // Validate every property string before changing anything.
     let mut props = Vec::with_capacity(items.len());
     for (id, property) in &items {
-        if route != Route::CphProperty {
+        // batch-update-property requires `property`; batch-restart takes it optionally, per phone, and
+        // sets those properties with the restart (one job: both happen, or neither).
+        let optional = route == Route::CphRestart;
+        if route != Route::CphProperty && !(optional && property.is_some()) {
             props.push(None);
             continue;
         }
@@ -378,6 +381,9 @@ pub(super) fn mutate(
             Route::CphRestart => {
                 p.status = 4;
                 p.transition = Some((done_at, 2));
+                if let Some(map) = prop {
+                    p.pending_properties.push((done_at, map));
+                }
             }
             Route::CphTraffic => {
                 p.pending_traffic = Some((done_at, traffic.clone().unwrap_or_default()))

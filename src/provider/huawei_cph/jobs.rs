@@ -59,12 +59,29 @@ impl HuaweiCph {
                 "phones/batch-stop",
                 json!({ "phone_ids": ids }),
             ),
-            // batch-restart powers on a stopped phone and restarts a running one.
-            Action::Start | Action::Restart => (
-                "POST /v1/{project_id}/cloud-phone/phones/batch-restart",
-                "phones/batch-restart",
-                json!({ "phones": ids.iter().map(|id| json!({ "phone_id": id })).collect::<Vec<_>>() }),
-            ),
+            // batch-restart powers on a stopped phone and restarts a running one; a restart carries
+            // the phone's new properties in the same call and job (`property`, documented on
+            // batch-restart), so that the two cannot be separated by an interruption.
+            Action::Start | Action::Restart => {
+                let phones: Vec<serde_json::Value> = batch
+                    .phones
+                    .iter()
+                    .map(|p| {
+                        if p.properties.is_empty() {
+                            json!({ "phone_id": p.id })
+                        } else {
+                            let property = serde_json::to_string(&p.properties)
+                                .expect("a string map serializes");
+                            json!({ "phone_id": p.id, "property": property })
+                        }
+                    })
+                    .collect();
+                (
+                    "POST /v1/{project_id}/cloud-phone/phones/batch-restart",
+                    "phones/batch-restart",
+                    json!({ "phones": phones }),
+                )
+            }
             Action::SetTraffic(t) => (
                 "POST /v1/{project_id}/cloud-phone/phones-traffic",
                 "phones-traffic",
