@@ -88,5 +88,6 @@ pub(crate) async fn execute(
         results,
         interrupted: canary.interrupted || after.interrupted,
         overridden_guards: Vec::new(),
+        already_done: Vec::new(),
     }
 }

@@ -71,6 +71,8 @@ pub struct ApplyReport {
     pub interrupted: bool,
     /// Broken guards that `--override-guards` let pass.
     pub overridden_guards: Vec<crate::plan::GuardCheck>,
+    /// Phones of a saved plan that were already as it wants (provider, phone id): nothing was sent.
+    pub already_done: Vec<(String, String)>,
 }
 
 impl ApplyReport {
@@ -452,5 +454,6 @@ async fn execute_now(
         results,
         interrupted: opts.cancel.is_cancelled(),
         overridden_guards: Vec::new(),
+        already_done: Vec::new(),
     }
 }

@@ -147,7 +147,17 @@ async fn from_spec(
             });
         }
     }
-    run(&plan, fleet, settings, global, cancel, deadline, overridden).await
+    run(
+        &plan,
+        fleet,
+        settings,
+        global,
+        cancel,
+        deadline,
+        overridden,
+        Vec::new(),
+    )
+    .await
 }
 
 /// The guard gate, with the warning for what `--override-guards` let pass.
@@ -235,6 +245,7 @@ async fn from_saved(
         bound.covered.len()
     );
     let opts = crate::ops::saved::Options {
+        deadline,
         now: crate::plan::saved::now(),
         max_age: settings.max_plan_age.as_secs(),
         canary: settings.canary,
@@ -254,16 +265,31 @@ async fn from_saved(
             );
             return Ok(ExitStatus::Success);
         }
-        Prepared::Ready(plan) => plan,
+        Prepared::Ready(plan, done) => (plan, done),
     };
+    let (plan, done) = plan;
+    if !done.is_empty() {
+        eprintln!(
+            "{} phone{} of the plan {} already as it wants (applied since it was made): nothing is sent \
+             to {}.",
+            done.len(),
+            if done.len() == 1 { "" } else { "s" },
+            if done.len() == 1 { "is" } else { "are" },
+            if done.len() == 1 { "it" } else { "them" }
+        );
+    }
     eprint!(
         "{}",
         render::text::plan(&plan, global.layout(true, settings.full))
     );
     let overridden = gate(&plan, settings)?;
-    run(&plan, fleet, settings, global, cancel, deadline, overridden).await
+    run(
+        &plan, fleet, settings, global, cancel, deadline, overridden, done,
+    )
+    .await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     plan: &Plan,
     fleet: Fleet,
@@ -272,6 +298,7 @@ async fn run(
     cancel: &Cancel,
     deadline: std::time::Instant,
     overridden: Vec<GuardCheck>,
+    already_done: Vec<(String, String)>,
 ) -> anyhow::Result<ExitStatus> {
     cancel.start_applying();
     if cancel.is_cancelled() {
@@ -310,6 +337,7 @@ async fn run(
     // With no batches this only turns blocked phones into report lines.
     let mut report: ApplyReport = crate::apply::execute(plan, &fleet.clients, &opts).await;
     report.overridden_guards = overridden;
+    report.already_done = already_done;
     fleet.close().await?;
     let text = if settings.json {
         let mut text = serde_json::to_string_pretty(&render::json::report(&report))?;

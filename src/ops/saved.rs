@@ -50,6 +50,7 @@ pub fn to_file(
         created_at,
         spec_path: spec.path.clone(),
         spec_digest: spec.digest.clone(),
+        safety: crate::plan::saved::safety_digest(&spec.spec.safety()),
         simulated,
         canary: plan.canary,
         providers,
@@ -221,6 +222,8 @@ pub struct Options {
     pub canary: Option<usize>,
     /// `--max-batch`: split batches further (never merge).
     pub max_batch: Option<usize>,
+    /// The run's deadline: converging phones are waited for until it.
+    pub deadline: std::time::Instant,
 }
 
 /// What a saved plan comes to, once checked against the credentials, the spec and the fleet.
@@ -231,14 +234,16 @@ pub enum Prepared {
         /// The plan's phones.
         phones: usize,
     },
-    /// The plan to run: derived again from the spec and the phones as they are now.
-    Ready(Box<Plan>),
+    /// The plan to run for the phones that still owe changes, derived again from the spec and the
+    /// phones as they are now, and the phones that are done already (`provider`, `phone id`).
+    Ready(Box<Plan>, Vec<(String, String)>),
 }
 
 /// Check a saved plan bound to its spec (`bound`, see [`crate::plan::verify::against_spec`]) before it
-/// runs: its age and seals and every phone's declaration (before any call), then the phones read again
-/// through `fleet`; per-phone verdicts decide: all applied since, or stale (moved), or the plan derived
-/// again, which must be the file's. Refusals are errors that name what to do.
+/// runs: its age and seals and every phone's declaration (before any call); then the phones read
+/// again through `fleet` and a verdict for each: done ones are left alone, converging ones waited for
+/// and confirmed, a moved one makes the plan stale (named, with what moved), and the plan derived
+/// again for the phones that owe changes must be the file's. Refusals are errors that say what to do.
 pub async fn prepare(
     saved: &PlanFile,
     bound: &crate::plan::verify::Bound,
@@ -246,33 +251,67 @@ pub async fn prepare(
     opts: Options,
     events: &dyn crate::ops::fleet::Events,
 ) -> anyhow::Result<Prepared> {
-    use crate::plan::verify;
+    use crate::plan::verify::{self, Verdict};
     let keys = fleet.plan_keys();
     check_file(saved, opts.now, opts.max_age, &keys)?;
     verify::declared_as_planned(saved, bound, &keys)?;
     crate::plan::Sensitive::of(&bound.policy.safety).install(&bound.covered);
-    let observed = fleet.observe(&bound.covered, events).await;
-    let verdicts = verify::verdicts(saved, bound, &observed, &keys);
-    let stale: Vec<String> = verdicts
-        .iter()
-        .filter_map(verify::PhoneVerdict::describe)
-        .collect();
     // Batches are compared at the sizes `plan` used (no command-line overrides).
     let limits = crate::capability::limits_for(&bound.providers, Default::default());
-    if !stale.is_empty() && verify::already_applied(bound, &observed, &limits) {
-        return Ok(Prepared::AlreadyApplied {
-            phones: bound.covered.len(),
-        });
+    let mut wait = std::time::Duration::from_millis(250);
+    let (observed, now, verdicts) = loop {
+        let observed = fleet.observe(&bound.covered, events).await;
+        let now = verify::fresh(bound, &observed, &limits);
+        let verdicts = verify::verdicts(saved, bound, &observed, &now, &keys);
+        let converging = verdicts
+            .iter()
+            .any(|v| matches!(v.verdict, Verdict::Converging { .. }));
+        let left = opts
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        if !converging || left.is_zero() {
+            break (observed, now, verdicts);
+        }
+        tokio::time::sleep(wait.min(left)).await;
+        wait = (wait * 2).min(std::time::Duration::from_secs(5));
+    };
+    if verdicts.iter().any(|v| v.verdict == Verdict::Altered) {
+        bail!(
+            "the plan file's changes are not what its spec and the phones' state make; it was altered \
+             after it was made; nothing was applied. Make a new plan"
+        );
     }
+    let stale: Vec<String> = verdicts
+        .iter()
+        .filter_map(|v| match &v.verdict {
+            Verdict::Moved { what } => Some(format!("{} / {}: {what}", v.provider, v.phone_id)),
+            Verdict::Converging { status } => Some(format!(
+                "{} / {}: still in transition at the deadline: status {status}",
+                v.provider, v.phone_id
+            )),
+            Verdict::Owed | Verdict::Done | Verdict::Altered => None,
+        })
+        .collect();
     if !stale.is_empty() {
         bail!(
-            "the plan is stale: {} phone{} changed since it was made; nothing was applied. Make a new plan.\n  {}",
+            "the plan is stale for {} phone{} (moved elsewhere since it was made); nothing was applied. \
+             Make a new plan; the other phones of this one are still as it expects.\n  {}",
             stale.len(),
             if stale.len() == 1 { "" } else { "s" },
             stale.join("\n  ")
         );
     }
-    let mut plan = verify::rederive(saved, bound, &observed, &limits)?;
+    let done: Vec<(String, String)> = verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::Done)
+        .map(|v| (v.provider.clone(), v.phone_id.clone()))
+        .collect();
+    if done.len() == verdicts.len() {
+        return Ok(Prepared::AlreadyApplied {
+            phones: bound.covered.len(),
+        });
+    }
+    let mut plan = verify::rederive(saved, &verdicts, &now)?;
     plan.sensitive.register_values(&bound.covered, &observed);
     if let Some(n) = opts.canary
         && plan.canary != Some(n)
@@ -284,7 +323,7 @@ pub async fn prepare(
     if let Some(max) = opts.max_batch {
         plan.batches = split(std::mem::take(&mut plan.batches), max);
     }
-    Ok(Prepared::Ready(Box::new(plan)))
+    Ok(Prepared::Ready(Box::new(plan), done))
 }
 
 /// Split batches further (never merge): `--max-batch` on a saved plan.

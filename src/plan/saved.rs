@@ -98,8 +98,11 @@ pub struct PlanFile {
     pub created_at: u64,
     /// The spec as named on the command line.
     pub spec_path: String,
-    /// `sha256:` digest of the spec (its file, or a directory's files).
+    /// `sha256:` digest of the spec (its file, or a directory's files) when the plan was made: shown,
+    /// not required (a change elsewhere in the spec leaves the plan applicable).
     pub spec_digest: String,
+    /// `sha256:` of the spec's `safety`, which must be unchanged.
+    pub safety: String,
     /// Made against the simulator (`--simulate`): apply it with `--simulate` too.
     pub simulated: bool,
     /// `--canary N` of the plan.
@@ -231,6 +234,12 @@ pub fn endpoint_of(config: &ProviderConfig, simulated: bool) -> String {
         .clone()
         .or_else(|| crate::capability::of(config.kind).default_endpoint(config.region.as_deref()))
         .unwrap_or_default()
+}
+
+/// `sha256:` of the spec's `safety` (guard rails and sensitive keys): a plan binds to it.
+pub fn safety_digest(safety: &crate::spec::Safety) -> String {
+    let bytes = serde_json::to_vec(safety).expect("safety serializes");
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 /// `sha256:` of a provider's spec entry.

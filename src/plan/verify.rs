@@ -1,58 +1,47 @@
 //! A saved plan checked before it runs: what runs is what was shown, and nothing but the reviewed spec
 //! decides where calls go.
 //!
-//! A plan file is not trusted. [`against_spec`] binds it to the spec on disk (same digest, the same
-//! provider entries, every phone of its changes declared there as the plan's keyed digest says), before
-//! any network call; [`PlanFile::unsealed`](super::saved::PlanFile::unsealed) checks the seals with the
-//! keys of the credentials in force; after the phones are read again, [`verdicts`] says what became of
-//! each phone (a plan whose phones moved is refused), and [`rederive`] computes the plan again from the
-//! spec and what was read, refusing a file whose changes, batches or verdicts differ from that. What
-//! runs is the re-derived plan.
+//! A plan file is not trusted. [`against_spec`] binds it to the spec on disk, before any network call:
+//! the same provider entries and `safety`, and every phone the plan covers still declared. A change
+//! elsewhere in the spec (another team's file, a phone the plan does not cover) leaves the plan
+//! applicable. [`declared_as_planned`] checks, with the keys of the credentials in force, that each
+//! covered phone is declared as the plan's keyed digest says, naming the file, phone and field when
+//! not. After the phones are read again, [`verdicts`] says what became of each: it still owes its
+//! changes, it is done (applied since), it is on its way (converging), or it moved elsewhere (the plan
+//! is stale for it). [`rederive`] computes the plan again for the phones that owe changes and refuses a
+//! file whose changes or calls for them differ. What runs is the re-derived plan.
 //!
 //! Pure: no I/O, no clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::bail;
 use foldhash::{HashMap, HashMapExt};
 
 use super::saved::{
-    FileBatch, FileGuard, PlanFile, PlanKey, action_name, endpoint_of, entry_digest,
+    FileGuard, PlanFile, PlanKey, action_name, endpoint_of, entry_digest, safety_digest,
 };
-use super::{PhoneView, Plan, PlanInput, Policy, fingerprint};
+use super::{PhoneView, Plan, PlanInput, Policy, Sensitive};
 use crate::capability::EffectiveLimits;
 use crate::spec::{DesiredPhone, LoadedSpec, ProviderConfig};
-use crate::state::{FleetState, Observation};
+use crate::state::FleetState;
 
 /// What a saved plan may touch, taken from the spec it was made from.
 #[derive(Debug, Clone)]
 pub struct Bound {
     /// The spec's provider entries for the plan's phones (endpoints, regions, projects, credential names).
     pub providers: BTreeMap<String, ProviderConfig>,
-    /// The spec's declared phones that the plan changes (blocked phones are not read again).
+    /// The spec's declared phones that the plan changes, in the file's order.
     pub covered: Vec<DesiredPhone>,
+    /// The file that declares each covered phone.
+    pub files: Vec<String>,
     /// The spec's guard rails, with the plan's canary size.
     pub policy: Policy,
 }
 
-/// Check a saved plan against the spec on disk: same digest, same provider entries, every phone of its
-/// changes declared by the spec. Refuses otherwise, naming what differs. The keyed digest of each
-/// phone's declaration is checked by [`declared_as_planned`] once the keys are known.
+/// Bind a saved plan to the spec on disk: the same provider entries and `safety`, every covered phone
+/// still declared. Refuses otherwise, naming what differs.
 pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound> {
-    if spec.digest != saved.spec_digest {
-        bail!(
-            "the spec {} changed since the plan was made (its digest was {}, now {}); nothing was applied. \
-             Make a new plan from the spec as it is now",
-            spec.path,
-            saved.spec_digest,
-            spec.digest
-        );
-    }
-    let all = spec.spec.desired_phones();
-    let mut declared: HashMap<(&str, &str), &DesiredPhone> = HashMap::with_capacity(all.len());
-    for d in &all {
-        declared.insert((d.provider.as_str(), d.id.as_str()), d);
-    }
     let mut differing = Vec::new();
     let mut providers = BTreeMap::new();
     for (name, p) in &saved.providers {
@@ -74,7 +63,20 @@ pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound
             differing.join(", ")
         );
     }
+    if safety_digest(&spec.spec.safety()) != saved.safety {
+        bail!(
+            "the spec's `safety` changed since the plan was made ({}); nothing was applied. Make a new \
+             plan, so that its guard verdicts are the spec's",
+            spec.path
+        );
+    }
+    let all = spec.spec.desired_phones();
+    let mut declared: HashMap<(&str, &str), &DesiredPhone> = HashMap::with_capacity(all.len());
+    for d in &all {
+        declared.insert((d.provider.as_str(), d.id.as_str()), d);
+    }
     let mut covered = Vec::with_capacity(saved.phones.len());
+    let mut files = Vec::with_capacity(saved.phones.len());
     for p in &saved.phones {
         let found = providers
             .contains_key(&p.provider)
@@ -82,36 +84,52 @@ pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound
             .flatten();
         let Some(d) = found else {
             bail!(
-                "the plan's entry for phone `{}` of provider `{}` is not what the spec {} declares; \
-                 nothing was applied. Make a new plan",
+                "the plan changes phone `{}` of provider `{}`, which the spec {} does not declare (any \
+                 more); nothing was applied. Make a new plan",
                 p.phone_id,
                 p.provider,
                 spec.path
             );
         };
         covered.push((*d).clone());
+        files.push(spec.file_of(&p.provider, &p.phone_id).to_owned());
     }
     Ok(Bound {
         providers,
         covered,
+        files,
         policy: Policy::of(&spec.spec, saved.canary),
     })
 }
 
-/// Refuse a plan whose phones' keyed declaration digests are not those of the spec's phones.
+/// Refuse a plan whose phones are not declared as its keyed digests say, naming the file, the phone and
+/// what changed.
 pub fn declared_as_planned(
     saved: &PlanFile,
     bound: &Bound,
     keys: &BTreeMap<String, PlanKey>,
 ) -> anyhow::Result<()> {
-    for (p, d) in saved.phones.iter().zip(&bound.covered) {
+    let sensitive = Sensitive::of(&bound.policy.safety);
+    for ((p, d), file) in saved.phones.iter().zip(&bound.covered).zip(&bound.files) {
         let same = keys
             .get(&p.provider)
             .is_some_and(|k| k.desired(d) == p.desired);
         if !same {
+            // What a reviewer can be told: the fields that are not sensitive.
+            let plain = |v: &PhoneView| {
+                let mut v = v.clone();
+                v.properties.retain(|k, _| !sensitive.covers(k));
+                v
+            };
+            let moves = plain(&p.after).moves(&plain(&PhoneView::desired(d)));
+            let what = if moves.is_empty() {
+                "`protect`, `restart` or a sensitive property value".to_owned()
+            } else {
+                moves.join(", ")
+            };
             bail!(
-                "the plan's entry for phone `{}` of provider `{}` is not what the spec declares; \
-                 nothing was applied. Make a new plan",
+                "{file}: phone `{}` of provider `{}` is declared otherwise than when the plan was made \
+                 ({what}); nothing was applied. Make a new plan",
                 p.phone_id,
                 p.provider
             );
@@ -123,16 +141,22 @@ pub fn declared_as_planned(
 /// What became of one phone of a saved plan since the plan was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// As it was when planned: its changes apply.
-    Unchanged,
-    /// Moved, and now as the plan wants it (applied since?): `what` moved, field by field.
-    AppliedSince {
-        /// `state: running -> stopped`, sensitive values masked.
-        what: String,
+    /// It still needs the plan's changes for it, or what is left of them after a partial apply: they
+    /// are applied.
+    Owed,
+    /// It is as the plan wants (applied since, by an earlier apply or by hand): nothing is sent.
+    Done,
+    /// It is on its way to the plan's state: waited for, then confirmed.
+    Converging {
+        /// `1 (starting), on its way to running`.
+        status: String,
     },
-    /// Moved elsewhere: `what` moved, field by field.
+    /// It is as it was when planned, yet the file's changes for it are not what the spec and its
+    /// state make: the file was altered.
+    Altered,
+    /// It moved elsewhere: the plan is stale for it.
     Moved {
-        /// `state: running -> stopped`, sensitive values masked.
+        /// What moved, field by field, sensitive values masked; or why it is blocked now.
         what: String,
     },
 }
@@ -148,64 +172,93 @@ pub struct PhoneVerdict {
     pub verdict: Verdict,
 }
 
-impl PhoneVerdict {
-    /// `gl / g2: state: running -> stopped (now as the plan wants: applied since?)`, or `None` for an
-    /// unchanged phone.
-    pub fn describe(&self) -> Option<String> {
-        let (what, since) = match &self.verdict {
-            Verdict::Unchanged => return None,
-            Verdict::AppliedSince { what } => (what, " (now as the plan wants: applied since?)"),
-            Verdict::Moved { what } => (what, ""),
-        };
-        Some(format!(
-            "{} / {}: {what}{since}",
-            self.provider, self.phone_id
-        ))
-    }
+/// The plan computed from the covered phones and what was just read.
+pub fn fresh(
+    bound: &Bound,
+    observed: &FleetState,
+    limits: &BTreeMap<String, EffectiveLimits>,
+) -> Plan {
+    super::compute(&PlanInput {
+        providers: &bound.providers,
+        desired: &bound.covered,
+        observed,
+        limits,
+        policy: &bound.policy,
+    })
 }
 
-/// Each phone of a saved plan, compared with what was just read by the plan's keyed digest: unchanged,
-/// applied since, or moved (what moved field by field, sensitive values masked).
+/// Each phone of a saved plan against `now`, the plan computed from the spec and what was just read
+/// ([`fresh`]): owed when it still needs the same changes, done when it needs none, converging when it
+/// is on its way, altered when it did not move but the file's changes for it are not `now`'s, moved
+/// otherwise.
 pub fn verdicts(
     saved: &PlanFile,
     bound: &Bound,
-    state: &FleetState,
+    observed: &FleetState,
+    now: &Plan,
     keys: &BTreeMap<String, PlanKey>,
 ) -> Vec<PhoneVerdict> {
-    let sensitive = super::Sensitive::of(&bound.policy.safety);
+    let sensitive = Sensitive::of(&bound.policy.safety);
+    let changes: HashMap<(&str, &str), &super::PhoneChange> = now
+        .changes
+        .iter()
+        .map(|c| ((c.provider.as_str(), c.phone_id.as_str()), c))
+        .collect();
+    let converging: HashMap<(&str, &str), &str> = now
+        .summary
+        .converging
+        .iter()
+        .map(|c| {
+            (
+                (c.provider.as_str(), c.phone_id.as_str()),
+                c.status.as_str(),
+            )
+        })
+        .collect();
     saved
         .phones
         .iter()
         .zip(&bound.covered)
         .map(|(p, d)| {
-            let obs = state
+            let key = (p.provider.as_str(), p.phone_id.as_str());
+            let obs = observed
                 .get(&p.provider, &p.phone_id)
                 .cloned()
-                .unwrap_or(Observation::NotFound);
-            let now = keys
+                .unwrap_or(crate::state::Observation::NotFound);
+            let unmoved = keys
                 .get(&p.provider)
-                .map(|k| k.observed(&fingerprint(d, &obs)));
-            let kind = bound.providers.get(&p.provider).map(|c| c.kind);
-            let verdict = match (now, kind) {
-                (Some(now), Some(_)) if now == p.observed => Verdict::Unchanged,
-                (_, kind) => {
-                    let kind = kind.unwrap_or(crate::spec::ProviderKind::HuaweiCph);
-                    let mut view = PhoneView::observed(kind, d, &obs);
-                    let applied = view == PhoneView::desired(d);
-                    let mut want = PhoneView::desired(d);
-                    sensitive.mask_views(&mut view, &mut want);
-                    let moves = p.before.moves(&view);
-                    let what = if moves.is_empty() {
-                        "its provider status (or a sensitive value) changed".to_owned()
+                .is_some_and(|k| k.observed(&super::fingerprint(d, &obs)) == p.observed);
+            let verdict = match (changes.get(&key), converging.get(&key)) {
+                (None, Some(status)) => Verdict::Converging {
+                    status: (*status).to_owned(),
+                },
+                (None, None) if unmoved => Verdict::Altered,
+                (None, None) => Verdict::Done,
+                (Some(c), _) if c.blocked.is_none() => {
+                    let actions: Vec<String> = c.actions.iter().map(action_name).collect();
+                    // The same changes, or what is left of them after a partial apply (the
+                    // phone went part of the way the plan takes it).
+                    let left = actions.iter().all(|a| p.actions.contains(a));
+                    if actions == p.actions || left {
+                        Verdict::Owed
+                    } else if unmoved {
+                        Verdict::Altered
                     } else {
-                        moves.join(", ")
-                    };
-                    if applied {
-                        Verdict::AppliedSince { what }
-                    } else {
-                        Verdict::Moved { what }
+                        let (mut was, mut is) = (c.before.clone(), c.after.clone());
+                        sensitive.mask_views(&mut was, &mut is);
+                        let moves = p.before.moves(&was);
+                        Verdict::Moved {
+                            what: if moves.is_empty() {
+                                format!("now needs {} instead", actions.join(", "))
+                            } else {
+                                moves.join(", ")
+                            },
+                        }
                     }
                 }
+                (Some(c), _) => Verdict::Moved {
+                    what: c.blocked.clone().unwrap_or_default(),
+                },
             };
             PhoneVerdict {
                 provider: p.provider.clone(),
@@ -216,74 +269,66 @@ pub fn verdicts(
         .collect()
 }
 
-/// Whether every phone the plan changes is already as the plan wants it (the plan was applied): the
-/// plan computed again from the spec and what was read has nothing to do and nothing blocked.
-pub fn already_applied(
-    bound: &Bound,
-    observed: &FleetState,
-    limits: &BTreeMap<String, EffectiveLimits>,
-) -> bool {
-    !bound.covered.is_empty()
-        && super::compute(&PlanInput {
-            providers: &bound.providers,
-            desired: &bound.covered,
-            observed,
-            limits,
-            policy: &bound.policy,
-        })
-        .changes
-        .is_empty()
-}
-
-/// The plan computed again from the spec's phones and what was just read; refused unless its changes
-/// are the saved plan's (phones and actions), its batches the saved batches and its guard verdicts the
-/// saved ones. Returns the re-derived plan: the only one that runs.
-pub fn rederive(
-    saved: &PlanFile,
-    bound: &Bound,
-    observed: &FleetState,
-    limits: &BTreeMap<String, EffectiveLimits>,
-) -> anyhow::Result<Plan> {
-    let fresh = super::compute(&PlanInput {
-        providers: &bound.providers,
-        desired: &bound.covered,
-        observed,
-        limits,
-        policy: &bound.policy,
-    });
-    let fresh_changes: Vec<(&str, &str, Vec<String>)> = fresh
-        .changes
+/// The plan to run: `now`, whose changes are those of the phones that owe theirs (the caller has
+/// refused moved phones and waited for converging ones), refused unless every call it makes is one of
+/// the file's calls for those phones. When nothing was done since the plan, the batches and guard
+/// verdicts must be the file's exactly (with some done, fewer changes remain, and the gate judges
+/// those).
+pub fn rederive(saved: &PlanFile, verdicts: &[PhoneVerdict], now: &Plan) -> anyhow::Result<Plan> {
+    let owed: BTreeSet<(&str, &str)> = verdicts
         .iter()
-        .map(|c| {
-            (
-                c.provider.as_str(),
-                c.phone_id.as_str(),
-                c.actions.iter().map(action_name).collect(),
-            )
-        })
+        .filter(|v| v.verdict == Verdict::Owed)
+        .map(|v| (v.provider.as_str(), v.phone_id.as_str()))
         .collect();
-    let saved_changes: Vec<(&str, &str, Vec<String>)> = saved
-        .phones
-        .iter()
-        .map(|p| (p.provider.as_str(), p.phone_id.as_str(), p.actions.clone()))
-        .collect();
-    if saved_changes != fresh_changes {
-        bail!(
-            "the plan file's changes are not what its spec and the phones' state make; it was altered \
-             after it was made; nothing was applied. Make a new plan"
-        );
-    }
-    if saved.batches != fresh.batches.iter().map(FileBatch::of).collect::<Vec<_>>() {
-        bail!(
+    let altered = || {
+        anyhow::anyhow!(
             "the plan file's batches are not the calls its changes make; it was altered after it was \
              made; nothing was applied. Make a new plan"
-        );
+        )
+    };
+    let mut fresh_calls: Vec<(String, String, &str)> = now
+        .batches
+        .iter()
+        .flat_map(|b| {
+            b.ids()
+                .map(|id| (b.provider.clone(), action_name(&b.action), id))
+        })
+        .collect();
+    let mut saved_calls: Vec<(String, String, &str)> = saved
+        .batches
+        .iter()
+        .flat_map(|b| {
+            b.phone_ids
+                .iter()
+                .filter(|id| owed.contains(&(b.provider.as_str(), id.as_str())))
+                .map(|id| (b.provider.clone(), b.action.clone(), id.as_str()))
+        })
+        .collect();
+    fresh_calls.sort();
+    saved_calls.sort();
+    // Every call that runs is one the file has (after a partial apply, some of the file's are done).
+    let mut planned = saved_calls.iter().peekable();
+    for call in &fresh_calls {
+        while planned.next_if(|c| *c < call).is_some() {}
+        if planned.next_if(|c| *c == call).is_none() {
+            return Err(altered());
+        }
     }
-    if saved.guards != fresh.guards.iter().map(FileGuard::of).collect::<Vec<_>>() {
-        bail!(
-            "the plan file's guard verdicts are not what its spec's guard rails make; it was altered \
-             after it was made; nothing was applied. Make a new plan"
-        );
+    if owed.len() == saved.phones.len() && fresh_calls == saved_calls {
+        let fresh: Vec<_> = now
+            .batches
+            .iter()
+            .map(super::saved::FileBatch::of)
+            .collect();
+        if saved.batches != fresh {
+            return Err(altered());
+        }
+        if saved.guards != now.guards.iter().map(FileGuard::of).collect::<Vec<_>>() {
+            bail!(
+                "the plan file's guard verdicts are not what its spec's guard rails make; it was \
+                 altered after it was made; nothing was applied. Make a new plan"
+            );
+        }
     }
-    Ok(fresh)
+    Ok(now.clone())
 }

@@ -248,7 +248,16 @@ pub struct ApplyJson<'a> {
     /// Broken guards that `--override-guards` let pass.
     guards_overridden: Vec<GuardJson<'a>>,
     results: Vec<ResultJson<'a>>,
+    /// Phones of a saved plan already as it wants: nothing was sent to them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    already_done: Vec<AlreadyDoneJson<'a>>,
     summary: ApplySummaryJson,
+}
+
+#[derive(Debug, Serialize)]
+struct AlreadyDoneJson<'a> {
+    provider: &'a str,
+    phone_id: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -315,6 +324,11 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
     ApplyJson {
         format_version: FORMAT_VERSION,
         guards_overridden: guards(&report.overridden_guards),
+        already_done: report
+            .already_done
+            .iter()
+            .map(|(provider, phone_id)| AlreadyDoneJson { provider, phone_id })
+            .collect(),
         results: report
             .results
             .iter()

@@ -62,6 +62,31 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             out.push_str(&wrap(&g.describe(), layout.width, "  ", "    "));
         }
     }
+    if !report.already_done.is_empty() {
+        let n = report.already_done.len();
+        let _ = writeln!(
+            out,
+            "\n{}",
+            color.bold(&format!(
+                "Already done ({n} phone{} of the plan already as it wants; nothing was sent to {}):",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "it" } else { "them" }
+            ))
+        );
+        let groups = by_reason(
+            report
+                .already_done
+                .iter()
+                .map(|(p, id)| (p.as_str(), "already done", id.as_str())),
+        );
+        for (provider, _, ids) in groups {
+            out.push_str(&crate::render::wrap::id_list(
+                &ids,
+                layout,
+                &format!("  {provider}: "),
+            ));
+        }
+    }
     let mut retryable = 0;
     let mut for_a_person = 0;
     let failures: Vec<_> = report
@@ -197,6 +222,7 @@ mod tests {
                 results,
                 interrupted: true,
                 overridden_guards: Vec::new(),
+                already_done: Vec::new(),
             },
             Layout::plain(),
         );

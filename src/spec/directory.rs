@@ -97,6 +97,11 @@ pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
         .map(|(n, b)| (n.as_str(), std::str::from_utf8(b).unwrap_or_default()))
         .collect();
     let merged = merge(parsed);
+    let origin = super::load::Origin {
+        files: files.iter().map(|(name, _)| name.clone()).collect(),
+        phones: merged.route.phones.iter().map(|(f, _)| *f).collect(),
+        groups: merged.route.groups.iter().map(|(f, _)| *f).collect(),
+    };
     let mut report = Report::merged(&sources, merged.route);
     for dup in &merged.twice {
         let (pointer, what) = match &dup.provider {
@@ -125,6 +130,7 @@ pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
         path: shown,
         spec: merged.spec,
         digest,
+        origin,
     })
 }
 

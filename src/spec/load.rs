@@ -31,6 +31,43 @@ pub struct LoadedSpec {
     pub spec: FleetSpec,
     /// `sha256:<hex>` of the file's bytes.
     pub digest: String,
+    /// For a directory: which file declares each phone and group entry.
+    pub origin: Origin,
+}
+
+/// Which file of a directory spec declares each entry (empty for a single file: it is `path`).
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The directory's files, as shown.
+    pub files: Vec<String>,
+    /// For each entry of `phones`, its file (an index into `files`).
+    pub phones: Vec<usize>,
+    /// For each entry of `groups`, its file.
+    pub groups: Vec<usize>,
+}
+
+impl LoadedSpec {
+    /// The file that declares phone `id` of `provider` (the spec's path for a single file).
+    pub fn file_of(&self, provider: &str, id: &str) -> &str {
+        let o = &self.origin;
+        let phone = self
+            .spec
+            .phones
+            .iter()
+            .position(|p| p.provider == provider && p.id == id)
+            .and_then(|i| o.phones.get(i));
+        let group = || {
+            self.spec
+                .groups
+                .iter()
+                .position(|g| g.provider == provider && g.ids.iter().any(|x| x == id))
+                .and_then(|i| o.groups.get(i))
+        };
+        phone
+            .or_else(group)
+            .and_then(|f| o.files.get(*f))
+            .map_or(self.path.as_str(), String::as_str)
+    }
 }
 
 /// Load and check one spec file.
@@ -61,6 +98,7 @@ pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
         path: name.to_owned(),
         spec: parsed.spec,
         digest,
+        origin: Origin::default(),
     })
 }
 

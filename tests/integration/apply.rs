@@ -314,42 +314,63 @@ fn saved_plans_apply_exactly_and_stale_or_edited_ones_are_refused_before_any_cha
         .run()
         .code(1)
         .stderr_has("edited after it was written");
-    // Stale: someone started g3's sibling g1... here: g2 stopped by hand after the plan.
-    let url = format!("{}/open/v1/phone/stop", sim.url());
-    sim.block_on(async {
-        reqwest::Client::new()
-            .post(url)
-            .header("traceId", "ABCDEF0123456789ABCDEF0123456789")
-            .header("Authorization", "Bearer x")
-            .json(&serde_json::json!({"ids": ["g2"]}))
-            .send()
-            .await
-            .unwrap();
-    });
+    // After the plan, by hand: g2 stopped (as the plan wants: done), c2 started (its plan was a start:
+    // done), and c1 stopped (its plan was a re-route and properties: it moved elsewhere).
+    let by_hand = |path: &str, body: serde_json::Value| {
+        let url = format!("{}{path}", sim.url());
+        sim.block_on(async {
+            let req = reqwest::Client::new().post(url).json(&body);
+            let req = if path.starts_with("/open/") {
+                req.header("traceId", "ABCDEF0123456789ABCDEF0123456789")
+                    .header("Authorization", "Bearer x")
+            } else {
+                req.header("X-Auth-Token", "x")
+            };
+            let status = req.send().await.unwrap().status();
+            assert!(status.is_success(), "{path}: {status}");
+        });
+    };
+    by_hand("/open/v1/phone/stop", serde_json::json!({"ids": ["g2"]}));
+    by_hand(
+        "/v1/p1/cloud-phone/phones/batch-stop",
+        serde_json::json!({"phone_ids": ["c1"]}),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(400));
     let before = sim.mutating_calls();
     let out = pf(&["apply", &plan_file]).run();
     out.code(1)
-        .stderr_has("the plan is stale: 1 phone changed since it was made")
-        .stderr_has("gl / g2: state: running -> stopped (now as the plan wants: applied since?)");
+        .stderr_has("the plan is stale for 1 phone (moved elsewhere since it was made)")
+        .stderr_has("cph / c1: state: running -> stopped")
+        .stderr_has("the other phones of this one are still as it expects");
+    assert!(
+        !out.stderr.contains("g2"),
+        "g2 is done, not stale: {}",
+        out.stderr
+    );
     assert_eq!(
         sim.mutating_calls(),
         before,
         "no mutating call for a stale plan"
     );
-    // A fresh plan applies without a question (no terminal needed), exactly its batches.
-    let fresh = dir.path("fresh.json");
-    pf(&["plan", &dir.spec(), "--out", &fresh]).run().code(0);
-    // Blocked phones are not kept in a plan file (apply does nothing to them): the report is of the
-    // phones it changes.
-    let out = pf(&["apply", &fresh]).run();
+    // c1 back where the plan found it: the plan finishes what is left, and says what was done already.
+    by_hand(
+        "/v1/p1/cloud-phone/phones/batch-restart",
+        serde_json::json!({"phones": [{"phone_id": "c1"}]}),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let out = pf(&["apply", &plan_file]).run();
     out.code(0)
+        .stderr_has("1 phone of the plan is already as it wants (applied since it was made)")
+        .stdout_has("Already done (1 phone of the plan already as it wants; nothing was sent to it):\n  gl: g2")
         .stdout_has("Apply: 4 ok, 0 failed, 0 blocked, 0 skipped.");
     // The same plan again: already applied, nothing sent.
     let sent = sim.mutating_calls();
-    pf(&["apply", &fresh]).run().code(0).stderr_has(
-        "This plan was already applied: its 3 phones are as it wants. Nothing was sent.",
+    pf(&["apply", &plan_file]).run().code(0).stderr_has(
+        "This plan was already applied: its 4 phones are as it wants. Nothing was sent.",
     );
     assert_eq!(sim.mutating_calls(), sent);
+    let fresh = dir.path("fresh.json");
+    pf(&["plan", &dir.spec(), "--out", &fresh]).run().code(0);
     // A truncated plan is named as such, by apply and show.
     let whole = dir.read("fresh.json");
     let cut = dir.write("cut.json", &whole[..whole.len() / 2]);

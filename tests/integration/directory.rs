@@ -114,32 +114,35 @@ fn a_saved_plan_binds_to_every_file_of_the_directory() {
         .run()
         .code(1)
         .stderr_has("a .yaml file in the spec directory would become part of the spec");
-    for (change, name) in [
-        ("an edited file", "fleet/gl-team.yaml"),
-        ("a new file", "fleet/new.yaml"),
-    ] {
-        pf(&["plan", &fleet, "--out", &plan]).run().code(0);
-        dir.write(
-            name,
-            "version: 1\ngroups:\n  - {provider: gl, ids: [g1, g2], state: running}\n",
-        );
-        let out = pf(&["apply", &plan]).run();
-        out.code(1).stderr_has("changed since the plan was made");
-        assert_eq!(sim.mutating_calls(), 0, "{change}");
-        std::fs::remove_file(dir.path(name)).unwrap();
-    }
-    // A renamed file changes the set too.
+    pf(&["plan", &fleet, "--out", &plan]).run().code(0);
+    // An edit of a covered phone's file: refused, naming the file, the phone and the field.
+    let reviewed = dir.read("fleet/gl-team.yaml");
     dir.write(
         "fleet/gl-team.yaml",
-        "version: 1\ngroups:\n  - {provider: gl, ids: [g1, g2], state: stopped}\n",
+        "version: 1\ngroups:\n  - {provider: gl, ids: [g1, g2], state: running}\n",
     );
-    pf(&["plan", &fleet, "--out", &plan]).run().code(0);
-    std::fs::rename(dir.path("fleet/gl-team.yaml"), dir.path("fleet/gl.yaml")).unwrap();
     pf(&["apply", &plan])
         .run()
         .code(1)
-        .stderr_has("changed since the plan was made");
-    std::fs::rename(dir.path("fleet/gl.yaml"), dir.path("fleet/gl-team.yaml")).unwrap();
+        .stderr_has("gl-team.yaml: phone `g1` of provider `gl` is declared otherwise than when the plan was made (state: stopped -> running)");
+    dir.write("fleet/gl-team.yaml", &reviewed);
+    // A new file declaring the same phones again makes the spec invalid: nothing can be applied.
+    dir.write(
+        "fleet/new.yaml",
+        "version: 1\ngroups:\n  - {provider: gl, ids: [g1, g2], state: running}\n",
+    );
+    pf(&["apply", &plan])
+        .run()
+        .code(1)
+        .stderr_has("cannot be loaded here");
+    std::fs::remove_file(dir.path("fleet/new.yaml")).unwrap();
+    assert_eq!(sim.mutating_calls(), 0);
+    // Another team's new file and a renamed file change no covered phone: the plan still applies.
+    dir.write(
+        "fleet/kp-team.yaml",
+        "version: 1\nphones:\n  - {id: k1, provider: kp, state: running}\n",
+    );
+    std::fs::rename(dir.path("fleet/gl-team.yaml"), dir.path("fleet/gl.yaml")).unwrap();
     pf(&["apply", &plan])
         .run()
         .code(0)

@@ -50,3 +50,123 @@ fn a_phone_in_transition_is_drift_only_when_something_is_to_change() {
         .stdout_has("status 7 (stopping): wait for it to settle and plan again")
         .stdout_has("status 1 (creating): wait for it to settle and plan again");
 }
+
+#[test]
+fn a_saved_plan_interrupted_half_way_is_finished_by_applying_it_again() {
+    // Ten CPH phones, stopped, to get new properties and start: two waves (properties, then start),
+    // with jobs that take a while. SIGTERM during the first wave: the property jobs in flight finish,
+    // the starts are never sent.
+    let mut fixture = String::from("phones:\n");
+    let mut phones = String::from("phones:\n");
+    for i in 0..10 {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i}, project_id: p1, status: stopped, properties: {{k: old}}}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: c{i}, provider: cph, state: running, properties: {{k: new}}}}\n"
+        ));
+    }
+    let sim = Sim::with_transition(&fixture, 1500);
+    let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
+    let plan_file = dir.path("plan.json");
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    let cmd = pf(&["apply", &plan_file, "--json"]);
+    let out = crate::support::signal_when(
+        cmd,
+        "Applying",
+        std::time::Duration::from_millis(300),
+        libc::SIGTERM,
+    );
+    assert_eq!(out.code, 143, "{}", out.stderr);
+    let report: Value = out.json();
+    let outcomes: Vec<(&str, &str)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(outcomes.contains(&("set_properties", "ok")), "{outcomes:?}");
+    assert!(outcomes.contains(&("start", "skipped")), "{outcomes:?}");
+    // The same plan again: the properties are set (done), the starts are what is left.
+    let calls_before = sim.calls().len();
+    let again = pf(&["apply", &plan_file, "--json"]).run();
+    again.code(0);
+    let report: Value = again.json();
+    let actions: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["start"; 10], "{}", again.stdout);
+    assert!(
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "ok")
+    );
+    let calls = sim.calls();
+    assert!(
+        calls[calls_before..]
+            .iter()
+            .all(|(route, _)| route == "batch-restart"),
+        "only the starts were sent: {calls:?}"
+    );
+    pf(&["plan", &dir.spec(), "--detailed-exitcode"])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn a_phone_on_its_way_is_waited_for_then_counted_done() {
+    let sim = Sim::with_transition(
+        "phones:
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running}
+  - {provider: huawei-cph, id: c2, project_id: p1, status: running, traffic: direct}
+",
+        1500,
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:
+  - {{id: c1, provider: cph, state: stopped}}
+  - {{id: c2, provider: cph, traffic: routing}}
+",
+        providers(&sim.url())
+    ));
+    let plan_file = dir.path("plan.json");
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    // Someone stops c1 by hand just before the apply: it is stopping when apply reads it.
+    let url = format!("{}/v1/p1/cloud-phone/phones/batch-stop", sim.url());
+    sim.block_on(async {
+        let status = reqwest::Client::new()
+            .post(url)
+            .header("X-Auth-Token", "x")
+            .json(&serde_json::json!({"phone_ids": ["c1"]}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+    });
+    let out = pf(&["apply", &plan_file]).run();
+    out.code(0)
+        .stdout_has("Already done (1 phone of the plan already as it wants; nothing was sent to it):\n  cph: c1")
+        .stdout_has("Apply: 1 ok");
+    let calls = sim.calls();
+    assert_eq!(
+        calls.len(),
+        2,
+        "the hand's stop and the re-route: {calls:?}"
+    );
+    assert_eq!(calls[1].0, "phones-traffic");
+}

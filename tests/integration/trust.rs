@@ -95,7 +95,7 @@ fn a_resealed_plan_runs_only_what_its_spec_and_review_show() {
             both,
             "changes are not what its spec and the phones' state make",
         ),
-        ("undeclared", undeclared, "is not what the spec"),
+        ("undeclared", undeclared, "which the spec"),
     ] {
         let file = dir.write(&format!("{name}.json"), &reseal(forged));
         pf(&["show", &file]).run().code(0);
@@ -184,14 +184,25 @@ fn a_plan_applies_only_to_the_spec_it_was_made_from() {
         .run()
         .code(0);
     let calls_before = sim.stats().values().sum::<u64>();
-    // A one-line edit of the reviewed spec after the plan: g3 is no longer to be stopped.
-    let edited = dir.read("spec.yaml").replace("ids: [g3]", "ids: [g3, g9]");
+    // A one-line edit of a phone the plan covers: g1 and g2 are no longer to be stopped. Refused before
+    // any call, naming the file, the phone and the field.
+    let reviewed = dir.read("spec.yaml");
+    let edited = reviewed.replace(
+        "ids: [g1, g2]\n    state: stopped",
+        "ids: [g1, g2]\n    state: running",
+    );
+    assert_ne!(edited, reviewed);
     dir.write("spec.yaml", &edited);
     pf(&["apply", &plan_file])
         .run()
         .code(1)
-        .stderr_has("changed since the plan was made")
+        .stderr_has("spec.yaml: phone `g1` of provider `gl` is declared otherwise than when the plan was made (state: stopped -> running)")
         .stderr_has("nothing was applied");
+    assert_eq!(
+        sim.stats().values().sum::<u64>(),
+        calls_before,
+        "refused before any network call"
+    );
     // A spec that is gone.
     std::fs::remove_file(dir.spec()).unwrap();
     pf(&["apply", &plan_file])
@@ -202,6 +213,20 @@ fn a_plan_applies_only_to_the_spec_it_was_made_from() {
         sim.stats().values().sum::<u64>(),
         calls_before,
         "refused before any network call"
+    );
+    // An edit elsewhere (g9 joins g3's group, which the plan does not cover) leaves the plan
+    // applicable: it runs what was reviewed, and nothing for g9.
+    dir.write("spec.yaml", &reviewed.replace("ids: [g3]", "ids: [g3, g9]"));
+    pf(&["apply", &plan_file])
+        .run()
+        .code(0)
+        .stdout_has("Apply: 5 ok");
+    assert!(
+        sim.calls()
+            .iter()
+            .all(|(_, ids)| !ids.contains(&"g9".to_owned())),
+        "{:?}",
+        sim.calls()
     );
 }
 
