@@ -116,7 +116,8 @@ impl Fleet {
             _ => {
                 let lines: Vec<String> = missing.iter().map(ToString::to_string).collect();
                 anyhow::bail!(
-                    "{} credential variables are missing (nothing was sent):\n  {}",
+                    "credentials are missing for {} providers (nothing was sent):\n  {}\n  hint: set \
+                     them in the environment; the spec names them under `providers.<name>.credentials`",
                     lines.len(),
                     lines.join("\n  ")
                 );

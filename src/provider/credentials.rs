@@ -66,70 +66,83 @@ impl Auth {
     }
 }
 
-fn env_secret(provider: &str, var: &str) -> Result<Secret, ProviderError> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => {
-            // Known before any call, so that an answer echoing it is masked.
-            crate::redact::register(&v);
-            Ok(Secret::new(v))
+/// The environment variables of one provider entry, read one by one; every missing one is noted, so
+/// that all of them are named at once.
+struct Env<'a> {
+    provider: &'a str,
+    missing: Vec<String>,
+}
+
+impl Env<'_> {
+    /// The variable's value (registered for masking before any call), or a placeholder and a note.
+    fn secret(&mut self, var: &str) -> Secret {
+        match std::env::var(var) {
+            Ok(v) if !v.is_empty() => {
+                // Known before any call, so that an answer echoing it is masked.
+                crate::redact::register(&v);
+                Secret::new(v)
+            }
+            _ => {
+                self.missing.push(var.to_owned());
+                Secret::new("")
+            }
         }
-        _ => Err(ProviderError::MissingCredentials {
-            provider: provider.to_owned(),
-            var: var.to_owned(),
-        }),
+    }
+
+    /// An optional variable: its value if set.
+    fn optional(&mut self, var: &str) -> Option<Secret> {
+        let v = std::env::var(var).ok().filter(|v| !v.is_empty())?;
+        crate::redact::register(&v);
+        Some(Secret::new(v))
+    }
+
+    fn done(self, auth: Auth) -> Result<Auth, ProviderError> {
+        if self.missing.is_empty() {
+            Ok(auth)
+        } else {
+            Err(ProviderError::MissingCredentials {
+                provider: self.provider.to_owned(),
+                vars: self.missing,
+            })
+        }
     }
 }
 
-/// Read the credentials a provider entry names (or the kind's usual variables) from the environment.
+/// Read the credentials a provider entry names (or the kind's usual variables) from the environment;
+/// every missing variable is named in one error.
 pub fn resolve_auth(name: &str, config: &ProviderConfig) -> Result<Auth, ProviderError> {
     let c = config.credentials.clone().unwrap_or_default();
-    let security_token = |explicit: Option<&String>| -> Result<Option<Secret>, ProviderError> {
-        match explicit {
-            Some(var) => env_secret(name, var).map(Some),
-            None => Ok(env_secret(name, "HUAWEICLOUD_SDK_SECURITY_TOKEN").ok()),
-        }
+    let mut env = Env {
+        provider: name,
+        missing: Vec::new(),
     };
-    match config.kind {
-        ProviderKind::HuaweiCph => {
-            if let Some(var) = &c.token_env {
-                return Ok(Auth::Token(env_secret(name, var)?));
-            }
-            let ak_var = c.ak_env.as_deref().unwrap_or("HUAWEICLOUD_SDK_AK");
-            let sk_var = c.sk_env.as_deref().unwrap_or("HUAWEICLOUD_SDK_SK");
-            Ok(Auth::AkSk {
-                ak: env_secret(name, ak_var)?,
-                sk: env_secret(name, sk_var)?,
-                security_token: security_token(c.security_token_env.as_ref())?,
-            })
-        }
-        ProviderKind::Geelark => {
-            if let (Some(app), Some(key)) = (&c.app_id_env, &c.api_key_env) {
-                return Ok(Auth::AppKey {
-                    app_id: env_secret(name, app)?,
-                    api_key: env_secret(name, key)?,
-                });
-            }
-            Ok(Auth::Token(env_secret(
-                name,
-                c.token_env.as_deref().unwrap_or("GEELARK_TOKEN"),
-            )?))
-        }
-        ProviderKind::Koophone => {
-            if let (Some(ak), Some(sk)) = (&c.ak_env, &c.sk_env) {
-                return Ok(Auth::AkSk {
-                    ak: env_secret(name, ak)?,
-                    sk: env_secret(name, sk)?,
-                    security_token: c
-                        .security_token_env
-                        .as_deref()
-                        .map(|v| env_secret(name, v))
-                        .transpose()?,
-                });
-            }
-            Ok(Auth::Token(env_secret(
-                name,
-                c.token_env.as_deref().unwrap_or("KOOPHONE_TOKEN"),
-            )?))
-        }
-    }
+    let auth = match config.kind {
+        ProviderKind::HuaweiCph => match &c.token_env {
+            Some(var) => Auth::Token(env.secret(var)),
+            None => Auth::AkSk {
+                ak: env.secret(c.ak_env.as_deref().unwrap_or("HUAWEICLOUD_SDK_AK")),
+                sk: env.secret(c.sk_env.as_deref().unwrap_or("HUAWEICLOUD_SDK_SK")),
+                security_token: match &c.security_token_env {
+                    Some(var) => Some(env.secret(var)),
+                    None => env.optional("HUAWEICLOUD_SDK_SECURITY_TOKEN"),
+                },
+            },
+        },
+        ProviderKind::Geelark => match (&c.app_id_env, &c.api_key_env) {
+            (Some(app), Some(key)) => Auth::AppKey {
+                app_id: env.secret(app),
+                api_key: env.secret(key),
+            },
+            _ => Auth::Token(env.secret(c.token_env.as_deref().unwrap_or("GEELARK_TOKEN"))),
+        },
+        ProviderKind::Koophone => match (&c.ak_env, &c.sk_env) {
+            (Some(ak), Some(sk)) => Auth::AkSk {
+                ak: env.secret(ak),
+                sk: env.secret(sk),
+                security_token: c.security_token_env.as_deref().map(|v| env.secret(v)),
+            },
+            _ => Auth::Token(env.secret(c.token_env.as_deref().unwrap_or("KOOPHONE_TOKEN"))),
+        },
+    };
+    env.done(auth)
 }

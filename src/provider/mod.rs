@@ -30,13 +30,13 @@ pub use http::{Http, HttpError, HttpErrorKind};
 /// What went wrong talking to a provider, as a caller can react to it.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    /// A credential variable is not set.
-    #[error("provider `{provider}`: environment variable `{var}` is not set")]
+    /// Credential variables are not set.
+    #[error("provider `{provider}`: {}", missing_vars(vars))]
     MissingCredentials {
         /// Provider name.
         provider: String,
-        /// The variable.
-        var: String,
+        /// Every variable of the entry that is missing.
+        vars: Vec<String>,
     },
     /// The provider refused the credentials.
     #[error("provider `{provider}`: the provider refused the credentials")]
@@ -125,9 +125,9 @@ impl ProviderError {
     /// The per-phone form of this error, for reports.
     pub fn as_phone_error(&self) -> PhoneError {
         match self {
-            ProviderError::MissingCredentials { var, .. } => PhoneError {
+            ProviderError::MissingCredentials { vars, .. } => PhoneError {
                 code: "missing-credentials".into(),
-                message: format!("environment variable `{var}` is not set"),
+                message: missing_vars(vars),
             },
             ProviderError::Auth { source, .. }
             | ProviderError::Permission { source, .. }
@@ -152,8 +152,12 @@ impl ProviderError {
 impl crate::error::Hint for ProviderError {
     fn hint(&self) -> Option<String> {
         match self {
-            ProviderError::MissingCredentials { var, .. } => Some(format!(
-                "export {var}=...; the spec names credential variables under `providers.<name>.credentials`"
+            ProviderError::MissingCredentials { vars, .. } => Some(format!(
+                "{}; the spec names credential variables under `providers.<name>.credentials`",
+                vars.iter()
+                    .map(|v| format!("export {v}=..."))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )),
             ProviderError::Auth { .. } => Some(
                 "check the credential variables named in the spec; Huawei IAM tokens expire after 24 hours".into(),
@@ -190,6 +194,19 @@ impl PhoneError {
             code: crate::redact::text(code),
             message: crate::redact::text(message),
         }
+    }
+}
+
+/// `environment variable `A` is not set` / `environment variables `A` and `B` are not set`.
+fn missing_vars(vars: &[String]) -> String {
+    let quoted: Vec<String> = vars.iter().map(|v| format!("`{v}`")).collect();
+    match quoted.as_slice() {
+        [one] => format!("environment variable {one} is not set"),
+        [rest @ .., last] => format!(
+            "environment variables {} and {last} are not set",
+            rest.join(", ")
+        ),
+        [] => "a credential variable is not set".to_owned(),
     }
 }
 

@@ -172,8 +172,10 @@ fn huawei_cph_token_and_aksk() {
     let missing = pf(&["plan", &aksk.spec()]).run();
     missing
         .code(1)
-        .stderr_has("environment variable `HUAWEICLOUD_SDK_AK` is not set")
-        .stderr_has("hint: export HUAWEICLOUD_SDK_AK");
+        .stderr_has(
+            "environment variables `HUAWEICLOUD_SDK_AK` and `HUAWEICLOUD_SDK_SK` are not set",
+        )
+        .stderr_has("hint: export HUAWEICLOUD_SDK_AK=...; export HUAWEICLOUD_SDK_SK=...");
 }
 
 #[test]

@@ -170,3 +170,34 @@ fn a_phone_on_its_way_is_waited_for_then_counted_done() {
     );
     assert_eq!(calls[1].0, "phones-traffic");
 }
+
+#[test]
+fn every_missing_credential_variable_is_named_at_once() {
+    let sim = Sim::start("phones:\n  - {provider: geelark, id: g1, status: running}\n");
+    let dir = Dir::with_spec(&format!(
+        "version: 1
+providers:
+  cph:
+    kind: huawei-cph
+    project_id: p1
+    endpoint: {url}
+    credentials: {{ak_env: PHONEFLEET_NO_AK, sk_env: PHONEFLEET_NO_SK}}
+  gl:
+    kind: geelark
+    endpoint: {url}
+    credentials: {{token_env: PHONEFLEET_NO_GL}}
+phones:
+  - {{id: c1, provider: cph, state: running}}
+  - {{id: g1, provider: gl, state: running}}
+",
+        url = sim.url()
+    ));
+    pf(&["plan", &dir.spec()])
+        .run()
+        .code(1)
+        .no_panic()
+        .stderr_has("credentials are missing for 2 providers (nothing was sent)")
+        .stderr_has("provider `cph`: environment variables `PHONEFLEET_NO_AK` and `PHONEFLEET_NO_SK` are not set")
+        .stderr_has("provider `gl`: environment variable `PHONEFLEET_NO_GL` is not set");
+    assert_eq!(sim.stats().values().sum::<u64>(), 0, "no call");
+}
