@@ -201,3 +201,28 @@ phones:
         .stderr_has("provider `gl`: environment variable `PHONEFLEET_NO_GL` is not set");
     assert_eq!(sim.stats().values().sum::<u64>(), 0, "no call");
 }
+
+#[test]
+fn an_unread_declared_phone_is_never_counted_as_unmanaged() {
+    let sim = Sim::start(
+        "phones:
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running, properties: {k: a}}
+  - {provider: huawei-cph, id: c2, project_id: p1, status: running, properties: {k: a}, unreadable: true}
+  - {provider: huawei-cph, id: c3, project_id: p1, status: running}
+",
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:
+  - {{id: c1, provider: cph, properties: {{k: a}}}}
+  - {{id: c2, provider: cph, properties: {{k: a}}}}
+",
+        providers(&sim.url())
+    ));
+    // c2 cannot be read: it is unread, not unmanaged; only c3 is not managed by the spec.
+    let out = pf(&["plan", &dir.spec(), "--timeout", "3"]).run();
+    out.code(1)
+        .stderr_has("1 phone could not be read")
+        .stdout_has("1 phone at `cph` is not managed by this spec");
+    let listed = pf(&["plan", &dir.spec(), "--timeout", "3", "-v"]).run();
+    listed.code(1).stdout_has_text("1 phone at `cph` is not managed by this spec (never changed). ids: c3");
+}
