@@ -308,11 +308,16 @@ async fn run(
     }
     if !plan.batches.is_empty() {
         let changes: usize = plan.batches.iter().map(|b| b.phones.len()).sum();
+        let phones: std::collections::BTreeSet<(&str, &str)> = plan
+            .batches
+            .iter()
+            .flat_map(|b| b.ids().map(move |id| (b.provider.as_str(), id)))
+            .collect();
         eprintln!(
-            "Applying {changes} change{} in {} call{}...",
-            plural(changes),
-            plan.batches.len(),
-            plural(plan.batches.len())
+            "Applying {} to {} in {}...",
+            render::counted(changes, "change", "changes"),
+            render::counted(phones.len(), "phone", "phones"),
+            render::counted(plan.batches.len(), "call", "calls"),
         );
         let canary: usize = plan
             .batches

@@ -188,6 +188,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
     for b in &batches {
         *summary.calls.entry(b.provider.clone()).or_default() += 1;
     }
+    summary.phones = file.phones.len();
     Plan {
         changes,
         batches,

@@ -112,6 +112,9 @@ pub struct Summary {
     pub unreadable: usize,
     /// Phones that already match.
     pub unchanged: usize,
+    /// Phones with at least one change.
+    #[serde(default)]
+    pub phones: usize,
     /// Mutating API calls per provider (job polls come on top for huawei-cph).
     pub calls: BTreeMap<String, usize>,
     /// Phones at each provider that the spec does not declare (never changed).
@@ -130,6 +133,11 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Changes in all: one per phone and action.
+    pub fn changes(&self) -> usize {
+        self.start + self.stop + self.set_traffic + self.set_properties + self.restart
+    }
+
     /// Mutating calls in all.
     pub fn total_calls(&self) -> usize {
         self.calls.values().sum()
@@ -520,6 +528,9 @@ fn summarise(changes: &[PhoneChange], batches: &[Batch], unchanged: usize) -> Su
     for c in changes {
         if c.blocked.is_some() {
             s.blocked += 1;
+        }
+        if !c.actions.is_empty() {
+            s.phones += 1;
         }
         if c.unreadable {
             s.unreadable += 1;

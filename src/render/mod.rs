@@ -22,3 +22,34 @@ pub enum OutputFormat {
     /// Markdown for a pull-request comment.
     Markdown,
 }
+
+/// A count for people: `1,500`.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 phone`, `1,000 phones`.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod count_tests {
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(super::count(0), "0");
+        assert_eq!(super::count(999), "999");
+        assert_eq!(super::count(1000), "1,000");
+        assert_eq!(super::count(1_234_567), "1,234,567");
+        assert_eq!(super::counted(1, "phone", "phones"), "1 phone");
+        assert_eq!(super::counted(1500, "change", "changes"), "1,500 changes");
+    }
+}

@@ -154,9 +154,20 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             out.push_str(&reason_block(provider, &who, reason, &ids, layout));
         }
     }
+    let phones: std::collections::BTreeSet<(&str, &str)> = report
+        .results
+        .iter()
+        .filter(|r| r.action.is_some())
+        .map(|r| (r.provider.as_str(), r.phone_id.as_str()))
+        .collect();
     let mut last = format!(
-        "Apply: {} ok, {} failed, {} blocked, {} skipped.",
-        c.ok, c.failed, c.blocked, c.skipped
+        "Apply: {} ok, {} failed, {} blocked, {} skipped ({} to {}).",
+        c.ok,
+        c.failed,
+        c.blocked,
+        c.skipped,
+        super::counted(c.ok + c.failed + c.skipped, "change", "changes"),
+        super::counted(phones.len(), "phone", "phones")
     );
     if retryable + c.skipped > 0 {
         last.push_str(" Run apply again to finish the job.");
@@ -235,7 +246,7 @@ mod tests {
         assert!(text.lines().count() < 25, "folded: {text}");
         assert!(text.lines().all(|l| l.len() <= 160), "{text}");
         assert!(text.trim_end().ends_with(
-            "Apply: 1 ok, 1 failed, 66 blocked, 311 skipped. Run apply again to finish the job. 1 failure needs a person first (see \"to do\")."
+            "Apply: 1 ok, 1 failed, 66 blocked, 311 skipped (313 changes to 313 phones). Run apply again to finish the job. 1 failure needs a person first (see \"to do\")."
         ), "{text}");
     }
 }

@@ -86,7 +86,9 @@ pub fn summary_line(s: &Summary) -> String {
         r => format!(", {r} to restart"),
     };
     format!(
-        "Plan: {} to stop, {} to start, {} to re-route, {} to update properties{restart}; {} blocked. {calls} API call{} on {providers} provider{}.",
+        "Plan: {}, {}: {} to stop, {} to start, {} to re-route, {} to update properties{restart}; {} blocked. {calls} API call{} on {providers} provider{}.",
+        super::counted(s.phones, "phone", "phones"),
+        super::counted(s.changes(), "change", "changes"),
         s.stop,
         s.start,
         s.set_traffic,

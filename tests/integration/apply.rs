@@ -141,7 +141,7 @@ fn busy_geelark_phones_fail_per_phone_and_a_second_apply_only_retries_them() {
         .stdout_has("x gl / g2: stop: 43006: the cloud phone is being remotely connected\n    to do: someone is connected to the phone remotely: end that session")
         .stdout_has("x gl / g3: stop: 43005: the cloud phone is executing a task\n")
         .stdout_has(
-            "Apply: 2 ok, 2 failed, 0 blocked, 0 skipped. Run apply again to finish the job. 1 failure needs a person first (see \"to do\").",
+            "Apply: 2 ok, 2 failed, 0 blocked, 0 skipped (4 changes to 4 phones). Run apply again to finish the job. 1 failure needs a person first (see \"to do\").",
         );
     assert!(
         !out.stdout
@@ -178,7 +178,7 @@ fn cph_per_job_errors_are_reported_per_phone() {
     // A permanent failure alone: no "run apply again", but what a person must do.
     out.code(1)
         .stdout_has("x cph / c2: stop: CPS.0021: Parameter: not available phone.\n    to do: ")
-        .stdout_has("Apply: 1 ok, 1 failed, 0 blocked, 0 skipped. 1 failure needs a person first");
+        .stdout_has("Apply: 1 ok, 1 failed, 0 blocked, 0 skipped (2 changes to 2 phones). 1 failure needs a person first");
     assert!(!out.stdout.contains("Run apply again"), "{}", out.stdout);
     assert_eq!(sim.phones()["c1"]["status"], 8);
 }
@@ -362,7 +362,7 @@ fn saved_plans_apply_exactly_and_stale_or_edited_ones_are_refused_before_any_cha
     out.code(0)
         .stderr_has("1 phone of the plan is already as it wants (applied since it was made)")
         .stdout_has("Already done (1 phone of the plan already as it wants; nothing was sent to it):\n  gl: g2")
-        .stdout_has("Apply: 4 ok, 0 failed, 0 blocked, 0 skipped.");
+        .stdout_has("Apply: 4 ok, 0 failed, 0 blocked, 0 skipped (4 changes to 3 phones).");
     // The same plan again: already applied, nothing sent.
     let sent = sim.mutating_calls();
     pf(&["apply", &plan_file]).run().code(0).stderr_has(

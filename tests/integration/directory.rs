@@ -47,7 +47,7 @@ fn validate_plan_and_apply_take_a_directory() {
         .run()
         .code(2)
         .stdout_has(
-            "Plan: 1 to stop, 1 to start, 1 to re-route, 0 to update properties; 0 blocked.",
+            "Plan: 3 phones, 3 changes: 1 to stop, 1 to start, 1 to re-route, 0 to update properties; 0 blocked.",
         );
     pf(&["apply", &format!("{fleet}/"), "--auto-approve"])
         .run()

@@ -206,7 +206,7 @@ fn text_plan_folds_identical_changes_and_counts_the_rest() {
         .stdout_has("note: `com.cph.mainkeys` takes effect after restart")
         .stdout_has("! cph / c9: phone not found at provider `cph`")
         .stdout_has("2 phones already match the spec (not shown).")
-        .stdout_has("Plan: 2 to stop, 1 to start, 1 to re-route, 1 to update properties; 3 blocked. 4 API calls on 2 providers.")
+        .stdout_has("Plan: 4 phones, 5 changes: 2 to stop, 1 to start, 1 to re-route, 1 to update properties; 3 blocked. 4 API calls on 2 providers.")
         .stderr_has("Reading 9 phones from 3 providers");
     assert!(
         !out.stdout.contains('\x1b'),

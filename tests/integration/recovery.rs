@@ -224,5 +224,7 @@ fn an_unread_declared_phone_is_never_counted_as_unmanaged() {
         .stderr_has("1 phone could not be read")
         .stdout_has("1 phone at `cph` is not managed by this spec");
     let listed = pf(&["plan", &dir.spec(), "--timeout", "3", "-v"]).run();
-    listed.code(1).stdout_has_text("1 phone at `cph` is not managed by this spec (never changed). ids: c3");
+    listed
+        .code(1)
+        .stdout_has_text("1 phone at `cph` is not managed by this spec (never changed). ids: c3");
 }

@@ -82,7 +82,7 @@ groups:
         ));
         let plan = pf(&["plan", &pointed.spec(), "--detailed-exitcode"]).run();
         plan.code(2).stdout_has(
-            "Plan: 0 to stop, 2 to start, 0 to re-route, 1 to update properties; 0 blocked.",
+            "Plan: 2 phones, 3 changes: 0 to stop, 2 to start, 0 to re-route, 1 to update properties; 0 blocked.",
         );
         stop(child);
     }

@@ -58,7 +58,7 @@ fn apply_asks_on_a_terminal_and_only_yes_applies() {
     let (code, screen) = on_terminal(&["apply", &dir.spec()], "yes\n", &[]);
     assert_eq!(code, 0, "{screen}");
     assert!(
-        screen.contains("Apply: 5 ok, 0 failed, 3 blocked, 0 skipped."),
+        screen.contains("Apply: 5 ok, 0 failed, 3 blocked, 0 skipped (5 changes to 4 phones)."),
         "{screen}"
     );
     assert!(sim.mutating_calls() > 0);

@@ -114,7 +114,7 @@ fn a_resealed_plan_runs_only_what_its_spec_and_review_show() {
     // in a plan file: apply does nothing to them).
     let out = pf(&["apply", &plan_file]).run();
     out.code(0)
-        .stdout_has("Apply: 5 ok, 0 failed, 0 blocked, 0 skipped.");
+        .stdout_has("Apply: 5 ok, 0 failed, 0 blocked, 0 skipped (5 changes to 4 phones).");
     assert_eq!(sim.phones()["g9"]["meaning"], "started");
 }
 
