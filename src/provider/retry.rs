@@ -21,17 +21,33 @@ pub enum Cause {
 /// Tries after the first, at most.
 pub const MAX_RETRIES: u32 = 6;
 
+/// How long a read keeps retrying errors (5xx, broken connections), from its first error: reads are
+/// idempotent, so they are patient, but a phone that keeps failing must still be reported long before
+/// the run's deadline. The budget is this, or a third of the time left at the first error if less.
+pub const READ_ERROR_BUDGET: Duration = Duration::from_secs(20);
+
 /// The retry policy in force: a value the HTTP layer holds, so that a test can make its waits pass
 /// faster without touching the code that sends (production uses [`Policy::default`]).
+///
+/// Errors and throttling are counted apart. A throttled answer asks to come back later: it is waited
+/// out as asked (Retry-After, GeeLark's minute window) and never spends the error budget; only the
+/// run's deadline ends it. An error is retried with backoff: a read within its time budget
+/// ([`READ_ERROR_BUDGET`]), a change only when its connection never opened, at most [`MAX_RETRIES`]
+/// times.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
     /// Every wait is multiplied by this: 1 for real use; a test of retries and windows sets, say, 0.01.
     pub time_scale: f64,
+    /// How long a read retries errors at most ([`READ_ERROR_BUDGET`]).
+    pub read_budget: Duration,
 }
 
 impl Default for Policy {
     fn default() -> Policy {
-        Policy { time_scale: 1.0 }
+        Policy {
+            time_scale: 1.0,
+            read_budget: READ_ERROR_BUDGET,
+        }
     }
 }
 
@@ -40,10 +56,11 @@ impl Policy {
     pub fn scaled(scale: f64) -> Policy {
         Policy {
             time_scale: scale.clamp(0.0, 1.0),
+            ..Policy::default()
         }
     }
 
-    /// [`delay`], scaled.
+    /// [`delay`], scaled: the wait before error retry number `errors + 1` of a change, or `None`.
     pub fn delay(
         &self,
         retries: u32,
@@ -51,6 +68,31 @@ impl Policy {
         retry_after: Option<Duration>,
     ) -> Option<Duration> {
         delay(retries, cause, retry_after).map(|d| d.mul_f64(self.time_scale))
+    }
+
+    /// The wait before the next try of a read after its `errors`-th error, or `None` once the wait would
+    /// end past its budget (`spent` since its first error, `budget` for it).
+    pub fn read_delay(
+        &self,
+        errors: u32,
+        cause: Cause,
+        spent: Duration,
+        budget: Duration,
+    ) -> Option<Duration> {
+        let d = delay(errors.min(MAX_RETRIES - 1), cause, None)?.mul_f64(self.time_scale);
+        (spent + d <= budget).then_some(d)
+    }
+
+    /// The wait after the `n`-th throttled answer: as asked, never given up on (the deadline ends it).
+    pub fn throttle_delay(&self, n: u32, cause: Cause, retry_after: Option<Duration>) -> Duration {
+        delay(n.min(MAX_RETRIES - 1), cause, retry_after)
+            .unwrap_or(Duration::from_secs(1))
+            .mul_f64(self.time_scale)
+    }
+
+    /// The error budget of a read whose first error came with `left` before the deadline.
+    pub fn budget(&self, left: Duration) -> Duration {
+        self.read_budget.min(left / 3)
     }
 }
 
@@ -118,5 +160,27 @@ mod tests {
             "{d:?}"
         );
         assert!(delay(MAX_RETRIES, Cause::MinuteWindow, None).is_none());
+    }
+
+    #[test]
+    fn reads_retry_errors_within_their_budget_and_wait_out_throttling() {
+        let p = Policy::default();
+        let budget = p.budget(Duration::from_secs(300));
+        assert_eq!(budget, READ_ERROR_BUDGET);
+        assert_eq!(p.budget(Duration::from_secs(9)), Duration::from_secs(3));
+        // Many errors, time left in the budget: still retried; past it: given up.
+        assert!(
+            p.read_delay(20, Cause::ServerError, Duration::ZERO, budget)
+                .is_some()
+        );
+        assert!(
+            p.read_delay(0, Cause::ServerError, budget, budget)
+                .is_none()
+        );
+        // Throttling has no count: the 50th throttled answer is waited out like the first.
+        assert_eq!(
+            p.throttle_delay(50, Cause::Throttled, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
     }
 }

@@ -284,3 +284,56 @@ fn a_tick_whose_heals_break_a_guard_heals_nothing() {
     assert!(refused.contains("max_changes"), "{refused}");
     assert_eq!(sim.mutating_calls(), 0);
 }
+
+#[test]
+fn under_heavy_faults_reads_are_patient_and_two_applies_clean_the_fleet() {
+    // 300 CPH phones (150 with properties) and 200 GeeLark phones; 40% of answers 5xx, 20% throttled.
+    let mut fixture = String::from("phones:\n");
+    let mut phones = String::from("phones:\n");
+    for i in 0..300 {
+        let props = if i % 2 == 0 {
+            ", properties: {k: old}"
+        } else {
+            ""
+        };
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i:03}, project_id: p1, status: running, traffic: direct{props}}}\n"
+        ));
+        let want = if i % 2 == 0 {
+            ", properties: {k: new}"
+        } else {
+            ""
+        };
+        phones.push_str(&format!(
+            "  - {{id: c{i:03}, provider: cph, traffic: routing{want}}}\n"
+        ));
+    }
+    for i in 0..200 {
+        fixture.push_str(&format!(
+            "  - {{provider: geelark, id: g{i:03}, status: running}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: g{i:03}, provider: gl, state: stopped}}\n"
+        ));
+    }
+    let sim = Sim::with(
+        &fixture,
+        SimConfig {
+            error_rate: 0.4,
+            throttle_rate: 0.2,
+            seed: 11,
+            transition: Duration::from_millis(50),
+            ..SimConfig::default()
+        },
+    );
+    let ops = Ops::new(&sim, &phones);
+    // Throttled answers do not spend the error budget: every phone is read.
+    let plan = ops.plan();
+    assert_eq!(
+        plan.summary.unreadable, 0,
+        "{:?}",
+        plan.summary.failed_providers
+    );
+    assert_eq!(to_change(&plan).len(), 500);
+    assert!(converge(&ops, 2, 100) <= 2);
+}

@@ -228,3 +228,41 @@ fn an_unread_declared_phone_is_never_counted_as_unmanaged() {
         .code(1)
         .stdout_has_text("1 phone at `cph` is not managed by this spec (never changed). ids: c3");
 }
+
+#[test]
+fn a_phone_that_keeps_failing_is_reported_within_the_read_budget_not_at_the_deadline() {
+    let sim = Sim::start(
+        "phones:
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running, properties: {k: a}}
+  - {provider: huawei-cph, id: c2, project_id: p1, status: running, properties: {k: a}, unreadable: true}
+",
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:
+  - {{id: c1, provider: cph, properties: {{k: b}}}}
+  - {{id: c2, provider: cph, properties: {{k: b}}}}
+",
+        providers(&sim.url())
+    ));
+    // A 12 s run gives a read 4 s of error retries (a third of the time left): c2 is reported with its
+    // own error, and the run still has the time to plan c1.
+    let out = pf(&["plan", &dir.spec(), "--timeout", "12", "--json"]).run();
+    out.code(1).stderr_has("1 phone could not be read");
+    let plan: Value = out.json();
+    let c2 = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["phone_id"] == "c2")
+        .unwrap();
+    let reason = c2["blocked"].as_str().unwrap();
+    assert!(reason.contains("HTTP 500"), "{reason}");
+    assert!(!reason.contains("deadline"), "{reason}");
+    assert!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["phone_id"] == "c1" && c["actions"][0]["action"] == "set_properties")
+    );
+}

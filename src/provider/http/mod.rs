@@ -248,6 +248,21 @@ impl Http {
                 fits
             }
         };
+        // Errors and throttled answers are counted apart (see `retry::Policy`); a read's error budget
+        // starts at its first error.
+        let (mut errors, mut throttles) = (0u32, 0u32);
+        let mut errors_since: Option<(Instant, Duration)> = None;
+        let read_wait = |since: &mut Option<(Instant, Duration)>, errors: u32, cause: Cause| {
+            let now = Instant::now();
+            let (first, budget) = *since.get_or_insert_with(|| {
+                (
+                    now,
+                    self.policy.budget(deadline.saturating_duration_since(now)),
+                )
+            });
+            self.policy
+                .read_delay(errors, cause, now.duration_since(first), budget)
+        };
         loop {
             if !throttle.admit(call.route, deadline).await {
                 return Err(out_of_time(
@@ -317,7 +332,13 @@ impl Http {
                     if Instant::now() >= deadline {
                         return Err(out_of_time(retries, Some(&detail)));
                     }
-                    match self.policy.delay(retries, Cause::Transport, None) {
+                    let wait = if call.mutating {
+                        self.policy.delay(errors, Cause::Transport, None)
+                    } else {
+                        read_wait(&mut errors_since, errors, Cause::Transport)
+                    };
+                    errors += 1;
+                    match wait {
                         Some(d) if pause(d, retries, "connection failed").await => {}
                         Some(_) => return Err(out_of_time(retries, Some(&detail))),
                         None => {
@@ -370,17 +391,15 @@ impl Http {
                             // minute window.
                             (Cause::MinuteWindow, "throttled; next minute window")
                         };
-                        match self.policy.delay(retries, cause, after) {
-                            Some(d) if pause(d, retries, why).await => {}
-                            other => {
-                                let mut e = HttpError::from_reply(call, &reply);
-                                e.kind = HttpErrorKind::Throttled;
-                                if other.is_some() {
-                                    e.detail =
-                                        "still throttled when the run's deadline came".into();
-                                }
-                                return Err(e);
-                            }
+                        // Asked to come back later: waited out as asked, never counted against the
+                        // error budget; only the deadline ends it.
+                        let d = self.policy.throttle_delay(throttles, cause, after);
+                        throttles += 1;
+                        if !pause(d, retries, why).await {
+                            let mut e = HttpError::from_reply(call, &reply);
+                            e.kind = HttpErrorKind::Throttled;
+                            e.detail = "still throttled when the run's deadline came".into();
+                            return Err(e);
                         }
                     } else if status >= 500 {
                         if call.mutating {
@@ -389,7 +408,9 @@ impl Http {
                             e.detail = format!("HTTP {status} after the request was sent");
                             return Err(e);
                         }
-                        match self.policy.delay(retries, Cause::ServerError, None) {
+                        let wait = read_wait(&mut errors_since, errors, Cause::ServerError);
+                        errors += 1;
+                        match wait {
                             Some(d) if pause(d, retries, "server error").await => {}
                             _ => return Err(HttpError::from_reply(call, &reply)),
                         }
