@@ -314,18 +314,31 @@ pub(crate) async fn run_provider(
             () = sleep_until(wake), if wake.is_some() => {
                 let now = Instant::now();
                 if !s.pending.is_empty() && now >= deadline {
+                    // Name the cause: a provider that stopped answering job queries is not a job that
+                    // is still running.
+                    let silent = if !polls.is_empty() {
+                        Some("a job query was still waiting for an answer at the deadline".to_owned())
+                    } else {
+                        last_poll_error.as_ref().map(|e| format!("the last job query failed: {e}"))
+                    };
                     for (action, job) in std::mem::take(&mut s.pending).into_values() {
-                        let mut message = format!(
-                            "accepted but not converged: job {} still running at the deadline",
-                            crate::redact::text(&job.job_id)
-                        );
-                        if let Some(e) = &last_poll_error {
-                            message.push_str(&format!(" (the last job query failed: {e})"));
-                        }
-                        s.settle(job.phone_id, action, Outcome::Failed(PhoneError {
-                            code: "not-converged".into(),
-                            message,
-                        }));
+                        let error = match &silent {
+                            Some(why) => PhoneError {
+                                code: "no-answer".into(),
+                                message: format!(
+                                    "accepted, outcome unknown: the provider stopped answering job \
+                                     queries ({why}); run plan to see where the phone is"
+                                ),
+                            },
+                            None => PhoneError {
+                                code: "not-converged".into(),
+                                message: format!(
+                                    "accepted but not converged: job {} still running at the deadline",
+                                    crate::redact::text(&job.job_id)
+                                ),
+                            },
+                        };
+                        s.settle(job.phone_id, action, Outcome::Failed(error));
                     }
                 } else if polls.is_empty() && next_poll.is_some_and(|t| now >= t) {
                     bar.status(&format!("{}: waiting for {} jobs", run.name, s.pending.len()));
@@ -336,9 +349,8 @@ pub(crate) async fn run_provider(
             Some(polled) = polls.next(), if !polls.is_empty() => {
                 match polled {
                     Ok(polled) => {
-                        if polled.failed_poll.is_some() {
-                            last_poll_error = polled.failed_poll;
-                        }
+                        // The last query's fate: an answer clears an earlier failure.
+                        last_poll_error = polled.failed_poll;
                         finish_jobs(&mut s, polled.finished);
                     }
                     Err(e) => {

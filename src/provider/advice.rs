@@ -17,7 +17,9 @@ pub fn for_code(code: &str) -> Advice {
     match code {
         // phonefleet's own: the state is unknown or was not confirmed in time.
         "outcome-unknown" | "not-converged" | "unreadable" | "transport" | "throttled"
-        | "no-job" | "job-failed" | "job-mismatch" | "ambiguous-job" => return Advice::Retry,
+        | "no-job" | "job-failed" | "job-mismatch" | "ambiguous-job" | "no-answer" => {
+            return Advice::Retry;
+        }
         "missing-credentials" => {
             return Advice::Person("set the credential variables the spec names, then apply again");
         }

@@ -130,13 +130,13 @@ pub fn plan(plan: &Plan) -> String {
     if !blocked.is_empty() {
         let _ = writeln!(out, "#### Blocked ({})\n", plan.summary.blocked);
         let mut shown = 0;
-        for (provider, reason, phones) in &blocked {
+        for (provider, _, phones) in &blocked {
             for c in phones {
                 let line = format!(
                     "- {} {}: {}\n",
                     code(provider),
                     code(&phone_label(c)),
-                    escape(reason)
+                    escape(c.blocked.as_deref().unwrap_or_default())
                 );
                 if out.len() + line.len() > budget / 3 {
                     break;

@@ -56,13 +56,33 @@ pub fn fold(changes: &[PhoneChange]) -> Vec<Vec<&PhoneChange>> {
     groups
 }
 
-/// Blocked phones grouped by (provider, reason), in order.
-pub fn blocked_groups(changes: &[PhoneChange]) -> Vec<(&str, &str, Vec<&PhoneChange>)> {
-    by_reason(
-        changes
-            .iter()
-            .filter_map(|c| c.blocked.as_deref().map(|r| (c.provider.as_str(), r, c))),
-    )
+/// Blocked phones grouped by (provider, reason), in order. Reasons are compared with each phone's own
+/// ids taken out ([`super::wrap::normalise`]: a per-phone URL does not split a group); a group of one
+/// keeps its phone's reason as it is.
+pub fn blocked_groups(changes: &[PhoneChange]) -> Vec<(&str, String, Vec<&PhoneChange>)> {
+    let normalised: Vec<(&str, String, &PhoneChange)> = changes
+        .iter()
+        .filter_map(|c| {
+            c.blocked.as_deref().map(|r| {
+                (
+                    c.provider.as_str(),
+                    super::wrap::normalise(r, &c.phone_id),
+                    c,
+                )
+            })
+        })
+        .collect();
+    by_reason(normalised.iter().map(|(p, r, c)| (*p, r.as_str(), *c)))
+        .into_iter()
+        .map(|(_, reason, phones)| {
+            let reason = match phones.as_slice() {
+                [one] => one.blocked.clone().unwrap_or_default(),
+                _ => reason.to_owned(),
+            };
+            // The provider from the phones themselves: the group's key borrows `normalised`.
+            (phones[0].provider.as_str(), reason, phones)
+        })
+        .collect::<Vec<_>>()
 }
 
 /// `id (name)` or `id`. Control characters in a name are shown escaped (validation refuses them; a

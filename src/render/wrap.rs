@@ -139,6 +139,32 @@ pub fn by_reason<'a, T>(
     out
 }
 
+/// A per-phone message made comparable with its neighbours', for folding: the phone's own id becomes
+/// `<phone>`, and long id-like tokens (job ids, request ids) become `<id>`, so that 500 phones failing
+/// the same way fold into one line instead of 500.
+pub fn normalise(message: &str, phone_id: &str) -> String {
+    let replaced = if phone_id.len() >= 2 {
+        message.replace(phone_id, "<phone>")
+    } else {
+        message.to_owned()
+    };
+    replaced
+        .split(' ')
+        .map(|word| {
+            let core = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            let id_like = core.len() >= 12
+                && core.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && core.chars().any(|c| c.is_ascii_digit());
+            if id_like {
+                word.replace(core, "<id>")
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Phones that share a reason: `! provider / who: reason` (wrapped, in the warning color), then their
 /// ids when there are several. `who` is the one phone's label, or "N phones".
 pub fn reason_block(
@@ -165,6 +191,27 @@ pub fn reason_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_fold_across_phones() {
+        let a = normalise(
+            "GET http://127.0.0.1:1/v1/p1/cloud-phone/phones/c0001: HTTP 500 (request 8f3e2a91b0c44d55)",
+            "c0001",
+        );
+        let b = normalise(
+            "GET http://127.0.0.1:1/v1/p1/cloud-phone/phones/c0002: HTTP 500 (request 1a2b3c4d5e6f7a8b)",
+            "c0002",
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            "GET http://127.0.0.1:1/v1/p1/cloud-phone/phones/<phone>: HTTP 500 (request <id>)"
+        );
+        assert_eq!(
+            normalise("someone is connected", "g1"),
+            "someone is connected"
+        );
+    }
 
     #[test]
     fn long_text_wraps_under_a_hanging_indent() {

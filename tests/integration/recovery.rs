@@ -266,3 +266,41 @@ fn a_phone_that_keeps_failing_is_reported_within_the_read_budget_not_at_the_dead
             .any(|c| c["phone_id"] == "c1" && c["actions"][0]["action"] == "set_properties")
     );
 }
+
+#[test]
+fn a_provider_that_stops_answering_reads_as_such_in_one_folded_block() {
+    // 20 CPH phones to stop; the provider accepts the stop, then never answers again (its job
+    // queries hang). At the deadline every phone fails the same way: one block, named for what
+    // happened (not "job still running").
+    let mut fixture = String::from("phones:\n");
+    let mut phones = String::from("phones:\n");
+    for i in 0..20 {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i:02}, project_id: p1, status: running}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: c{i:02}, provider: cph, state: stopped}}\n"
+        ));
+    }
+    let sim = Sim::with(
+        &fixture,
+        phonefleet::simulator::SimConfig {
+            transition: std::time::Duration::from_secs(30),
+            hang_after: Some(2),
+            ..Default::default()
+        },
+    );
+    let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
+    let out = pf(&["apply", &dir.spec(), "--auto-approve", "--timeout", "6"]).run();
+    out.code(1).no_panic();
+    assert_eq!(sim.mutating_calls(), 1, "{}", out.stdout);
+    out.stdout_has("Failed (20):")
+        .stdout_has_text("x cph / 20 phones: stop: no-answer: accepted, outcome unknown: the provider stopped answering job queries");
+    assert!(
+        !out.stdout.contains("still running at the deadline"),
+        "{}",
+        out.stdout
+    );
+    let report = &out.stdout[out.stdout.find("Done:").unwrap()..];
+    assert!(report.lines().count() < 15, "a screenful:\n{report}");
+}
