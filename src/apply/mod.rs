@@ -158,8 +158,13 @@ impl Cancel {
 pub trait Progress: Send + Sync {
     /// The apply starts: this many (phone, action) changes.
     fn start(&self, _changes: u64) {}
-    /// One change settled (done, failed or skipped).
+    /// One change settled (done or failed).
     fn advance(&self) {}
+    /// One change skipped (never sent): not progress, and said apart.
+    fn skipped(&self) {}
+    /// What the providers' calls are doing (calls in flight, time since the last answer), every half
+    /// second while applying.
+    fn activity(&self, _what: &str) {}
     /// What is going on now (`cph: waiting for 12 jobs`).
     fn status(&self, _what: &str) {}
     /// The apply is over.
@@ -388,11 +393,25 @@ async fn execute_now(
         }
     }
     let names: Vec<String> = runs.keys().map(|s| (*s).to_owned()).collect();
-    let per_provider: Vec<HashMap<Key, Outcome>> = futures::future::join_all(
+    let work = futures::future::join_all(
         runs.into_values()
             .map(|run| schedule::run_provider(run, opts, deadline, bar)),
-    )
-    .await;
+    );
+    // Beside the work, what the calls are doing, so that a hang is visible as it happens.
+    let tick = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let busy: Vec<String> = clients
+                .iter()
+                .filter_map(|(name, c)| c.activity().describe().map(|a| format!("{name}: {a}")))
+                .collect();
+            bar.activity(&busy.join("; "));
+        }
+    };
+    let per_provider: Vec<HashMap<Key, Outcome>> = tokio::select! {
+        done = work => done,
+        () = tick => unreachable!("the ticker never ends"),
+    };
     bar.finish();
     let mut outcomes: HashMap<(String, String, Action), Outcome> = HashMap::new();
     for (name, map) in names.into_iter().zip(per_provider) {

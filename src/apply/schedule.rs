@@ -149,7 +149,7 @@ impl Schedule<'_> {
     fn skip_rest(&mut self, id: &str, reason: &str) {
         if let Some(chain) = self.chains.get_mut(id) {
             for (action, _) in chain.drain(..) {
-                self.bar.advance();
+                self.bar.skipped();
                 self.outcomes
                     .insert((id.to_owned(), action), Outcome::Skipped(reason.to_owned()));
             }
@@ -167,7 +167,7 @@ impl Schedule<'_> {
             .flat_map(|b| b.phones.into_iter().map(move |p| (b.action, p.id)));
         let stopped: Vec<(Action, String)> = ready.chain(queued).collect();
         for (action, id) in stopped {
-            self.bar.advance();
+            self.bar.skipped();
             self.outcomes
                 .insert((id.clone(), action), Outcome::Skipped(reason.to_owned()));
             self.skip_rest(&id, reason);

@@ -21,10 +21,19 @@ use crate::state::{FleetState, Observation};
 pub trait Events: Send + Sync {
     /// Reading starts: phones to read per provider.
     fn reading(&self, _phones: &BTreeMap<String, usize>) {}
-    /// Phones read so far per provider, every 100 ms while reading.
-    fn read_progress(&self, _read: &BTreeMap<String, usize>) {}
+    /// Phones read so far per provider and what its calls are doing, every 100 ms while reading.
+    fn read_progress(&self, _read: &BTreeMap<String, ReadProgress>) {}
     /// Reading is over.
     fn read_done(&self) {}
+}
+
+/// One provider's reading so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadProgress {
+    /// Phones read.
+    pub read: usize,
+    /// Calls in flight, time since the last answer.
+    pub activity: crate::provider::Activity,
 }
 
 /// An [`Events`] sink that ignores everything.
@@ -192,7 +201,11 @@ impl Fleet {
                     .iter()
                     .map(|(n, c)| {
                         let from = base.get(n).copied().unwrap_or(0);
-                        (n.clone(), c.read_so_far().saturating_sub(from))
+                        let progress = ReadProgress {
+                            read: c.read_so_far().saturating_sub(from),
+                            activity: c.activity(),
+                        };
+                        (n.clone(), progress)
                     })
                     .collect();
                 events.read_progress(&read);

@@ -25,7 +25,7 @@ use crate::plan::Batch;
 use crate::spec::{ProviderConfig, ProviderKind};
 use crate::state::Observation;
 pub use credentials::{Auth, Secret, resolve_auth};
-pub use http::{Http, HttpError, HttpErrorKind};
+pub use http::{Activity, Http, HttpError, HttpErrorKind};
 
 /// What went wrong talking to a provider, as a caller can react to it.
 #[derive(Debug, thiserror::Error)]
@@ -412,6 +412,14 @@ impl Client {
         })
     }
 
+    fn ctx(&self) -> &Ctx {
+        match self {
+            Client::HuaweiCph(c) => &c.ctx,
+            Client::Geelark(c) => &c.ctx,
+            Client::Koophone(c) => &c.ctx,
+        }
+    }
+
     /// The provider's kind.
     pub fn kind(&self) -> ProviderKind {
         match self {
@@ -424,21 +432,19 @@ impl Client {
     /// The key of this account's plan files, derived from its credentials (see
     /// [`crate::plan::saved::PlanKey`]).
     pub fn plan_key(&self) -> crate::plan::saved::PlanKey {
-        let ctx = match self {
-            Client::HuaweiCph(c) => &c.ctx,
-            Client::Geelark(c) => &c.ctx,
-            Client::Koophone(c) => &c.ctx,
-        };
+        let ctx = self.ctx();
         ctx.auth.plan_key()
+    }
+
+    /// Its calls in flight and the time since its provider last answered.
+    pub fn activity(&self) -> Activity {
+        let ctx = self.ctx();
+        ctx.throttle.activity()
     }
 
     /// Phones read so far by this client (every read counts: plan, staleness, confirmation).
     pub fn read_so_far(&self) -> usize {
-        let ctx = match self {
-            Client::HuaweiCph(c) => &c.ctx,
-            Client::Geelark(c) => &c.ctx,
-            Client::Koophone(c) => &c.ctx,
-        };
+        let ctx = self.ctx();
         ctx.read.load(std::sync::atomic::Ordering::Relaxed)
     }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::ops::fleet::Events;
+use crate::ops::fleet::{Events, ReadProgress};
 
 /// Read bars, drawn only when `on` (stderr is a terminal).
 #[derive(Debug)]
@@ -32,7 +32,7 @@ impl Events for ReadBars {
         }
         let all = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{spinner} reading {prefix:>12} [{bar:24}] {pos}/{len} phones ({elapsed})",
+            "{spinner} reading {prefix} [{bar:16}] {pos}/{len} ({elapsed}) {wide_msg}",
         )
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar());
@@ -46,12 +46,14 @@ impl Events for ReadBars {
         }
     }
 
-    fn read_progress(&self, read: &BTreeMap<String, usize>) {
+    fn read_progress(&self, read: &BTreeMap<String, ReadProgress>) {
         let bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
         for (name, bar) in bars.iter() {
             let len = bar.length().unwrap_or(0);
-            let n = read.get(name).copied().unwrap_or(0) as u64;
-            bar.set_position(n.min(len));
+            let now = read.get(name).copied().unwrap_or_default();
+            bar.set_position((now.read as u64).min(len));
+            // A hang shows: calls in flight and a growing time since the last answer.
+            bar.set_message(now.activity.describe().unwrap_or_default());
         }
     }
 
@@ -64,9 +66,13 @@ impl Events for ReadBars {
 }
 
 /// The apply bar: changes settled of those planned, with what is going on, drawn only when `on`.
+/// Skipped changes are not progress: they are counted apart in the message.
 #[derive(Debug)]
 pub struct ApplyBar {
     bar: ProgressBar,
+    skipped: std::sync::atomic::AtomicU64,
+    /// (status, activity), shown together.
+    message: Mutex<(String, String)>,
 }
 
 impl ApplyBar {
@@ -83,7 +89,35 @@ impl ApplyBar {
         } else {
             ProgressBar::hidden()
         };
-        ApplyBar { bar }
+        ApplyBar {
+            bar,
+            skipped: std::sync::atomic::AtomicU64::new(0),
+            message: Mutex::new((String::new(), String::new())),
+        }
+    }
+
+    fn show(&self, status: Option<&str>, activity: Option<&str>) {
+        let mut m = self.message.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = status {
+            m.0 = s.to_owned();
+        }
+        if let Some(a) = activity {
+            m.1 = a.to_owned();
+        }
+        let skipped = self.skipped.load(std::sync::atomic::Ordering::Relaxed);
+        let parts: Vec<String> = [
+            m.0.clone(),
+            m.1.clone(),
+            if skipped > 0 {
+                format!("{skipped} skipped")
+            } else {
+                String::new()
+            },
+        ]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+        self.bar.set_message(parts.join(" · "));
     }
 }
 
@@ -100,10 +134,42 @@ impl crate::apply::Progress for ApplyBar {
     }
 
     fn status(&self, what: &str) {
-        self.bar.set_message(what.to_owned());
+        self.show(Some(what), None);
+    }
+
+    fn skipped(&self) {
+        self.skipped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.show(None, None);
+    }
+
+    fn activity(&self, what: &str) {
+        self.show(None, Some(what));
     }
 
     fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::Progress;
+
+    #[test]
+    fn skipped_changes_are_not_progress_and_are_said_apart() {
+        let bar = ApplyBar::new(false);
+        bar.start(3);
+        bar.advance();
+        bar.status("gl: waiting for 1 jobs");
+        bar.skipped();
+        bar.skipped();
+        bar.activity("gl: 1 in flight, last answer 4s ago");
+        assert_eq!(bar.bar.position(), 1, "only the settled change counts");
+        assert_eq!(
+            bar.bar.message(),
+            "gl: waiting for 1 jobs · gl: 1 in flight, last answer 4s ago · 2 skipped"
+        );
     }
 }

@@ -112,7 +112,7 @@ fn progress_is_drawn_on_a_terminal_only() {
     let (code, screen) = on_terminal(&["plan", &dir.spec()], "", &[]);
     assert_eq!(code, 0, "{screen}");
     assert!(
-        screen.contains("reading") && screen.contains("/1 phones"),
+        screen.contains("reading") && screen.contains("/1 ("),
         "{screen}"
     );
     let (code, screen) = on_terminal(&["apply", &dir.spec(), "--auto-approve"], "", &[]);
@@ -128,4 +128,26 @@ fn progress_is_drawn_on_a_terminal_only() {
         "{}",
         off.stderr
     );
+}
+
+#[test]
+fn a_hang_shows_as_calls_in_flight_and_the_time_since_the_last_answer() {
+    // The provider answers two calls, then none: the bar keeps saying what is going on.
+    let fixture = "phones:
+  - {provider: geelark, id: g1, status: running}
+";
+    let sim = Sim::with(
+        fixture,
+        phonefleet::simulator::SimConfig {
+            hang_after: Some(0),
+            ..phonefleet::simulator::SimConfig::default()
+        },
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: g1, provider: gl, state: stopped}}\n",
+        crate::support::providers(&sim.url())
+    ));
+    let (code, screen) = on_terminal(&["plan", &dir.spec(), "--timeout", "3"], "", &[]);
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("in flight, no answer yet"), "{screen}");
 }

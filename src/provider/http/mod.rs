@@ -90,6 +90,37 @@ pub struct Throttle {
     requests_per_minute: Option<u32>,
     windows: Mutex<HashMap<String, VecDeque<Instant>>>,
     in_flight: Semaphore,
+    /// Calls sent and not answered yet.
+    waiting: std::sync::atomic::AtomicUsize,
+    /// When the provider last answered (anything: an error is an answer too).
+    last_answer: Mutex<Option<Instant>>,
+}
+
+/// What a provider's calls are doing now, for progress: a hang shows as calls in flight and a growing
+/// time since the last answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Calls sent and not answered yet.
+    pub in_flight: usize,
+    /// Time since the provider last answered, if it ever did.
+    pub since_answer: Option<Duration>,
+}
+
+impl Activity {
+    /// `3 in flight, last answer 12s ago`, or nothing worth saying.
+    pub fn describe(&self) -> Option<String> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        Some(match self.since_answer {
+            Some(d) => format!(
+                "{} in flight, last answer {}s ago",
+                self.in_flight,
+                d.as_secs()
+            ),
+            None => format!("{} in flight, no answer yet", self.in_flight),
+        })
+    }
 }
 
 impl Throttle {
@@ -100,7 +131,27 @@ impl Throttle {
             requests_per_minute,
             windows: Mutex::new(HashMap::new()),
             in_flight: Semaphore::new(concurrency.max(1)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            last_answer: Mutex::new(None),
         }
+    }
+
+    /// Calls in flight and time since the last answer.
+    pub fn activity(&self) -> Activity {
+        let in_flight = self.waiting.load(std::sync::atomic::Ordering::Relaxed);
+        let since_answer = self
+            .last_answer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|t| t.elapsed());
+        Activity {
+            in_flight,
+            since_answer,
+        }
+    }
+
+    fn answered(&self) {
+        *self.last_answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     }
 
     /// Wait until one more request on `route` stays within `requests_per_minute` over any sliding minute;
@@ -134,6 +185,22 @@ impl Throttle {
                 Some(d) => tokio::time::sleep(d + Duration::from_millis(1)).await,
             }
         }
+    }
+}
+
+/// A call counted in flight until it is answered or dropped (a run stopped mid-call counts it out too).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(counter: &'a std::sync::atomic::AtomicUsize) -> InFlight<'a> {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -291,8 +358,10 @@ impl Http {
                 req = req.header("Content-Type", "application/json").body(body);
             }
             let started = Instant::now();
+            let waiting = InFlight::new(&throttle.waiting);
             let result = async {
                 let resp = req.send().await.map_err(ReadError::Transport)?;
+                throttle.answered();
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
                 let mut body = read_capped(resp).await?;
@@ -300,6 +369,7 @@ impl Http {
                 Ok::<_, ReadError>((status, headers, body))
             }
             .await;
+            drop(waiting);
             drop(permit);
             let elapsed = started.elapsed();
             match result {
