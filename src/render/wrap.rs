@@ -148,6 +148,25 @@ pub fn normalise(message: &str, phone_id: &str) -> String {
     } else {
         message.to_owned()
     };
+    // How many retries a phone's read took differs from phone to phone: "after N retries" is said once.
+    let words: Vec<&str> = replaced.split(' ').collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(words.len());
+    for (i, w) in words.iter().enumerate() {
+        let count = !w.is_empty() && w.chars().all(|c| c.is_ascii_digit());
+        let retries = words.get(i + 1).is_some_and(|n| n.starts_with("retr"));
+        if count && retries && i > 0 && words[i - 1] == "after" {
+            continue;
+        }
+        kept.push(w);
+    }
+    let replaced = kept
+        .iter()
+        .map(|w| match *w {
+            "retry" | "retry," | "retry;" | "retry)" => w.replacen("retry", "retries", 1),
+            _ => (*w).to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     replaced
         .split(' ')
         .map(|word| {

@@ -304,3 +304,26 @@ fn a_provider_that_stops_answering_reads_as_such_in_one_folded_block() {
     let report = &out.stdout[out.stdout.find("Done:").unwrap()..];
     assert!(report.lines().count() < 15, "a screenful:\n{report}");
 }
+
+#[test]
+fn unreadable_phones_fold_into_one_block_though_each_message_names_its_phone() {
+    let mut fixture = String::from("phones:\n");
+    let mut phones = String::from("phones:\n");
+    for i in 0..12 {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i:02}, project_id: p1, status: running, properties: {{k: a}}, unreadable: true}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: c{i:02}, provider: cph, properties: {{k: b}}}}\n"
+        ));
+    }
+    let sim = Sim::start(&fixture);
+    let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
+    let out = pf(&["plan", &dir.spec(), "--timeout", "3"]).run();
+    out.code(1)
+        .stdout_has("Blocked (12 phones; nothing will be done to them):")
+        .stdout_has_text("! cph / 12 phones: could not read:")
+        .stdout_has("phones/<phone>");
+    let blocked = &out.stdout[out.stdout.find("Blocked (").unwrap()..];
+    assert!(blocked.lines().count() < 12, "folded:\n{blocked}");
+}
