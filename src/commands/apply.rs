@@ -27,6 +27,9 @@ pub async fn apply(
 ) -> anyhow::Result<ExitStatus> {
     // The whole run, reads included, ends by this.
     let deadline = std::time::Instant::now() + settings.timeout;
+    if settings.connect.simulate {
+        crate::spec::reach::simulating();
+    }
     // A directory is a spec; a file is a spec or a saved plan.
     let bytes = if settings.file.is_dir() {
         Vec::new()

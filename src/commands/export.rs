@@ -18,6 +18,9 @@ pub async fn export(
     settings: &ExportSettings,
     global: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
+    if settings.simulate {
+        spec::reach::simulating();
+    }
     let loaded = spec::load_file(&settings.spec)?;
     let providers: BTreeMap<String, spec::ProviderConfig> = match &settings.provider {
         Some(name) => {

@@ -93,6 +93,9 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     }
     let deadline = std::time::Instant::now() + settings.timeout;
     let mut signals = crate::signals::Watcher::new();
+    if settings.connect.simulate {
+        spec::reach::simulating();
+    }
     let loaded = spec::load_file(&settings.spec)?;
     let scope = Scope::of(&loaded, &settings.connect.targets, Overrides::default())?;
     let fleet = open_fleet(&scope, &settings.connect, global, deadline).await?;

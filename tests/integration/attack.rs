@@ -56,6 +56,14 @@ fn a_spec_cannot_send_a_secret_to_a_host_of_its_choosing() {
         "no connection was made: {:?}",
         proxy.requests()
     );
+    // `--simulate` is unaffected: the local simulator stands in, and nothing reaches the spec's host.
+    pf(&["plan", "--simulate", "spec.yaml"])
+        .dir(dir.dir.path())
+        .env("HTTPS_PROXY", &proxy.url)
+        .run()
+        .code(0)
+        .no_panic();
+    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
     // The signing key is never a token, allowed or not.
     let sk = Dir::with_spec(&attacker_spec("http://127.0.0.1:9", "HUAWEICLOUD_SDK_SK"));
     pf(&["plan", &sk.spec()])
