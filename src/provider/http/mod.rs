@@ -88,7 +88,8 @@ impl Http {
 pub struct Throttle {
     provider: String,
     requests_per_minute: Option<u32>,
-    windows: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// Per route, when its calls in the last minute went (tokio's clock, so a test can pause it).
+    windows: Mutex<HashMap<String, VecDeque<tokio::time::Instant>>>,
     in_flight: Semaphore,
     /// Calls sent and not answered yet.
     waiting: std::sync::atomic::AtomicUsize,
@@ -164,7 +165,7 @@ impl Throttle {
             let wait = {
                 let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
                 let q = windows.entry(route.to_owned()).or_default();
-                let now = Instant::now();
+                let now = tokio::time::Instant::now();
                 while q
                     .front()
                     .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
@@ -181,7 +182,7 @@ impl Throttle {
             };
             match wait {
                 None => return true,
-                Some(d) if Instant::now() + d >= deadline => return false,
+                Some(d) if d >= deadline.saturating_duration_since(Instant::now()) => return false,
                 Some(d) => tokio::time::sleep(d + Duration::from_millis(1)).await,
             }
         }
@@ -553,6 +554,29 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("limit=2"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_window_spreads_calls_over_minutes_on_a_paused_clock() {
+        let throttle = Throttle::new("gl", Some(3), 10);
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        let start = tokio::time::Instant::now();
+        let mut admitted_at = Vec::new();
+        for _ in 0..7 {
+            assert!(throttle.admit("POST /open/v1/phone/status", deadline).await);
+            admitted_at.push(start.elapsed().as_secs());
+        }
+        // Three a minute: 0, 0, 0, then 60 (+1 ms), ..., then 120.
+        assert_eq!(admitted_at, [0, 0, 0, 60, 60, 60, 120]);
+        // Another route has its own window.
+        assert!(throttle.admit("POST /open/v1/phone/stop", deadline).await);
+        assert_eq!(start.elapsed().as_secs(), 120);
+        // A wait past the deadline is refused at once.
+        let soon = Instant::now() + Duration::from_secs(5);
+        for _ in 0..2 {
+            assert!(throttle.admit("POST /open/v1/phone/status", soon).await);
+        }
+        assert!(!throttle.admit("POST /open/v1/phone/status", soon).await);
     }
 
     #[test]
