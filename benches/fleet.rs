@@ -194,9 +194,9 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
     let spec = format!(
         "version: 1
 providers:
-  cph: {{kind: huawei-cph, project_id: p1, endpoint: \"{url}\", credentials: {{token_env: BENCH_TOKEN}}}}
-  gl: {{kind: geelark, endpoint: \"{url}\", credentials: {{token_env: BENCH_TOKEN}}, limits: {{requests_per_minute: 1000000}}}}
-  kp: {{kind: koophone, endpoint: \"{url}\", credentials: {{token_env: BENCH_TOKEN}}}}
+  cph: {{kind: huawei-cph, project_id: p1, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}}}
+  gl: {{kind: geelark, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}, limits: {{requests_per_minute: 1000000}}}}
+  kp: {{kind: koophone, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}}}
 phones:{prop_entries}groups:
   - {{provider: cph, state: running, traffic: direct, ids: [{}]}}
   - {{provider: gl, state: running, ids: [{}]}}
@@ -251,7 +251,7 @@ fn run(rt: &tokio::runtime::Runtime, sim: &Simulator, dir: &Path, args: &[&str])
     let child = Command::new(bin)
         .args(args)
         .current_dir(dir)
-        .env("BENCH_TOKEN", "bench")
+        .env("PHONEFLEET_BENCH_TOKEN", "bench")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -447,7 +447,7 @@ fn pipeline(rt: &tokio::runtime::Runtime, latency: Duration) {
         std::fs::write(
             &path,
             format!(
-                "version: 1\nproviders:\n  cph: {{kind: huawei-cph, project_id: p1, endpoint: {}, credentials: {{token_env: BENCH_TOKEN}}}}\nphones:\n{spec}",
+                "version: 1\nproviders:\n  cph: {{kind: huawei-cph, project_id: p1, endpoint: {}, credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}}}\nphones:\n{spec}",
                 sim.base_url()
             ),
         )

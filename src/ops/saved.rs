@@ -193,7 +193,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
         changes,
         batches,
         summary,
-        guards: Vec::new(),
+        guards: file.guards.iter().filter_map(FileGuard::check).collect(),
         sensitive: Default::default(),
         canary: file.canary,
     }

@@ -60,6 +60,13 @@ impl Guard {
         }
     }
 
+    /// The guard a name of [`Guard::name`] stands for.
+    pub fn from_name(name: &str) -> Option<Guard> {
+        [Guard::MaxChanges, Guard::MaxStopPercent, Guard::Protect]
+            .into_iter()
+            .find(|g| g.name() == name)
+    }
+
     /// Whether `--override-guards` lets a broken check of this guard pass.
     pub fn overridable(self) -> bool {
         self != Guard::Protect

@@ -190,6 +190,12 @@ pub struct FileGuard {
     pub limit: u64,
     /// What the plan does.
     pub planned: u64,
+    /// `max_stop_percent`: the stops and the declared phones the percentage is of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<(u64, u64)>,
+    /// `protect`: the protected phones the plan would stop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<String>,
 }
 
 /// The wire name of an action: `set_traffic:routing` carries its route.
@@ -220,7 +226,22 @@ impl FileGuard {
             provider: g.provider.clone(),
             limit: g.limit,
             planned: g.planned,
+            of: g.of,
+            phones: g.phones.clone(),
         }
+    }
+
+    /// The verdict again, for rendering a plan file (`show`); `None` for a guard this phonefleet does
+    /// not know.
+    pub fn check(&self) -> Option<GuardCheck> {
+        Some(GuardCheck {
+            guard: super::guard::Guard::from_name(&self.guard)?,
+            provider: self.provider.clone(),
+            limit: self.limit,
+            planned: self.planned,
+            of: self.of,
+            phones: self.phones.clone(),
+        })
     }
 }
 

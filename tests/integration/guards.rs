@@ -282,6 +282,11 @@ fn a_saved_plan_records_the_verdict_and_apply_checks_it_again() {
         .code(0);
     let saved: Value = serde_json::from_str(&dir.read("plan.json")).unwrap();
     assert_eq!(saved["guards"][0]["guard"], "max_changes");
+    // `show` renders the recorded verdict, as plan did.
+    pf(&["show", &plan_file])
+        .run()
+        .code(0)
+        .stdout_has("BROKEN max_changes: 3 phones change, limit 2");
     pf(&["apply", &plan_file])
         .run()
         .code(1)

@@ -323,26 +323,35 @@ fn under_heavy_faults_reads_are_patient_and_two_applies_clean_the_fleet() {
             "  - {{id: g{i:03}, provider: gl, state: stopped}}\n"
         ));
     }
-    let sim = Sim::with(
-        &fixture,
-        SimConfig {
-            error_rate: 0.4,
-            throttle_rate: 0.2,
-            seed: 11,
-            transition: Duration::from_millis(50),
-            ..SimConfig::default()
-        },
+    // "Nearly every run": three runs (three fault seeds); each reads every phone, each is clean within
+    // three applies, and at least two of them within two.
+    let mut within_two = 0;
+    for seed in [11, 12, 13] {
+        let sim = Sim::with(
+            &fixture,
+            SimConfig {
+                error_rate: 0.4,
+                throttle_rate: 0.2,
+                seed,
+                transition: Duration::from_millis(50),
+                ..SimConfig::default()
+            },
+        );
+        let ops = Ops::new(&sim, &phones);
+        // Throttled answers do not spend the error budget: every phone is read.
+        let plan = ops.plan();
+        assert_eq!(
+            plan.summary.unreadable, 0,
+            "seed {seed}: {:?}",
+            plan.summary.failed_providers
+        );
+        assert_eq!(to_change(&plan).len(), 500);
+        if converge(&ops, 3, 100) <= 2 {
+            within_two += 1;
+        }
+    }
+    assert!(
+        within_two >= 2,
+        "clean within two applies in {within_two} of 3 runs"
     );
-    let ops = Ops::new(&sim, &phones);
-    // Throttled answers do not spend the error budget: every phone is read.
-    let plan = ops.plan();
-    assert_eq!(
-        plan.summary.unreadable, 0,
-        "{:?}",
-        plan.summary.failed_providers
-    );
-    assert_eq!(to_change(&plan).len(), 500);
-    // Clean after two applies in nearly every run; the third is slack for a loaded test machine, so
-    // that a rare unlucky draw of the injected faults does not fail the suite.
-    assert!(converge(&ops, 3, 100) <= 3);
 }
