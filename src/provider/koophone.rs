@@ -111,6 +111,9 @@ const NOT_EXIST: &str = "KOOPHONE.API.4001";
 /// Instances per `batch-query` page.
 const LIST_PAGE: usize = 100;
 
+/// Pages read at most when the list answer gives no `total_count` (100,000 instances).
+const MAX_UNCOUNTED_PAGES: usize = 1_000;
+
 #[derive(Debug, Deserialize)]
 struct ListResponse {
     data: ListData,
@@ -120,7 +123,9 @@ struct ListResponse {
 struct ListData {
     #[serde(default)]
     result: Vec<ListedInstance>,
-    total_count: usize,
+    /// Absent when null (the Java SDK's model is NON_NULL): then pages are read until a short one.
+    #[serde(default)]
+    total_count: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,24 +227,45 @@ impl Koophone {
         Ok(resp.data)
     }
 
-    /// How many instances the account holds: one list call of one item.
+    /// How many instances the account holds: one list call of one item, or (when the answer gives no
+    /// `total_count`) the whole account listed.
     pub(super) async fn count_all(&self) -> Result<usize, ProviderError> {
-        Ok(self.list_page(1, 1).await?.total_count)
+        match self.list_page(1, 1).await?.total_count {
+            Some(n) => Ok(n),
+            None => Ok(self.list_all().await?.len()),
+        }
     }
 
     /// Every instance, 100 a page.
     pub(super) async fn list_all(&self) -> Result<Vec<super::Listed>, ProviderError> {
         let first = self.list_page(1, LIST_PAGE).await?;
         let total = first.total_count;
-        let pages = super::all_pages(
-            first,
-            total,
-            LIST_PAGE,
-            self.ctx.limits.concurrency,
-            |p| p.result.len(),
-            |i| self.list_page(i + 1, LIST_PAGE),
-        )
-        .await?;
+        let pages = match total {
+            Some(total) => {
+                super::all_pages(
+                    first,
+                    total,
+                    LIST_PAGE,
+                    self.ctx.limits.concurrency,
+                    |p| p.result.len(),
+                    |i| self.list_page(i + 1, LIST_PAGE),
+                )
+                .await?
+            }
+            // No count: one page after another until a short (or empty) one, bounded so that an
+            // answer that never ends cannot keep the run paging.
+            None => {
+                let mut pages = vec![first];
+                while pages.last().is_some_and(|p| p.result.len() >= LIST_PAGE)
+                    && pages.len() < MAX_UNCOUNTED_PAGES
+                {
+                    let next = self.list_page(pages.len() + 1, LIST_PAGE).await?;
+                    pages.push(next);
+                }
+                pages
+            }
+        };
+        let total = total.unwrap_or_else(|| pages.iter().map(|p| p.result.len()).sum());
         let listed = pages
             .into_iter()
             .flat_map(|p| p.result)

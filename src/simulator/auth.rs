@@ -145,24 +145,32 @@ fn geelark(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
     }
 }
 
-/// KooPhone sits behind the same API gateway: a signature is checked as CPH's is (and refused with the
-/// gateway's code); a token is checked against the fixture's.
+/// KooPhone sits behind the same API gateway: a signature or a token is checked there, and refused
+/// with the gateway's HTTP 401 `APIGW.0301` (providers.md 9: a bad token is not a KooPhone code). A
+/// missing `x-request-id` is KooPhone's own `KOOPHONE.API.0002`, documented with HTTP 200
+/// (`api-koophone/ErrorCode.html`).
 fn koophone(creds: &FixtureCredentials, req: &Req) -> Option<Resp> {
-    if req.header("x-request-id").is_none_or(str::is_empty) {
-        return Some(Resp::error(
-            400,
-            "KOOPHONE.API.0002",
-            "x-request-id is missing",
-        ));
-    }
     let set = creds.koophone.clone().unwrap_or_default();
-    match signature(&set, req) {
+    let denied = match signature(&set, req) {
         Some(Ok(())) => None,
         Some(Err(why)) => cph_denied(why),
         None => token(&set, req.header("x-auth-token"), "X-Auth-Token")
             .err()
-            .map(|why| Resp::error(401, "KOOPHONE.API.1001", &why)),
+            .and_then(|why| cph_denied(&why)),
+    };
+    if denied.is_some() {
+        return denied;
     }
+    if req.header("x-request-id").is_none_or(str::is_empty)
+        && req.query("x-request-id").is_none_or(str::is_empty)
+    {
+        return Some(Resp::error(
+            200,
+            "KOOPHONE.API.0002",
+            "x-request-id is missing",
+        ));
+    }
+    None
 }
 
 impl Req {

@@ -66,6 +66,9 @@ struct Detail {
     request_id: &'static str,
     access_infos: [(); 0],
     property: String,
+    /// A map of string to string beside `property` (PySDK `show_cloud_phone_detail_response.py`);
+    /// phonefleet sets none, so it is empty.
+    custom_property: Empty,
     phone_data_volume: Empty,
 }
 
@@ -113,6 +116,7 @@ fn phone_body<'a>(p: &'a super::world::SimPhone, times: &'a Times, detail: bool)
             request_id: "sim",
             access_infos: [],
             property: serde_json::to_string(&p.properties).unwrap_or_default(),
+            custom_property: Empty {},
             phone_data_volume: Empty {},
         }),
     }

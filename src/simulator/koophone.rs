@@ -1,4 +1,4 @@
-//! KooPhone routes: `POST /v1/instances/batch-query-status` (32 ids) and `GET /v1/instances/batch-query`
+//! KooPhone routes: `POST /v1/instances/batch-query-status` (100 ids) and `GET /v1/instances/batch-query`
 //! (pages). Unknown ids are left out of `status_results`.
 
 use std::time::Instant;
@@ -11,7 +11,8 @@ use crate::spec::ProviderKind;
 
 const KIND: ProviderKind = ProviderKind::Koophone;
 /// Documented maximum ids per status call (2024 page).
-const STATUS_MAX: usize = 32;
+/// Status batch maximum: 32 on the 2024 page, 100 on the 2025 pages (the client sends 32 by default).
+const STATUS_MAX: usize = 100;
 
 pub(super) fn status(w: &mut World, req: &Req, now: Instant) -> Resp {
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {

@@ -78,9 +78,10 @@ fn cph_phone() -> Value {
 
 fn cph_detail() -> Value {
     let mut d = cph_phone();
+    // `custom_property` (a string map beside `property`): PySDK `show_cloud_phone_detail_response.py`.
     let extra = json!({
         "request_id": "string", "access_infos": [ "object" ], "property": "string",
-        "phone_data_volume": "object"
+        "custom_property": "object", "phone_data_volume": "object"
     });
     d.as_object_mut()
         .unwrap()
@@ -347,4 +348,51 @@ fn a_koophone_list_error_inside_data_is_an_error() {
         .code(1)
         .stderr_has("KOOPHONE.API.1004")
         .stderr_has("service not subscribed");
+}
+
+/// KooPhone's list answer may leave `total_count` out (the Java SDK's `InstanceBatchQueryRspData` is
+/// `@JsonInclude(NON_NULL)`): the client pages until a short page, and export still lists every
+/// instance. A small fake server plays that answer.
+#[test]
+fn a_koophone_list_without_a_total_count_is_paged_until_a_short_page() {
+    use crate::support::fake::{Fake, Reply};
+    use crate::support::{Dir, one_provider, pf};
+    let kp = Fake::start(|req| {
+        let page: usize = req
+            .path
+            .split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix("page_no="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let size: usize = req
+            .path
+            .split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix("page_size="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100);
+        // 150 instances in all, `total_count` never given.
+        let ids: Vec<usize> = ((page - 1) * size..(page * size).min(150)).collect();
+        let result: Vec<Value> = ids
+            .iter()
+            .map(|i| json!({"instance_id": format!("k{i:03}"), "running_status": 2}))
+            .collect();
+        Reply::Json(
+            200,
+            vec![],
+            json!({"data": {"result": result, "page_no": page, "page_size": size}}).to_string(),
+        )
+    });
+    let dir = Dir::with_spec(&one_provider(
+        "koophone",
+        &kp.url,
+        "  - {id: k000, provider: kp}\n",
+    ));
+    let out = pf(&["export", "--provider", "kp", &dir.spec()]).run();
+    out.code(0).no_panic().stdout_has("k149");
+    assert_eq!(
+        out.stdout.matches("provider: kp").count(),
+        150,
+        "{}",
+        out.stdout
+    );
 }

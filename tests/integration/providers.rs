@@ -277,7 +277,10 @@ fn geelark_bearer_and_key_mode_and_koophone_token() {
         .env("PHONEFLEET_KEY", "KEY-secret-1")
         .env("PHONEFLEET_KP_TOKEN", "wrong")
         .run();
-    kp_wrong.code(1).stderr_has("KOOPHONE.API.1001");
+    kp_wrong
+        .code(1)
+        .stderr_has("APIGW.0301")
+        .stderr_has("refused the credentials");
     assert_eq!(GL_TOKEN, "gl-secret-token-5b2e8d");
 }
 

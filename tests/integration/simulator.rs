@@ -523,9 +523,10 @@ fn koophone_routes() {
         &[("X-Auth-Token", "t")],
         Some(json!({"instance_ids": ["k01"]})),
     );
+    // Documented with HTTP 200 (api-koophone/ErrorCode.html).
     assert_eq!(
         (no_req_id.status, no_req_id.body["error_code"].as_str()),
-        (400, Some("KOOPHONE.API.0002"))
+        (200, Some("KOOPHONE.API.0002"))
     );
     let no_token = call(
         &sim,
@@ -534,7 +535,11 @@ fn koophone_routes() {
         &[("x-request-id", "r")],
         Some(json!({"instance_ids": ["k01"]})),
     );
-    assert_eq!(no_token.status, 401);
+    // Refused by the API gateway, not with a KooPhone code (providers.md 9).
+    assert_eq!(
+        (no_token.status, no_token.body["error_code"].as_str()),
+        (401, Some("APIGW.0301"))
+    );
     let s = call(
         &sim,
         "POST",
@@ -552,7 +557,8 @@ fn koophone_routes() {
         ),
         (Some("k01"), Some(1))
     );
-    let ids: Vec<String> = (0..33).map(|i| format!("k{i:02}")).collect();
+    // 100 ids a call (the 2025 pages; 32 on the 2024 one): 101 is refused.
+    let ids: Vec<String> = (0..101).map(|i| format!("k{i:02}")).collect();
     let over = call(
         &sim,
         "POST",
