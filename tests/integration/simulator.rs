@@ -383,7 +383,8 @@ fn geelark_routes() {
         GL,
         Some(json!({"ids": ["g1", "g4", "nope"]})),
     );
-    assert_eq!(s.body["code"], 40006);
+    // Code 0 with the unknown id in failDetails, as GLD `Query_status.md`'s own example answers.
+    assert_eq!(s.body["code"], 0);
     assert_eq!(s.body["data"]["successDetails"][0]["status"], 0);
     assert_eq!(s.body["data"]["successDetails"][1]["status"], 2);
     assert_eq!(s.body["data"]["failDetails"][0]["code"], 42001);
@@ -406,7 +407,8 @@ fn geelark_routes() {
         GL,
         Some(json!({"ids": ["g1", "g2", "g3"]})),
     );
-    assert_eq!(stop.body["code"], 40006);
+    // Code 0 with failDetails, as the stop page's example (providers.md 0.5).
+    assert_eq!(stop.body["code"], 0);
     let fails: Vec<i64> = stop.body["data"]["failDetails"]
         .as_array()
         .unwrap()
@@ -421,7 +423,7 @@ fn geelark_routes() {
         GL,
         Some(json!({"ids": ["g2"]})),
     );
-    assert_eq!(all_fail.body["code"], 40009);
+    assert_eq!(all_fail.body["code"], 0);
     let start = call(
         &sim,
         "POST",
