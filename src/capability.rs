@@ -43,8 +43,13 @@ pub struct Capability {
     pub properties_batch: BatchLimit,
     /// Request ids per asynchronous-job query (CPH only).
     pub job_query: BatchLimit,
-    /// Documented request rate per API route, if any.
+    /// Requests a minute per API route that phonefleet keeps to, if the provider documents a limit: the
+    /// documented number less a 10% margin (GeeLark: 180 of 200), so that the edges of our sliding window
+    /// and of the provider's count never disagree into a 40007.
     pub requests_per_minute: Option<u32>,
+    /// Requests an hour per API route, the same way (GeeLark: 21,600 of 24,000; going over locks the API
+    /// for two hours).
+    pub requests_per_hour: Option<u32>,
     /// Calls in flight at once.
     pub concurrency: u32,
     /// Why power cannot be managed, for blocked plan entries.
@@ -91,6 +96,7 @@ static HUAWEI_CPH: Capability = Capability {
         max: Some(20),
     },
     requests_per_minute: None,
+    requests_per_hour: None,
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "",
 };
@@ -112,7 +118,8 @@ static GEELARK: Capability = Capability {
     traffic_batch: NOT_OFFERED,
     properties_batch: NOT_OFFERED,
     job_query: NOT_OFFERED,
-    requests_per_minute: Some(200),
+    requests_per_minute: Some(180),
+    requests_per_hour: Some(21_600),
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "",
 };
@@ -133,6 +140,7 @@ static KOOPHONE: Capability = Capability {
     properties_batch: NOT_OFFERED,
     job_query: NOT_OFFERED,
     requests_per_minute: None,
+    requests_per_hour: None,
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
 };
@@ -189,6 +197,8 @@ pub struct EffectiveLimits {
     batch_size: Option<usize>,
     /// Requests a minute per API route, if limited.
     pub requests_per_minute: Option<u32>,
+    /// Requests an hour per API route, if limited.
+    pub requests_per_hour: Option<u32>,
     /// Calls in flight at once.
     pub concurrency: usize,
 }
@@ -207,6 +217,7 @@ impl EffectiveLimits {
             kind,
             batch_size: max_batch.or(spec.batch_size.map(|b| b as usize)),
             requests_per_minute: spec.requests_per_minute.or(cap.requests_per_minute),
+            requests_per_hour: spec.requests_per_hour.or(cap.requests_per_hour),
             concurrency: parallelism
                 .or(spec.concurrency.map(|c| c as usize))
                 .unwrap_or(cap.concurrency as usize)
@@ -250,7 +261,16 @@ mod tests {
         let gl = EffectiveLimits::resolve(ProviderKind::Geelark, None, None, None);
         assert_eq!(gl.batch(&Action::Stop), 200);
         assert_eq!(gl.observe_batch(), 100);
-        assert_eq!(gl.requests_per_minute, Some(200));
+        assert_eq!(
+            gl.requests_per_minute,
+            Some(180),
+            "200 documented, less 10%"
+        );
+        assert_eq!(
+            gl.requests_per_hour,
+            Some(21_600),
+            "24,000 documented, less 10%"
+        );
         let gl_small = EffectiveLimits::resolve(ProviderKind::Geelark, None, Some(1), Some(10));
         assert_eq!(
             (gl_small.batch(&Action::Start), gl_small.concurrency),

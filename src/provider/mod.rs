@@ -392,7 +392,12 @@ impl Client {
             kind: config.kind,
             base: base.trim_end_matches('/').to_owned(),
             http,
-            throttle: http::Throttle::new(name, limits.requests_per_minute, limits.concurrency),
+            throttle: http::Throttle::new(
+                name,
+                limits.requests_per_minute,
+                limits.requests_per_hour,
+                limits.concurrency,
+            ),
             limits,
             auth,
             read: std::sync::atomic::AtomicUsize::new(0),

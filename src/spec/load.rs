@@ -607,7 +607,9 @@ fn allowed_fields(pointer: &str) -> &'static str {
         ["providers", _, "credentials"] => {
             "token_env, ak_env, sk_env, security_token_env, app_id_env, api_key_env"
         }
-        ["providers", _, "limits"] => "batch_size, requests_per_minute, concurrency",
+        ["providers", _, "limits"] => {
+            "batch_size, requests_per_minute, requests_per_hour, concurrency"
+        }
         ["phones", _] => "id, provider, name, state, traffic, properties, protect, restart",
         ["groups", _] => "provider, ids, state, traffic, properties, protect, restart",
         _ => "",

@@ -174,10 +174,14 @@ pub struct Limits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub batch_size: Option<u32>,
-    /// Requests a minute per API route.
+    /// Requests a minute per API route (GeeLark default 180: its documented 200 less 10%).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub requests_per_minute: Option<u32>,
+    /// Requests an hour per API route (GeeLark default 21,600: its documented 24,000 less 10%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub requests_per_hour: Option<u32>,
     /// Calls in flight at once against this provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 256))]

@@ -87,8 +87,9 @@ impl Http {
 #[derive(Debug)]
 pub struct Throttle {
     provider: String,
-    requests_per_minute: Option<u32>,
-    /// Per route, when its calls in the last minute went (tokio's clock, so a test can pause it).
+    /// (window length, calls allowed in it): a minute and an hour, as the provider documents.
+    limits: Vec<(Duration, usize)>,
+    /// Per route, when its calls in the longest window went (tokio's clock, so a test can pause it).
     windows: Mutex<HashMap<String, VecDeque<tokio::time::Instant>>>,
     in_flight: Semaphore,
     /// Calls sent and not answered yet.
@@ -126,10 +127,22 @@ impl Activity {
 
 impl Throttle {
     /// A throttle for one provider.
-    pub fn new(provider: &str, requests_per_minute: Option<u32>, concurrency: usize) -> Throttle {
+    pub fn new(
+        provider: &str,
+        requests_per_minute: Option<u32>,
+        requests_per_hour: Option<u32>,
+        concurrency: usize,
+    ) -> Throttle {
+        let limits = [
+            (Duration::from_secs(60), requests_per_minute),
+            (Duration::from_secs(3600), requests_per_hour),
+        ]
+        .into_iter()
+        .filter_map(|(window, n)| n.map(|n| (window, n.max(1) as usize)))
+        .collect();
         Throttle {
             provider: provider.to_owned(),
-            requests_per_minute,
+            limits,
             windows: Mutex::new(HashMap::new()),
             in_flight: Semaphore::new(concurrency.max(1)),
             waiting: std::sync::atomic::AtomicUsize::new(0),
@@ -155,10 +168,10 @@ impl Throttle {
         *self.last_answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     }
 
-    /// Wait until one more request on `route` stays within `requests_per_minute` over any sliding minute;
-    /// false when that would be after `deadline`.
+    /// Wait until one more request on `route` stays within every limit (so many a sliding minute, so
+    /// many a sliding hour); false when that would be after `deadline`.
     async fn admit(&self, route: &str, deadline: Instant) -> bool {
-        let Some(rpm) = self.requests_per_minute else {
+        let Some(longest) = self.limits.iter().map(|(w, _)| *w).max() else {
             return true;
         };
         loop {
@@ -166,19 +179,26 @@ impl Throttle {
                 let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
                 let q = windows.entry(route.to_owned()).or_default();
                 let now = tokio::time::Instant::now();
-                while q
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-                {
+                while q.front().is_some_and(|t| now.duration_since(*t) >= longest) {
                     q.pop_front();
                 }
-                if q.len() < rpm as usize {
+                // For each window: the calls inside it; when full, the wait until its oldest leaves.
+                let waits = self.limits.iter().filter_map(|(window, allowed)| {
+                    let inside: Vec<&tokio::time::Instant> = q
+                        .iter()
+                        .rev()
+                        .take_while(|t| now.duration_since(**t) < *window)
+                        .collect();
+                    (inside.len() >= *allowed).then(|| {
+                        let oldest = inside[*allowed - 1];
+                        window.saturating_sub(now.duration_since(*oldest))
+                    })
+                });
+                let wait = waits.max();
+                if wait.is_none() {
                     q.push_back(now);
-                    None
-                } else {
-                    q.front()
-                        .map(|t| Duration::from_secs(60).saturating_sub(now.duration_since(*t)))
                 }
+                wait
             };
             match wait {
                 None => return true,
@@ -558,7 +578,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_rate_window_spreads_calls_over_minutes_on_a_paused_clock() {
-        let throttle = Throttle::new("gl", Some(3), 10);
+        let throttle = Throttle::new("gl", Some(3), None, 10);
         let deadline = Instant::now() + Duration::from_secs(3600);
         let start = tokio::time::Instant::now();
         let mut admitted_at = Vec::new();
@@ -577,6 +597,19 @@ mod tests {
             assert!(throttle.admit("POST /open/v1/phone/status", soon).await);
         }
         assert!(!throttle.admit("POST /open/v1/phone/status", soon).await);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_hourly_window_holds_too() {
+        let throttle = Throttle::new("gl", Some(100), Some(4), 10);
+        let deadline = Instant::now() + Duration::from_secs(7200);
+        let start = tokio::time::Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..6 {
+            assert!(throttle.admit("POST /open/v1/phone/stop", deadline).await);
+            at.push(start.elapsed().as_secs());
+        }
+        assert_eq!(at, [0, 0, 0, 0, 3600, 3600]);
     }
 
     #[test]
