@@ -14,6 +14,12 @@ pub enum Advice {
 /// The advice for a failure code: phonefleet's own codes here, each provider's codes from its dialect
 /// ([`super::dialect::Dialect::advice`]; the kinds' codes do not overlap), then by HTTP status.
 pub fn for_code(code: &str) -> Advice {
+    for_failure(code, None)
+}
+
+/// The advice for a failure code of an action (`start`, `stop`...; `None` for a read): a code may mean
+/// one thing on one API and another elsewhere (GeeLark's 43020).
+pub fn for_failure(code: &str, action: Option<&str>) -> Advice {
     match code {
         // phonefleet's own: the state is unknown or was not confirmed in time.
         "outcome-unknown" | "not-converged" | "unreadable" | "transport" | "throttled"
@@ -37,7 +43,7 @@ pub fn for_code(code: &str) -> Advice {
         ProviderKind::Koophone,
     ]
     .into_iter()
-    .find_map(|kind| (super::dialect::of(kind).advice)(code));
+    .find_map(|kind| (super::dialect::of(kind).advice)(code, action));
     if let Some(advice) = vendor {
         return advice;
     }
@@ -82,5 +88,12 @@ mod tests {
         ] {
             assert!(matches!(for_code(code), Advice::Person(_)), "{code}");
         }
+        // GeeLark's 43020: "unavailable, try later" on the start page, "backup data exception" in the
+        // global table.
+        assert_eq!(for_failure("43020", Some("start")), Advice::Retry);
+        assert!(matches!(
+            for_failure("43020", Some("stop")),
+            Advice::Person(_)
+        ));
     }
 }

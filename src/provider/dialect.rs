@@ -45,9 +45,9 @@ pub struct Dialect {
     pub restart_keys: &'static [&'static str],
     /// Its code, message and request id in an error answer's JSON.
     pub error_fields: fn(&serde_json::Value) -> ErrorFields,
-    /// What a per-phone failure code of this kind asks of the person running apply (`None`: not one
-    /// of this kind's codes).
-    pub advice: fn(&str) -> Option<super::advice::Advice>,
+    /// What a per-phone failure code of this kind, on an action (its name; `None` for a read), asks of
+    /// the person running apply (`None`: not one of this kind's codes).
+    pub advice: fn(&str, Option<&str>) -> Option<super::advice::Advice>,
 }
 
 /// The dialect of `kind`.

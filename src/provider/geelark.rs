@@ -85,10 +85,15 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
             text_field(v, "traceId"),
         )
     },
-    advice: |code| {
+    advice: |code, action| {
         use super::advice::Advice;
         Some(match code {
-            "43005" | "43010" | "43020" | "43029" | "45002" | "47002" | "50000" => Advice::Retry,
+            "43005" | "43010" | "43029" | "45002" | "47002" | "50000" => Advice::Retry,
+            // "Unavailable, try later" on the start page; "backup data exception" in the global table.
+            "43020" if action == Some("start") => Advice::Retry,
+            "43020" => Advice::Person(
+                "GeeLark reports a backup data exception for this phone: check it in GeeLark's console",
+            ),
             "43006" => Advice::Person(
                 "someone is connected to the phone remotely: end that session, then apply again",
             ),

@@ -93,7 +93,7 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
             request_id,
         )
     },
-    advice: |code| {
+    advice: |code, _action| {
         use super::advice::Advice;
         Some(match code {
             NOT_EXIST => super::advice::NO_SUCH_PHONE,

@@ -294,9 +294,9 @@ impl<'a> ErrorJson<'a> {
         }
     }
 
-    fn failure(code: &'a str, message: &'a str) -> ErrorJson<'a> {
+    fn failure(code: &'a str, message: &'a str, action: Option<&str>) -> ErrorJson<'a> {
         use crate::provider::advice::{self, Advice};
-        let advice = advice::for_code(code);
+        let advice = advice::for_failure(code, action);
         ErrorJson {
             code,
             message,
@@ -335,7 +335,14 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
             .map(|r| {
                 let (outcome, error) = match &r.outcome {
                     Outcome::Ok => ("ok", None),
-                    Outcome::Failed(e) => ("failed", Some(ErrorJson::failure(&e.code, &e.message))),
+                    Outcome::Failed(e) => (
+                        "failed",
+                        Some(ErrorJson::failure(
+                            &e.code,
+                            &e.message,
+                            r.action.as_ref().map(Action::name),
+                        )),
+                    ),
                     Outcome::Blocked(reason) => {
                         ("blocked", Some(ErrorJson::note("blocked", reason)))
                     }

@@ -105,7 +105,7 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
         );
         // Folded by (provider, action, code, message with the phone's own ids taken out): a bad day
         // with 900 failures in three ways reads as three blocks.
-        let mut groups: Vec<(String, Vec<&str>, &str)> = Vec::new();
+        let mut groups: Vec<(String, Vec<&str>, &str, Option<&str>)> = Vec::new();
         let mut index: std::collections::BTreeMap<String, usize> = Default::default();
         for (r, e) in &failures {
             let action = r.action.as_ref().map_or("read", Action::name);
@@ -119,15 +119,16 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
                 Some(&i) => groups[i].1.push(r.phone_id.as_str()),
                 None => {
                     index.insert(line.clone(), groups.len());
-                    groups.push((line, vec![r.phone_id.as_str()], e.code.as_str()));
+                    let name = r.action.as_ref().map(Action::name);
+                    groups.push((line, vec![r.phone_id.as_str()], e.code.as_str(), name));
                 }
             }
-            match advice::for_code(&e.code) {
+            match advice::for_failure(&e.code, r.action.as_ref().map(Action::name)) {
                 Advice::Retry => retryable += 1,
                 Advice::Person(_) => for_a_person += 1,
             }
         }
-        for (line, ids, code) in &groups {
+        for (line, ids, code, action) in &groups {
             let who = if ids.len() == 1 {
                 ids[0].to_owned()
             } else {
@@ -139,7 +140,7 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             if ids.len() > 1 {
                 out.push_str(&crate::render::wrap::id_list(ids, layout, "  ids: "));
             }
-            if let Advice::Person(what) = advice::for_code(code) {
+            if let Advice::Person(what) = advice::for_failure(code, *action) {
                 out.push_str(&wrap(what, layout.width, "    to do: ", "           "));
             }
         }

@@ -82,7 +82,7 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
     },
     restart_keys: &["com.cph.mainkeys", "disable.status.bar"],
     error_fields: super::dialect::huawei_error_fields,
-    advice: |code| {
+    advice: |code, _action| {
         use super::advice::Advice;
         Some(match code {
             "CPS.0003" => Advice::Retry,
