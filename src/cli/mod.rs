@@ -281,4 +281,8 @@ pub struct SimulateArgs {
     /// After N provider calls, accept every further call and never answer it.
     #[arg(long, value_name = "N")]
     pub hang_after: Option<u64>,
+    /// Send `Retry-After: SECONDS` with GeeLark's 40007, which GeeLark does not document (by default
+    /// the window lifts in the next wall-clock minute, as documented).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub geelark_retry_after: Option<u64>,
 }

@@ -33,6 +33,7 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitStatus> {
         lose_answers_after_change: false,
         refuse_listing: args.refuse_listing,
         hang_after: args.hang_after,
+        geelark_retry_after: args.geelark_retry_after.map(Duration::from_secs),
     };
     // Before the address is printed: whoever reads it may send SIGTERM at once.
     let mut signals = crate::signals::Watcher::new();

@@ -56,6 +56,10 @@ pub struct SimConfig {
     pub refuse_listing: bool,
     /// After this many provider calls, accept every further call and never answer it (a hung provider).
     pub hang_after: Option<u64>,
+    /// GeeLark's 40007 as documented carries no `Retry-After`: it is lifted "in the next minute"
+    /// (`None`, the default). `Some(d)` adds `Retry-After: d` for tests and trials that should not wait
+    /// for a wall-clock minute.
+    pub geelark_retry_after: Option<Duration>,
 }
 
 impl Default for SimConfig {
@@ -69,6 +73,7 @@ impl Default for SimConfig {
             lose_answers_after_change: false,
             refuse_listing: false,
             hang_after: None,
+            geelark_retry_after: None,
         }
     }
 }
@@ -150,16 +155,18 @@ enum Fault {
     ErrorAfter(u16),
 }
 
-fn throttled(kind: ProviderKind) -> Resp {
+fn throttled(kind: ProviderKind, cfg: &SimConfig) -> Resp {
     match kind {
-        // GeeLark says "slow down" inside a normal answer.
-        // The simulated window lasts a second, and says so (`Retry-After`), so that tests and trials
-        // do not wait for GeeLark's real minute.
+        // GeeLark says "slow down" inside a normal answer, lifted in the next minute; no `Retry-After`
+        // is documented (GLD `Request_Instructions.md`), so none is sent unless a test asks for one.
         ProviderKind::Geelark => {
             let mut r = Resp::ok(
                 json!({ "code": 40007, "msg": "too many requests, try again next minute" }),
             );
-            r.headers.push(("Retry-After", "1".into()));
+            if let Some(after) = cfg.geelark_retry_after {
+                r.headers
+                    .push(("Retry-After", after.as_secs().max(1).to_string()));
+            }
             r
         }
         ProviderKind::HuaweiCph => {
@@ -239,7 +246,7 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
         }
     };
     match fault {
-        Fault::Throttle => throttled(kind),
+        Fault::Throttle => throttled(kind, cfg),
         Fault::ErrorBefore(s) => server_error(s),
         Fault::ErrorAfter(s) => {
             // The change is made, then the answer is lost.

@@ -204,6 +204,8 @@ fn faults_converge_within_three_applies_with_every_phone_reported() {
         throttle_rate: 0.1,
         seed: 42,
         transition: Duration::from_millis(100),
+        // Through the binary at real time: a one-second window rather than GeeLark's minute.
+        geelark_retry_after: Some(Duration::from_secs(1)),
         ..SimConfig::default()
     };
     let sim = Sim::with(&fixture, config);

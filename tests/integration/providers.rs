@@ -296,6 +296,8 @@ fn reads_survive_throttling_and_server_errors() {
             throttle_rate: 0.2,
             seed: 7,
             transition: Duration::from_millis(100),
+            // Through the binary at real time: a one-second window rather than GeeLark's minute.
+            geelark_retry_after: Some(Duration::from_secs(1)),
             ..SimConfig::default()
         },
     );

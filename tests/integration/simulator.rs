@@ -602,17 +602,35 @@ fn faults_throttle_and_errors_are_seeded_and_lose_answers_after_changes() {
             ..SimConfig::default()
         },
     );
-    assert_eq!(
-        call(
-            &gl,
-            "POST",
-            "/open/v1/phone/status",
-            GL,
-            Some(json!({"ids": ["g1"]}))
-        )
-        .body["code"],
-        40007
+    // GeeLark's 40007 carries no Retry-After (GLD `Request_Instructions.md`: lifted in the next
+    // minute), unless a test asks for one.
+    let t = call(
+        &gl,
+        "POST",
+        "/open/v1/phone/status",
+        GL,
+        Some(json!({"ids": ["g1"]})),
     );
+    assert_eq!(
+        (t.body["code"].as_i64(), t.retry_after.as_deref()),
+        (Some(40007), None)
+    );
+    let quick = Sim::with(
+        "phones: [{provider: geelark, id: g1, status: running}]",
+        SimConfig {
+            throttle_rate: 1.0,
+            geelark_retry_after: Some(std::time::Duration::from_secs(1)),
+            ..SimConfig::default()
+        },
+    );
+    let t = call(
+        &quick,
+        "POST",
+        "/open/v1/phone/status",
+        GL,
+        Some(json!({"ids": ["g1"]})),
+    );
+    assert_eq!(t.retry_after.as_deref(), Some("1"));
     // Every call fails; about half of the changes are made before the answer is lost.
     let broken = Sim::with(
         &cph_fleet(40),
