@@ -141,6 +141,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             busy: None,
             job_error: None,
             unreadable: false,
+            koophone_code: None,
             job_fails: None,
         });
     }
@@ -164,6 +165,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             busy: None,
             job_error: None,
             unreadable: false,
+            koophone_code: None,
             job_fails: None,
         });
         gl_ids.push(id);
@@ -181,6 +183,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             busy: None,
             job_error: None,
             unreadable: false,
+            koophone_code: None,
             job_fails: None,
         });
         kp_ids.push(id);

@@ -50,7 +50,7 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
     power: |raw| match raw {
         2 => crate::state::Power::Running,
         1 | 5 => crate::state::Power::Stopped,
-        3 | 4 => crate::state::Power::Transitioning,
+        3 | 4 | -2005 | -2006 => crate::state::Power::Transitioning,
         _ => crate::state::Power::Failed,
     },
     meaning: |raw| match raw {
@@ -60,6 +60,10 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         3 => "going offline",
         4 => "starting",
         5 => "shut down",
+        // The per-instance state codes (see `state_code`).
+        -2004 => "frozen, KOOPHONE.API.2004",
+        -2005 => "restoring, KOOPHONE.API.2005",
+        -2006 => "backing up, KOOPHONE.API.2006",
         _ => "undocumented status",
     },
     raw_for: |power| match power {
@@ -97,6 +101,10 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
         use super::advice::Advice;
         Some(match code {
             NOT_EXIST => super::advice::NO_SUCH_PHONE,
+            FROZEN => Advice::Person(
+                "the instance is frozen: resolve it (billing, abuse review) in KooPhone's console",
+            ),
+            RESTORING | BACKING_UP => Advice::Retry,
             NO_PERMISSION | NOT_IN_TENANT => Advice::Person(
                 "the credentials have no permission on this instance, or it belongs to another tenant: \
                  check its id in the spec",
@@ -138,7 +146,33 @@ struct ListedInstance {
 /// exist (4001), the caller has no permission on it (1001, with HTTP 401), or it is not in this tenant
 /// (1012). A batch refused with one of them is asked again id by id, so that only the offending phones
 /// are blocked.
-const PER_INSTANCE: &[&str] = &[NOT_EXIST, NO_PERMISSION, NOT_IN_TENANT];
+const PER_INSTANCE: &[&str] = &[
+    NOT_EXIST,
+    NO_PERMISSION,
+    NOT_IN_TENANT,
+    FROZEN,
+    RESTORING,
+    BACKING_UP,
+];
+
+/// The instance is frozen (HTTP 200; `api-koophone/ErrorCode.html`).
+const FROZEN: &str = "KOOPHONE.API.2004";
+/// The instance is being restored.
+const RESTORING: &str = "KOOPHONE.API.2005";
+/// The instance is being backed up.
+const BACKING_UP: &str = "KOOPHONE.API.2006";
+
+/// The status a per-instance state code stands for: no status number exists for these, so each is
+/// given one of its own below zero (`-2004` frozen: needs a person; `-2005` restoring and `-2006`
+/// backing up: wait), which the dialect names.
+fn state_code(code: &str) -> Option<i64> {
+    match code {
+        FROZEN => Some(-2004),
+        RESTORING => Some(-2005),
+        BACKING_UP => Some(-2006),
+        _ => None,
+    }
+}
 /// "No permission on this instance" (HTTP 401), per KooPhone's error code page.
 pub const NO_PERMISSION: &str = "KOOPHONE.API.1001";
 /// "The instance is not in this tenant" (HTTP 200).
@@ -312,6 +346,11 @@ impl Koophone {
                             Ok(Query::Found(results)) => record(results, &mut out),
                             Ok(Query::Refused(code, _)) if code == NOT_EXIST => {
                                 out.insert((*id).to_owned(), Observation::NotFound);
+                            }
+                            Ok(Query::Refused(code, _)) if state_code(&code).is_some() => {
+                                let raw = state_code(&code).unwrap_or_default();
+                                let obs = ObservedPhone::power_only(ProviderKind::Koophone, raw);
+                                out.insert((*id).to_owned(), Observation::Found(obs));
                             }
                             Ok(Query::Refused(code, message)) => {
                                 let reason = format!("KooPhone answered {code}: {message}");

@@ -322,6 +322,18 @@ fn persistent_fault(
                 "instance_ids"
             };
             let kind = route.kind()?;
+            // A KooPhone instance with a state code answers it for the whole call (HTTP 200).
+            let state = (kind == ProviderKind::Koophone)
+                .then(|| {
+                    body.get(key)?
+                        .as_array()?
+                        .iter()
+                        .find_map(|v| world.phone(kind, v.as_str()?, now)?.koophone_code.clone())
+                })
+                .flatten();
+            if let Some(code) = state {
+                return Some(Resp::error(200, &code, "the instance is not available now"));
+            }
             let bad = body.get(key)?.as_array()?.iter().any(|v| {
                 v.as_str()
                     .and_then(|id| world.phone(kind, id, now))

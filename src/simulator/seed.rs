@@ -104,6 +104,7 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         busy: None,
         job_error: None,
         unreadable: false,
+        koophone_code: None,
         job_fails: None,
     }
 }

@@ -95,6 +95,10 @@ pub struct FixturePhone {
     /// with `KOOPHONE.API.1001` (no permission on this instance, HTTP 401).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unreadable: bool,
+    /// koophone: a status call holding this instance answers this code with HTTP 200
+    /// (`KOOPHONE.API.2004` frozen, `2005` restoring, `2006` backing up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub koophone_code: Option<String>,
     /// huawei-cph: every change to this phone is accepted, its job runs, and then fails (status -1)
     /// with this error; the change is not made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,6 +211,7 @@ pub(crate) struct SimPhone {
     pub(crate) busy: Option<Busy>,
     pub(crate) job_error: Option<JobError>,
     pub(crate) unreadable: bool,
+    pub(crate) koophone_code: Option<String>,
     pub(crate) job_fails: Option<JobError>,
     /// Status to reach, and when.
     pub(crate) transition: Option<(Instant, i64)>,
@@ -263,6 +268,7 @@ impl SimPhone {
             busy: self.busy,
             job_error: self.job_error.clone(),
             unreadable: self.unreadable,
+            koophone_code: self.koophone_code.clone(),
             job_fails: self.job_fails.clone(),
         }
     }
@@ -356,6 +362,7 @@ impl World {
                     busy: p.busy,
                     job_error: p.job_error,
                     unreadable: p.unreadable,
+                    koophone_code: p.koophone_code,
                     job_fails: p.job_fails,
                     transition: None,
                     pending_traffic: None,

@@ -396,3 +396,58 @@ fn a_koophone_list_without_a_total_count_is_paged_until_a_short_page() {
         out.stdout
     );
 }
+
+/// KooPhone's per-instance state codes, documented with HTTP 200 (`api-koophone/ErrorCode.html`): 2004
+/// frozen, 2005 restoring, 2006 backing up. The batch is asked again id by id; each such instance is
+/// blocked with its meaning (frozen for a person, the others to wait), the rest are read as usual.
+#[test]
+fn koophone_frozen_restoring_and_backing_up_instances_are_blocked_with_their_meaning() {
+    use crate::support::{Dir, one_provider, pf};
+    let sim = Sim::start(
+        "phones:
+  - {provider: koophone, id: k1, status: running}
+  - {provider: koophone, id: k2, status: running, koophone_code: KOOPHONE.API.2004}
+  - {provider: koophone, id: k3, status: running, koophone_code: KOOPHONE.API.2005}
+  - {provider: koophone, id: k4, status: running, koophone_code: KOOPHONE.API.2006}
+",
+    );
+    let dir = Dir::with_spec(&one_provider(
+        "koophone",
+        &sim.url(),
+        "  - {id: k1, provider: kp, state: running}
+  - {id: k2, provider: kp, state: running}
+  - {id: k3, provider: kp, state: running}
+  - {id: k4, provider: kp, state: running}
+",
+    ));
+    let out = pf(&["plan", &dir.spec(), "--json"]).run();
+    out.code(0).no_panic();
+    let plan: Value = out.json();
+    let blocked = |id: &str| {
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["phone_id"] == id)
+            .and_then(|c| c["blocked"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        blocked("k2").contains("(frozen, KOOPHONE.API.2004): needs a person"),
+        "{plan}"
+    );
+    assert!(
+        blocked("k3").contains("(restoring, KOOPHONE.API.2005): wait"),
+        "{plan}"
+    );
+    assert!(
+        blocked("k4").contains("(backing up, KOOPHONE.API.2006): wait"),
+        "{plan}"
+    );
+    assert_eq!(blocked("k1"), "", "k1 is read and matches");
+    assert_eq!(
+        plan["summary"]["unreadable"], 0,
+        "they were read: blocked, not unreadable"
+    );
+}
