@@ -285,4 +285,8 @@ pub struct SimulateArgs {
     /// the window lifts in the next wall-clock minute, as documented).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=120))]
     pub geelark_retry_after: Option<u64>,
+    /// Answer every GeeLark call with this code: 40014 (locked for two hours), 40017 (too many
+    /// requests) or 47002 (too many concurrent requests).
+    #[arg(long, value_name = "CODE", value_parser = ["40014", "40017", "47002"])]
+    pub geelark_code: Option<String>,
 }

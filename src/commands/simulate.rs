@@ -34,6 +34,7 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitStatus> {
         refuse_listing: args.refuse_listing,
         hang_after: args.hang_after,
         geelark_retry_after: args.geelark_retry_after.map(Duration::from_secs),
+        geelark_code: args.geelark_code.as_deref().and_then(|c| c.parse().ok()),
     };
     // Before the address is printed: whoever reads it may send SIGTERM at once.
     let mut signals = crate::signals::Watcher::new();

@@ -60,6 +60,10 @@ pub struct SimConfig {
     /// (`None`, the default). `Some(d)` adds `Retry-After: d` for tests and trials that should not wait
     /// for a wall-clock minute.
     pub geelark_retry_after: Option<Duration>,
+    /// Every GeeLark call is answered with this envelope code and no data (HTTP 200): 40014 (the API is
+    /// locked for two hours), 40017 (too many requests), 47002 (too many concurrent requests, or all
+    /// devices in use) — GeeLark's documented codes that the dice do not play.
+    pub geelark_code: Option<i64>,
 }
 
 impl Default for SimConfig {
@@ -74,6 +78,7 @@ impl Default for SimConfig {
             refuse_listing: false,
             hang_after: None,
             geelark_retry_after: None,
+            geelark_code: None,
         }
     }
 }
@@ -292,7 +297,8 @@ fn record_call(world: &mut World, route: Route, req: &Req, now: Instant) {
     world.log.push(entry);
 }
 
-/// The faults that do not come from the dice: refused listings, and phones that cannot be read.
+/// The faults that do not come from the dice: GeeLark's fixed codes, refused listings, and phones that
+/// cannot be read.
 fn persistent_fault(
     world: &mut World,
     cfg: &SimConfig,
@@ -300,6 +306,22 @@ fn persistent_fault(
     req: &Req,
     now: Instant,
 ) -> Option<Resp> {
+    if let (Some(code), Some(ProviderKind::Geelark)) = (cfg.geelark_code, route.kind()) {
+        let msg = match code {
+            40014 => "the hourly limit was exceeded: this API is locked for 2 hours",
+            40017 => "too many requests",
+            47002 => "too many concurrent requests",
+            _ => "simulated error",
+        };
+        let mut r = Resp::ok(json!({ "code": code, "msg": msg, "traceId": "SIMTRACE" }));
+        if code == 40017
+            && let Some(after) = cfg.geelark_retry_after
+        {
+            r.headers
+                .push(("Retry-After", after.as_secs().max(1).to_string()));
+        }
+        return Some(r);
+    }
     match route {
         Route::GlList if cfg.refuse_listing => Some(Resp::ok(json!({
             "code": 40015, "msg": "no permission to call this API", "traceId": "SIMTRACE"

@@ -451,3 +451,41 @@ fn koophone_frozen_restoring_and_backing_up_instances_are_blocked_with_their_mea
         "they were read: blocked, not unreadable"
     );
 }
+
+/// GeeLark's documented codes that the fault dice do not play (GLD `Request_Instructions.md` and the
+/// error-code table): 40014 locks the API for two hours (the run stops, saying so), 40017 asks to slow
+/// down (waited out until the deadline, then said), 47002 is an error of the call.
+#[test]
+fn geelark_lock_slow_down_and_concurrency_codes_read_as_documented() {
+    use crate::support::{Dir, one_provider, pf};
+    use phonefleet::simulator::SimConfig;
+    for (code, says) in [
+        (40014, "locked"),
+        (
+            40017,
+            "still throttled: HTTP 200 OK, 40017: too many requests",
+        ),
+        (47002, "47002"),
+    ] {
+        let sim = Sim::with(
+            "phones: [{provider: geelark, id: g1, status: running}]",
+            SimConfig {
+                geelark_code: Some(code),
+                geelark_retry_after: Some(std::time::Duration::from_secs(1)),
+                ..SimConfig::default()
+            },
+        );
+        let dir = Dir::with_spec(&one_provider(
+            "geelark",
+            &sim.url(),
+            "  - {id: g1, provider: gl, state: running}\n",
+        ));
+        let out = pf(&["plan", &dir.spec(), "--timeout", "3"]).run();
+        out.code(1).no_panic();
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(all.contains(says), "{code}: {all}");
+        if code == 40014 {
+            assert!(all.contains("wait two hours"), "{all}");
+        }
+    }
+}
