@@ -35,8 +35,16 @@ fn is_text_attribute(key: &str) -> bool {
     key.starts_with("sys.prop.") || matches!(key, "persist.sys.locale" | "com.cph.bandwidth_limit")
 }
 
-/// CPH's documented limit on a phone's property string.
+/// The most property JSON a phone may declare. CPH documents two numbers: `batch-update-property`
+/// takes `property` and `custom_property` together up to 7800 bytes (PySDK `property_to_update.py`),
+/// but the detail answer shows `property` only up to 2048 bytes (`show_cloud_phone_detail_response.py`).
+/// phonefleet reads every change back to confirm it, so the smaller number binds: a larger set could be
+/// written but never confirmed (and its next plan could not compare it).
 pub const MAX_PROPERTY_JSON_BYTES: usize = 2048;
+
+/// CPH's limit on what one `batch-update-property` entry may write (`property` and `custom_property`
+/// together).
+pub const MAX_PROPERTY_UPDATE_BYTES: usize = 7800;
 
 /// Whether a mapping key looks like a literal secret (`token:`, `sk:`, `api_key:`...).
 pub(crate) fn is_secret_key(key: &str) -> bool {
@@ -516,9 +524,12 @@ fn check_entry(
                 report.push(
                     &format!("{entry}/properties"),
                     format!(
-                        "the properties make a {size}-byte JSON string; huawei-cph accepts at most {MAX_PROPERTY_JSON_BYTES}"
+                        "the properties make a {size}-byte JSON string; huawei-cph shows at most \
+                         {MAX_PROPERTY_JSON_BYTES} bytes of a phone's properties (it accepts \
+                         {MAX_PROPERTY_UPDATE_BYTES} in an update, but phonefleet confirms every change \
+                         by reading it back)"
                     ),
-                    None,
+                    Some("split the properties over fewer keys or shorter values".into()),
                 );
             }
             for (k, v) in props {
