@@ -223,7 +223,8 @@ pub struct Options {
     pub canary: Option<usize>,
     /// `--max-batch`: split batches further (never merge).
     pub max_batch: Option<usize>,
-    /// The run's deadline: converging phones are waited for until it.
+    /// The run's deadline: converging phones are waited for until two minutes, or a third of the time
+    /// left, have passed.
     pub deadline: std::time::Instant,
 }
 
@@ -260,6 +261,12 @@ pub async fn prepare(
     // Batches are compared at the sizes `plan` used (no command-line overrides).
     let limits = crate::capability::limits_for(&bound.providers, Default::default());
     let mut wait = std::time::Duration::from_millis(250);
+    // Phones on their way are waited for, but not forever: a phone stuck in transition must not hold the
+    // plan to its deadline (two minutes, or a third of the time left if less).
+    let left = opts
+        .deadline
+        .saturating_duration_since(std::time::Instant::now());
+    let settle_by = std::time::Instant::now() + (left / 3).min(std::time::Duration::from_secs(120));
     let (observed, now, verdicts) = loop {
         let observed = fleet.observe(&bound.covered, events).await;
         let now = verify::fresh(bound, &observed, &limits);
@@ -267,9 +274,7 @@ pub async fn prepare(
         let converging = verdicts
             .iter()
             .any(|v| matches!(v.verdict, Verdict::Converging { .. }));
-        let left = opts
-            .deadline
-            .saturating_duration_since(std::time::Instant::now());
+        let left = settle_by.saturating_duration_since(std::time::Instant::now());
         if !converging || left.is_zero() {
             break (observed, now, verdicts);
         }
@@ -287,7 +292,7 @@ pub async fn prepare(
         .filter_map(|v| match &v.verdict {
             Verdict::Moved { what } => Some(format!("{} / {}: {what}", v.provider, v.phone_id)),
             Verdict::Converging { status } => Some(format!(
-                "{} / {}: still in transition at the deadline: status {status}",
+                "{} / {}: still in transition after waiting for it: status {status}",
                 v.provider, v.phone_id
             )),
             Verdict::Owed | Verdict::Done | Verdict::Altered => None,
