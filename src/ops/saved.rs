@@ -122,13 +122,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
         .map(|p| {
             let actions: Vec<Action> = p.actions.iter().filter_map(|a| action(a)).collect();
             for a in &actions {
-                match a {
-                    Action::Start => summary.start += 1,
-                    Action::Stop => summary.stop += 1,
-                    Action::SetTraffic(_) => summary.set_traffic += 1,
-                    Action::SetProperties => summary.set_properties += 1,
-                    Action::Restart => summary.restart += 1,
-                }
+                summary.count(a);
             }
             let kind = file.providers.get(&p.provider).map(|f| f.kind);
             PhoneChange {

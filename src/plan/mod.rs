@@ -133,6 +133,17 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Count one more change of this action.
+    pub fn count(&mut self, action: &Action) {
+        match action {
+            Action::Start => self.start += 1,
+            Action::Stop => self.stop += 1,
+            Action::SetTraffic(_) => self.set_traffic += 1,
+            Action::SetProperties => self.set_properties += 1,
+            Action::Restart => self.restart += 1,
+        }
+    }
+
     /// Changes in all: one per phone and action.
     pub fn changes(&self) -> usize {
         self.start + self.stop + self.set_traffic + self.set_properties + self.restart
@@ -536,13 +547,7 @@ fn summarise(changes: &[PhoneChange], batches: &[Batch], unchanged: usize) -> Su
             s.unreadable += 1;
         }
         for a in &c.actions {
-            match a {
-                Action::Start => s.start += 1,
-                Action::Stop => s.stop += 1,
-                Action::SetTraffic(_) => s.set_traffic += 1,
-                Action::SetProperties => s.set_properties += 1,
-                Action::Restart => s.restart += 1,
-            }
+            s.count(a);
         }
     }
     for b in batches {
