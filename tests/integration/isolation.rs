@@ -133,7 +133,16 @@ fn an_unreadable_phone_blocks_itself_and_every_other_phone_is_planned_and_applie
             .collect();
         assert_eq!(planned, ["c1", "c3", "g1"], "{:?}", plan.changes);
     }
-    let out = pf(&["apply", &dir.spec(), "--auto-approve", "--json"]).run();
+    // A 15 s run: c2's reads get a third of it (5 s) to keep failing, and the changes the rest.
+    let out = pf(&[
+        "apply",
+        &dir.spec(),
+        "--auto-approve",
+        "--json",
+        "--timeout",
+        "15",
+    ])
+    .run();
     out.code(1).no_panic();
     let report: Report = out.json();
     let by_phone: BTreeMap<&str, &ResultJson> = report
