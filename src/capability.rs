@@ -299,6 +299,15 @@ mod tests {
     }
 }
 
+/// Where a provider entry's calls go: its `endpoint`, or its kind's default host (for CPH, of its
+/// region). `None` only for a CPH entry with neither, which validation refuses.
+pub fn endpoint_of(config: &crate::spec::ProviderConfig) -> Option<String> {
+    config
+        .endpoint
+        .clone()
+        .or_else(|| of(config.kind).default_endpoint(config.region.as_deref()))
+}
+
 /// Command-line overrides of every provider's limits.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Overrides {

@@ -67,11 +67,6 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-/// Whether `path` is a regular file, following links (for listing a spec directory's files).
-pub fn is_regular(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
-}
-
 /// Replace `path` whole with `bytes`: refused when `path` is a symbolic link; written to a new file
 /// beside it (created exclusively, so a link planted under that name is not followed either), synced,
 /// then renamed over `path`. Missing parent directories are created (as real directories: a parent

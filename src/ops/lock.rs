@@ -45,11 +45,7 @@ pub fn account(config: &ProviderConfig, simulated: bool) -> String {
         let here = std::env::current_dir().unwrap_or_default();
         return format!("simulator {}", here.display());
     }
-    let endpoint = config
-        .endpoint
-        .clone()
-        .or_else(|| crate::capability::of(config.kind).default_endpoint(config.region.as_deref()))
-        .unwrap_or_default();
+    let endpoint = crate::capability::endpoint_of(config).unwrap_or_default();
     format!(
         "{} {} {}",
         config.kind,

@@ -250,11 +250,7 @@ pub fn endpoint_of(config: &ProviderConfig, simulated: bool) -> String {
     if simulated {
         return "(the local simulator)".to_owned();
     }
-    config
-        .endpoint
-        .clone()
-        .or_else(|| crate::capability::of(config.kind).default_endpoint(config.region.as_deref()))
-        .unwrap_or_default()
+    crate::capability::endpoint_of(config).unwrap_or_default()
 }
 
 /// `sha256:` of the spec's `safety` (guard rails and sensitive keys): a plan binds to it.

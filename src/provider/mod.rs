@@ -375,14 +375,10 @@ impl Client {
         http: Arc<Http>,
         target: &Target,
     ) -> Result<Client, ProviderError> {
-        let cap = crate::capability::of(config.kind);
         let (base, auth) = match target {
             Target::Simulator(base) => (base.clone(), Auth::Token(Secret::new("simulated"))),
             Target::Spec => {
-                let base = config
-                    .endpoint
-                    .clone()
-                    .or_else(|| cap.default_endpoint(config.region.as_deref()))
+                let base = crate::capability::endpoint_of(config)
                     .expect("validation requires a region or an endpoint");
                 (base, resolve_auth(name, config)?)
             }
