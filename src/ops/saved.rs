@@ -109,12 +109,7 @@ pub fn duration(secs: u64) -> String {
 /// A plan to render from a plan file (`show`): its phones, batches and verdicts, values as the file
 /// keeps them (sensitive ones masked).
 pub fn to_display(file: &PlanFile) -> Plan {
-    let action = |name: &str| -> Option<Action> {
-        match name.split_once(':') {
-            Some(("set_traffic", route)) => Traffic::parse(route).map(Action::SetTraffic),
-            _ => Action::from_name(name, None),
-        }
-    };
+    let action = crate::plan::saved::action_from_name;
     let mut summary = Summary::default();
     let changes = file
         .phones

@@ -206,6 +206,16 @@ pub fn action_name(a: &super::Action) -> String {
     }
 }
 
+/// The action a wire name of [`action_name`] stands for.
+pub fn action_from_name(name: &str) -> Option<super::Action> {
+    match name.split_once(':') {
+        Some(("set_traffic", route)) => {
+            crate::spec::Traffic::parse(route).map(super::Action::SetTraffic)
+        }
+        _ => super::Action::from_name(name, None),
+    }
+}
+
 impl FileBatch {
     /// The wire form of a batch.
     pub fn of(b: &Batch) -> FileBatch {
@@ -515,5 +525,20 @@ mod tests {
         // Parts are length-prefixed: ("ab", "c") is not ("a", "bc").
         assert_ne!(PlanKey::derive(&["ab", "c"]), PlanKey::derive(&["a", "bc"]));
         assert_eq!(format!("{a:?}"), "PlanKey(***)");
+    }
+
+    #[test]
+    fn action_names_read_back() {
+        use super::super::Action;
+        for a in [
+            Action::SetProperties,
+            Action::SetTraffic(crate::spec::Traffic::Routing),
+            Action::Stop,
+            Action::Start,
+            Action::Restart,
+        ] {
+            assert_eq!(action_from_name(&action_name(&a)), Some(a));
+        }
+        assert_eq!(action_from_name("set_traffic:sideways"), None);
     }
 }
