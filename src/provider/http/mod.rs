@@ -182,17 +182,14 @@ impl Throttle {
                 while q.front().is_some_and(|t| now.duration_since(*t) >= longest) {
                     q.pop_front();
                 }
-                // For each window: the calls inside it; when full, the wait until its oldest leaves.
+                // For each window that already holds `allowed` calls: the wait until the
+                // `allowed`-th newest of them leaves it (no allocation: the hour's window is long).
                 let waits = self.limits.iter().filter_map(|(window, allowed)| {
-                    let inside: Vec<&tokio::time::Instant> = q
-                        .iter()
+                    q.iter()
                         .rev()
                         .take_while(|t| now.duration_since(**t) < *window)
-                        .collect();
-                    (inside.len() >= *allowed).then(|| {
-                        let oldest = inside[*allowed - 1];
-                        window.saturating_sub(now.duration_since(*oldest))
-                    })
+                        .nth(*allowed - 1)
+                        .map(|t| window.saturating_sub(now.duration_since(*t)))
                 });
                 let wait = waits.max();
                 if wait.is_none() {
