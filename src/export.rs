@@ -9,6 +9,18 @@ use crate::provider::Listed;
 use crate::spec::{Properties, ProviderConfig, ProviderKind};
 use crate::state::{self, Power};
 
+/// What an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// huawei-cph properties (read with one detail call per phone).
+    pub with_properties: bool,
+    /// One entry per phone, or groups.
+    pub layout: Layout,
+    /// Only `phones` and `groups`, no `providers` block: a file for a spec directory whose providers
+    /// are declared in another file.
+    pub phones_only: bool,
+}
+
 /// How exported phones are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -20,6 +32,24 @@ pub enum Layout {
 
 fn q(s: &str) -> String {
     serde_json::to_string(s).expect("a string serializes")
+}
+
+/// A property value as the spec should declare it: a number for an attribute CPH types as Integer
+/// (sent back as a JSON number), quoted text otherwise.
+fn property_value(key: &str, value: &str) -> String {
+    match value.parse::<i64>() {
+        Ok(n) if crate::spec::validate::is_integer_attribute(key) && n.to_string() == value => {
+            n.to_string()
+        }
+        _ => q(value),
+    }
+}
+
+/// A provider's text made safe for one comment line.
+fn comment(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Settings of one settled phone, as they go in a spec.
@@ -64,7 +94,7 @@ fn write_settings(out: &mut String, s: &Settings, indent: &str) {
         } else {
             let _ = writeln!(out, "{indent}properties:");
             for (k, v) in props {
-                let _ = writeln!(out, "{indent}  {}: {}", q(k), q(v));
+                let _ = writeln!(out, "{indent}  {}: {}", q(k), property_value(k, v));
             }
         }
     }
@@ -81,8 +111,14 @@ pub struct Account<'a> {
     pub phones: &'a [Listed],
 }
 
-/// The exported spec: every account's provider entry, then their phones (by provider, then id).
-pub fn spec_yaml(accounts: &[Account<'_>], with_properties: bool, layout: Layout) -> String {
+/// The exported spec: every account's provider entry (unless `phones_only`), then their phones (by
+/// provider, then id).
+pub fn spec_yaml(accounts: &[Account<'_>], options: Options) -> String {
+    let Options {
+        with_properties,
+        layout,
+        phones_only,
+    } = options;
     let mut out = String::new();
     let total: usize = accounts.iter().map(|a| a.phones.len()).sum();
     let names: Vec<String> = accounts
@@ -101,12 +137,25 @@ pub fn spec_yaml(accounts: &[Account<'_>], with_properties: bool, layout: Layout
         out,
         "# Check it with `phonefleet validate`; `phonefleet plan` on it shows no changes."
     );
-    let _ = writeln!(out, "version: 1\nproviders:");
-    let providers: BTreeMap<&str, &ProviderConfig> =
-        accounts.iter().map(|a| (a.name, a.config)).collect();
-    let yaml = serde_yaml::to_string(&providers).expect("provider settings serialize");
-    for line in yaml.lines() {
-        let _ = writeln!(out, "  {line}");
+    let _ = writeln!(out, "version: 1");
+    if phones_only {
+        let _ = writeln!(
+            out,
+            "# Phones only: the provider entries ({}) are declared in another file of the spec.",
+            accounts
+                .iter()
+                .map(|a| a.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    } else {
+        let _ = writeln!(out, "providers:");
+        let providers: BTreeMap<&str, &ProviderConfig> =
+            accounts.iter().map(|a| (a.name, a.config)).collect();
+        let yaml = serde_yaml::to_string(&providers).expect("provider settings serialize");
+        for line in yaml.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     let mut singles = String::new();
     let mut grouped = String::new();
@@ -139,8 +188,14 @@ fn write_phones(
     let (name, kind) = (account.name, account.config.kind);
     let mut sorted: Vec<&Listed> = account.phones.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    let notes = |out: &mut String, l: &Listed, indent: &str| {
+        for n in &l.notes {
+            let _ = writeln!(out, "{indent}# {}", comment(n));
+        }
+    };
     let single = |out: &mut String, l: &Listed| {
         let s = settings_of(kind, l, with_properties);
+        notes(out, l, "  ");
         if s.state.is_none() {
             let meaning = state::meaning(kind, l.phone.raw_status);
             let why = if l.phone.power == Power::Transitioning {
@@ -155,6 +210,9 @@ fn write_phones(
             );
         }
         let _ = writeln!(out, "  - id: {}\n    provider: {name}", q(&l.id));
+        if let Some(n) = &l.name {
+            let _ = writeln!(out, "    name: {}", q(n));
+        }
         write_settings(out, &s, "    ");
     };
     let settled = |l: &Listed| matches!(l.phone.power, Power::Running | Power::Stopped);
@@ -168,24 +226,40 @@ fn write_phones(
             for l in sorted.iter().filter(|l| !settled(l)) {
                 single(singles, l);
             }
-            let mut groups: BTreeMap<Settings, Vec<&str>> = BTreeMap::new();
+            let mut groups: BTreeMap<Settings, Vec<&Listed>> = BTreeMap::new();
             for l in sorted.iter().filter(|l| settled(l)) {
                 groups
                     .entry(settings_of(kind, l, with_properties))
                     .or_default()
-                    .push(&l.id);
+                    .push(l);
             }
-            for (s, ids) in &groups {
+            for (s, members) in &groups {
                 let _ = writeln!(grouped, "  - provider: {name}");
                 write_settings(grouped, s, "    ");
-                grouped.push_str("    ids: [");
-                for (i, id) in ids.iter().enumerate() {
-                    if i > 0 {
-                        grouped.push_str(if i % 6 == 0 { ",\n      " } else { ", " });
+                // Groups hold ids only: each phone's name (and what a person should know) stays
+                // beside its id as a comment.
+                if members
+                    .iter()
+                    .all(|l| l.name.is_none() && l.notes.is_empty())
+                {
+                    grouped.push_str("    ids: [");
+                    for (i, l) in members.iter().enumerate() {
+                        if i > 0 {
+                            grouped.push_str(if i % 6 == 0 { ",\n      " } else { ", " });
+                        }
+                        grouped.push_str(&q(&l.id));
                     }
-                    grouped.push_str(&q(id));
+                    grouped.push_str("]\n");
+                } else {
+                    grouped.push_str("    ids:\n");
+                    for l in members {
+                        notes(grouped, l, "      ");
+                        let _ = match &l.name {
+                            Some(n) => writeln!(grouped, "      - {}  # {}", q(&l.id), comment(n)),
+                            None => writeln!(grouped, "      - {}", q(&l.id)),
+                        };
+                    }
                 }
-                grouped.push_str("]\n");
             }
         }
     }

@@ -242,6 +242,10 @@ pub struct ExportArgs {
     /// Fold phones with identical settings into groups.
     #[arg(long, value_enum, value_name = "FIELD")]
     pub group_by: Option<GroupBy>,
+    /// Write phones (and groups) only, no `providers` block: a file for a spec directory whose
+    /// providers are declared in another file.
+    #[arg(long)]
+    pub phones_only: bool,
     /// Export from the local simulated cloud (`.phonefleet/simulator.json`).
     #[arg(long)]
     pub simulate: bool,

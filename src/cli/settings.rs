@@ -222,6 +222,8 @@ pub struct ExportSettings {
     pub with_properties: bool,
     /// Fold identical settings into groups.
     pub group_by_state: bool,
+    /// No `providers` block.
+    pub phones_only: bool,
     /// Use the simulator.
     pub simulate: bool,
     /// How long the whole run may take.
@@ -235,6 +237,7 @@ impl From<&ExportArgs> for ExportSettings {
             spec: a.spec.clone(),
             with_properties: a.with_properties,
             group_by_state: a.group_by.is_some(),
+            phones_only: a.phones_only,
             simulate: a.simulate,
             timeout: Duration::from_secs(a.timeout),
         }

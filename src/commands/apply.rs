@@ -114,7 +114,7 @@ async fn from_spec(
     let loaded = crate::spec::load_file(&settings.file)?;
     let scope = Scope::of(&loaded, &settings.connect.targets, overrides(settings))?;
     let _lock = lock(&scope.providers, settings)?;
-    let fleet = super::plan::open_fleet(&scope, &settings.connect, global, deadline).await?;
+    let fleet = super::plan::open_fleet(&scope, &settings.connect, global, deadline, false).await?;
     let bars = render::progress::ReadBars::new(global.progress);
     let made = crate::ops::plan::plan(&loaded, &scope, &fleet, Count::No, settings.canary, &bars);
     // Reads are dropped mid-flight on a signal: nothing has been sent yet.

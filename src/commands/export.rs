@@ -104,7 +104,14 @@ pub async fn export(
     } else {
         Layout::Phones
     };
-    let text = export::spec_yaml(&accounts, settings.with_properties, layout);
+    let text = export::spec_yaml(
+        &accounts,
+        export::Options {
+            with_properties: settings.with_properties,
+            layout,
+            phones_only: settings.phones_only,
+        },
+    );
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;

@@ -27,16 +27,22 @@ pub fn reach(connect: &crate::cli::settings::ConnectSettings) -> Reach {
     }
 }
 
-/// Say what is read, and connect to the providers of `scope` (or the sandbox).
+/// Say what is read, and connect to the providers of `scope` (or the sandbox): with `every_account`,
+/// to every account the scope counts, not only those its phones need.
 pub async fn open_fleet(
     scope: &Scope,
     connect: &crate::cli::settings::ConnectSettings,
     global: &GlobalSettings,
     deadline: std::time::Instant,
+    every_account: bool,
 ) -> anyhow::Result<Fleet> {
     eprintln!("{}", render::status::reading(scope, connect.simulate));
     Fleet::open(
-        &scope.providers,
+        if every_account {
+            &scope.accounts
+        } else {
+            &scope.providers
+        },
         &scope.desired,
         &scope.limits,
         reach(connect),
@@ -98,7 +104,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     }
     let loaded = spec::load_file(&settings.spec)?;
     let scope = Scope::of(&loaded, &settings.connect.targets, Overrides::default())?;
-    let fleet = open_fleet(&scope, &settings.connect, global, deadline).await?;
+    let fleet = open_fleet(&scope, &settings.connect, global, deadline, true).await?;
     let bars = render::progress::ReadBars::new(global.progress);
     let count = if global.verbose > 0 {
         Count::Ids

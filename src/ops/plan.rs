@@ -18,6 +18,9 @@ pub struct Scope {
     pub desired: Vec<DesiredPhone>,
     /// The provider entries those phones need.
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// The entries a plan connects to: those, and when nothing narrows the run every entry of the
+    /// spec, so that an account with no declared phone is counted as "not managed" too.
+    pub accounts: BTreeMap<String, ProviderConfig>,
     /// Limits in force per provider.
     pub limits: BTreeMap<String, EffectiveLimits>,
     /// How many phones the whole spec declares.
@@ -38,7 +41,13 @@ impl Scope {
         let declared = all.len();
         let desired = crate::select::select(all, targets)?;
         let providers = crate::select::in_scope(&spec.spec.providers, &desired);
+        let accounts = if targets.is_empty() {
+            spec.spec.providers.clone()
+        } else {
+            providers.clone()
+        };
         Ok(Scope {
+            accounts,
             limits: limits_for(&spec.spec.providers, overrides),
             desired,
             providers,

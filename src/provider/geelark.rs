@@ -125,6 +125,9 @@ struct ListItem {
     id: serde_json::Value,
     #[serde(default, deserialize_with = "lenient_opt_int")]
     status: Option<i64>,
+    /// A name is only shown: any other type than text is left out, never an error.
+    #[serde(default, rename = "serialName")]
+    serial_name: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,6 +312,12 @@ impl Geelark {
             .map(|item| super::Listed {
                 id: id_text(&item.id),
                 phone: ObservedPhone::power_only(ProviderKind::Geelark, item.status.unwrap_or(-1)),
+                name: item
+                    .serial_name
+                    .as_ref()
+                    .and_then(|n| n.as_str())
+                    .map(str::to_owned),
+                notes: Vec::new(),
             });
         Ok(super::first_sightings(listed, total))
     }

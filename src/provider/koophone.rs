@@ -140,6 +140,49 @@ struct ListData {
 struct ListedInstance {
     instance_id: String,
     running_status: i64,
+    #[serde(default)]
+    instance_name: Option<serde_json::Value>,
+    /// 0 normal, 1 frozen (`ListInstances`).
+    #[serde(default)]
+    frozen_status: Option<serde_json::Value>,
+    #[serde(default)]
+    backup_status: Option<serde_json::Value>,
+    #[serde(default)]
+    restore_status: Option<serde_json::Value>,
+}
+
+/// A status flag set (not 0) as a number or its text; anything else is read as not set (only shown).
+fn flag(v: &Option<serde_json::Value>) -> Option<i64> {
+    let n = match v.as_ref()? {
+        serde_json::Value::Number(n) => n.as_i64()?,
+        serde_json::Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    (n != 0).then_some(n)
+}
+
+impl ListedInstance {
+    /// What a person adopting this instance should know: frozen, or a backup or restore under way.
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if flag(&self.frozen_status).is_some() {
+            notes.push(
+                "frozen (frozen_status 1): KooPhone refuses every change until it is unfrozen"
+                    .into(),
+            );
+        }
+        for (field, v, what) in [
+            ("restore_status", &self.restore_status, "being restored"),
+            ("backup_status", &self.backup_status, "being backed up"),
+        ] {
+            if let Some(v) = flag(v) {
+                notes.push(format!(
+                    "{what} ({field} {v}): changes wait until it is done"
+                ));
+            }
+        }
+        notes
+    }
 }
 
 /// KooPhone codes that speak of one instance of a batch, not of the caller: the instance does not
@@ -304,8 +347,14 @@ impl Koophone {
             .into_iter()
             .flat_map(|p| p.result)
             .map(|i| super::Listed {
-                id: i.instance_id,
+                notes: i.notes(),
                 phone: ObservedPhone::power_only(ProviderKind::Koophone, i.running_status),
+                name: i
+                    .instance_name
+                    .as_ref()
+                    .and_then(|n| n.as_str())
+                    .map(str::to_owned),
+                id: i.instance_id,
             });
         Ok(super::first_sightings(listed, total))
     }

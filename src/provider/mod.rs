@@ -265,6 +265,12 @@ pub struct Listed {
     pub id: String,
     /// What the listing (and, for CPH properties, the detail call) showed.
     pub phone: crate::state::ObservedPhone,
+    /// The name the provider shows (CPH `phone_name`, GeeLark `serialName`, KooPhone
+    /// `instance_name`), cleaned like any provider text.
+    pub name: Option<String>,
+    /// What the listing says that a spec cannot declare (KooPhone frozen, CPH `custom_property`
+    /// keys), for a person reading an export.
+    pub notes: Vec<String>,
 }
 
 /// Phones listed page after page, each kept where it was first seen: a phone created while the pages
@@ -278,6 +284,11 @@ fn first_sightings(listed: impl IntoIterator<Item = Listed>, expected: usize) ->
     for mut l in listed {
         // Listed ids are shown (unmanaged phones, export): cleaned like any provider text.
         l.id = crate::redact::text(&l.id);
+        l.name = l
+            .name
+            .as_deref()
+            .map(crate::redact::text)
+            .filter(|n| !n.is_empty());
         if seen.insert(l.id.clone()) {
             out.push(l);
         }

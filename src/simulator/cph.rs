@@ -3,6 +3,7 @@
 //! `{error_code, error_msg}`. Codes the docs do not give for a case use `CPS.0100` (documented in the
 //! README as the simulator's own).
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -51,7 +52,7 @@ struct PhoneBody<'a> {
     create_time: &'a str,
     update_time: &'a str,
     #[serde(flatten)]
-    detail: Option<Detail>,
+    detail: Option<Detail<'a>>,
 }
 
 #[derive(Serialize)]
@@ -62,18 +63,20 @@ struct Metadata {
 
 /// The fields only `ShowCloudPhoneDetail` has.
 #[derive(Serialize)]
-struct Detail {
+struct Detail<'a> {
     request_id: &'static str,
     access_infos: [(); 0],
     property: String,
-    /// A map of string to string beside `property` (PySDK `show_cloud_phone_detail_response.py`);
-    /// phonefleet sets none, so it is empty.
-    custom_property: Empty,
+    /// A map of string to string beside `property` (PySDK `show_cloud_phone_detail_response.py`):
+    /// the fixture's, empty unless given (phonefleet never sets it).
+    custom_property: &'a BTreeMap<String, String>,
     phone_data_volume: Empty,
 }
 
 #[derive(Serialize)]
 struct Empty {}
+
+static NO_CUSTOM: BTreeMap<String, String> = BTreeMap::new();
 
 /// Creation and update times, made once per answer.
 struct Times {
@@ -92,7 +95,10 @@ impl Times {
 
 fn phone_body<'a>(p: &'a super::world::SimPhone, times: &'a Times, detail: bool) -> PhoneBody<'a> {
     PhoneBody {
-        phone_name: format!("phone-{}", &p.id[..p.id.len().min(8)]),
+        phone_name: p
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("phone-{}", &p.id[..p.id.len().min(8)])),
         server_id: "sim-server",
         phone_id: &p.id,
         phone_model_name: "kc1.large.2",
@@ -116,7 +122,7 @@ fn phone_body<'a>(p: &'a super::world::SimPhone, times: &'a Times, detail: bool)
             request_id: "sim",
             access_infos: [],
             property: serde_json::to_string(&p.properties).unwrap_or_default(),
-            custom_property: Empty {},
+            custom_property: p.custom_property.as_ref().unwrap_or(&NO_CUSTOM),
             phone_data_volume: Empty {},
         }),
     }

@@ -72,8 +72,11 @@ fn batch_answer(req: &Req, total: usize, success: Vec<Value>, failed: Vec<Value>
     )
 }
 
-fn serial(id: &str) -> String {
-    format!("phone-{}", &id[..id.len().min(8)])
+/// The phone's `serialName`: its fixture name, or one made from its id.
+fn serial(p: &super::world::SimPhone) -> String {
+    p.name
+        .clone()
+        .unwrap_or_else(|| format!("phone-{}", &p.id[..p.id.len().min(8)]))
 }
 
 /// Read `ids` (at most `max`), answer each with `each` (a success or a failure detail), and wrap the
@@ -101,7 +104,7 @@ fn per_id(
 
 pub(super) fn status(w: &mut World, req: &Req, now: Instant) -> Resp {
     per_id(w, req, 100, now, |phone, id| match phone {
-        Some(p) => Ok(json!({ "id": id, "serialName": serial(id), "status": p.status })),
+        Some(p) => Ok(json!({ "id": id, "serialName": serial(p), "status": p.status })),
         None => Err(fail(42001, id, "env not found")),
     })
 }
@@ -136,7 +139,7 @@ pub(super) fn stop(w: &mut World, req: &Req, now: Instant) -> Resp {
             None => {
                 p.status = 2;
                 p.transition = None;
-                Ok(json!({ "id": id, "serialName": serial(id), "status": 2 }))
+                Ok(json!({ "id": id, "serialName": serial(p), "status": 2 }))
             }
         },
     })
@@ -144,10 +147,10 @@ pub(super) fn stop(w: &mut World, req: &Req, now: Instant) -> Resp {
 
 /// One `phone/list` item with every documented field (`Phone`, with its `Group`, `Tag`,
 /// `EquipmentInfo` and `Proxy`), each of its documented type.
-fn list_item(id: &str, status: i64) -> Value {
+fn list_item(id: &str, name: &str, status: i64) -> Value {
     json!({
         "id": id,
-        "serialName": serial(id),
+        "serialName": name,
         "serialNo": "1",
         "group": { "id": "", "name": "", "remark": "" },
         "remark": "",
@@ -191,7 +194,7 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
             w.phone(KIND, id, now).map(|p| {
                 // The list reports 0 started, 1 starting, 2 shut down; an expired phone shows as shut down.
                 let status = if p.status == 3 { 2 } else { p.status };
-                list_item(id, status)
+                list_item(id, &serial(p), status)
             })
         })
         .collect();

@@ -78,13 +78,15 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
         .take(page_size)
         .filter_map(|id| {
             w.phone(KIND, id, now).map(|p| {
+                // A fixture's state code shows in the list as its flag (`frozen_status` 1 is frozen).
+                let code = p.koophone_code.as_deref();
                 // Every field of the Java SDK's `InstanceBatchQueryRspDataResult`, of its type.
                 json!({
                     "instance_id": id,
-                    "instance_name": format!("instance-{id}"),
+                    "instance_name": p.name.clone().unwrap_or_else(|| format!("instance-{id}")),
                     "region": "cn-north-4",
                     "instance_sku": "sim | 8 cores | 16GB",
-                    "frozen_status": 0,
+                    "frozen_status": i64::from(code == Some("KOOPHONE.API.2004")),
                     "running_status": p.status,
                     "login_status": 0,
                     "assign_status": 0,
@@ -97,9 +99,9 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
                     "account_name": "",
                     "region_name": "",
                     "region_name_en": "",
-                    "backup_status": 0,
+                    "backup_status": i64::from(code == Some("KOOPHONE.API.2006")),
                     "backup_time": "",
-                    "restore_status": 0,
+                    "restore_status": i64::from(code == Some("KOOPHONE.API.2005")),
                     "restore_time": "",
                 })
             })

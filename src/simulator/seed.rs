@@ -106,5 +106,7 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         unreadable: false,
         koophone_code: None,
         job_fails: None,
+        name: d.name.clone(),
+        custom_property: None,
     }
 }

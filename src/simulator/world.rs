@@ -103,6 +103,13 @@ pub struct FixturePhone {
     /// with this error; the change is not made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_fails: Option<JobError>,
+    /// The name the provider lists (CPH `phone_name`, GeeLark `serialName`, KooPhone
+    /// `instance_name`); a made-up one from the id when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// huawei-cph: the detail answer's `custom_property` (set by other tools, never by phonefleet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_property: Option<BTreeMap<String, String>>,
 }
 
 /// A per-phone error the simulated CPH puts in `jobs[]`.
@@ -213,6 +220,8 @@ pub(crate) struct SimPhone {
     pub(crate) unreadable: bool,
     pub(crate) koophone_code: Option<String>,
     pub(crate) job_fails: Option<JobError>,
+    pub(crate) name: Option<String>,
+    pub(crate) custom_property: Option<BTreeMap<String, String>>,
     /// Status to reach, and when.
     pub(crate) transition: Option<(Instant, i64)>,
     /// Route to take, and when (a phones-traffic job in flight).
@@ -270,6 +279,8 @@ impl SimPhone {
             unreadable: self.unreadable,
             koophone_code: self.koophone_code.clone(),
             job_fails: self.job_fails.clone(),
+            name: self.name.clone(),
+            custom_property: self.custom_property.clone(),
         }
     }
 }
@@ -364,6 +375,8 @@ impl World {
                     unreadable: p.unreadable,
                     koophone_code: p.koophone_code,
                     job_fails: p.job_fails,
+                    name: p.name,
+                    custom_property: p.custom_property,
                     transition: None,
                     pending_traffic: None,
                     pending_properties: Vec::new(),

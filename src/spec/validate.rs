@@ -35,6 +35,15 @@ fn is_text_attribute(key: &str) -> bool {
     key.starts_with("sys.prop.") || matches!(key, "persist.sys.locale" | "com.cph.bandwidth_limit")
 }
 
+/// Whether CPH documents `key` as an Integer attribute (`cph_api_appendix_03`): sent and exported as
+/// a JSON number.
+pub(crate) fn is_integer_attribute(key: &str) -> bool {
+    matches!(
+        key,
+        "com.cph.mainkeys" | "disable.status.bar" | "ro.permission.changed" | "ro.install.auto"
+    ) || key.starts_with("ro.com.cph.")
+}
+
 /// The most property JSON a phone may declare. CPH documents two numbers: `batch-update-property`
 /// takes `property` and `custom_property` together up to 7800 bytes (PySDK `property_to_update.py`),
 /// but the detail answer shows `property` only up to 2048 bytes (`show_cloud_phone_detail_response.py`).

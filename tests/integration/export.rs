@@ -31,12 +31,12 @@ fn export_then_plan_shows_no_changes_for_each_provider() {
         (
             "gl",
             vec![],
-            vec!["id: \"g2\"\n    provider: gl\n    state: stopped"],
+            vec!["id: \"g2\"\n    provider: gl\n    name: \"phone-g2\"\n    state: stopped"],
         ),
         (
             "kp",
             vec![],
-            vec!["id: \"k2\"\n    provider: kp\n    state: stopped"],
+            vec!["id: \"k2\"\n    provider: kp\n    name: \"instance-k2\"\n    state: stopped"],
         ),
     ] {
         let mut cmd = pf(&["export", "--provider", provider, &dir.spec()]);
@@ -86,11 +86,13 @@ fn group_by_state_folds_a_big_fleet_into_a_short_file() {
     .run();
     out.code(0);
     assert_eq!(out.stdout.matches("- provider: gl").count(), 2);
+    // One line a phone: its id, and its name as a comment (groups hold ids only).
     assert!(
-        out.stdout.lines().count() < 250,
+        out.stdout.lines().count() < 1020,
         "{} lines",
         out.stdout.lines().count()
     );
+    out.stdout_has("      - \"g0001\"  # phone-g0001\n");
     assert_eq!(
         sim.stats().get("POST /open/v1/phone/list"),
         Some(&10),
@@ -151,4 +153,53 @@ fn export_with_properties_refuses_a_phone_it_cannot_read() {
         .no_panic()
         .stderr_has("the properties of phone c2 could not be read");
     assert!(!out.stdout.contains("c2"), "{}", out.stdout);
+}
+
+/// `export --phones-only` writes a file for a spec directory whose providers are declared elsewhere:
+/// names kept, Integer CPH attributes as numbers, and what a spec cannot declare (KooPhone frozen, CPH
+/// `custom_property`) as comments. Before it, `plan` counts an account with no declared phone as "not
+/// managed"; after it, the directory validates and plans clean.
+#[test]
+fn phones_only_export_fits_a_spec_directory_and_keeps_names() {
+    let sim = Sim::start(
+        "phones:
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running, traffic: direct, name: store12-a, properties: {com.cph.mainkeys: 1, sys.prop.writewifissid: w1}, custom_property: {vendor.tag: blue}}
+  - {provider: geelark, id: g1, status: running, name: growth-001}
+  - {provider: koophone, id: k1, status: stopped, name: kp-frozen, koophone_code: KOOPHONE.API.2004}
+  - {provider: koophone, id: k2, status: running, name: kp-ok}
+",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet");
+    std::fs::create_dir(&fleet).unwrap();
+    std::fs::write(fleet.join("00-providers.yaml"), providers(&sim.url())).unwrap();
+    let fleet_arg = fleet.display().to_string();
+    // No phone declared: every account's phones are counted, none of them planned.
+    pf(&["plan", &fleet_arg])
+        .run()
+        .code(0)
+        .stdout_has("1 phone at `cph` is not managed by this spec")
+        .stdout_has("1 phone at `gl` is not managed by this spec")
+        .stdout_has("2 phones at `kp` are not managed by this spec");
+    let out = pf(&["export", &fleet_arg, "--phones-only", "--with-properties"]).run();
+    out.code(0)
+        .stdout_has("name: \"store12-a\"")
+        .stdout_has("name: \"growth-001\"")
+        .stdout_has("\"com.cph.mainkeys\": 1\n")
+        .stdout_has("\"sys.prop.writewifissid\": \"w1\"")
+        .stdout_has("# custom_property (not managed by phonefleet): vendor.tag\n")
+        .stdout_has("# frozen (frozen_status 1): KooPhone refuses every change until it is unfrozen\n  - id: \"k1\"");
+    assert!(!out.stdout.contains("providers:"), "{}", out.stdout);
+    assert!(!out.stdout.contains("blue"), "custom values are not copied");
+    std::fs::write(fleet.join("phones.yaml"), &out.stdout).unwrap();
+    pf(&["validate", &fleet_arg]).run().code(0);
+    let plan = pf(&["plan", &fleet_arg]).run();
+    // The frozen instance is read as KooPhone answers it (2004) and shown blocked; the rest match.
+    plan.code(0)
+        .stdout_has("3 phones already match the spec")
+        .stdout_has("frozen");
+    assert!(!plan.stdout.contains("not managed"), "{}", plan.stdout);
+    // Grouped, names stay beside the ids.
+    let grouped = pf(&["export", &fleet_arg, "--phones-only", "--group-by", "state"]).run();
+    grouped.code(0).stdout_has("- \"k2\"  # kp-ok\n");
 }

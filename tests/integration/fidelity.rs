@@ -489,3 +489,63 @@ fn geelark_lock_slow_down_and_concurrency_codes_read_as_documented() {
         }
     }
 }
+
+/// Fixture options for what the providers list about a phone beyond its state: the name each API
+/// lists (CPH `phone_name`, GeeLark `serialName`, KooPhone `instance_name`), CPH's `custom_property`
+/// map (PySDK `show_cloud_phone_detail_response.py`: `dict(str, str)`), and KooPhone's
+/// `frozen_status` (KP-doc `ListInstances`: 0 normal, 1 frozen), `restore_status` and `backup_status`
+/// for an instance whose status call answers 2004, 2005 or 2006.
+#[test]
+fn names_custom_properties_and_koophone_flags_are_listed_as_documented() {
+    let sim = Sim::start(
+        "phones:
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running, name: store-1, custom_property: {vendor.tag: blue}}
+  - {provider: geelark, id: g1, status: running, name: growth-1}
+  - {provider: koophone, id: k1, status: stopped, name: kp-1, koophone_code: KOOPHONE.API.2004}
+  - {provider: koophone, id: k2, status: stopped, koophone_code: KOOPHONE.API.2005}
+  - {provider: koophone, id: k3, status: stopped, koophone_code: KOOPHONE.API.2006}
+",
+    );
+    let detail = call(&sim, "GET", "/v1/p1/cloud-phone/phones/c1", CPH, None);
+    assert_eq!(detail.body["phone_name"], "store-1");
+    assert_eq!(
+        detail.body["custom_property"],
+        json!({"vendor.tag": "blue"})
+    );
+    let gl = call(
+        &sim,
+        "POST",
+        "/open/v1/phone/list",
+        GL,
+        Some(json!({"page": 1, "pageSize": 10})),
+    );
+    assert_eq!(gl.body["data"]["items"][0]["serialName"], "growth-1");
+    let list = call(
+        &sim,
+        "GET",
+        "/v1/instances/batch-query?page_no=1&page_size=10&x-request-id=r-1",
+        KP,
+        None,
+    );
+    let flags: Vec<(Value, Value, Value, Value)> = list.body["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["instance_name"].clone(),
+                i["frozen_status"].clone(),
+                i["restore_status"].clone(),
+                i["backup_status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (json!("kp-1"), json!(1), json!(0), json!(0)),
+            (json!("instance-k2"), json!(0), json!(1), json!(0)),
+            (json!("instance-k3"), json!(0), json!(0), json!(1)),
+        ]
+    );
+}

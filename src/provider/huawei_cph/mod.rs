@@ -118,6 +118,9 @@ struct ListedPhone {
     status: i64,
     #[serde(default)]
     traffic_type: Option<String>,
+    /// Only shown (export): any other type than text is left out, never an error.
+    #[serde(default)]
+    phone_name: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,7 +130,25 @@ struct DetailResponse {
     traffic_type: Option<String>,
     #[serde(default)]
     property: Option<String>,
+    /// Set beside `property` by other tools (PySDK `show_cloud_phone_detail_response.py`: a map of
+    /// text); phonefleet never writes it, and only an export names its keys.
+    #[serde(default)]
+    custom_property: Option<serde_json::Value>,
 }
+
+/// The keys of a `custom_property` answer: a map, or a string holding one (as `property` is); anything
+/// else has none.
+fn custom_keys(v: Option<&serde_json::Value>) -> Vec<String> {
+    let map = match v {
+        Some(serde_json::Value::Object(m)) => m.clone(),
+        Some(serde_json::Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
+        _ => serde_json::Map::new(),
+    };
+    map.keys().map(|k| crate::redact::text(k)).collect()
+}
+
+/// A detail answer: the phone, what it showed, and its `custom_property` keys.
+type Detailed = (String, Observation, Vec<String>);
 
 /// Decode a CPH `property` string (a JSON object as a string) into string values. An absent or empty
 /// string is no properties; anything else that is not a JSON object is an error (an empty map would
@@ -284,7 +305,8 @@ impl HuaweiCph {
         Ok(page)
     }
 
-    async fn detail(&self, id: &str) -> Result<Observation, ProviderError> {
+    /// One phone's detail, and the keys of its `custom_property`.
+    async fn detail(&self, id: &str) -> Result<(Observation, Vec<String>), ProviderError> {
         let call = Call {
             dialect: &DIALECT,
             method: Method::GET,
@@ -296,7 +318,8 @@ impl HuaweiCph {
         match self.call(call.clone(), None).await {
             Ok(reply) => {
                 let d: DetailResponse = self.decode(&call, &reply)?;
-                Ok(match parse_property(d.property.as_deref()) {
+                let custom = custom_keys(d.custom_property.as_ref());
+                let observation = match parse_property(d.property.as_deref()) {
                     Ok(props) => Observation::Found(observed(
                         d.status,
                         d.traffic_type.as_deref(),
@@ -307,14 +330,15 @@ impl HuaweiCph {
                         }),
                     )),
                     Err(why) => Observation::unreadable(why),
-                })
+                };
+                Ok((observation, custom))
             }
             // Only CPH's own "phone not found" codes mean that; a 404 from the API gateway (`APIGW.*`:
             // no such API at this host or path) is an endpoint error, classified in `ProviderError`.
             Err(ProviderError::Http { source, .. })
                 if matches!(source.code.as_deref(), Some("CPS.0005" | "CPS.0004")) =>
             {
-                Ok(Observation::NotFound)
+                Ok((Observation::NotFound, Vec::new()))
             }
             Err(e) => Err(e),
         }
@@ -341,8 +365,9 @@ impl HuaweiCph {
         let (pages, details) =
             futures::join!(self.read_pages(missing), self.details(with_properties));
         let (mut out, rest) = pages?;
-        out.extend(details?);
-        out.extend(self.details(rest).await?);
+        let drop_custom = |d: Vec<Detailed>| d.into_iter().map(|(id, o, _)| (id, o));
+        out.extend(drop_custom(details?));
+        out.extend(drop_custom(self.details(rest).await?));
         Ok(out)
     }
 
@@ -448,22 +473,23 @@ impl HuaweiCph {
     /// One detail call per phone, up to the provider's concurrency. A phone whose call fails (after
     /// retries) is unreadable on its own; only an error that stops the whole provider (credentials,
     /// endpoint) fails the read.
-    async fn details(&self, ids: Vec<&str>) -> Result<Vec<(String, Observation)>, ProviderError> {
-        let answers: Vec<(String, Result<Observation, ProviderError>)> = stream::iter(ids)
-            .map(|id| async move {
-                let r = self.detail(id).await;
-                self.ctx.count_read(1);
-                (id.to_owned(), r)
-            })
-            .buffer_unordered(self.ctx.limits.concurrency)
-            .collect()
-            .await;
+    async fn details(&self, ids: Vec<&str>) -> Result<Vec<Detailed>, ProviderError> {
+        let answers: Vec<(String, Result<(Observation, Vec<String>), ProviderError>)> =
+            stream::iter(ids)
+                .map(|id| async move {
+                    let r = self.detail(id).await;
+                    self.ctx.count_read(1);
+                    (id.to_owned(), r)
+                })
+                .buffer_unordered(self.ctx.limits.concurrency)
+                .collect()
+                .await;
         answers
             .into_iter()
             .map(|(id, obs)| match obs {
-                Ok(o) => Ok((id, o)),
+                Ok((o, custom)) => Ok((id, o, custom)),
                 Err(e) if e.is_fatal() => Err(e),
-                Err(e) => Ok((id, Observation::unreadable(super::chain(&e)))),
+                Err(e) => Ok((id, Observation::unreadable(super::chain(&e)), Vec::new())),
             })
             .collect()
     }
@@ -497,19 +523,37 @@ impl HuaweiCph {
             .flat_map(|p| p.phones)
             .map(|p| super::Listed {
                 phone: observed(p.status, p.traffic_type.as_deref(), None),
+                name: p
+                    .phone_name
+                    .as_ref()
+                    .and_then(|n| n.as_str())
+                    .map(str::to_owned),
+                notes: Vec::new(),
                 id: p.phone_id,
             });
         let mut out = super::first_sightings(listed, count);
         if properties {
             let ids: Vec<&str> = out.iter().map(|l| l.id.as_str()).collect();
-            let mut found: HashMap<String, Observation> =
-                self.details(ids).await?.into_iter().collect();
+            let mut found: HashMap<String, (Observation, Vec<String>)> = self
+                .details(ids)
+                .await?
+                .into_iter()
+                .map(|(id, o, custom)| (id, (o, custom)))
+                .collect();
             for l in &mut out {
                 match found.remove(&l.id) {
-                    Some(Observation::Found(o)) => l.phone = o,
+                    Some((Observation::Found(o), custom)) => {
+                        l.phone = o;
+                        if !custom.is_empty() {
+                            l.notes.push(format!(
+                                "custom_property (not managed by phonefleet): {}",
+                                custom.join(", ")
+                            ));
+                        }
+                    }
                     // An export is a spec people adopt: a phone whose properties could not be read is
                     // not written as a phone without properties.
-                    Some(Observation::Unreadable(why)) => {
+                    Some((Observation::Unreadable(why), _)) => {
                         return Err(self.ctx.err(HttpError {
                             kind: super::HttpErrorKind::Status,
                             method: Method::GET,
