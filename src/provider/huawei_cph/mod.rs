@@ -147,6 +147,9 @@ fn custom_keys(v: Option<&serde_json::Value>) -> Vec<String> {
     map.keys().map(|k| crate::redact::text(k)).collect()
 }
 
+/// What one detail answer showed, and its `custom_property` keys.
+type Detail = (Observation, Vec<String>);
+
 /// A detail answer: the phone, what it showed, and its `custom_property` keys.
 type Detailed = (String, Observation, Vec<String>);
 
@@ -306,7 +309,7 @@ impl HuaweiCph {
     }
 
     /// One phone's detail, and the keys of its `custom_property`.
-    async fn detail(&self, id: &str) -> Result<(Observation, Vec<String>), ProviderError> {
+    async fn detail(&self, id: &str) -> Result<Detail, ProviderError> {
         let call = Call {
             dialect: &DIALECT,
             method: Method::GET,
@@ -474,16 +477,15 @@ impl HuaweiCph {
     /// retries) is unreadable on its own; only an error that stops the whole provider (credentials,
     /// endpoint) fails the read.
     async fn details(&self, ids: Vec<&str>) -> Result<Vec<Detailed>, ProviderError> {
-        let answers: Vec<(String, Result<(Observation, Vec<String>), ProviderError>)> =
-            stream::iter(ids)
-                .map(|id| async move {
-                    let r = self.detail(id).await;
-                    self.ctx.count_read(1);
-                    (id.to_owned(), r)
-                })
-                .buffer_unordered(self.ctx.limits.concurrency)
-                .collect()
-                .await;
+        let answers: Vec<(String, Result<Detail, ProviderError>)> = stream::iter(ids)
+            .map(|id| async move {
+                let r = self.detail(id).await;
+                self.ctx.count_read(1);
+                (id.to_owned(), r)
+            })
+            .buffer_unordered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
         answers
             .into_iter()
             .map(|(id, obs)| match obs {
@@ -534,7 +536,7 @@ impl HuaweiCph {
         let mut out = super::first_sightings(listed, count);
         if properties {
             let ids: Vec<&str> = out.iter().map(|l| l.id.as_str()).collect();
-            let mut found: HashMap<String, (Observation, Vec<String>)> = self
+            let mut found: HashMap<String, Detail> = self
                 .details(ids)
                 .await?
                 .into_iter()
