@@ -143,6 +143,8 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             unreadable: false,
             koophone_code: None,
             job_fails: None,
+            name: None,
+            custom_property: None,
         });
     }
     let mut gl_ids = Vec::new();
@@ -167,6 +169,8 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             unreadable: false,
             koophone_code: None,
             job_fails: None,
+            name: None,
+            custom_property: None,
         });
         gl_ids.push(id);
     }
@@ -185,6 +189,8 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             unreadable: false,
             koophone_code: None,
             job_fails: None,
+            name: None,
+            custom_property: None,
         });
         kp_ids.push(id);
     }
