@@ -41,12 +41,21 @@ pub struct PhoneResult {
     pub provider: String,
     /// Phone id.
     pub phone_id: String,
+    /// Its name in the spec.
+    pub name: Option<String>,
     /// The action, or `None` for a blocked phone.
     pub action: Option<Action>,
     /// `set_properties`: the keys it changes (never their values, which may be sensitive).
     pub keys: Vec<String>,
     /// What happened.
     pub outcome: Outcome,
+}
+
+impl PhoneResult {
+    /// `name (id)`, or the id.
+    pub fn label(&self) -> String {
+        crate::spec::label(self.name.as_deref(), &self.phone_id)
+    }
 }
 
 /// Counts of outcomes.
@@ -435,6 +444,7 @@ async fn execute_now(
             results.push(PhoneResult {
                 provider: c.provider.clone(),
                 phone_id: c.phone_id.clone(),
+                name: c.name.clone(),
                 action: None,
                 keys: Vec::new(),
                 outcome,
@@ -454,6 +464,7 @@ async fn execute_now(
             results.push(PhoneResult {
                 provider: c.provider.clone(),
                 phone_id: c.phone_id.clone(),
+                name: c.name.clone(),
                 action: Some(*a),
                 keys: if matches!(a, Action::SetProperties | Action::Restart) {
                     c.after

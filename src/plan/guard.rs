@@ -89,7 +89,7 @@ pub struct GuardCheck {
     /// `max_stop_percent`: the stops and the declared phones the percentage is of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub of: Option<(u64, u64)>,
-    /// `protect`: the protected phones the plan would stop.
+    /// `protect`: the protected phones the plan would stop, as `name (id)` (or the id).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phones: Vec<String>,
 }
@@ -105,7 +105,7 @@ impl GuardCheck {
         let at = self
             .provider
             .as_deref()
-            .map_or_else(String::new, |p| format!(" at `{p}`"));
+            .map_or_else(String::new, |p| format!(" at {p}"));
         match self.guard {
             Guard::MaxChanges => format!(
                 "max_changes: {} phone{} change, limit {}",
@@ -143,7 +143,7 @@ pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
         protected
             .entry(c.provider.as_str())
             .or_default()
-            .push(c.phone_id.clone());
+            .push(crate::spec::label(c.name.as_deref(), &c.phone_id));
     }
     for (provider, phones) in protected {
         out.push(GuardCheck {

@@ -64,12 +64,12 @@ fn guards_count_changed_phones_stops_per_provider_and_protected_phones() {
     assert!(plan.breaks_protection());
     let shown = text::plan(&plan, Layout::plain());
     assert!(
-        shown.contains("  BROKEN protect at `cph`: the spec would stop 1 protected phone (c1)"),
+        shown.contains("  BROKEN protect at cph: the spec would stop 1 protected phone (c1)"),
         "{shown}"
     );
     assert!(
         shown.contains(
-            "  ok     max_stop_percent at `gl`: 10% (1 of 10 declared phones stop), limit 25%"
+            "  ok     max_stop_percent at gl: 10% (1 of 10 declared phones stop), limit 25%"
         ),
         "{shown}"
     );

@@ -24,6 +24,38 @@ pub struct PhoneView {
 }
 
 impl PhoneView {
+    /// The attributes of `before` and `after` that differ (what a change is, without the attributes
+    /// that stay as they are).
+    pub fn changed_only(before: &PhoneView, after: &PhoneView) -> (PhoneView, PhoneView) {
+        let mut b = PhoneView::default();
+        let mut a = PhoneView::default();
+        if before.state != after.state {
+            b.state.clone_from(&before.state);
+            a.state.clone_from(&after.state);
+        }
+        if before.traffic != after.traffic {
+            b.traffic.clone_from(&before.traffic);
+            a.traffic.clone_from(&after.traffic);
+        }
+        let keys: std::collections::BTreeSet<&String> = before
+            .properties
+            .keys()
+            .chain(after.properties.keys())
+            .collect();
+        for k in keys {
+            let (x, y) = (before.properties.get(k), after.properties.get(k));
+            if x != y {
+                if let Some(x) = x {
+                    b.properties.insert(k.clone(), x.clone());
+                }
+                if let Some(y) = y {
+                    a.properties.insert(k.clone(), y.clone());
+                }
+            }
+        }
+        (b, a)
+    }
+
     /// What the spec wants.
     pub fn desired(d: &DesiredPhone) -> PhoneView {
         PhoneView {

@@ -264,6 +264,7 @@ struct AlreadyDoneJson<'a> {
 struct ResultJson<'a> {
     provider: &'a str,
     phone_id: &'a str,
+    name: Option<&'a str>,
     action: Option<&'static str>,
     /// `set_properties`: the keys it changes, never their values.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -353,6 +354,7 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
                 ResultJson {
                     provider: &r.provider,
                     phone_id: &r.phone_id,
+                    name: r.name.as_deref(),
                     action: r.action.as_ref().map(Action::name),
                     keys: &r.keys,
                     outcome,

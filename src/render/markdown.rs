@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::color::Color;
-use super::text::{action_list, blocked_groups, diff_lines, fold, phone_label, summary_line};
-use crate::plan::{Action, Plan};
+use super::text::{
+    action_list, blocked_groups, diff_lines, fold, phone_label, section_rank, summary_line,
+};
+use crate::plan::{Action, PhoneView, Plan};
 
 /// Most characters a rendering may have.
 pub const BUDGET: usize = 60_000;
@@ -26,8 +28,18 @@ pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{MARKER}\n### phonefleet plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary));
+    stops_warning(plan, &mut out);
     if plan.summary.has_drift() {
         guards(plan, &mut out);
+    }
+    if plan.summary.unchanged > 0 {
+        let n = plan.summary.unchanged;
+        let _ = writeln!(
+            out,
+            "{n} phone{} already {} the spec.\n",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "matches" } else { "match" }
+        );
     }
     if !plan.summary.converging.is_empty() {
         let n = plan.summary.converging.len();
@@ -135,7 +147,7 @@ pub fn plan(plan: &Plan) -> String {
                 let line = format!(
                     "- {} {}: {}\n",
                     code(provider),
-                    code(&phone_label(c)),
+                    escape(&phone_label(c)),
                     escape(c.blocked.as_deref().unwrap_or_default())
                 );
                 if out.len() + line.len() > budget / 3 {
@@ -154,7 +166,9 @@ pub fn plan(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    let groups = fold(&plan.changes);
+    let mut groups = fold(&plan.changes);
+    // Stops first, as in the text plan.
+    groups.sort_by_key(|g| section_rank(&g[0].actions));
     let changed: usize = groups.iter().map(Vec::len).sum();
     if changed == 0 {
         return out;
@@ -177,36 +191,41 @@ pub fn plan(plan: &Plan) -> String {
                 action_list(&first.actions)
             );
         } else {
-            // A very large group lists as many ids as fit in a tenth of the budget.
-            let mut ids = String::new();
-            let mut listed = 0;
+            // A very large group lists as many phones as fit in a tenth of the budget, wrapped.
+            let mut labels: Vec<String> = Vec::new();
+            let mut size = 0;
             for c in group {
-                if ids.len() + c.phone_id.len() + 2 > BUDGET / 10 {
+                let l = phone_label(c);
+                if size + l.len() + 2 > BUDGET / 10 {
                     break;
                 }
-                if listed > 0 {
-                    ids.push_str(", ");
-                }
-                ids.push_str(&c.phone_id);
-                listed += 1;
+                size += l.len() + 2;
+                labels.push(l);
             }
-            if listed < group.len() {
-                let _ = write!(ids, " ... and {} more", group.len() - listed);
+            if labels.len() < group.len() {
+                labels.push(format!("... and {} more", group.len() - labels.len()));
             }
+            let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
             let _ = writeln!(
                 block,
-                "# {} / {} phones: {}\n# ids: {ids}",
+                "# {} / {} phones: {}",
                 first.provider,
                 group.len(),
                 action_list(&first.actions),
             );
+            let wide = super::wrap::Layout {
+                width: WIDTH,
+                full: true,
+                color: Color::new(false),
+            };
+            block.push_str(&super::wrap::id_list(&refs, wide, "# phones: "));
         }
-        block.push_str(&diff_lines(
-            &first.before,
-            &first.after,
-            Color::new(false),
-            "",
-        ));
+        let (before, after) = if group.len() > 1 {
+            PhoneView::changed_only(&first.before, &first.after)
+        } else {
+            (first.before.clone(), first.after.clone())
+        };
+        block.push_str(&diff_lines(&before, &after, Color::new(false), ""));
         for n in &first.notes {
             let _ = writeln!(block, "# note: {n}");
         }
@@ -225,17 +244,67 @@ pub fn plan(plan: &Plan) -> String {
     out
 }
 
-/// The guard rails' verdicts and the canary, as lists.
+/// Width of the lines of a diff block (GitHub shows about 100 columns before it scrolls).
+const WIDTH: usize = 100;
+
+/// Above everything else: how many phones the plan stops, and which, by name.
+fn stops_warning(plan: &Plan, out: &mut String) {
+    let stops: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.blocked.is_none() && c.actions.contains(&Action::Stop))
+        .map(phone_label)
+        .collect();
+    if stops.is_empty() {
+        return;
+    }
+    let mut list = String::new();
+    let mut listed = 0;
+    for s in &stops {
+        if list.len() + s.len() > 2000 {
+            break;
+        }
+        if listed > 0 {
+            list.push_str(", ");
+        }
+        list.push_str(s);
+        listed += 1;
+    }
+    if listed < stops.len() {
+        let _ = write!(list, " ... and {} more", stops.len() - listed);
+    }
+    let _ = writeln!(
+        out,
+        "> [!WARNING]\n> This plan **stops {} phone{}**: {}\n",
+        stops.len(),
+        if stops.len() == 1 { "" } else { "s" },
+        escape(&list)
+    );
+}
+
+/// The guard rails' verdicts (those with nothing planned on one line) and the canary, as lists.
 fn guards(plan: &Plan, out: &mut String) {
     if !plan.guards.is_empty() {
         let _ = writeln!(out, "**Guards** (apply refuses a plan that breaks one):\n");
+        let mut idle: Vec<String> = Vec::new();
         for g in &plan.guards {
+            if !g.broken() && g.planned == 0 {
+                idle.push(match &g.provider {
+                    Some(p) => format!("{} at {p}", g.guard.name()),
+                    None => g.guard.name().to_owned(),
+                });
+                continue;
+            }
             let verdict = if g.broken() { "**BROKEN**" } else { "ok" };
             let mut line: String = g.describe().chars().take(2000).collect();
             if g.broken() && g.guard.overridable() {
                 line.push_str(" (apply --override-guards to go ahead anyway)");
             }
             let _ = writeln!(out, "- {verdict} {}", escape(&line));
+        }
+        if !idle.is_empty() {
+            let list: String = idle.join(", ").chars().take(2000).collect();
+            let _ = writeln!(out, "- ok, nothing planned against: {}", escape(&list));
         }
         out.push('\n');
     }

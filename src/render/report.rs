@@ -36,14 +36,16 @@ fn done_line(report: &ApplyReport) -> String {
     )
 }
 
-/// Phones with the same reason, folded: (provider, reason) -> ids, in report order.
+/// Phones with the same reason, folded: (provider, reason) -> `name (id)` labels, in report order.
 fn folded<'a>(
     report: &'a ApplyReport,
     pick: impl Fn(&'a Outcome) -> Option<&'a str>,
-) -> Vec<(&'a str, &'a str, Vec<&'a str>)> {
-    by_reason(report.results.iter().filter_map(|r| {
-        pick(&r.outcome).map(|reason| (r.provider.as_str(), reason, r.phone_id.as_str()))
-    }))
+) -> Vec<(&'a str, &'a str, Vec<String>)> {
+    by_reason(
+        report.results.iter().filter_map(|r| {
+            pick(&r.outcome).map(|reason| (r.provider.as_str(), reason, r.label()))
+        }),
+    )
 }
 
 /// The report as text.
@@ -105,7 +107,7 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
         );
         // Folded by (provider, action, code, message with the phone's own ids taken out): a bad day
         // with 900 failures in three ways reads as three blocks.
-        let mut groups: Vec<(String, Vec<&str>, &str, Option<&str>)> = Vec::new();
+        let mut groups: Vec<(String, Vec<String>, &str, Option<&str>)> = Vec::new();
         let mut index: std::collections::BTreeMap<String, usize> = Default::default();
         for (r, e) in &failures {
             let action = r.action.as_ref().map_or("read", Action::name);
@@ -116,11 +118,11 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
                 crate::render::wrap::normalise(&e.message, &r.phone_id)
             );
             match index.get(&line) {
-                Some(&i) => groups[i].1.push(r.phone_id.as_str()),
+                Some(&i) => groups[i].1.push(r.label()),
                 None => {
                     index.insert(line.clone(), groups.len());
                     let name = r.action.as_ref().map(Action::name);
-                    groups.push((line, vec![r.phone_id.as_str()], e.code.as_str(), name));
+                    groups.push((line, vec![r.label()], e.code.as_str(), name));
                 }
             }
             match advice::for_failure(&e.code, r.action.as_ref().map(Action::name)) {
@@ -130,7 +132,7 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
         }
         for (line, ids, code, action) in &groups {
             let who = if ids.len() == 1 {
-                ids[0].to_owned()
+                ids[0].clone()
             } else {
                 format!("{} phones", ids.len())
             };
@@ -138,7 +140,8 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             out.push_str(&color.delete(wrap(&line, layout.width, "x ", "    ").trim_end()));
             out.push('\n');
             if ids.len() > 1 {
-                out.push_str(&crate::render::wrap::id_list(ids, layout, "  ids: "));
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                out.push_str(&crate::render::wrap::id_list(&ids, layout, "  phones: "));
             }
             if let Advice::Person(what) = advice::for_failure(code, *action) {
                 out.push_str(&wrap(what, layout.width, "    to do: ", "           "));
@@ -172,10 +175,11 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
         );
         for (provider, reason, ids) in blocks {
             let who = if ids.len() == 1 {
-                ids[0].to_owned()
+                ids[0].clone()
             } else {
                 format!("{} phones", ids.len())
             };
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             out.push_str(&reason_block(provider, &who, reason, &ids, layout));
         }
     }
@@ -222,6 +226,7 @@ mod tests {
             results.push(PhoneResult {
                 provider: "gl".into(),
                 phone_id: format!("g{i:03}"),
+                name: (i == 0).then(|| "growth-000".into()),
                 action: Some(Action::Stop),
                 keys: Vec::new(),
                 outcome: Outcome::Skipped("interrupted before this batch was sent".into()),
@@ -231,6 +236,7 @@ mod tests {
             results.push(PhoneResult {
                 provider: "kp".into(),
                 phone_id: format!("k{i:02}"),
+                name: None,
                 action: None,
                 keys: Vec::new(),
                 outcome: Outcome::Blocked("koophone offers no API to start or stop".into()),
@@ -239,6 +245,7 @@ mod tests {
         results.push(PhoneResult {
             provider: "gl".into(),
             phone_id: "g999".into(),
+            name: None,
             action: Some(Action::Stop),
             keys: Vec::new(),
             outcome: Outcome::Ok,
@@ -246,6 +253,7 @@ mod tests {
         results.push(PhoneResult {
             provider: "gl".into(),
             phone_id: "g998".into(),
+            name: None,
             action: Some(Action::Stop),
             keys: Vec::new(),
             outcome: Outcome::Failed(PhoneError {
@@ -263,7 +271,7 @@ mod tests {
             Layout::plain(),
         );
         assert!(text.starts_with("Done: 1 stopped, 0 started"), "{text}");
-        assert!(text.contains("Skipped (311):\n! gl / 311 phones: interrupted before this batch was sent\n  ids: g000, g001,"), "{text}");
+        assert!(text.contains("Skipped (311):\n! gl / 311 phones: interrupted before this batch was sent\n  ids: growth-000 (g000), g001,"), "{text}");
         assert!(
             text.contains("Blocked (66):\n! kp / 66 phones: koophone offers no API"),
             "{text}"

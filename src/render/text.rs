@@ -38,12 +38,14 @@ pub fn action_list(actions: &[Action]) -> String {
         .join(", ")
 }
 
-/// Changes that look the same (same provider, actions, before, after, notes) folded together, in order.
+/// Changes that are the same change (same provider, actions, changed attributes with their values,
+/// notes) folded together, in order: attributes that do not change do not split a block.
 pub fn fold(changes: &[PhoneChange]) -> Vec<Vec<&PhoneChange>> {
     let mut groups: Vec<Vec<&PhoneChange>> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for c in changes.iter().filter(|c| c.blocked.is_none()) {
-        let key = serde_json::to_string(&(&c.provider, &c.actions, &c.before, &c.after, &c.notes))
+        let (before, after) = PhoneView::changed_only(&c.before, &c.after);
+        let key = serde_json::to_string(&(&c.provider, &c.actions, &before, &after, &c.notes))
             .expect("plan values serialize");
         match index.get(&key) {
             Some(&i) => groups[i].push(c),
@@ -85,13 +87,14 @@ pub fn blocked_groups(changes: &[PhoneChange]) -> Vec<(&str, String, Vec<&PhoneC
         .collect::<Vec<_>>()
 }
 
-/// `id (name)` or `id`. Control characters in a name are shown escaped (validation refuses them; a
-/// plan file is not trusted to have been validated).
+/// `name (id)` or `id` ([`crate::spec::label`]).
 pub fn phone_label(c: &PhoneChange) -> String {
-    match &c.name {
-        Some(n) => format!("{} ({})", c.phone_id, crate::redact::controls(n)),
-        None => c.phone_id.clone(),
-    }
+    crate::spec::label(c.name.as_deref(), &c.phone_id)
+}
+
+/// The labels of phones, for an id list.
+pub fn labels(phones: &[&PhoneChange]) -> Vec<String> {
+    phones.iter().map(|c| phone_label(c)).collect()
 }
 
 /// The summary line.
@@ -126,6 +129,11 @@ enum Section {
     Start,
     Restart,
     Other,
+}
+
+/// The order of a block of changes in a plan: stops first, then starts, restarts, the rest.
+pub fn section_rank(actions: &[Action]) -> u8 {
+    Section::of(actions) as u8
 }
 
 impl Section {
@@ -200,6 +208,30 @@ pub fn guard_lines(plan: &Plan, layout: Layout) -> String {
     out
 }
 
+/// What the block markers present in this plan mean (a Terraform reader takes `-` for "destroy"):
+/// one line, or nothing when no block is shown.
+fn legend(groups: &[Vec<&PhoneChange>], color: Color) -> String {
+    let mut present: Vec<Section> = groups.iter().map(|g| Section::of(&g[0].actions)).collect();
+    present.sort_by_key(|s| *s as u8);
+    present.dedup();
+    if present.is_empty() {
+        return String::new();
+    }
+    let words: Vec<&str> = present
+        .iter()
+        .map(|s| match s {
+            Section::Stop => "- stop (power off; nothing is deleted)",
+            Section::Start => "+ start",
+            Section::Restart => "^ restart",
+            Section::Other => "~ change in place",
+        })
+        .collect();
+    format!(
+        "{}\n\n",
+        color.dim(&format!("Symbols: {}.", words.join(", ")))
+    )
+}
+
 /// With `--canary N`: the phones that go first, per provider.
 pub fn canary_lines(plan: &Plan, layout: Layout) -> String {
     let mut out = String::new();
@@ -235,12 +267,13 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
     let color = layout.color;
     let mut out = String::new();
     let summary = color.bold(&summary_line(&plan.summary));
+    let groups = fold(&plan.changes);
     if plan.summary.has_drift() {
         let _ = writeln!(out, "{summary}\n");
+        out.push_str(&legend(&groups, color));
         out.push_str(&guard_lines(plan, layout));
         out.push_str(&canary_lines(plan, layout));
     }
-    let groups = fold(&plan.changes);
     for section in [
         Section::Stop,
         Section::Start,
@@ -278,10 +311,15 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
             );
             let _ = writeln!(out, "{}", color.bold(&section.paint(color, &head)));
             if group.len() > 1 {
-                let ids: Vec<&str> = group.iter().map(|c| c.phone_id.as_str()).collect();
-                out.push_str(&id_list(&ids, layout, "  ids: "));
+                let labels = labels(group);
+                let ids: Vec<&str> = labels.iter().map(String::as_str).collect();
+                out.push_str(&id_list(&ids, layout, "  phones: "));
+                // Phones folded by their change: only the attributes that change are shown.
+                let (before, after) = PhoneView::changed_only(&first.before, &first.after);
+                out.push_str(&diff_lines(&before, &after, color, "  "));
+            } else {
+                out.push_str(&diff_lines(&first.before, &first.after, color, "  "));
             }
-            out.push_str(&diff_lines(&first.before, &first.after, color, "  "));
             for n in &first.notes {
                 out.push_str(&wrap(n, layout.width, "  note: ", "        "));
             }
@@ -305,7 +343,8 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
             } else {
                 format!("{} phones", phones.len())
             };
-            let ids: Vec<&str> = phones.iter().map(|c| c.phone_id.as_str()).collect();
+            let labels = labels(phones);
+            let ids: Vec<&str> = labels.iter().map(String::as_str).collect();
             out.push_str(&reason_block(provider, &who, reason, &ids, layout));
         }
         out.push('\n');
@@ -329,10 +368,7 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
         );
         for (provider, status, phones) in &groups {
             let who = match phones.as_slice() {
-                [one] => match &one.name {
-                    Some(name) => format!("{} ({})", one.phone_id, crate::redact::controls(name)),
-                    None => one.phone_id.clone(),
-                },
+                [one] => crate::spec::label(one.name.as_deref(), &one.phone_id),
                 many => format!("{} phones", many.len()),
             };
             let line = wrap(
@@ -344,8 +380,12 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
             out.push_str(&color.dim(line.trim_end()));
             out.push('\n');
             if phones.len() > 1 {
-                let ids: Vec<&str> = phones.iter().map(|c| c.phone_id.as_str()).collect();
-                out.push_str(&id_list(&ids, layout, "    ids: "));
+                let labels: Vec<String> = phones
+                    .iter()
+                    .map(|c| crate::spec::label(c.name.as_deref(), &c.phone_id))
+                    .collect();
+                let ids: Vec<&str> = labels.iter().map(String::as_str).collect();
+                out.push_str(&id_list(&ids, layout, "    phones: "));
             }
         }
         out.push('\n');

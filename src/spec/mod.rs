@@ -373,6 +373,15 @@ pub struct DesiredPhone {
     pub restart: RestartPolicy,
 }
 
+/// How a phone is shown to a person: `name (id)`, or its id alone. Control characters of a name are
+/// shown escaped (validation refuses them; a plan file is not trusted to have been validated).
+pub fn label(name: Option<&str>, id: &str) -> String {
+    match name {
+        Some(n) => format!("{} ({id})", crate::redact::controls(n)),
+        None => id.to_owned(),
+    }
+}
+
 impl DesiredPhone {
     /// The phone `id` of `provider` with these settings.
     pub fn new(provider: &str, id: &str, name: Option<&str>, s: &PhoneSettings) -> DesiredPhone {

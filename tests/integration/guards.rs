@@ -165,8 +165,8 @@ groups:
     ])
     .run();
     out.code(1)
-        .stdout_has("BROKEN protect at `gl`: the spec would stop 3 protected phones (g1, g3, g4)")
-        .stderr_has("error: protect at `gl`: the spec would stop 3 protected phones (g1, g3, g4)")
+        .stdout_has("BROKEN protect at gl: the spec would stop 3 protected phones (g1, g3, g4)")
+        .stderr_has("error: protect at gl: the spec would stop 3 protected phones (g1, g3, g4)")
         .stderr_has("only editing the spec allows it")
         .stderr_has("no plan was saved");
     assert!(!std::path::Path::new(&plan_file).exists());
@@ -225,7 +225,7 @@ fn blast_radius_guards_show_first_and_refuse_apply_unless_overridden() {
     assert!(guards < text.find("To stop").unwrap(), "{text}");
     assert!(
         text.contains(
-            "  BROKEN max_stop_percent at `gl`: 38% (3 of 8 declared phones stop), limit 25%"
+            "  BROKEN max_stop_percent at gl: 38% (3 of 8 declared phones stop), limit 25%"
         ),
         "{text}"
     );

@@ -201,8 +201,8 @@ fn text_plan_folds_identical_changes_and_counts_the_rest() {
     let dir = Dir::with_spec(&spec(&sim.url()));
     let out = pf(&["plan", &dir.spec()]).run();
     out.code(0)
-        .stdout_has("- gl / 2 phones: stop\n  ids: g1, g2\n  -state: running\n  +state: stopped")
-        .stdout_has("~ cph / c1 (bot-1): set_properties, set_traffic")
+        .stdout_has("- gl / 2 phones: stop\n  phones: g1, g2\n  -state: running\n  +state: stopped")
+        .stdout_has("~ cph / bot-1 (c1): set_properties, set_traffic")
         .stdout_has("note: `com.cph.mainkeys` takes effect after restart")
         .stdout_has("! cph / c9: phone not found at provider `cph`")
         .stdout_has("2 phones already match the spec (not shown).")

@@ -400,15 +400,19 @@ fn names_cannot_break_out_of_the_markdown_comment() {
     let md = &out.stdout;
     // The diff fence is longer than any backtick run of the names, and closes before our </details>.
     assert!(md.contains("`````diff\n"), "{md}");
-    assert!(md.contains(&format!("# gl / g1 ({hostile}): stop")), "{md}");
+    assert!(md.contains(&format!("# gl / {hostile} (g1): stop")), "{md}");
     assert!(md.contains("\n`````\n\n</details>"), "{md}");
     assert_eq!(md.matches("`````diff").count(), 1);
-    // The blocked line keeps the name in a code span its backticks cannot close.
-    assert!(md.contains("````k1 (k ``` <!--)````"), "{md}");
+    // Outside the diff, names are escaped text: the blocked line and the stops warning.
+    assert!(md.contains("k \\`\\`\\` &lt;!-- (k1)"), "{md}");
+    assert!(
+        md.contains("This plan **stops 1 phone**: x \\`\\`\\`\\` &lt;/details&gt; &lt;!-- y (g1)"),
+        "{md}"
+    );
     // Outside the diff block and the code span, only our own marker and tags remain.
     let start = md.find("`````diff\n").unwrap();
     let end = md[start..].find("\n`````\n").unwrap() + start;
-    let outside = format!("{}{}", &md[..start], &md[end..]).replace("````k1 (k ``` <!--)````", "");
+    let outside = format!("{}{}", &md[..start], &md[end..]);
     assert_eq!(outside.matches("<!--").count(), 1, "{outside}");
     assert_eq!(outside.matches("</details>").count(), 1, "{outside}");
 }
