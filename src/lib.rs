@@ -109,6 +109,7 @@ fn run(cli: Cli, global: cli::settings::GlobalSettings) -> anyhow::Result<ExitSt
                     Command::Apply(args) => commands::apply::apply(&args.into(), &global).await,
                     Command::Simulate(args) => commands::simulate::simulate(args).await,
                     Command::Export(args) => commands::export::export(&args.into(), &global).await,
+                    Command::Status(args) => commands::status::status(&args.into(), &global).await,
                     Command::Validate { .. }
                     | Command::Schema
                     | Command::Show(_)

@@ -81,6 +81,14 @@ Examples:
   phonefleet apply fleet.yaml --auto-approve --json
   phonefleet apply plan.json --canary 5   # 5 phones per action first")]
     Apply(ApplyArgs),
+    /// Show the selected phones as they are now: live power state and route beside the declared state,
+    /// in sync or what differs (the same batched reads as plan; nothing is changed).
+    #[command(after_help = "\
+Examples:
+  phonefleet status fleet.yaml
+  phonefleet status fleet/ --target team=growth
+  phonefleet status fleet.yaml --target store12-a --json")]
+    Status(StatusArgs),
     /// Write the phones provider accounts already hold as one fleet spec (adopt an existing fleet).
     #[command(after_help = "\
 Examples:
@@ -126,9 +134,14 @@ pub struct FormatArgs {
 /// Flags shared by commands that talk to providers.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Limit to these phone ids or provider names (repeatable).
-    #[arg(long = "target", value_name = "ID|PROVIDER")]
+    /// Limit to the phones a selector selects (repeatable; targets unite): a phone id, provider or
+    /// phone name, a glob over names and ids (`growth-0*`), a label (`team=growth`, `tier!=a`) or a
+    /// spec file of a directory (`team-b.yaml`).
+    #[arg(long = "target", value_name = "SELECTOR")]
     pub targets: Vec<String>,
+    /// Leave out the phones a selector selects (repeatable; same syntax as --target).
+    #[arg(long = "exclude", value_name = "SELECTOR")]
+    pub excludes: Vec<String>,
     /// Point every provider at a local simulated cloud seeded from the spec (kept in .phonefleet/).
     #[arg(long)]
     pub simulate: bool,
@@ -157,6 +170,21 @@ pub struct PlanArgs {
     /// Plan a canary: for each provider and action, the first N phones go first, alone (see apply).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub canary: Option<u32>,
+    /// Seconds the whole run may take, reads and retries included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `status` arguments.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The fleet spec (a file or a directory).
+    pub spec: PathBuf,
+    /// JSON on stdout (format_version 1).
+    #[arg(long)]
+    pub json: bool,
     /// Seconds the whole run may take, reads and retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
     pub timeout: u64,
@@ -242,6 +270,13 @@ pub struct ExportArgs {
     /// Fold phones with identical settings into groups.
     #[arg(long, value_enum, value_name = "FIELD")]
     pub group_by: Option<GroupBy>,
+    /// Export only the phones a selector selects (repeatable; as for plan: ids, names, providers,
+    /// globs; labels and spec files select the listed phones the spec declares with them).
+    #[arg(long = "target", value_name = "SELECTOR")]
+    pub targets: Vec<String>,
+    /// Leave out the phones a selector selects (repeatable).
+    #[arg(long = "exclude", value_name = "SELECTOR")]
+    pub excludes: Vec<String>,
     /// Write phones (and groups) only, no `providers` block: a file for a spec directory whose
     /// providers are declared in another file.
     #[arg(long)]

@@ -5,7 +5,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ApplyArgs, Cli, ConnectArgs, ExportArgs, FormatArgs, GlobalArgs, PlanArgs, ShowArgs};
+use super::{
+    ApplyArgs, Cli, ConnectArgs, ExportArgs, FormatArgs, GlobalArgs, PlanArgs, ShowArgs, StatusArgs,
+};
 use crate::render::OutputFormat;
 use crate::render::color::Color;
 use crate::render::wrap::{Layout, PIPED_WIDTH};
@@ -75,8 +77,8 @@ fn columns(term: &console::Term) -> usize {
 /// Where the provider calls go and which phones are in scope.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectSettings {
-    /// `--target` values: phone ids or provider names.
-    pub targets: Vec<String>,
+    /// `--target` and `--exclude` values.
+    pub selection: crate::select::Selection,
     /// Use the local simulated cloud.
     pub simulate: bool,
     /// Forget the simulated fleet first.
@@ -86,7 +88,10 @@ pub struct ConnectSettings {
 impl From<&ConnectArgs> for ConnectSettings {
     fn from(a: &ConnectArgs) -> Self {
         ConnectSettings {
-            targets: a.targets.clone(),
+            selection: crate::select::Selection {
+                targets: a.targets.clone(),
+                excludes: a.excludes.clone(),
+            },
             simulate: a.simulate,
             simulate_reset: a.simulate_reset,
         }
@@ -136,6 +141,30 @@ impl From<&PlanArgs> for PlanSettings {
             detailed_exitcode: a.detailed_exitcode,
             show_sensitive: a.show_sensitive,
             canary: a.canary.map(|n| n as usize),
+            timeout: Duration::from_secs(a.timeout),
+            connect: (&a.connect).into(),
+        }
+    }
+}
+
+/// `status` settings.
+#[derive(Debug, Clone)]
+pub struct StatusSettings {
+    /// The spec.
+    pub spec: PathBuf,
+    /// JSON on stdout.
+    pub json: bool,
+    /// How long the whole run may take.
+    pub timeout: Duration,
+    /// Selectors and simulation.
+    pub connect: ConnectSettings,
+}
+
+impl From<&StatusArgs> for StatusSettings {
+    fn from(a: &StatusArgs) -> Self {
+        StatusSettings {
+            spec: a.spec.clone(),
+            json: a.json,
             timeout: Duration::from_secs(a.timeout),
             connect: (&a.connect).into(),
         }
@@ -224,6 +253,8 @@ pub struct ExportSettings {
     pub group_by_state: bool,
     /// No `providers` block.
     pub phones_only: bool,
+    /// `--target` and `--exclude`.
+    pub selection: crate::select::Selection,
     /// Use the simulator.
     pub simulate: bool,
     /// How long the whole run may take.
@@ -238,6 +269,10 @@ impl From<&ExportArgs> for ExportSettings {
             with_properties: a.with_properties,
             group_by_state: a.group_by.is_some(),
             phones_only: a.phones_only,
+            selection: crate::select::Selection {
+                targets: a.targets.clone(),
+                excludes: a.excludes.clone(),
+            },
             simulate: a.simulate,
             timeout: Duration::from_secs(a.timeout),
         }

@@ -112,7 +112,7 @@ async fn from_spec(
         );
     }
     let loaded = crate::spec::load_file(&settings.file)?;
-    let scope = Scope::of(&loaded, &settings.connect.targets, overrides(settings))?;
+    let scope = Scope::of(&loaded, &settings.connect.selection, overrides(settings))?;
     let _lock = lock(&scope.providers, settings)?;
     let fleet = super::plan::open_fleet(&scope, &settings.connect, global, deadline, false).await?;
     let bars = render::progress::ReadBars::new(global.progress);
@@ -208,8 +208,10 @@ async fn from_saved(
             "this plan was made against the real providers; it cannot be applied with --simulate"
         );
     }
-    if !settings.connect.targets.is_empty() {
-        bail!("--target cannot narrow a saved plan; make a new plan with --target instead");
+    if settings.connect.selection.narrows() {
+        bail!(
+            "--target and --exclude cannot narrow a saved plan; make a new plan with them instead"
+        );
     }
     // Everything that decides where calls go and what they do comes from the reviewed spec, checked
     // against the plan before any network call.
@@ -247,6 +249,12 @@ async fn from_saved(
         spec.path,
         bound.covered.len()
     );
+    if !saved.selectors.is_empty() {
+        eprintln!(
+            "The plan was made with {}: it changes only those phones of the spec.",
+            crate::redact::controls(&saved.selectors.join(" "))
+        );
+    }
     let opts = crate::ops::saved::Options {
         deadline,
         now: crate::plan::saved::now(),

@@ -89,7 +89,13 @@ pub async fn export(
     }))
     .await;
     fleet.close().await?;
-    let listed: Vec<_> = listed.into_iter().collect::<anyhow::Result<_>>()?;
+    let mut listed: Vec<Vec<crate::provider::Listed>> =
+        listed.into_iter().collect::<anyhow::Result<_>>()?;
+    let selection = crate::select::Listing::new(&loaded, &settings.selection)?;
+    for (name, phones) in providers.keys().zip(&mut listed) {
+        phones.retain(|l| selection.keeps(name, &l.id, l.name.as_deref()));
+    }
+    selection.check_all_used()?;
     let accounts: Vec<Account<'_>> = providers
         .iter()
         .zip(&listed)

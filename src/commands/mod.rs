@@ -8,6 +8,7 @@ pub mod plan;
 pub mod schema;
 pub mod show;
 pub mod simulate;
+pub mod status;
 pub mod validate;
 
 pub use crate::error::ExitStatus;

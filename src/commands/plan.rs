@@ -78,8 +78,10 @@ fn save(
     simulated: bool,
     keys: &std::collections::BTreeMap<String, PlanKey>,
     path: &std::path::Path,
+    selection: &crate::select::Selection,
 ) -> anyhow::Result<()> {
-    let file = crate::ops::saved::to_file(plan, spec, simulated, crate::plan::saved::now(), keys)?;
+    let now = crate::plan::saved::now();
+    let file = crate::ops::saved::to_file(plan, spec, simulated, now, keys, selection)?;
     file.write(path, std::path::Path::new(&spec.path))
         .with_context(|| format!("cannot save the plan to {}", path.display()))?;
     eprintln!(
@@ -103,7 +105,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         spec::reach::simulating();
     }
     let loaded = spec::load_file(&settings.spec)?;
-    let scope = Scope::of(&loaded, &settings.connect.targets, Overrides::default())?;
+    let scope = Scope::of(&loaded, &settings.connect.selection, Overrides::default())?;
     let fleet = open_fleet(&scope, &settings.connect, global, deadline, true).await?;
     let bars = render::progress::ReadBars::new(global.progress);
     let count = if global.verbose > 0 {
@@ -157,7 +159,14 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
                 out.display()
             );
         } else {
-            save(plan, &loaded, settings.connect.simulate, &keys, out)?;
+            save(
+                plan,
+                &loaded,
+                settings.connect.simulate,
+                &keys,
+                out,
+                &scope.selection,
+            )?;
         }
     }
     if protected {

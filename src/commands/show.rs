@@ -14,6 +14,12 @@ pub fn show(settings: &ShowSettings, global: &GlobalSettings) -> anyhow::Result<
         saved.phones.len(),
         if saved.phones.len() == 1 { "" } else { "s" }
     );
+    if !saved.selectors.is_empty() {
+        eprintln!(
+            "Selected with {}: the plan covers only those phones of the spec.",
+            crate::redact::controls(&saved.selectors.join(" "))
+        );
+    }
     super::plan::print(
         &crate::ops::saved::to_display(&saved),
         &saved.spec_digest,

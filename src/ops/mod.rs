@@ -1,6 +1,6 @@
 //! Operations the commands compose: each returns values and never prints (a command renders what it
 //! gets back). `plan`, `apply`, `show` and the coming `status` and `watch` are short compositions of
-//! these.
+//! these (`status` is).
 //!
 //! - [`saved`]: a plan as a plan file (format "2") and back: writing it with keyed digests and seals,
 //!   checking its age, and what `show` renders of it.
@@ -10,6 +10,7 @@
 //! - [`plan`]: read the selected phones and compute the plan, with its warnings as values.
 //! - [`reconcile`]: one tick of `watch`: read, plan, heal what the policy allows, report the rest.
 //! - [`lock`]: one apply per provider account at a time on a machine.
+//! - [`status`]: the fleet as it is now, a row per phone and a tally per provider (pure, from a plan).
 
 pub mod fleet;
 pub mod gate;
@@ -17,3 +18,4 @@ pub mod lock;
 pub mod plan;
 pub mod reconcile;
 pub mod saved;
+pub mod status;

@@ -8,6 +8,7 @@ use crate::capability::{EffectiveLimits, Overrides, limits_for};
 use crate::census::{self, Census};
 use crate::ops::fleet::{Events, Fleet};
 use crate::plan::{self, Plan, PlanInput, Policy, Sensitive};
+use crate::select::Selection;
 use crate::spec::{DesiredPhone, LoadedSpec, ProviderConfig};
 use crate::state::FleetState;
 
@@ -25,23 +26,24 @@ pub struct Scope {
     pub limits: BTreeMap<String, EffectiveLimits>,
     /// How many phones the whole spec declares.
     pub declared: usize,
-    /// Whether `--target` narrowed the selection.
+    /// Whether `--target` or `--exclude` narrowed the selection.
     pub targeted: bool,
+    /// The selectors, as given.
+    pub selection: Selection,
 }
 
 impl Scope {
-    /// The phones `targets` select from `spec` (every phone without targets), the providers they need,
-    /// and the limits with the command line's overrides.
+    /// The phones `selection` selects from `spec` (every phone without selectors), the providers they
+    /// need, and the limits with the command line's overrides.
     pub fn of(
         spec: &LoadedSpec,
-        targets: &[String],
+        selection: &Selection,
         overrides: Overrides,
     ) -> anyhow::Result<Scope> {
-        let all = spec.spec.desired_phones();
-        let declared = all.len();
-        let desired = crate::select::select(all, targets)?;
+        let declared = spec.spec.declared_count();
+        let desired = crate::select::select(spec, selection)?;
         let providers = crate::select::in_scope(&spec.spec.providers, &desired);
-        let accounts = if targets.is_empty() {
+        let accounts = if !selection.narrows() {
             spec.spec.providers.clone()
         } else {
             providers.clone()
@@ -52,7 +54,8 @@ impl Scope {
             desired,
             providers,
             declared,
-            targeted: !targets.is_empty(),
+            targeted: selection.narrows(),
+            selection: selection.clone(),
         })
     }
 }
@@ -62,6 +65,8 @@ impl Scope {
 pub enum Warning {
     /// `--target` narrowed the plan.
     Targeted {
+        /// The selectors, as given.
+        selection: String,
         /// Phones covered.
         covered: usize,
         /// Phones the spec declares.
@@ -79,10 +84,15 @@ pub enum Warning {
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Warning::Targeted { covered, declared } => write!(
+            Warning::Targeted {
+                selection,
+                covered,
+                declared,
+            } => write!(
                 f,
-                "--target is in effect: this plan covers {covered} of the spec's {declared} phones; the \
-                 others are neither read nor changed, and phones the spec does not manage are not counted."
+                "{selection} is in effect: this plan covers {covered} of the spec's {declared} phones; \
+                 the others are neither read nor changed, and phones the spec does not manage are not \
+                 counted."
             ),
             Warning::CensusFailed { provider, reason } => write!(
                 f,
@@ -128,6 +138,7 @@ pub async fn plan(
     let mut warnings = Vec::new();
     if scope.targeted {
         warnings.push(Warning::Targeted {
+            selection: scope.selection.describe(),
             covered: scope.desired.len(),
             declared: scope.declared,
         });

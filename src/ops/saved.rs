@@ -22,6 +22,7 @@ pub fn to_file(
     simulated: bool,
     created_at: u64,
     keys: &BTreeMap<String, PlanKey>,
+    selection: &crate::select::Selection,
 ) -> anyhow::Result<PlanFile> {
     let used: std::collections::BTreeSet<&str> = plan
         .changes
@@ -53,6 +54,12 @@ pub fn to_file(
         safety: crate::plan::saved::safety_digest(&spec.spec.safety()),
         simulated,
         canary: plan.canary,
+        selectors: selection
+            .targets
+            .iter()
+            .map(|t| format!("--target {t}"))
+            .chain(selection.excludes.iter().map(|e| format!("--exclude {e}")))
+            .collect(),
         providers,
         phones: phones_of(plan, keys)?,
         batches: plan.batches.iter().map(FileBatch::of).collect(),
@@ -148,6 +155,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
                         .collect(),
                     protect: false,
                     restart: crate::spec::RestartPolicy::Never,
+                    labels: Default::default(),
                 },
                 fingerprint: String::new(),
                 read_properties: false,

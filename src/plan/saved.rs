@@ -107,6 +107,10 @@ pub struct PlanFile {
     pub simulated: bool,
     /// `--canary N` of the plan.
     pub canary: Option<usize>,
+    /// The selectors the plan was made with (`--target growth-*`, `--exclude team=night`): shown, so
+    /// that a reviewer knows the plan covers part of the spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selectors: Vec<String>,
     /// The providers of the phones the plan changes.
     pub providers: BTreeMap<String, FileProvider>,
     /// The phones the plan changes.

@@ -53,6 +53,7 @@ pub(super) fn want(
     p: &[(&str, &str)],
 ) -> DesiredPhone {
     DesiredPhone {
+        labels: Default::default(),
         provider: provider.into(),
         id: id.into(),
         name: None,

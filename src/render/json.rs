@@ -30,6 +30,9 @@ struct ChangeJson<'a> {
     provider: &'a str,
     phone_id: &'a str,
     name: Option<&'a str>,
+    /// The phone's labels from the spec.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    labels: &'a std::collections::BTreeMap<String, String>,
     actions: Vec<ActionJson>,
     before: &'a PhoneView,
     after: &'a PhoneView,
@@ -184,6 +187,7 @@ fn plan_json<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
             .map(|c| ChangeJson {
                 provider: &c.provider,
                 phone_id: &c.phone_id,
+                labels: &c.desired.labels,
                 name: c.name.as_deref(),
                 actions: c.actions.iter().map(|a| action_json(c, a)).collect(),
                 before: &c.before,

@@ -4,6 +4,7 @@
 
 pub mod color;
 pub mod json;
+pub mod live;
 pub mod markdown;
 pub mod progress;
 pub mod report;

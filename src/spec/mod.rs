@@ -11,7 +11,7 @@ mod position;
 pub mod reach;
 mod report;
 pub mod scan;
-mod suggest;
+pub(crate) mod suggest;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -316,6 +316,14 @@ pub struct PhoneSettings {
     /// take effect (`com.cph.mainkeys`, `disable.status.bar`); `never` (the default) only notes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<RestartPolicy>,
+    /// Labels for selectors (`--target team=growth`), shown in JSON: keys of letters, digits and
+    /// `._/-` (up to 63), values of the same characters (up to 63, may be empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend(
+        "propertyNames" = {"pattern": "^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$"},
+        "additionalProperties" = {"type": "string", "pattern": "^[A-Za-z0-9._/-]{0,63}$"}
+    ))]
+    pub labels: BTreeMap<String, String>,
 }
 
 // Unknown fields of a phone or a group are refused by the JSON Schema, which runs first: serde cannot
@@ -371,6 +379,9 @@ pub struct DesiredPhone {
     /// Restart after property changes that need one.
     #[serde(default, skip_serializing_if = "RestartPolicy::is_never")]
     pub restart: RestartPolicy,
+    /// Labels from the phone's entry or its group.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// How a phone is shown to a person: `name (id)`, or its id alone. Control characters of a name are
@@ -394,6 +405,7 @@ impl DesiredPhone {
             properties: s.properties.clone().unwrap_or_default(),
             protect: s.protect,
             restart: s.restart.unwrap_or_default(),
+            labels: s.labels.clone(),
         }
     }
 }
@@ -433,6 +445,11 @@ impl FleetSpec {
             *declared.entry(g.provider.clone()).or_default() += g.ids.len();
         }
         declared
+    }
+
+    /// How many phones the spec declares.
+    pub fn declared_count(&self) -> usize {
+        self.phones.len() + self.groups.iter().map(|g| g.ids.len()).sum::<usize>()
     }
 
     /// Every declared phone, `phones` first then `groups`, in file order.

@@ -22,7 +22,7 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// The candidate closest to `word`, if it is within a third of the word's length (at least 1, at most 3
 /// edits) and unambiguous.
-pub(super) fn closest<'a>(
+pub(crate) fn closest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

@@ -12,6 +12,7 @@ mod export;
 mod fidelity;
 mod guards;
 mod isolation;
+mod names;
 mod ops;
 mod pipeline;
 mod plan;

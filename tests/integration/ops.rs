@@ -50,7 +50,7 @@ impl<'a> Ops<'a> {
     /// One reconcile tick healing `heal`.
     fn tick(&self, heal: &[&str]) -> phonefleet::ops::reconcile::Tick {
         self.sim.block_on(async {
-            let scope = Scope::of(&self.spec, &[], Overrides::default()).unwrap();
+            let scope = Scope::of(&self.spec, &Default::default(), Overrides::default()).unwrap();
             let fleet = self.fleet(&scope).await;
             let opts = Options {
                 deadline: Instant::now() + Duration::from_secs(60),
@@ -65,7 +65,7 @@ impl<'a> Ops<'a> {
     /// `plan`: the plan of every declared phone.
     fn plan(&self) -> Plan {
         self.sim.block_on(async {
-            let scope = Scope::of(&self.spec, &[], Overrides::default()).unwrap();
+            let scope = Scope::of(&self.spec, &Default::default(), Overrides::default()).unwrap();
             let fleet = self.fleet(&scope).await;
             let planned =
                 phonefleet::ops::plan::plan(&self.spec, &scope, &fleet, Count::No, None, &Quiet)
@@ -81,7 +81,7 @@ impl<'a> Ops<'a> {
                 max_batch: Some(max_batch),
                 parallelism: None,
             };
-            let scope = Scope::of(&self.spec, &[], overrides).unwrap();
+            let scope = Scope::of(&self.spec, &Default::default(), overrides).unwrap();
             let fleet = self.fleet(&scope).await;
             let planned =
                 phonefleet::ops::plan::plan(&self.spec, &scope, &fleet, Count::No, None, &Quiet)

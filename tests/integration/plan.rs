@@ -254,7 +254,7 @@ fn targets_limit_the_plan_to_phones_and_providers() {
     let sim = Sim::start(FIXTURE);
     let dir = Dir::with_spec(&spec(&sim.url()));
     let out = pf(&["plan", &dir.spec(), "--json", "--target", "c2"]).run();
-    out.stderr_has("warning: --target is in effect: this plan covers 1 of the spec's 9 phones");
+    out.stderr_has("warning: --target c2 is in effect: this plan covers 1 of the spec's 9 phones");
     let by_id: PlanJson = out.json();
     assert_eq!(by_id.changes.len(), 1);
     assert_eq!(by_id.changes[0].phone_id, "c2");
@@ -283,7 +283,7 @@ fn targets_limit_the_plan_to_phones_and_providers() {
     pf(&["plan", &dir.spec(), "--target", "nope"])
         .run()
         .code(1)
-        .stderr_has("--target `nope` names no phone id or provider");
+        .stderr_has("`--target nope` names no phone id, phone name or provider");
 }
 
 #[test]
