@@ -167,6 +167,11 @@ pub struct PlanArgs {
     /// JSON never show them).
     #[arg(long)]
     pub show_sensitive: bool,
+    /// The spec at the pull request's base (a file or directory, e.g. from `git worktree`): changes
+    /// are split into this pull request's own and drift the base spec would also fix. Made from the
+    /// same reads; nothing more is read.
+    #[arg(long, value_name = "SPEC")]
+    pub base: Option<PathBuf>,
     /// Plan a canary: for each provider and action, the first N phones go first, alone (see apply).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub canary: Option<u32>,

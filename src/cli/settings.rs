@@ -125,6 +125,8 @@ pub struct PlanSettings {
     pub show_sensitive: bool,
     /// `--canary N`.
     pub canary: Option<usize>,
+    /// `--base SPEC`.
+    pub base: Option<PathBuf>,
     /// How long the whole run may take.
     pub timeout: Duration,
     /// Targets and simulation.
@@ -141,6 +143,7 @@ impl From<&PlanArgs> for PlanSettings {
             detailed_exitcode: a.detailed_exitcode,
             show_sensitive: a.show_sensitive,
             canary: a.canary.map(|n| n as usize),
+            base: a.base.clone(),
             timeout: Duration::from_secs(a.timeout),
             connect: (&a.connect).into(),
         }

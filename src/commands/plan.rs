@@ -105,6 +105,13 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         spec::reach::simulating();
     }
     let loaded = spec::load_file(&settings.spec)?;
+    // The base spec is checked like the head (reach, hidden characters) before any call.
+    let base = match &settings.base {
+        Some(path) => Some(spec::load_file(path).map_err(|d| {
+            anyhow::anyhow!("the base spec {} cannot be loaded:\n{d}", path.display())
+        })?),
+        None => None,
+    };
     let scope = Scope::of(&loaded, &settings.connect.selection, Overrides::default())?;
     let fleet = open_fleet(&scope, &settings.connect, global, deadline, true).await?;
     let bars = render::progress::ReadBars::new(global.progress);
@@ -115,7 +122,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     };
     let made = crate::ops::plan::plan(&loaded, &scope, &fleet, count, settings.canary, &bars);
     // Ctrl-C or SIGTERM while reading: the reads are dropped at once; a plan only reads.
-    let planned = tokio::select! {
+    let mut planned = tokio::select! {
         planned = made => planned,
         signal = signals.next() => {
             eprintln!(
@@ -125,6 +132,9 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
             return Ok(signal.status());
         }
     };
+    if let Some(base) = &base {
+        crate::ops::plan::split_by_base(&mut planned, base, &scope);
+    }
     let keys = fleet.plan_keys();
     fleet.close().await?;
     for w in &planned.warnings {

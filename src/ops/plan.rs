@@ -125,6 +125,55 @@ pub struct Planned {
     pub warnings: Vec<Warning>,
 }
 
+/// Mark the changes of `planned` that the spec at the pull request's base would make too, from the same
+/// reads (no call is made): a phone whose change, computed against the base spec's declaration, has
+/// the same actions toward the same values is drift nobody in the pull request caused; every other
+/// change is the pull request's own.
+pub fn split_by_base(planned: &mut Planned, base: &LoadedSpec, scope: &Scope) {
+    let observed = &planned.observed;
+    let desired: Vec<DesiredPhone> = base
+        .spec
+        .desired_phones()
+        .into_iter()
+        .filter(|d| {
+            scope.limits.contains_key(&d.provider)
+                && observed
+                    .phones
+                    .get(&d.provider)
+                    .is_some_and(|m| m.contains_key(&d.id))
+        })
+        .collect();
+    let base_plan = plan::compute(&PlanInput {
+        providers: &base.spec.providers,
+        desired: &desired,
+        observed,
+        limits: &scope.limits,
+        policy: &Policy::of(&base.spec, None),
+    });
+    let would: std::collections::HashMap<(&str, &str), &plan::PhoneChange> = base_plan
+        .changes
+        .iter()
+        .filter(|c| c.blocked.is_none())
+        .map(|c| ((c.provider.as_str(), c.phone_id.as_str()), c))
+        .collect();
+    let drift = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.blocked.is_none() && !c.actions.is_empty())
+        .filter(|c| {
+            would
+                .get(&(c.provider.as_str(), c.phone_id.as_str()))
+                .is_some_and(|b| b.actions == c.actions && b.after == c.after)
+        })
+        .map(|c| (c.provider.clone(), c.phone_id.clone()))
+        .collect();
+    planned.plan.base = Some(plan::Base {
+        path: base.path.clone(),
+        drift,
+    });
+}
+
 /// Read the phones of `scope` through `fleet` (and count the unmanaged ones beside, unless `--target`)
 /// and compute the plan. Sensitive values of the spec are registered for masking before the first call.
 pub async fn plan(

@@ -193,6 +193,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
         guards: file.guards.iter().filter_map(FileGuard::check).collect(),
         sensitive: Default::default(),
         canary: file.canary,
+        base: None,
     }
 }
 

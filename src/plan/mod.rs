@@ -184,6 +184,27 @@ pub struct Plan {
     /// `--canary N`: batches marked `canary` go first, alone, and must converge before the rest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<usize>,
+    /// `plan --base SPEC`: which changes the base spec would make too (drift nobody in the pull
+    /// request caused). Shown, never saved.
+    #[serde(skip)]
+    pub base: Option<Base>,
+}
+
+/// The split of a plan against the spec at a pull request's base.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Base {
+    /// The base spec, as named.
+    pub path: String,
+    /// (provider, phone id) of the changes the base spec would make too.
+    pub drift: std::collections::BTreeSet<(String, String)>,
+}
+
+impl Base {
+    /// Whether the change of this phone is drift the base spec would fix too.
+    pub fn is_drift(&self, c: &PhoneChange) -> bool {
+        self.drift
+            .contains(&(c.provider.clone(), c.phone_id.clone()))
+    }
 }
 
 impl Plan {
@@ -410,6 +431,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
         guards: guard::check(&changes, input.policy),
         sensitive: Sensitive::of(&input.policy.safety),
         canary,
+        base: None,
         changes,
         batches,
         summary,
@@ -464,6 +486,7 @@ pub fn restrict(
         guards: guard::check(&changes, policy),
         sensitive: plan.sensitive.clone(),
         canary: policy.canary,
+        base: plan.base.clone(),
         changes,
         batches,
         summary,

@@ -30,6 +30,10 @@ struct ChangeJson<'a> {
     provider: &'a str,
     phone_id: &'a str,
     name: Option<&'a str>,
+    /// With `plan --base`: `pull_request` (this pull request's own change) or `drift` (the base spec
+    /// would make it too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<&'static str>,
     /// The phone's labels from the spec.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     labels: &'a std::collections::BTreeMap<String, String>,
@@ -188,6 +192,13 @@ fn plan_json<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
                 provider: &c.provider,
                 phone_id: &c.phone_id,
                 labels: &c.desired.labels,
+                origin: plan.base.as_ref().map(|b| {
+                    if b.is_drift(c) {
+                        "drift"
+                    } else {
+                        "pull_request"
+                    }
+                }),
                 name: c.name.as_deref(),
                 actions: c.actions.iter().map(|a| action_json(c, a)).collect(),
                 before: &c.before,

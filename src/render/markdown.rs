@@ -14,7 +14,7 @@ use super::color::Color;
 use super::text::{
     action_list, blocked_groups, diff_lines, fold, phone_label, section_rank, summary_line,
 };
-use crate::plan::{Action, PhoneView, Plan};
+use crate::plan::{Action, PhoneChange, PhoneView, Plan};
 
 /// Most characters a rendering may have.
 pub const BUDGET: usize = 60_000;
@@ -166,16 +166,53 @@ pub fn plan(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    let mut groups = fold(&plan.changes);
+    match &plan.base {
+        None => {
+            let groups = fold(&plan.changes);
+            details(&mut out, "Changes", &groups, budget);
+        }
+        Some(base) => {
+            // Each part folded on its own: a block never mixes this pull request's changes with drift.
+            let (drift, own): (Vec<_>, Vec<_>) =
+                plan.changes.iter().cloned().partition(|c| base.is_drift(c));
+            let own_groups = fold(&own);
+            let drift_groups = fold(&drift);
+            let own_n: usize = own_groups.iter().map(Vec::len).sum();
+            let drift_n: usize = drift_groups.iter().map(Vec::len).sum();
+            let _ = writeln!(
+                out,
+                "**This pull request** changes {}; **{}** drifted outside it (the base spec, {}, \
+                 would change them too).\n",
+                super::counted(own_n, "phone", "phones"),
+                super::counted(drift_n, "phone", "phones"),
+                code(&base.path)
+            );
+            let half = budget.saturating_sub(out.len()) / 2 + out.len();
+            details(&mut out, "This pull request", &own_groups, half);
+            details(
+                &mut out,
+                "Drift the base spec would also fix",
+                &drift_groups,
+                budget,
+            );
+        }
+    }
+    out
+}
+
+/// One collapsed block of diffs, stops first, kept within `budget` characters of `out`.
+fn details(out: &mut String, title: &str, groups: &[Vec<&PhoneChange>], budget: usize) {
+    let mut groups = groups.to_vec();
     // Stops first, as in the text plan.
     groups.sort_by_key(|g| section_rank(&g[0].actions));
     let changed: usize = groups.iter().map(Vec::len).sum();
     if changed == 0 {
-        return out;
+        return;
     }
     let _ = writeln!(
         out,
-        "<details><summary>Changes ({changed} phones)</summary>\n"
+        "<details><summary>{title} ({changed} phone{})</summary>\n",
+        if changed == 1 { "" } else { "s" }
     );
     let mut diff = String::new();
     let mut shown = 0;
@@ -240,8 +277,7 @@ pub fn plan(plan: &Plan) -> String {
     if shown < changed {
         let _ = writeln!(out, "\n... and {} more phones", changed - shown);
     }
-    let _ = writeln!(out, "\n</details>");
-    out
+    let _ = writeln!(out, "\n</details>\n");
 }
 
 /// Width of the lines of a diff block (GitHub shows about 100 columns before it scrolls).

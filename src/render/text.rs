@@ -232,6 +232,40 @@ fn legend(groups: &[Vec<&PhoneChange>], color: Color) -> String {
     )
 }
 
+/// With `plan --base`: how many changes are the pull request's own, and which phones drifted outside
+/// it (the base spec would change them too).
+fn base_lines(plan: &Plan, layout: Layout) -> String {
+    let Some(base) = &plan.base else {
+        return String::new();
+    };
+    let acting: Vec<&PhoneChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.blocked.is_none() && !c.actions.is_empty())
+        .collect();
+    let drift: Vec<&PhoneChange> = acting
+        .iter()
+        .copied()
+        .filter(|c| base.is_drift(c))
+        .collect();
+    let line = format!(
+        "This pull request changes {}; {} drifted outside it (the base spec, {}, would change {} too){}",
+        super::counted(acting.len() - drift.len(), "phone", "phones"),
+        super::counted(drift.len(), "phone", "phones"),
+        crate::redact::controls(&base.path),
+        if drift.len() == 1 { "it" } else { "them" },
+        if drift.is_empty() { "." } else { ":" }
+    );
+    let mut out = wrap(&line, layout.width, "", "  ");
+    if !drift.is_empty() {
+        let labels = labels(&drift);
+        let ids: Vec<&str> = labels.iter().map(String::as_str).collect();
+        out.push_str(&id_list(&ids, layout, "  drift: "));
+    }
+    out.push('\n');
+    out
+}
+
 /// With `--canary N`: the phones that go first, per provider.
 pub fn canary_lines(plan: &Plan, layout: Layout) -> String {
     let mut out = String::new();
@@ -271,6 +305,7 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
     if plan.summary.has_drift() {
         let _ = writeln!(out, "{summary}\n");
         out.push_str(&legend(&groups, color));
+        out.push_str(&base_lines(plan, layout));
         out.push_str(&guard_lines(plan, layout));
         out.push_str(&canary_lines(plan, layout));
     }

@@ -163,7 +163,11 @@ fn the_github_actions_example_uses_real_commands() {
             .chain(
                 rest.split_whitespace()
                     .take_while(|w| !w.starts_with('>'))
-                    .map(|w| w.replace("\"$SPEC\"", "fleet.yaml")),
+                    // The base spec, when the pull request's base has one, as the workflow passes it.
+                    .map(|w| {
+                        w.replace("\"$SPEC\"", "fleet.yaml")
+                            .replace("\"${base[@]}\"", "--base=base/fleet.yaml")
+                    }),
             )
             .collect();
         if let Err(e) = phonefleet::cli::Cli::try_parse_from(&args) {
@@ -173,5 +177,6 @@ fn the_github_actions_example_uses_real_commands() {
     }
     assert!(commands >= 4, "found {commands} phonefleet commands");
     assert!(text.contains("--markdown --out plan.json --detailed-exitcode"));
+    assert!(text.contains("base=(--base \"$RUNNER_TEMP/base/$SPEC\")"));
     assert!(text.contains(phonefleet::render::markdown::MARKER));
 }

@@ -384,3 +384,72 @@ fn long_id_lists_are_capped_unless_full_or_verbose() {
         );
     }
 }
+
+/// `plan --base SPEC` splits the changes into the pull request's own and drift the base spec would
+/// also fix (Terraform's "changed outside of Terraform"), from the same reads.
+#[test]
+fn base_splits_this_pull_request_from_drift() {
+    let sim = Sim::start(
+        "phones:
+  - {provider: geelark, id: g1, status: stopped}
+  - {provider: geelark, id: g2, status: running}
+  - {provider: geelark, id: g3, status: running}
+",
+    );
+    let head = Dir::with_spec(&format!(
+        "{}phones:
+  - {{id: g1, provider: gl, name: drifted-1, state: running}}
+  - {{id: g2, provider: gl, name: pr-stop, state: stopped}}
+  - {{id: g3, provider: gl, state: running}}
+",
+        providers(&sim.url())
+    ));
+    let base = head.write(
+        "base.yaml",
+        &format!(
+            "{}phones:
+  - {{id: g1, provider: gl, name: drifted-1, state: running}}
+  - {{id: g2, provider: gl, name: pr-stop, state: running}}
+  - {{id: g3, provider: gl, state: running}}
+",
+            providers(&sim.url())
+        ),
+    );
+    let md = pf(&["plan", &head.spec(), "--base", &base, "--markdown"]).run();
+    md.code(0)
+        .stdout_has("**This pull request** changes 1 phone; **1 phone** drifted outside it")
+        .stdout_has("<details><summary>This pull request (1 phone)</summary>")
+        .stdout_has("<details><summary>Drift the base spec would also fix (1 phone)</summary>");
+    let md = &md.stdout;
+    let own = md.find("This pull request (1 phone)").unwrap();
+    let drift = md.find("Drift the base spec would also fix").unwrap();
+    let stop = md.find("# gl / pr-stop (g2): stop").unwrap();
+    let start = md.find("# gl / drifted-1 (g1): start").unwrap();
+    assert!(own < stop && stop < drift && drift < start, "{md}");
+    let text = pf(&["plan", &head.spec(), "--base", &base]).run();
+    text.code(0)
+        .stdout_has("This pull request changes 1 phone; 1 phone drifted outside it")
+        .stdout_has("  drift: drifted-1 (g1)\n");
+    let json: serde_json::Value = pf(&["plan", &head.spec(), "--base", &base, "--json"])
+        .run()
+        .code(0)
+        .json();
+    let origins: Vec<(&str, &str)> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["phone_id"].as_str().unwrap(),
+                c["origin"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(origins, [("g1", "drift"), ("g2", "pull_request")]);
+    // The same reads as a plan without --base: one status call.
+    assert_eq!(sim.stats().get("POST /open/v1/phone/status"), Some(&3));
+    pf(&["plan", &head.spec(), "--base", &head.path("missing.yaml")])
+        .run()
+        .code(1)
+        .stderr_has("the base spec");
+}
