@@ -148,6 +148,9 @@ pub fn spec_yaml(accounts: &[Account<'_>], options: Options) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        // Declares no provider (so it cannot clash with the providers file), and satisfies an editor
+        // that checks each file against the schema.
+        let _ = writeln!(out, "providers: {{}}");
     } else {
         let _ = writeln!(out, "providers:");
         let providers: BTreeMap<&str, &ProviderConfig> =

@@ -312,11 +312,7 @@ impl Geelark {
             .map(|item| super::Listed {
                 id: id_text(&item.id),
                 phone: ObservedPhone::power_only(ProviderKind::Geelark, item.status.unwrap_or(-1)),
-                name: item
-                    .serial_name
-                    .as_ref()
-                    .and_then(|n| n.as_str())
-                    .map(str::to_owned),
+                name: super::text_of(item.serial_name),
                 notes: Vec::new(),
             });
         Ok(super::first_sightings(listed, total))

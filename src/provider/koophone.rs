@@ -349,11 +349,7 @@ impl Koophone {
             .map(|i| super::Listed {
                 notes: i.notes(),
                 phone: ObservedPhone::power_only(ProviderKind::Koophone, i.running_status),
-                name: i
-                    .instance_name
-                    .as_ref()
-                    .and_then(|n| n.as_str())
-                    .map(str::to_owned),
+                name: super::text_of(i.instance_name),
                 id: i.instance_id,
             });
         Ok(super::first_sightings(listed, total))

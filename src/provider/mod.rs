@@ -273,6 +273,15 @@ pub struct Listed {
     pub notes: Vec<String>,
 }
 
+/// A listed field that is only shown (a name): its text, or nothing when the provider sent another
+/// type (never an error).
+fn text_of(v: Option<serde_json::Value>) -> Option<String> {
+    match v {
+        Some(serde_json::Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
 /// Phones listed page after page, each kept where it was first seen: a phone created while the pages
 /// are read shifts them, and may show up twice.
 /// `expected` is the provider's own count, only a hint: bounded, so that a wrong count cannot ask for

@@ -182,10 +182,11 @@ pub fn plan(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "**This pull request** changes {}; **{}** drifted outside it (the base spec, {}, \
-                 would change them too).\n",
+                 would change {} too).\n",
                 super::counted(own_n, "phone", "phones"),
                 super::counted(drift_n, "phone", "phones"),
-                code(&base.path)
+                code(&base.path),
+                if drift_n == 1 { "it" } else { "them" }
             );
             let half = budget.saturating_sub(out.len()) / 2 + out.len();
             details(&mut out, "This pull request", &own_groups, half);
@@ -289,7 +290,13 @@ fn stops_warning(plan: &Plan, out: &mut String) {
         .changes
         .iter()
         .filter(|c| c.blocked.is_none() && c.actions.contains(&Action::Stop))
-        .map(phone_label)
+        // By name where there is one: the ids are in the blocks below.
+        .map(|c| {
+            c.name.as_deref().map_or_else(
+                || c.phone_id.clone(),
+                |n| crate::redact::controls(n).into_owned(),
+            )
+        })
         .collect();
     if stops.is_empty() {
         return;

@@ -189,7 +189,8 @@ fn phones_only_export_fits_a_spec_directory_and_keeps_names() {
         .stdout_has("\"sys.prop.writewifissid\": \"w1\"")
         .stdout_has("# custom_property (not managed by phonefleet): vendor.tag\n")
         .stdout_has("# frozen (frozen_status 1): KooPhone refuses every change until it is unfrozen\n  - id: \"k1\"");
-    assert!(!out.stdout.contains("providers:"), "{}", out.stdout);
+    assert!(out.stdout.contains("\nproviders: {}\n"), "{}", out.stdout);
+    assert!(!out.stdout.contains("kind:"), "{}", out.stdout);
     assert!(!out.stdout.contains("blue"), "custom values are not copied");
     std::fs::write(fleet.join("phones.yaml"), &out.stdout).unwrap();
     pf(&["validate", &fleet_arg]).run().code(0);

@@ -525,11 +525,7 @@ impl HuaweiCph {
             .flat_map(|p| p.phones)
             .map(|p| super::Listed {
                 phone: observed(p.status, p.traffic_type.as_deref(), None),
-                name: p
-                    .phone_name
-                    .as_ref()
-                    .and_then(|n| n.as_str())
-                    .map(str::to_owned),
+                name: super::text_of(p.phone_name),
                 notes: Vec::new(),
                 id: p.phone_id,
             });
