@@ -25,14 +25,19 @@ pub struct Policy {
     pub declared: BTreeMap<String, usize>,
     /// `--canary N`: the first N phones of each provider and action go first, alone.
     pub canary: Option<usize>,
+    /// Phones the whole spec declares per `key=value` of the labels `max_stop_percent_by_label` names.
+    pub declared_by_label: BTreeMap<String, usize>,
 }
 
 impl Policy {
     /// The policy of a spec.
     pub fn of(spec: &FleetSpec, canary: Option<usize>) -> Policy {
+        let safety = spec.safety();
+        let keys: Vec<&String> = safety.max_stop_percent_by_label.keys().collect();
         Policy {
-            safety: spec.safety(),
+            declared_by_label: spec.declared_per_label(&keys),
             declared: spec.declared_per_provider(),
+            safety,
             canary,
         }
     }
@@ -81,6 +86,9 @@ pub struct GuardCheck {
     /// The provider, for per-provider guards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// `key=value`, for `max_stop_percent_by_label`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// The limit (phones, or percent for `max_stop_percent`; 0 for `protect`).
     pub limit: u64,
     /// What the plan does, in the same unit (a percentage is rounded up, so that `planned > limit`
@@ -102,10 +110,11 @@ impl GuardCheck {
 
     /// One line for a person: `max_stop_percent at cph-sh: 40% (4 of 10 declared phones stop), limit 25%`.
     pub fn describe(&self) -> String {
-        let at = self
-            .provider
-            .as_deref()
-            .map_or_else(String::new, |p| format!(" at {p}"));
+        let at = match (&self.provider, &self.label) {
+            (Some(p), _) => format!(" at {p}"),
+            (None, Some(l)) => format!(" for {l}"),
+            (None, None) => String::new(),
+        };
         match self.guard {
             Guard::MaxChanges => format!(
                 "max_changes: {} phone{} change, limit {}",
@@ -149,6 +158,7 @@ pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
         out.push(GuardCheck {
             guard: Guard::Protect,
             provider: Some(provider.to_owned()),
+            label: None,
             limit: 0,
             planned: phones.len() as u64,
             of: None,
@@ -159,6 +169,7 @@ pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
         out.push(GuardCheck {
             guard: Guard::MaxChanges,
             provider: None,
+            label: None,
             limit,
             planned: acting().count() as u64,
             of: None,
@@ -179,7 +190,37 @@ pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
             out.push(GuardCheck {
                 guard: Guard::MaxStopPercent,
                 provider: Some(provider.clone()),
+                label: None,
                 limit,
+                planned: (n * 100).div_ceil(declared),
+                of: Some((n, declared)),
+                phones: Vec::new(),
+            });
+        }
+    }
+    for (key, limit) in &policy.safety.max_stop_percent_by_label {
+        let mut stops: BTreeMap<String, u64> = BTreeMap::new();
+        for c in acting().filter(|c| c.actions.contains(&Action::Stop)) {
+            if let Some(v) = c.desired.labels.get(key) {
+                *stops.entry(format!("{key}={v}")).or_default() += 1;
+            }
+        }
+        let prefix = format!("{key}=");
+        for (label, declared) in policy
+            .declared_by_label
+            .iter()
+            .filter(|(l, _)| l.starts_with(&prefix))
+        {
+            let declared = *declared as u64;
+            if declared == 0 {
+                continue;
+            }
+            let n = stops.get(label).copied().unwrap_or(0);
+            out.push(GuardCheck {
+                guard: Guard::MaxStopPercent,
+                provider: None,
+                label: Some(label.clone()),
+                limit: *limit,
                 planned: (n * 100).div_ceil(declared),
                 of: Some((n, declared)),
                 phones: Vec::new(),

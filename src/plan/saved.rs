@@ -190,6 +190,9 @@ pub struct FileGuard {
     /// For per-provider guards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// `key=value`, for `max_stop_percent_by_label`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// The limit.
     pub limit: u64,
     /// What the plan does.
@@ -238,6 +241,7 @@ impl FileGuard {
         FileGuard {
             guard: g.guard.name().to_owned(),
             provider: g.provider.clone(),
+            label: g.label.clone(),
             limit: g.limit,
             planned: g.planned,
             of: g.of,
@@ -251,6 +255,7 @@ impl FileGuard {
         Some(GuardCheck {
             guard: super::guard::Guard::from_name(&self.guard)?,
             provider: self.provider.clone(),
+            label: self.label.clone(),
             limit: self.limit,
             planned: self.planned,
             of: self.of,

@@ -67,6 +67,9 @@ struct BatchJson<'a> {
 pub struct GuardJson<'a> {
     guard: &'static str,
     provider: Option<&'a str>,
+    /// `key=value`, for `max_stop_percent_by_label`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
     limit: u64,
     planned: u64,
     broken: bool,
@@ -89,6 +92,7 @@ pub fn guards(checks: &[GuardCheck]) -> Vec<GuardJson<'_>> {
         .map(|g| GuardJson {
             guard: g.guard.name(),
             provider: g.provider.as_deref(),
+            label: g.label.as_deref(),
             limit: g.limit,
             planned: g.planned,
             broken: g.broken(),

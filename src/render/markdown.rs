@@ -332,9 +332,10 @@ fn guards(plan: &Plan, out: &mut String) {
         let mut idle: Vec<String> = Vec::new();
         for g in &plan.guards {
             if !g.broken() && g.planned == 0 {
-                idle.push(match &g.provider {
-                    Some(p) => format!("{} at {p}", g.guard.name()),
-                    None => g.guard.name().to_owned(),
+                idle.push(match (&g.provider, &g.label) {
+                    (Some(p), _) => format!("{} at {p}", g.guard.name()),
+                    (None, Some(l)) => format!("{} for {l}", g.guard.name()),
+                    (None, None) => g.guard.name().to_owned(),
                 });
                 continue;
             }

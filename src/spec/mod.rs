@@ -58,6 +58,12 @@ pub struct Safety {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
     pub max_stop_percent: Option<u64>,
+    /// Per label key: for each value of that label, `apply` refuses a plan whose stops are a larger
+    /// share (in percent, 0-100) of the declared phones with that value (`team: 25`: no team loses more
+    /// than a quarter of its phones in one apply).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("additionalProperties" = {"type": "integer", "minimum": 0, "maximum": 100}))]
+    pub max_stop_percent_by_label: BTreeMap<String, u64>,
     /// Property keys whose values are never shown in plans and reports: globs where `*` matches any
     /// run of characters and `?` one character. `sys.prop.writephonenum` and `sys.prop.writeimsi` are
     /// always sensitive.
@@ -436,6 +442,26 @@ impl FleetSpec {
     }
 
     /// How many phones the spec declares at each provider (counted, not expanded).
+    /// Phones the spec declares per `key=value` of the labels `keys` name.
+    pub fn declared_per_label(&self, keys: &[&String]) -> BTreeMap<String, usize> {
+        let mut declared: BTreeMap<String, usize> = BTreeMap::new();
+        let mut count = |labels: &BTreeMap<String, String>, n: usize| {
+            for k in keys {
+                if let Some(v) = labels.get(*k) {
+                    *declared.entry(format!("{k}={v}")).or_default() += n;
+                }
+            }
+        };
+        for p in &self.phones {
+            count(&p.settings.labels, 1);
+        }
+        for g in &self.groups {
+            count(&g.settings.labels, g.ids.len());
+        }
+        declared
+    }
+
+    /// Phones the spec declares per provider.
     pub fn declared_per_provider(&self) -> BTreeMap<String, usize> {
         let mut declared: BTreeMap<String, usize> = BTreeMap::new();
         for p in &self.phones {

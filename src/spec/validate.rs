@@ -389,6 +389,21 @@ pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips)
                 );
             }
         }
+        for key in safety.max_stop_percent_by_label.keys() {
+            let labelled = spec.phones.iter().map(|p| &p.settings.labels);
+            let mut all = labelled.chain(spec.groups.iter().map(|g| &g.settings.labels));
+            if !all.any(|l| l.contains_key(key)) {
+                report.push(
+                    &format!("/safety/max_stop_percent_by_label/{}", escape_segment(key)),
+                    format!(
+                        "no phone or group has the label `{key}`, so this guard guards nothing"
+                    ),
+                    Some(format!(
+                        "add `labels: {{{key}: ...}}` to the phones it should guard"
+                    )),
+                );
+            }
+        }
     }
 
     // Entry-level checks (provider defined, attributes it can manage), then every id. Pointers are built

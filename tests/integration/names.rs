@@ -280,3 +280,47 @@ phones:
         serde_json::from_str(include_str!("../../schemas/fleet.schema.json")).unwrap();
     assert!(schema.to_string().contains("\"labels\""));
 }
+
+/// `safety.max_stop_percent_by_label`: per value of a label, a share of its declared phones that may
+/// stop in one apply; a key no phone has is a validation error.
+#[test]
+fn a_stop_guard_per_label_value() {
+    let sim = Sim::start(FIXTURE);
+    let dir = fleet(&sim.url());
+    dir.write(
+        "fleet/safety.yaml",
+        "version: 1\nsafety:\n  max_stop_percent_by_label: {team: 40}\n",
+    );
+    let spec = dir.path("fleet");
+    pf(&["plan", &spec])
+        .run()
+        .code(0)
+        .stdout_has("BROKEN max_stop_percent for team=growth: 100% (2 of 2 declared phones stop), limit 40%")
+        .stdout_has("ok     max_stop_percent for team=checkout: 0% (0 of 2 declared phones stop), limit 40%");
+    pf(&["plan", &spec, "--markdown"])
+        .run()
+        .code(0)
+        .stdout_has("- ok, nothing planned against: max\\_stop\\_percent for team=checkout, max\\_stop\\_percent for team=night");
+    let json: Value = pf(&["plan", &spec, "--json"]).run().code(0).json();
+    let broken: Vec<&Value> = json["guards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["broken"] == true)
+        .collect();
+    assert_eq!(broken.len(), 1, "{json}");
+    assert_eq!(broken[0]["label"], "team=growth");
+    pf(&["apply", &spec, "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("max_stop_percent for team=growth");
+    assert_eq!(sim.mutating_calls(), 0);
+    dir.write(
+        "fleet/safety.yaml",
+        "version: 1\nsafety:\n  max_stop_percent_by_label: {taem: 40}\n",
+    );
+    pf(&["validate", &spec])
+        .run()
+        .code(1)
+        .stderr_has("no phone or group has the label `taem`");
+}
