@@ -44,6 +44,7 @@ pub mod signals;
 pub mod simulator;
 pub mod spec;
 pub mod state;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -110,6 +111,7 @@ fn run(cli: Cli, global: cli::settings::GlobalSettings) -> anyhow::Result<ExitSt
                     Command::Simulate(args) => commands::simulate::simulate(args).await,
                     Command::Export(args) => commands::export::export(&args.into(), &global).await,
                     Command::Status(args) => commands::status::status(&args.into(), &global).await,
+                    Command::Watch(args) => commands::watch::watch(&args.into(), &global).await,
                     Command::Validate { .. }
                     | Command::Schema
                     | Command::Show(_)

@@ -89,6 +89,14 @@ Examples:
   phonefleet status fleet/ --target team=growth
   phonefleet status fleet.yaml --target store12-a --json")]
     Status(StatusArgs),
+    /// Keep the fleet as declared: every interval, read and plan; heal what the spec's `watch.heal`
+    /// allows (through the guards); report the rest (log, webhooks, /metrics) until SIGINT/SIGTERM.
+    #[command(after_help = "\
+Examples:
+  phonefleet watch fleet/
+  phonefleet watch fleet.yaml --interval 120 --listen 0.0.0.0:9464 --log-format json
+  phonefleet watch fleet/ --target team=growth")]
+    Watch(WatchArgs),
     /// Write the phones provider accounts already hold as one fleet spec (adopt an existing fleet).
     #[command(after_help = "\
 Examples:
@@ -178,6 +186,40 @@ pub struct PlanArgs {
     /// Seconds the whole run may take, reads and retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
     pub timeout: u64,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// How `watch` writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormatArg {
+    /// One line per tick for a person, and one per event.
+    Text,
+    /// JSON lines.
+    Json,
+}
+
+/// `watch` arguments.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The fleet spec (a file or a directory), read again when its files change.
+    pub spec: PathBuf,
+    /// Seconds from the start of one tick to the start of the next (a tick that takes longer is
+    /// followed at once; ticks never overlap).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub interval: u64,
+    /// Where to serve /metrics and /healthz.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464")]
+    pub listen: String,
+    /// The log on stderr: text, or JSON lines.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormatArg,
+    /// Seconds one tick may take, reads, heals and waits included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
+    pub timeout: u64,
+    /// Stop after this many ticks (for trials; default: until SIGINT/SIGTERM).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_ticks: Option<u64>,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }

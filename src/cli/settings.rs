@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    ApplyArgs, Cli, ConnectArgs, ExportArgs, FormatArgs, GlobalArgs, PlanArgs, ShowArgs, StatusArgs,
+    ApplyArgs, Cli, ConnectArgs, ExportArgs, FormatArgs, GlobalArgs, LogFormatArg, PlanArgs,
+    ShowArgs, StatusArgs, WatchArgs,
 };
 use crate::render::OutputFormat;
 use crate::render::color::Color;
@@ -145,6 +146,51 @@ impl From<&PlanArgs> for PlanSettings {
             canary: a.canary.map(|n| n as usize),
             base: a.base.clone(),
             timeout: Duration::from_secs(a.timeout),
+            connect: (&a.connect).into(),
+        }
+    }
+}
+
+/// How `watch` logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For a person.
+    Text,
+    /// JSON lines.
+    Json,
+}
+
+/// `watch` settings.
+#[derive(Debug, Clone)]
+pub struct WatchSettings {
+    /// The spec.
+    pub spec: PathBuf,
+    /// From one tick's start to the next's.
+    pub interval: Duration,
+    /// Where /metrics and /healthz are served.
+    pub listen: String,
+    /// The log's format.
+    pub log_format: LogFormat,
+    /// How long one tick may take.
+    pub timeout: Duration,
+    /// Stop after this many ticks.
+    pub max_ticks: Option<u64>,
+    /// Selectors and simulation.
+    pub connect: ConnectSettings,
+}
+
+impl From<&WatchArgs> for WatchSettings {
+    fn from(a: &WatchArgs) -> Self {
+        WatchSettings {
+            spec: a.spec.clone(),
+            interval: Duration::from_secs(a.interval),
+            listen: a.listen.clone(),
+            log_format: match a.log_format {
+                LogFormatArg::Text => LogFormat::Text,
+                LogFormatArg::Json => LogFormat::Json,
+            },
+            timeout: Duration::from_secs(a.timeout),
+            max_ticks: a.max_ticks,
             connect: (&a.connect).into(),
         }
     }

@@ -10,5 +10,6 @@ pub mod show;
 pub mod simulate;
 pub mod status;
 pub mod validate;
+pub mod watch;
 
 pub use crate::error::ExitStatus;

@@ -9,7 +9,7 @@ use crate::apply::{ApplyReport, Options};
 use crate::ops::fleet::{Events, Fleet};
 use crate::ops::gate::Refused;
 use crate::ops::plan::{Count, Planned, Scope};
-use crate::plan::{Action, Plan, Policy};
+use crate::plan::{Action, PhoneChange, Plan, Policy};
 use crate::spec::LoadedSpec;
 
 /// What one tick found and did.
@@ -23,15 +23,32 @@ pub struct Tick {
     pub healed: Option<ApplyReport>,
     /// Why healing was refused (a broken guard heals nothing).
     pub refused: Option<Refused>,
+    /// Why nothing was sent although the heal was allowed: an account lock held by another process.
+    pub busy: Option<String>,
 }
 
-/// Read, plan, and heal the actions named in `heal` (`start`, `stop`, `set_traffic`,
-/// `set_properties`, `restart`). Guards are checked on what would be healed and never overridden.
+/// Takes the locks of the accounts a heal sends to, just before it sends; released when dropped.
+pub type Acquire<'a> = dyn Fn(&Plan) -> anyhow::Result<crate::ops::lock::Held> + Sync + 'a;
+
+/// What a tick may heal, and how it gets the right to send.
+pub struct Heal<'a> {
+    /// The actions it may take (`start`, `stop`, `set_traffic`, `set_properties`, `restart`).
+    pub actions: &'a BTreeSet<&'a str>,
+    /// The phones it may heal now (a phone backing off after a failure waits).
+    pub may_heal: &'a (dyn Fn(&PhoneChange) -> bool + Sync),
+    /// Called just before anything is sent (the account locks).
+    pub acquire: &'a Acquire<'a>,
+}
+
+/// Read, plan, and heal the actions `heal` names of the phones it lets through (a phone backing off
+/// after a failed heal is left for a later tick). Guards are checked on what would be healed and never
+/// overridden. The locks are taken just before anything is sent: a lock held elsewhere heals nothing
+/// this tick (`busy` says why).
 pub async fn tick(
     spec: &LoadedSpec,
     scope: &Scope,
     fleet: &Fleet,
-    heal: &BTreeSet<&str>,
+    heal: &Heal<'_>,
     opts: &Options,
     events: &dyn Events,
 ) -> Tick {
@@ -40,26 +57,29 @@ pub async fn tick(
     let policy = Policy::of(&spec.spec, None);
     let part = crate::plan::restrict(
         &planned.plan,
-        |a: &Action| heal.contains(a.name()),
+        |c: &PhoneChange, a: &Action| heal.actions.contains(a.name()) && (heal.may_heal)(c),
         &planned.observed,
         &scope.limits,
         &policy,
     );
-    let (healed, refused) = if part.batches.is_empty() {
-        (None, None)
-    } else {
+    let (mut healed, mut refused, mut busy) = (None, None, None);
+    if !part.batches.is_empty() {
         match crate::ops::gate::gate(&part, false) {
-            Ok(_) => (
-                Some(crate::apply::execute(&part, &fleet.clients, opts).await),
-                None,
-            ),
-            Err(refused) => (None, Some(refused)),
+            Ok(_) => match (heal.acquire)(&part) {
+                Ok(held) => {
+                    healed = Some(crate::apply::execute(&part, &fleet.clients, opts).await);
+                    drop(held);
+                }
+                Err(e) => busy = Some(format!("{e:#}")),
+            },
+            Err(r) => refused = Some(r),
         }
-    };
+    }
     Tick {
         planned,
         heal: part,
         healed,
         refused,
+        busy,
     }
 }

@@ -463,7 +463,7 @@ pub fn canary_phones(
 /// batches, counts and guard verdicts are those of what remains. Pure.
 pub fn restrict(
     plan: &Plan,
-    keep: impl Fn(&Action) -> bool,
+    keep: impl Fn(&PhoneChange, &Action) -> bool,
     observed: &FleetState,
     limits: &BTreeMap<String, EffectiveLimits>,
     policy: &Policy,
@@ -473,7 +473,7 @@ pub fn restrict(
         .iter()
         .filter(|c| c.blocked.is_none())
         .filter_map(|c| {
-            let actions: Vec<Action> = c.actions.iter().copied().filter(|a| keep(a)).collect();
+            let actions: Vec<Action> = c.actions.iter().copied().filter(|a| keep(c, a)).collect();
             (!actions.is_empty()).then(|| PhoneChange {
                 actions,
                 ..c.clone()

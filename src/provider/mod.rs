@@ -463,6 +463,11 @@ impl Client {
         ctx.throttle.activity()
     }
 
+    /// Every try so far by how it ended (see [`http::Throttle::answers`]).
+    pub fn answers(&self) -> std::collections::BTreeMap<String, u64> {
+        self.ctx().throttle.answers()
+    }
+
     /// Phones read so far by this client (every read counts: plan, staleness, confirmation).
     pub fn read_so_far(&self) -> usize {
         let ctx = self.ctx();

@@ -11,6 +11,7 @@ pub mod report;
 pub mod status;
 pub mod text;
 pub mod time;
+pub mod watch;
 pub mod wrap;
 
 /// Output format on stdout.

@@ -109,7 +109,10 @@ pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
                 format!("/providers/{}", escape_segment(name)),
                 format!("provider `{name}` is defined twice"),
             ),
-            None => ("/safety".to_owned(), "`safety` is given twice".to_owned()),
+            None => (
+                format!("/{}", dup.section),
+                format!("`{}` is given twice", dup.section),
+            ),
         };
         let first = report.key_place(dup.first, &pointer);
         report.push_in(
@@ -134,9 +137,11 @@ pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
     })
 }
 
-/// Something a directory defines twice: a provider (by name) or `safety` (`None`), first and again.
+/// Something a directory defines twice: a provider (by name), or `safety` or `watch` (`section`),
+/// first and again.
 struct Twice {
     provider: Option<String>,
+    section: &'static str,
     first: usize,
     again: usize,
 }
@@ -156,6 +161,7 @@ fn merge(parts: Vec<Parsed>) -> Merged {
         phones: Vec::new(),
         groups: Vec::new(),
         safety: None,
+        watch: None,
     };
     let mut skips = validate::Skips::default();
     let mut route = Route::default();
@@ -172,6 +178,7 @@ fn merge(parts: Vec<Parsed>) -> Merged {
             match route.providers.get(&name) {
                 Some(&first) => twice.push(Twice {
                     provider: Some(name),
+                    section: "providers",
                     first,
                     again: file,
                 }),
@@ -193,12 +200,27 @@ fn merge(parts: Vec<Parsed>) -> Merged {
             match route.safety {
                 Some(first) => twice.push(Twice {
                     provider: None,
+                    section: "safety",
                     first,
                     again: file,
                 }),
                 None => {
                     route.safety = Some(file);
                     spec.safety = Some(safety);
+                }
+            }
+        }
+        if let Some(watch) = part.spec.watch {
+            match route.watch {
+                Some(first) => twice.push(Twice {
+                    provider: None,
+                    section: "watch",
+                    first,
+                    again: file,
+                }),
+                None => {
+                    route.watch = Some(file);
+                    spec.watch = Some(watch);
                 }
             }
         }

@@ -44,6 +44,79 @@ pub struct FleetSpec {
     /// Guard rails: limits a plan must keep to be applied, and properties never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safety: Option<Safety>,
+    /// `phonefleet watch`: what it may heal on its own, and where it reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<WatchSpec>,
+}
+
+/// What `phonefleet watch` may do between pull requests (all optional: by default it observes and
+/// reports only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchSpec {
+    /// The actions watch takes on its own when a phone drifts: any of `start`, `stop`,
+    /// `set_traffic`, `set_properties`, `restart`. A drift whose action is not listed is reported,
+    /// never acted on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heal: Vec<HealAction>,
+    /// Webhooks told of what changed: one POST per tick at most, with that tick's new events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<Notify>,
+}
+
+/// An action `watch` may heal.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum HealAction {
+    /// Start a phone declared running.
+    Start,
+    /// Stop a phone declared stopped (guards apply: `protect` is never stopped).
+    Stop,
+    /// Re-route a CPH phone.
+    SetTraffic,
+    /// Write CPH properties.
+    SetProperties,
+    /// Restart a CPH phone after properties that need one (`restart: when-needed`).
+    Restart,
+}
+
+impl HealAction {
+    /// The action's name in plans (`set_traffic`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealAction::Start => "start",
+            HealAction::Stop => "stop",
+            HealAction::SetTraffic => "set_traffic",
+            HealAction::SetProperties => "set_properties",
+            HealAction::Restart => "restart",
+        }
+    }
+}
+
+/// One webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// Name of the environment variable holding the webhook URL (never the URL itself: it is a
+    /// secret). `https://`, or `http://` to loopback only.
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub url_env: String,
+    /// `json` (phonefleet's event digest, the default) or `slack` (an incoming-webhook `text`).
+    #[serde(default)]
+    pub format: NotifyFormat,
+}
+
+/// The body of a webhook POST.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyFormat {
+    /// `{"schema": "phonefleet.watch/v1", ...}`.
+    #[default]
+    Json,
+    /// `{"text": "..."}` for a Slack incoming webhook.
+    Slack,
 }
 
 /// Guard rails for the whole spec (all optional).
@@ -439,6 +512,11 @@ impl FleetSpec {
     /// The guard rails, or none.
     pub fn safety(&self) -> Safety {
         self.safety.clone().unwrap_or_default()
+    }
+
+    /// The `watch` section, or its defaults (observe and report only).
+    pub fn watch(&self) -> WatchSpec {
+        self.watch.clone().unwrap_or_default()
     }
 
     /// How many phones the spec declares at each provider (counted, not expanded).

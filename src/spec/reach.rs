@@ -188,22 +188,65 @@ pub(crate) fn check(spec: &FleetSpec, report: &mut Report<'_>, allow: &Allow) {
                     ),
                     None,
                 );
-            } else if !is_meant_for_phonefleet(var) && !allow.vars.iter().any(|a| a == var) {
-                report.push(
-                    &pointer,
-                    format!(
-                        "`{var}` is not a variable meant for phonefleet; a spec may name only \
-                         variables starting with {}",
-                        ENV_PREFIXES.join(", ")
-                    ),
-                    Some(format!(
-                        "rename the variable, or allow it where the workflow runs, never in the spec: \
-                         {ALLOW_ENV}={var}"
-                    )),
-                );
+            } else {
+                not_meant(var, &pointer, report, allow);
             }
         }
     }
+    // A webhook URL is read from a variable too: one meant for phonefleet, and never a credential
+    // (the URL's host and path would carry it to wherever the request goes).
+    let credentials: Vec<&str> = spec
+        .providers
+        .values()
+        .filter_map(|p| p.credentials.as_ref())
+        .flat_map(named)
+        .map(|(_, var, _)| var)
+        .chain(DEFAULT_CREDENTIALS.iter().copied())
+        .collect();
+    for (i, n) in spec.watch.iter().flat_map(|w| w.notify.iter()).enumerate() {
+        let pointer = format!("/watch/notify/{i}/url_env");
+        if credentials.contains(&n.url_env.as_str()) {
+            report.push(
+                &pointer,
+                format!(
+                    "`{}` holds a provider credential; a webhook URL is sent to its host, so it must \
+                     come from a variable of its own",
+                    n.url_env
+                ),
+                None,
+            );
+        } else {
+            not_meant(&n.url_env, &pointer, report, allow);
+        }
+    }
+}
+
+/// The variables credentials are read from when a provider entry names none.
+const DEFAULT_CREDENTIALS: &[&str] = &[
+    "HUAWEICLOUD_SDK_AK",
+    DEFAULT_SK,
+    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    "GEELARK_TOKEN",
+    "KOOPHONE_TOKEN",
+];
+
+/// Report `var` at `pointer` unless it is meant for phonefleet or allowed.
+fn not_meant(var: &str, pointer: &str, report: &mut Report<'_>, allow: &Allow) {
+    if is_meant_for_phonefleet(var) || allow.vars.iter().any(|a| a == var) {
+        return;
+    }
+    report.push(
+        pointer,
+        format!(
+            "`{var}` is not a variable meant for phonefleet; a spec may name only variables starting \
+             with {}",
+            ENV_PREFIXES.join(", ")
+        ),
+        Some(format!(
+            "rename the variable, or allow it where the workflow runs, never in the spec: \
+             {ALLOW_ENV}={var}"
+        )),
+    );
 }
 
 #[cfg(test)]

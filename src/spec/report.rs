@@ -24,6 +24,7 @@ pub(crate) struct Route {
     pub(crate) groups: Vec<(usize, usize)>,
     pub(crate) providers: HashMap<String, usize>,
     pub(crate) safety: Option<usize>,
+    pub(crate) watch: Option<usize>,
 }
 
 impl Route {
@@ -48,6 +49,7 @@ impl Route {
                 })
                 .map(|&f| (f, pointer.to_owned())),
             "safety" => self.safety.map(|f| (f, pointer.to_owned())),
+            "watch" => self.watch.map(|f| (f, pointer.to_owned())),
             _ => None,
         };
         found.unwrap_or((0, pointer.to_owned()))

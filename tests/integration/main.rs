@@ -26,3 +26,4 @@ mod support;
 mod terminal;
 mod trust;
 mod validate;
+mod watch;

@@ -58,6 +58,22 @@ impl<'a> Ops<'a> {
                 cancel: Cancel::default(),
             };
             let heal: BTreeSet<&str> = heal.iter().copied().collect();
+            let all = |_: &phonefleet::plan::PhoneChange| true;
+            let acquire = |p: &phonefleet::plan::Plan| {
+                let providers = phonefleet::select::in_scope(
+                    &self.spec.spec.providers,
+                    &p.changes
+                        .iter()
+                        .map(|c| c.desired.clone())
+                        .collect::<Vec<_>>(),
+                );
+                phonefleet::ops::lock::acquire(&providers, true, Duration::ZERO, "test tick")
+            };
+            let heal = phonefleet::ops::reconcile::Heal {
+                actions: &heal,
+                may_heal: &all,
+                acquire: &acquire,
+            };
             phonefleet::ops::reconcile::tick(&self.spec, &scope, &fleet, &heal, &opts, &Quiet).await
         })
     }

@@ -96,6 +96,8 @@ pub struct Throttle {
     waiting: std::sync::atomic::AtomicUsize,
     /// When the provider last answered (anything: an error is an answer too).
     last_answer: Mutex<Option<Instant>>,
+    /// Tries so far by how they ended (`200`, `429`, `throttled`, `error`...), for `watch`'s metrics.
+    answers: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// What a provider's calls are doing now, for progress: a hang shows as calls in flight and a growing
@@ -147,7 +149,17 @@ impl Throttle {
             in_flight: Semaphore::new(concurrency.max(1)),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             last_answer: Mutex::new(None),
+            answers: Mutex::new(Default::default()),
         }
+    }
+
+    /// Every try so far, counted by how it ended: the HTTP status, `throttled` (a "slow down" inside
+    /// a 200), `error` (no answer) or `too_large`.
+    pub fn answers(&self) -> std::collections::BTreeMap<String, u64> {
+        self.answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Calls in flight and time since the last answer.
@@ -521,6 +533,17 @@ impl Http {
         outcome: &str,
         elapsed: Duration,
     ) {
+        let class = match outcome {
+            "too large" => "too_large",
+            o if o.ends_with(" throttled") => "throttled",
+            o => o,
+        };
+        *throttle
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(class.to_owned())
+            .or_default() += 1;
         if self.verbose {
             let attempt = if retries > 0 {
                 format!(" attempt {}", retries + 1)

@@ -1,0 +1,394 @@
+//! `phonefleet watch SPEC`: keep the fleet as declared between pull requests. Every `--interval` (the
+//! next tick starts after the previous one ends, never overlapping) it runs one
+//! [`crate::ops::reconcile::tick`]: the same batched reads as `plan`, the plan, heals of what the spec's
+//! `watch.heal` allows through the guards and the same executor as `apply` (under the account locks),
+//! and reports the rest: a log line per tick, events to webhooks, metrics on `--listen`. The spec is
+//! read again when its files change; an invalid one leaves the last good one in force. Glue over
+//! `ops` and `watch`: the loop, the clock and the signals live here, nothing else.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::apply::{Cancel, NoProgress, Options};
+use crate::capability::Overrides;
+use crate::cli::settings::{GlobalSettings, LogFormat, WatchSettings};
+use crate::error::ExitStatus;
+use crate::ops::fleet::{Fleet, Quiet, Reach};
+use crate::ops::plan::Scope;
+use crate::ops::reconcile::Tick;
+use crate::render;
+use crate::spec::{self, LoadedSpec};
+use crate::watch::backoff::Backoff;
+use crate::watch::events::{Episodes, Event, TickSummary};
+use crate::watch::metrics::TickResult;
+use crate::watch::notify::{self, Digest, Notifier};
+use crate::watch::server::{self, Shared};
+
+/// What identifies the spec's files as they are on disk: name, length and modification time of each
+/// (a file, or the `*.yaml`/`*.yml` files of a directory). Cheap to take every tick.
+fn stamp(path: &Path) -> String {
+    let one = |p: &Path| -> String {
+        match std::fs::metadata(p) {
+            Ok(m) => format!(
+                "{}:{}:{:?}",
+                p.display(),
+                m.len(),
+                m.modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            ),
+            Err(e) => format!("{}:{e}", p.display()),
+        }
+    };
+    if path.is_dir() {
+        let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+        names.sort();
+        names.iter().map(|p| one(p)).collect::<Vec<_>>().join("|")
+    } else {
+        one(path)
+    }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// Where the log goes: stderr, one line per tick (and per event in text).
+struct Log {
+    json: bool,
+}
+
+impl Log {
+    fn say(&self, line: &str) {
+        if self.json {
+            let json =
+                serde_json::json!({ "time": unix_now(), "message": crate::redact::text(line) });
+            eprintln!("{json}");
+        } else {
+            eprintln!("watch: {}", crate::redact::text(line));
+        }
+    }
+
+    fn tick(&self, s: &TickSummary, events: &[Event]) {
+        if self.json {
+            eprintln!("{}", render::watch::log_json(s, events));
+        } else {
+            eprintln!("watch: {}", render::watch::log_line(s));
+            for e in events {
+                eprintln!("watch:   {}", render::watch::event_line(e));
+            }
+        }
+    }
+}
+
+/// The spec and what follows from it, replaced together when a new valid spec is loaded.
+struct Loaded {
+    spec: LoadedSpec,
+    scope: Scope,
+    heal: BTreeSet<&'static str>,
+}
+
+fn load(settings: &WatchSettings) -> anyhow::Result<Loaded> {
+    let spec = spec::load_file(&settings.spec)?;
+    let scope = Scope::of(&spec, &settings.connect.selection, Overrides::default())?;
+    let heal = spec.spec.watch().heal.iter().map(|a| a.as_str()).collect();
+    Ok(Loaded { spec, scope, heal })
+}
+
+async fn open(
+    loaded: &Loaded,
+    settings: &WatchSettings,
+    global: &GlobalSettings,
+) -> anyhow::Result<Fleet> {
+    let reach = if settings.connect.simulate {
+        Reach::Simulate { reset: false }
+    } else {
+        Reach::Spec
+    };
+    Fleet::open(
+        &loaded.scope.providers,
+        &loaded.scope.desired,
+        &loaded.scope.limits,
+        reach,
+        global.verbose > 0,
+        Instant::now() + settings.timeout,
+    )
+    .await
+}
+
+/// `watch`.
+pub async fn watch(
+    settings: &WatchSettings,
+    global: &GlobalSettings,
+) -> anyhow::Result<ExitStatus> {
+    if settings.connect.simulate {
+        spec::reach::simulating();
+    }
+    let mut signals = crate::signals::Watcher::new();
+    let log = Arc::new(Log {
+        json: settings.log_format == LogFormat::Json,
+    });
+    let mut loaded = load(settings)?;
+    let mut stamp_now = stamp(&settings.spec);
+    let targets = notify::targets(&loaded.spec.spec.watch())?;
+    let shared = Shared::new(settings.interval);
+    let addr = server::serve(&settings.listen, shared.clone()).await?;
+    shared
+        .metrics
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .spec_valid(true);
+    let notifier = {
+        let log = log.clone();
+        Notifier::start(targets, Arc::new(move |line: String| log.say(&line)))
+    };
+    log.say(&format!(
+        "watching {} ({}) every {}s; heals: {}; metrics on http://{addr}/metrics",
+        settings.spec.display(),
+        render::counted(loaded.scope.desired.len(), "phone", "phones"),
+        settings.interval.as_secs(),
+        if loaded.heal.is_empty() {
+            "none (observe and report only)".to_owned()
+        } else {
+            loaded.heal.iter().copied().collect::<Vec<_>>().join(", ")
+        }
+    ));
+    let mut fleet = open(&loaded, settings, global).await?;
+    let mut episodes = Episodes::default();
+    let mut backoff = Backoff::default();
+    let cancel = Cancel::default();
+    let healing = Arc::new(AtomicBool::new(false));
+    let mut last: Option<TickSummary> = None;
+    let mut n: u64 = 0;
+    loop {
+        n += 1;
+        let started = Instant::now();
+        // A changed spec: the new one if it is valid, else the last good one stays, said once.
+        let mut pending: Vec<Event> = Vec::new();
+        let now_stamp = stamp(&settings.spec);
+        if now_stamp != stamp_now {
+            stamp_now = now_stamp;
+            match load(settings).and_then(|l| Ok((notify::targets(&l.spec.spec.watch())?, l))) {
+                Ok((targets, new)) => {
+                    let reopen = new.scope.providers != loaded.scope.providers
+                        || new.scope.limits != loaded.scope.limits;
+                    log.say(&format!(
+                        "the spec changed: {} now ({}); in force from this tick",
+                        render::counted(new.scope.desired.len(), "phone", "phones"),
+                        if new.heal.is_empty() {
+                            "heals: none".to_owned()
+                        } else {
+                            format!(
+                                "heals: {}",
+                                new.heal.iter().copied().collect::<Vec<_>>().join(", ")
+                            )
+                        }
+                    ));
+                    loaded = new;
+                    notifier.set_targets(targets);
+                    episodes.spec_valid();
+                    shared
+                        .metrics
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .spec_valid(true);
+                    if reopen {
+                        shared
+                            .metrics
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .fleet_reopened();
+                        match open(&loaded, settings, global).await {
+                            Ok(f) => {
+                                let old = std::mem::replace(&mut fleet, f);
+                                let _ = old.close().await;
+                            }
+                            Err(e) => log.say(&format!("cannot connect with the new spec: {e:#}")),
+                        }
+                    }
+                }
+                Err(e) => {
+                    let message = format!("{e:#}");
+                    shared
+                        .metrics
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .spec_valid(false);
+                    log.say(&format!(
+                        "the spec on disk is invalid; the last good one stays in force:\n{message}"
+                    ));
+                    pending.extend(episodes.spec_invalid(&stamp_now, &message));
+                }
+            }
+        }
+        let opts = Options {
+            deadline: started + settings.timeout,
+            progress: Arc::new(NoProgress),
+            cancel: cancel.clone(),
+        };
+        // The tick borrows the backoff and the fleet; both are free again once it ends.
+        let (t, stopping) = {
+            let mut stopping = None;
+            let digest = loaded.spec.digest.clone();
+            let may_heal = |c: &crate::plan::PhoneChange| backoff.may_heal(c, n, &digest);
+            let simulate = settings.connect.simulate;
+            let command = format!("watch {}", settings.spec.display());
+            let providers = loaded.spec.spec.providers.clone();
+            let flag = healing.clone();
+            let acquire = move |p: &crate::plan::Plan| {
+                let desired: Vec<_> = p.changes.iter().map(|c| c.desired.clone()).collect();
+                let held = crate::ops::lock::acquire(
+                    &crate::select::in_scope(&providers, &desired),
+                    simulate,
+                    Duration::ZERO,
+                    &command,
+                )?;
+                flag.store(true, Ordering::SeqCst);
+                Ok(held)
+            };
+            let heal = crate::ops::reconcile::Heal {
+                actions: &loaded.heal,
+                may_heal: &may_heal,
+                acquire: &acquire,
+            };
+            let tick = crate::ops::reconcile::tick(
+                &loaded.spec,
+                &loaded.scope,
+                &fleet,
+                &heal,
+                &opts,
+                &Quiet,
+            );
+            tokio::pin!(tick);
+            // A signal while reading drops the tick (nothing was sent); while healing, the calls in flight
+            // finish (no new batch starts) and the tick ends by its deadline; a second signal quits at once.
+            let t: Option<Tick> = loop {
+                tokio::select! {
+                    t = &mut tick => break Some(t),
+                    signal = signals.next() => {
+                        if stopping.is_some() {
+                            log.say("second signal: quitting at once");
+                            std::process::exit(signal.exit_code());
+                        }
+                        stopping = Some(signal);
+                        if healing.load(Ordering::SeqCst) {
+                            log.say(&format!("{}: letting the heals in flight finish", signal.name()));
+                            cancel.cancel(signal);
+                        } else {
+                            break None;
+                        }
+                    }
+                }
+            };
+            (t, stopping)
+        };
+        healing.store(false, Ordering::SeqCst);
+        let seconds = started.elapsed().as_secs_f64();
+        if let Some(t) = &t {
+            // Nothing read: every provider failed, or no phone could be read.
+            let unread = t.planned.plan.summary.unreadable;
+            let failed = (!t.planned.observed.failed_providers.is_empty()
+                && t.planned.observed.failed_providers.len() >= loaded.scope.providers.len())
+                || (unread > 0 && unread >= loaded.scope.desired.len());
+            let result = if failed {
+                TickResult::Failed
+            } else if t.planned.plan.summary.unreadable > 0 {
+                TickResult::Partial
+            } else {
+                TickResult::Ok
+            };
+            if let Some(report) = &t.healed {
+                backoff.record(report, &t.heal.changes, n, &loaded.spec.digest);
+            }
+            let mut events = pending;
+            events.extend(episodes.tick(t));
+            let (_, tallies) = crate::ops::status::rows(&loaded.scope, &t.planned);
+            let calls = fleet
+                .clients
+                .iter()
+                .map(|(name, c)| (name.clone(), c.answers()))
+                .collect();
+            {
+                let mut m = shared.metrics.lock().unwrap_or_else(|p| p.into_inner());
+                m.tick(t, &tallies, result, seconds, unix_now(), &calls);
+                if seconds > settings.interval.as_secs_f64() {
+                    m.overrun();
+                }
+            }
+            if result != TickResult::Failed {
+                shared.succeeded();
+            }
+            let mut summary = TickSummary::of(
+                n,
+                loaded.scope.desired.len(),
+                t,
+                &events,
+                result.as_str(),
+                seconds,
+            );
+            summary.backing_off = backoff.waiting();
+            log.tick(&summary, &events);
+            if seconds > settings.interval.as_secs_f64() {
+                log.say(&format!(
+                    "tick {n} took {seconds:.1}s, longer than --interval {}s: the next tick starts at once. \
+                     Reads are bound by the providers' rate limits (GeeLark: 180 status calls of 100 \
+                     phones a minute by default); a longer interval keeps ticks apart",
+                    settings.interval.as_secs()
+                ));
+            }
+            if !events.is_empty() {
+                let spec_name = settings.spec.display().to_string();
+                notifier.send(Digest {
+                    json: render::watch::digest_json(
+                        &spec_name,
+                        unix_now() as u64,
+                        &summary,
+                        &events,
+                    ),
+                    slack: render::watch::digest_slack(&spec_name, &summary, &events),
+                });
+            }
+            last = Some(summary);
+        }
+        if let Some(signal) = stopping.or_else(|| cancel.signal()) {
+            let said = match &last {
+                Some(s) => format!("the last tick: {}", render::watch::log_line(s)),
+                None => "no tick finished".to_owned(),
+            };
+            log.say(&format!("{}: watch stopped; {said}", signal.name()));
+            // Give queued webhooks a moment to go out.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = fleet.close().await;
+            return Ok(ExitStatus::Success);
+        }
+        if settings.max_ticks.is_some_and(|max| n >= max) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = fleet.close().await;
+            return Ok(ExitStatus::Success);
+        }
+        // The next tick starts one interval after this one started, or at once after an overrun.
+        let next = started + settings.interval;
+        tokio::select! {
+            _ = tokio::time::sleep_until(next.into()) => {}
+            signal = signals.next() => {
+                let said = match &last {
+                    Some(s) => format!("the last tick: {}", render::watch::log_line(s)),
+                    None => "no tick finished".to_owned(),
+                };
+                log.say(&format!("{}: watch stopped; {said}", signal.name()));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let _ = fleet.close().await;
+                return Ok(ExitStatus::Success);
+            }
+        }
+    }
+}

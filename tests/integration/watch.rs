@@ -1,0 +1,473 @@
+//! `phonefleet watch`: the real binary against the simulator with one-second ticks. Phones are
+//! changed behind its back through the providers' own routes; a webhook server on loopback receives
+//! the digests; `/metrics` and `/healthz` are read over HTTP (and `/metrics` checked with `promtool`
+//! when it is installed; CI sets `PHONEFLEET_PROMTOOL` so that it must be).
+
+use std::io::{BufRead, Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::simulator::{GL, call};
+use crate::support::fake::{Fake, Reply};
+use crate::support::{Cmd, Dir, Out, Sim, pf, signal, token_of};
+
+/// A running `watch`, its stderr collected line by line.
+struct Watching {
+    child: std::process::Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    addr: String,
+}
+
+impl Watching {
+    fn start(cmd: Cmd) -> Watching {
+        let mut child = cmd.spawn();
+        let stderr = child.stderr.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for l in std::io::BufReader::new(stderr).lines() {
+                    let Ok(l) = l else { break };
+                    lines.lock().unwrap().push(l);
+                }
+            })
+        };
+        let mut w = Watching {
+            child,
+            lines,
+            reader: Some(reader),
+            addr: String::new(),
+        };
+        let first = w.wait_for("metrics on http://");
+        w.addr = first
+            .split("metrics on http://")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches("/metrics")
+            .to_owned();
+        w
+    }
+
+    fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// The first line holding `pat`, waiting up to 30 s for it.
+    fn wait_for(&self, pat: &str) -> String {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(l) = self.lines.lock().unwrap().iter().find(|l| l.contains(pat)) {
+                return l.clone();
+            }
+            assert!(
+                Instant::now() < until,
+                "no line with {pat:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// How many lines hold `pat`.
+    fn count(&self, pat: &str) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(pat))
+            .count()
+    }
+
+    /// GET `path` of the metrics server: (status, body).
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr).unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, body.to_owned())
+    }
+
+    fn stop(mut self, sig: i32) -> Out {
+        signal(&self.child, sig);
+        let status = self.child.wait().unwrap();
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout: String::new(),
+            stderr: self.log(),
+        }
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Stop a GeeLark phone through GeeLark's own route, as a person at the console would.
+fn stop_behind_its_back(sim: &Sim, ids: &[&str]) {
+    let r = call(
+        sim,
+        "POST",
+        "/open/v1/phone/stop",
+        GL,
+        Some(json!({ "ids": ids })),
+    );
+    assert_eq!(r.body["code"], 0, "{}", r.body);
+}
+
+fn status_of(sim: &Sim, id: &str) -> i64 {
+    sim.phones()[id]["status"].as_i64().unwrap()
+}
+
+/// A webhook receiver on loopback that records every body.
+fn webhook() -> Fake {
+    Fake::start(|_| Reply::Json(200, vec![], "{}".into()))
+}
+
+/// The digests a webhook received.
+fn digests(hook: &Fake) -> Vec<Value> {
+    hook.requests()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect()
+}
+
+fn spec(url: &str, heal: &str, extra: &str) -> String {
+    format!(
+        "version: 1
+providers:
+  gl: {{kind: geelark, endpoint: {url}, credentials: {{token_env: PHONEFLEET_GL_TOKEN}}}}
+  cph: {{kind: huawei-cph, project_id: p1, endpoint: {url}, credentials: {{token_env: PHONEFLEET_CPH_TOKEN}}}}
+phones:
+  - {{id: g1, provider: gl, name: growth-1, state: running}}
+  - {{id: g2, provider: gl, name: growth-2, state: running}}
+  - {{id: c1, provider: cph, name: store-1, state: running, traffic: routing}}
+watch:
+  heal: [{heal}]
+  notify:
+    - {{url_env: PHONEFLEET_WEBHOOK_URL}}
+    - {{url_env: PHONEFLEET_SLACK_URL, format: slack}}
+{extra}"
+    )
+}
+
+const FIXTURE: &str = "phones:
+  - {provider: geelark, id: g1, status: running}
+  - {provider: geelark, id: g2, status: running}
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running, traffic: direct}
+";
+
+fn watch(dir: &Dir, hook: &Fake, slack: &Fake) -> Cmd {
+    pf(&[
+        "watch",
+        &dir.spec(),
+        "--interval",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .env(
+        "PHONEFLEET_WEBHOOK_URL",
+        &format!("{}/hooks/phonefleet", hook.url),
+    )
+    .env(
+        "PHONEFLEET_SLACK_URL",
+        &format!("{}/services/T0/B0/secret", slack.url),
+    )
+}
+
+#[test]
+fn watch_heals_what_it_may_reports_the_rest_once_and_stops_on_sigterm() {
+    let sim = Sim::start(FIXTURE);
+    let (hook, slack) = (webhook(), webhook());
+    let dir = Dir::with_spec(&spec(&sim.url(), "start", ""));
+    let w = Watching::start(watch(&dir, &hook, &slack));
+    w.wait_for("tick 1 ok: 3 phones, 1 drifted (1 new)");
+    // A phone stopped behind watch's back is started again; the re-route it may not heal is reported
+    // once, never acted on.
+    stop_behind_its_back(&sim, &["g1"]);
+    w.wait_for("healed gl / growth-1 (g1): start");
+    assert_eq!(status_of(&sim, "g1"), 0, "running again");
+    w.wait_for("tick 5 ");
+    assert_eq!(
+        w.count("drifted cph / store-1 (c1): traffic: direct -> routing"),
+        1,
+        "{}",
+        w.log()
+    );
+    assert_eq!(
+        sim.phones()["c1"]["traffic"],
+        "direct",
+        "set_traffic is not in watch.heal"
+    );
+    // The metrics and the health check.
+    let (code, body) = w.get("/healthz");
+    assert_eq!(code, 200, "{body}");
+    let (code, metrics) = w.get("/metrics");
+    assert_eq!(code, 200);
+    for want in [
+        "phonefleet_phones{provider=\"gl\",state=\"running\"} 2",
+        "phonefleet_drift_phones{provider=\"cph\"} 1",
+        "phonefleet_heals_total{provider=\"gl\",action=\"start\",outcome=\"ok\"} 1",
+        "phonefleet_ticks_total{result=\"ok\"}",
+        "phonefleet_tick_duration_seconds_bucket",
+        "phonefleet_last_tick_timestamp_seconds",
+        "phonefleet_api_calls_total{provider=\"gl\",status=\"200\"}",
+        "phonefleet_spec_valid 1",
+    ] {
+        assert!(metrics.contains(want), "{want}:\n{metrics}");
+    }
+    promtool(&metrics);
+    // The webhooks: one digest per tick with news, the documented schema, names and ids.
+    let got = digests(&hook);
+    assert!(got.len() >= 2, "{got:?}");
+    assert_eq!(got[0]["schema"], "phonefleet.watch/v1");
+    let events: Vec<&Value> = got
+        .iter()
+        .flat_map(|d| d["events"].as_array().unwrap())
+        .collect();
+    let has = |kind: &str, id: &str| {
+        events
+            .iter()
+            .any(|e| e["kind"] == kind && e["phone_id"] == id && e["name"].is_string())
+    };
+    assert!(
+        has("drifted", "c1") && has("drifted", "g1") && has("healed", "g1"),
+        "{events:?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["kind"] == "drifted" && e["phone_id"] == "c1")
+            .count(),
+        1,
+        "once per episode"
+    );
+    let slack_bodies = digests(&slack);
+    assert!(
+        slack_bodies[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("drifted cph / store-1 (c1)"),
+        "{slack_bodies:?}"
+    );
+    // No secret anywhere: the tokens, the webhook URLs.
+    let out = w.stop(libc::SIGTERM);
+    out.code(0)
+        .stderr_has("Terminated (SIGTERM): watch stopped; the last tick: tick ");
+    // (The webhooks' own requests go to their URL, of course: their bodies are searched.)
+    let bodies: Vec<String> = hook
+        .requests()
+        .into_iter()
+        .chain(slack.requests())
+        .map(|r| r.body)
+        .collect();
+    let everything = format!("{}{bodies:?}{metrics}", out.stderr);
+    for secret in [token_of("gl"), token_of("cph"), "/services/T0/B0/secret"] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
+
+#[test]
+fn a_guard_broken_by_the_heals_heals_nothing_that_tick() {
+    let sim = Sim::start(FIXTURE);
+    let (hook, slack) = (webhook(), webhook());
+    let dir = Dir::with_spec(&spec(
+        &sim.url(),
+        "start, set_traffic",
+        "safety: {max_changes: 1}\n",
+    ));
+    stop_behind_its_back(&sim, &["g1", "g2"]);
+    let w = Watching::start(watch(&dir, &hook, &slack));
+    w.wait_for("guard broken: max_changes: 3 phones change, limit 1; nothing was healed this tick");
+    w.wait_for("tick 3 ");
+    assert_eq!(
+        w.count("guard broken"),
+        1,
+        "once while it stays broken:\n{}",
+        w.log()
+    );
+    assert!(
+        w.log().contains("not healed: refusing to apply"),
+        "{}",
+        w.log()
+    );
+    assert_eq!(
+        sim.mutating_calls(),
+        1,
+        "only the stop behind its back (one call, two phones)"
+    );
+    w.stop(libc::SIGINT).code(0);
+}
+
+#[test]
+fn an_edited_spec_is_taken_up_and_an_invalid_one_keeps_the_last_good_one() {
+    let sim = Sim::start(FIXTURE);
+    let (hook, slack) = (webhook(), webhook());
+    let dir = Dir::with_spec(&spec(&sim.url(), "", ""));
+    stop_behind_its_back(&sim, &["g2"]);
+    let w = Watching::start(watch(&dir, &hook, &slack));
+    w.wait_for("tick 2 ");
+    assert_eq!(status_of(&sim, "g2"), 2, "observe only: nothing healed");
+    // The reviewed change lets watch start phones: the next tick does.
+    dir.write("spec.yaml", &spec(&sim.url(), "start", ""));
+    w.wait_for("the spec changed: 3 phones now (heals: start)");
+    w.wait_for("healed gl / growth-2 (g2): start");
+    // A broken edit: said once, the last good spec stays in force.
+    dir.write("spec.yaml", "version: 1\nphones: [\n");
+    w.wait_for("the spec on disk is invalid; the last good one stays in force");
+    let (_, metrics) = w.get("/metrics");
+    assert!(metrics.contains("phonefleet_spec_valid 0"), "{metrics}");
+    stop_behind_its_back(&sim, &["g1"]);
+    w.wait_for("healed gl / growth-1 (g1): start");
+    let invalid = digests(&hook)
+        .iter()
+        .flat_map(|d| d["events"].as_array().unwrap().clone())
+        .filter(|e| e["kind"] == "spec_invalid")
+        .count();
+    assert_eq!(invalid, 1);
+    let (code, _) = w.get("/healthz");
+    assert_eq!(code, 200);
+    w.stop(libc::SIGTERM).code(0);
+}
+
+#[test]
+fn a_failing_webhook_never_stops_the_loop() {
+    let sim = Sim::start(FIXTURE);
+    let down = Fake::start(|_| Reply::Json(500, vec![], "{}".into()));
+    let slack = webhook();
+    let dir = Dir::with_spec(&spec(&sim.url(), "start", ""));
+    let w = Watching::start(watch(&dir, &down, &slack));
+    w.wait_for("webhook `PHONEFLEET_WEBHOOK_URL`: HTTP 500; 1 digest kept, next try in 1s");
+    stop_behind_its_back(&sim, &["g1"]);
+    w.wait_for("healed gl / growth-1 (g1): start");
+    assert!(
+        !digests(&slack).is_empty(),
+        "the other webhook still gets its digests"
+    );
+    w.stop(libc::SIGTERM).code(0);
+}
+
+#[test]
+fn a_webhook_variable_must_be_meant_for_phonefleet_set_and_https() {
+    let sim = Sim::start(FIXTURE);
+    let dir = Dir::with_spec(
+        &spec(&sim.url(), "start", "").replace("PHONEFLEET_WEBHOOK_URL", "GEELARK_TOKEN"),
+    );
+    pf(&["validate", &dir.spec()])
+        .run()
+        .code(1)
+        .stderr_has("`GEELARK_TOKEN` holds a provider credential");
+    let dir = Dir::with_spec(
+        &spec(&sim.url(), "start", "").replace("PHONEFLEET_WEBHOOK_URL", "GITHUB_TOKEN"),
+    );
+    pf(&["validate", &dir.spec()])
+        .run()
+        .code(1)
+        .stderr_has("`GITHUB_TOKEN` is not a variable meant for phonefleet");
+    let dir = Dir::with_spec(&spec(&sim.url(), "start", ""));
+    pf(&["watch", &dir.spec(), "--listen", "127.0.0.1:0"])
+        .env("PHONEFLEET_SLACK_URL", "https://hooks.example/x")
+        .run()
+        .code(1)
+        .stderr_has("the variable `PHONEFLEET_WEBHOOK_URL` (a webhook URL) is not set");
+    pf(&["watch", &dir.spec(), "--listen", "127.0.0.1:0"])
+        .env(
+            "PHONEFLEET_WEBHOOK_URL",
+            "http://hooks.example/very-secret-path",
+        )
+        .env("PHONEFLEET_SLACK_URL", "https://hooks.example/x")
+        .run()
+        .code(1)
+        .stderr_has("must hold an https:// URL (http:// only to loopback)");
+}
+
+/// `promtool check metrics` on the exposition, when promtool is installed (CI installs Debian's
+/// `prometheus` package and sets `PHONEFLEET_PROMTOOL`, so that there it must run).
+fn promtool(metrics: &str) {
+    let tool = std::env::var("PHONEFLEET_PROMTOOL").ok();
+    let path = tool.clone().unwrap_or_else(|| "promtool".into());
+    let child = std::process::Command::new(&path)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if tool.is_none() => {
+            eprintln!("promtool not found ({e}); /metrics not checked by it here");
+            return;
+        }
+        Err(e) => panic!("PHONEFLEET_PROMTOOL={path} cannot run: {e}"),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(metrics.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\n{metrics}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn healthz_turns_503_when_no_tick_succeeded_for_three_intervals() {
+    let hook = webhook();
+    // Nothing listens on port 1: every read fails at once.
+    let dir = Dir::with_spec(
+        "version: 1
+providers:
+  gl: {kind: geelark, endpoint: 'http://127.0.0.1:1', credentials: {token_env: PHONEFLEET_GL_TOKEN}}
+phones:
+  - {id: g1, provider: gl, state: running}
+watch:
+  notify: [{url_env: PHONEFLEET_WEBHOOK_URL}]
+",
+    );
+    let w = Watching::start(
+        pf(&[
+            "watch",
+            &dir.spec(),
+            "--interval",
+            "1",
+            "--timeout",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("PHONEFLEET_WEBHOOK_URL", &hook.url),
+    );
+    w.wait_for("tick 1 failed");
+    w.wait_for("tick 5 failed");
+    let (code, body) = w.get("/healthz");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("more than three intervals"), "{body}");
+    let (_, metrics) = w.get("/metrics");
+    assert!(
+        metrics.contains("phonefleet_ticks_total{result=\"failed\"}"),
+        "{metrics}"
+    );
+    let unreachable = digests(&hook)
+        .iter()
+        .flat_map(|d| d["events"].as_array().unwrap().clone())
+        .filter(|e| e["kind"] == "provider_unreachable" && e["provider"] == "gl")
+        .count();
+    assert_eq!(unreachable, 1, "once while it stays unreachable");
+    w.stop(libc::SIGTERM).code(0);
+}
