@@ -180,3 +180,41 @@ fn the_github_actions_example_uses_real_commands() {
     assert!(text.contains("base=(--base \"$RUNNER_TEMP/base/$SPEC\")"));
     assert!(text.contains(phonefleet::render::markdown::MARKER));
 }
+
+/// The deployment examples run commands that parse: the systemd unit's ExecStart and the Kubernetes
+/// container's args.
+#[test]
+fn the_deployment_examples_use_real_commands() {
+    use clap::Parser;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/deploy");
+    let unit = std::fs::read_to_string(root.join("phonefleet-watch.service")).unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
+    let args: Vec<&str> = exec.split_whitespace().collect();
+    assert!(args[0].ends_with("/phonefleet"));
+    phonefleet::cli::Cli::try_parse_from(
+        std::iter::once("phonefleet").chain(args[1..].iter().copied()),
+    )
+    .unwrap_or_else(|e| panic!("{exec}: {e}"));
+    let k8s: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(
+        &std::fs::read_to_string(root.join("kubernetes.yaml")).unwrap(),
+    )
+    .map(|d| serde::Deserialize::deserialize(d).unwrap())
+    .collect();
+    let container = &k8s[0]["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<String> = container["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    phonefleet::cli::Cli::try_parse_from(std::iter::once("phonefleet".to_owned()).chain(args))
+        .unwrap_or_else(|e| panic!("kubernetes.yaml args: {e}"));
+    assert_eq!(k8s[0]["spec"]["replicas"], 1);
+    assert_eq!(
+        container["livenessProbe"]["httpGet"]["path"].as_str(),
+        Some("/healthz")
+    );
+}

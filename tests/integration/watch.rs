@@ -471,3 +471,59 @@ watch:
     assert_eq!(unreachable, 1, "once while it stays unreachable");
     w.stop(libc::SIGTERM).code(0);
 }
+
+/// A failed heal is tried again after 1, 2, 4 ... ticks, not every tick; one that needs a person
+/// (43006: someone is connected) is not tried again while the phone and the spec stay as they are.
+#[test]
+fn failed_heals_back_off_and_wait_for_a_person() {
+    let sim = Sim::start(
+        "phones:
+  - {provider: geelark, id: g1, status: running, busy: task}
+  - {provider: geelark, id: g2, status: running, busy: remote}
+",
+    );
+    let dir = Dir::with_spec(&format!(
+        "version: 1
+providers:
+  gl: {{kind: geelark, endpoint: {}, credentials: {{token_env: PHONEFLEET_GL_TOKEN}}}}
+phones:
+  - {{id: g1, provider: gl, name: busy-task, state: stopped}}
+  - {{id: g2, provider: gl, name: busy-remote, state: stopped}}
+watch:
+  heal: [stop]
+",
+        sim.url()
+    ));
+    let w = Watching::start(pf(&[
+        "watch",
+        &dir.spec(),
+        "--interval",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-ticks",
+        "8",
+    ]));
+    w.wait_for("tick 8 ");
+    let tries = |id: &str| {
+        sim.calls()
+            .iter()
+            .filter(|(route, ids)| route == "stop" && ids.iter().any(|i| i == id))
+            .count()
+    };
+    // Ticks 1, 2, 4 and 8 for the phone that may pass later; tick 1 only for the one that needs a person.
+    assert_eq!(tries("g1"), 4, "{:?}\n{}", sim.calls(), w.log());
+    assert_eq!(tries("g2"), 1, "{:?}", sim.calls());
+    assert!(
+        w.log()
+            .contains("heal failed gl / busy-remote (g2): stop: 43006"),
+        "{}",
+        w.log()
+    );
+    assert!(
+        w.log().contains("(to do: someone is connected"),
+        "{}",
+        w.log()
+    );
+    assert!(w.log().contains("2 waiting to retry"), "{}", w.log());
+}
