@@ -34,6 +34,7 @@ struct Args {
     latency_ms: u64,
     baseline_max: usize,
     only_pipeline: bool,
+    only_watch: bool,
 }
 
 fn args() -> Args {
@@ -42,6 +43,7 @@ fn args() -> Args {
         latency_ms: 20,
         baseline_max: usize::MAX,
         only_pipeline: false,
+        only_watch: false,
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -56,7 +58,10 @@ fn args() -> Args {
             }
             "--latency-ms" => a.latency_ms = value.parse().expect("a number"),
             "--baseline-max" => a.baseline_max = value.parse().expect("a number"),
-            "--scenario" => a.only_pipeline = value == "pipeline",
+            "--scenario" => {
+                a.only_pipeline = value == "pipeline";
+                a.only_watch = value == "watch";
+            }
             _ => {
                 i += 1;
                 continue;
@@ -232,6 +237,78 @@ phones:{prop_entries}groups:
     }
 }
 
+/// Calls a simulator answered so far, per route.
+trait Stats {
+    fn by_route(&self) -> BTreeMap<String, u64>;
+}
+
+impl Stats for Simulator {
+    fn by_route(&self) -> BTreeMap<String, u64> {
+        self.stats().1
+    }
+}
+
+/// `phonefleet simulate` in a process of its own. A child of a large process (this one, holding an
+/// in-process simulator of 100,000 phones) starts life with that process's resident set counted in its
+/// `ru_maxrss`, which survives the exec; with the simulator elsewhere the benchmark stays small and a
+/// child's peak memory is its own.
+struct External {
+    child: std::process::Child,
+    url: String,
+}
+
+impl External {
+    fn start(fixture: &Fixture, dir: &Path, latency: Duration, transition: Duration) -> External {
+        use std::io::BufRead;
+        let path = dir.join("fixture.yaml");
+        std::fs::write(
+            &path,
+            serde_yaml::to_string(fixture).expect("a fixture serializes"),
+        )
+        .unwrap();
+        let bin = std::env::var("PHONEFLEET_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_phonefleet").to_owned());
+        let mut child = Command::new(bin)
+            .args(["simulate", "--listen", "127.0.0.1:0", "--fixture"])
+            .arg(&path)
+            .args(["--latency-ms", &latency.as_millis().to_string()])
+            .args(["--transition-ms", &transition.as_millis().to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the simulator starts");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first.trim().trim_start_matches("listening on ").to_owned();
+        External { child, url }
+    }
+
+    fn get(&self, path: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap()
+    }
+}
+
+impl Stats for External {
+    fn by_route(&self) -> BTreeMap<String, u64> {
+        serde_json::from_value(self.get("/_sim/stats")["by_route"].clone()).unwrap()
+    }
+}
+
+impl Drop for External {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 struct Measured {
     wall: Duration,
     cpu: Duration,
@@ -251,9 +328,9 @@ fn delta(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTree
 /// Run the binary, measuring its own CPU time and peak memory with `wait4`.
 // The child is reaped by `wait4`, which std's `Child` cannot see.
 #[allow(clippy::zombie_processes)]
-fn run(rt: &tokio::runtime::Runtime, sim: &Simulator, dir: &Path, args: &[&str]) -> Measured {
+fn run(rt: &tokio::runtime::Runtime, sim: &dyn Stats, dir: &Path, args: &[&str]) -> Measured {
     let _ = rt;
-    let before = sim.stats().1;
+    let before = sim.by_route();
     let started = Instant::now();
     let bin = std::env::var("PHONEFLEET_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_phonefleet").to_owned());
@@ -285,7 +362,7 @@ fn run(rt: &tokio::runtime::Runtime, sim: &Simulator, dir: &Path, args: &[&str])
         } else {
             -1
         },
-        calls: delta(&sim.stats().1, &before),
+        calls: delta(&sim.by_route(), &before),
     }
 }
 
@@ -491,6 +568,174 @@ fn pipeline(rt: &tokio::runtime::Runtime, latency: Duration) {
     }
 }
 
+/// `watch` at 10,000 and 100,000 phones (power and route, converged first): the CPU and calls of one
+/// tick (from runs of 1 and of K ticks: the difference over K - 1), peak memory after 1 and after K
+/// ticks (flat when equal), and the time from a phone stopped behind watch's back to running again,
+/// against interval + transition (goal: within them plus a second).
+fn watch(rt: &tokio::runtime::Runtime, latency: Duration) {
+    println!();
+    println!(
+        "watch: latency {} ms per call, concurrency {CONCURRENCY} per provider",
+        latency.as_millis()
+    );
+    println!();
+    println!(
+        "| phones | ticks | reads per tick (min) | CPU per tick ms | peak MB after 1 tick | peak MB after K ticks |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for (n, k) in [(10_000usize, 31u64), (100_000, 11)] {
+        let probe = fleet(n, "http://127.0.0.1:1", false);
+        let dir = tempfile::tempdir().unwrap();
+        let sim = External::start(&probe.fixture, dir.path(), latency, Duration::ZERO);
+        let f = fleet(n, &sim.url, false);
+        let spec = dir.path().join("fleet.yaml");
+        std::fs::write(&spec, &f.spec).unwrap();
+        let spec = spec.display().to_string();
+        let converge = run(rt, &sim, dir.path(), &["apply", &spec, "--auto-approve"]);
+        assert_eq!(converge.code, 0, "apply failed at {n}");
+        let ticks = |k: u64| {
+            let k = k.to_string();
+            let m = run(
+                rt,
+                &sim,
+                dir.path(),
+                &[
+                    "watch",
+                    &spec,
+                    "--interval",
+                    "1",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--max-ticks",
+                    &k,
+                ],
+            );
+            assert_eq!(m.code, 0, "watch failed at {n}");
+            m
+        };
+        let one = ticks(1);
+        let many = ticks(k);
+        let reads = |m: &Measured| sum(&m.calls, |r| !is_mutating_route(r) && !is_poll(r));
+        let per_tick_reads = (reads(&many) - reads(&one)) / (k - 1);
+        let cpu = (many.cpu.saturating_sub(one.cpu)) / (k - 1) as u32;
+        // The reads of a plan without the census (watch does not count unmanaged phones).
+        let min_reads = minimum(&f, latency, CONCURRENCY).observe - 3;
+        println!(
+            "| {n} | {k} | {per_tick_reads} ({min_reads}) | {} | {:.0} | {:.0} |",
+            ms(cpu),
+            one.max_rss_mb,
+            many.max_rss_mb
+        );
+    }
+    heal_latency(rt, latency);
+}
+
+/// A GeeLark phone stopped behind watch's back (10,000 phones, interval 5 s, transition 1 s): the time
+/// until the simulator shows it running again, three times at different points of the interval.
+// The watch child is reaped by `kill` and `wait`.
+fn heal_latency(rt: &tokio::runtime::Runtime, latency: Duration) {
+    let (n, interval, transition) = (10_000, 5u64, Duration::from_secs(1));
+    let probe = fleet(n, "http://127.0.0.1:1", false);
+    let mut fixture = probe.fixture.clone();
+    for p in &mut fixture.phones {
+        p.status = FixtureStatus::Named(PowerState::Running);
+    }
+    let sim = rt
+        .block_on(Simulator::start(
+            ([127, 0, 0, 1], 0).into(),
+            fixture,
+            SimConfig {
+                latency,
+                transition,
+                ..SimConfig::default()
+            },
+        ))
+        .unwrap();
+    let f = fleet(n, &sim.base_url(), false);
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fleet.yaml");
+    std::fs::write(&spec, format!("{}watch: {{heal: [start]}}\n", f.spec)).unwrap();
+    let converge = run(
+        rt,
+        &sim,
+        dir.path(),
+        &["apply", &spec.display().to_string(), "--auto-approve"],
+    );
+    assert_eq!(converge.code, 0);
+    let bin = std::env::var("PHONEFLEET_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_phonefleet").to_owned());
+    let mut child = Command::new(bin)
+        .args([
+            "watch",
+            &spec.display().to_string(),
+            "--interval",
+            &interval.to_string(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("PHONEFLEET_BENCH_TOKEN", "bench")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let client = reqwest::Client::new();
+    // As GeeLark reports it (0: started), through its status route: transitions included.
+    let gl = |path: &str, ids: &[&str]| {
+        rt.block_on(async {
+            client
+                .post(format!("{}/open/v1/phone/{path}", sim.base_url()))
+                .header("Authorization", "Bearer bench")
+                .header("traceId", "0123456789ABCDEF0123456789ABCDEF")
+                .json(&serde_json::json!({ "ids": ids }))
+                .send()
+                .await
+                .expect("a GeeLark call")
+                .json::<serde_json::Value>()
+                .await
+                .expect("a JSON answer")
+        })
+    };
+    let running = |id: &str| gl("status", &[id])["data"]["successDetails"][0]["status"] == 0;
+    std::thread::sleep(Duration::from_secs(3));
+    let mut worst = Duration::ZERO;
+    let mut all = Vec::new();
+    for (i, wait) in [0.7f64, 2.9, 4.3].iter().enumerate() {
+        std::thread::sleep(Duration::from_secs_f64(*wait));
+        let id = format!("g{:07}", i * 7 + 1);
+        let stopped = Instant::now();
+        let answer = gl("stop", &[&id]);
+        assert_eq!(answer["code"], 0, "{answer}");
+        // Wait for the stop to show, then for the phone to run again.
+        while running(&id) && stopped.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        while !running(&id) {
+            assert!(
+                stopped.elapsed() < Duration::from_secs(60),
+                "{id} was never started again"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let took = stopped.elapsed();
+        worst = worst.max(took);
+        all.push(ms(took));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    rt.block_on(async { sim.stop().await });
+    let bound = Duration::from_secs(interval) + transition + Duration::from_secs(1);
+    println!();
+    println!(
+        "Heal latency at {n} phones, interval {interval} s, transition {} ms: {} ms (worst {}) against interval + transition + 1 s = {} ms: {}",
+        transition.as_millis(),
+        all.join(", "),
+        ms(worst),
+        ms(bound),
+        if worst <= bound { "within" } else { "over" }
+    );
+}
+
 fn main() {
     let a = args();
     let latency = Duration::from_millis(a.latency_ms);
@@ -501,6 +746,10 @@ fn main() {
         .unwrap();
     if a.only_pipeline {
         pipeline(&rt, latency);
+        return;
+    }
+    if a.only_watch {
+        watch(&rt, latency);
         return;
     }
     println!(

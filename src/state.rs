@@ -70,12 +70,15 @@ impl Observation {
 #[derive(Debug, Clone, Default)]
 pub struct FleetState {
     /// Every phone looked up.
-    pub phones: HashMap<String, HashMap<String, Observation>>,
+    pub phones: HashMap<String, ProviderPhones>,
     /// Per provider: phones the account holds that the spec does not declare (when counted).
     pub unmanaged: std::collections::BTreeMap<String, Unmanaged>,
     /// Providers that could not be read at all (their phones are unreadable): why, and advice.
     pub failed_providers: std::collections::BTreeMap<String, ProviderFailure>,
 }
+
+/// One provider's observations, by phone id.
+pub type ProviderPhones = HashMap<String, Observation>;
 
 /// Why a whole provider could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +108,17 @@ impl FleetState {
     /// The observation of one phone, if it was looked up.
     pub fn get(&self, provider: &str, id: &str) -> Option<&Observation> {
         self.phones.get(provider)?.get(id)
+    }
+
+    /// Record a provider's observations at once: its map is taken as it is (100,000 phones are not
+    /// hashed a second time).
+    pub fn insert_all(&mut self, provider: &str, found: HashMap<String, Observation>) {
+        match self.phones.get_mut(provider) {
+            Some(known) => known.extend(found),
+            None => {
+                self.phones.insert(provider.to_owned(), found);
+            }
+        }
     }
 
     /// Record an observation.

@@ -311,7 +311,7 @@ pub async fn watch(
             }
             let mut events = pending;
             events.extend(episodes.tick(t));
-            let (_, tallies) = crate::ops::status::rows(&loaded.scope, &t.planned);
+            let tallies = crate::ops::status::tallies(&t.planned);
             let calls = fleet
                 .clients
                 .iter()

@@ -219,11 +219,7 @@ impl Fleet {
         let mut state = FleetState::default();
         for (name, targets, r) in done {
             match r {
-                Ok(found) => {
-                    for (id, obs) in found {
-                        state.insert(name, id, obs);
-                    }
-                }
+                Ok(found) => state.insert_all(name, found),
                 Err(failure) => {
                     for t in targets {
                         state.insert(name, t.id, Observation::unreadable(&failure.reason));

@@ -180,6 +180,40 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
     (out, tallies)
 }
 
+/// The tally per provider alone (what `watch` needs every tick): one pass over the observations and
+/// one over the changes, no per-phone lookup and no row built.
+pub fn tallies(planned: &Planned) -> BTreeMap<String, Tally> {
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    for (provider, phones) in &planned.observed.phones {
+        let t = tallies.entry(provider.clone()).or_default();
+        for obs in phones.values() {
+            t.phones += 1;
+            match obs {
+                Observation::Found(o) => match o.power {
+                    Power::Running => t.running += 1,
+                    Power::Stopped => t.stopped += 1,
+                    Power::Transitioning => t.transitioning += 1,
+                    Power::Failed => t.failed += 1,
+                },
+                Observation::NotFound => t.failed += 1,
+                Observation::Unreadable(_) => t.unreadable += 1,
+            }
+        }
+    }
+    for c in &planned.plan.changes {
+        let t = tallies.entry(c.provider.clone()).or_default();
+        if c.unreadable || c.blocked.is_some() {
+            t.blocked += 1;
+        } else {
+            t.drifted += 1;
+        }
+    }
+    for t in tallies.values_mut() {
+        t.in_sync = t.phones.saturating_sub(t.drifted + t.blocked);
+    }
+    tallies
+}
+
 /// "to stop, to re-route" for a person.
 fn describe(actions: &[Action]) -> String {
     actions

@@ -374,19 +374,26 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
     let mut changes = Vec::new();
     let mut converge = Vec::new();
     let mut unchanged = 0;
+    static NOT_FOUND: Observation = Observation::NotFound;
+    // Declared phones come by provider: its entry and its observations are looked up once a run of
+    // them, and each phone's observation is borrowed, never copied.
+    let mut current: Option<(&str, ProviderKind, Option<&state::ProviderPhones>)> = None;
     for d in input.desired {
-        let Some(config) = input.providers.get(&d.provider) else {
-            continue;
+        let (kind, phones) = match current {
+            Some((name, kind, phones)) if name == d.provider => (kind, phones),
+            _ => {
+                let Some(config) = input.providers.get(&d.provider) else {
+                    continue;
+                };
+                let phones = input.observed.phones.get(&d.provider);
+                current = Some((d.provider.as_str(), config.kind, phones));
+                (config.kind, phones)
+            }
         };
-        let kind = config.kind;
-        let obs = input
-            .observed
-            .get(&d.provider, &d.id)
-            .cloned()
-            .unwrap_or(Observation::NotFound);
-        let (actions, blocked, notes) = decide(kind, d, &obs);
+        let obs: &Observation = phones.and_then(|p| p.get(&d.id)).unwrap_or(&NOT_FOUND);
+        let (actions, blocked, notes) = decide(kind, d, obs);
         if actions.is_empty() && blocked.is_none() {
-            if let Some(c) = converging(kind, d, &obs) {
+            if let Some(c) = converging(kind, d, obs) {
                 converge.push(c);
             } else {
                 unchanged += 1;
@@ -399,11 +406,11 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
             phone_id: d.id.clone(),
             name: d.name.clone(),
             actions,
-            before: PhoneView::observed(kind, d, &obs),
+            before: PhoneView::observed(kind, d, obs),
             after: PhoneView::desired(d),
             blocked,
             notes,
-            fingerprint: fingerprint(d, &obs),
+            fingerprint: fingerprint(d, obs),
             read_properties: !d.properties.is_empty(),
             unreadable: matches!(obs, Observation::Unreadable(_)),
             desired: d.clone(),
