@@ -209,7 +209,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
         "version: 1
 providers:
   cph: {{kind: huawei-cph, project_id: p1, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}}}
-  gl: {{kind: geelark, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}, limits: {{requests_per_minute: 1000000}}}}
+  gl: {{kind: geelark, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}, limits: {{requests_per_minute: 1000000, requests_per_hour: 100000000}}}}
   kp: {{kind: koophone, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}}}
 phones:{prop_entries}groups:
   - {{provider: cph, state: running, traffic: direct, ids: [{}]}}

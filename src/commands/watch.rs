@@ -90,6 +90,42 @@ impl Log {
     }
 }
 
+/// The interval in force for `loaded`: `--interval`, stretched to what the providers' rate limits allow
+/// (said in the log, and in `phonefleet_tick_interval_seconds`).
+fn pace(loaded: &Loaded, settings: &WatchSettings, log: &Log, shared: &Shared) -> Duration {
+    let bounds = crate::watch::pace::bounds(
+        &loaded.scope.desired,
+        &loaded.scope.limits,
+        settings.interval,
+    );
+    let interval = bounds.first().map_or(settings.interval, |b| b.interval);
+    for b in &bounds {
+        log.say(&format!(
+            "provider `{}` allows {}; reading its phones takes {} calls a tick, so a tick can \
+             start every {}s at most",
+            b.provider,
+            b.limit,
+            b.calls,
+            b.interval.as_secs()
+        ));
+    }
+    if interval > settings.interval {
+        log.say(&format!(
+            "ticks start every {}s, not every {}s (--interval): a shorter interval would run into the \
+             rate limits",
+            interval.as_secs(),
+            settings.interval.as_secs()
+        ));
+    }
+    shared.set_interval(interval);
+    shared
+        .metrics
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .interval(interval.as_secs_f64());
+    interval
+}
+
 /// The spec and what follows from it, replaced together when a new valid spec is loaded.
 struct Loaded {
     spec: LoadedSpec,
@@ -162,6 +198,7 @@ pub async fn watch(
             loaded.heal.iter().copied().collect::<Vec<_>>().join(", ")
         }
     ));
+    let mut interval = pace(&loaded, settings, &log, &shared);
     let mut fleet = open(&loaded, settings, global).await?;
     let mut episodes = Episodes::default();
     let mut backoff = Backoff::default();
@@ -194,6 +231,7 @@ pub async fn watch(
                         }
                     ));
                     loaded = new;
+                    interval = pace(&loaded, settings, &log, &shared);
                     notifier.set_targets(targets);
                     episodes.spec_valid();
                     shared
@@ -320,7 +358,7 @@ pub async fn watch(
             {
                 let mut m = shared.metrics.lock().unwrap_or_else(|p| p.into_inner());
                 m.tick(t, &tallies, result, seconds, unix_now(), &calls);
-                if seconds > settings.interval.as_secs_f64() {
+                if seconds > interval.as_secs_f64() {
                     m.overrun();
                 }
             }
@@ -337,12 +375,11 @@ pub async fn watch(
             );
             summary.backing_off = backoff.waiting();
             log.tick(&summary, &events);
-            if seconds > settings.interval.as_secs_f64() {
+            if seconds > interval.as_secs_f64() {
                 log.say(&format!(
-                    "tick {n} took {seconds:.1}s, longer than --interval {}s: the next tick starts at once. \
-                     Reads are bound by the providers' rate limits (GeeLark: 180 status calls of 100 \
-                     phones a minute by default); a longer interval keeps ticks apart",
-                    settings.interval.as_secs()
+                    "tick {n} took {seconds:.1}s, longer than the interval ({}s): the next tick starts \
+                     at once",
+                    interval.as_secs()
                 ));
             }
             if !events.is_empty() {
@@ -376,7 +413,7 @@ pub async fn watch(
             return Ok(ExitStatus::Success);
         }
         // The next tick starts one interval after this one started, or at once after an overrun.
-        let next = started + settings.interval;
+        let next = started + interval;
         tokio::select! {
             _ = tokio::time::sleep_until(next.into()) => {}
             signal = signals.next() => {

@@ -51,6 +51,7 @@ pub struct Metrics {
     calls: Family<Labels, Counter>,
     spec_valid: Gauge,
     overruns: Counter,
+    interval: Gauge<f64, AtomicU64>,
     /// The API call counts already added, per provider and status (a re-opened fleet starts again).
     seen_calls: BTreeMap<(String, String), u64>,
 }
@@ -119,7 +120,14 @@ impl Metrics {
             "Ticks that took longer than --interval (the next one started at once)",
             overruns.clone(),
         );
+        let interval = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "phonefleet_tick_interval_seconds",
+            "The interval in force: --interval, or longer when a provider's rate limits allow no more reads",
+            interval.clone(),
+        );
         Metrics {
+            interval,
             registry,
             phones,
             drift,
@@ -182,6 +190,11 @@ impl Metrics {
             .inc();
         self.duration.observe(seconds);
         self.last_tick.set(now_unix);
+    }
+
+    /// The interval in force.
+    pub fn interval(&self, seconds: f64) {
+        self.interval.set(seconds);
     }
 
     /// A tick that took longer than the interval.

@@ -5,6 +5,7 @@
 //! - [`events`]: drift episodes and the events one tick makes of them (pure);
 //! - [`backoff`]: which phones' heals wait after a failure (pure);
 //! - [`metrics`]: the Prometheus registry and its update from a tick;
+//! - [`pace`]: the shortest interval the providers' rate limits allow (pure);
 //! - [`notify`]: webhook delivery, queued and retried in the background, never blocking a tick;
 //! - [`server`]: `/metrics` and `/healthz`.
 
@@ -12,4 +13,5 @@ pub mod backoff;
 pub mod events;
 pub mod metrics;
 pub mod notify;
+pub mod pace;
 pub mod server;

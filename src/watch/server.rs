@@ -19,8 +19,8 @@ pub struct Shared {
     pub metrics: Mutex<Metrics>,
     /// When the last successful tick ended (the start, before the first).
     pub last_success: Mutex<Instant>,
-    /// The tick interval.
-    pub interval: Duration,
+    /// The tick interval in force (`--interval`, or longer when the rate limits ask for it).
+    pub interval: Mutex<Duration>,
 }
 
 impl Shared {
@@ -29,8 +29,13 @@ impl Shared {
         Arc::new(Shared {
             metrics: Mutex::new(Metrics::new()),
             last_success: Mutex::new(Instant::now()),
-            interval,
+            interval: Mutex::new(interval),
         })
+    }
+
+    /// The interval in force changed.
+    pub fn set_interval(&self, interval: Duration) {
+        *self.interval.lock().unwrap_or_else(|p| p.into_inner()) = interval;
     }
 
     /// A tick succeeded now.
@@ -60,7 +65,8 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .elapsed();
-    if age <= shared.interval * 3 {
+    let interval = *shared.interval.lock().unwrap_or_else(|p| p.into_inner());
+    if age <= interval * 3 {
         (
             StatusCode::OK,
             format!("ok: last successful tick {}s ago\n", age.as_secs()),
@@ -71,7 +77,7 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
             format!(
                 "stale: the last successful tick was {}s ago, more than three intervals ({}s)\n",
                 age.as_secs(),
-                (shared.interval * 3).as_secs()
+                (interval * 3).as_secs()
             ),
         )
     }

@@ -527,3 +527,52 @@ watch:
     );
     assert!(w.log().contains("2 waiting to retry"), "{}", w.log());
 }
+
+/// A fleet whose reads a provider's rate limits cannot take every interval: the interval is stretched
+/// to what they allow, said in the log and in the metrics, instead of ticks throttled into errors.
+#[test]
+fn an_interval_shorter_than_the_rate_limits_allow_is_stretched_and_said() {
+    let mut fixture = String::from("phones:\n");
+    let mut ids = Vec::new();
+    for i in 0..250 {
+        fixture.push_str(&format!(
+            "  - {{provider: geelark, id: g{i:03}, status: running}}\n"
+        ));
+        ids.push(format!("g{i:03}"));
+    }
+    let sim = Sim::start(&fixture);
+    // 3 status calls a tick against 60 calls an hour: one tick every 180 s at most.
+    let dir = Dir::with_spec(&format!(
+        "version: 1
+providers:
+  gl: {{kind: geelark, endpoint: {}, credentials: {{token_env: PHONEFLEET_GL_TOKEN}}, limits: {{requests_per_hour: 60}}}}
+groups:
+  - {{provider: gl, state: running, ids: [{}]}}
+",
+        sim.url(),
+        ids.join(", ")
+    ));
+    let w = Watching::start(pf(&[
+        "watch",
+        &dir.spec(),
+        "--interval",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    w.wait_for("provider `gl` allows 60 calls an hour; reading its phones takes 3 calls a tick, so a tick can start every 180s at most");
+    w.wait_for("ticks start every 180s, not every 1s (--interval)");
+    w.wait_for("tick 1 ok: 250 phones");
+    let (_, metrics) = w.get("/metrics");
+    assert!(
+        metrics.contains("phonefleet_tick_interval_seconds 180"),
+        "{metrics}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        w.count("tick 2 "),
+        0,
+        "the next tick waits for the stretched interval"
+    );
+    w.stop(libc::SIGTERM).code(0);
+}
