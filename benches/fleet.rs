@@ -763,22 +763,13 @@ fn main() {
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut notes = Vec::new();
     for (&n, with_properties) in a.sizes.iter().flat_map(|n| [(n, false), (n, true)]) {
-        let start = |fixture: Fixture, latency: Duration| {
-            rt.block_on(Simulator::start(
-                ([127, 0, 0, 1], 0).into(),
-                fixture,
-                SimConfig {
-                    latency,
-                    transition: Duration::ZERO,
-                    ..SimConfig::default()
-                },
-            ))
-            .unwrap()
-        };
+        // Simulators in processes of their own (see `External`): phonefleet's peak memory is its own.
+        let start =
+            |fixture: &Fixture, dir: &Path| External::start(fixture, dir, latency, Duration::ZERO);
         let probe = fleet(n, "http://127.0.0.1:1", with_properties);
-        let sim = start(probe.fixture.clone(), latency);
-        let f = fleet(n, &sim.base_url(), with_properties);
         let dir = tempfile::tempdir().unwrap();
+        let sim = start(&probe.fixture, dir.path());
+        let f = fleet(n, &sim.url, with_properties);
         let spec = dir.path().join("fleet.yaml");
         std::fs::write(&spec, &f.spec).unwrap();
         let spec = spec.display().to_string();
@@ -807,17 +798,17 @@ fn main() {
         let observe_calls = sum(&plan.calls, |r| !is_mutating_route(r) && !is_poll(r));
         let mutate_calls = sum(&apply.calls, is_mutating_route);
         let polls = sum(&apply.calls, is_poll);
-        rt.block_on(async { sim.stop().await });
+        drop(sim);
         // The same fleet, from the same drifted start, on a fresh simulator.
         let fresh_apply = |extra: &[&str]| {
-            let fresh = start(probe.fixture.clone(), latency);
-            let f2 = fleet(n, &fresh.base_url(), with_properties);
+            let fresh = start(&probe.fixture, dir.path());
+            let f2 = fleet(n, &fresh.url, with_properties);
             std::fs::write(dir.path().join("fleet.yaml"), &f2.spec).unwrap();
             let mut args = vec!["apply", spec.as_str(), "--auto-approve", "--json"];
             args.extend_from_slice(extra);
             let m = run(&rt, &fresh, dir.path(), &args);
             assert_eq!(m.code, 0, "{extra:?} failed at {n}");
-            rt.block_on(async { fresh.stop().await });
+            drop(fresh);
             m
         };
         let p10 = BASELINE_PARALLELISM.to_string();

@@ -10,7 +10,8 @@ pub enum ExitStatus {
     Success,
     /// 1: an error: invalid spec, provider failure, stale or edited saved plan, a phone failed in apply.
     Failure,
-    /// 2: only with `plan --detailed-exitcode`: the fleet differs from the spec (changes or blocked drift).
+    /// 2: only with `--detailed-exitcode`: for `plan`, the fleet differs from the spec (changes or
+    /// blocked drift); for `apply`, changes were made and all succeeded.
     Drift,
     /// 130: interrupted by Ctrl-C.
     Interrupted,

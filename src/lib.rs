@@ -94,7 +94,11 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli, global: cli::settings::GlobalSettings) -> anyhow::Result<ExitStatus> {
     match &cli.command {
-        Command::Validate { files } => Ok(commands::validate::validate(files)),
+        Command::Validate {
+            files,
+            format,
+            json,
+        } => commands::validate::validate(files, *format, *json),
         Command::Schema => commands::schema::schema(),
         Command::Show(args) => commands::show::show(&args.into(), &global),
         Command::Completions { shell } => commands::completions::completions(*shell),

@@ -54,9 +54,16 @@ pub enum Command {
     /// Check spec files offline: YAML, schema and semantic checks, every problem at once.
     #[command(after_help = "Example:\n  phonefleet validate fleet.yaml examples/*.yaml")]
     Validate {
-        /// Spec files to check.
+        /// Spec files (or spec directories) to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// How problems are written: `text` (stderr, for a person) or `github` (`::error` workflow
+        /// commands on stdout, shown as annotations on the pull request's files).
+        #[arg(long, value_enum, default_value = "text", conflicts_with = "json")]
+        format: ValidateFormat,
+        /// Every problem as JSON on stdout (format_version 1).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the JSON Schema of the fleet spec.
     #[command(after_help = "Example:\n  phonefleet schema > schemas/fleet.schema.json")]
@@ -190,6 +197,15 @@ pub struct PlanArgs {
     pub connect: ConnectArgs,
 }
 
+/// How `validate` writes problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValidateFormat {
+    /// `file:line:column: field: message` on stderr.
+    Text,
+    /// GitHub Actions annotations (`::error file=...,line=...,col=...::message`) on stdout.
+    Github,
+}
+
 /// How `watch` writes its log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormatArg {
@@ -265,6 +281,10 @@ pub struct ApplyArgs {
     /// Print the per-phone results as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Exit 0 when there was nothing to apply, 2 when changes were made and all succeeded, 1 on any
+    /// failure (so a pipeline can tell "applied" from "nothing to apply").
+    #[arg(long)]
+    pub detailed_exitcode: bool,
     /// List every phone id in the plan shown, instead of the first lines of each list (so does -v).
     #[arg(long)]
     pub full: bool,

@@ -250,6 +250,8 @@ pub struct ApplySettings {
     pub auto_approve: bool,
     /// JSON results on stdout.
     pub json: bool,
+    /// Exit 2 when changes were made.
+    pub detailed_exitcode: bool,
     /// List every id (`--full`).
     pub full: bool,
     /// `--max-batch` override.
@@ -276,6 +278,7 @@ impl From<&ApplyArgs> for ApplySettings {
             file: a.file.clone(),
             auto_approve: a.auto_approve,
             json: a.json,
+            detailed_exitcode: a.detailed_exitcode,
             full: a.full,
             max_batch: a.max_batch.map(|n| n as usize),
             parallelism: a.parallelism.map(|n| n as usize),

@@ -364,6 +364,10 @@ async fn run(
     };
     let status = match cancel.signal() {
         Some(signal) if report.interrupted => signal.status(),
+        // `--detailed-exitcode`: 2 when something was changed and everything succeeded.
+        _ if report.succeeded() && settings.detailed_exitcode && report.counts().ok > 0 => {
+            ExitStatus::Drift
+        }
         _ if report.succeeded() => ExitStatus::Success,
         _ => ExitStatus::Failure,
     };

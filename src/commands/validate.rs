@@ -1,41 +1,54 @@
-//! `phonefleet validate FILE...`: every problem in every file, at once.
+//! `phonefleet validate FILE...`: every problem in every file, at once: for a person (stderr), as GitHub
+//! annotations (`--format github`), or as JSON (`--json`).
 
+use std::io::Write;
 use std::path::PathBuf;
 
+use crate::cli::ValidateFormat;
 use crate::error::ExitStatus;
+use crate::render::diagnostics::{self, Checked};
 use crate::spec;
 
-/// Check each file; print each problem on stderr and a one-line verdict per valid file.
-pub fn validate(files: &[PathBuf]) -> ExitStatus {
-    let mut problems = 0;
-    for file in files {
-        match spec::load_file(file) {
-            Ok(loaded) => {
-                let phones = loaded.spec.desired_phones().len();
-                eprintln!(
-                    "{}: valid ({} provider{}, {phones} phone{})",
-                    file.display(),
-                    loaded.spec.providers.len(),
-                    plural(loaded.spec.providers.len()),
-                    plural(phones)
-                );
+/// Check each file and report every problem in the format asked for.
+pub fn validate(
+    files: &[PathBuf],
+    format: ValidateFormat,
+    json: bool,
+) -> anyhow::Result<ExitStatus> {
+    let checked: Vec<Checked> = files
+        .iter()
+        .map(|file| {
+            let shown = file.display().to_string();
+            match spec::load_file(file) {
+                Ok(loaded) => Checked::Valid {
+                    file: shown,
+                    providers: loaded.spec.providers.len(),
+                    phones: loaded.spec.declared_count(),
+                },
+                Err(diags) => Checked::Invalid {
+                    file: shown,
+                    problems: diags.0,
+                },
             }
-            Err(diags) => {
-                for d in &diags.0 {
-                    eprintln!("error: {d}");
-                }
-                problems += diags.0.len();
-            }
-        }
+        })
+        .collect();
+    let problems: usize = checked.iter().map(Checked::problems).sum();
+    let mut out = std::io::stdout().lock();
+    if json {
+        out.write_all(diagnostics::json(&checked).as_bytes())?;
+    } else if format == ValidateFormat::Github {
+        out.write_all(diagnostics::github(&checked).as_bytes())?;
     }
-    if problems == 0 {
+    out.flush()?;
+    if !json {
+        eprint!(
+            "{}",
+            diagnostics::text(&checked, format == ValidateFormat::Text)
+        );
+    }
+    Ok(if problems == 0 {
         ExitStatus::Success
     } else {
-        eprintln!("error: {problems} problem{} found", plural(problems));
         ExitStatus::Failure
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
+    })
 }

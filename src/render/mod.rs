@@ -3,6 +3,7 @@
 //! stdout; status lines go to stderr, written by the commands.
 
 pub mod color;
+pub mod diagnostics;
 pub mod json;
 pub mod live;
 pub mod markdown;

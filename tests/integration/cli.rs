@@ -144,41 +144,44 @@ fn help_examples_fit_80_columns() {
 
 /// The example workflow is valid YAML, has the three jobs, and every phonefleet command in it parses.
 #[test]
-fn the_github_actions_example_uses_real_commands() {
-    use clap::Parser;
+fn the_github_actions_example_uses_the_action_with_a_concurrency_group_per_job() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/github-actions.yml");
     let text = std::fs::read_to_string(path).unwrap();
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    for job in ["plan", "apply", "drift"] {
-        assert!(doc["jobs"][job]["steps"].is_sequence(), "job {job}");
-    }
-    let mut commands = 0;
-    for line in text.lines() {
-        let line = line.trim().trim_start_matches("run: ");
-        let Some(rest) = line.strip_prefix("phonefleet ") else {
-            continue;
-        };
-        let args: Vec<String> = std::iter::once("phonefleet".to_owned())
-            .chain(
-                rest.split_whitespace()
-                    .take_while(|w| !w.starts_with('>'))
-                    // The base spec, when the pull request's base has one, as the workflow passes it.
-                    .map(|w| {
-                        w.replace("\"$SPEC\"", "fleet.yaml")
-                            .replace("\"${base[@]}\"", "--base=base/fleet.yaml")
-                    }),
-            )
-            .collect();
-        if let Err(e) = phonefleet::cli::Cli::try_parse_from(&args) {
-            panic!("`{}` does not parse: {e}", args.join(" "));
-        }
-        commands += 1;
-    }
-    assert!(commands >= 4, "found {commands} phonefleet commands");
-    assert!(text.contains("--markdown --out plan.json --detailed-exitcode"));
-    assert!(text.contains("base=(--base \"$RUNNER_TEMP/base/$SPEC\")"));
-    assert!(text.contains(phonefleet::render::markdown::MARKER));
+    let uses = |job: &str| -> Vec<String> {
+        doc["jobs"][job]["steps"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("your-org/phonefleet@"))
+            })
+            .map(|s| s["with"]["command"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(uses("plan"), ["validate", "plan"]);
+    assert_eq!(uses("apply"), ["apply"]);
+    assert_eq!(uses("drift"), ["drift"]);
+    // Each pull request's plan in its own group (cancel in progress); apply never cancelled; drift apart.
+    let group = |job: &str| doc["jobs"][job]["concurrency"].clone();
+    assert_eq!(
+        group("plan")["group"],
+        "phonefleet-plan-${{ github.event.pull_request.number }}"
+    );
+    assert_eq!(group("plan")["cancel-in-progress"], true);
+    assert_eq!(group("apply")["group"], "phonefleet-apply");
+    assert_eq!(group("apply")["cancel-in-progress"], false);
+    assert_eq!(group("drift")["group"], "phonefleet-drift");
+    assert!(
+        doc["concurrency"].is_null(),
+        "no workflow-wide group: a plan never cancels an apply"
+    );
+    assert!(text.contains("base-spec: ${{ runner.temp }}/base/${{ env.SPEC }}"));
+    assert!(text.contains("gh issue list --label phonefleet-drift --state open"));
+    assert!(text.contains("tip=$(git ls-remote origin \"$GITHUB_REF\" | cut -f1)"));
 }
 
 /// The deployment examples run commands that parse: the systemd unit's ExecStart and the Kubernetes

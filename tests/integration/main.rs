@@ -14,6 +14,7 @@ mod guards;
 mod isolation;
 mod names;
 mod ops;
+mod packaging;
 mod pipeline;
 mod plan;
 mod properties;
