@@ -71,6 +71,9 @@ pub struct Counts {
     pub skipped: usize,
 }
 
+/// A phone of a saved plan already as it wants: (provider, phone id, name).
+pub type Done = (String, String, Option<String>);
+
 /// Everything an apply did, sorted by (provider, phone id, action).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyReport {
@@ -81,7 +84,7 @@ pub struct ApplyReport {
     /// Broken guards that `--override-guards` let pass.
     pub overridden_guards: Vec<crate::plan::GuardCheck>,
     /// Phones of a saved plan that were already as it wants (provider, phone id): nothing was sent.
-    pub already_done: Vec<(String, String)>,
+    pub already_done: Vec<Done>,
 }
 
 impl ApplyReport {

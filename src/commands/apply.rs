@@ -309,7 +309,7 @@ async fn run(
     cancel: &Cancel,
     deadline: std::time::Instant,
     overridden: Vec<GuardCheck>,
-    already_done: Vec<(String, String)>,
+    already_done: Vec<crate::apply::Done>,
 ) -> anyhow::Result<ExitStatus> {
     cancel.start_applying();
     if cancel.is_cancelled() {

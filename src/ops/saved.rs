@@ -236,7 +236,7 @@ pub enum Prepared {
     },
     /// The plan to run for the phones that still owe changes, derived again from the spec and the
     /// phones as they are now, and the phones that are done already (`provider`, `phone id`).
-    Ready(Box<Plan>, Vec<(String, String)>),
+    Ready(Box<Plan>, Vec<crate::apply::Done>),
 }
 
 /// Check a saved plan bound to its spec (`bound`, see [`crate::plan::verify::against_spec`]) before it
@@ -305,10 +305,20 @@ pub async fn prepare(
             stale.join("\n  ")
         );
     }
-    let done: Vec<(String, String)> = verdicts
+    let name = |provider: &str, id: &str| {
+        bound
+            .covered
+            .iter()
+            .find(|d| d.provider == provider && d.id == id)
+            .and_then(|d| d.name.clone())
+    };
+    let done: Vec<crate::apply::Done> = verdicts
         .iter()
         .filter(|v| v.verdict == Verdict::Done)
-        .map(|v| (v.provider.clone(), v.phone_id.clone()))
+        .map(|v| {
+            let n = name(&v.provider, &v.phone_id);
+            (v.provider.clone(), v.phone_id.clone(), n)
+        })
         .collect();
     if done.len() == verdicts.len() {
         return Ok(Prepared::AlreadyApplied {

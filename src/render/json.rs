@@ -276,6 +276,7 @@ pub struct ApplyJson<'a> {
 #[derive(Debug, Serialize)]
 struct AlreadyDoneJson<'a> {
     provider: &'a str,
+    name: Option<&'a str>,
     phone_id: &'a str,
 }
 
@@ -347,7 +348,11 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
         already_done: report
             .already_done
             .iter()
-            .map(|(provider, phone_id)| AlreadyDoneJson { provider, phone_id })
+            .map(|(provider, phone_id, name)| AlreadyDoneJson {
+                provider,
+                phone_id,
+                name: name.as_deref(),
+            })
             .collect(),
         results: report
             .results

@@ -75,15 +75,17 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
                 if n == 1 { "it" } else { "them" }
             ))
         );
-        let groups = by_reason(
-            report
-                .already_done
-                .iter()
-                .map(|(p, id)| (p.as_str(), "already done", id.as_str())),
-        );
-        for (provider, _, ids) in groups {
+        let groups = by_reason(report.already_done.iter().map(|(p, id, name)| {
+            (
+                p.as_str(),
+                "already done",
+                crate::spec::label(name.as_deref(), id),
+            )
+        }));
+        for (provider, _, labels) in groups {
+            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
             out.push_str(&crate::render::wrap::id_list(
-                &ids,
+                &labels,
                 layout,
                 &format!("  {provider}: "),
             ));

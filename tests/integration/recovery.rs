@@ -136,7 +136,7 @@ fn a_phone_on_its_way_is_waited_for_then_counted_done() {
     );
     let dir = Dir::with_spec(&format!(
         "{}phones:
-  - {{id: c1, provider: cph, state: stopped}}
+  - {{id: c1, provider: cph, name: store-1, state: stopped}}
   - {{id: c2, provider: cph, traffic: routing}}
 ",
         providers(&sim.url())
@@ -160,7 +160,7 @@ fn a_phone_on_its_way_is_waited_for_then_counted_done() {
     });
     let out = pf(&["apply", &plan_file]).run();
     out.code(0)
-        .stdout_has("Already done (1 phone of the plan already as it wants; nothing was sent to it):\n  cph: c1")
+        .stdout_has("Already done (1 phone of the plan already as it wants; nothing was sent to it):\n  cph: store-1 (c1)")
         .stdout_has("Apply: 1 ok");
     let calls = sim.calls();
     assert_eq!(
