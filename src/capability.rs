@@ -43,11 +43,10 @@ pub struct Capability {
     pub properties_batch: BatchLimit,
     /// Request ids per asynchronous-job query (CPH only).
     pub job_query: BatchLimit,
-    /// Requests a minute per API route that phonefleet keeps to, if the provider documents a limit: the
-    /// documented number less a 10% margin (GeeLark: 180 of 200), so that the edges of our sliding window
-    /// and of the provider's count never disagree into a 40007.
+    /// Requests a minute per API route the provider documents, if it documents a limit (GeeLark: 200).
+    /// phonefleet keeps [`DEFAULT_RATE_MARGIN`] percent under it.
     pub requests_per_minute: Option<u32>,
-    /// Requests an hour per API route, the same way (GeeLark: 21,600 of 24,000; going over locks the API
+    /// Requests an hour per API route the provider documents (GeeLark: 24,000; going over locks the API
     /// for two hours).
     pub requests_per_hour: Option<u32>,
     /// Calls in flight at once.
@@ -55,6 +54,13 @@ pub struct Capability {
     /// Why power cannot be managed, for blocked plan entries.
     pub no_power_reason: &'static str,
 }
+
+/// How far under a provider's documented rate limits phonefleet keeps, in percent, unless the spec's
+/// `limits.rate_margin_percent` says otherwise: the edges of phonefleet's sliding window and of the
+/// provider's count never line up exactly (requests in flight, clock skew, the provider counting a retry
+/// or another tool on the same account), and going over costs a minute (GeeLark 40007) or two hours
+/// (40014). 10% is what GeeLark's own MCP server keeps to (180 of 200).
+pub const DEFAULT_RATE_MARGIN: u32 = 10;
 
 /// Calls in flight per provider when neither the spec nor the command line says: no provider documents
 /// a concurrency limit, so phonefleet uses Terraform's default parallelism. Rate limits and HTTP 429 are
@@ -118,8 +124,8 @@ static GEELARK: Capability = Capability {
     traffic_batch: NOT_OFFERED,
     properties_batch: NOT_OFFERED,
     job_query: NOT_OFFERED,
-    requests_per_minute: Some(180),
-    requests_per_hour: Some(21_600),
+    requests_per_minute: Some(200),
+    requests_per_hour: Some(24_000),
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "",
 };
@@ -203,6 +209,12 @@ pub struct EffectiveLimits {
     pub concurrency: usize,
 }
 
+/// A documented limit less the margin (the spec's, or [`DEFAULT_RATE_MARGIN`]); at least 1.
+fn under(documented: u32, margin: Option<u32>) -> u32 {
+    let margin = u64::from(margin.unwrap_or(DEFAULT_RATE_MARGIN).min(90));
+    ((u64::from(documented) * (100 - margin)) / 100).max(1) as u32
+}
+
 impl EffectiveLimits {
     /// Resolve: command line (`--max-batch`, `--parallelism`) over spec `limits` over the table.
     pub fn resolve(
@@ -216,8 +228,14 @@ impl EffectiveLimits {
         EffectiveLimits {
             kind,
             batch_size: max_batch.or(spec.batch_size.map(|b| b as usize)),
-            requests_per_minute: spec.requests_per_minute.or(cap.requests_per_minute),
-            requests_per_hour: spec.requests_per_hour.or(cap.requests_per_hour),
+            requests_per_minute: spec.requests_per_minute.or_else(|| {
+                cap.requests_per_minute
+                    .map(|n| under(n, spec.rate_margin_percent))
+            }),
+            requests_per_hour: spec.requests_per_hour.or_else(|| {
+                cap.requests_per_hour
+                    .map(|n| under(n, spec.rate_margin_percent))
+            }),
             concurrency: parallelism
                 .or(spec.concurrency.map(|c| c as usize))
                 .unwrap_or(cap.concurrency as usize)
@@ -271,6 +289,21 @@ mod tests {
             Some(21_600),
             "24,000 documented, less 10%"
         );
+        let margin = |m: u32| {
+            let spec = crate::spec::Limits {
+                rate_margin_percent: Some(m),
+                ..Default::default()
+            };
+            let l = EffectiveLimits::resolve(ProviderKind::Geelark, Some(&spec), None, None);
+            (l.requests_per_minute, l.requests_per_hour)
+        };
+        assert_eq!(
+            margin(0),
+            (Some(200), Some(24_000)),
+            "the documented limits"
+        );
+        assert_eq!(margin(25), (Some(150), Some(18_000)));
+        assert_eq!(margin(95), (Some(20), Some(2_400)), "at most 90% under");
         let gl_small = EffectiveLimits::resolve(ProviderKind::Geelark, None, Some(1), Some(10));
         assert_eq!(
             (gl_small.batch(&Action::Start), gl_small.concurrency),

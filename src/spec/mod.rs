@@ -261,6 +261,11 @@ pub struct Limits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub requests_per_hour: Option<u32>,
+    /// How far under the provider's documented rate limits to keep, in percent (default 10; 0 runs at
+    /// the documented numbers). `requests_per_minute` and `requests_per_hour` set a limit outright.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 90))]
+    pub rate_margin_percent: Option<u32>,
     /// Calls in flight at once against this provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 256))]
