@@ -576,3 +576,42 @@ groups:
     );
     w.stop(libc::SIGTERM).code(0);
 }
+
+/// Heals take the account lock: while another process holds it (an apply), a tick heals nothing and
+/// says so; once it is free, the next tick heals.
+#[test]
+fn heals_wait_for_the_account_lock_another_process_holds() {
+    use sha2::Digest;
+    let sim = Sim::start(FIXTURE);
+    let (hook, slack) = (webhook(), webhook());
+    let text = spec(&sim.url(), "start", "");
+    let dir = Dir::with_spec(&text);
+    stop_behind_its_back(&sim, &["g1"]);
+    let locks = tempfile::tempdir().unwrap();
+    // The lock file of the `gl` account, as phonefleet names it, held by flock(1) for 3 s.
+    let loaded = phonefleet::spec::load_str("spec.yaml", text.as_bytes()).unwrap();
+    let account = phonefleet::ops::lock::account(&loaded.spec.providers["gl"], false);
+    let file = locks.path().join("phonefleet/locks").join(format!(
+        "{}.lock",
+        hex::encode(&sha2::Sha256::digest(account.as_bytes())[..12])
+    ));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let mut holder = std::process::Command::new("flock")
+        .arg(&file)
+        .args(["sleep", "3"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let w = Watching::start(
+        watch(&dir, &hook, &slack).env("XDG_RUNTIME_DIR", &locks.path().display().to_string()),
+    );
+    w.wait_for("not healed: another apply is running against provider `gl`");
+    assert_eq!(
+        status_of(&sim, "g1"),
+        2,
+        "nothing sent while the lock is held"
+    );
+    holder.wait().unwrap();
+    w.wait_for("healed gl / growth-1 (g1): start");
+    w.stop(libc::SIGTERM).code(0);
+}
