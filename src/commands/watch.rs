@@ -396,36 +396,27 @@ pub async fn watch(
             }
             last = Some(summary);
         }
-        if let Some(signal) = stopping.or_else(|| cancel.signal()) {
-            let said = match &last {
-                Some(s) => format!("the last tick: {}", render::watch::log_line(s)),
-                None => "no tick finished".to_owned(),
-            };
-            log.say(&format!("{}: watch stopped; {said}", signal.name()));
-            // Give queued webhooks a moment to go out.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let _ = fleet.close().await;
-            return Ok(ExitStatus::Success);
-        }
-        if settings.max_ticks.is_some_and(|max| n >= max) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let _ = fleet.close().await;
-            return Ok(ExitStatus::Success);
-        }
-        // The next tick starts one interval after this one started, or at once after an overrun.
-        let next = started + interval;
-        tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => {}
-            signal = signals.next() => {
+        let stop = match stopping.or_else(|| cancel.signal()) {
+            Some(signal) => Some(Some(signal)),
+            None if settings.max_ticks.is_some_and(|max| n >= max) => Some(None),
+            // The next tick starts one interval after this one started, or at once after an overrun.
+            None => tokio::select! {
+                _ = tokio::time::sleep_until((started + interval).into()) => None,
+                signal = signals.next() => Some(Some(signal)),
+            },
+        };
+        if let Some(signal) = stop {
+            if let Some(signal) = signal {
                 let said = match &last {
                     Some(s) => format!("the last tick: {}", render::watch::log_line(s)),
                     None => "no tick finished".to_owned(),
                 };
                 log.say(&format!("{}: watch stopped; {said}", signal.name()));
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                let _ = fleet.close().await;
-                return Ok(ExitStatus::Success);
             }
+            // Give queued webhooks a moment to go out.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = fleet.close().await;
+            return Ok(ExitStatus::Success);
         }
     }
 }

@@ -146,6 +146,31 @@ struct Twice {
     again: usize,
 }
 
+/// A section a directory may give once (`safety`, `watch`): taken from the first file that gives it;
+/// another file giving it again is recorded as given twice.
+fn once<T>(
+    slot: &mut Option<T>,
+    given: Option<T>,
+    from: &mut Option<usize>,
+    section: &'static str,
+    file: usize,
+    twice: &mut Vec<Twice>,
+) {
+    let Some(value) = given else { return };
+    match *from {
+        Some(first) => twice.push(Twice {
+            provider: None,
+            section,
+            first,
+            again: file,
+        }),
+        None => {
+            *from = Some(file);
+            *slot = Some(value);
+        }
+    }
+}
+
 /// The files' specs as one, with where each part came from.
 struct Merged {
     spec: FleetSpec,
@@ -196,34 +221,22 @@ fn merge(parts: Vec<Parsed>) -> Merged {
             .groups
             .extend((0..part.spec.groups.len()).map(|i| (file, i)));
         spec.groups.extend(part.spec.groups);
-        if let Some(safety) = part.spec.safety {
-            match route.safety {
-                Some(first) => twice.push(Twice {
-                    provider: None,
-                    section: "safety",
-                    first,
-                    again: file,
-                }),
-                None => {
-                    route.safety = Some(file);
-                    spec.safety = Some(safety);
-                }
-            }
-        }
-        if let Some(watch) = part.spec.watch {
-            match route.watch {
-                Some(first) => twice.push(Twice {
-                    provider: None,
-                    section: "watch",
-                    first,
-                    again: file,
-                }),
-                None => {
-                    route.watch = Some(file);
-                    spec.watch = Some(watch);
-                }
-            }
-        }
+        once(
+            &mut spec.safety,
+            part.spec.safety,
+            &mut route.safety,
+            "safety",
+            file,
+            &mut twice,
+        );
+        once(
+            &mut spec.watch,
+            part.spec.watch,
+            &mut route.watch,
+            "watch",
+            file,
+            &mut twice,
+        );
     }
     Merged {
         spec,

@@ -615,3 +615,20 @@ fn heals_wait_for_the_account_lock_another_process_holds() {
     w.wait_for("healed gl / growth-1 (g1): start");
     w.stop(libc::SIGTERM).code(0);
 }
+
+/// A directory gives `watch` once, like `safety`: twice is refused naming both files.
+#[test]
+fn a_directory_gives_watch_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    std::fs::write(
+        p("a.yaml"),
+        "version: 1\nproviders:\n  gl: {kind: geelark, credentials: {token_env: GEELARK_T}}\nwatch: {heal: [start]}\n",
+    )
+    .unwrap();
+    std::fs::write(p("b.yaml"), "version: 1\nwatch:\n  heal: [stop]\n").unwrap();
+    pf(&["validate", &dir.path().display().to_string()])
+        .run()
+        .code(1)
+        .stderr_has("b.yaml:2:1: watch: `watch` is given twice (first at ");
+}
