@@ -632,3 +632,47 @@ fn a_directory_gives_watch_once() {
         .code(1)
         .stderr_has("b.yaml:2:1: watch: `watch` is given twice (first at ");
 }
+
+/// `--log-format json`: every stderr line is a JSON object; a tick's line carries its numbers and its
+/// events.
+#[test]
+fn the_json_log_is_one_object_a_line() {
+    let sim = Sim::start(FIXTURE);
+    let (hook, slack) = (webhook(), webhook());
+    let dir = Dir::with_spec(&spec(&sim.url(), "start", ""));
+    stop_behind_its_back(&sim, &["g1"]);
+    let out = watch(&dir, &hook, &slack)
+        .args(&["--log-format", "json", "--max-ticks", "2"])
+        .run();
+    out.code(0);
+    let lines: Vec<Value> = out
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let ticks: Vec<&Value> = lines.iter().filter(|l| l.get("tick").is_some()).collect();
+    assert_eq!(ticks.len(), 2, "{}", out.stderr);
+    let first = ticks[0];
+    assert_eq!(first["result"], "ok");
+    assert_eq!(first["phones"], 3);
+    assert_eq!(first["healed"], 1);
+    assert!(first["seconds"].as_f64().unwrap() >= 0.0);
+    let kinds: Vec<&str> = first["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"drifted") && kinds.contains(&"healed"),
+        "{kinds:?}"
+    );
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("watching "),
+        "{}",
+        out.stderr
+    );
+}
