@@ -91,7 +91,7 @@ pub struct Tally {
     pub blocked: usize,
 }
 
-/// The rows of every selected phone (in spec order) and the tally per provider.
+/// The rows of every selected phone (in spec order) and the tally per provider ([`tallies`]).
 pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tally>) {
     let desired: &[DesiredPhone] = &scope.desired;
     let changes: std::collections::HashMap<(&str, &str), &crate::plan::PhoneChange> = planned
@@ -112,7 +112,6 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
         .iter()
         .map(|(n, p)| (n.as_str(), p.kind))
         .collect();
-    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     let mut out = Vec::with_capacity(desired.len());
     for d in desired {
         let key = (d.provider.as_str(), d.id.as_str());
@@ -122,7 +121,7 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
             .get(&d.provider)
             .and_then(|m| m.get(&d.id));
         let kind = kinds.get(d.provider.as_str()).copied();
-        let (power, traffic, power_class) = match obs {
+        let (power, traffic) = match obs {
             Some(Observation::Found(o)) => {
                 let power = match o.power {
                     Power::Running => "running".to_owned(),
@@ -134,14 +133,10 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
                         None => o.raw_status.to_string(),
                     },
                 };
-                (
-                    power,
-                    o.traffic.map(|t| t.as_str().to_owned()),
-                    Some(o.power),
-                )
+                (power, o.traffic.map(|t| t.as_str().to_owned()))
             }
-            Some(Observation::NotFound) => ("not found".to_owned(), None, Some(Power::Failed)),
-            Some(Observation::Unreadable(_)) | None => ("could not read".to_owned(), None, None),
+            Some(Observation::NotFound) => ("not found".to_owned(), None),
+            Some(Observation::Unreadable(_)) | None => ("could not read".to_owned(), None),
         };
         let change = changes.get(&key);
         let (sync, differs) = match change {
@@ -151,20 +146,6 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
             None if converging.contains(&key) => (Sync::Converging, None),
             None => (Sync::InSync, None),
         };
-        let t = tallies.entry(d.provider.clone()).or_default();
-        t.phones += 1;
-        match power_class {
-            Some(Power::Running) => t.running += 1,
-            Some(Power::Stopped) => t.stopped += 1,
-            Some(Power::Transitioning) => t.transitioning += 1,
-            Some(Power::Failed) => t.failed += 1,
-            None => t.unreadable += 1,
-        }
-        match sync {
-            Sync::InSync | Sync::Converging => t.in_sync += 1,
-            Sync::Drifted => t.drifted += 1,
-            Sync::Blocked | Sync::Unreadable => t.blocked += 1,
-        }
         out.push(Row {
             provider: d.provider.clone(),
             phone_id: d.id.clone(),
@@ -177,7 +158,7 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
             differs,
         });
     }
-    (out, tallies)
+    (out, tallies(planned))
 }
 
 /// The tally per provider alone (what `watch` needs every tick): one pass over the observations and

@@ -303,11 +303,6 @@ impl Episodes {
     pub fn spec_valid(&mut self) {
         self.invalid = None;
     }
-
-    /// Phones in a drift episode now.
-    pub fn drifting(&self) -> usize {
-        self.drifted.len()
-    }
 }
 
 /// One tick in numbers: the log line, the digest's summary, `--log-format json`.

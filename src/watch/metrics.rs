@@ -183,15 +183,6 @@ impl Metrics {
         self.spec_valid.set(i64::from(valid));
     }
 
-    /// A tick that ended without reading anything.
-    pub fn failed_tick(&self, seconds: f64, now_unix: f64) {
-        self.ticks
-            .get_or_create(&vec![("result", TickResult::Failed.as_str().to_owned())])
-            .inc();
-        self.duration.observe(seconds);
-        self.last_tick.set(now_unix);
-    }
-
     /// The interval in force.
     pub fn interval(&self, seconds: f64) {
         self.interval.set(seconds);
