@@ -7,7 +7,6 @@
 //! `ops` and `watch`: the loop, the clock and the signals live here, nothing else.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -26,34 +25,6 @@ use crate::watch::events::{Episodes, Event, TickSummary};
 use crate::watch::metrics::TickResult;
 use crate::watch::notify::{self, Digest, Notifier};
 use crate::watch::server::{self, Shared};
-
-/// What identifies the spec's files as they are on disk: name, length and modification time of each
-/// (a file, or the `*.yaml`/`*.yml` files of a directory). Cheap to take every tick.
-fn stamp(path: &Path) -> String {
-    let one = |p: &Path| -> String {
-        match std::fs::metadata(p) {
-            Ok(m) => format!(
-                "{}:{}:{:?}",
-                p.display(),
-                m.len(),
-                m.modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            ),
-            Err(e) => format!("{}:{e}", p.display()),
-        }
-    };
-    if path.is_dir() {
-        let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(path)
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        names.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
-        names.sort();
-        names.iter().map(|p| one(p)).collect::<Vec<_>>().join("|")
-    } else {
-        one(path)
-    }
-}
 
 fn unix_now() -> f64 {
     std::time::SystemTime::now()
@@ -118,12 +89,17 @@ fn pace(loaded: &Loaded, settings: &WatchSettings, log: &Log, shared: &Shared) -
         ));
     }
     shared.set_interval(interval);
-    shared
-        .metrics
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .interval(interval.as_secs_f64());
+    shared.metrics().interval(interval.as_secs_f64());
     interval
+}
+
+/// The heals a spec allows, for the log: `start, stop`, or `none (observe and report only)`.
+fn heals(loaded: &Loaded) -> String {
+    if loaded.heal.is_empty() {
+        "none (observe and report only)".to_owned()
+    } else {
+        loaded.heal.iter().copied().collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// The spec and what follows from it, replaced together when a new valid spec is loaded.
@@ -174,15 +150,11 @@ pub async fn watch(
         json: settings.log_format == LogFormat::Json,
     });
     let mut loaded = load(settings)?;
-    let mut stamp_now = stamp(&settings.spec);
+    let mut stamp_now = spec::stamp(&settings.spec);
     let targets = notify::targets(&loaded.spec.spec.watch())?;
     let shared = Shared::new(settings.interval);
     let addr = server::serve(&settings.listen, shared.clone()).await?;
-    shared
-        .metrics
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .spec_valid(true);
+    shared.metrics().spec_valid(true);
     let notifier = {
         let log = log.clone();
         Notifier::start(targets, Arc::new(move |line: String| log.say(&line)))
@@ -192,11 +164,7 @@ pub async fn watch(
         settings.spec.display(),
         render::counted(loaded.scope.desired.len(), "phone", "phones"),
         settings.interval.as_secs(),
-        if loaded.heal.is_empty() {
-            "none (observe and report only)".to_owned()
-        } else {
-            loaded.heal.iter().copied().collect::<Vec<_>>().join(", ")
-        }
+        heals(&loaded)
     ));
     let mut interval = pace(&loaded, settings, &log, &shared);
     let mut fleet = open(&loaded, settings, global).await?;
@@ -211,7 +179,7 @@ pub async fn watch(
         let started = Instant::now();
         // A changed spec: the new one if it is valid, else the last good one stays, said once.
         let mut pending: Vec<Event> = Vec::new();
-        let now_stamp = stamp(&settings.spec);
+        let now_stamp = spec::stamp(&settings.spec);
         if now_stamp != stamp_now {
             stamp_now = now_stamp;
             match load(settings).and_then(|l| Ok((notify::targets(&l.spec.spec.watch())?, l))) {
@@ -219,32 +187,17 @@ pub async fn watch(
                     let reopen = new.scope.providers != loaded.scope.providers
                         || new.scope.limits != loaded.scope.limits;
                     log.say(&format!(
-                        "the spec changed: {} now ({}); in force from this tick",
+                        "the spec changed: {} now (heals: {}); in force from this tick",
                         render::counted(new.scope.desired.len(), "phone", "phones"),
-                        if new.heal.is_empty() {
-                            "heals: none".to_owned()
-                        } else {
-                            format!(
-                                "heals: {}",
-                                new.heal.iter().copied().collect::<Vec<_>>().join(", ")
-                            )
-                        }
+                        heals(&new)
                     ));
                     loaded = new;
                     interval = pace(&loaded, settings, &log, &shared);
                     notifier.set_targets(targets);
                     episodes.spec_valid();
-                    shared
-                        .metrics
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .spec_valid(true);
+                    shared.metrics().spec_valid(true);
                     if reopen {
-                        shared
-                            .metrics
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .fleet_reopened();
+                        shared.metrics().fleet_reopened();
                         match open(&loaded, settings, global).await {
                             Ok(f) => {
                                 let old = std::mem::replace(&mut fleet, f);
@@ -256,11 +209,7 @@ pub async fn watch(
                 }
                 Err(e) => {
                     let message = format!("{e:#}");
-                    shared
-                        .metrics
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .spec_valid(false);
+                    shared.metrics().spec_valid(false);
                     log.say(&format!(
                         "the spec on disk is invalid; the last good one stays in force:\n{message}"
                     ));
@@ -332,18 +281,7 @@ pub async fn watch(
         healing.store(false, Ordering::SeqCst);
         let seconds = started.elapsed().as_secs_f64();
         if let Some(t) = &t {
-            // Nothing read: every provider failed, or no phone could be read.
-            let unread = t.planned.plan.summary.unreadable;
-            let failed = (!t.planned.observed.failed_providers.is_empty()
-                && t.planned.observed.failed_providers.len() >= loaded.scope.providers.len())
-                || (unread > 0 && unread >= loaded.scope.desired.len());
-            let result = if failed {
-                TickResult::Failed
-            } else if t.planned.plan.summary.unreadable > 0 {
-                TickResult::Partial
-            } else {
-                TickResult::Ok
-            };
+            let result = TickResult::of(t, &loaded.scope);
             if let Some(report) = &t.healed {
                 backoff.record(report, &t.heal.changes, n, &loaded.spec.digest);
             }
@@ -356,7 +294,7 @@ pub async fn watch(
                 .map(|(name, c)| (name.clone(), c.answers()))
                 .collect();
             {
-                let mut m = shared.metrics.lock().unwrap_or_else(|p| p.into_inner());
+                let mut m = shared.metrics();
                 m.tick(t, &tallies, result, seconds, unix_now(), &calls);
                 if seconds > interval.as_secs_f64() {
                     m.overrun();

@@ -50,6 +50,36 @@ fn spec_files(dir: &Path, shown: &str) -> Result<Vec<String>, Diagnostics> {
     Ok(names)
 }
 
+/// What identifies a spec's files as they are on disk: name, length and modification time of the file,
+/// or of each spec file of a directory (those [`spec_files`] reads). Cheap enough to take every `watch`
+/// tick; a change in it means the spec is to be read again.
+pub fn stamp(path: &Path) -> String {
+    let one = |p: &Path| -> String {
+        match std::fs::metadata(p) {
+            Ok(m) => format!(
+                "{}:{}:{:?}",
+                p.display(),
+                m.len(),
+                m.modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            ),
+            Err(e) => format!("{}:{e}", p.display()),
+        }
+    };
+    if !path.is_dir() {
+        return one(path);
+    }
+    match spec_files(path, &path.display().to_string()) {
+        Ok(names) => names
+            .iter()
+            .map(|n| one(&path.join(n)))
+            .collect::<Vec<_>>()
+            .join("|"),
+        Err(d) => format!("{}: {d}", path.display()),
+    }
+}
+
 /// Load and check every spec file of a directory as one spec.
 pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
     let shown = dir.display().to_string();

@@ -20,6 +20,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use directory::stamp;
 pub use load::{LoadedSpec, load_file, load_str};
 
 /// A fleet spec, version 1.

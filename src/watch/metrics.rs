@@ -28,6 +28,22 @@ pub enum TickResult {
 }
 
 impl TickResult {
+    /// How a tick over `scope` ended: failed when nothing was read (every provider failed, or no phone
+    /// could be read), partial when some phones could not be.
+    pub fn of(t: &Tick, scope: &crate::ops::plan::Scope) -> TickResult {
+        let failed_providers = t.planned.observed.failed_providers.len();
+        let unread = t.planned.plan.summary.unreadable;
+        if (failed_providers > 0 && failed_providers >= scope.providers.len())
+            || (unread > 0 && unread >= scope.desired.len())
+        {
+            TickResult::Failed
+        } else if unread > 0 {
+            TickResult::Partial
+        } else {
+            TickResult::Ok
+        }
+    }
+
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {

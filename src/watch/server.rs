@@ -38,6 +38,11 @@ impl Shared {
         *self.interval.lock().unwrap_or_else(|p| p.into_inner()) = interval;
     }
 
+    /// The metrics, to read or update.
+    pub fn metrics(&self) -> std::sync::MutexGuard<'_, Metrics> {
+        self.metrics.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// A tick succeeded now.
     pub fn succeeded(&self) {
         *self.last_success.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
@@ -45,11 +50,7 @@ impl Shared {
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let text = shared
-        .metrics
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .encode();
+    let text = shared.metrics().encode();
     (
         [(
             header::CONTENT_TYPE,
