@@ -305,19 +305,20 @@ pub async fn prepare(
             stale.join("\n  ")
         );
     }
-    let name = |provider: &str, id: &str| {
-        bound
-            .covered
-            .iter()
-            .find(|d| d.provider == provider && d.id == id)
-            .and_then(|d| d.name.clone())
-    };
+    // Names by phone, looked up once each (a plan may cover 100,000 phones).
+    let names: std::collections::HashMap<(&str, &str), &str> = bound
+        .covered
+        .iter()
+        .filter_map(|d| Some(((d.provider.as_str(), d.id.as_str()), d.name.as_deref()?)))
+        .collect();
     let done: Vec<crate::apply::Done> = verdicts
         .iter()
         .filter(|v| v.verdict == Verdict::Done)
         .map(|v| {
-            let n = name(&v.provider, &v.phone_id);
-            (v.provider.clone(), v.phone_id.clone(), n)
+            let name = names
+                .get(&(v.provider.as_str(), v.phone_id.as_str()))
+                .map(|n| (*n).to_owned());
+            (v.provider.clone(), v.phone_id.clone(), name)
         })
         .collect();
     if done.len() == verdicts.len() {
