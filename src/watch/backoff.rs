@@ -52,7 +52,8 @@ impl Backoff {
         tick: u64,
         spec_digest: &str,
     ) {
-        let mut failed: HashMap<(String, String), Option<&str>> = HashMap::new();
+        // Phones with a failure, and whether one of their failures needs a person.
+        let mut failed: HashMap<(String, String), bool> = HashMap::new();
         let mut done: Vec<(String, String)> = Vec::new();
         for r in report.results.iter().filter(|r| r.action.is_some()) {
             let key = (r.provider.clone(), r.phone_id.clone());
@@ -62,10 +63,7 @@ impl Backoff {
                         advice::for_failure(&e.code, r.action.as_ref().map(|a| a.name())),
                         Advice::Person(_)
                     );
-                    let slot = failed.entry(key).or_default();
-                    if person {
-                        *slot = Some("person");
-                    }
+                    *failed.entry(key).or_default() |= person;
                 }
                 Outcome::Ok => done.push(key),
                 Outcome::Blocked(_) | Outcome::Skipped(_) => {}
@@ -90,7 +88,7 @@ impl Backoff {
             e.failures += 1;
             let wait = (1u64 << (e.failures - 1).min(6)).min(MAX_WAIT);
             e.retry_at = tick + wait;
-            e.person = person.map(|_| (fingerprint, spec_digest.to_owned()));
+            e.person = person.then(|| (fingerprint, spec_digest.to_owned()));
         }
     }
 }

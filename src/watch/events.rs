@@ -241,11 +241,11 @@ impl Episodes {
             let Some(c) = by_phone.get(&(provider.as_str(), id.as_str())) else {
                 continue;
             };
-            let failures: Vec<&crate::plan::Action> = results
-                .iter()
-                .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
-                .filter_map(|r| r.action.as_ref())
-                .collect();
+            // The first failure speaks for the phone.
+            let failure = results.iter().find_map(|r| match &r.outcome {
+                Outcome::Failed(e) => Some((r.action.as_ref().map(|a| a.name()), e)),
+                _ => None,
+            });
             if results.iter().all(|r| r.outcome == Outcome::Ok) {
                 out.push(Event::of_phone(
                     Kind::Healed,
@@ -254,14 +254,7 @@ impl Episodes {
                 ));
                 // The episode ends with the heal: the next tick sees the phone as declared.
                 self.drifted.remove(&(provider.clone(), id.clone()));
-            } else if let Some(r) = results
-                .iter()
-                .find(|r| matches!(r.outcome, Outcome::Failed(_)))
-            {
-                let Outcome::Failed(e) = &r.outcome else {
-                    continue;
-                };
-                let action = failures.first().map(|a| a.name());
+            } else if let Some((action, e)) = failure {
                 let mut event = Event::of_phone(
                     Kind::HealFailed,
                     c,
