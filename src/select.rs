@@ -134,6 +134,13 @@ fn files_in_order(spec: &LoadedSpec) -> Vec<&str> {
     out
 }
 
+/// Each selector of a flag parsed, with how it was given (`--target growth-*`) for messages.
+fn parse_all(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, Selector)>> {
+    list.iter()
+        .map(|t| Ok((format!("{flag} {t}"), Selector::parse(t)?)))
+        .collect()
+}
+
 /// Keep the declared phones of `spec` that the selection picks: the union of the targets (every phone
 /// without targets), less the union of the excludes. Each selector must select at least one phone.
 pub fn select(spec: &LoadedSpec, selection: &Selection) -> anyhow::Result<Vec<DesiredPhone>> {
@@ -142,13 +149,8 @@ pub fn select(spec: &LoadedSpec, selection: &Selection) -> anyhow::Result<Vec<De
         return Ok(desired);
     }
     let files = files_in_order(spec);
-    let parse = |list: &[String], flag: &str| -> anyhow::Result<Vec<(String, Selector)>> {
-        list.iter()
-            .map(|t| Ok((format!("{flag} {t}"), Selector::parse(t)?)))
-            .collect()
-    };
-    let targets = parse(&selection.targets, "--target")?;
-    let excludes = parse(&selection.excludes, "--exclude")?;
+    let targets = parse_all(&selection.targets, "--target")?;
+    let excludes = parse_all(&selection.excludes, "--exclude")?;
     for (shown, s) in targets.iter().chain(&excludes) {
         let hit = desired.iter().zip(&files).any(|(d, f)| s.matches(d, f));
         if !hit {
@@ -179,40 +181,35 @@ pub fn select(spec: &LoadedSpec, selection: &Selection) -> anyhow::Result<Vec<De
 pub struct Listing<'a> {
     targets: Vec<(String, Selector)>,
     excludes: Vec<(String, Selector)>,
-    declared: std::collections::HashMap<(&'a str, &'a str), (DesiredPhone, &'a str)>,
+    /// Declared phones by provider and id, with their file.
+    declared: std::collections::HashMap<
+        String,
+        std::collections::HashMap<String, (DesiredPhone, &'a str)>,
+    >,
     hits: std::cell::RefCell<BTreeSet<String>>,
 }
 
 impl<'a> Listing<'a> {
     /// The selection, ready to test listed phones against the declarations of `spec`.
     pub fn new(spec: &'a LoadedSpec, selection: &Selection) -> anyhow::Result<Listing<'a>> {
-        let parse = |list: &[String], flag: &str| -> anyhow::Result<Vec<(String, Selector)>> {
-            list.iter()
-                .map(|t| Ok((format!("{flag} {t}"), Selector::parse(t)?)))
-                .collect()
-        };
-        let mut declared = std::collections::HashMap::new();
+        let mut declared: std::collections::HashMap<String, std::collections::HashMap<_, _>> =
+            std::collections::HashMap::new();
         if selection.narrows() {
-            let files = files_in_order(spec);
-            let all = spec.spec.desired_phones();
-            let keys: Vec<(&str, &str)> = spec
+            for (d, f) in spec
                 .spec
-                .phones
-                .iter()
-                .map(|p| (p.provider.as_str(), p.id.as_str()))
-                .chain(spec.spec.groups.iter().flat_map(|g| {
-                    g.ids
-                        .iter()
-                        .map(move |id| (g.provider.as_str(), id.as_str()))
-                }))
-                .collect();
-            for ((key, d), f) in keys.into_iter().zip(all).zip(files) {
-                declared.insert(key, (d, f));
+                .desired_phones()
+                .into_iter()
+                .zip(files_in_order(spec))
+            {
+                declared
+                    .entry(d.provider.clone())
+                    .or_default()
+                    .insert(d.id.clone(), (d, f));
             }
         }
         Ok(Listing {
-            targets: parse(&selection.targets, "--target")?,
-            excludes: parse(&selection.excludes, "--exclude")?,
+            targets: parse_all(&selection.targets, "--target")?,
+            excludes: parse_all(&selection.excludes, "--exclude")?,
             declared,
             hits: Default::default(),
         })
@@ -220,7 +217,7 @@ impl<'a> Listing<'a> {
 
     /// Whether the listed phone `id` (named `name` by its provider) of `provider` is kept.
     pub fn keeps(&self, provider: &str, id: &str, name: Option<&str>) -> bool {
-        let declared = self.declared.get(&(provider, id));
+        let declared = self.declared.get(provider).and_then(|m| m.get(id));
         let matches = |s: &Selector| match (s, declared) {
             (Selector::Label { .. } | Selector::File(_), Some((d, f))) => s.matches(d, f),
             (Selector::Label { .. } | Selector::File(_), None) => false,
