@@ -237,6 +237,11 @@ phones:{prop_entries}groups:
     }
 }
 
+/// The phonefleet binary measured: this build's, or `PHONEFLEET_BIN`.
+fn bin() -> String {
+    std::env::var("PHONEFLEET_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_phonefleet").to_owned())
+}
+
 /// Calls a simulator answered so far, per route.
 trait Stats {
     fn by_route(&self) -> BTreeMap<String, u64>;
@@ -266,9 +271,7 @@ impl External {
             serde_yaml::to_string(fixture).expect("a fixture serializes"),
         )
         .unwrap();
-        let bin = std::env::var("PHONEFLEET_BIN")
-            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_phonefleet").to_owned());
-        let mut child = Command::new(bin)
+        let mut child = Command::new(bin())
             .args(["simulate", "--listen", "127.0.0.1:0", "--fixture"])
             .arg(&path)
             .args(["--latency-ms", &latency.as_millis().to_string()])
@@ -332,9 +335,7 @@ fn run(rt: &tokio::runtime::Runtime, sim: &dyn Stats, dir: &Path, args: &[&str])
     let _ = rt;
     let before = sim.by_route();
     let started = Instant::now();
-    let bin = std::env::var("PHONEFLEET_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_phonefleet").to_owned());
-    let child = Command::new(bin)
+    let child = Command::new(bin())
         .args(args)
         .current_dir(dir)
         .env("PHONEFLEET_BENCH_TOKEN", "bench")
@@ -662,9 +663,7 @@ fn heal_latency(rt: &tokio::runtime::Runtime, latency: Duration) {
         &["apply", &spec.display().to_string(), "--auto-approve"],
     );
     assert_eq!(converge.code, 0);
-    let bin = std::env::var("PHONEFLEET_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_phonefleet").to_owned());
-    let mut child = Command::new(bin)
+    let mut child = Command::new(bin())
         .args([
             "watch",
             &spec.display().to_string(),
