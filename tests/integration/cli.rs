@@ -180,8 +180,82 @@ fn the_github_actions_example_uses_the_action_with_a_concurrency_group_per_job()
         "no workflow-wide group: a plan never cancels an apply"
     );
     assert!(text.contains("base-spec: ${{ runner.temp }}/base/${{ env.SPEC }}"));
-    assert!(text.contains("gh issue list --label phonefleet-drift --state open"));
-    assert!(text.contains("tip=$(git ls-remote origin \"$GITHUB_REF\" | cut -f1)"));
+    assert!(text.contains(
+        "gh issue list --repo \"$GITHUB_REPOSITORY\" --label phonefleet-drift --state open"
+    ));
+    assert!(
+        text.contains(
+            "tip=$(gh api \"repos/$GITHUB_REPOSITORY/commits/$GITHUB_REF_NAME\" --jq .sha)"
+        )
+    );
+    // Credentials by job: nothing at workflow level, nothing granted by default; the write credentials
+    // only in the apply job, which alone names the protected environment; the plan and drift jobs
+    // read with read-only credentials.
+    assert_eq!(
+        doc["permissions"],
+        serde_yaml::from_str::<serde_yaml::Value>("{}").unwrap()
+    );
+    assert!(
+        !serde_yaml::to_string(&doc["env"])
+            .unwrap()
+            .contains("secrets.")
+    );
+    let secrets_of = |job: &str| -> Vec<String> {
+        let text = serde_yaml::to_string(&doc["jobs"][job]).unwrap();
+        text.split("secrets.")
+            .skip(1)
+            .map(|s| {
+                s.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let write = [
+        "HUAWEICLOUD_SDK_AK",
+        "HUAWEICLOUD_SDK_SK",
+        "GEELARK_TOKEN",
+        "KOOPHONE_TOKEN",
+    ];
+    for job in ["plan", "drift"] {
+        for s in secrets_of(job) {
+            assert!(
+                !write.contains(&s.as_str()),
+                "{job} holds write credential {s}"
+            );
+        }
+        assert!(doc["jobs"][job]["environment"].is_null(), "{job}");
+    }
+    assert!(
+        write
+            .iter()
+            .all(|w| secrets_of("apply").iter().any(|s| s == w))
+    );
+    assert_eq!(doc["jobs"]["apply"]["environment"], "fleet");
+    for job in ["plan", "apply", "drift"] {
+        assert!(
+            doc["jobs"][job]["permissions"].is_mapping(),
+            "{job}: permissions per job"
+        );
+        for step in doc["jobs"][job]["steps"].as_sequence().unwrap() {
+            let uses = step["uses"].as_str().unwrap_or_default();
+            if uses.starts_with("actions/checkout@") {
+                assert_eq!(step["with"]["persist-credentials"], false, "{job}");
+            }
+            // Third-party actions by commit, the version in a comment.
+            if !uses.is_empty() && !uses.starts_with("your-org/phonefleet@") {
+                let sha = uses.split('@').nth(1).unwrap();
+                assert!(
+                    sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+                    "{uses}"
+                );
+                assert!(text.contains(&format!("{uses} # v")), "{uses}");
+            }
+        }
+    }
+    assert_eq!(doc["jobs"]["plan"]["permissions"]["pull-requests"], "write");
+    assert!(doc["jobs"]["plan"]["permissions"]["issues"].is_null());
 }
 
 /// The deployment examples run commands that parse: the systemd unit's ExecStart and the Kubernetes

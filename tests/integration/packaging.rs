@@ -75,7 +75,7 @@ fn install(dir: &Path, base: &Path, os: &str, arch: &str, path: &str) -> (i32, S
 }
 
 #[test]
-fn the_action_installs_a_verified_release_binary_and_builds_only_when_none_matches() {
+fn the_action_installs_a_verified_release_binary_and_fails_closed() {
     let dir = tempfile::tempdir().unwrap();
     let base = fake_release(dir.path(), false);
     let path = std::env::var("PATH").unwrap();
@@ -83,6 +83,13 @@ fn the_action_installs_a_verified_release_binary_and_builds_only_when_none_match
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("installed phonefleet v9.9.9 (x86_64-unknown-linux-musl, sha256 "),
+        "{stderr}"
+    );
+    // No gh on this PATH: the provenance could not be checked, and the installer says so.
+    assert!(
+        stderr.contains(
+            "cannot verify the build provenance of phonefleet v9.9.9: the gh CLI is not installed"
+        ),
         "{stderr}"
     );
     let bin = dir.path().join("bin");
@@ -107,38 +114,99 @@ fn the_action_installs_a_verified_release_binary_and_builds_only_when_none_match
     assert!(stderr.contains("does not match its SHA256SUMS"), "{stderr}");
     assert!(!bad.path().join("bin/phonefleet").exists());
 
-    // No binary for this platform: cargo builds it (a fake cargo records how it was asked).
+    // With gh: `gh attestation verify` is asked about the archive and this repository; a release it
+    // does not vouch for is refused.
+    for (verifies, want) in [
+        (true, "provenance verified"),
+        (false, "has no valid build provenance"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = fake_release(dir.path(), false);
+        let tools = fake_tool(
+            dir.path(),
+            "gh",
+            &format!(
+                "echo \"$@\" >> \"{}/gh.log\"\nexit {}\n",
+                dir.path().display(),
+                if verifies { 0 } else { 1 }
+            ),
+        );
+        let (code, _, stderr) = install(
+            dir.path(),
+            &base,
+            "Linux",
+            "X64",
+            &format!("{}:{path}", tools.display()),
+        );
+        assert_eq!(code, if verifies { 0 } else { 1 }, "{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+        assert_eq!(dir.path().join("bin/phonefleet").exists(), verifies);
+        let asked = std::fs::read_to_string(dir.path().join("gh.log")).unwrap();
+        assert!(
+            asked.starts_with("attestation verify ")
+                && asked.contains(
+                    "phonefleet-x86_64-unknown-linux-musl.tar.gz --repo your-org/phonefleet"
+                ),
+            "{asked}"
+        );
+    }
+
+    // No binary for this platform, or a download that fails: an error, never a build in its place.
     let other = tempfile::tempdir().unwrap();
     let base = fake_release(other.path(), false);
-    let tools = other.path().join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    let cargo = tools.join("cargo");
-    std::fs::write(
-        &cargo,
-        "#!/bin/sh\necho \"$@\" > \"$CARGO_ARGS\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && printf '#!/bin/sh\\necho built\\n' > \"$root/bin/phonefleet\" && chmod +x \"$root/bin/phonefleet\"\n",
-    )
-    .unwrap();
-    Command::new("chmod")
-        .arg("+x")
-        .arg(&cargo)
-        .status()
-        .unwrap();
     let args_file = other.path().join("cargo-args");
-    let out = Command::new("bash")
-        .arg(root().join("action/install.sh"))
-        .env("PHONEFLEET_VERSION", "v9.9.9")
-        .env("PHONEFLEET_REPOSITORY", "your-org/phonefleet")
-        .env("PHONEFLEET_RELEASE_BASE", &base)
-        .env("PHONEFLEET_INSTALL_DIR", other.path().join("bin"))
-        .env("RUNNER_OS", "Linux")
-        .env("RUNNER_ARCH", "ARM64")
-        .env("CARGO_ARGS", &args_file)
-        .env("PATH", format!("{}:{path}", tools.display()))
-        .output()
-        .unwrap();
+    let tools = fake_cargo(other.path(), &args_file);
+    let with_cargo = format!("{}:{path}", tools.display());
+    let (code, _, stderr) = install(other.path(), &base, "Linux", "ARM64", &with_cargo);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "cannot download phonefleet-aarch64-unknown-linux-gnu.tar.gz of phonefleet v9.9.9"
+        ),
+        "{stderr}"
+    );
+    let (code, _, stderr) = install(
+        other.path(),
+        &other.path().join("nowhere"),
+        "Linux",
+        "X64",
+        &with_cargo,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("nothing was installed"), "{stderr}");
+    assert!(!args_file.exists(), "cargo was not run");
+
+    // Built from source only when asked, and only of a pinned tag.
+    let from_source = |version: &str| {
+        Command::new("bash")
+            .arg(root().join("action/install.sh"))
+            .env("PHONEFLEET_VERSION", version)
+            .env("PHONEFLEET_BUILD_FROM_SOURCE", "true")
+            .env("PHONEFLEET_REPOSITORY", "your-org/phonefleet")
+            .env("PHONEFLEET_INSTALL_DIR", other.path().join("bin"))
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "ARM64")
+            .env("PATH", &with_cargo)
+            .output()
+            .unwrap()
+    };
+    for unpinned in ["latest", "main", "v1"] {
+        let out = from_source(unpinned);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("build-from-source needs a pinned release tag"),
+            "{unpinned}"
+        );
+    }
+    assert!(!args_file.exists(), "cargo was not run");
+    let out = from_source("v9.9.9");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("no phonefleet release binary for aarch64-unknown-linux-gnu at version v9.9.9; building from source"), "{stderr}");
+    assert!(
+        stderr.contains("building phonefleet v9.9.9 from source"),
+        "{stderr}"
+    );
     let args = std::fs::read_to_string(&args_file).unwrap();
     assert!(
         args.contains("install --locked --root")
@@ -150,6 +218,107 @@ fn the_action_installs_a_verified_release_binary_and_builds_only_when_none_match
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&built.stdout), "built\n");
+}
+
+/// A directory `tools` under `dir` holding an executable `name` running `script`.
+fn fake_tool(dir: &Path, name: &str, script: &str) -> PathBuf {
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let tool = tools.join(name);
+    std::fs::write(&tool, format!("#!/bin/sh\n{script}")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tools
+}
+
+/// A fake cargo that records how it was asked and "builds" a phonefleet that says `built`.
+fn fake_cargo(dir: &Path, args_file: &Path) -> PathBuf {
+    fake_tool(
+        dir,
+        "cargo",
+        &format!(
+            "echo \"$@\" > \"{}\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && printf '#!/bin/sh\\necho built\\n' > \"$root/bin/phonefleet\" && chmod +x \"$root/bin/phonefleet\"\n",
+            args_file.display()
+        ),
+    )
+}
+
+/// The sticky comment is the bot's own: a comment by someone else that starts with the marker is never
+/// edited (it would let them frame what reviewers read). A fake gh serves the pull request's comments
+/// and records what it was asked.
+#[test]
+fn the_sticky_comment_is_only_ever_the_bot_s_own() {
+    let run = |comments: &str, user: Option<&str>| -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("comments.json"), comments).unwrap();
+        let log = dir.path().join("gh.log");
+        let user_answer = match user {
+            Some(login) => format!("echo {login}; exit 0"),
+            None => "echo 'Resource not accessible by integration' >&2; exit 1".to_owned(),
+        };
+        let tools = fake_tool(
+            dir.path(),
+            "gh",
+            &format!(
+                "echo \"$@\" >> \"{log}\"\ncase \"$*\" in\n  'api user'*) {user_answer} ;;\n  *--paginate*) cat \"{comments}\" ;;\nesac\n",
+                log = log.display(),
+                comments = dir.path().join("comments.json").display()
+            ),
+        );
+        let body = dir.path().join("comment.md");
+        std::fs::write(&body, "<!-- phonefleet-plan -->\n### phonefleet plan\n").unwrap();
+        let out = Command::new("bash")
+            .arg(root().join("action/comment.sh"))
+            .env("GH_TOKEN", "t")
+            .env("GITHUB_REPOSITORY", "o/r")
+            .env("PR", "7")
+            .env("COMMENT_FILE", &body)
+            .env("CHANGES", "true")
+            .env("STOPS", "0")
+            .env(
+                "PATH",
+                format!("{}:{}", tools.display(), std::env::var("PATH").unwrap()),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(log).unwrap()
+    };
+    let marker = "<!-- phonefleet-plan -->";
+    let mallory = format!(
+        r#"{{"id": 11, "user": {{"login": "mallory", "type": "User"}}, "body": "{marker}\nApproved, merge away"}}"#
+    );
+    let bot = format!(
+        r#"{{"id": 22, "user": {{"login": "github-actions[bot]", "type": "Bot"}}, "body": "{marker}\nold plan"}}"#
+    );
+    let alice = format!(
+        r#"{{"id": 33, "user": {{"login": "alice", "type": "User"}}, "body": "{marker}\nold plan"}}"#
+    );
+    // The workflow's token: github-actions[bot]'s comment is edited, mallory's earlier one is not (two
+    // pages, as --paginate writes them).
+    let asked = run(&format!("[{mallory}]\n[{bot}]\n"), None);
+    assert!(
+        asked.contains("--method PATCH repos/o/r/issues/comments/22 "),
+        "{asked}"
+    );
+    assert!(!asked.contains("comments/11"), "{asked}");
+    // Only someone else's marker: a new comment.
+    let asked = run(&format!("[{mallory}]"), None);
+    assert!(
+        asked.contains("--method POST repos/o/r/issues/7/comments "),
+        "{asked}"
+    );
+    assert!(!asked.contains("PATCH"), "{asked}");
+    // A personal token acting as alice: alice's comment, not the bot's.
+    let asked = run(&format!("[{mallory}, {bot}, {alice}]"), Some("alice"));
+    assert!(
+        asked.contains("--method PATCH repos/o/r/issues/comments/33 "),
+        "{asked}"
+    );
 }
 
 /// The action's run script, with the real binary on PATH, against the simulator: outputs as documented.
@@ -179,9 +348,9 @@ fn the_action_runs_plan_drift_apply_and_validate_and_sets_its_outputs() {
             .env("PLAN_FILE", dir.path("plan.json"))
             .env("COMMENT_FILE", dir.path("comment.md"))
             .env("GITHUB_OUTPUT", &outputs)
-            .env("PHONEFLEET_GL_TOKEN", crate::support::token_of("gl"))
+            .env("PHONEFLEET_GEELARK_TOKEN", crate::support::token_of("gl"))
             .env("PHONEFLEET_CPH_TOKEN", crate::support::token_of("cph"))
-            .env("PHONEFLEET_KP_TOKEN", crate::support::token_of("kp"))
+            .env("PHONEFLEET_KOOPHONE_TOKEN", crate::support::token_of("kp"))
             .env(
                 "PATH",
                 format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
@@ -393,6 +562,27 @@ fn the_action_the_hook_and_the_gitlab_example_hold_together() {
     assert_eq!(doc["apply"]["resource_group"], "phonefleet-apply");
     assert!(text.contains("--markdown --out plan.json --detailed-exitcode"));
     assert!(text.contains("phonefleet apply plan.json --canary 5 --detailed-exitcode"));
+    // Credentials by job: merge-request jobs read with read-only variables and note with a Reporter
+    // token; the write variables (protected, so only on protected branches) only in apply; the note
+    // found is the token's own user's.
+    assert_eq!(
+        doc["plan"]["variables"]["GEELARK_TOKEN"],
+        "$GEELARK_READ_TOKEN"
+    );
+    assert_eq!(
+        doc["plan"]["variables"]["HUAWEICLOUD_SDK_SK"],
+        "$PHONEFLEET_READ_CPH_SK"
+    );
+    assert_eq!(
+        doc["drift"]["variables"]["HUAWEICLOUD_SDK_SK"],
+        "$PHONEFLEET_READ_CPH_SK"
+    );
+    assert!(
+        doc["apply"]["variables"].is_null(),
+        "apply reads the protected variables"
+    );
+    assert!(!text.contains("GITLAB_API_TOKEN"));
+    assert!(text.contains(r#"str(n["author"]["id"]) == os.environ["ME"]"#));
 }
 
 /// The image: a build stage that makes the release binary, a distroless runtime as a non-root user with
