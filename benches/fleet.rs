@@ -208,9 +208,9 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
     let spec = format!(
         "version: 1
 providers:
-  cph: {{kind: huawei-cph, project_id: p1, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}}}
-  gl: {{kind: geelark, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}, limits: {{requests_per_minute: 1000000, requests_per_hour: 100000000}}}}
-  kp: {{kind: koophone, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}}}
+  cph: {{kind: huawei-cph, project_id: p1, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_CPH_BENCH_TOKEN}}}}
+  gl: {{kind: geelark, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_GEELARK_BENCH_TOKEN}}, limits: {{requests_per_minute: 1000000, requests_per_hour: 100000000}}}}
+  kp: {{kind: koophone, endpoint: \"{url}\", credentials: {{token_env: PHONEFLEET_KOOPHONE_BENCH_TOKEN}}}}
 phones:{prop_entries}groups:
   - {{provider: cph, state: running, traffic: direct, ids: [{}]}}
   - {{provider: gl, state: running, ids: [{}]}}
@@ -338,7 +338,11 @@ fn run(rt: &tokio::runtime::Runtime, sim: &dyn Stats, dir: &Path, args: &[&str])
     let child = Command::new(bin())
         .args(args)
         .current_dir(dir)
-        .env("PHONEFLEET_BENCH_TOKEN", "bench")
+        .env("PHONEFLEET_CPH_BENCH_TOKEN", "bench")
+        .env("PHONEFLEET_GEELARK_BENCH_TOKEN", "bench")
+        .env("PHONEFLEET_KOOPHONE_BENCH_TOKEN", "bench")
+        // The benchmark measures phonefleet, not GeeLark's limits: its spec lifts them.
+        .env("PHONEFLEET_ALLOW_RAISED_LIMITS", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -534,7 +538,7 @@ fn pipeline(rt: &tokio::runtime::Runtime, latency: Duration) {
         std::fs::write(
             &path,
             format!(
-                "version: 1\nproviders:\n  cph: {{kind: huawei-cph, project_id: p1, endpoint: {}, credentials: {{token_env: PHONEFLEET_BENCH_TOKEN}}}}\nphones:\n{spec}",
+                "version: 1\nproviders:\n  cph: {{kind: huawei-cph, project_id: p1, endpoint: {}, credentials: {{token_env: PHONEFLEET_CPH_BENCH_TOKEN}}}}\nphones:\n{spec}",
                 sim.base_url()
             ),
         )
@@ -672,7 +676,11 @@ fn heal_latency(rt: &tokio::runtime::Runtime, latency: Duration) {
             "--listen",
             "127.0.0.1:0",
         ])
-        .env("PHONEFLEET_BENCH_TOKEN", "bench")
+        .env("PHONEFLEET_CPH_BENCH_TOKEN", "bench")
+        .env("PHONEFLEET_GEELARK_BENCH_TOKEN", "bench")
+        .env("PHONEFLEET_KOOPHONE_BENCH_TOKEN", "bench")
+        // The benchmark measures phonefleet, not GeeLark's limits: its spec lifts them.
+        .env("PHONEFLEET_ALLOW_RAISED_LIMITS", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -210,7 +210,7 @@ pub struct EffectiveLimits {
 }
 
 /// A documented limit less the margin (the spec's, or [`DEFAULT_RATE_MARGIN`]); at least 1.
-fn under(documented: u32, margin: Option<u32>) -> u32 {
+pub fn under(documented: u32, margin: Option<u32>) -> u32 {
     let margin = u64::from(margin.unwrap_or(DEFAULT_RATE_MARGIN).min(90));
     ((u64::from(documented) * (100 - margin)) / 100).max(1) as u32
 }

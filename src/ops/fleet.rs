@@ -48,7 +48,14 @@ pub struct Fleet {
     pub clients: BTreeMap<String, Client>,
     http: Arc<Http>,
     sandbox: Option<Sandbox>,
+    /// [`PLAN_KEY_ENV`], when the workflow sets it.
+    plan_key: Option<crate::provider::Secret>,
 }
+
+/// The variable of a key that seals plan files instead of the providers' credentials, for pipelines
+/// whose plan job reads with other (read-only) credentials than the apply job writes with. Set by the
+/// workflow, never by a spec; its value is a secret like the credentials.
+pub const PLAN_KEY_ENV: &str = "PHONEFLEET_PLAN_KEY";
 
 impl std::fmt::Debug for Fleet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,10 +139,18 @@ impl Fleet {
                 );
             }
         }
+        let plan_key = std::env::var(PLAN_KEY_ENV)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                crate::redact::register(&v);
+                crate::provider::Secret::new(v)
+            });
         Ok(Fleet {
             clients,
             http,
             sandbox,
+            plan_key,
         })
     }
 
@@ -144,11 +159,18 @@ impl Fleet {
         self.http.set_deadline(deadline);
     }
 
-    /// Each provider's plan-file key, derived from its credentials.
+    /// Each provider's plan-file key, derived from its credentials, or from [`PLAN_KEY_ENV`] and the
+    /// provider's name when that is set.
     pub fn plan_keys(&self) -> BTreeMap<String, PlanKey> {
         self.clients
             .iter()
-            .map(|(n, c)| (n.clone(), c.plan_key()))
+            .map(|(n, c)| {
+                let key = match &self.plan_key {
+                    Some(k) => PlanKey::derive(&["plan key", n, k.expose()]),
+                    None => c.plan_key(),
+                };
+                (n.clone(), key)
+            })
             .collect()
     }
 

@@ -49,9 +49,35 @@ pub fn account(config: &ProviderConfig, simulated: bool) -> String {
     format!(
         "{} {} {}",
         config.kind,
-        endpoint.trim_end_matches('/'),
+        canonical(&endpoint),
         config.project_id.as_deref().unwrap_or("-")
     )
+}
+
+/// One spelling of an endpoint per account: host lower-case without a trailing dot, every loopback
+/// form (`localhost`, `127.0.0.1`, `[::1]`) as one, the port always written (`:443` or not), no
+/// trailing slash, no scheme (one port serves one of them). Two specs that spell one account apart
+/// must not both hold "its" lock.
+fn canonical(endpoint: &str) -> String {
+    let Ok(url) = reqwest::Url::parse(endpoint) else {
+        return endpoint.trim_end_matches('/').to_ascii_lowercase();
+    };
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let host = if crate::spec::validate::is_loopback_host(&host) {
+        "loopback".to_owned()
+    } else {
+        host
+    };
+    let port = url
+        .port_or_known_default()
+        .map_or_else(String::new, |p| format!(":{p}"));
+    format!("{host}{port}{}", url.path().trim_end_matches('/'))
 }
 
 /// Take the lock of every account of `providers`, in a fixed order; wait up to `wait` for one held by
@@ -129,4 +155,41 @@ pub fn acquire(
         files.push(file);
     }
     Ok(Held { _files: files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn one_account_whatever_the_spelling() {
+        for (a, b) in [
+            ("http://127.0.0.1:8080", "http://localhost:8080/"),
+            ("http://127.0.0.1:8080", "http://LOCALHOST.:8080"),
+            ("http://[::1]:8080", "http://127.0.0.1:8080//"),
+            (
+                "https://cph.cn-east-3.myhuaweicloud.com",
+                "https://CPH.cn-east-3.myhuaweicloud.com.:443/",
+            ),
+            (
+                "https://openapi.geelark.com/",
+                "HTTPS://openapi.geelark.com",
+            ),
+        ] {
+            assert_eq!(canonical(a), canonical(b), "{a} vs {b}");
+        }
+        for (a, b) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8081"),
+            (
+                "https://cph.cn-east-3.myhuaweicloud.com",
+                "https://cph.cn-north-4.myhuaweicloud.com",
+            ),
+            (
+                "https://proxy.example/cph",
+                "https://proxy.example/koophone",
+            ),
+        ] {
+            assert_ne!(canonical(a), canonical(b), "{a} vs {b}");
+        }
+    }
 }

@@ -236,16 +236,17 @@ pub fn verdicts(
                 (None, None) => Verdict::Done,
                 (Some(c), _) if c.blocked.is_none() => {
                     let actions: Vec<String> = c.actions.iter().map(action_name).collect();
+                    let (mut was, mut is) = (c.before.clone(), c.after.clone());
+                    sensitive.mask_views(&mut was, &mut is);
                     // The same changes, or what is left of them after a partial apply (the
                     // phone went part of the way the plan takes it).
+                    let same = actions == p.actions;
                     let left = actions.iter().all(|a| p.actions.contains(a));
-                    if actions == p.actions || left {
+                    if unmoved && (same || left) {
                         Verdict::Owed
                     } else if unmoved {
                         Verdict::Altered
-                    } else {
-                        let (mut was, mut is) = (c.before.clone(), c.after.clone());
-                        sensitive.mask_views(&mut was, &mut is);
+                    } else if !(same || left) {
                         let moves = p.before.moves(&was);
                         Verdict::Moved {
                             what: if moves.is_empty() {
@@ -253,6 +254,26 @@ pub fn verdicts(
                             } else {
                                 moves.join(", ")
                             },
+                        }
+                    } else {
+                        // It moved since the plan and still needs (some of) the plan's changes:
+                        // owed only if every field that moved went to the plan's value (part of the
+                        // way); a field at a third value, or a move nothing shown explains (a
+                        // sensitive value, the power status), makes the plan stale for it.
+                        let third = p.before.moved_elsewhere(&p.after, &was);
+                        let toward = p.before.moves(&was);
+                        if !third.is_empty() {
+                            Verdict::Moved {
+                                what: third.join(", "),
+                            }
+                        } else if toward.is_empty() && same {
+                            Verdict::Moved {
+                                what: "its state changed since the plan was made (a sensitive \
+                                       value or its power status)"
+                                    .to_owned(),
+                            }
+                        } else {
+                            Verdict::Owed
                         }
                     }
                 }

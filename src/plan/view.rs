@@ -145,6 +145,28 @@ impl PhoneView {
         out
     }
 
+    /// What moved from `self` (the plan's before) to `now` that is not the plan's `after` either: a
+    /// field at a third value, as in [`PhoneView::moves`].
+    pub fn moved_elsewhere(&self, after: &PhoneView, now: &PhoneView) -> Vec<String> {
+        let mut toward = now.clone();
+        // A field at the plan's result counts as unmoved from the plan's point of view.
+        if toward.state.is_some() && toward.state == after.state {
+            toward.state.clone_from(&self.state);
+        }
+        if toward.traffic.is_some() && toward.traffic == after.traffic {
+            toward.traffic.clone_from(&self.traffic);
+        }
+        for (k, v) in &after.properties {
+            if toward.properties.get(k) == Some(v) {
+                match self.properties.get(k) {
+                    Some(was) => toward.properties.insert(k.clone(), was.clone()),
+                    None => toward.properties.remove(k),
+                };
+            }
+        }
+        self.moves(&toward)
+    }
+
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
         if let Some(s) = &self.state {

@@ -393,9 +393,10 @@ pub fn code(s: &str) -> String {
 
 /// Free text made inert in markdown: the characters that start emphasis, code, links, tables or
 /// strike-through are escaped, `<`, `>` and `&` written as entities (no HTML tag or comment can open),
-/// control characters shown escaped.
+/// control characters shown escaped, mentions, references and bare links broken
+/// ([`super::inert::unlinked`]).
 pub fn escape(s: &str) -> String {
-    let s = crate::redact::controls(s);
+    let s = super::inert::unlinked(&crate::redact::controls(s));
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {

@@ -4,6 +4,7 @@
 
 pub mod color;
 pub mod diagnostics;
+pub mod inert;
 pub mod json;
 pub mod live;
 pub mod markdown;

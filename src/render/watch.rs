@@ -88,7 +88,7 @@ pub fn digest_json(spec: &str, time_unix: u64, s: &TickSummary, events: &[Event]
 pub fn digest_slack(spec: &str, s: &TickSummary, events: &[Event]) -> String {
     let mut text = format!(
         "*phonefleet watch* `{}`, tick {}: {} drifted ({} new), {} healed, {} heal failed, {} resolved",
-        crate::redact::text(spec),
+        super::inert::slack(&crate::redact::text(spec)).replace('`', "'"),
         s.tick,
         s.drifted,
         s.new_drift,
@@ -104,7 +104,8 @@ pub fn digest_slack(spec: &str, s: &TickSummary, events: &[Event]) -> String {
     });
     for e in sorted.iter().take(SLACK_LINES) {
         text.push_str("\n• ");
-        text.push_str(&event_line(e));
+        // Names and provider messages: no mention, link or Slack control sequence.
+        text.push_str(&super::inert::slack(&event_line(e)));
     }
     if events.len() > SLACK_LINES {
         text.push_str(&format!(

@@ -24,6 +24,9 @@ fn spec_files(dir: &Path, shown: &str) -> Result<Vec<String>, Diagnostics> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| whole(shown, format!("cannot read the directory: {e}")))?;
     let mut names = Vec::new();
+    let mut outside = Vec::new();
+    // Where the directory really is, for telling a link that stays inside from one that leaves it.
+    let home = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
     for entry in entries {
         let entry = entry.map_err(|e| whole(shown, format!("cannot read the directory: {e}")))?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -34,9 +37,35 @@ fn spec_files(dir: &Path, shown: &str) -> Result<Vec<String>, Diagnostics> {
         }
         // Anything but a directory is listed, so that a device, FIFO or socket (or a link to one) is
         // refused by name when it is read, not skipped in silence.
-        if entry.file_type().is_ok_and(|t| !t.is_dir()) {
-            names.push(name);
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            continue;
         }
+        // A committed link may point anywhere on the runner (`../../outside/creds.json`); a spec
+        // directory's files are its own. A link to a device or FIFO is refused when read, by name.
+        if kind.is_symlink()
+            && let Ok(target) = std::fs::canonicalize(entry.path())
+            && target.is_file()
+            && !target.starts_with(&home)
+        {
+            outside.push(Diagnostic::whole(
+                &format!("{}/{name}", shown.trim_end_matches('/')),
+                format!(
+                    "a link to a file outside the spec directory ({}); a spec directory's files \
+                     must lie inside it (copy the file in)",
+                    std::fs::read_link(entry.path())
+                        .map(|l| crate::redact::controls(&l.display().to_string()).into_owned())
+                        .unwrap_or_default()
+                ),
+            ));
+            continue;
+        }
+        names.push(name);
+    }
+    if !outside.is_empty() {
+        return Err(Diagnostics(outside));
     }
     names.sort();
     if names.is_empty() {

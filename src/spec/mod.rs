@@ -160,6 +160,18 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// Every kind.
+    pub const ALL: [ProviderKind; 3] = [
+        ProviderKind::HuaweiCph,
+        ProviderKind::Geelark,
+        ProviderKind::Koophone,
+    ];
+
+    /// The kind a spec spells `s`.
+    pub fn parse(s: &str) -> Option<ProviderKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     /// The name used in the spec file (`huawei-cph`, `geelark`, `koophone`).
     pub fn as_str(self) -> &'static str {
         match self {

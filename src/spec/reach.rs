@@ -1,10 +1,18 @@
 //! What a spec may reach. A spec is written by whoever can push a branch, and `plan` runs on it with the
 //! CI's secrets in its environment; so a spec may send requests only to its kind's official hosts or to
-//! loopback (the simulator, a local proxy), and may name only environment variables meant for
-//! phonefleet. Anything else needs the workflow's consent, given outside the spec:
+//! loopback (the simulator, a local proxy), and may name only environment variables meant for the kind
+//! of provider it names them for: `HUAWEICLOUD_*` and `CPH_*` for huawei-cph, `HUAWEICLOUD_*` and
+//! `KOOPHONE_*` for koophone (both Huawei's), `GEELARK_*` for geelark, and `PHONEFLEET_<KIND>_*`
+//! (`PHONEFLEET_CPH_`, `PHONEFLEET_HUAWEICLOUD_`, `PHONEFLEET_KOOPHONE_`, `PHONEFLEET_GEELARK_`). So a
+//! pull request cannot send Huawei's key to GeeLark as a bearer token, whatever the reviewed spec
+//! called it. A webhook URL comes from a `PHONEFLEET_*` variable bound to no kind. Anything else needs
+//! the workflow's consent, given outside the spec:
 //!
 //! - `PHONEFLEET_ALLOW_ENDPOINTS`: comma-separated exact host names a spec may also send to;
-//! - `PHONEFLEET_ALLOW_ENV`: comma-separated variable names a spec may also name.
+//! - `PHONEFLEET_ALLOW_ENV`: comma-separated variable names a spec may also name, for any kind
+//!   (`NAME`) or for one (`NAME:geelark`);
+//! - `PHONEFLEET_ALLOW_RAISED_LIMITS=1`: the spec's `limits` may go past the documented ones (a spec may
+//!   only lower them; see [`limits_problems`]).
 //!
 //! A variable that holds a signing key (`sk_env`, `api_key_env`, and `HUAWEICLOUD_SDK_SK`, which AK/SK
 //! signing reads by default) is never sent as it is: naming it where a value goes over the wire
@@ -21,25 +29,58 @@ pub const ALLOW_ENDPOINTS: &str = "PHONEFLEET_ALLOW_ENDPOINTS";
 /// The variable that lists extra environment variables a spec may name.
 pub const ALLOW_ENV: &str = "PHONEFLEET_ALLOW_ENV";
 
-/// Prefixes of the variables a spec may name without consent.
-pub const ENV_PREFIXES: &[&str] = &[
-    "PHONEFLEET_",
-    "HUAWEICLOUD_",
-    "CPH_",
-    "GEELARK_",
-    "KOOPHONE_",
-];
+/// The variable that lets a spec's `limits` go past the documented ones.
+pub const ALLOW_RAISED_LIMITS: &str = "PHONEFLEET_ALLOW_RAISED_LIMITS";
+
+/// Prefixes of the variables a spec may name for a provider of `kind` without consent.
+pub fn env_prefixes(kind: ProviderKind) -> &'static [&'static str] {
+    match kind {
+        ProviderKind::HuaweiCph => &[
+            "HUAWEICLOUD_",
+            "CPH_",
+            "PHONEFLEET_HUAWEICLOUD_",
+            "PHONEFLEET_CPH_",
+        ],
+        ProviderKind::Koophone => &[
+            "HUAWEICLOUD_",
+            "KOOPHONE_",
+            "PHONEFLEET_HUAWEICLOUD_",
+            "PHONEFLEET_KOOPHONE_",
+        ],
+        ProviderKind::Geelark => &["GEELARK_", "PHONEFLEET_GEELARK_"],
+    }
+}
+
+/// Every kind-bound prefix (a webhook variable may start with none of them).
+fn kind_bound(var: &str) -> bool {
+    ProviderKind::ALL
+        .iter()
+        .any(|k| env_prefixes(*k).iter().any(|p| var.starts_with(p)))
+}
 
 /// Huawei's SDKs read the secret access key from this variable; phonefleet only signs with it.
 const DEFAULT_SK: &str = "HUAWEICLOUD_SDK_SK";
+
+/// Which providers an allowed variable may be named for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowedFor {
+    /// `NAME`: any kind, and webhooks.
+    Any,
+    /// `NAME:kind`: that kind only.
+    Kind(ProviderKind),
+    /// `NAME:` followed by no known kind: nothing (a typo fails closed).
+    Nothing,
+}
 
 /// The consent given outside the spec.
 #[derive(Debug, Clone, Default)]
 pub struct Allow {
     /// Extra hosts, lower-case.
     pub hosts: Vec<String>,
-    /// Extra variable names.
-    pub vars: Vec<String>,
+    /// Extra variable names, each with the kinds it is allowed for.
+    pub vars: Vec<(String, AllowedFor)>,
+    /// Whether the spec's `limits` may go past the documented ones.
+    pub raised_limits: bool,
 }
 
 impl Allow {
@@ -59,8 +100,31 @@ impl Allow {
                 .into_iter()
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
-            vars: list(ALLOW_ENV),
+            vars: list(ALLOW_ENV)
+                .into_iter()
+                .map(|v| match v.split_once(':') {
+                    Some((name, kind)) => (
+                        name.trim().to_owned(),
+                        ProviderKind::parse(kind.trim())
+                            .map_or(AllowedFor::Nothing, AllowedFor::Kind),
+                    ),
+                    None => (v, AllowedFor::Any),
+                })
+                .collect(),
+            raised_limits: std::env::var(ALLOW_RAISED_LIMITS).is_ok_and(|v| v == "1"),
         }
+    }
+
+    /// Whether the workflow allows `var` for a provider of `kind` (`None`: a webhook).
+    fn allows(&self, var: &str, kind: Option<ProviderKind>) -> bool {
+        self.vars.iter().any(|(name, scope)| {
+            name == var
+                && match (scope, kind) {
+                    (AllowedFor::Any, _) => true,
+                    (AllowedFor::Kind(k), Some(kind)) => *k == kind,
+                    _ => false,
+                }
+        })
     }
 }
 
@@ -120,9 +184,12 @@ pub fn endpoint_hint(endpoint: &str) -> String {
     )
 }
 
-/// Whether a spec may name `var` without consent.
-pub fn is_meant_for_phonefleet(var: &str) -> bool {
-    ENV_PREFIXES.iter().any(|p| var.starts_with(p))
+/// Whether a spec may name `var` for a provider of `kind` (`None`: a webhook URL) without consent.
+pub fn is_meant_for(var: &str, kind: Option<ProviderKind>) -> bool {
+    match kind {
+        Some(kind) => env_prefixes(kind).iter().any(|p| var.starts_with(p)),
+        None => var.starts_with("PHONEFLEET_") && !kind_bound(var),
+    }
 }
 
 /// The variables of one credentials block: (field, variable, whether its value goes over the wire).
@@ -179,7 +246,8 @@ pub(crate) fn check(spec: &FleetSpec, report: &mut Report<'_>, allow: &Allow) {
         let Some(c) = &p.credentials else { continue };
         for (field, var, sent) in named(c) {
             let pointer = format!("{base}/credentials/{field}");
-            if sent && signing.contains(&var) {
+            // A name that reads as a secret key (`CPH_SK`) is one even where no entry signs with it.
+            if sent && (signing.contains(&var) || var.ends_with("_SK")) {
                 report.push(
                     &pointer,
                     format!(
@@ -189,7 +257,25 @@ pub(crate) fn check(spec: &FleetSpec, report: &mut Report<'_>, allow: &Allow) {
                     None,
                 );
             } else {
-                not_meant(var, &pointer, report, allow);
+                not_meant(var, Some(p.kind), &pointer, report, allow);
+            }
+        }
+    }
+    if !allow.raised_limits {
+        for (name, p) in &spec.providers {
+            let Some(limits) = &p.limits else { continue };
+            for (field, problem) in limits_problems(p.kind, limits) {
+                report.push(
+                    &format!(
+                        "/providers/{}/limits/{field}",
+                        super::diagnostic::escape_segment(name)
+                    ),
+                    problem,
+                    Some(format!(
+                        "a spec may only lower the limits; raising them is the workflow's decision: \
+                         set {ALLOW_RAISED_LIMITS}=1 where it runs, never in the spec"
+                    )),
+                );
             }
         }
     }
@@ -216,9 +302,87 @@ pub(crate) fn check(spec: &FleetSpec, report: &mut Report<'_>, allow: &Allow) {
                 None,
             );
         } else {
-            not_meant(&n.url_env, &pointer, report, allow);
+            not_meant(&n.url_env, None, &pointer, report, allow);
         }
     }
+}
+
+/// The fields of a provider entry's `limits` that go past what phonefleet keeps to by default (the
+/// documented rate limits less the default margin, the default batch sizes, the default concurrency):
+/// `plan` runs on a pull request's spec with CI's credentials before anyone reviews it, and a raised
+/// limit there can lock a provider's API for hours (GeeLark 40014).
+pub fn limits_problems(kind: ProviderKind, limits: &super::Limits) -> Vec<(&'static str, String)> {
+    use crate::capability::{DEFAULT_CONCURRENCY, DEFAULT_RATE_MARGIN};
+    let cap = crate::capability::of(kind);
+    let mut out = Vec::new();
+    if let Some(batch) = limits.batch_size {
+        let raised = [
+            cap.observe,
+            cap.power_batch,
+            cap.traffic_batch,
+            cap.properties_batch,
+        ]
+        .into_iter()
+        .filter(|r| r.default > 0)
+        .find(|r| r.max.map_or(batch as usize, |m| m.min(batch as usize)) > r.default);
+        if let Some(row) = raised {
+            out.push((
+                "batch_size",
+                format!(
+                    "{batch} raises {kind}'s default batch size ({} ids a call)",
+                    row.default
+                ),
+            ));
+        }
+    }
+    if let Some(c) = limits.concurrency
+        && c > DEFAULT_CONCURRENCY
+    {
+        out.push((
+            "concurrency",
+            format!("{c} raises the default concurrency ({DEFAULT_CONCURRENCY} calls in flight)"),
+        ));
+    }
+    for (field, set, documented, per) in [
+        (
+            "requests_per_minute",
+            limits.requests_per_minute,
+            cap.requests_per_minute,
+            "a minute",
+        ),
+        (
+            "requests_per_hour",
+            limits.requests_per_hour,
+            cap.requests_per_hour,
+            "an hour",
+        ),
+    ] {
+        if let (Some(set), Some(documented)) = (set, documented) {
+            let kept = crate::capability::under(documented, None);
+            if set > kept {
+                out.push((
+                    field,
+                    format!(
+                        "{set} raises {kind}'s rate limit ({kept} {per}: its documented {documented} \
+                         less the {DEFAULT_RATE_MARGIN}% margin)"
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(margin) = limits.rate_margin_percent
+        && margin < DEFAULT_RATE_MARGIN
+        && (cap.requests_per_minute.is_some() || cap.requests_per_hour.is_some())
+    {
+        out.push((
+            "rate_margin_percent",
+            format!(
+                "{margin} narrows the margin under {kind}'s documented rate limits (default \
+                 {DEFAULT_RATE_MARGIN}%), which raises them"
+            ),
+        ));
+    }
+    out
 }
 
 /// The variables credentials are read from when a provider entry names none.
@@ -230,21 +394,54 @@ const DEFAULT_CREDENTIALS: &[&str] = &[
     "KOOPHONE_TOKEN",
 ];
 
-/// Report `var` at `pointer` unless it is meant for phonefleet or allowed.
-fn not_meant(var: &str, pointer: &str, report: &mut Report<'_>, allow: &Allow) {
-    if is_meant_for_phonefleet(var) || allow.vars.iter().any(|a| a == var) {
+/// Report `var` at `pointer` unless it is meant for `kind` (`None`: a webhook URL) or allowed.
+fn not_meant(
+    var: &str,
+    kind: Option<ProviderKind>,
+    pointer: &str,
+    report: &mut Report<'_>,
+    allow: &Allow,
+) {
+    if is_meant_for(var, kind) || allow.allows(var, kind) {
         return;
     }
+    let (what, prefixes, allowance) = match kind {
+        Some(kind) => (
+            format!("a {kind} provider"),
+            env_prefixes(kind).join(", "),
+            format!("{ALLOW_ENV}={var}:{kind}"),
+        ),
+        None => (
+            "a webhook URL".to_owned(),
+            "PHONEFLEET_ (and not a provider kind's PHONEFLEET_<KIND>_)".to_owned(),
+            format!("{ALLOW_ENV}={var}"),
+        ),
+    };
+    let meant_elsewhere: Vec<&str> = ProviderKind::ALL
+        .iter()
+        .filter(|k| Some(**k) != kind && is_meant_for(var, Some(**k)))
+        .map(|k| k.as_str())
+        .collect();
+    let why = if !meant_elsewhere.is_empty() {
+        format!(
+            "is meant for {} providers, not for {what}",
+            meant_elsewhere.join(" and ")
+        )
+    } else if var.starts_with("PHONEFLEET_") && kind.is_some() {
+        format!(
+            "names no provider kind (a credential's is PHONEFLEET_<KIND>_...) so it is not meant for {what}"
+        )
+    } else {
+        "is not a variable meant for phonefleet".to_owned()
+    };
     report.push(
         pointer,
         format!(
-            "`{var}` is not a variable meant for phonefleet; a spec may name only variables starting \
-             with {}",
-            ENV_PREFIXES.join(", ")
+            "`{var}` {why}; a spec may name for {what} only variables starting with {prefixes}"
         ),
         Some(format!(
             "rename the variable, or allow it where the workflow runs, never in the spec: \
-             {ALLOW_ENV}={var}"
+             {allowance}"
         )),
     );
 }
@@ -288,30 +485,54 @@ mod tests {
         );
         let allow = Allow {
             hosts: vec!["proxy.corp.example".into()],
-            vars: vec![],
+            ..Allow::default()
         };
         assert!(endpoint_problem(cph, "https://proxy.corp.example:8443/cph", &allow).is_none());
         assert!(endpoint_problem(cph, "https://other.corp.example", &allow).is_some());
     }
 
     #[test]
-    fn variables_meant_for_phonefleet() {
-        for ok in [
-            "PHONEFLEET_X",
-            "HUAWEICLOUD_SDK_AK",
-            "CPH_TOKEN",
-            "GEELARK_TOKEN",
-            "KOOPHONE_TOKEN",
+    fn variables_are_meant_for_one_kind() {
+        use ProviderKind::{Geelark, HuaweiCph, Koophone};
+        for (var, kind) in [
+            ("HUAWEICLOUD_SDK_AK", HuaweiCph),
+            ("HUAWEICLOUD_SDK_AK", Koophone),
+            ("CPH_TOKEN", HuaweiCph),
+            ("PHONEFLEET_CPH_TOKEN", HuaweiCph),
+            ("GEELARK_TOKEN", Geelark),
+            ("PHONEFLEET_GEELARK_TOKEN", Geelark),
+            ("KOOPHONE_TOKEN", Koophone),
+            ("PHONEFLEET_KOOPHONE_TOKEN", Koophone),
         ] {
-            assert!(is_meant_for_phonefleet(ok), "{ok}");
+            assert!(is_meant_for(var, Some(kind)), "{var} {kind}");
         }
-        for bad in [
-            "GITHUB_TOKEN",
-            "AWS_SECRET_ACCESS_KEY",
-            "PF_TOKEN",
-            "phonefleet_x",
+        for (var, kind) in [
+            ("CPH_SK", Geelark),
+            ("HUAWEICLOUD_SDK_SK", Geelark),
+            ("GEELARK_TOKEN", HuaweiCph),
+            ("KOOPHONE_TOKEN", HuaweiCph),
+            ("CPH_TOKEN", Koophone),
+            ("PHONEFLEET_X", Geelark),
+            ("PHONEFLEET_CPH_TOKEN", Geelark),
+            ("GITHUB_TOKEN", Geelark),
+            ("phonefleet_geelark_x", Geelark),
         ] {
-            assert!(!is_meant_for_phonefleet(bad), "{bad}");
+            assert!(!is_meant_for(var, Some(kind)), "{var} {kind}");
         }
+        assert!(is_meant_for("PHONEFLEET_WEBHOOK_URL", None));
+        assert!(!is_meant_for("PHONEFLEET_GEELARK_TOKEN", None));
+        assert!(!is_meant_for("GEELARK_HOOK", None));
+        let allow = Allow {
+            vars: vec![
+                ("ANY_TOKEN".into(), AllowedFor::Any),
+                ("GL_ONLY".into(), AllowedFor::Kind(Geelark)),
+                ("TYPO".into(), AllowedFor::Nothing),
+            ],
+            ..Allow::default()
+        };
+        assert!(allow.allows("ANY_TOKEN", Some(HuaweiCph)) && allow.allows("ANY_TOKEN", None));
+        assert!(allow.allows("GL_ONLY", Some(Geelark)));
+        assert!(!allow.allows("GL_ONLY", Some(HuaweiCph)) && !allow.allows("GL_ONLY", None));
+        assert!(!allow.allows("TYPO", Some(Geelark)));
     }
 }

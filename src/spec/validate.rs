@@ -104,7 +104,7 @@ fn is_container(v: &Value) -> bool {
 /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
 pub fn is_loopback_host(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") {
+    if h.eq_ignore_ascii_case("localhost") || h.eq_ignore_ascii_case("localhost.") {
         return true;
     }
     h.parse::<std::net::IpAddr>()

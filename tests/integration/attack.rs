@@ -350,6 +350,20 @@ fn a_second_apply_on_the_same_account_is_refused_naming_the_first() {
         .stderr_has("another apply is running against provider `gl`")
         .stderr_has(&format!("held by pid {}", first.id()))
         .stderr_has("--lock-timeout");
+    // The same account spelled otherwise (`localhost`, upper case, a trailing dot and slash) is the
+    // same lock.
+    let port = sim.url().rsplit(':').next().unwrap().to_owned();
+    let respelled = Dir::with_spec(&one_provider(
+        "geelark",
+        &format!("http://LocalHost.:{port}/"),
+        "  - {id: g1, provider: gl, state: stopped}\n  - {id: g2, provider: gl, state: stopped}\n",
+    ));
+    pf(&["apply", &respelled.spec(), "--auto-approve"])
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .run()
+        .code(1)
+        .no_panic()
+        .stderr_has("another apply is running against provider `gl`");
     let (code, _) = crate::support::wait_with_rusage(&first);
     let first = crate::support::collect(first, code);
     first.code(0).stdout_has("Apply: 2 ok");
@@ -467,4 +481,115 @@ fn the_simulator_state_is_never_written_through_a_link() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["simulator.json"], "no temporary file left behind");
+}
+
+/// The reviewed spec signs CPH calls with `sk_env: CPH_SK`; a pull request turns the entry into a GeeLark
+/// one with `token_env: CPH_SK` (or any variable meant for Huawei): Huawei's key would go to another
+/// company as a bearer token. A variable reaches only the kind it is meant for; the workflow may allow
+/// one for a kind (`NAME:kind`), and a signing key is never sent, allowed or not.
+#[test]
+fn a_variable_reaches_only_the_provider_kind_it_is_meant_for() {
+    let proxy = capture_proxy();
+    let run = |var: &str, allow: Option<&str>| {
+        let dir = Dir::with_spec(&attacker_spec("https://openapi.geelark.com", var));
+        let mut cmd = pf(&["plan", &dir.spec(), "--timeout", "5"])
+            .env(var, "huawei-secret-value-123456")
+            .env("HTTPS_PROXY", &proxy.url)
+            .env("https_proxy", &proxy.url);
+        if let Some(allow) = allow {
+            cmd = cmd.env("PHONEFLEET_ALLOW_ENV", allow);
+        }
+        let out = cmd.run();
+        out.code(1).no_panic();
+        assert!(
+            !format!("{}{}", out.stdout, out.stderr).contains("huawei-secret-value"),
+            "{}",
+            out.stderr
+        );
+        out
+    };
+    run("CPH_SK", None)
+        .stderr_has("providers.gl.credentials.token_env: `CPH_SK` holds a signing key, which phonefleet never sends");
+    run("CPH_SK", Some("CPH_SK:geelark")).stderr_has("`CPH_SK` holds a signing key");
+    run("CPH_TOKEN", None)
+        .stderr_has("`CPH_TOKEN` is meant for huawei-cph providers, not for a geelark provider")
+        .stderr_has("PHONEFLEET_ALLOW_ENV=CPH_TOKEN:geelark");
+    run("HUAWEICLOUD_SDK_AK", None)
+        .stderr_has("`HUAWEICLOUD_SDK_AK` is meant for huawei-cph and koophone providers");
+    run("PHONEFLEET_CPH_TOKEN", None).stderr_has("is meant for huawei-cph providers");
+    // Allowed for another kind only: still refused here.
+    run("CPH_TOKEN", Some("CPH_TOKEN:huawei-cph")).stderr_has("is meant for huawei-cph providers");
+    run("CPH_TOKEN", Some("CPH_TOKEN:geelrk")).stderr_has("is meant for huawei-cph providers");
+    assert!(
+        proxy.requests().is_empty(),
+        "nothing left the machine: {:?}",
+        proxy.requests()
+    );
+    // Allowed for geelark by the workflow: it goes (the proxy is asked for GeeLark's host).
+    let _ = run("CPH_TOKEN", Some("CPH_TOKEN:geelark"));
+    let asked: Vec<String> = proxy.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(
+        asked
+            .iter()
+            .any(|p| p.starts_with("openapi.geelark.com:443")),
+        "{asked:?}"
+    );
+}
+
+/// A spec may only lower the documented limits: `plan` runs on a pull request's spec with CI's real
+/// token before review, and a raised rate can lock GeeLark's API for two hours. Raising is the
+/// workflow's decision (`PHONEFLEET_ALLOW_RAISED_LIMITS=1`); the simulator counts what was sent.
+#[test]
+fn a_spec_cannot_raise_the_rate_limits() {
+    let phones: String = (0..50)
+        .map(|i| format!("  - {{provider: geelark, id: g{i}, status: running}}\n"))
+        .collect();
+    let sim = Sim::start(&format!("phones:\n{phones}"));
+    let declared: String = (0..50)
+        .map(|i| format!("  - {{id: g{i}, provider: gl, state: running}}\n"))
+        .collect();
+    let spec = one_provider("geelark", &sim.url(), &declared).replace(
+        "    credentials:",
+        "    limits: {requests_per_minute: 100000, requests_per_hour: 10000000, batch_size: 1, concurrency: 256, rate_margin_percent: 0}\n    credentials:",
+    );
+    let dir = Dir::with_spec(&spec);
+    let out = pf(&["plan", &dir.spec()]).run();
+    out.code(1)
+        .no_panic()
+        .stderr_has("providers.gl.limits.requests_per_minute: 100000 raises geelark's rate limit (180 a minute")
+        .stderr_has("providers.gl.limits.requests_per_hour: 10000000 raises")
+        .stderr_has("providers.gl.limits.concurrency: 256 raises the default concurrency")
+        .stderr_has("providers.gl.limits.rate_margin_percent: 0 narrows the margin")
+        .stderr_has("PHONEFLEET_ALLOW_RAISED_LIMITS=1");
+    assert!(
+        !out.stderr.contains("batch_size"),
+        "a smaller batch lowers nothing it may not: {}",
+        out.stderr
+    );
+    assert_eq!(
+        sim.stats().values().sum::<u64>(),
+        0,
+        "not one call was sent"
+    );
+    // Lowering is the spec's to do.
+    let lowered = Dir::with_spec(&one_provider("geelark", &sim.url(), &declared).replace(
+        "    credentials:",
+        "    limits: {requests_per_minute: 60, batch_size: 10, concurrency: 2}\n    credentials:",
+    ));
+    pf(&["plan", &lowered.spec()]).run().code(0);
+    assert_eq!(
+        sim.stats().values().sum::<u64>(),
+        6,
+        "50 phones, 10 a call, and one list of the account"
+    );
+    // Raised by the workflow's decision, the spec's numbers are used.
+    pf(&["plan", &dir.spec()])
+        .env("PHONEFLEET_ALLOW_RAISED_LIMITS", "1")
+        .run()
+        .code(0);
+    assert_eq!(
+        sim.stats().values().sum::<u64>(),
+        6 + 51,
+        "one id a call, and the list"
+    );
 }

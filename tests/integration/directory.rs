@@ -175,3 +175,47 @@ fn export_writes_every_provider_into_one_spec_that_plans_clean() {
     out.code(0);
     assert!(!out.stdout.contains("huawei-cph"), "{}", out.stdout);
 }
+
+/// A committed link that leaves the spec directory (`fleet/z.yaml -> ../../outside/creds.json`) is
+/// refused by name, before anything in it is read or quoted; a link that stays inside is a spec file.
+#[test]
+fn a_link_out_of_the_spec_directory_is_refused_naming_it() {
+    let sim = Sim::start(ACCOUNT);
+    let dir = fleet(&sim.url());
+    dir.write(
+        "outside/creds.json",
+        "{\"version\": 1, \"phones\": [{\"id\": \"ghp_outside_secret_1234\", \"provider\": \"gl\"}]}\n",
+    );
+    std::os::unix::fs::symlink("../outside/creds.json", dir.path("fleet/z.yaml")).unwrap();
+    let fleet_dir = dir.path("fleet");
+    for args in [
+        vec!["validate", fleet_dir.as_str()],
+        vec!["validate", "--format", "github", fleet_dir.as_str()],
+        vec!["plan", fleet_dir.as_str()],
+    ] {
+        let out = pf(&args).run();
+        out.code(1).no_panic();
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            all.contains("z.yaml") && all.contains("a link to a file outside the spec directory"),
+            "{args:?}: {all}"
+        );
+        assert!(!all.contains("ghp_outside_secret"), "{args:?}: {all}");
+    }
+    assert!(
+        sim.stats().is_empty(),
+        "nothing was read: {:?}",
+        sim.stats()
+    );
+    // A link to a file inside the directory is one of its files.
+    std::fs::remove_file(dir.path("fleet/z.yaml")).unwrap();
+    dir.write(
+        "fleet/shared/extra.yaml",
+        "version: 1\nphones:\n  - {id: k1, provider: kp}\n",
+    );
+    std::os::unix::fs::symlink("shared/extra.yaml", dir.path("fleet/z.yaml")).unwrap();
+    pf(&["validate", &fleet_dir])
+        .run()
+        .code(0)
+        .stderr_has("valid (3 providers, 5 phones)");
+}

@@ -190,39 +190,39 @@ fn koophone_aksk_signs_like_the_official_sdk_and_tokens_still_work() {
         )
     };
     let aksk = Dir::with_spec(&spec(
-        "{ak_env: PHONEFLEET_KP_AK, sk_env: PHONEFLEET_KP_SK, security_token_env: PHONEFLEET_KP_STS}",
+        "{ak_env: PHONEFLEET_KOOPHONE_AK, sk_env: PHONEFLEET_KOOPHONE_SK, security_token_env: PHONEFLEET_KOOPHONE_STS}",
     ));
     pf(&["validate", &aksk.spec()]).run().code(0);
     // The simulator checks the signature over the headers it lists, as the gateway does.
     let ok = pf(&["plan", &aksk.spec(), "-v"])
-        .env("PHONEFLEET_KP_AK", "KP-AK-TEST")
-        .env("PHONEFLEET_KP_SK", "KP-SK-secret-9z")
-        .env("PHONEFLEET_KP_STS", "KP-STS-secret-7y")
+        .env("PHONEFLEET_KOOPHONE_AK", "KP-AK-TEST")
+        .env("PHONEFLEET_KOOPHONE_SK", "KP-SK-secret-9z")
+        .env("PHONEFLEET_KOOPHONE_STS", "KP-STS-secret-7y")
         .run();
     ok.code(0).stdout_has("No changes");
     for secret in ["KP-SK-secret-9z", "KP-STS-secret-7y"] {
         assert!(!ok.stderr.contains(secret) && !ok.stdout.contains(secret));
     }
     let bad = pf(&["plan", &aksk.spec()])
-        .env("PHONEFLEET_KP_AK", "KP-AK-TEST")
-        .env("PHONEFLEET_KP_SK", "KP-SK-wrong")
-        .env("PHONEFLEET_KP_STS", "KP-STS-secret-7y")
+        .env("PHONEFLEET_KOOPHONE_AK", "KP-AK-TEST")
+        .env("PHONEFLEET_KOOPHONE_SK", "KP-SK-wrong")
+        .env("PHONEFLEET_KOOPHONE_STS", "KP-STS-secret-7y")
         .run();
     bad.code(1)
         .stderr_has("APIGW.0301")
         .stderr_has("signature mismatch");
     assert!(!bad.stderr.contains("KP-SK-wrong"));
     let no_token = pf(&["plan", &aksk.spec()])
-        .env("PHONEFLEET_KP_AK", "KP-AK-TEST")
-        .env("PHONEFLEET_KP_SK", "KP-SK-secret-9z")
+        .env("PHONEFLEET_KOOPHONE_AK", "KP-AK-TEST")
+        .env("PHONEFLEET_KOOPHONE_SK", "KP-SK-secret-9z")
         .run();
     no_token
         .code(1)
-        .stderr_has("environment variable `PHONEFLEET_KP_STS` is not set");
+        .stderr_has("environment variable `PHONEFLEET_KOOPHONE_STS` is not set");
     // Token mode stays.
-    let token = Dir::with_spec(&spec("{token_env: PHONEFLEET_KP_TOKEN}"));
+    let token = Dir::with_spec(&spec("{token_env: PHONEFLEET_KOOPHONE_TOKEN}"));
     pf(&["plan", &token.spec()])
-        .env("PHONEFLEET_KP_TOKEN", "kp-token-1a2b3c")
+        .env("PHONEFLEET_KOOPHONE_TOKEN", "kp-token-1a2b3c")
         .run()
         .code(0);
     // A GeeLark account takes no AK/SK.
@@ -243,18 +243,18 @@ fn geelark_bearer_and_key_mode_and_koophone_token() {
     let sim = Sim::start(&fixture);
     let url = sim.url();
     let key_mode = format!(
-        "version: 1\nproviders:\n  gl:\n    kind: geelark\n    endpoint: {url}\n    credentials: {{app_id_env: PHONEFLEET_APP, api_key_env: PHONEFLEET_KEY}}\n  kp:\n    kind: koophone\n    endpoint: {url}\n    credentials: {{token_env: PHONEFLEET_KP_TOKEN}}\nphones:\n  - {{id: g1, provider: gl, state: running}}\n  - {{id: k1, provider: kp, state: running}}\n"
+        "version: 1\nproviders:\n  gl:\n    kind: geelark\n    endpoint: {url}\n    credentials: {{app_id_env: PHONEFLEET_GEELARK_APP, api_key_env: PHONEFLEET_GEELARK_KEY}}\n  kp:\n    kind: koophone\n    endpoint: {url}\n    credentials: {{token_env: PHONEFLEET_KOOPHONE_TOKEN}}\nphones:\n  - {{id: g1, provider: gl, state: running}}\n  - {{id: k1, provider: kp, state: running}}\n"
     );
     let dir = Dir::with_spec(&key_mode);
     pf(&["plan", &dir.spec()])
-        .env("PHONEFLEET_APP", "APP-1")
-        .env("PHONEFLEET_KEY", "KEY-secret-1")
+        .env("PHONEFLEET_GEELARK_APP", "APP-1")
+        .env("PHONEFLEET_GEELARK_KEY", "KEY-secret-1")
         .run()
         .code(0)
         .stdout_has("No changes");
     let bad = pf(&["plan", &dir.spec()])
-        .env("PHONEFLEET_APP", "APP-1")
-        .env("PHONEFLEET_KEY", "KEY-wrong")
+        .env("PHONEFLEET_GEELARK_APP", "APP-1")
+        .env("PHONEFLEET_GEELARK_KEY", "KEY-wrong")
         .run();
     bad.code(1)
         .stderr_has("refused the credentials")
@@ -268,14 +268,14 @@ fn geelark_bearer_and_key_mode_and_koophone_token() {
     ));
     pf(&["plan", &bearer.spec()]).run().code(0);
     pf(&["plan", &bearer.spec()])
-        .env("PHONEFLEET_GL_TOKEN", "wrong")
+        .env("PHONEFLEET_GEELARK_TOKEN", "wrong")
         .run()
         .code(1)
         .stderr_has("40003");
     let kp_wrong = pf(&["plan", &dir.spec()])
-        .env("PHONEFLEET_APP", "APP-1")
-        .env("PHONEFLEET_KEY", "KEY-secret-1")
-        .env("PHONEFLEET_KP_TOKEN", "wrong")
+        .env("PHONEFLEET_GEELARK_APP", "APP-1")
+        .env("PHONEFLEET_GEELARK_KEY", "KEY-secret-1")
+        .env("PHONEFLEET_KOOPHONE_TOKEN", "wrong")
         .run();
     kp_wrong
         .code(1)

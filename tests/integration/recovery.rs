@@ -181,11 +181,11 @@ providers:
     kind: huawei-cph
     project_id: p1
     endpoint: {url}
-    credentials: {{ak_env: PHONEFLEET_NO_AK, sk_env: PHONEFLEET_NO_SK}}
+    credentials: {{ak_env: PHONEFLEET_CPH_NO_AK, sk_env: PHONEFLEET_CPH_NO_SK}}
   gl:
     kind: geelark
     endpoint: {url}
-    credentials: {{token_env: PHONEFLEET_NO_GL}}
+    credentials: {{token_env: PHONEFLEET_GEELARK_NO_TOKEN}}
 phones:
   - {{id: c1, provider: cph, state: running}}
   - {{id: g1, provider: gl, state: running}}
@@ -197,8 +197,8 @@ phones:
         .code(1)
         .no_panic()
         .stderr_has("credentials are missing for 2 providers (nothing was sent)")
-        .stderr_has("provider `cph`: environment variables `PHONEFLEET_NO_AK` and `PHONEFLEET_NO_SK` are not set")
-        .stderr_has("provider `gl`: environment variable `PHONEFLEET_NO_GL` is not set");
+        .stderr_has("provider `cph`: environment variables `PHONEFLEET_CPH_NO_AK` and `PHONEFLEET_CPH_NO_SK` are not set")
+        .stderr_has("provider `gl`: environment variable `PHONEFLEET_GEELARK_NO_TOKEN` is not set");
     assert_eq!(sim.stats().values().sum::<u64>(), 0, "no call");
 }
 

@@ -17,8 +17,8 @@ fn on_terminal(args: &[&str], input: &str, env: &[(&str, &str)]) -> (i32, String
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &line, "/dev/null"])
         .env("PHONEFLEET_CPH_TOKEN", "t")
-        .env("PHONEFLEET_GL_TOKEN", "t")
-        .env("PHONEFLEET_KP_TOKEN", "t")
+        .env("PHONEFLEET_GEELARK_TOKEN", "t")
+        .env("PHONEFLEET_KOOPHONE_TOKEN", "t")
         .env_remove("NO_COLOR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

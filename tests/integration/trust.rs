@@ -370,7 +370,7 @@ fn provider_text_never_prints_a_secret_or_a_terminal_escape() {
         pf(&["apply", &dir.spec(), "--auto-approve", "-v"]).run(),
         pf(&["apply", &dir.spec(), "--auto-approve", "--json"]).run(),
         pf(&["plan", &dir.spec()])
-            .env("PHONEFLEET_GL_TOKEN", "wrong-token-value")
+            .env("PHONEFLEET_GEELARK_TOKEN", "wrong-token-value")
             .run(),
     ];
     for out in &outs {
@@ -454,4 +454,124 @@ fn out_never_replaces_the_spec_a_link_or_a_file_that_is_not_a_plan() {
         .run()
         .code(0);
     assert!(dir.read("plan.json").contains("phonefleet-plan"));
+}
+
+/// A name written to reach people (`@org/fleet-admins`, a link, an issue reference) pings no one and
+/// links nowhere in the pull-request comment: mentions, references and bare links are broken by an
+/// invisible joiner, the text reads the same.
+#[test]
+fn names_in_the_comment_cannot_ping_or_link() {
+    let sim = Sim::start(FIXTURE);
+    let hostile = "@org/fleet-admins approve at https://evil.example/ok see #12 www.evil.example";
+    let dir = Dir::with_spec(&format!(
+        "{}phones:
+  - {{id: g1, provider: gl, name: \"{hostile}\", state: stopped}}
+",
+        providers(&sim.url())
+    ));
+    let out = pf(&["plan", &dir.spec(), "--markdown"]).run();
+    out.code(0);
+    let md = &out.stdout;
+    // Inside code (the diff block) nothing is a mention or a link; everywhere else none may stand.
+    let start = md.find("```diff\n").unwrap();
+    let end = md[start..].find("\n```\n").unwrap() + start;
+    let outside = format!("{}{}", &md[..start], &md[end..]);
+    assert!(outside.contains("**stops 1 phone**"), "{outside}");
+    for bad in ["@org", "https://evil", "#12", "www.evil"] {
+        assert!(!outside.contains(bad), "{bad} in:\n{outside}");
+    }
+    assert!(
+        outside.replace('\u{2060}', "").contains(
+            "@org/fleet-admins approve at https://evil.example/ok see #12 www.evil.example"
+        ),
+        "the name reads the same: {outside}"
+    );
+}
+
+/// A saved plan sets a property `a -> b`; someone sets the phone to `c` meanwhile. The plan's changes
+/// for it are the same (set properties), but the phone moved to a third state nobody reviewed: the plan
+/// is stale for it, named with what moved, and nothing is sent. Moved to the plan's value by hand, it is
+/// done.
+#[test]
+fn a_phone_moved_to_a_third_state_makes_the_plan_stale() {
+    let sim = Sim::start(
+        "phones:\n  - {provider: huawei-cph, id: c1, project_id: p1, status: running, properties: {sys.prop.writewifissid: a}}\n  - {provider: huawei-cph, id: c2, project_id: p1, status: running, properties: {sys.prop.writewifissid: a}}\n",
+    );
+    let dir = Dir::with_spec(&one_provider(
+        "huawei-cph",
+        &sim.url(),
+        "  - {id: c1, provider: cph, properties: {sys.prop.writewifissid: b}}\n  - {id: c2, provider: cph, properties: {sys.prop.writewifissid: b}}\n",
+    ));
+    let plan_file = dir.path("plan.json");
+    pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .run()
+        .code(0);
+    let set = |id: &str, value: &str| {
+        let r = crate::simulator::call(
+            &sim,
+            "POST",
+            "/v1/p1/cloud-phone/phones/batch-update-property",
+            crate::simulator::CPH,
+            Some(
+                json!({"phones": [{"phone_id": id, "property": format!("{{\"sys.prop.writewifissid\":\"{value}\"}}")}]}),
+            ),
+        );
+        assert!(r.body["jobs"].is_array(), "{}", r.body);
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    };
+    set("c1", "c");
+    let before = sim.mutating_calls();
+    pf(&["apply", &plan_file])
+        .run()
+        .code(1)
+        .stderr_has("the plan is stale for 1 phone (moved elsewhere since it was made)")
+        .stderr_has("cph / c1: properties.sys.prop.writewifissid: \"a\" -> \"c\"");
+    assert_eq!(sim.mutating_calls(), before, "nothing was sent");
+    // Set to the plan's value by hand: done, not stale; the other phone is applied.
+    set("c1", "b");
+    pf(&["apply", &plan_file])
+        .run()
+        .code(0)
+        .stderr_has("1 phone of the plan is already as it wants")
+        .stdout_has("Apply: 1 ok");
+}
+
+/// A pipeline plans with read-only credentials and applies with write credentials: the plan file is
+/// sealed with `PHONEFLEET_PLAN_KEY`, which both jobs hold, instead of with the credentials, which
+/// differ. Without the same key the seal does not verify and nothing is applied; the key appears in no
+/// output and not in the file.
+#[test]
+fn a_plan_made_with_read_credentials_applies_with_write_credentials_under_one_plan_key() {
+    let sim = Sim::start("phones:\n  - {provider: geelark, id: g1, status: running}\n");
+    let dir = Dir::with_spec(&one_provider(
+        "geelark",
+        &sim.url(),
+        "  - {id: g1, provider: gl, state: stopped}\n",
+    ));
+    let plan_file = dir.path("plan.json");
+    let key = "plan-key-0123456789abcdef";
+    let plan = pf(&["plan", &dir.spec(), "--out", &plan_file])
+        .env("PHONEFLEET_GEELARK_TOKEN", "read-only-token-aaaaaa")
+        .env("PHONEFLEET_PLAN_KEY", key)
+        .run();
+    plan.code(0);
+    assert!(!dir.read("plan.json").contains(key));
+    let apply = |plan_key: Option<&str>| {
+        let mut cmd =
+            pf(&["apply", &plan_file]).env("PHONEFLEET_GEELARK_TOKEN", "write-token-bbbbbb");
+        if let Some(k) = plan_key {
+            cmd = cmd.env("PHONEFLEET_PLAN_KEY", k);
+        }
+        cmd.run()
+    };
+    apply(None)
+        .code(1)
+        .stderr_has("the plan's seal does not verify for `gl`");
+    apply(Some("another-key-0123456789"))
+        .code(1)
+        .stderr_has("the plan's seal does not verify for `gl`");
+    assert_eq!(sim.mutating_calls(), 0);
+    let out = apply(Some(key));
+    out.code(0).stdout_has("Apply: 1 ok");
+    assert!(!format!("{}{}{}", plan.stderr, out.stdout, out.stderr).contains(key));
 }

@@ -146,7 +146,7 @@ fn spec(url: &str, heal: &str, extra: &str) -> String {
     format!(
         "version: 1
 providers:
-  gl: {{kind: geelark, endpoint: {url}, credentials: {{token_env: PHONEFLEET_GL_TOKEN}}}}
+  gl: {{kind: geelark, endpoint: {url}, credentials: {{token_env: PHONEFLEET_GEELARK_TOKEN}}}}
   cph: {{kind: huawei-cph, project_id: p1, endpoint: {url}, credentials: {{token_env: PHONEFLEET_CPH_TOKEN}}}}
 phones:
   - {{id: g1, provider: gl, name: growth-1, state: running}}
@@ -433,7 +433,7 @@ fn healthz_turns_503_when_no_tick_succeeded_for_three_intervals() {
     let dir = Dir::with_spec(
         "version: 1
 providers:
-  gl: {kind: geelark, endpoint: 'http://127.0.0.1:1', credentials: {token_env: PHONEFLEET_GL_TOKEN}}
+  gl: {kind: geelark, endpoint: 'http://127.0.0.1:1', credentials: {token_env: PHONEFLEET_GEELARK_TOKEN}}
 phones:
   - {id: g1, provider: gl, state: running}
 watch:
@@ -485,7 +485,7 @@ fn failed_heals_back_off_and_wait_for_a_person() {
     let dir = Dir::with_spec(&format!(
         "version: 1
 providers:
-  gl: {{kind: geelark, endpoint: {}, credentials: {{token_env: PHONEFLEET_GL_TOKEN}}}}
+  gl: {{kind: geelark, endpoint: {}, credentials: {{token_env: PHONEFLEET_GEELARK_TOKEN}}}}
 phones:
   - {{id: g1, provider: gl, name: busy-task, state: stopped}}
   - {{id: g2, provider: gl, name: busy-remote, state: stopped}}
@@ -545,7 +545,7 @@ fn an_interval_shorter_than_the_rate_limits_allow_is_stretched_and_said() {
     let dir = Dir::with_spec(&format!(
         "version: 1
 providers:
-  gl: {{kind: geelark, endpoint: {}, credentials: {{token_env: PHONEFLEET_GL_TOKEN}}, limits: {{requests_per_hour: 60}}}}
+  gl: {{kind: geelark, endpoint: {}, credentials: {{token_env: PHONEFLEET_GEELARK_TOKEN}}, limits: {{requests_per_hour: 60}}}}
 groups:
   - {{provider: gl, state: running, ids: [{}]}}
 ",
@@ -675,4 +675,27 @@ fn the_json_log_is_one_object_a_line() {
         "{}",
         out.stderr
     );
+}
+
+/// A phone named to reach people in Slack (`<!channel>`, a link with text, a mention) reaches no one:
+/// Slack's `&<>` are escaped and bare links broken.
+#[test]
+fn names_in_slack_cannot_ping_or_link() {
+    let sim = Sim::start(FIXTURE);
+    let (hook, slack) = (webhook(), webhook());
+    let hostile = "<!channel> <https://evil.example|Approve> @here";
+    let dir = Dir::with_spec(&spec(&sim.url(), "", "").replace("store-1", &format!("'{hostile}'")));
+    let w = Watching::start(watch(&dir, &hook, &slack));
+    w.wait_for("tick 1 ok");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while digests(&slack).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    w.stop(libc::SIGINT).code(0);
+    let text = digests(&slack)[0]["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("(c1)"), "{text}");
+    for bad in ["<!channel>", "<https://", "https://evil", "|Approve>"] {
+        assert!(!text.contains(bad), "{bad} in {text}");
+    }
+    assert!(text.contains("&lt;!channel&gt;"), "{text}");
 }

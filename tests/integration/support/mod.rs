@@ -100,8 +100,8 @@ pub fn pf(args: &[&str]) -> Cmd {
         args: args.iter().map(|s| (*s).to_owned()).collect(),
         env: vec![
             ("PHONEFLEET_CPH_TOKEN".into(), CPH_TOKEN.into()),
-            ("PHONEFLEET_GL_TOKEN".into(), GL_TOKEN.into()),
-            ("PHONEFLEET_KP_TOKEN".into(), KP_TOKEN.into()),
+            ("PHONEFLEET_GEELARK_TOKEN".into(), GL_TOKEN.into()),
+            ("PHONEFLEET_KOOPHONE_TOKEN".into(), KP_TOKEN.into()),
         ],
         dir: None,
         stdin: None,
@@ -428,8 +428,8 @@ impl Drop for Sim {
 pub fn one_provider(kind: &str, url: &str, phones: &str) -> String {
     let (name, var, extra) = match kind {
         "huawei-cph" => ("cph", "PHONEFLEET_CPH_TOKEN", "    project_id: p1\n"),
-        "geelark" => ("gl", "PHONEFLEET_GL_TOKEN", ""),
-        _ => ("kp", "PHONEFLEET_KP_TOKEN", ""),
+        "geelark" => ("gl", "PHONEFLEET_GEELARK_TOKEN", ""),
+        _ => ("kp", "PHONEFLEET_KOOPHONE_TOKEN", ""),
     };
     format!(
         "version: 1\nproviders:\n  {name}:\n    kind: {kind}\n{extra}    endpoint: {url}\n    \
@@ -450,11 +450,11 @@ providers:
   gl:
     kind: geelark
     endpoint: {url}
-    credentials: {{token_env: PHONEFLEET_GL_TOKEN}}
+    credentials: {{token_env: PHONEFLEET_GEELARK_TOKEN}}
   kp:
     kind: koophone
     endpoint: {url}
-    credentials: {{token_env: PHONEFLEET_KP_TOKEN}}
+    credentials: {{token_env: PHONEFLEET_KOOPHONE_TOKEN}}
 "
     )
 }
@@ -477,7 +477,9 @@ impl Dir {
         self.path("spec.yaml")
     }
     pub fn write(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.dir.path().join(name), text).unwrap();
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
         self.path(name)
     }
     pub fn read(&self, name: &str) -> String {
