@@ -84,6 +84,8 @@ impl Watching {
     /// GET `path` of the metrics server: (status, body).
     fn get(&self, path: &str) -> (u16, String) {
         let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
+        // A server that does not answer fails the test instead of hanging it.
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         write!(s, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr).unwrap();
         let mut raw = String::new();
         s.read_to_string(&mut raw).unwrap();
@@ -698,4 +700,44 @@ fn names_in_slack_cannot_ping_or_link() {
         assert!(!text.contains(bad), "{bad} in {text}");
     }
     assert!(text.contains("&lt;!channel&gt;"), "{text}");
+}
+
+/// watch's server cannot be frozen by whoever reaches its port: with 2,000 half-open connections
+/// (headers begun, never finished) held open against a watch that may open 1,024 files (a common
+/// service limit), `/healthz` still answers at once; a half-open connection is closed when its
+/// headers do not arrive in time.
+#[test]
+fn healthz_keeps_answering_with_2000_half_open_connections() {
+    let sim = Sim::start(FIXTURE);
+    let (hook, slack) = (webhook(), webhook());
+    let dir = Dir::with_spec(&spec(&sim.url(), "", ""));
+    let w = Watching::start(watch(&dir, &hook, &slack).max_open_files(1024));
+    w.wait_for("tick 1 ok");
+    let held: Vec<std::net::TcpStream> = (0..2000)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&w.addr).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .unwrap();
+            s
+        })
+        .collect();
+    let (code, body) = w.get("/healthz");
+    assert_eq!(code, 200, "{body}");
+    let (code, _) = w.get("/metrics");
+    assert_eq!(code, 200);
+    // The newest half-open connection (not closed to make room) is closed by the header-read timeout.
+    let mut newest = held.last().unwrap().try_clone().unwrap();
+    newest
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let closed = newest.read_to_end(&mut answer);
+    assert!(
+        closed.is_ok(),
+        "closed by the server, not by our read timeout: {closed:?}"
+    );
+    drop(held);
+    let (code, _) = w.get("/healthz");
+    assert_eq!(code, 200);
+    w.stop(libc::SIGINT).code(0);
 }

@@ -24,6 +24,7 @@ pub struct Cmd {
     dir: Option<PathBuf>,
     stdin: Option<String>,
     stdout: Option<PathBuf>,
+    max_open_files: Option<u64>,
 }
 
 /// What a run produced.
@@ -106,6 +107,7 @@ pub fn pf(args: &[&str]) -> Cmd {
         dir: None,
         stdin: None,
         stdout: None,
+        max_open_files: None,
     }
 }
 
@@ -120,6 +122,11 @@ impl Cmd {
     }
     pub fn env(mut self, k: &str, v: &str) -> Cmd {
         self.env.push((k.into(), v.into()));
+        self
+    }
+    /// Run with at most `n` open files (the soft and hard `RLIMIT_NOFILE`), as a service often runs.
+    pub fn max_open_files(mut self, n: u64) -> Cmd {
+        self.max_open_files = Some(n);
         self
     }
     pub fn dir(mut self, d: &Path) -> Cmd {
@@ -169,6 +176,9 @@ impl Cmd {
             None => c.stdout(Stdio::piped()),
         };
         c.stderr(Stdio::piped());
+        if let Some(n) = self.max_open_files {
+            limit_open_files(&mut c, n);
+        }
         c
     }
     /// Run to completion, but fail the test (killing the child) if it has not ended within `limit`:
@@ -231,6 +241,25 @@ impl Cmd {
     /// Start without waiting.
     pub fn spawn(self) -> std::process::Child {
         self.command().spawn().expect("the binary starts")
+    }
+}
+
+/// Set the child's `RLIMIT_NOFILE` to `n` before it runs.
+#[allow(unsafe_code)]
+fn limit_open_files(c: &mut Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec here.
+    unsafe {
+        c.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: n as libc::rlim_t,
+                rlim_max: n as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
