@@ -5,48 +5,145 @@
 //! The secrets are the values read from the environment variables a spec names; they are registered here
 //! as they are read ([`register`]), before any call is made. Cleaning is done where provider text enters
 //! the program (the HTTP layer and the provider clients), so nothing downstream sees a raw value.
+//!
+//! Every registered value and each of its encoded forms is matched in one pass (an Aho-Corasick
+//! automaton, leftmost-longest so that a value containing another is masked whole), rebuilt only when
+//! the set changes; a body that holds none of them is scanned once and left as it is.
+//!
+//! What is registered lives as long as the fleet handle that registered it: [`begin_fleet`] (called
+//! when a [`crate::ops::fleet::Fleet`] opens) forgets the previous handle's credentials and sensitive
+//! values, and the sensitive values read from the providers are those of the last read only
+//! ([`begin_read`]), so a `watch` that runs for days, re-reading its spec and its fleet, does not grow
+//! the set. Values registered as standing ([`register_standing`]: webhook URLs, the plan key) stay for
+//! the process.
 
 use std::borrow::Cow;
 use std::sync::RwLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
 
-/// Values to mask, longest first (so that a value containing another is masked whole).
-struct Registry(RwLock<Vec<String>>);
+/// Raw values of one kind, in the groups that are forgotten at different times, and their automaton.
+#[derive(Default)]
+struct Set {
+    /// Registered for the process.
+    standing: Vec<String>,
+    /// Registered by the fleet handle in use.
+    fleet: Vec<String>,
+    /// Read from the providers in the last read.
+    read: Vec<String>,
+    /// Every value and its encoded forms, compiled; `None` until first needed after a change.
+    compiled: Option<Compiled>,
+}
 
-impl Registry {
-    const fn new() -> Registry {
-        Registry(RwLock::new(Vec::new()))
+struct Compiled {
+    /// `None` when there is nothing to mask.
+    automaton: Option<AhoCorasick>,
+}
+
+impl Set {
+    fn group(&mut self, group: Group) -> &mut Vec<String> {
+        match group {
+            Group::Standing => &mut self.standing,
+            Group::Fleet => &mut self.fleet,
+            Group::Read => &mut self.read,
+        }
     }
 
-    /// Add a value and the forms it takes inside URLs and encoded blobs (percent-encoded, base64 and
-    /// URL-safe base64 at each of the three byte alignments), so an echo in any of them is masked too.
-    fn add(&self, value: &str) {
+    fn add(&mut self, group: Group, value: &str) {
         if value.len() < MIN_SECRET_LEN {
             return;
         }
-        let mut all = self.0.write().unwrap_or_else(|p| p.into_inner());
-        let before = all.len();
-        for form in std::iter::once(value.to_owned()).chain(encoded_forms(value)) {
-            if form.len() >= MIN_SECRET_LEN && !all.contains(&form) {
-                all.push(form);
-            }
-        }
-        if all.len() != before {
-            all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let values = self.group(group);
+        if !values.iter().any(|v| v == value) {
+            values.push(value.to_owned());
+            self.compiled = None;
         }
     }
 
-    fn replace<'a>(&self, s: &'a str, mask: &str) -> Cow<'a, str> {
-        let all = self.0.read().unwrap_or_else(|p| p.into_inner());
-        let mut out = Cow::Borrowed(s);
-        for value in all.iter() {
-            if out.contains(value.as_str()) {
-                out = Cow::Owned(out.replace(value.as_str(), mask));
+    fn clear(&mut self, group: Group) {
+        let values = self.group(group);
+        if !values.is_empty() {
+            values.clear();
+            self.compiled = None;
+        }
+    }
+
+    fn compile(&self) -> Compiled {
+        let mut forms: Vec<String> = Vec::new();
+        for value in self.standing.iter().chain(&self.fleet).chain(&self.read) {
+            for form in std::iter::once(value.clone()).chain(encoded_forms(value)) {
+                if form.len() >= MIN_SECRET_LEN {
+                    forms.push(form);
+                }
             }
         }
-        out
+        forms.sort_unstable();
+        forms.dedup();
+        let automaton = (!forms.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&forms)
+                .expect("plain strings build an automaton")
+        });
+        Compiled { automaton }
+    }
+}
+
+/// Which group a value belongs to.
+#[derive(Clone, Copy)]
+enum Group {
+    Standing,
+    Fleet,
+    Read,
+}
+
+/// One kind of value to mask, behind a lock: read on every answer, written when values are registered.
+struct Registry(RwLock<Set>);
+
+impl Registry {
+    const fn new() -> Registry {
+        Registry(RwLock::new(Set {
+            standing: Vec::new(),
+            fleet: Vec::new(),
+            read: Vec::new(),
+            compiled: None,
+        }))
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Set> {
+        self.0.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Run `f` with the automaton, compiling it first if the set changed.
+    fn with<T>(&self, f: impl FnOnce(Option<&AhoCorasick>) -> T) -> T {
+        {
+            let set = self.0.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = &set.compiled {
+                return f(c.automaton.as_ref());
+            }
+        }
+        let mut set = self.write();
+        if set.compiled.is_none() {
+            set.compiled = Some(set.compile());
+        }
+        f(set.compiled.as_ref().and_then(|c| c.automaton.as_ref()))
+    }
+
+    fn replace<'a>(&self, s: &'a str, mask: &str) -> Cow<'a, str> {
+        self.with(|automaton| match automaton {
+            Some(ac) if ac.is_match(s) => {
+                let mut out = String::with_capacity(s.len());
+                ac.replace_all_with(s, &mut out, |_, _, dst| {
+                    dst.push_str(mask);
+                    true
+                });
+                Cow::Owned(out)
+            }
+            _ => Cow::Borrowed(s),
+        })
     }
 }
 
@@ -54,26 +151,21 @@ impl Registry {
 /// alphabets) that stands for it wherever it starts in an encoded blob: for each of the three byte
 /// alignments, the characters that depend on the value's bytes alone.
 fn encoded_forms(value: &str) -> Vec<String> {
+    use base64::Engine;
     let mut out = Vec::new();
-    let percent: String = value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let percent: String = percent_encoding::utf8_percent_encode(value, URL_COMPONENT).to_string();
     if percent != value {
         out.push(lower_escapes(&percent));
         out.push(percent);
     }
-    for alphabet in [BASE64, BASE64_URL] {
+    for engine in [
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ] {
         for skip in 0..3usize {
             let mut bytes = vec![0u8; skip];
             bytes.extend_from_slice(value.as_bytes());
-            let text = base64(&bytes, alphabet);
+            let text = engine.encode(&bytes);
             // Whole groups of 3 bytes map to 4 characters: the first group mixes in the bytes before
             // the value, the last partial one the bytes after it.
             let start = if skip == 0 { 0 } else { 4 };
@@ -86,23 +178,12 @@ fn encoded_forms(value: &str) -> Vec<String> {
     out
 }
 
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const BASE64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Base64 without padding (only whole groups are ever used).
-fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
+/// Everything but unreserved characters (RFC 3986: letters, digits, `-`, `.`, `_`, `~`) is escaped.
+const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// `%XX` escapes with lower-case hex digits.
 fn lower_escapes(s: &str) -> String {
@@ -126,9 +207,28 @@ static SECRETS: Registry = Registry::new();
 /// one-letter value would garble every answer), and no real credential is that short.
 pub const MIN_SECRET_LEN: usize = 6;
 
-/// Remember a secret value so that it is masked wherever provider text shows it.
+/// Remember a secret value of the fleet handle being opened (a credential) so that it is masked
+/// wherever provider text shows it.
 pub fn register(value: &str) {
-    SECRETS.add(value);
+    SECRETS.write().add(Group::Fleet, value);
+}
+
+/// Remember a secret value for the whole process (a webhook URL, the plan key).
+pub fn register_standing(value: &str) {
+    SECRETS.write().add(Group::Standing, value);
+}
+
+/// A fleet handle opens: the previous one's credentials and sensitive values are forgotten.
+pub fn begin_fleet() {
+    SECRETS.write().clear(Group::Fleet);
+    let mut private = PRIVATE.write();
+    private.clear(Group::Fleet);
+    private.clear(Group::Read);
+}
+
+/// A read of the fleet starts: the sensitive values the last one read are forgotten.
+pub fn begin_read() {
+    PRIVATE.write().clear(Group::Read);
 }
 
 static PRIVATE: Registry = Registry::new();
@@ -136,11 +236,16 @@ static PRIVATE: Registry = Registry::new();
 /// What a sensitive property value is replaced with in provider text.
 pub const PRIVATE_MASK: &str = "(sensitive)";
 
-/// Remember a sensitive property value (a phone number, an IMSI) so that a provider message echoing it
-/// shows [`PRIVATE_MASK`] instead. Unlike secrets, these are not masked in answers' data, which phonefleet
-/// must compare; only in the text it shows.
+/// Remember a sensitive property value the spec declares (a phone number, an IMSI) so that a provider
+/// message echoing it shows [`PRIVATE_MASK`] instead. Unlike secrets, these are not masked in answers'
+/// data, which phonefleet must compare; only in the text it shows.
 pub fn register_private(value: &str) {
-    PRIVATE.add(value);
+    PRIVATE.write().add(Group::Fleet, value);
+}
+
+/// Remember a sensitive value a provider reported, until the next read ([`begin_read`]).
+pub fn register_private_read(value: &str) {
+    PRIVATE.write().add(Group::Read, value);
 }
 
 /// Which property keys hold sensitive values (set once per run from the spec's patterns).
@@ -153,13 +258,17 @@ pub fn set_private_keys(test: impl Fn(&str) -> bool + Send + Sync + 'static) {
     *PRIVATE_KEYS.write().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(test));
 }
 
-/// Register the values of the sensitive keys among properties just read from a provider.
+/// Register the values of the sensitive keys among properties just read from a provider (until the
+/// next read, [`begin_read`]).
 pub fn private_properties<'a>(props: impl IntoIterator<Item = (&'a String, &'a String)>) {
     let keys = PRIVATE_KEYS.read().unwrap_or_else(|p| p.into_inner());
     let Some(test) = keys.as_ref() else { return };
+    let mut private = None;
     for (k, v) in props {
         if test(k) {
-            PRIVATE.add(v);
+            private
+                .get_or_insert_with(|| PRIVATE.write())
+                .add(Group::Read, v);
         }
     }
 }
@@ -169,27 +278,31 @@ pub fn secrets(s: &str) -> Cow<'_, str> {
     SECRETS.replace(s, MASK)
 }
 
-/// Raw bytes (a response body) with every registered secret replaced by [`MASK`], in place.
+/// Raw bytes (a response body) with every registered secret replaced by [`MASK`], in one pass; a body
+/// that holds none is left as it is.
 pub fn secrets_in_bytes(body: &mut Vec<u8>) {
-    let all = SECRETS.0.read().unwrap_or_else(|p| p.into_inner());
-    for secret in all.iter() {
-        let needle = secret.as_bytes();
-        if body.len() < needle.len() || !body.windows(needle.len()).any(|w| w == needle) {
-            continue;
+    SECRETS.with(|automaton| {
+        if let Some(ac) = automaton
+            && ac.is_match(body.as_slice())
+        {
+            let mut out = Vec::with_capacity(body.len());
+            ac.replace_all_with_bytes(body, &mut out, |_, _, dst| {
+                dst.extend_from_slice(MASK.as_bytes());
+                true
+            });
+            *body = out;
         }
-        let mut out = Vec::with_capacity(body.len());
-        let mut i = 0;
-        while i < body.len() {
-            if body[i..].starts_with(needle) {
-                out.extend_from_slice(MASK.as_bytes());
-                i += needle.len();
-            } else {
-                out.push(body[i]);
-                i += 1;
-            }
-        }
-        *body = out;
-    }
+    });
+}
+
+#[cfg(test)]
+/// How many raw values are registered (secrets, sensitive values): for tests of growth.
+pub fn registered() -> (usize, usize) {
+    let count = |r: &Registry| {
+        let set = r.0.read().unwrap_or_else(|p| p.into_inner());
+        set.standing.len() + set.fleet.len() + set.read.len()
+    };
+    (count(&SECRETS), count(&PRIVATE))
 }
 
 /// Whether a character would act on a terminal or reorder text instead of being shown.
@@ -227,8 +340,8 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_and_controls_escaped() {
-        register("tok-123456");
-        register("tok-123456-longer");
+        register_standing("tok-123456");
+        register_standing("tok-123456-longer");
         assert_eq!(
             text("bad token tok-123456-longer and tok-123456\x1b[2J\nNo changes"),
             "bad token *** and ***\\u{1b}[2J\\nNo changes"
@@ -238,7 +351,7 @@ mod tests {
         secrets_in_bytes(&mut body);
         assert_eq!(body, b"{\"msg\":\"*** x\"}");
         assert!(matches!(secrets("nothing here"), Cow::Borrowed(_)));
-        register("t");
+        register_standing("t");
         assert_eq!(text("status"), "status", "too short to mask");
         assert_eq!(
             text("a\u{2028}b\u{2029}c\u{85}"),
@@ -249,19 +362,45 @@ mod tests {
     #[test]
     fn encoded_echoes_of_a_secret_are_masked() {
         let secret = "sk/9+Zq=w7 x&y";
-        register(secret);
+        register_standing(secret);
         let url = "https://x.test/?k=sk%2F9%2BZq%3Dw7%20x%26y&z=1";
         assert!(!text(url).contains("sk%2F9"), "{}", text(url));
         let lower = text("k=sk%2f9%2bZq%3dw7%20x%26y");
         assert!(!lower.contains("%2f9"), "{lower}");
         for prefix in ["", "a", "ab", "abc"] {
-            let blob = base64(format!("{prefix}{secret}tail").as_bytes(), BASE64);
+            use base64::Engine;
+            let blob = base64::engine::general_purpose::STANDARD_NO_PAD
+                .encode(format!("{prefix}{secret}tail").as_bytes());
             let shown = text(&format!("Basic {blob}"));
             assert!(shown.contains(MASK), "{prefix:?}: {shown}");
-            let url_safe = base64(format!("{prefix}{secret}").as_bytes(), BASE64_URL);
+            let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(format!("{prefix}{secret}").as_bytes());
             assert!(text(&url_safe).contains(MASK), "{prefix:?}");
         }
-        assert_eq!(base64(b"Man", BASE64), "TWFu");
-        assert_eq!(base64(b"Ma", BASE64), "TWE");
+    }
+
+    /// A watch reads its fleet every tick for days: the sensitive values each read registers replace the
+    /// last read's instead of adding to them.
+    #[test]
+    fn reading_again_does_not_grow_the_registry() {
+        set_private_keys(|k| k.starts_with("sys.prop.writephonenum"));
+        let (_, before) = registered();
+        for tick in 0..100 {
+            begin_read();
+            let props: Vec<(String, String)> = (0..50)
+                .map(|i| {
+                    (
+                        "sys.prop.writephonenum".to_owned(),
+                        format!("1366{tick:03}{i:04}"),
+                    )
+                })
+                .collect();
+            private_properties(props.iter().map(|(k, v)| (k, v)));
+            assert!(text("echo 13660990049").contains(PRIVATE_MASK) || tick != 99);
+        }
+        let (_, after) = registered();
+        assert!(after <= before + 50, "{before} -> {after}");
+        begin_read();
+        assert!(!text("echo 13660990049").contains(PRIVATE_MASK));
     }
 }

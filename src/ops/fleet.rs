@@ -105,6 +105,8 @@ impl Fleet {
         http: Http,
     ) -> anyhow::Result<Fleet> {
         let http = Arc::new(http);
+        // The values this handle masks are its own: the previous handle's are forgotten.
+        crate::redact::begin_fleet();
         let (target, sandbox) = match reach {
             Reach::Spec => (Target::Spec, None),
             Reach::Simulate { reset } => {
@@ -178,6 +180,8 @@ impl Fleet {
     /// as a whole: a phone that cannot be read is [`Observation::Unreadable`], and a provider that cannot
     /// be read at all makes its own phones unreadable, nobody else's.
     pub async fn observe(&self, desired: &[DesiredPhone], events: &dyn Events) -> FleetState {
+        // Sensitive values the last read registered are this read's to register again.
+        crate::redact::begin_read();
         let mut per_provider: BTreeMap<&str, Vec<ObserveTarget>> = BTreeMap::new();
         for d in desired {
             per_provider

@@ -62,7 +62,7 @@ impl Sensitive {
                 if let Some(Observation::Found(o)) = observed.get(&d.provider, &d.id)
                     && let Some(now) = o.properties.as_ref().and_then(|p| p.get(k))
                 {
-                    crate::redact::register_private(now);
+                    crate::redact::register_private_read(now);
                 }
             }
         }

@@ -53,7 +53,7 @@ pub fn targets(watch: &WatchSpec) -> anyhow::Result<Vec<Target>> {
             if value.is_empty() {
                 anyhow::bail!("watch.notify: the variable `{var}` (a webhook URL) is not set");
             }
-            crate::redact::register(value);
+            crate::redact::register_standing(value);
             let url = reqwest::Url::parse(value).map_err(|_| {
                 anyhow::anyhow!(
                     "watch.notify: `{var}` does not hold a URL (its value is not shown)"
