@@ -176,6 +176,31 @@ fn the_action_installs_a_verified_release_binary_and_fails_closed() {
     assert!(stderr.contains("nothing was installed"), "{stderr}");
     assert!(!args_file.exists(), "cargo was not run");
 
+    // Over HTTP (a stubbed curl): a download that fails, or no latest release to be found, is an
+    // error too.
+    let curl = fake_tool(other.path(), "curl", "exit 22\n");
+    let with_curl = format!("{}:{path}", curl.display());
+    for version in ["v9.9.9", "latest"] {
+        let out = Command::new("bash")
+            .arg(root().join("action/install.sh"))
+            .env("PHONEFLEET_VERSION", version)
+            .env("PHONEFLEET_REPOSITORY", "your-org/phonefleet")
+            .env("PHONEFLEET_INSTALL_DIR", other.path().join("bin"))
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("PATH", &with_curl)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{version}: {stderr}");
+        assert!(
+            stderr.contains("cannot download phonefleet-x86_64-unknown-linux-musl.tar.gz")
+                || stderr.contains("cannot find the latest phonefleet release"),
+            "{version}: {stderr}"
+        );
+    }
+    assert!(!args_file.exists(), "cargo was not run");
+
     // Built from source only when asked, and only of a pinned tag.
     let from_source = |version: &str| {
         Command::new("bash")
