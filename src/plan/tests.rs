@@ -594,11 +594,103 @@ fn a_huge_markdown_plan_counts_what_it_leaves_out_once() {
     }
     let md = markdown::plan(&plan_of(&desired, &obs, None));
     assert!(md.len() <= markdown::BUDGET, "{}", md.len());
-    assert_eq!(
-        md.matches("more phones").count(),
-        1,
+    // Nothing goes missing: the stops' block (first, with a count), as many property blocks as fit, and
+    // the rest of them folded into one counted line.
+    assert!(md.contains("# cph / 10000 phones: stop\n"), "{md}");
+    let shown = md
+        .lines()
+        .filter(|l| l.starts_with("# cph / ") && l.ends_with(": set_properties"))
+        .count();
+    let folded: Vec<&str> = md
+        .lines()
+        .filter(|l| l.contains("(not listed: the comment is full"))
+        .collect();
+    assert_eq!(folded.len(), 1, "{folded:?}");
+    let n: usize = folded[0]
+        .trim_start_matches("# cph / ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!(shown > 0 && n > 0, "{shown} {n}");
+    assert_eq!(shown + n, 10_000, "{}", folded[0]);
+    assert!(
+        folded[0].contains("phones: set_properties"),
         "{}",
-        &md[md.len() - 300..]
+        folded[0]
     );
     assert_eq!(md.matches("more blocked phones").count(), 1);
+}
+
+/// A 700-phone pull request whose blocks do not all fit: every (provider, actions) block is there with
+/// its count, none dropped, the pull request's own blocks before drift's; stops grouped by label.
+#[test]
+fn a_big_pull_request_comment_drops_no_block() {
+    let mut desired = Vec::new();
+    let mut obs = Vec::new();
+    for i in 0..700 {
+        let id = format!("{i:032x}");
+        let v = format!("value-{i}-{}", "x".repeat(200));
+        match i % 7 {
+            // A block each (their own property values): 300 blocks.
+            0..=2 => {
+                desired.push(want("cph", &id, None, None, &[("k", v.as_str())]));
+                obs.push((
+                    "cph",
+                    id,
+                    seen(HuaweiCph, 2, Some(Traffic::Routing), Some(&[("k", "old")])),
+                ));
+            }
+            // 100 re-routed.
+            3 => {
+                desired.push(want("cph", &id, None, Some(Traffic::Direct), &[]));
+                obs.push(("cph", id, seen(HuaweiCph, 2, Some(Traffic::Routing), None)));
+            }
+            // 300 stopped, labelled by team.
+            _ => {
+                let mut d = want("cph", &id, Some(Stopped), None, &[]);
+                d.name = Some(format!("growth-{i}"));
+                d.labels.insert(
+                    "team".into(),
+                    if i % 7 == 6 { "support" } else { "growth" }.into(),
+                );
+                desired.push(d);
+                obs.push(("cph", id, seen(HuaweiCph, 2, Some(Traffic::Routing), None)));
+            }
+        }
+    }
+    let md = markdown::plan(&plan_of(&desired, &obs, None));
+    assert!(md.len() <= markdown::BUDGET, "{}", md.len());
+    assert!(md.contains("# cph / 100 phones: set_traffic\n"), "{md}");
+    assert!(md.contains("phones: stop"), "{md}");
+    let shown = md
+        .lines()
+        .filter(|l| l.starts_with("# cph / ") && l.ends_with(": set_properties"))
+        .count();
+    let folded: usize = md
+        .lines()
+        .filter(|l| l.contains("set_properties (not listed"))
+        .map(|l| {
+            l.trim_start_matches("# cph / ")
+                .split(' ')
+                .next()
+                .unwrap()
+                .replace(',', "")
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert!(folded > 0, "the budget binds in this test");
+    assert_eq!(
+        shown + folded,
+        300,
+        "every property change is there or counted"
+    );
+    assert!(
+        md.contains("This plan **stops 300 phones**: 200 in team=growth (growth-4 ... growth-698); 100 in team=support (growth-6 ... growth-699)"),
+        "{}",
+        md.lines().find(|l| l.contains("stops")).unwrap_or_default()
+    );
 }

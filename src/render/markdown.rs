@@ -1,6 +1,8 @@
-//! Markdown for a pull-request comment: the summary line, a provider x action table, blocked phones, and
-//! the per-phone diffs in a collapsed `<details>` block. Kept under [`BUDGET`] characters (GitHub refuses
-//! comments over 65,536) by cutting with counts: "... and 412 more phones".
+//! Markdown for a pull-request comment: the summary line, the stops grouped by label, a provider x
+//! action table (this pull request and drift on rows of their own), blocked phones, and the per-phone
+//! diffs in a collapsed `<details>` block. Kept under [`BUDGET`] characters (GitHub refuses comments
+//! over 65,536) without dropping a change: phone lists shrink to a count and a few names first, then
+//! whole blocks fold to one counted line per (provider, actions).
 //!
 //! Nothing a spec or a provider supplies can change the comment's structure: names and ids go into code
 //! spans as long as needed ([`code`]), free text is escaped ([`escape`]), and the diff's code fence is
@@ -87,10 +89,15 @@ pub fn plan(plan: &Plan) -> String {
     if !plan.summary.has_drift() {
         return out;
     }
-    // provider x action table
-    let mut table: BTreeMap<&str, [usize; 6]> = BTreeMap::new();
+    // provider x action table; with a base, this pull request's changes and drift on rows of their own.
+    let mut table: BTreeMap<(&str, u8), [usize; 6]> = BTreeMap::new();
     for c in &plan.changes {
-        let row = table.entry(c.provider.as_str()).or_default();
+        let part = match &plan.base {
+            Some(base) if base.is_drift(c) => 2,
+            Some(_) => 1,
+            None => 0,
+        };
+        let row = table.entry((c.provider.as_str(), part)).or_default();
         if c.blocked.is_some() {
             row[5] += 1;
         }
@@ -117,16 +124,27 @@ pub fn plan(plan: &Plan) -> String {
         "|---|---:|---:|---:|---:|{}---:|---:|",
         if restarts { "---:|" } else { "" }
     );
-    for (p, r) in &table {
-        let calls = plan.summary.calls.get(*p).copied().unwrap_or(0);
+    for (&(p, part), r) in &table {
+        // Calls are made per provider: on its first row.
+        let first = table.keys().find(|(q, _)| *q == p) == Some(&(p, part));
+        let calls = if first {
+            plan.summary.calls.get(p).copied().unwrap_or(0).to_string()
+        } else {
+            String::new()
+        };
         let restart = if restarts {
             format!(" {} |", r[4])
         } else {
             String::new()
         };
+        let which = match part {
+            1 => " (this pull request)",
+            2 => " (drift)",
+            _ => "",
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |{restart} {} | {calls} |",
+            "| {}{which} | {} | {} | {} | {} |{restart} {} | {calls} |",
             code(p),
             r[0],
             r[1],
@@ -169,7 +187,7 @@ pub fn plan(plan: &Plan) -> String {
     match &plan.base {
         None => {
             let groups = fold(&plan.changes);
-            details(&mut out, "Changes", &groups, budget);
+            details(&mut out, "Changes", &groups, budget, 0);
         }
         Some(base) => {
             // Each part folded on its own: a block never mixes this pull request's changes with drift.
@@ -181,28 +199,134 @@ pub fn plan(plan: &Plan) -> String {
             let drift_n: usize = drift_groups.iter().map(Vec::len).sum();
             let _ = writeln!(
                 out,
-                "**This pull request** changes {}; **{}** drifted outside it (the base spec, {}, \
-                 would change {} too).\n",
+                "**This pull request** changes {}; **{}** drifted outside it (the base spec would \
+                 change {} too).\n",
                 super::counted(own_n, "phone", "phones"),
                 super::counted(drift_n, "phone", "phones"),
-                code(&base.path),
                 if drift_n == 1 { "it" } else { "them" }
             );
-            let half = budget.saturating_sub(out.len()) / 2 + out.len();
-            details(&mut out, "This pull request", &own_groups, half);
+            // This pull request's changes first; the drift block keeps room for its folded lines.
+            details(
+                &mut out,
+                "This pull request",
+                &own_groups,
+                budget,
+                fold_reserve(&drift_groups),
+            );
             details(
                 &mut out,
                 "Drift the base spec would also fix",
                 &drift_groups,
                 budget,
+                0,
             );
         }
     }
     out
 }
 
-/// One collapsed block of diffs, stops first, kept within `budget` characters of `out`.
-fn details(out: &mut String, title: &str, groups: &[Vec<&PhoneChange>], budget: usize) {
+/// How much of a block of alike changes is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Every phone's name, as many as a tenth of the budget holds, and the diff.
+    Full,
+    /// A count, a few names and the diff.
+    Short,
+}
+
+/// Names listed in a [`Detail::Short`] block.
+const SHORT_NAMES: usize = 3;
+
+/// One group of alike changes as diff lines.
+fn block(group: &[&PhoneChange], detail: Detail) -> String {
+    let first = group[0];
+    let mut block = String::new();
+    if group.len() == 1 {
+        let _ = writeln!(
+            block,
+            "# {} / {}: {}",
+            first.provider,
+            phone_label(first),
+            action_list(&first.actions)
+        );
+    } else {
+        let mut labels: Vec<String> = Vec::new();
+        let mut size = 0;
+        for c in group {
+            let l = phone_label(c);
+            let full = detail == Detail::Full && size + l.len() + 2 <= BUDGET / 10;
+            let short = detail == Detail::Short && labels.len() < SHORT_NAMES;
+            if !(full || short) {
+                break;
+            }
+            size += l.len() + 2;
+            labels.push(l);
+        }
+        if labels.len() < group.len() {
+            labels.push(format!("... and {} more", group.len() - labels.len()));
+        }
+        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            block,
+            "# {} / {} phones: {}",
+            first.provider,
+            group.len(),
+            action_list(&first.actions),
+        );
+        let wide = super::wrap::Layout {
+            width: WIDTH,
+            full: true,
+            color: Color::new(false),
+        };
+        block.push_str(&super::wrap::id_list(&refs, wide, "# phones: "));
+    }
+    let (before, after) = if group.len() > 1 {
+        PhoneView::changed_only(&first.before, &first.after)
+    } else {
+        (first.before.clone(), first.after.clone())
+    };
+    block.push_str(&diff_lines(&before, &after, Color::new(false), ""));
+    for n in &first.notes {
+        let _ = writeln!(block, "# note: {n}");
+    }
+    block
+}
+
+/// The one line a (provider, actions) block folds to when the comment has no room for its phones.
+fn folded_line(provider: &str, actions: &str, phones: usize) -> String {
+    format!(
+        "# {provider} / {} {actions} (not listed: the comment is full; `phonefleet plan` lists every phone)\n",
+        super::counted(phones, "phone:", "phones:")
+    )
+}
+
+/// Room the folded lines of `groups` take at most (every one of their (provider, actions) keys).
+fn fold_reserve(groups: &[Vec<&PhoneChange>]) -> usize {
+    let mut keys: BTreeMap<(&str, String), usize> = BTreeMap::new();
+    for g in groups {
+        *keys
+            .entry((g[0].provider.as_str(), action_list(&g[0].actions)))
+            .or_default() += g.len();
+    }
+    keys.iter()
+        .map(|((p, a), n)| folded_line(p, a, *n).len())
+        .sum::<usize>()
+        + DETAILS_FRAME
+}
+
+/// The `<details>` tags, the summary and the fences around a block's diff.
+const DETAILS_FRAME: usize = 200;
+
+/// One collapsed block of diffs, stops first, within `budget` characters of `out` less `keep` (kept for
+/// what follows). No change ever goes missing: when the budget binds, phone lists shrink to a count and
+/// a few names first, then whole blocks fold to one counted line per (provider, actions).
+fn details(
+    out: &mut String,
+    title: &str,
+    groups: &[Vec<&PhoneChange>],
+    budget: usize,
+    keep: usize,
+) {
     let mut groups = groups.to_vec();
     // Stops first, as in the text plan.
     groups.sort_by_key(|g| section_rank(&g[0].actions));
@@ -212,117 +336,164 @@ fn details(out: &mut String, title: &str, groups: &[Vec<&PhoneChange>], budget: 
     }
     let _ = writeln!(
         out,
-        "<details><summary>{title} ({changed} phone{})</summary>\n",
-        if changed == 1 { "" } else { "s" }
+        "<details><summary>{title} ({})</summary>\n",
+        super::counted(changed, "phone", "phones")
     );
+    let room = budget
+        .saturating_sub(keep)
+        .saturating_sub(out.len())
+        .saturating_sub(DETAILS_FRAME);
+    let full: Vec<String> = groups.iter().map(|g| block(g, Detail::Full)).collect();
+    let short: Vec<String> = groups.iter().map(|g| block(g, Detail::Short)).collect();
+    let total = |blocks: &[String]| blocks.iter().map(String::len).sum::<usize>();
+    // Which rendering each group gets; `None`: folded into its (provider, actions) line.
+    let mut chosen: Vec<Option<&String>> = Vec::with_capacity(groups.len());
+    if total(&full) <= room {
+        chosen.extend(full.iter().map(Some));
+    } else if total(&short) <= room {
+        // Every block short, then as many as fit full again, stops first.
+        let mut used = total(&short);
+        for (f, s) in full.iter().zip(&short) {
+            if used - s.len() + f.len() <= room {
+                used = used - s.len() + f.len();
+                chosen.push(Some(f));
+            } else {
+                chosen.push(Some(s));
+            }
+        }
+    } else {
+        // Room for the folded lines first; then short blocks in order while they fit.
+        let mut used = fold_reserve(&groups).saturating_sub(DETAILS_FRAME);
+        for s in &short {
+            if used + s.len() <= room {
+                used += s.len();
+                chosen.push(Some(s));
+            } else {
+                chosen.push(None);
+            }
+        }
+    }
     let mut diff = String::new();
-    let mut shown = 0;
-    for group in &groups {
-        let first = group[0];
-        let mut block = String::new();
-        if group.len() == 1 {
-            let _ = writeln!(
-                block,
-                "# {} / {}: {}",
-                first.provider,
-                phone_label(first),
-                action_list(&first.actions)
-            );
-        } else {
-            // A very large group lists as many phones as fit in a tenth of the budget, wrapped.
-            let mut labels: Vec<String> = Vec::new();
-            let mut size = 0;
-            for c in group {
-                let l = phone_label(c);
-                if size + l.len() + 2 > BUDGET / 10 {
-                    break;
+    let mut folded: Vec<((&str, String), usize)> = Vec::new();
+    for (g, c) in groups.iter().zip(&chosen) {
+        match c {
+            Some(block) => diff.push_str(block),
+            None => {
+                let key = (g[0].provider.as_str(), action_list(&g[0].actions));
+                match folded.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, n)) => *n += g.len(),
+                    None => folded.push((key, g.len())),
                 }
-                size += l.len() + 2;
-                labels.push(l);
             }
-            if labels.len() < group.len() {
-                labels.push(format!("... and {} more", group.len() - labels.len()));
-            }
-            let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-            let _ = writeln!(
-                block,
-                "# {} / {} phones: {}",
-                first.provider,
-                group.len(),
-                action_list(&first.actions),
-            );
-            let wide = super::wrap::Layout {
-                width: WIDTH,
-                full: true,
-                color: Color::new(false),
-            };
-            block.push_str(&super::wrap::id_list(&refs, wide, "# phones: "));
         }
-        let (before, after) = if group.len() > 1 {
-            PhoneView::changed_only(&first.before, &first.after)
-        } else {
-            (first.before.clone(), first.after.clone())
-        };
-        block.push_str(&diff_lines(&before, &after, Color::new(false), ""));
-        for n in &first.notes {
-            let _ = writeln!(block, "# note: {n}");
-        }
-        if out.len() + diff.len() + block.len() > budget {
-            break;
-        }
-        diff.push_str(&block);
-        shown += group.len();
+    }
+    for ((provider, actions), n) in &folded {
+        diff.push_str(&folded_line(provider, actions, *n));
     }
     let fence = fence_for(&diff);
     let _ = write!(out, "{fence}diff\n{diff}{fence}\n");
-    if shown < changed {
-        let _ = writeln!(out, "\n... and {} more phones", changed - shown);
-    }
     let _ = writeln!(out, "\n</details>\n");
 }
 
 /// Width of the lines of a diff block (GitHub shows about 100 columns before it scrolls).
 const WIDTH: usize = 100;
 
-/// Above everything else: how many phones the plan stops, and which, by name.
+/// Above everything else: how many phones the plan stops, and which, grouped by what the spec says about
+/// them (their labels, else their provider) with a count and the first and last names of each group, so
+/// that a reviewer sees in seconds which part of the fleet goes down: "stops 300 phones: 200 in
+/// team=growth (growth-400 ... growth-599); 100 in team=support (...)".
 fn stops_warning(plan: &Plan, out: &mut String) {
-    let stops: Vec<String> = plan
+    let stops: Vec<&PhoneChange> = plan
         .changes
         .iter()
         .filter(|c| c.blocked.is_none() && c.actions.contains(&Action::Stop))
-        // By name where there is one: the ids are in the blocks below.
-        .map(|c| {
-            c.name.as_deref().map_or_else(
-                || c.phone_id.clone(),
-                |n| crate::redact::controls(n).into_owned(),
-            )
-        })
         .collect();
     if stops.is_empty() {
         return;
     }
-    let mut list = String::new();
-    let mut listed = 0;
-    for s in &stops {
-        if list.len() + s.len() > 2000 {
-            break;
-        }
-        if listed > 0 {
-            list.push_str(", ");
-        }
-        list.push_str(s);
-        listed += 1;
+    // By name where there is one: the ids are in the blocks below.
+    let shown = |c: &PhoneChange| {
+        c.name.as_deref().map_or_else(
+            || c.phone_id.clone(),
+            |n| crate::redact::controls(n).into_owned(),
+        )
+    };
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in &stops {
+        let key = if c.desired.labels.is_empty() {
+            format!("at {}", c.provider)
+        } else {
+            let labels: Vec<String> = c
+                .desired
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            format!("in {}", labels.join(" "))
+        };
+        groups.entry(key).or_default().push(shown(c));
     }
-    if listed < stops.len() {
-        let _ = write!(list, " ... and {} more", stops.len() - listed);
-    }
+    let mut groups: Vec<(String, Vec<String>)> = groups.into_iter().collect();
+    // The largest groups first.
+    groups.sort_by_key(|(_, names)| std::cmp::Reverse(names.len()));
+    let names = |list: &mut Vec<String>| {
+        list.sort_by(|a, b| natural(a).cmp(&natural(b)));
+        match list.as_slice() {
+            [] => String::new(),
+            [_] | [_, _] | [_, _, _] => list.join(", "),
+            [first, .., last] => format!("{first} ... {last}"),
+        }
+    };
+    let text = match groups.as_mut_slice() {
+        // One provider, a few phones, no labels: just their names.
+        [(key, list)] if key.starts_with("at ") && list.len() <= 3 => names(list),
+        _ => {
+            const GROUPS: usize = 8;
+            let mut parts: Vec<String> = groups
+                .iter_mut()
+                .take(GROUPS)
+                .map(|(key, list)| format!("{} {key} ({})", list.len(), names(list)))
+                .collect();
+            if groups.len() > GROUPS {
+                let rest: usize = groups[GROUPS..].iter().map(|(_, l)| l.len()).sum();
+                parts.push(format!(
+                    "{} in {} other groups",
+                    rest,
+                    groups.len() - GROUPS
+                ));
+            }
+            parts.join("; ")
+        }
+    };
     let _ = writeln!(
         out,
         "> [!WARNING]\n> This plan **stops {} phone{}**: {}\n",
         stops.len(),
         if stops.len() == 1 { "" } else { "s" },
-        escape(&list)
+        escape(&text)
     );
+}
+
+/// A key that orders names as people count: `growth-9` before `growth-10`.
+fn natural(s: &str) -> Vec<(bool, usize, &str)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.starts_with(|c: char| c.is_ascii_digit());
+        let end = rest
+            .find(|c: char| c.is_ascii_digit() != digits)
+            .unwrap_or(rest.len());
+        let (chunk, tail) = rest.split_at(end);
+        // A number sorts by its value: fewer significant digits first, then the digits.
+        let significant = chunk.trim_start_matches('0');
+        if digits {
+            out.push((true, significant.len(), significant));
+        } else {
+            out.push((false, 0, chunk));
+        }
+        rest = tail;
+    }
+    out
 }
 
 /// The guard rails' verdicts (those with nothing planned on one line) and the canary, as lists.

@@ -58,7 +58,9 @@ fn names_appear_wherever_a_phone_is_shown() {
     // Markdown: the stops above everything, by name; names in the diff block.
     let md = pf(&["plan", &spec, "--markdown"]).run();
     md.code(0)
-        .stdout_has("> [!WARNING]\n> This plan **stops 2 phones**: growth-01, growth-02")
+        .stdout_has(
+            "> [!WARNING]\n> This plan **stops 2 phones**: 2 in team=growth (growth-01, growth-02)",
+        )
         .stdout_has("# phones: PROD-PAYMENTS-PRIMARY (c1), store12-a (c2)")
         .stdout_has("1 phone already matches the spec.");
     let md = &md.stdout;

@@ -347,7 +347,8 @@ fn a_large_drifted_fleet_fits_a_github_comment() {
     let sim = Sim::start(&fixture);
     let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
     let out = pf(&["plan", &dir.spec(), "--markdown"]).run();
-    out.code(0).stdout_has("more phones");
+    out.code(0)
+        .stdout_has(" phones: set_properties (not listed: the comment is full");
     assert!(out.stdout.len() < 60_000, "{} characters", out.stdout.len());
     assert!(out.stdout.trim_end().ends_with("</details>"));
 }
