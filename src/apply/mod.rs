@@ -61,14 +61,18 @@ impl PhoneResult {
 /// Counts of outcomes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Succeeded.
+    /// Changes that succeeded.
     pub ok: usize,
-    /// Failed.
+    /// Changes that failed.
     pub failed: usize,
-    /// Blocked.
+    /// Phones blocked (nothing planned could be sent to them).
     pub blocked: usize,
-    /// Skipped.
+    /// Changes skipped (not sent).
     pub skipped: usize,
+    /// Phones that could not be read: nothing was sent to them, and they are not failed changes.
+    pub unread: usize,
+    /// Phones the changes were for.
+    pub phones: usize,
 }
 
 /// A phone of a saved plan already as it wants: (provider, phone id, name).
@@ -91,21 +95,28 @@ impl ApplyReport {
     /// Count the outcomes.
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
+        let mut phones: foldhash::HashSet<(&str, &str)> = Default::default();
         for r in &self.results {
-            match r.outcome {
-                Outcome::Ok => c.ok += 1,
-                Outcome::Failed(_) => c.failed += 1,
-                Outcome::Blocked(_) => c.blocked += 1,
-                Outcome::Skipped(_) => c.skipped += 1,
+            match (&r.outcome, r.action) {
+                (Outcome::Ok, _) => c.ok += 1,
+                // A phone that could not be read has no change of its own: it is counted as a phone.
+                (Outcome::Failed(_), None) => c.unread += 1,
+                (Outcome::Failed(_), Some(_)) => c.failed += 1,
+                (Outcome::Blocked(_), _) => c.blocked += 1,
+                (Outcome::Skipped(_), _) => c.skipped += 1,
+            }
+            if r.action.is_some() {
+                phones.insert((r.provider.as_str(), r.phone_id.as_str()));
             }
         }
+        c.phones = phones.len();
         c
     }
 
-    /// Every attempted change succeeded (blocked phones are only warnings).
+    /// Every attempted change succeeded and every phone was read (blocked phones are only warnings).
     pub fn succeeded(&self) -> bool {
         let c = self.counts();
-        c.failed == 0 && c.skipped == 0 && !self.interrupted
+        c.failed == 0 && c.unread == 0 && c.skipped == 0 && !self.interrupted
     }
 }
 

@@ -332,10 +332,18 @@ impl<'a> ErrorJson<'a> {
 
 #[derive(Debug, Serialize)]
 struct ApplySummaryJson {
+    /// Changes.
     ok: usize,
+    /// Changes.
     failed: usize,
+    /// Phones.
     blocked: usize,
+    /// Changes.
     skipped: usize,
+    /// Phones that could not be read (their results have no action).
+    unread: usize,
+    /// Phones the changes were for.
+    phones: usize,
     interrupted: bool,
 }
 
@@ -391,6 +399,8 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
             failed: c.failed,
             blocked: c.blocked,
             skipped: c.skipped,
+            unread: c.unread,
+            phones: c.phones,
             interrupted: report.interrupted,
         },
     }

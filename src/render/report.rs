@@ -1,6 +1,9 @@
 //! An apply report as text, read like the plan: the counts per action first; each failure with its code,
-//! message and what to do; blocked and skipped phones folded by reason with capped id lists; the summary
-//! line last, which says "run apply again" only when a failure may pass on a second try.
+//! message and what to do; phones that could not be read apart from failed changes; blocked and skipped
+//! phones folded by reason with capped id lists, each phone once; the summary line last, which counts
+//! changes and phones apart and says what to do next: "run apply again" only when a second try now may
+//! pass (not while a provider has locked its API for hours, and with a longer `--timeout` when the
+//! deadline is what stopped it).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -36,23 +39,50 @@ fn done_line(report: &ApplyReport) -> String {
     )
 }
 
-/// Phones with the same reason, folded: (provider, reason) -> `name (id)` labels, in report order.
+/// Phones with the same reason, folded: (provider, reason) -> `name (id)` labels, in report order, each
+/// phone once (a phone with two skipped changes is one phone).
 fn folded<'a>(
     report: &'a ApplyReport,
-    pick: impl Fn(&'a Outcome) -> Option<&'a str>,
+    pick: impl Fn(&'a crate::apply::PhoneResult) -> Option<&'a str>,
 ) -> Vec<(&'a str, &'a str, Vec<String>)> {
-    by_reason(
-        report.results.iter().filter_map(|r| {
-            pick(&r.outcome).map(|reason| (r.provider.as_str(), reason, r.label()))
-        }),
-    )
+    let mut seen: std::collections::HashSet<(&str, &str, &str)> = Default::default();
+    by_reason(report.results.iter().filter_map(|r| {
+        let reason = pick(r)?;
+        seen.insert((r.provider.as_str(), r.phone_id.as_str(), reason))
+            .then(|| (r.provider.as_str(), reason, r.label()))
+    }))
+}
+
+/// What to do next, when `unfinished` changes or phones are left: run apply again, but not while a
+/// provider has locked its API for hours, and with a longer `--timeout` when the deadline stopped it.
+fn next_step(report: &ApplyReport, unfinished: usize) -> String {
+    if unfinished == 0 {
+        return String::new();
+    }
+    let says = |needle: &str| {
+        report.results.iter().any(|r| match &r.outcome {
+            Outcome::Failed(e) => e.code.contains(needle) || e.message.contains(needle),
+            Outcome::Skipped(reason) => reason.contains(needle),
+            _ => false,
+        })
+    };
+    if says("40014") {
+        " GeeLark locked its API for two hours (40014, too many requests in an hour): running apply \
+         again before then fails the same way; run it after the lock lifts."
+            .to_owned()
+    } else if says("deadline passed (--timeout)") || says("at the deadline") {
+        " The run's deadline (--timeout) passed before everything was sent or confirmed: run apply \
+         again, with a longer --timeout for a fleet this size."
+            .to_owned()
+    } else {
+        " Run apply again to finish the job.".to_owned()
+    }
 }
 
 /// The report as text.
 pub fn report(report: &ApplyReport, layout: Layout) -> String {
     let color = layout.color;
     let mut out = String::new();
-    let c = report.counts();
     let _ = writeln!(out, "{}", color.bold(&done_line(report)));
     if !report.overridden_guards.is_empty() {
         let _ = writeln!(
@@ -93,11 +123,12 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
     }
     let mut retryable = 0;
     let mut for_a_person = 0;
+    // Failed changes; a phone that could not be read has no change and is shown apart.
     let failures: Vec<_> = report
         .results
         .iter()
-        .filter_map(|r| match &r.outcome {
-            Outcome::Failed(e) => Some((r, e)),
+        .filter_map(|r| match (&r.outcome, r.action) {
+            (Outcome::Failed(e), Some(_)) => Some((r, e)),
             _ => None,
         })
         .collect();
@@ -112,7 +143,7 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
         let mut groups: Vec<(String, Vec<String>, &str, Option<&str>)> = Vec::new();
         let mut index: std::collections::BTreeMap<String, usize> = Default::default();
         for (r, e) in &failures {
-            let action = r.action.as_ref().map_or("read", Action::name);
+            let action = r.action.as_ref().map_or("change", Action::name);
             let line = format!(
                 "{} / {{who}}: {action}: {}: {}",
                 r.provider,
@@ -150,17 +181,28 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             }
         }
     }
-    for (title, blocks) in [
+    let c = report.counts();
+    for (title, what, blocks) in [
+        (
+            "Not read",
+            "nothing was sent to them",
+            folded(report, |r| match (&r.outcome, r.action) {
+                (Outcome::Failed(e), None) => Some(e.message.as_str()),
+                _ => None,
+            }),
+        ),
         (
             "Blocked",
-            folded(report, |o| match o {
+            "",
+            folded(report, |r| match &r.outcome {
                 Outcome::Blocked(reason) => Some(reason.as_str()),
                 _ => None,
             }),
         ),
         (
             "Skipped",
-            folded(report, |o| match o {
+            "",
+            folded(report, |r| match &r.outcome {
                 Outcome::Skipped(reason) => Some(reason.as_str()),
                 _ => None,
             }),
@@ -170,10 +212,23 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             continue;
         }
         let n: usize = blocks.iter().map(|b| b.2.len()).sum();
+        let count = match title {
+            "Skipped" => format!(
+                "{} to {}",
+                super::counted(c.skipped, "change", "changes"),
+                super::counted(n, "phone", "phones")
+            ),
+            _ => super::counted(n, "phone", "phones"),
+        };
+        let what = if what.is_empty() {
+            String::new()
+        } else {
+            format!("; {what}")
+        };
         let _ = writeln!(
             out,
             "\n{}",
-            color.warn(&color.bold(&format!("{title} ({n}):")))
+            color.warn(&color.bold(&format!("{title} ({count}{what}):")))
         );
         for (provider, reason, ids) in blocks {
             let who = if ids.len() == 1 {
@@ -185,12 +240,6 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             out.push_str(&reason_block(provider, &who, reason, &ids, layout));
         }
     }
-    let phones: std::collections::BTreeSet<(&str, &str)> = report
-        .results
-        .iter()
-        .filter(|r| r.action.is_some())
-        .map(|r| (r.provider.as_str(), r.phone_id.as_str()))
-        .collect();
     let mut last = format!(
         "Apply: {} ok, {} failed, {} blocked, {} skipped ({} to {}).",
         c.ok,
@@ -198,11 +247,17 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
         c.blocked,
         c.skipped,
         super::counted(c.ok + c.failed + c.skipped, "change", "changes"),
-        super::counted(phones.len(), "phone", "phones")
+        super::counted(c.phones, "phone", "phones")
     );
-    if retryable + c.skipped > 0 {
-        last.push_str(" Run apply again to finish the job.");
+    if c.unread > 0 {
+        let _ = write!(
+            last,
+            " {} could not be read; nothing was sent to {}.",
+            super::counted(c.unread, "phone", "phones"),
+            if c.unread == 1 { "it" } else { "them" }
+        );
     }
+    last.push_str(&next_step(report, retryable + c.skipped + c.unread));
     if for_a_person > 0 {
         let _ = write!(
             last,
@@ -263,6 +318,27 @@ mod tests {
                 message: "the cloud phone is being remotely connected".into(),
             }),
         });
+        // A phone with two changes skipped is one phone; a phone that could not be read is not a
+        // failed change.
+        results.push(PhoneResult {
+            provider: "gl".into(),
+            phone_id: "g000".into(),
+            name: Some("growth-000".into()),
+            action: Some(Action::Start),
+            keys: Vec::new(),
+            outcome: Outcome::Skipped("interrupted before this batch was sent".into()),
+        });
+        results.push(PhoneResult {
+            provider: "cph".into(),
+            phone_id: "c1".into(),
+            name: None,
+            action: None,
+            keys: Vec::new(),
+            outcome: Outcome::Failed(PhoneError {
+                code: "unreadable".into(),
+                message: "the read timed out".into(),
+            }),
+        });
         let text = report(
             &ApplyReport {
                 results,
@@ -273,15 +349,56 @@ mod tests {
             Layout::plain(),
         );
         assert!(text.starts_with("Done: 1 stopped, 0 started"), "{text}");
-        assert!(text.contains("Skipped (311):\n! gl / 311 phones: interrupted before this batch was sent\n  ids: growth-000 (g000), g001,"), "{text}");
+        assert!(text.contains("Skipped (312 changes to 311 phones):\n! gl / 311 phones: interrupted before this batch was sent\n  ids: growth-000 (g000), g001,"), "{text}");
+        assert_eq!(text.matches("growth-000").count(), 1, "once: {text}");
         assert!(
-            text.contains("Blocked (66):\n! kp / 66 phones: koophone offers no API"),
+            text.contains(
+                "Not read (1 phone; nothing was sent to them):\n! cph / c1: the read timed out"
+            ),
             "{text}"
         );
-        assert!(text.lines().count() < 25, "folded: {text}");
-        assert!(text.lines().all(|l| l.len() <= 160), "{text}");
+        assert!(text.contains("Failed (1):"), "{text}");
+        assert!(
+            text.contains("Blocked (66 phones):\n! kp / 66 phones: koophone offers no API"),
+            "{text}"
+        );
+        assert!(text.lines().count() < 30, "folded: {text}");
+        // Every line but the summary (one line, for scripts that grep it) within 160 characters.
+        assert!(
+            text.lines()
+                .all(|l| l.len() <= 160 || l.starts_with("Apply: ")),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with(
-            "Apply: 1 ok, 1 failed, 66 blocked, 311 skipped (313 changes to 313 phones). Run apply again to finish the job. 1 failure needs a person first (see \"to do\")."
+            "Apply: 1 ok, 1 failed, 66 blocked, 312 skipped (314 changes to 313 phones). 1 phone could not be read; nothing was sent to it. Run apply again to finish the job. 1 failure needs a person first (see \"to do\")."
         ), "{text}");
+    }
+
+    #[test]
+    fn a_locked_provider_or_a_passed_deadline_says_what_to_do_instead_of_run_again() {
+        let skipped = |reason: &str| ApplyReport {
+            results: vec![PhoneResult {
+                provider: "gl".into(),
+                phone_id: "g1".into(),
+                name: None,
+                action: Some(Action::Stop),
+                keys: Vec::new(),
+                outcome: Outcome::Skipped(reason.into()),
+            }],
+            interrupted: false,
+            overridden_guards: Vec::new(),
+            already_done: Vec::new(),
+        };
+        let locked = report(
+            &skipped("not sent: 40014: GeeLark locked this API for two hours"),
+            Layout::plain(),
+        );
+        assert!(locked.contains("run it after the lock lifts"), "{locked}");
+        assert!(!locked.contains("Run apply again to finish"), "{locked}");
+        let late = report(
+            &skipped("not sent: the run's deadline passed (--timeout)"),
+            Layout::plain(),
+        );
+        assert!(late.contains("with a longer --timeout"), "{late}");
     }
 }

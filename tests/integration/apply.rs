@@ -414,7 +414,10 @@ fn a_change_that_does_not_show_up_in_time_is_not_converged() {
     let out = pf(&["apply", &dir.spec(), "--auto-approve", "--timeout", "1"]).run();
     out.code(1)
         .stdout_has("x cph / c1: stop: not-converged: accepted but not converged")
-        .stdout_has("Run apply again to finish the job.");
+        .stdout_has(
+            "The run's deadline (--timeout) passed before everything was sent or confirmed: run \
+             apply again, with a longer --timeout for a fleet this size.",
+        );
 }
 
 #[test]

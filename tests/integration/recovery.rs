@@ -265,6 +265,25 @@ fn a_phone_that_keeps_failing_is_reported_within_the_read_budget_not_at_the_dead
             .iter()
             .any(|c| c["phone_id"] == "c1" && c["actions"][0]["action"] == "set_properties")
     );
+    // Applied: c1's change is the one change; c2 is a phone that could not be read, not a failed
+    // change, and is counted as a phone.
+    let out = pf(&["apply", &dir.spec(), "--timeout", "12", "--auto-approve"]).run();
+    out.code(1)
+        .stdout_has("Not read (1 phone; nothing was sent to them):")
+        .stdout_has("Apply: 1 ok, 0 failed, 0 blocked, 0 skipped (1 change to 1 phone). 1 phone could not be read; nothing was sent to it. Run apply again to finish the job.");
+    assert!(!out.stdout.contains("Failed ("), "{}", out.stdout);
+    let report: Value = pf(&[
+        "apply",
+        &dir.spec(),
+        "--timeout",
+        "12",
+        "--auto-approve",
+        "--json",
+    ])
+    .run()
+    .json();
+    assert_eq!(report["summary"]["failed"], 0);
+    assert_eq!(report["summary"]["unread"], 1);
 }
 
 #[test]
