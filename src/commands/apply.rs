@@ -27,9 +27,6 @@ pub async fn apply(
 ) -> anyhow::Result<ExitStatus> {
     // The whole run, reads included, ends by this.
     let deadline = std::time::Instant::now() + settings.timeout;
-    if settings.connect.simulate {
-        crate::spec::reach::simulating();
-    }
     // A directory is a spec; a file is a spec or a saved plan.
     let bytes = if settings.file.is_dir() {
         Vec::new()
@@ -92,6 +89,7 @@ fn lock(
     settings: &ApplySettings,
 ) -> anyhow::Result<crate::ops::lock::Held> {
     crate::ops::lock::acquire(
+        &crate::ops::lock::dir(),
         providers,
         settings.connect.simulate,
         settings.lock_timeout,
@@ -111,7 +109,10 @@ async fn from_spec(
              Review the changes with `phonefleet plan`, then pass --auto-approve (or apply a saved plan file)"
         );
     }
-    let loaded = crate::spec::load_file(&settings.file)?;
+    let loaded = crate::spec::load_file_for(
+        &settings.file,
+        &crate::spec::Use::of(settings.connect.simulate),
+    )?;
     let scope = Scope::of(&loaded, &settings.connect.selection, overrides(settings))?;
     let _lock = lock(&scope.providers, settings)?;
     let fleet = super::plan::open_fleet(&scope, &settings.connect, global, deadline, false).await?;
@@ -215,7 +216,11 @@ async fn from_saved(
     }
     // Everything that decides where calls go and what they do comes from the reviewed spec, checked
     // against the plan before any network call.
-    let spec = crate::spec::load_file(std::path::Path::new(&saved.spec_path)).map_err(|d| {
+    let spec = crate::spec::load_file_for(
+        std::path::Path::new(&saved.spec_path),
+        &crate::spec::Use::of(settings.connect.simulate),
+    )
+    .map_err(|d| {
         anyhow::anyhow!(
             "the plan was made from the spec {}, which cannot be loaded here; nothing was applied \
              (apply a plan from the directory it was made in):\n  {}",

@@ -18,10 +18,7 @@ pub async fn export(
     settings: &ExportSettings,
     global: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
-    if settings.simulate {
-        spec::reach::simulating();
-    }
-    let loaded = spec::load_file(&settings.spec)?;
+    let loaded = spec::load_file_for(&settings.spec, &spec::Use::of(settings.simulate))?;
     let providers: BTreeMap<String, spec::ProviderConfig> = match &settings.provider {
         Some(name) => {
             let Some(config) = loaded.spec.providers.get(name) else {

@@ -101,13 +101,11 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     }
     let deadline = std::time::Instant::now() + settings.timeout;
     let mut signals = crate::signals::Watcher::new();
-    if settings.connect.simulate {
-        spec::reach::simulating();
-    }
-    let loaded = spec::load_file(&settings.spec)?;
+    let checks = spec::Use::of(settings.connect.simulate);
+    let loaded = spec::load_file_for(&settings.spec, &checks)?;
     // The base spec is checked like the head (reach, hidden characters) before any call.
     let base = match &settings.base {
-        Some(path) => Some(spec::load_file(path).map_err(|d| {
+        Some(path) => Some(spec::load_file_for(path, &checks).map_err(|d| {
             anyhow::anyhow!("the base spec {} cannot be loaded:\n{d}", path.display())
         })?),
         None => None,

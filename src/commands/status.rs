@@ -17,10 +17,7 @@ pub async fn status(
 ) -> anyhow::Result<ExitStatus> {
     let deadline = std::time::Instant::now() + settings.timeout;
     let mut signals = crate::signals::Watcher::new();
-    if settings.connect.simulate {
-        spec::reach::simulating();
-    }
-    let loaded = spec::load_file(&settings.spec)?;
+    let loaded = spec::load_file_for(&settings.spec, &spec::Use::of(settings.connect.simulate))?;
     let scope = Scope::of(&loaded, &settings.connect.selection, Overrides::default())?;
     let fleet = super::plan::open_fleet(&scope, &settings.connect, global, deadline, false).await?;
     let bars = render::progress::ReadBars::new(global.progress);

@@ -110,21 +110,25 @@ struct Loaded {
 }
 
 fn load(settings: &WatchSettings) -> anyhow::Result<Loaded> {
-    let spec = spec::load_file(&settings.spec)?;
+    let spec = spec::load_file_for(&settings.spec, &spec::Use::of(settings.connect.simulate))?;
     let scope = Scope::of(&spec, &settings.connect.selection, Overrides::default())?;
     let heal = spec.spec.watch().heal.iter().map(|a| a.as_str()).collect();
     Ok(Loaded { spec, scope, heal })
 }
 
+/// Open the fleet; `--simulate-reset` forgets the simulated fleet at the first open only (a reload of
+/// the spec keeps it).
 async fn open(
     loaded: &Loaded,
     settings: &WatchSettings,
     global: &GlobalSettings,
+    first: bool,
 ) -> anyhow::Result<Fleet> {
-    let reach = if settings.connect.simulate {
-        Reach::Simulate { reset: false }
-    } else {
-        Reach::Spec
+    let reach = match crate::commands::plan::reach(&settings.connect) {
+        Reach::Simulate { reset } => Reach::Simulate {
+            reset: reset && first,
+        },
+        reach => reach,
     };
     Fleet::open(
         &loaded.scope.providers,
@@ -142,9 +146,6 @@ pub async fn watch(
     settings: &WatchSettings,
     global: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
-    if settings.connect.simulate {
-        spec::reach::simulating();
-    }
     let mut signals = crate::signals::Watcher::new();
     let log = Arc::new(Log {
         json: settings.log_format == LogFormat::Json,
@@ -167,7 +168,7 @@ pub async fn watch(
         heals(&loaded)
     ));
     let mut interval = pace(&loaded, settings, &log, &shared);
-    let mut fleet = open(&loaded, settings, global).await?;
+    let mut fleet = open(&loaded, settings, global, true).await?;
     let mut episodes = Episodes::default();
     let mut backoff = Backoff::default();
     let cancel = Cancel::default();
@@ -198,7 +199,7 @@ pub async fn watch(
                     shared.metrics().spec_valid(true);
                     if reopen {
                         shared.metrics().fleet_reopened();
-                        match open(&loaded, settings, global).await {
+                        match open(&loaded, settings, global, false).await {
                             Ok(f) => {
                                 let old = std::mem::replace(&mut fleet, f);
                                 let _ = old.close().await;
@@ -234,6 +235,7 @@ pub async fn watch(
             let acquire = move |p: &crate::plan::Plan| {
                 let desired: Vec<_> = p.changes.iter().map(|c| c.desired.clone()).collect();
                 let held = crate::ops::lock::acquire(
+                    &crate::ops::lock::dir(),
                     &crate::select::in_scope(&providers, &desired),
                     simulate,
                     Duration::ZERO,

@@ -80,16 +80,16 @@ fn canonical(endpoint: &str) -> String {
     format!("{host}{port}{}", url.path().trim_end_matches('/'))
 }
 
-/// Take the lock of every account of `providers`, in a fixed order; wait up to `wait` for one held by
-/// another process, then refuse naming the holder.
+/// Take the lock of every account of `providers` in `dir` (the commands pass [`dir`]), in a fixed order;
+/// wait up to `wait` for one held by another process, then refuse naming the holder.
 pub fn acquire(
+    dir: &std::path::Path,
     providers: &BTreeMap<String, ProviderConfig>,
     simulated: bool,
     wait: Duration,
     command: &str,
 ) -> anyhow::Result<Held> {
-    let dir = dir();
-    std::fs::create_dir_all(&dir)
+    std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the lock directory {}", dir.display()))?;
     let mut accounts: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for (name, config) in providers {

@@ -110,7 +110,7 @@ pub fn stamp(path: &Path) -> String {
 }
 
 /// Load and check every spec file of a directory as one spec.
-pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
+pub(crate) fn load_dir(dir: &Path, with: &super::load::Use) -> Result<LoadedSpec, Diagnostics> {
     let shown = dir.display().to_string();
     let names = spec_files(dir, &shown)?;
     let mut total = 0u64;
@@ -182,7 +182,15 @@ pub(crate) fn load_dir(dir: &Path) -> Result<LoadedSpec, Diagnostics> {
             Some("define it in one file of the directory".into()),
         );
     }
-    validate::semantic(&merged.spec, &mut report, &merged.skips);
+    validate::semantic(
+        &merged.spec,
+        &mut report,
+        &merged.skips,
+        match with {
+            super::load::Use::Real(allow) => Some(allow),
+            super::load::Use::Simulated => None,
+        },
+    );
     if !problems.is_empty() || report.has_errors() {
         // The files' own problems and the merged ones, in file order, then by position.
         report.take(problems);

@@ -70,27 +70,71 @@ impl LoadedSpec {
     }
 }
 
-/// Load and check one spec file.
+/// How a spec is to be used, which decides what loading checks.
+#[derive(Debug, Clone)]
+pub enum Use {
+    /// Against the real providers: endpoints and variables within what the spec may reach, under the
+    /// workflow's consent.
+    Real(super::reach::Allow),
+    /// Against the local simulator (`--simulate`): no endpoint or credential of the spec is used, so
+    /// none is checked.
+    Simulated,
+}
+
+impl Use {
+    /// A real run, under the consent of this process's environment ([`super::reach::Allow::from_env`]).
+    pub fn real() -> Use {
+        Use::Real(super::reach::Allow::from_env())
+    }
+
+    /// `--simulate` or not.
+    pub fn of(simulated: bool) -> Use {
+        if simulated {
+            Use::Simulated
+        } else {
+            Use::real()
+        }
+    }
+
+    fn allow(&self) -> Option<&super::reach::Allow> {
+        match self {
+            Use::Real(allow) => Some(allow),
+            Use::Simulated => None,
+        }
+    }
+}
+
+/// Load and check one spec file (or directory) for a real run.
 pub fn load_file(path: &Path) -> Result<LoadedSpec, Diagnostics> {
+    load_file_for(path, &Use::real())
+}
+
+/// Load and check one spec file (or directory) for a use.
+pub fn load_file_for(path: &Path, with: &Use) -> Result<LoadedSpec, Diagnostics> {
     let name = path.display().to_string();
     let whole_file = |message: String| Diagnostics(vec![Diagnostic::whole(&name, message)]);
     let meta =
         std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read the file: {e}")))?;
     if meta.is_dir() {
-        return super::directory::load_dir(path);
+        return super::directory::load_dir(path, with);
     }
     let bytes = crate::fs::read_capped(path, MAX_SPEC_BYTES).map_err(whole_file)?;
-    load_str(&name, &bytes)
+    load_str_for(&name, &bytes, with)
 }
 
-/// Load and check a spec held in memory; `name` is used in diagnostics.
+/// Load and check a spec held in memory for a real run; `name` is used in diagnostics.
 pub fn load_str(name: &str, bytes: &[u8]) -> Result<LoadedSpec, Diagnostics> {
+    load_str_for(name, bytes, &Use::real())
+}
+
+/// Load and check a spec held in memory for a use.
+pub fn load_str_for(name: &str, bytes: &[u8], with: &Use) -> Result<LoadedSpec, Diagnostics> {
     let digest = format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
     let mut report = Report::new(name);
     let Some(parsed) = parse(&mut report, bytes, false) else {
         return Err(report.finish());
     };
-    validate::semantic(&parsed.spec, &mut report, &parsed.skips);
+    validate::semantic(&parsed.spec, &mut report, &parsed.skips, with.allow());
     if report.has_errors() {
         return Err(report.finish());
     }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use directory::stamp;
-pub use load::{LoadedSpec, load_file, load_str};
+pub use load::{LoadedSpec, Use, load_file, load_file_for, load_str, load_str_for};
 
 /// A fleet spec, version 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -207,20 +207,8 @@ fn named(c: &Credentials) -> Vec<(&'static str, &str, bool)> {
     .collect()
 }
 
-static SIMULATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Say that this run is `--simulate`: the local simulator stands in for every provider, and no spec
-/// endpoint or credential variable is used, so none is checked (`--simulate` is unaffected by these
-/// rules; `validate` and every real run still apply them).
-pub fn simulating() {
-    SIMULATED.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
 /// Report every endpoint and variable of the spec that it may not reach.
 pub(crate) fn check(spec: &FleetSpec, report: &mut Report<'_>, allow: &Allow) {
-    if SIMULATED.load(std::sync::atomic::Ordering::Relaxed) {
-        return;
-    }
     let signing: Vec<&str> = spec
         .providers
         .values()

@@ -2,24 +2,6 @@
 //! is close enough to be the likely intent (`stat` -> `state`, `runing` -> `running`, `koophon` ->
 //! `koophone`).
 
-/// Levenshtein distance between two short words.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(here + 1);
-            prev = here;
-        }
-    }
-    row[b.len()]
-}
-
 /// The candidate closest to `word`, if it is within a third of the word's length (at least 1, at most 3
 /// edits) and unambiguous.
 pub(crate) fn closest<'a>(
@@ -30,7 +12,7 @@ pub(crate) fn closest<'a>(
     let mut best: Option<(usize, &str)> = None;
     let mut tie = false;
     for c in candidates {
-        let d = distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase());
+        let d = strsim::levenshtein(&word.to_ascii_lowercase(), &c.to_ascii_lowercase());
         if d == 0 || d > limit {
             continue;
         }

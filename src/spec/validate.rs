@@ -225,11 +225,18 @@ pub(crate) fn version(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips) 
     }
 }
 
-/// Everything the schema cannot check, over what the schema did not refuse.
-pub(crate) fn semantic(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips) {
+/// Everything the schema cannot check, over what the schema did not refuse; what the spec may reach
+/// only when `allow` is given (a real run; `--simulate` reaches nothing of the spec's).
+pub(crate) fn semantic(
+    spec: &FleetSpec,
+    report: &mut Report<'_>,
+    skips: &Skips,
+    allow: Option<&super::reach::Allow>,
+) {
     version(spec, report, skips);
-    // The one read of the environment here: the consent the workflow gives (see `reach`).
-    super::reach::check(spec, report, &super::reach::Allow::from_env());
+    if let Some(allow) = allow {
+        super::reach::check(spec, report, allow);
+    }
     for (name, p) in spec
         .providers
         .iter()

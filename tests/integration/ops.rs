@@ -21,6 +21,8 @@ use crate::support::{Sim, providers};
 struct Ops<'a> {
     sim: &'a Sim,
     spec: LoadedSpec,
+    /// The account locks' folder, this test's own.
+    locks: tempfile::TempDir,
 }
 
 impl<'a> Ops<'a> {
@@ -28,7 +30,11 @@ impl<'a> Ops<'a> {
         let text = format!("{}{phones}", providers(&sim.url()));
         let spec =
             phonefleet::spec::load_str("spec.yaml", text.as_bytes()).expect("the spec loads");
-        Ops { sim, spec }
+        Ops {
+            sim,
+            spec,
+            locks: tempfile::tempdir().unwrap(),
+        }
     }
 
     async fn fleet(&self, scope: &Scope) -> Fleet {
@@ -67,7 +73,13 @@ impl<'a> Ops<'a> {
                         .map(|c| c.desired.clone())
                         .collect::<Vec<_>>(),
                 );
-                phonefleet::ops::lock::acquire(&providers, true, Duration::ZERO, "test tick")
+                phonefleet::ops::lock::acquire(
+                    self.locks.path(),
+                    &providers,
+                    true,
+                    Duration::ZERO,
+                    "test tick",
+                )
             };
             let heal = phonefleet::ops::reconcile::Heal {
                 actions: &heal,

@@ -373,6 +373,7 @@ fn the_action_runs_plan_drift_apply_and_validate_and_sets_its_outputs() {
             .env("PLAN_FILE", dir.path("plan.json"))
             .env("COMMENT_FILE", dir.path("comment.md"))
             .env("GITHUB_OUTPUT", &outputs)
+            .env("XDG_RUNTIME_DIR", dir.path("runtime"))
             .env("PHONEFLEET_GEELARK_TOKEN", crate::support::token_of("gl"))
             .env("PHONEFLEET_CPH_TOKEN", crate::support::token_of("cph"))
             .env("PHONEFLEET_KOOPHONE_TOKEN", crate::support::token_of("kp"))

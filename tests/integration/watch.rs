@@ -741,3 +741,38 @@ fn healthz_keeps_answering_with_2000_half_open_connections() {
     assert_eq!(code, 200);
     w.stop(libc::SIGINT).code(0);
 }
+
+/// `watch --simulate --simulate-reset` starts from a freshly seeded simulated fleet (it was accepted
+/// and ignored); without the flag, the saved one is kept.
+#[test]
+fn watch_simulate_reset_starts_from_a_fresh_simulated_fleet() {
+    let dir = Dir::with_spec(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.yaml"),
+        )
+        .unwrap(),
+    );
+    pf(&["apply", "--simulate", "spec.yaml", "--auto-approve"])
+        .dir(dir.dir.path())
+        .run()
+        .code(0);
+    let tick = |extra: &[&str]| {
+        let mut args = vec!["watch", "spec.yaml", "--simulate", "--interval", "1"];
+        args.extend_from_slice(&["--listen", "127.0.0.1:0"]);
+        args.extend_from_slice(extra);
+        let w = Watching::start(pf(&args).dir(dir.dir.path()));
+        let line = w.wait_for("tick 1 ");
+        w.stop(libc::SIGINT).code(0);
+        line
+    };
+    let kept = tick(&[]);
+    assert!(
+        kept.contains("0 drifted"),
+        "the applied fleet is kept: {kept}"
+    );
+    let fresh = tick(&["--simulate-reset"]);
+    assert!(
+        !fresh.contains(" 0 drifted"),
+        "a fresh fleet drifts: {fresh}"
+    );
+}

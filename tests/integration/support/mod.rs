@@ -155,6 +155,11 @@ impl Cmd {
         ] {
             c.env_remove(k);
         }
+        // Lock files and caches go to this test run's own folder, never the developer's
+        // `$XDG_RUNTIME_DIR` or `~/.cache` (a test that shares a lock directory between two runs sets
+        // its own below).
+        c.env("XDG_RUNTIME_DIR", scratch().join("runtime"));
+        c.env("XDG_CACHE_HOME", scratch().join("cache"));
         for (k, v) in &self.env {
             c.env(k, v);
         }
@@ -242,6 +247,18 @@ impl Cmd {
     pub fn spawn(self) -> std::process::Child {
         self.command().spawn().expect("the binary starts")
     }
+}
+
+/// A folder of this test run for what the binary keeps between runs (locks, caches).
+fn scratch() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("phonefleet-tests-")
+            .tempdir()
+            .expect("a temporary folder")
+    })
+    .path()
 }
 
 /// Set the child's `RLIMIT_NOFILE` to `n` before it runs.
