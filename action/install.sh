@@ -7,7 +7,7 @@
 # (PHONEFLEET_BUILD_FROM_SOURCE=true) and only of a pinned release tag.
 #
 # Environment:
-#   PHONEFLEET_VERSION       a release tag (v0.2.0) or `latest` (default)
+#   PHONEFLEET_VERSION       a release tag (v0.1.0) or `latest` (default)
 #   PHONEFLEET_REPOSITORY    owner/name of the repository the releases come from
 #   PHONEFLEET_BUILD_FROM_SOURCE  `true`: build with cargo instead of downloading (needs a vX.Y.Z tag)
 #   PHONEFLEET_RELEASE_BASE  where release files are (default https://github.com/$REPO/releases/download);

@@ -263,6 +263,11 @@ impl EffectiveLimits {
         self.apply(of(self.kind).job_query)
     }
 
+    /// Whether reading a phone's properties takes a call of its own (CPH: the detail route).
+    pub fn reads_properties_per_phone(&self) -> bool {
+        of(self.kind).properties
+    }
+
     /// Ids per status call (GeeLark, KooPhone); for CPH the list page size (200 unless lowered).
     pub fn observe_batch(&self) -> usize {
         self.apply(of(self.kind).observe)

@@ -250,7 +250,7 @@ async fn from_saved(
     )
     .await?;
     eprintln!(
-        "Spec {} is unchanged since the plan. Checking that the {} phones of the plan have not moved...",
+        "Spec {} still has the plan's providers, guard rails and {} phones. Checking how they are declared, and that they have not moved...",
         spec.path,
         bound.covered.len()
     );
@@ -294,10 +294,11 @@ async fn from_saved(
             if done.len() == 1 { "it" } else { "them" }
         );
     }
-    eprint!(
-        "{}",
-        render::text::plan(&plan, global.layout(true, settings.full))
-    );
+    // The plan goes where `apply SPEC` shows it: stdout, unless stdout carries the JSON report.
+    let shown = render::text::plan(&plan, global.layout(settings.json, settings.full));
+    if settings.json || write_stdout(&shown).is_err() {
+        eprint!("{shown}");
+    }
     let overridden = gate(&plan, settings)?;
     run(
         &plan, fleet, settings, global, cancel, deadline, overridden, done,

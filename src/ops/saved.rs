@@ -64,6 +64,7 @@ pub fn to_file(
         phones: phones_of(plan, keys)?,
         batches: plan.batches.iter().map(FileBatch::of).collect(),
         guards: plan.guards.iter().map(FileGuard::of).collect(),
+        blocked: plan.summary.blocked,
         digest: String::new(),
         seals: BTreeMap::new(),
     }
@@ -186,6 +187,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
         *summary.calls.entry(b.provider.clone()).or_default() += 1;
     }
     summary.phones = file.phones.len();
+    summary.blocked = file.blocked;
     Plan {
         changes,
         batches,

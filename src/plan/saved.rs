@@ -119,10 +119,18 @@ pub struct PlanFile {
     pub batches: Vec<FileBatch>,
     /// The guard rails' verdicts.
     pub guards: Vec<FileGuard>,
+    /// How many phones were blocked when the plan was made (nothing is planned for them, so they are not
+    /// among `phones`; `show` says how many there were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub blocked: usize,
     /// `sha256:` over the canonical JSON of every other field but `seals`.
     pub digest: String,
     /// Per provider: the digest sealed with its [`PlanKey`].
     pub seals: BTreeMap<String, String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One provider of a plan file.

@@ -597,6 +597,12 @@ fn a_huge_markdown_plan_counts_what_it_leaves_out_once() {
     // Nothing goes missing: the stops' block (first, with a count), as many property blocks as fit, and
     // the rest of them folded into one counted line.
     assert!(md.contains("# cph / 10000 phones: stop\n"), "{md}");
+    // Every number of the summary written the same way.
+    assert!(
+        md.contains("20,000 phones, 20,000 changes: 10,000 to stop, 0 to start, 0 to re-route, 10,000 to update properties; 10,000 blocked."),
+        "{}",
+        &md[..400]
+    );
     let shown = md
         .lines()
         .filter(|l| l.starts_with("# cph / ") && l.ends_with(": set_properties"))

@@ -128,9 +128,12 @@ pub fn declared_as_planned(
                 moves.join(", ")
             };
             bail!(
-                "{file}: phone `{}` of provider `{}` is declared otherwise than when the plan was made \
+                "{file}: phone {} of provider `{}` is declared otherwise than when the plan was made \
                  ({what}); nothing was applied. Make a new plan",
-                p.phone_id,
+                match &p.name {
+                    Some(name) => format!("`{}` ({})", p.phone_id, crate::redact::controls(name)),
+                    None => format!("`{}`", p.phone_id),
+                },
                 p.provider
             );
         }

@@ -30,6 +30,7 @@ fn done_line(report: &ApplyReport) -> String {
         0 => String::new(),
         r => format!(", {r} restarted with new properties"),
     };
+    let n = |a: Action| super::count(n(a));
     format!(
         "Done: {} stopped, {} started, {} re-routed, {} with new properties{restarted}.",
         n(Action::Stop),
@@ -240,12 +241,13 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             out.push_str(&reason_block(provider, &who, reason, &ids, layout));
         }
     }
+    let n = super::count;
     let mut last = format!(
         "Apply: {} ok, {} failed, {} blocked, {} skipped ({} to {}).",
-        c.ok,
-        c.failed,
-        c.blocked,
-        c.skipped,
+        n(c.ok),
+        n(c.failed),
+        n(c.blocked),
+        n(c.skipped),
         super::counted(c.ok + c.failed + c.skipped, "change", "changes"),
         super::counted(c.phones, "phone", "phones")
     );

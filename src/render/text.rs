@@ -104,20 +104,22 @@ pub fn summary_line(s: &Summary) -> String {
     }
     let calls = s.total_calls();
     let providers = s.calls.len();
+    // Every number written the same way (`1,800`), in the totals and in the counts per action alike.
+    let n = super::count;
     let restart = match s.restart {
         0 => String::new(),
-        r => format!(", {r} to restart"),
+        r => format!(", {} to restart", n(r)),
     };
     format!(
-        "Plan: {}, {}: {} to stop, {} to start, {} to re-route, {} to update properties{restart}; {} blocked. {calls} API call{} on {providers} provider{}.",
+        "Plan: {}, {}: {} to stop, {} to start, {} to re-route, {} to update properties{restart}; {} blocked. {} on {providers} provider{}.",
         super::counted(s.phones, "phone", "phones"),
         super::counted(s.changes(), "change", "changes"),
-        s.stop,
-        s.start,
-        s.set_traffic,
-        s.set_properties,
-        s.blocked,
-        if calls == 1 { "" } else { "s" },
+        n(s.stop),
+        n(s.start),
+        n(s.set_traffic),
+        n(s.set_properties),
+        n(s.blocked),
+        super::counted(calls, "API call", "API calls"),
         if providers == 1 { "" } else { "s" },
     )
 }

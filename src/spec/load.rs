@@ -427,7 +427,7 @@ fn schema_errors(json: &Value, report: &mut Report<'_>) -> Vec<Fault> {
                     }
                     let child = format!("{pointer}/{}", escape_segment(key));
                     let allowed = allowed_fields(&pointer);
-                    let hint = match super::suggest::hint(key, allowed.split(", ")) {
+                    let hint = match super::suggest::hint(key, allowed.split(", ").filter(|f| !f.is_empty())) {
                         Some(mean) => Some(format!("{mean} (fields allowed here: {allowed})")),
                         None => (!allowed.is_empty())
                             .then(|| format!("fields allowed here: {allowed}")),
@@ -556,6 +556,20 @@ fn set_aside(json: &mut Value, faults: &[Fault]) -> validate::Skips {
                     props.remove(*key);
                 }
             }
+            [list @ ("phones" | "groups"), index, field, ..]
+                if !matches!(*field, "id" | "provider" | "ids") =>
+            {
+                // A faulty setting (`state: stoped`) is left out and the rest of the entry is still
+                // checked (its `provider`, say), so that one run names every problem.
+                if let Some(entry) = index
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| root.get_mut(*list)?.as_array_mut()?.get_mut(i))
+                    .and_then(Value::as_object_mut)
+                {
+                    entry.remove(*field);
+                }
+            }
             [list @ ("phones" | "groups"), index, ..] => {
                 let Ok(i) = index.parse::<usize>() else {
                     continue;
@@ -640,22 +654,40 @@ fn scalar_text(v: &Value) -> String {
 }
 
 /// The field names allowed in the object at `pointer`, for "unknown field" hints.
-fn allowed_fields(pointer: &str) -> &'static str {
-    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
-    match segs.as_slice() {
-        [] => "version, providers, phones, groups, safety",
-        ["safety"] => "max_changes, max_stop_percent, sensitive_properties",
-        ["providers", _] => {
-            "kind, region, project_id, endpoint, credentials, limits, trace_id_format"
+fn allowed_fields(pointer: &str) -> String {
+    /// Follow `$ref`s (and the one alternative that is not `null`) to the object schema itself.
+    fn resolve<'a>(defs: &'a Value, mut node: &'a Value) -> &'a Value {
+        for _ in 0..8 {
+            if let Some(r) = node["$ref"].as_str() {
+                node = &defs[r.trim_start_matches("#/$defs/")];
+            } else if let Some(alts) = node["anyOf"].as_array().or(node["oneOf"].as_array()) {
+                match alts.iter().find(|a| a["type"] != "null") {
+                    Some(a) => node = a,
+                    None => break,
+                }
+            } else {
+                break;
+            }
         }
-        ["providers", _, "credentials"] => {
-            "token_env, ak_env, sk_env, security_token_env, app_id_env, api_key_env"
-        }
-        ["providers", _, "limits"] => {
-            "batch_size, requests_per_minute, requests_per_hour, concurrency"
-        }
-        ["phones", _] => "id, provider, name, state, traffic, properties, protect, restart",
-        ["groups", _] => "provider, ids, state, traffic, properties, protect, restart",
-        _ => "",
+        node
     }
+    let schema = super::json_schema();
+    let defs = &schema["$defs"];
+    let mut node = resolve(defs, &schema);
+    for seg in pointer.split('/').skip(1) {
+        let next = if seg.parse::<usize>().is_ok() && node["items"].is_object() {
+            &node["items"]
+        } else if let Some(p) = node["properties"].get(seg) {
+            p
+        } else if node["additionalProperties"].is_object() {
+            &node["additionalProperties"]
+        } else {
+            return String::new();
+        };
+        node = resolve(defs, next);
+    }
+    node["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
 }

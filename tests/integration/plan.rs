@@ -454,3 +454,27 @@ fn base_splits_this_pull_request_from_drift() {
         .code(1)
         .stderr_has("the base spec");
 }
+
+/// `show` of a saved plan says what the plan said: the same summary line, blocked phones counted.
+#[test]
+fn show_repeats_the_plan_s_summary_blocked_phones_included() {
+    let sim = Sim::start(FIXTURE);
+    let dir = Dir::with_spec(&spec(&sim.url()));
+    let plan_file = dir.path("plan.json");
+    let planned = pf(&["plan", &dir.spec(), "--out", &plan_file]).run();
+    let summary = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("Plan: "))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let said = summary(&planned.stdout);
+    assert!(said.contains(" blocked"), "{said}");
+    assert!(
+        !said.contains(" 0 blocked"),
+        "the fixture has blocked phones: {said}"
+    );
+    let shown = pf(&["show", &plan_file]).run();
+    shown.code(0);
+    assert_eq!(summary(&shown.stdout), said);
+}

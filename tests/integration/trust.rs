@@ -572,6 +572,9 @@ fn a_plan_made_with_read_credentials_applies_with_write_credentials_under_one_pl
         .stderr_has("the plan's seal does not verify for `gl`");
     assert_eq!(sim.mutating_calls(), 0);
     let out = apply(Some(key));
-    out.code(0).stdout_has("Apply: 1 ok");
+    // The plan on stdout, as `apply SPEC` shows it, then the report.
+    out.code(0)
+        .stdout_has("Plan: 1 phone, 1 change: 1 to stop")
+        .stdout_has("Apply: 1 ok");
     assert!(!format!("{}{}{}", plan.stderr, out.stdout, out.stderr).contains(key));
 }

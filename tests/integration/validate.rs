@@ -249,3 +249,29 @@ fn one_pass_with_hints() {
         .stderr_has("unknown field `stat`")
         .stderr_has("not safe in a URL path");
 }
+
+/// One run names every problem: an entry with a faulty setting (`state: stoped`) is still checked for
+/// the rest (its `provider: gll`), and a misspelled field gets "did you mean" against the fields the
+/// schema allows there (`lables` -> `labels`), listed from the schema itself.
+#[test]
+fn every_problem_of_an_entry_in_one_run_with_the_fields_the_schema_allows() {
+    let dir = Dir::with_spec(
+        "version: 1
+providers:
+  gl: {kind: geelark, credentials: {token_env: GEELARK_T}}
+phones:
+  - {id: g1, provider: gll, state: stoped, lables: {team: a}}
+watch: {heel: [start]}
+",
+    );
+    pf(&["validate", &dir.spec()])
+        .run()
+        .code(1)
+        .stderr_has("phones[0].provider: provider `gll` is not defined under `providers`")
+        .stderr_has("hint: did you mean `gl`?")
+        .stderr_has("phones[0].state: \"stoped\" is not one of \"running\" or \"stopped\"")
+        .stderr_has("phones[0].lables: unknown field `lables`")
+        .stderr_has("did you mean `labels`? (fields allowed here: id, labels, name, properties, protect, provider, restart, state, traffic)")
+        .stderr_has("watch.heel: unknown field `heel`")
+        .stderr_has("did you mean `heal`?");
+}
