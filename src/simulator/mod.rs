@@ -3,8 +3,10 @@
 //! with it (and `--simulate`); every test stands on it; the benchmark measures against it.
 //!
 //! One axum fallback handler routes by path so that latency, statistics, authentication, throttling and
-//! errors apply to every route the same way. Introspection: `GET /_sim/phones`, `GET /_sim/stats`.
+//! errors apply to every route the same way. Introspection: `GET /_sim/phones`, `GET /_sim/stats`; a
+//! test bench's admin routes (loopback only) in [`admin`].
 
+mod admin;
 mod auth;
 mod cph;
 mod geelark;
@@ -85,7 +87,18 @@ impl Default for SimConfig {
 
 pub(crate) struct Shared {
     world: Mutex<World>,
-    config: SimConfig,
+    /// Changed while running by `POST /_sim/faults`.
+    config: std::sync::RwLock<SimConfig>,
+}
+
+impl Shared {
+    /// The settings in force for this call.
+    fn config(&self) -> SimConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// A running simulator; dropping it (or [`Simulator::stop`]) shuts the server down.
@@ -200,6 +213,14 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
     let now = Instant::now();
     let mut world = shared.world.lock().unwrap_or_else(|p| p.into_inner());
     match route {
+        Route::SimSetPhone => {
+            return admin::set_phone(&mut world, &req.segs[2], &req.segs[3], &req.body);
+        }
+        Route::SimFaults => return Resp::ok(admin::faults_json(&shared.config())),
+        Route::SimSetFaults => {
+            let mut config = shared.config.write().unwrap_or_else(|p| p.into_inner());
+            return admin::set_faults(&mut config, &req.body);
+        }
         Route::SimPhones => {
             let phones: Vec<Value> = world.all_phones(now).iter().map(sim_phone_json).collect();
             return Resp::ok(Value::Array(phones));
@@ -223,7 +244,7 @@ fn dispatch(shared: &Shared, req: &Req) -> Resp {
     if let Some(denied) = auth::check(&world.credentials, kind, req) {
         return denied;
     }
-    let cfg = &shared.config;
+    let cfg = &shared.config();
     if let Some(refused) = persistent_fault(&mut world, cfg, route, req, now) {
         return refused;
     }
@@ -387,13 +408,17 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::GlList => geelark::list(world, req, now),
         Route::KpStatus => koophone::status(world, req, now),
         Route::KpList => koophone::list(world, req, now),
-        Route::SimPhones | Route::SimStats | Route::SimLog | Route::Unknown => {
-            Resp::error(404, "SIM.404", "not found")
-        }
+        Route::SimPhones
+        | Route::SimStats
+        | Route::SimLog
+        | Route::SimSetPhone
+        | Route::SimFaults
+        | Route::SimSetFaults
+        | Route::Unknown => Resp::error(404, "SIM.404", "not found"),
     }
 }
 
-fn sim_phone_json(p: &world::SimPhone) -> Value {
+pub(crate) fn sim_phone_json(p: &world::SimPhone) -> Value {
     let mut v = json!({
         "provider": p.kind.as_str(),
         "id": p.id,
@@ -418,11 +443,24 @@ fn query_decode(s: &str) -> String {
 
 async fn serve(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
     request: axum::extract::Request,
 ) -> Response {
+    // The admin routes change the world: only from this machine, whatever address is listened on.
+    if request.method() == Method::POST
+        && request.uri().path().starts_with("/_sim/")
+        && !peer.ip().is_loopback()
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            "the simulator's admin routes answer loopback only",
+        )
+            .into_response();
+    }
+    let config = shared.config();
     // The call's latency runs from its arrival: the simulator's own work happens inside it, so that a
     // busy simulator does not add its service time to every call.
-    let due = tokio::time::Instant::now() + shared.config.latency;
+    let due = tokio::time::Instant::now() + config.latency;
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
         Ok(b) => b,
@@ -453,7 +491,7 @@ async fn serve(
         headers: parts.headers,
         body,
     };
-    if let Some(n) = shared.config.hang_after
+    if let Some(n) = config.hang_after
         && !req.path.starts_with("/_sim/")
     {
         let total = shared.world.lock().unwrap_or_else(|p| p.into_inner()).total;
@@ -463,7 +501,7 @@ async fn serve(
         }
     }
     let resp = dispatch(&shared, &req);
-    if !shared.config.latency.is_zero() && !req.path.starts_with("/_sim/") {
+    if !config.latency.is_zero() && !req.path.starts_with("/_sim/") {
         tokio::time::sleep_until(due).await;
     }
     let mut response = (
@@ -494,7 +532,7 @@ impl Simulator {
     ) -> std::io::Result<Simulator> {
         let shared = Arc::new(Shared {
             world: Mutex::new(World::new(fixture, config.seed)),
-            config,
+            config: std::sync::RwLock::new(config),
         });
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
@@ -503,11 +541,14 @@ impl Simulator {
             .with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
         });
         Ok(Simulator {
             addr,

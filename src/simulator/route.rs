@@ -24,6 +24,9 @@ pub(crate) enum Route {
     SimPhones,
     SimStats,
     SimLog,
+    SimSetPhone,
+    SimFaults,
+    SimSetFaults,
     Unknown,
 }
 
@@ -52,6 +55,9 @@ impl Route {
             ["_sim", "phones"] if get => Route::SimPhones,
             ["_sim", "stats"] if get => Route::SimStats,
             ["_sim", "log"] if get => Route::SimLog,
+            ["_sim", "phones", _, _] if post => Route::SimSetPhone,
+            ["_sim", "faults"] if get => Route::SimFaults,
+            ["_sim", "faults"] if post => Route::SimSetFaults,
             _ => Route::Unknown,
         }
     }
@@ -76,6 +82,9 @@ impl Route {
             Route::SimPhones => "GET /_sim/phones",
             Route::SimStats => "GET /_sim/stats",
             Route::SimLog => "GET /_sim/log",
+            Route::SimSetPhone => "POST /_sim/phones/{provider}/{id}",
+            Route::SimFaults => "GET /_sim/faults",
+            Route::SimSetFaults => "POST /_sim/faults",
             Route::Unknown => "unknown",
         }
     }
@@ -94,7 +103,13 @@ impl Route {
                 Some(ProviderKind::Geelark)
             }
             Route::KpStatus | Route::KpList => Some(ProviderKind::Koophone),
-            Route::SimPhones | Route::SimStats | Route::SimLog | Route::Unknown => None,
+            Route::SimPhones
+            | Route::SimStats
+            | Route::SimLog
+            | Route::SimSetPhone
+            | Route::SimFaults
+            | Route::SimSetFaults
+            | Route::Unknown => None,
         }
     }
 

@@ -8,6 +8,7 @@ mod apply;
 mod attack;
 mod cli;
 mod directory;
+mod docs;
 mod export;
 mod fidelity;
 mod guards;

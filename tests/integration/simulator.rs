@@ -708,3 +708,123 @@ fn introspection_counts_calls_by_route() {
     assert_eq!(phones[0]["id"], "s000");
     assert_eq!(call(&sim, "GET", "/nope", CPH, None).status, 404);
 }
+
+/// The simulator as a test bench: a phone changed as if in a console, and faults changed while it runs,
+/// without re-seeding; plan sees both. Admin calls are not counted as provider calls.
+#[test]
+fn admin_routes_change_phones_and_faults_while_running() {
+    let sim = Sim::start(
+        "phones:\n  - {provider: geelark, id: g1, status: running}\n  - {provider: huawei-cph, id: c1, project_id: p1, status: running, traffic: direct, properties: {k: a}}\n",
+    );
+    let dir = crate::support::Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: g1, provider: gl, state: running}}\n  - {{id: c1, provider: cph, state: running, traffic: direct, properties: {{k: a}}}}\n",
+        crate::support::providers(&sim.url())
+    ));
+    crate::support::pf(&["plan", &dir.spec(), "--detailed-exitcode"])
+        .run()
+        .code(0);
+    // Someone in the console: g1 stopped, c1 re-routed with another property value and renamed.
+    let r = call(
+        &sim,
+        "POST",
+        "/_sim/phones/geelark/g1",
+        &[],
+        Some(json!({"state": "stopped"})),
+    );
+    assert_eq!(
+        (r.status, r.body["status"].clone()),
+        (200, json!(2)),
+        "{}",
+        r.body
+    );
+    let r = call(
+        &sim,
+        "POST",
+        "/_sim/phones/huawei-cph/c1",
+        &[],
+        Some(json!({"traffic": "routing", "properties": {"k": "b"}, "name": "moved-by-hand"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["traffic"], "routing");
+    crate::support::pf(&["plan", &dir.spec()])
+        .run()
+        .code(0)
+        .stdout_has("1 to start, 1 to re-route, 1 to update properties");
+    // Mistakes are named.
+    for (path, body, want) in [
+        (
+            "/_sim/phones/geelark/g1",
+            json!({"traffic": "direct"}),
+            "huawei-cph's",
+        ),
+        ("/_sim/phones/gl/g1", json!({}), "unknown provider kind"),
+        (
+            "/_sim/phones/geelark/g1",
+            json!({"stat": "x"}),
+            "unknown field",
+        ),
+        (
+            "/_sim/faults",
+            json!({"error_rate": 2.0}),
+            "not between 0 and 1",
+        ),
+        (
+            "/_sim/faults",
+            json!({"geelark_code": 1}),
+            "not 40014, 40017 or 47002",
+        ),
+    ] {
+        let r = call(&sim, "POST", path, &[], Some(body));
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert!(
+            r.body["error"].as_str().unwrap().contains(want),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(
+        call(
+            &sim,
+            "POST",
+            "/_sim/phones/geelark/nope",
+            &[],
+            Some(json!({}))
+        )
+        .status,
+        404
+    );
+    // GeeLark locks its API from now on: the next plan cannot read it; then it lifts.
+    let r = call(
+        &sim,
+        "POST",
+        "/_sim/faults",
+        &[],
+        Some(json!({"geelark_code": 40014})),
+    );
+    assert_eq!(r.body["geelark_code"], 40014);
+    crate::support::pf(&["plan", &dir.spec()])
+        .run()
+        .code(1)
+        .stderr_has("GeeLark locked this API for two hours");
+    call(
+        &sim,
+        "POST",
+        "/_sim/faults",
+        &[],
+        Some(json!({"geelark_code": null, "latency_ms": 5})),
+    );
+    let r = call(&sim, "GET", "/_sim/faults", &[], None);
+    assert_eq!(
+        (r.body["geelark_code"].clone(), r.body["latency_ms"].clone()),
+        (json!(null), json!(5))
+    );
+    crate::support::pf(&["plan", &dir.spec()]).run().code(0);
+    // The fleet was never re-seeded: g1 is still stopped.
+    assert_eq!(sim.phones()["g1"]["status"], 2);
+    let stats = call(&sim, "GET", "/_sim/stats", &[], None);
+    assert!(
+        !stats.body["by_route"].to_string().contains("_sim"),
+        "{}",
+        stats.body
+    );
+}
