@@ -36,6 +36,8 @@ fn unix_now() -> f64 {
 /// Where the log goes: stderr, one line per tick (and per event in text).
 struct Log {
     json: bool,
+    /// `-v`: every phone of a folded group.
+    verbose: bool,
 }
 
 impl Log {
@@ -54,8 +56,11 @@ impl Log {
             eprintln!("{}", render::watch::log_json(s, events));
         } else {
             eprintln!("watch: {}", render::watch::log_line(s));
-            for e in events {
-                eprintln!("watch:   {}", render::watch::event_line(e));
+            // Folded like the plan; `-v` lists every phone of a group.
+            for g in render::watch::fold(events, self.verbose) {
+                for line in render::watch::group_lines(&g, events) {
+                    eprintln!("watch:   {line}");
+                }
             }
         }
     }
@@ -149,6 +154,7 @@ pub async fn watch(
     let mut signals = crate::signals::Watcher::new();
     let log = Arc::new(Log {
         json: settings.log_format == LogFormat::Json,
+        verbose: global.verbose > 0,
     });
     let mut loaded = load(settings)?;
     let mut stamp_now = spec::stamp(&settings.spec);
@@ -314,6 +320,8 @@ pub async fn watch(
                 seconds,
             );
             summary.backing_off = backoff.waiting();
+            // Failed heals counted whether or not they were news.
+            summary.heal_failed += episodes.repeated_failures;
             log.tick(&summary, &events);
             if seconds > interval.as_secs_f64() {
                 log.say(&format!(

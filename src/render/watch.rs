@@ -1,5 +1,10 @@
 //! What `watch` says: one log line per tick (text or JSON lines), and the webhook digest of a tick's
-//! events as JSON (`phonefleet.watch/v1`, documented in the README) or as a Slack `text`.
+//! events as JSON (`phonefleet.watch/v1`, documented in docs/watch.md) or as a Slack `text`.
+//!
+//! A tick's events fold like the plan: events of one kind, provider and detail are one line with a count
+//! and a few names (`-v` lists every phone), what needs a person first, then heals, then drift; a tick
+//! that heals 500 phones reads as a screenful, not 500 lines. The JSON digest carries the folded groups
+//! and the events up to a cap (the JSON log, `--log-format json`, has every one).
 
 use serde::Serialize;
 
@@ -63,6 +68,130 @@ pub fn event_line(e: &Event) -> String {
     crate::redact::text(&line)
 }
 
+/// Events of one kind, provider, detail and to-do: one line of a folded tick.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// What happened.
+    pub kind: Kind,
+    /// The provider, for phone and provider events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// What differs, what was done, or the error (a phone's own id taken out when several share it).
+    pub detail: String,
+    /// What a person should do, when one should.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_do: Option<String>,
+    /// How many events.
+    pub count: usize,
+    /// The phones, `name (id)`, the first [`GROUP_PHONES`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<String>,
+}
+
+/// Phones named per folded group in the digest and in a log without `-v`.
+pub const GROUP_PHONES: usize = 10;
+
+/// Events in a JSON digest; the rest are counted (`events_total`).
+const DIGEST_EVENTS: usize = 200;
+
+/// What needs a person first, then heals, then drift, then the rest.
+fn rank(kind: Kind) -> u8 {
+    match kind {
+        Kind::HealFailed | Kind::GuardBroken | Kind::SpecInvalid | Kind::ProviderUnreachable => 0,
+        Kind::Healed => 1,
+        Kind::Drifted => 2,
+        Kind::Resolved | Kind::ProviderRecovered => 3,
+    }
+}
+
+/// A tick's events folded, in the order a person reads them; `all_phones` keeps every phone's name
+/// (`-v`, and the log of a small tick) instead of the first [`GROUP_PHONES`].
+pub fn fold(events: &[Event], all_phones: bool) -> Vec<Group> {
+    let mut groups: Vec<(Group, usize)> = Vec::new();
+    for e in events {
+        let detail = match &e.phone_id {
+            Some(id) => super::wrap::normalise(&e.detail, id),
+            None => e.detail.clone(),
+        };
+        let label = e
+            .phone_id
+            .as_deref()
+            .map(|id| crate::spec::label(e.name.as_deref(), id));
+        let found = groups.iter_mut().find(|(g, _)| {
+            g.kind == e.kind && g.provider == e.provider && g.detail == detail && g.to_do == e.to_do
+        });
+        match found {
+            Some((g, _)) => {
+                g.count += 1;
+                if let Some(l) = label
+                    && (all_phones || g.phones.len() < GROUP_PHONES)
+                {
+                    g.phones.push(l);
+                }
+            }
+            None => {
+                let n = groups.len();
+                groups.push((
+                    Group {
+                        kind: e.kind,
+                        provider: e.provider.clone(),
+                        // One event keeps its own words.
+                        detail: detail.clone(),
+                        to_do: e.to_do.clone(),
+                        count: 1,
+                        phones: label.into_iter().collect(),
+                    },
+                    n,
+                ));
+            }
+        }
+    }
+    groups.sort_by_key(|(g, first)| (rank(g.kind), *first));
+    groups.into_iter().map(|(g, _)| g).collect()
+}
+
+/// One folded group for a person: an event line for one phone, a counted line and its phones for more.
+pub fn group_lines(g: &Group, events: &[Event]) -> Vec<String> {
+    if g.count == 1 {
+        // The event itself, in its own words (its id not taken out).
+        let e = events.iter().find(|e| {
+            e.kind == g.kind
+                && e.provider == g.provider
+                && e.to_do == g.to_do
+                && e.phone_id
+                    .as_deref()
+                    .map(|id| crate::spec::label(e.name.as_deref(), id))
+                    .as_ref()
+                    == g.phones.first()
+        });
+        if let Some(e) = e {
+            return vec![event_line(e)];
+        }
+    }
+    let mut line = format!(
+        "{} {} / {}: {}",
+        g.kind.word(),
+        g.provider.as_deref().unwrap_or("-"),
+        super::counted(g.count, "phone", "phones"),
+        g.detail
+    );
+    if let Some(todo) = &g.to_do {
+        line.push_str(&format!(" (to do: {todo})"));
+    }
+    let mut out = vec![crate::redact::text(&line)];
+    if !g.phones.is_empty() {
+        let mut list = g.phones.join(", ");
+        if g.phones.len() < g.count {
+            list.push_str(&format!(
+                " ... and {} more (-v lists every phone)",
+                g.count - g.phones.len()
+            ));
+        }
+        out.push(format!("  phones: {}", crate::redact::text(&list)));
+    }
+    out
+}
+
 /// The JSON digest of a tick.
 pub fn digest_json(spec: &str, time_unix: u64, s: &TickSummary, events: &[Event]) -> String {
     #[derive(Serialize)]
@@ -71,14 +200,25 @@ pub fn digest_json(spec: &str, time_unix: u64, s: &TickSummary, events: &[Event]
         spec: &'a str,
         time: String,
         summary: &'a TickSummary,
-        events: &'a [Event],
+        /// The events folded, what needs a person first.
+        groups: Vec<Group>,
+        /// The events, the first [`DIGEST_EVENTS`] in the order of `groups`.
+        events: Vec<&'a Event>,
+        /// How many events the tick had.
+        events_total: usize,
     }
+    let groups = fold(events, false);
+    let mut ordered: Vec<&Event> = events.iter().collect();
+    ordered.sort_by_key(|e| rank(e.kind));
+    ordered.truncate(DIGEST_EVENTS);
     let json = serde_json::to_string(&Digest {
         schema: SCHEMA,
         spec,
         time: format!("{}Z", crate::render::time::utc(time_unix).replace(' ', "T")),
         summary: s,
-        events,
+        groups,
+        events: ordered,
+        events_total: events.len(),
     })
     .expect("a digest serializes");
     crate::redact::secrets(&json).into_owned()
@@ -96,23 +236,75 @@ pub fn digest_slack(spec: &str, s: &TickSummary, events: &[Event]) -> String {
         s.heal_failed,
         s.resolved
     );
-    let mut sorted: Vec<&Event> = events.iter().collect();
-    // What needs a person first.
-    sorted.sort_by_key(|e| match e.kind {
-        Kind::HealFailed | Kind::GuardBroken | Kind::SpecInvalid | Kind::ProviderUnreachable => 0,
-        _ => 1,
-    });
-    for e in sorted.iter().take(SLACK_LINES) {
+    // Folded: what needs a person first, then heals, then drift.
+    let groups = fold(events, false);
+    for g in groups.iter().take(SLACK_LINES) {
         text.push_str("\n• ");
         // Names and provider messages: no mention, link or Slack control sequence.
-        text.push_str(&super::inert::slack(&event_line(e)));
+        text.push_str(&super::inert::slack(&group_lines(g, events).join("\n    ")));
     }
-    if events.len() > SLACK_LINES {
+    if groups.len() > SLACK_LINES {
+        let rest: usize = groups[SLACK_LINES..].iter().map(|g| g.count).sum();
         text.push_str(&format!(
-            "\n… and {} more events",
-            events.len() - SLACK_LINES
+            "\n… and {} more events in {} groups",
+            rest,
+            groups.len() - SLACK_LINES
         ));
     }
     let json = serde_json::json!({ "text": text }).to_string();
     crate::redact::secrets(&json).into_owned()
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::*;
+
+    fn event(kind: Kind, id: &str, detail: &str) -> Event {
+        Event {
+            kind,
+            provider: Some("gl".into()),
+            phone_id: Some(id.into()),
+            name: Some(format!("growth-{id}")),
+            detail: detail.into(),
+            to_do: None,
+        }
+    }
+
+    #[test]
+    fn events_fold_by_kind_provider_and_detail_what_needs_a_person_first() {
+        let mut events: Vec<Event> = (0..30)
+            .map(|i| event(Kind::Drifted, &format!("g{i}"), "state: running -> stopped"))
+            .collect();
+        events.extend((0..25).map(|i| event(Kind::Healed, &format!("g{i}"), "start")));
+        events.push(event(
+            Kind::HealFailed,
+            "g99",
+            "start: 43006: phone g99 is being remotely connected",
+        ));
+        let groups = fold(&events, false);
+        let kinds: Vec<Kind> = groups.iter().map(|g| g.kind).collect();
+        assert_eq!(kinds, [Kind::HealFailed, Kind::Healed, Kind::Drifted]);
+        assert_eq!(groups[2].count, 30);
+        assert_eq!(groups[2].phones.len(), GROUP_PHONES);
+        // One event keeps its own words (its id in the message included).
+        assert_eq!(
+            group_lines(&groups[0], &events),
+            [
+                "heal failed gl / growth-g99 (g99): start: 43006: phone g99 is being remotely connected"
+            ]
+        );
+        let lines = group_lines(&groups[2], &events);
+        assert_eq!(
+            lines[0],
+            "drifted gl / 30 phones: state: running -> stopped"
+        );
+        assert!(
+            lines[1].ends_with("... and 20 more (-v lists every phone)"),
+            "{lines:?}"
+        );
+        // -v: every phone.
+        let all = fold(&events, true);
+        assert_eq!(all[2].phones.len(), 30);
+        assert!(!group_lines(&all[2], &events)[1].contains("more"));
+    }
 }

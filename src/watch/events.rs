@@ -106,6 +106,11 @@ pub struct Episodes {
     unreachable: BTreeSet<String>,
     /// The invalid spec reported last (its stamp), until a valid one is loaded.
     invalid: Option<String>,
+    /// The failure last said for a phone whose heals fail: said again only when it changes (not on
+    /// every retry); forgotten when the phone's episode ends.
+    failing: BTreeMap<(String, String), String>,
+    /// Failed heals of the last tick that were not said again (the same failure as before).
+    pub repeated_failures: usize,
 }
 
 /// `state: running -> stopped; traffic: direct -> routing` for the attributes that change.
@@ -141,6 +146,7 @@ impl Episodes {
     pub fn tick(&mut self, t: &Tick) -> Vec<Event> {
         let plan = t.planned.plan.shown(false);
         let mut out = Vec::new();
+        self.repeated_failures = 0;
         // Providers first: their phones' events follow from them. A provider is unreachable when it
         // could not be read at all, or when none of its phones could.
         let mut failed: BTreeMap<String, String> = t
@@ -226,6 +232,7 @@ impl Episodes {
             .cloned()
             .collect();
         for key in gone {
+            self.failing.remove(&key);
             if let Some((name, _)) = self.drifted.remove(&key) {
                 out.push(Event {
                     kind: Kind::Resolved,
@@ -254,12 +261,17 @@ impl Episodes {
                 ));
                 // The episode ends with the heal: the next tick sees the phone as declared.
                 self.drifted.remove(&(provider.clone(), id.clone()));
+                self.failing.remove(&(provider.clone(), id.clone()));
             } else if let Some((action, e)) = failure {
-                let mut event = Event::of_phone(
-                    Kind::HealFailed,
-                    c,
-                    format!("{}: {}: {}", action.unwrap_or("heal"), e.code, e.message),
-                );
+                let detail = format!("{}: {}: {}", action.unwrap_or("heal"), e.code, e.message);
+                // Said once per failure: a retry that fails the same way is not news.
+                let said = crate::render::wrap::normalise(&detail, id);
+                if self.failing.get(&(provider.clone(), id.clone())) == Some(&said) {
+                    self.repeated_failures += 1;
+                    continue;
+                }
+                self.failing.insert((provider.clone(), id.clone()), said);
+                let mut event = Event::of_phone(Kind::HealFailed, c, detail);
                 event.to_do = match advice::for_failure(&e.code, action) {
                     Advice::Person(what) => Some(what.to_owned()),
                     Advice::Retry => None,

@@ -528,6 +528,117 @@ watch:
         w.log()
     );
     assert!(w.log().contains("2 waiting to retry"), "{}", w.log());
+    // g1 failed four times the same way: said once, counted every time.
+    assert_eq!(
+        w.count("heal failed gl / busy-task (g1): stop: 43005"),
+        1,
+        "{}",
+        w.log()
+    );
+    assert!(w.log().contains("1 heal failed"), "{}", w.log());
+}
+
+/// A tick with many events reads as a screenful: folded by event, provider and detail, with a count and
+/// a few names (`-v` lists every phone); Slack leads with what needs a person, then heals, then drift.
+#[test]
+fn a_big_tick_folds_like_the_plan() {
+    let mut fixture = String::from("phones:\n");
+    let mut phones = String::new();
+    for i in 0..57 {
+        fixture.push_str(&format!(
+            "  - {{provider: geelark, id: g{i}, status: running}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: g{i}, provider: gl, name: growth-{i}, state: running}}\n"
+        ));
+    }
+    for i in 0..40 {
+        fixture.push_str(&format!(
+            "  - {{provider: huawei-cph, id: c{i}, project_id: p1, status: running, traffic: direct}}\n"
+        ));
+        phones.push_str(&format!(
+            "  - {{id: c{i}, provider: cph, name: store-{i}, state: running, traffic: routing}}\n"
+        ));
+    }
+    let sim = Sim::start(&fixture);
+    let (hook, slack) = (webhook(), webhook());
+    let dir = Dir::with_spec(&format!(
+        "version: 1
+providers:
+  gl: {{kind: geelark, endpoint: {url}, credentials: {{token_env: PHONEFLEET_GEELARK_TOKEN}}}}
+  cph: {{kind: huawei-cph, project_id: p1, endpoint: {url}, credentials: {{token_env: PHONEFLEET_CPH_TOKEN}}}}
+phones:
+{phones}watch:
+  heal: [start]
+  notify:
+    - {{url_env: PHONEFLEET_WEBHOOK_URL}}
+    - {{url_env: PHONEFLEET_SLACK_URL, format: slack}}
+",
+        url = sim.url()
+    ));
+    // 57 GeeLark phones stopped behind watch's back: all healed in one tick.
+    let ids: Vec<String> = (0..57).map(|i| format!("g{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let w = Watching::start(watch(&dir, &hook, &slack));
+    w.wait_for("tick 1 ok");
+    let before = w.log().lines().count();
+    for chunk in ids.chunks(20) {
+        stop_behind_its_back(&sim, chunk);
+    }
+    w.wait_for("57 healed");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = w.stop(libc::SIGINT);
+    let log = out.stderr;
+    assert!(
+        log.contains("healed gl / 57 phones: start\nwatch:     phones: growth-"),
+        "{log}"
+    );
+    assert!(
+        log.contains("... and 47 more (-v lists every phone)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("drifted cph / 40 phones: traffic: direct -> routing"),
+        "the first tick's drift, folded: {log}"
+    );
+    let lines = log.lines().count();
+    assert!(
+        lines - before < 40,
+        "a screenful, not a line per phone: {log}"
+    );
+    // Slack: what needs a person first (nothing here), then heals, then drift.
+    let texts: Vec<String> = digests(&slack)
+        .iter()
+        .map(|d| d["text"].as_str().unwrap().to_owned())
+        .collect();
+    let heal_tick = texts
+        .iter()
+        .find(|t| t.contains("healed gl / 57 phones"))
+        .unwrap_or_else(|| panic!("{texts:?}"));
+    let healed_at = heal_tick.find("healed gl / 57").unwrap();
+    let drifted_at = heal_tick.find("drifted gl / 57").unwrap();
+    assert!(healed_at < drifted_at, "{heal_tick}");
+    // JSON: folded groups, every event counted.
+    let json = digests(&hook);
+    let heal_digest = json
+        .iter()
+        .find(|d| {
+            d["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["kind"] == "healed")
+        })
+        .unwrap();
+    let healed = heal_digest["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "healed")
+        .unwrap();
+    assert_eq!(healed["count"], 57);
+    assert_eq!(healed["phones"].as_array().unwrap().len(), 10);
+    assert!(heal_digest["events_total"].as_u64().unwrap() >= 57);
 }
 
 /// A fleet whose reads a provider's rate limits cannot take every interval: the interval is stretched
