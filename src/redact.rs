@@ -10,12 +10,13 @@
 //! automaton, leftmost-longest so that a value containing another is masked whole), rebuilt only when
 //! the set changes; a body that holds none of them is scanned once and left as it is.
 //!
-//! What is registered lives as long as the fleet handle that registered it: [`begin_fleet`] (called
-//! when a [`crate::ops::fleet::Fleet`] opens) forgets the previous handle's credentials and sensitive
-//! values, and the sensitive values read from the providers are those of the last read only
-//! ([`begin_read`]), so a `watch` that runs for days, re-reading its spec and its fleet, does not grow
-//! the set. Values registered as standing ([`register_standing`]: webhook URLs, the plan key) stay for
-//! the process.
+//! The values belong to a [`Masks`], which the fleet handle ([`crate::ops::fleet::Fleet`]) owns: there
+//! is no registry of the process. The handle's operations (opening, reading, applying) run within its
+//! masks' scope ([`scoped`], a task-local binding), so that the cleaning done deep in the HTTP layer and
+//! the provider clients finds them without every function passing them on; outside any scope only
+//! control characters are escaped. A new handle starts empty, and the sensitive values read from the
+//! providers are those of the last read only ([`begin_read`]), so a `watch` that runs for days,
+//! re-reading its spec and its fleet, does not grow the set.
 
 use std::borrow::Cow;
 use std::sync::RwLock;
@@ -28,8 +29,6 @@ pub const MASK: &str = "***";
 /// Raw values of one kind, in the groups that are forgotten at different times, and their automaton.
 #[derive(Default)]
 struct Set {
-    /// Registered for the process.
-    standing: Vec<String>,
     /// Registered by the fleet handle in use.
     fleet: Vec<String>,
     /// Read from the providers in the last read.
@@ -46,7 +45,6 @@ struct Compiled {
 impl Set {
     fn group(&mut self, group: Group) -> &mut Vec<String> {
         match group {
-            Group::Standing => &mut self.standing,
             Group::Fleet => &mut self.fleet,
             Group::Read => &mut self.read,
         }
@@ -73,7 +71,7 @@ impl Set {
 
     fn compile(&self) -> Compiled {
         let mut forms: Vec<String> = Vec::new();
-        for value in self.standing.iter().chain(&self.fleet).chain(&self.read) {
+        for value in self.fleet.iter().chain(&self.read) {
             for form in std::iter::once(value.clone()).chain(encoded_forms(value)) {
                 if form.len() >= MIN_SECRET_LEN {
                     forms.push(form);
@@ -95,7 +93,6 @@ impl Set {
 /// Which group a value belongs to.
 #[derive(Clone, Copy)]
 enum Group {
-    Standing,
     Fleet,
     Read,
 }
@@ -106,7 +103,6 @@ struct Registry(RwLock<Set>);
 impl Registry {
     const fn new() -> Registry {
         Registry(RwLock::new(Set {
-            standing: Vec::new(),
             fleet: Vec::new(),
             read: Vec::new(),
             compiled: None,
@@ -145,6 +141,67 @@ impl Registry {
             _ => Cow::Borrowed(s),
         })
     }
+
+    fn len(&self) -> usize {
+        let set = self.0.read().unwrap_or_else(|p| p.into_inner());
+        set.fleet.len() + set.read.len()
+    }
+}
+
+/// Which property keys hold sensitive values.
+type KeyTest = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// The values one fleet handle masks: its credentials' (secrets), and the sensitive property values
+/// its spec declares and its providers report.
+pub struct Masks {
+    secrets: Registry,
+    private: Registry,
+    private_keys: RwLock<Option<KeyTest>>,
+}
+
+impl std::fmt::Debug for Masks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Masks")
+            .field("secrets", &self.secrets.len())
+            .field("private", &self.private.len())
+            .finish()
+    }
+}
+
+impl Masks {
+    /// Nothing to mask yet.
+    pub fn new() -> std::sync::Arc<Masks> {
+        std::sync::Arc::new(Masks {
+            secrets: Registry::new(),
+            private: Registry::new(),
+            private_keys: RwLock::new(None),
+        })
+    }
+
+    /// How many raw values are registered (secrets, sensitive values).
+    pub fn registered(&self) -> (usize, usize) {
+        (self.secrets.len(), self.private.len())
+    }
+}
+
+tokio::task_local! {
+    /// The masks of the fleet handle whose operation is running in this task.
+    static MASKS: std::sync::Arc<Masks>;
+}
+
+/// Run `f` with `masks` in force for every cleaning it does.
+pub async fn scoped<F: std::future::Future>(masks: &std::sync::Arc<Masks>, f: F) -> F::Output {
+    MASKS.scope(masks.clone(), f).await
+}
+
+/// [`scoped`], for synchronous work.
+pub fn sync_scoped<R>(masks: &std::sync::Arc<Masks>, f: impl FnOnce() -> R) -> R {
+    MASKS.sync_scope(masks.clone(), f)
+}
+
+/// `f` of the masks in force, if any.
+fn with_masks<R>(f: impl FnOnce(&Masks) -> R) -> Option<R> {
+    MASKS.try_with(|m| f(m)).ok()
 }
 
 /// `value` percent-encoded (upper and lower case hex), and the base64 text (standard and URL-safe
@@ -201,37 +258,20 @@ fn lower_escapes(s: &str) -> String {
     out
 }
 
-static SECRETS: Registry = Registry::new();
-
 /// Values shorter than this are not masked: they cannot be told apart from ordinary text (masking a
 /// one-letter value would garble every answer), and no real credential is that short.
 pub const MIN_SECRET_LEN: usize = 6;
 
-/// Remember a secret value of the fleet handle being opened (a credential) so that it is masked
-/// wherever provider text shows it.
+/// Remember a secret value (a credential, a webhook URL, the plan key) in the masks in force, so that
+/// it is masked wherever provider text shows it.
 pub fn register(value: &str) {
-    SECRETS.write().add(Group::Fleet, value);
-}
-
-/// Remember a secret value for the whole process (a webhook URL, the plan key).
-pub fn register_standing(value: &str) {
-    SECRETS.write().add(Group::Standing, value);
-}
-
-/// A fleet handle opens: the previous one's credentials and sensitive values are forgotten.
-pub fn begin_fleet() {
-    SECRETS.write().clear(Group::Fleet);
-    let mut private = PRIVATE.write();
-    private.clear(Group::Fleet);
-    private.clear(Group::Read);
+    with_masks(|m| m.secrets.write().add(Group::Fleet, value));
 }
 
 /// A read of the fleet starts: the sensitive values the last one read are forgotten.
 pub fn begin_read() {
-    PRIVATE.write().clear(Group::Read);
+    with_masks(|m| m.private.write().clear(Group::Read));
 }
-
-static PRIVATE: Registry = Registry::new();
 
 /// What a sensitive property value is replaced with in provider text.
 pub const PRIVATE_MASK: &str = "(sensitive)";
@@ -240,69 +280,72 @@ pub const PRIVATE_MASK: &str = "(sensitive)";
 /// message echoing it shows [`PRIVATE_MASK`] instead. Unlike secrets, these are not masked in answers'
 /// data, which phonefleet must compare; only in the text it shows.
 pub fn register_private(value: &str) {
-    PRIVATE.write().add(Group::Fleet, value);
+    with_masks(|m| m.private.write().add(Group::Fleet, value));
 }
 
 /// Remember a sensitive value a provider reported, until the next read ([`begin_read`]).
 pub fn register_private_read(value: &str) {
-    PRIVATE.write().add(Group::Read, value);
+    with_masks(|m| m.private.write().add(Group::Read, value));
 }
 
-/// Which property keys hold sensitive values (set once per run from the spec's patterns).
-type KeyTest = Box<dyn Fn(&str) -> bool + Send + Sync>;
-static PRIVATE_KEYS: RwLock<Option<KeyTest>> = RwLock::new(None);
-
-/// Say which property keys are sensitive, before any call, so that live values are registered with
-/// [`register_private`] as soon as a provider reports them ([`private_properties`]).
+/// Say which property keys are sensitive, before any call, so that live values are registered as soon
+/// as a provider reports them ([`private_properties`]).
 pub fn set_private_keys(test: impl Fn(&str) -> bool + Send + Sync + 'static) {
-    *PRIVATE_KEYS.write().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(test));
+    with_masks(|m| {
+        *m.private_keys.write().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(test));
+    });
 }
 
 /// Register the values of the sensitive keys among properties just read from a provider (until the
 /// next read, [`begin_read`]).
 pub fn private_properties<'a>(props: impl IntoIterator<Item = (&'a String, &'a String)>) {
-    let keys = PRIVATE_KEYS.read().unwrap_or_else(|p| p.into_inner());
-    let Some(test) = keys.as_ref() else { return };
-    let mut private = None;
-    for (k, v) in props {
-        if test(k) {
-            private
-                .get_or_insert_with(|| PRIVATE.write())
-                .add(Group::Read, v);
+    with_masks(|m| {
+        let keys = m.private_keys.read().unwrap_or_else(|p| p.into_inner());
+        let Some(test) = keys.as_ref() else { return };
+        let mut private = None;
+        for (k, v) in props {
+            if test(k) {
+                private
+                    .get_or_insert_with(|| m.private.write())
+                    .add(Group::Read, v);
+            }
         }
-    }
+    });
 }
 
 /// `s` with every registered secret replaced by [`MASK`].
 pub fn secrets(s: &str) -> Cow<'_, str> {
-    SECRETS.replace(s, MASK)
+    match with_masks(|m| m.secrets.replace(s, MASK).into_owned()) {
+        Some(masked) if masked != s => Cow::Owned(masked),
+        _ => Cow::Borrowed(s),
+    }
 }
 
 /// Raw bytes (a response body) with every registered secret replaced by [`MASK`], in one pass; a body
 /// that holds none is left as it is.
 pub fn secrets_in_bytes(body: &mut Vec<u8>) {
-    SECRETS.with(|automaton| {
-        if let Some(ac) = automaton
-            && ac.is_match(body.as_slice())
-        {
-            let mut out = Vec::with_capacity(body.len());
-            ac.replace_all_with_bytes(body, &mut out, |_, _, dst| {
-                dst.extend_from_slice(MASK.as_bytes());
-                true
-            });
-            *body = out;
-        }
+    with_masks(|m| {
+        m.secrets.with(|automaton| {
+            if let Some(ac) = automaton
+                && ac.is_match(body.as_slice())
+            {
+                let mut out = Vec::with_capacity(body.len());
+                ac.replace_all_with_bytes(body, &mut out, |_, _, dst| {
+                    dst.extend_from_slice(MASK.as_bytes());
+                    true
+                });
+                *body = out;
+            }
+        });
     });
 }
 
-#[cfg(test)]
-/// How many raw values are registered (secrets, sensitive values): for tests of growth.
-pub fn registered() -> (usize, usize) {
-    let count = |r: &Registry| {
-        let set = r.0.read().unwrap_or_else(|p| p.into_inner());
-        set.standing.len() + set.fleet.len() + set.read.len()
-    };
-    (count(&SECRETS), count(&PRIVATE))
+/// `s` with the sensitive values of the masks in force replaced by [`PRIVATE_MASK`].
+fn private(s: &str) -> Cow<'_, str> {
+    match with_masks(|m| m.private.replace(s, PRIVATE_MASK).into_owned()) {
+        Some(masked) if masked != s => Cow::Owned(masked),
+        _ => Cow::Borrowed(s),
+    }
 }
 
 /// Whether a character would act on a terminal or reorder text instead of being shown.
@@ -331,7 +374,7 @@ pub fn controls(s: &str) -> Cow<'_, str> {
 
 /// Provider text made safe to show: secrets and sensitive values masked, control characters escaped.
 pub fn text(s: &str) -> String {
-    controls(&PRIVATE.replace(&secrets(s), PRIVATE_MASK)).into_owned()
+    controls(&private(&secrets(s))).into_owned()
 }
 
 #[cfg(test)]
@@ -340,67 +383,88 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_and_controls_escaped() {
-        register_standing("tok-123456");
-        register_standing("tok-123456-longer");
-        assert_eq!(
-            text("bad token tok-123456-longer and tok-123456\x1b[2J\nNo changes"),
-            "bad token *** and ***\\u{1b}[2J\\nNo changes"
-        );
-        assert_eq!(text("a\u{202e}b"), "a\\u{202e}b");
-        let mut body = b"{\"msg\":\"tok-123456 x\"}".to_vec();
-        secrets_in_bytes(&mut body);
-        assert_eq!(body, b"{\"msg\":\"*** x\"}");
-        assert!(matches!(secrets("nothing here"), Cow::Borrowed(_)));
-        register_standing("t");
-        assert_eq!(text("status"), "status", "too short to mask");
-        assert_eq!(
-            text("a\u{2028}b\u{2029}c\u{85}"),
-            "a\\u{2028}b\\u{2029}c\\u{85}"
-        );
+        sync_scoped(&Masks::new(), || {
+            register("tok-123456");
+            register("tok-123456-longer");
+            assert_eq!(
+                text("bad token tok-123456-longer and tok-123456\x1b[2J\nNo changes"),
+                "bad token *** and ***\\u{1b}[2J\\nNo changes"
+            );
+            assert_eq!(text("a\u{202e}b"), "a\\u{202e}b");
+            let mut body = b"{\"msg\":\"tok-123456 x\"}".to_vec();
+            secrets_in_bytes(&mut body);
+            assert_eq!(body, b"{\"msg\":\"*** x\"}");
+            assert!(matches!(secrets("nothing here"), Cow::Borrowed(_)));
+            register("t");
+            assert_eq!(text("status"), "status", "too short to mask");
+            assert_eq!(
+                text("a\u{2028}b\u{2029}c\u{85}"),
+                "a\\u{2028}b\\u{2029}c\\u{85}"
+            );
+        });
     }
 
     #[test]
     fn encoded_echoes_of_a_secret_are_masked() {
-        let secret = "sk/9+Zq=w7 x&y";
-        register_standing(secret);
-        let url = "https://x.test/?k=sk%2F9%2BZq%3Dw7%20x%26y&z=1";
-        assert!(!text(url).contains("sk%2F9"), "{}", text(url));
-        let lower = text("k=sk%2f9%2bZq%3dw7%20x%26y");
-        assert!(!lower.contains("%2f9"), "{lower}");
-        for prefix in ["", "a", "ab", "abc"] {
-            use base64::Engine;
-            let blob = base64::engine::general_purpose::STANDARD_NO_PAD
-                .encode(format!("{prefix}{secret}tail").as_bytes());
-            let shown = text(&format!("Basic {blob}"));
-            assert!(shown.contains(MASK), "{prefix:?}: {shown}");
-            let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .encode(format!("{prefix}{secret}").as_bytes());
-            assert!(text(&url_safe).contains(MASK), "{prefix:?}");
-        }
+        sync_scoped(&Masks::new(), || {
+            let secret = "sk/9+Zq=w7 x&y";
+            register(secret);
+            let url = "https://x.test/?k=sk%2F9%2BZq%3Dw7%20x%26y&z=1";
+            assert!(!text(url).contains("sk%2F9"), "{}", text(url));
+            let lower = text("k=sk%2f9%2bZq%3dw7%20x%26y");
+            assert!(!lower.contains("%2f9"), "{lower}");
+            for prefix in ["", "a", "ab", "abc"] {
+                use base64::Engine;
+                let blob = base64::engine::general_purpose::STANDARD_NO_PAD
+                    .encode(format!("{prefix}{secret}tail").as_bytes());
+                let shown = text(&format!("Basic {blob}"));
+                assert!(shown.contains(MASK), "{prefix:?}: {shown}");
+                let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(format!("{prefix}{secret}").as_bytes());
+                assert!(text(&url_safe).contains(MASK), "{prefix:?}");
+            }
+        });
+    }
+
+    /// The values belong to the masks of one handle: another handle's scope, or no scope at all,
+    /// masks none of them; dropping the handle's masks drops them.
+    #[test]
+    fn masks_belong_to_their_handle() {
+        let one = Masks::new();
+        let other = Masks::new();
+        sync_scoped(&one, || register("handle-one-secret"));
+        sync_scoped(&one, || assert_eq!(text("x handle-one-secret"), "x ***"));
+        sync_scoped(&other, || {
+            assert_eq!(text("x handle-one-secret"), "x handle-one-secret");
+        });
+        assert_eq!(text("x handle-one-secret"), "x handle-one-secret");
+        assert_eq!(one.registered(), (1, 0));
+        assert_eq!(other.registered(), (0, 0));
     }
 
     /// A watch reads its fleet every tick for days: the sensitive values each read registers replace the
     /// last read's instead of adding to them.
     #[test]
     fn reading_again_does_not_grow_the_registry() {
-        set_private_keys(|k| k.starts_with("sys.prop.writephonenum"));
-        let (_, before) = registered();
-        for tick in 0..100 {
+        let masks = Masks::new();
+        sync_scoped(&masks, || {
+            set_private_keys(|k| k.starts_with("sys.prop.writephonenum"));
+            for tick in 0..100 {
+                begin_read();
+                let props: Vec<(String, String)> = (0..50)
+                    .map(|i| {
+                        (
+                            "sys.prop.writephonenum".to_owned(),
+                            format!("1366{tick:03}{i:04}"),
+                        )
+                    })
+                    .collect();
+                private_properties(props.iter().map(|(k, v)| (k, v)));
+                assert!(text("echo 13660990049").contains(PRIVATE_MASK) || tick != 99);
+            }
+            assert_eq!(masks.registered(), (0, 50));
             begin_read();
-            let props: Vec<(String, String)> = (0..50)
-                .map(|i| {
-                    (
-                        "sys.prop.writephonenum".to_owned(),
-                        format!("1366{tick:03}{i:04}"),
-                    )
-                })
-                .collect();
-            private_properties(props.iter().map(|(k, v)| (k, v)));
-            assert!(text("echo 13660990049").contains(PRIVATE_MASK) || tick != 99);
-        }
-        let (_, after) = registered();
-        assert!(after <= before + 50, "{before} -> {after}");
-        begin_read();
-        assert!(!text("echo 13660990049").contains(PRIVATE_MASK));
+            assert!(!text("echo 13660990049").contains(PRIVATE_MASK));
+        });
     }
 }

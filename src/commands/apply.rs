@@ -357,7 +357,9 @@ async fn run(
         cancel: cancel.clone(),
     };
     // With no batches this only turns blocked phones into report lines.
-    let mut report: ApplyReport = crate::apply::execute(plan, &fleet.clients, &opts).await;
+    let mut report: ApplyReport = fleet
+        .run(crate::apply::execute(plan, &fleet.clients, &opts))
+        .await;
     report.overridden_guards = overridden;
     report.already_done = already_done;
     fleet.close().await?;

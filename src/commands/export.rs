@@ -75,7 +75,7 @@ pub async fn export(
     // Every account is listed side by side; one that fails fails the export (a partial spec would
     // look complete).
     let clients = &fleet.clients;
-    let listed = futures::future::join_all(providers.iter().map(|(name, config)| {
+    let listing = futures::future::join_all(providers.iter().map(|(name, config)| {
         let with = settings.with_properties && has_properties(config);
         async move {
             clients[name]
@@ -83,8 +83,9 @@ pub async fn export(
                 .await
                 .with_context(|| format!("failed to list the phones of provider `{name}`"))
         }
-    }))
-    .await;
+    }));
+    // With the fleet's masks in force: listed text is cleaned of its secrets.
+    let listed = fleet.run(listing).await;
     fleet.close().await?;
     let mut listed: Vec<Vec<crate::provider::Listed>> =
         listed.into_iter().collect::<anyhow::Result<_>>()?;

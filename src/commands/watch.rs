@@ -121,6 +121,15 @@ fn load(settings: &WatchSettings) -> anyhow::Result<Loaded> {
     Ok(Loaded { spec, scope, heal })
 }
 
+/// Give the fleet handle the webhooks' URLs to mask.
+fn mask(fleet: &Fleet, urls: &[String]) {
+    crate::redact::sync_scoped(fleet.masks(), || {
+        for u in urls {
+            crate::redact::register(u);
+        }
+    });
+}
+
 /// Open the fleet; `--simulate-reset` forgets the simulated fleet at the first open only (a reload of
 /// the spec keeps it).
 async fn open(
@@ -159,6 +168,8 @@ pub async fn watch(
     let mut loaded = load(settings)?;
     let mut stamp_now = spec::stamp(&settings.spec);
     let targets = notify::targets(&loaded.spec.spec.watch())?;
+    // The webhooks' URLs are secrets too: each fleet handle masks them.
+    let mut hook_urls = notify::urls(&targets);
     let shared = Shared::new(settings.interval);
     let addr = server::serve(&settings.listen, shared.clone()).await?;
     shared.metrics().spec_valid(true);
@@ -175,6 +186,7 @@ pub async fn watch(
     ));
     let mut interval = pace(&loaded, settings, &log, &shared);
     let mut fleet = open(&loaded, settings, global, true).await?;
+    mask(&fleet, &hook_urls);
     let mut episodes = Episodes::default();
     let mut backoff = Backoff::default();
     let cancel = Cancel::default();
@@ -200,6 +212,8 @@ pub async fn watch(
                     ));
                     loaded = new;
                     interval = pace(&loaded, settings, &log, &shared);
+                    hook_urls = notify::urls(&targets);
+                    mask(&fleet, &hook_urls);
                     notifier.set_targets(targets);
                     episodes.spec_valid();
                     shared.metrics().spec_valid(true);
@@ -207,6 +221,7 @@ pub async fn watch(
                         shared.metrics().fleet_reopened();
                         match open(&loaded, settings, global, false).await {
                             Ok(f) => {
+                                mask(&f, &hook_urls);
                                 let old = std::mem::replace(&mut fleet, f);
                                 let _ = old.close().await;
                             }
@@ -322,7 +337,8 @@ pub async fn watch(
             summary.backing_off = backoff.waiting();
             // Failed heals counted whether or not they were news.
             summary.heal_failed += episodes.repeated_failures;
-            log.tick(&summary, &events);
+            // Rendered with the fleet's masks (and the webhooks' URLs) in force.
+            crate::redact::sync_scoped(fleet.masks(), || log.tick(&summary, &events));
             if seconds > interval.as_secs_f64() {
                 log.say(&format!(
                     "tick {n} took {seconds:.1}s, longer than the interval ({}s): the next tick starts \
@@ -332,7 +348,7 @@ pub async fn watch(
             }
             if !events.is_empty() {
                 let spec_name = settings.spec.display().to_string();
-                notifier.send(Digest {
+                let digest = crate::redact::sync_scoped(fleet.masks(), || Digest {
                     json: render::watch::digest_json(
                         &spec_name,
                         unix_now() as u64,
@@ -341,6 +357,7 @@ pub async fn watch(
                     ),
                     slack: render::watch::digest_slack(&spec_name, &summary, &events),
                 });
+                notifier.send(digest);
             }
             last = Some(summary);
         }

@@ -13,6 +13,7 @@ use crate::capability::EffectiveLimits;
 use crate::census::Census;
 use crate::plan::saved::PlanKey;
 use crate::provider::{Client, Http, ObserveTarget, Target};
+use crate::redact::Masks;
 use crate::simulator::sandbox::Sandbox;
 use crate::spec::{DesiredPhone, ProviderConfig};
 use crate::state::{FleetState, Observation};
@@ -50,6 +51,9 @@ pub struct Fleet {
     sandbox: Option<Sandbox>,
     /// [`PLAN_KEY_ENV`], when the workflow sets it.
     plan_key: Option<crate::provider::Secret>,
+    /// What this handle masks in provider text: its credentials, the plan key, the sensitive values
+    /// of its spec and of its last read. Its operations run in their scope ([`Fleet::run`]).
+    masks: Arc<Masks>,
 }
 
 /// The variable of a key that seals plan files instead of the providers' credentials, for pipelines
@@ -105,8 +109,8 @@ impl Fleet {
         http: Http,
     ) -> anyhow::Result<Fleet> {
         let http = Arc::new(http);
-        // The values this handle masks are its own: the previous handle's are forgotten.
-        crate::redact::begin_fleet();
+        // The values this handle masks are its own, registered as its credentials are read.
+        let masks = Masks::new();
         let (target, sandbox) = match reach {
             Reach::Spec => (Target::Spec, None),
             Reach::Simulate { reset } => {
@@ -118,7 +122,10 @@ impl Fleet {
         let mut clients = BTreeMap::new();
         let mut missing = Vec::new();
         for (name, config) in providers {
-            match Client::connect(name, config, limits[name], http.clone(), &target) {
+            let connected = crate::redact::sync_scoped(&masks, || {
+                Client::connect(name, config, limits[name], http.clone(), &target)
+            });
+            match connected {
                 Ok(client) => {
                     clients.insert(name.clone(), client);
                 }
@@ -145,7 +152,7 @@ impl Fleet {
             .ok()
             .filter(|v| !v.is_empty())
             .map(|v| {
-                crate::redact::register(&v);
+                crate::redact::sync_scoped(&masks, || crate::redact::register(&v));
                 crate::provider::Secret::new(v)
             });
         Ok(Fleet {
@@ -153,7 +160,19 @@ impl Fleet {
             http,
             sandbox,
             plan_key,
+            masks,
         })
+    }
+
+    /// What this handle masks.
+    pub fn masks(&self) -> &Arc<Masks> {
+        &self.masks
+    }
+
+    /// Run an operation on this handle (a plan's checks, an apply) with its masks in force, so that
+    /// every answer it reads is cleaned of its secrets and sensitive values.
+    pub async fn run<F: std::future::Future>(&self, f: F) -> F::Output {
+        crate::redact::scoped(&self.masks, f).await
     }
 
     /// The deadline of the next operation.
@@ -180,6 +199,10 @@ impl Fleet {
     /// as a whole: a phone that cannot be read is [`Observation::Unreadable`], and a provider that cannot
     /// be read at all makes its own phones unreadable, nobody else's.
     pub async fn observe(&self, desired: &[DesiredPhone], events: &dyn Events) -> FleetState {
+        self.run(self.observe_scoped(desired, events)).await
+    }
+
+    async fn observe_scoped(&self, desired: &[DesiredPhone], events: &dyn Events) -> FleetState {
         // Sensitive values the last read registered are this read's to register again.
         crate::redact::begin_read();
         let mut per_provider: BTreeMap<&str, Vec<ObserveTarget>> = BTreeMap::new();
@@ -273,7 +296,10 @@ impl Fleet {
             let c = r.unwrap_or_else(|e| Census::Unknown(format!("{:#}", anyhow::Error::new(e))));
             (name.clone(), c)
         });
-        futures::future::join_all(reads).await.into_iter().collect()
+        self.run(futures::future::join_all(reads))
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// Close; the simulated fleet is saved for the next `--simulate` run (dropping the fleet saves too,

@@ -184,6 +184,20 @@ pub async fn plan(
     canary: Option<usize>,
     events: &dyn Events,
 ) -> Planned {
+    // The spec's sensitive values and keys go to the fleet's masks.
+    fleet
+        .run(plan_scoped(spec, scope, fleet, count, canary, events))
+        .await
+}
+
+async fn plan_scoped(
+    spec: &LoadedSpec,
+    scope: &Scope,
+    fleet: &Fleet,
+    count: Count,
+    canary: Option<usize>,
+    events: &dyn Events,
+) -> Planned {
     let mut warnings = Vec::new();
     if scope.targeted {
         warnings.push(Warning::Targeted {

@@ -67,7 +67,11 @@ pub async fn tick(
         match crate::ops::gate::gate(&part, false) {
             Ok(_) => match (heal.acquire)(&part) {
                 Ok(held) => {
-                    healed = Some(crate::apply::execute(&part, &fleet.clients, opts).await);
+                    healed = Some(
+                        fleet
+                            .run(crate::apply::execute(&part, &fleet.clients, opts))
+                            .await,
+                    );
                     drop(held);
                 }
                 Err(e) => busy = Some(format!("{e:#}")),

@@ -253,6 +253,18 @@ pub async fn prepare(
     opts: Options,
     events: &dyn crate::ops::fleet::Events,
 ) -> anyhow::Result<Prepared> {
+    fleet
+        .run(prepare_scoped(saved, bound, fleet, opts, events))
+        .await
+}
+
+async fn prepare_scoped(
+    saved: &PlanFile,
+    bound: &crate::plan::verify::Bound,
+    fleet: &crate::ops::fleet::Fleet,
+    opts: Options,
+    events: &dyn crate::ops::fleet::Events,
+) -> anyhow::Result<Prepared> {
     use crate::plan::verify::{self, Verdict};
     let keys = fleet.plan_keys();
     check_file(saved, opts.now, opts.max_age, &keys)?;

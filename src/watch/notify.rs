@@ -24,11 +24,17 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// One webhook.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The variable its URL came from (what messages name; the URL itself is a secret).
+    /// The variable its URL came from (what messages name; the URL itself is a secret, never said:
+    /// a failed delivery is told by its kind only, and each fleet handle of `watch` masks it too).
     pub var: String,
     url: reqwest::Url,
     /// The body it takes.
     pub format: NotifyFormat,
+}
+
+/// The URLs of `targets`, to be masked like secrets.
+pub fn urls(targets: &[Target]) -> Vec<String> {
+    targets.iter().map(|t| t.url.as_str().to_owned()).collect()
 }
 
 /// Whether `host` is a loopback address.
@@ -53,7 +59,6 @@ pub fn targets(watch: &WatchSpec) -> anyhow::Result<Vec<Target>> {
             if value.is_empty() {
                 anyhow::bail!("watch.notify: the variable `{var}` (a webhook URL) is not set");
             }
-            crate::redact::register_standing(value);
             let url = reqwest::Url::parse(value).map_err(|_| {
                 anyhow::anyhow!(
                     "watch.notify: `{var}` does not hold a URL (its value is not shown)"
