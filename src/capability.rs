@@ -136,7 +136,8 @@ static KOOPHONE: Capability = Capability {
     traffic: false,
     properties: false,
     id_max_len: Some(32),
-    // 32 per the 2024 page; newer pages say 100, so `limits.batch_size` may raise it that far.
+    // 32 per the 2024 page; newer pages say 100, so `limits.batch_size` may raise it that far (with
+    // the workflow's PHONEFLEET_ALLOW_RAISED_LIMITS=1: a spec may only lower the defaults).
     observe: BatchLimit {
         default: 32,
         max: Some(100),

@@ -315,8 +315,12 @@ pub fn private_properties<'a>(props: impl IntoIterator<Item = (&'a String, &'a S
 
 /// `s` with every registered secret replaced by [`MASK`].
 pub fn secrets(s: &str) -> Cow<'_, str> {
-    match with_masks(|m| m.secrets.replace(s, MASK).into_owned()) {
-        Some(masked) if masked != s => Cow::Owned(masked),
+    // Nothing is copied unless something is masked: this runs on every id a listing shows.
+    match with_masks(|m| match m.secrets.replace(s, MASK) {
+        Cow::Owned(masked) => Some(masked),
+        Cow::Borrowed(_) => None,
+    }) {
+        Some(Some(masked)) => Cow::Owned(masked),
         _ => Cow::Borrowed(s),
     }
 }
@@ -342,8 +346,11 @@ pub fn secrets_in_bytes(body: &mut Vec<u8>) {
 
 /// `s` with the sensitive values of the masks in force replaced by [`PRIVATE_MASK`].
 fn private(s: &str) -> Cow<'_, str> {
-    match with_masks(|m| m.private.replace(s, PRIVATE_MASK).into_owned()) {
-        Some(masked) if masked != s => Cow::Owned(masked),
+    match with_masks(|m| match m.private.replace(s, PRIVATE_MASK) {
+        Cow::Owned(masked) => Some(masked),
+        Cow::Borrowed(_) => None,
+    }) {
+        Some(Some(masked)) => Cow::Owned(masked),
         _ => Cow::Borrowed(s),
     }
 }

@@ -103,13 +103,8 @@ impl Route {
                 Some(ProviderKind::Geelark)
             }
             Route::KpStatus | Route::KpList => Some(ProviderKind::Koophone),
-            Route::SimPhones
-            | Route::SimStats
-            | Route::SimLog
-            | Route::SimSetPhone
-            | Route::SimFaults
-            | Route::SimSetFaults
-            | Route::Unknown => None,
+            // The simulator's own routes, and unknown ones, belong to no provider.
+            _ => None,
         }
     }
 
