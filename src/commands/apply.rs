@@ -83,18 +83,26 @@ fn overrides(settings: &ApplySettings) -> Overrides {
     }
 }
 
-/// Take the account locks of these providers for this apply (see [`crate::ops::lock`]).
-fn lock(
+/// Take the account locks of these providers for this apply (see [`crate::ops::lock`]), waiting up to
+/// `--lock-timeout` on the blocking pool, so that the runtime's one thread stays free meanwhile.
+async fn lock(
     providers: &std::collections::BTreeMap<String, crate::spec::ProviderConfig>,
     settings: &ApplySettings,
 ) -> anyhow::Result<crate::ops::lock::Held> {
-    crate::ops::lock::acquire(
-        &crate::ops::lock::dir(),
-        providers,
-        settings.connect.simulate,
-        settings.lock_timeout,
-        &format!("apply {}", settings.file.display()),
-    )
+    let providers = providers.clone();
+    let simulated = settings.connect.simulate;
+    let wait = settings.lock_timeout;
+    let command = format!("apply {}", settings.file.display());
+    tokio::task::spawn_blocking(move || {
+        crate::ops::lock::acquire(
+            &crate::ops::lock::dir(),
+            &providers,
+            simulated,
+            wait,
+            &command,
+        )
+    })
+    .await?
 }
 
 async fn from_spec(
@@ -114,7 +122,7 @@ async fn from_spec(
         &crate::spec::Use::of(settings.connect.simulate),
     )?;
     let scope = Scope::of(&loaded, &settings.connect.selection, overrides(settings))?;
-    let _lock = lock(&scope.providers, settings)?;
+    let _lock = lock(&scope.providers, settings).await?;
     let fleet = super::plan::open_fleet(&scope, &settings.connect, global, deadline, false).await?;
     let bars = render::progress::ReadBars::new(global.progress);
     let made = crate::ops::plan::plan(&loaded, &scope, &fleet, Count::No, settings.canary, &bars);
@@ -232,7 +240,7 @@ async fn from_saved(
         )
     })?;
     let bound = verify::against_spec(&saved, &spec)?;
-    let _lock = lock(&bound.providers, settings)?;
+    let _lock = lock(&bound.providers, settings).await?;
     let limits = crate::capability::limits_for(&bound.providers, overrides(settings));
     // A saved simulated plan runs against the saved simulated fleet, never a reset one.
     let reach = if settings.connect.simulate {
