@@ -101,12 +101,8 @@ enum Group {
 struct Registry(RwLock<Set>);
 
 impl Registry {
-    const fn new() -> Registry {
-        Registry(RwLock::new(Set {
-            fleet: Vec::new(),
-            read: Vec::new(),
-            compiled: None,
-        }))
+    fn new() -> Registry {
+        Registry(RwLock::new(Set::default()))
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Set> {
@@ -313,16 +309,21 @@ pub fn private_properties<'a>(props: impl IntoIterator<Item = (&'a String, &'a S
     });
 }
 
-/// `s` with every registered secret replaced by [`MASK`].
-pub fn secrets(s: &str) -> Cow<'_, str> {
-    // Nothing is copied unless something is masked: this runs on every id a listing shows.
-    match with_masks(|m| match m.secrets.replace(s, MASK) {
+/// `s` with the values of one registry of the masks in force replaced by `mask`. Nothing is copied
+/// unless something is masked: this runs on every id a listing shows.
+fn masked<'a>(s: &'a str, registry: fn(&Masks) -> &Registry, mask: &str) -> Cow<'a, str> {
+    match with_masks(|m| match registry(m).replace(s, mask) {
         Cow::Owned(masked) => Some(masked),
         Cow::Borrowed(_) => None,
     }) {
         Some(Some(masked)) => Cow::Owned(masked),
         _ => Cow::Borrowed(s),
     }
+}
+
+/// `s` with every registered secret replaced by [`MASK`].
+pub fn secrets(s: &str) -> Cow<'_, str> {
+    masked(s, |m| &m.secrets, MASK)
 }
 
 /// Raw bytes (a response body) with every registered secret replaced by [`MASK`], in one pass; a body
@@ -346,13 +347,7 @@ pub fn secrets_in_bytes(body: &mut Vec<u8>) {
 
 /// `s` with the sensitive values of the masks in force replaced by [`PRIVATE_MASK`].
 fn private(s: &str) -> Cow<'_, str> {
-    match with_masks(|m| match m.private.replace(s, PRIVATE_MASK) {
-        Cow::Owned(masked) => Some(masked),
-        Cow::Borrowed(_) => None,
-    }) {
-        Some(Some(masked)) => Cow::Owned(masked),
-        _ => Cow::Borrowed(s),
-    }
+    masked(s, |m| &m.private, PRIVATE_MASK)
 }
 
 /// Whether a character would act on a terminal or reorder text instead of being shown.

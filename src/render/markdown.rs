@@ -300,18 +300,24 @@ fn folded_line(provider: &str, actions: &str, phones: usize) -> String {
     )
 }
 
-/// Room the folded lines of `groups` take at most (every one of their (provider, actions) keys).
-fn fold_reserve(groups: &[Vec<&PhoneChange>]) -> usize {
-    let mut keys: BTreeMap<(&str, String), usize> = BTreeMap::new();
+/// The folded lines of `groups`, one per (provider, actions) in the order they first come.
+fn folded_lines<'a>(groups: impl Iterator<Item = &'a Vec<&'a PhoneChange>>) -> String {
+    let mut keys: Vec<((&str, String), usize)> = Vec::new();
     for g in groups {
-        *keys
-            .entry((g[0].provider.as_str(), action_list(&g[0].actions)))
-            .or_default() += g.len();
+        let key = (g[0].provider.as_str(), action_list(&g[0].actions));
+        match keys.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += g.len(),
+            None => keys.push((key, g.len())),
+        }
     }
     keys.iter()
-        .map(|((p, a), n)| folded_line(p, a, *n).len())
-        .sum::<usize>()
-        + DETAILS_FRAME
+        .map(|((provider, actions), n)| folded_line(provider, actions, *n))
+        .collect()
+}
+
+/// Room the folded lines of `groups` take at most (every one of their (provider, actions) keys).
+fn fold_reserve(groups: &[Vec<&PhoneChange>]) -> usize {
+    folded_lines(groups.iter()).len() + DETAILS_FRAME
 }
 
 /// The `<details>` tags, the summary and the fences around a block's diff.
@@ -373,23 +379,14 @@ fn details(
             }
         }
     }
-    let mut diff = String::new();
-    let mut folded: Vec<((&str, String), usize)> = Vec::new();
-    for (g, c) in groups.iter().zip(&chosen) {
-        match c {
-            Some(block) => diff.push_str(block),
-            None => {
-                let key = (g[0].provider.as_str(), action_list(&g[0].actions));
-                match folded.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, n)) => *n += g.len(),
-                    None => folded.push((key, g.len())),
-                }
-            }
-        }
-    }
-    for ((provider, actions), n) in &folded {
-        diff.push_str(&folded_line(provider, actions, *n));
-    }
+    let mut diff: String = chosen.iter().flatten().map(|b| b.as_str()).collect();
+    diff.push_str(&folded_lines(
+        groups
+            .iter()
+            .zip(&chosen)
+            .filter(|(_, c)| c.is_none())
+            .map(|(g, _)| g),
+    ));
     let fence = fence_for(&diff);
     let _ = write!(out, "{fence}diff\n{diff}{fence}\n");
     let _ = writeln!(out, "\n</details>\n");

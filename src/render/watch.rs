@@ -86,6 +86,9 @@ pub struct Group {
     /// The phones, `name (id)`, the first [`GROUP_PHONES`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub phones: Vec<String>,
+    /// The group's first event, in the tick's events (a group of one is said in its own words).
+    #[serde(skip)]
+    first: usize,
 }
 
 /// Phones named per folded group in the digest and in a log without `-v`.
@@ -107,8 +110,8 @@ fn rank(kind: Kind) -> u8 {
 /// A tick's events folded, in the order a person reads them; `all_phones` keeps every phone's name
 /// (`-v`, and the log of a small tick) instead of the first [`GROUP_PHONES`].
 pub fn fold(events: &[Event], all_phones: bool) -> Vec<Group> {
-    let mut groups: Vec<(Group, usize)> = Vec::new();
-    for e in events {
+    let mut groups: Vec<Group> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
         let detail = match &e.phone_id {
             Some(id) => super::wrap::normalise(&e.detail, id),
             None => e.detail.clone(),
@@ -117,11 +120,11 @@ pub fn fold(events: &[Event], all_phones: bool) -> Vec<Group> {
             .phone_id
             .as_deref()
             .map(|id| crate::spec::label(e.name.as_deref(), id));
-        let found = groups.iter_mut().find(|(g, _)| {
+        let found = groups.iter_mut().find(|g| {
             g.kind == e.kind && g.provider == e.provider && g.detail == detail && g.to_do == e.to_do
         });
         match found {
-            Some((g, _)) => {
+            Some(g) => {
                 g.count += 1;
                 if let Some(l) = label
                     && (all_phones || g.phones.len() < GROUP_PHONES)
@@ -129,44 +132,28 @@ pub fn fold(events: &[Event], all_phones: bool) -> Vec<Group> {
                     g.phones.push(l);
                 }
             }
-            None => {
-                let n = groups.len();
-                groups.push((
-                    Group {
-                        kind: e.kind,
-                        provider: e.provider.clone(),
-                        // One event keeps its own words.
-                        detail: detail.clone(),
-                        to_do: e.to_do.clone(),
-                        count: 1,
-                        phones: label.into_iter().collect(),
-                    },
-                    n,
-                ));
-            }
+            None => groups.push(Group {
+                kind: e.kind,
+                provider: e.provider.clone(),
+                detail,
+                to_do: e.to_do.clone(),
+                count: 1,
+                phones: label.into_iter().collect(),
+                first: i,
+            }),
         }
     }
-    groups.sort_by_key(|(g, first)| (rank(g.kind), *first));
-    groups.into_iter().map(|(g, _)| g).collect()
+    groups.sort_by_key(|g| (rank(g.kind), g.first));
+    groups
 }
 
 /// One folded group for a person: an event line for one phone, a counted line and its phones for more.
 pub fn group_lines(g: &Group, events: &[Event]) -> Vec<String> {
-    if g.count == 1 {
+    if g.count == 1
+        && let Some(e) = events.get(g.first)
+    {
         // The event itself, in its own words (its id not taken out).
-        let e = events.iter().find(|e| {
-            e.kind == g.kind
-                && e.provider == g.provider
-                && e.to_do == g.to_do
-                && e.phone_id
-                    .as_deref()
-                    .map(|id| crate::spec::label(e.name.as_deref(), id))
-                    .as_ref()
-                    == g.phones.first()
-        });
-        if let Some(e) = e {
-            return vec![event_line(e)];
-        }
+        return vec![event_line(e)];
     }
     let mut line = format!(
         "{} {} / {}: {}",

@@ -397,9 +397,14 @@ fn yaml_to_json(v: serde_yaml::Value, at: &NodePath<'_>, report: &mut Report<'_>
 
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::validator_for(&super::json_schema()).expect("the generated schema compiles")
-    })
+    VALIDATOR
+        .get_or_init(|| jsonschema::validator_for(schema()).expect("the generated schema compiles"))
+}
+
+/// The spec's JSON Schema, generated once a run (the validator and "fields allowed here" read it).
+fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(super::json_schema)
 }
 
 /// What the schema refused, for setting it aside before the semantic checks.
@@ -671,9 +676,9 @@ fn allowed_fields(pointer: &str) -> String {
         }
         node
     }
-    let schema = super::json_schema();
+    let schema = schema();
     let defs = &schema["$defs"];
-    let mut node = resolve(defs, &schema);
+    let mut node = resolve(defs, schema);
     for seg in pointer.split('/').skip(1) {
         let next = if seg.parse::<usize>().is_ok() && node["items"].is_object() {
             &node["items"]
