@@ -53,6 +53,36 @@ pub struct Capability {
     pub concurrency: u32,
     /// Why power cannot be managed, for blocked plan entries.
     pub no_power_reason: &'static str,
+    /// The names a phone may be given, when the kind can rename one (one phone a call).
+    pub name_rule: Option<NameRule>,
+}
+
+/// The names a kind accepts for a phone.
+#[derive(Debug, Clone, Copy)]
+pub struct NameRule {
+    /// Longest name, in characters.
+    pub max_chars: usize,
+    /// Whether a character may appear in a name.
+    pub allowed: fn(char) -> bool,
+    /// The rule in words, for validation errors.
+    pub says: &'static str,
+}
+
+/// Renames go one phone a call (CPH update_phone_name, GeeLark phone/detail/update).
+const ONE_A_CALL: BatchLimit = BatchLimit {
+    default: 1,
+    max: Some(1),
+};
+
+/// CPH phone names (providers.md 10.1.1): letters, digits, `-`, `_` and Chinese characters, at most 60.
+/// The English page leaves Chinese out; the Chinese page and the SDK's model allow it.
+fn cph_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_' || ('\u{4e00}'..='\u{9fa5}').contains(&c)
+}
+
+/// GeeLark documents only a length (`name`, at most 100): any printable character.
+fn geelark_name_char(c: char) -> bool {
+    !c.is_control()
 }
 
 /// How far under a provider's documented rate limits phonefleet keeps, in percent, unless the spec's
@@ -105,6 +135,11 @@ static HUAWEI_CPH: Capability = Capability {
     requests_per_hour: None,
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "",
+    name_rule: Some(NameRule {
+        max_chars: 60,
+        allowed: cph_name_char,
+        says: "letters, digits, `-`, `_` and Chinese characters",
+    }),
 };
 
 static GEELARK: Capability = Capability {
@@ -128,6 +163,11 @@ static GEELARK: Capability = Capability {
     requests_per_hour: Some(24_000),
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "",
+    name_rule: Some(NameRule {
+        max_chars: 100,
+        allowed: geelark_name_char,
+        says: "any printable character",
+    }),
 };
 
 static KOOPHONE: Capability = Capability {
@@ -150,17 +190,13 @@ static KOOPHONE: Capability = Capability {
     requests_per_hour: None,
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
+    name_rule: None,
 };
 
 impl Capability {
     /// Whether this kind can carry out `action` at all.
     pub fn supports(&self, action: &Action) -> bool {
-        match action {
-            Action::Start | Action::Stop => self.power,
-            Action::SetTraffic(_) => self.traffic,
-            // Restarting is how CPH properties take effect; only CPH manages them.
-            Action::SetProperties | Action::Restart => self.properties,
-        }
+        crate::attribute::supports(self.kind, action)
     }
 
     /// The batch limit row for an action.
@@ -169,6 +205,8 @@ impl Capability {
             Action::Start | Action::Stop | Action::Restart => self.power_batch,
             Action::SetTraffic(_) => self.traffic_batch,
             Action::SetProperties => self.properties_batch,
+            Action::Rename if self.name_rule.is_some() => ONE_A_CALL,
+            Action::Rename => NOT_OFFERED,
         }
     }
 

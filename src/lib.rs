@@ -27,6 +27,7 @@
 //! - [`error`]: exit codes, hints, printing the final error.
 
 pub mod apply;
+pub mod attribute;
 pub mod capability;
 pub mod census;
 pub mod cli;

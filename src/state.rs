@@ -32,6 +32,10 @@ pub struct ObservedPhone {
     pub traffic: Option<Traffic>,
     /// Current properties (huawei-cph, read only when the spec declares some).
     pub properties: Option<Properties>,
+    /// The name the provider shows (CPH `phone_name`, GeeLark `serialName`), cleaned like any provider
+    /// text; read with the status at no extra cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl ObservedPhone {
@@ -42,7 +46,14 @@ impl ObservedPhone {
             power: normalise(kind, raw_status),
             traffic: None,
             properties: None,
+            name: None,
         }
+    }
+
+    /// The same phone with the name its provider shows (cleaned: it is shown and compared).
+    pub fn named(mut self, name: Option<&str>) -> ObservedPhone {
+        self.name = name.map(crate::redact::text).filter(|n| !n.is_empty());
+        self
     }
 }
 

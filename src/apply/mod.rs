@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use crate::plan::{Action, Plan};
 use crate::provider::{Client, ObserveTarget, PhoneError};
-use crate::spec::{DesiredPhone, PowerState};
-use crate::state::{Observation, Power};
+use crate::spec::DesiredPhone;
+use crate::state::Observation;
 
 /// What happened to one phone's action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,32 +239,7 @@ pub(crate) fn reached(
     let Observation::Found(o) = obs else {
         return false;
     };
-    match action {
-        Action::Start => {
-            o.power == Power::Running || (in_progress_counts && o.power == Power::Transitioning)
-        }
-        Action::Stop => {
-            o.power == Power::Stopped || (in_progress_counts && o.power == Power::Transitioning)
-        }
-        // A running phone shows no sign of a restart: after a lost answer only one on its way counts
-        // (a second restart is harmless); once its job is done, running is the restart's result.
-        // It carried the phone's new properties: done when the phone runs with them.
-        Action::Restart => {
-            if in_progress_counts {
-                o.power == Power::Transitioning
-            } else {
-                o.power == Power::Running && properties_match(d, o)
-            }
-        }
-        Action::SetTraffic(t) => o.traffic == Some(*t),
-        Action::SetProperties => properties_match(d, o),
-    }
-}
-
-/// Whether every declared property shows its declared value.
-fn properties_match(d: &DesiredPhone, o: &crate::state::ObservedPhone) -> bool {
-    let current = o.properties.clone().unwrap_or_default();
-    d.properties.iter().all(|(k, v)| v.matches(current.get(k)))
+    crate::attribute::of(action).reached(action, d, o, in_progress_counts)
 }
 
 pub(crate) fn targets_for(
@@ -272,9 +247,13 @@ pub(crate) fn targets_for(
     desired: &HashMap<&str, &DesiredPhone>,
 ) -> Vec<ObserveTarget> {
     ids.iter()
-        .map(|id| ObserveTarget {
-            id: (*id).to_owned(),
-            properties: desired.get(id).is_some_and(|d| !d.properties.is_empty()),
+        .map(|id| match desired.get(id) {
+            Some(d) => ObserveTarget::for_phone(d),
+            None => ObserveTarget {
+                id: (*id).to_owned(),
+                properties: false,
+                name: false,
+            },
         })
         .collect()
 }
@@ -305,12 +284,17 @@ pub(crate) async fn converge(
         let mut targets: Vec<ObserveTarget> = Vec::new();
         for (id, action) in &waiting {
             // A restart carried new properties: its phone is read with them.
-            let properties = matches!(action, Action::SetProperties | Action::Restart);
+            let properties = action.carries_properties();
+            let name = *action == Action::Rename;
             match targets.last_mut() {
-                Some(t) if t.id == *id => t.properties |= properties,
+                Some(t) if t.id == *id => {
+                    t.properties |= properties;
+                    t.name |= name;
+                }
                 _ => targets.push(ObserveTarget {
                     id: id.clone(),
                     properties,
+                    name,
                 }),
             }
         }
@@ -348,11 +332,9 @@ pub(crate) async fn converge(
         interval = (interval * 3 / 2).min(Duration::from_secs(5));
     }
     for (id, action) in waiting {
-        let want = match action {
-            Action::Start | Action::Restart => PowerState::Running.as_str().to_owned(),
-            Action::Stop => PowerState::Stopped.as_str().to_owned(),
-            Action::SetTraffic(t) => format!("traffic {}", t.as_str()),
-            Action::SetProperties => "the new properties".to_owned(),
+        let want = match run.desired.get(id.as_str()) {
+            Some(d) => crate::attribute::of(&action).goal(&action, d),
+            None => "the change".to_owned(),
         };
         outcomes.insert(
             (id, action),
@@ -480,7 +462,7 @@ async fn execute_now(
                 phone_id: c.phone_id.clone(),
                 name: c.name.clone(),
                 action: Some(*a),
-                keys: if matches!(a, Action::SetProperties | Action::Restart) {
+                keys: if a.carries_properties() {
                     c.after
                         .properties
                         .iter()

@@ -210,10 +210,7 @@ impl Fleet {
             per_provider
                 .entry(d.provider.as_str())
                 .or_default()
-                .push(ObserveTarget {
-                    id: d.id.clone(),
-                    properties: !d.properties.is_empty(),
-                });
+                .push(ObserveTarget::for_phone(d));
         }
         let base: BTreeMap<String, usize> = self
             .clients

@@ -157,6 +157,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
                     protect: false,
                     restart: crate::spec::RestartPolicy::Never,
                     labels: Default::default(),
+                    manage_name: p.after.name.is_some(),
                 },
                 fingerprint: String::new(),
                 read_properties: false,
@@ -177,6 +178,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
                     .map(|id| BatchPhone {
                         id: id.clone(),
                         properties: Default::default(),
+                        name: None,
                     })
                     .collect(),
                 canary: b.canary,

@@ -205,6 +205,7 @@ fn describe(actions: &[Action]) -> String {
             Action::SetTraffic(_) => "to re-route",
             Action::SetProperties => "properties differ",
             Action::Restart => "to restart",
+            Action::Rename => "to rename",
         })
         .collect::<Vec<_>>()
         .join(", ")

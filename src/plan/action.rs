@@ -1,15 +1,20 @@
-//! The changes phonefleet can make to one phone, in the order they run inside one apply.
+//! The changes phonefleet can make to one phone, in the order they run inside one apply, and what each
+//! is called where a person or a script reads it. Which attribute plans an action, and how it is
+//! confirmed, is that attribute's module ([`crate::attribute`]).
 
 use serde::{Deserialize, Serialize};
 
 use crate::spec::Traffic;
 
 /// One change to one phone. The derive order of variants is the order of one phone's changes in an
-/// apply (providers.md 0.3): properties, then traffic, then power, so a phone started in the same apply
-/// boots with its new properties.
+/// apply (providers.md 0.3): the name first (GeeLark refuses a detail update while a phone starts),
+/// then properties, traffic, power, so a phone started in the same apply boots with its new properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action", content = "value")]
 pub enum Action {
+    /// Rename the phone at the provider (`names: manage`; CPH update_phone_name, GeeLark
+    /// phone/detail/update), one phone a call. The new name is the declared one.
+    Rename,
     /// Update the declared `sys.prop` keys (CPH batch-update-property).
     SetProperties,
     /// Re-route traffic (CPH phones-traffic); batches are per target route.
@@ -23,27 +28,125 @@ pub enum Action {
     Restart,
 }
 
-impl Action {
-    /// The name used in plans and reports: `set_properties`, `set_traffic`, `stop`, `start`, `restart`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Action::SetProperties => "set_properties",
-            Action::SetTraffic(_) => "set_traffic",
-            Action::Stop => "stop",
-            Action::Start => "start",
-            Action::Restart => "restart",
+/// An action without its payload: what summaries, heal policies and reports count by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// [`Action::Start`].
+    Start,
+    /// [`Action::Stop`].
+    Stop,
+    /// [`Action::SetTraffic`].
+    SetTraffic,
+    /// [`Action::SetProperties`].
+    SetProperties,
+    /// [`Action::Restart`].
+    Restart,
+    /// [`Action::Rename`].
+    Rename,
+}
+
+/// How one kind of action is named and counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Words {
+    /// In plans, reports, JSON and `watch.heal`: `set_traffic`.
+    pub name: &'static str,
+    /// In the summary line: `to re-route`.
+    pub verb: &'static str,
+    /// Written in the summary line even at 0 (the four of the first format); others only when some.
+    pub always_counted: bool,
+}
+
+impl ActionKind {
+    /// Every kind, in the order summaries list them (the JSON summary's key order).
+    pub const ALL: [ActionKind; 6] = [
+        ActionKind::Start,
+        ActionKind::Stop,
+        ActionKind::SetTraffic,
+        ActionKind::SetProperties,
+        ActionKind::Restart,
+        ActionKind::Rename,
+    ];
+
+    /// Its words.
+    pub fn words(self) -> Words {
+        let (name, verb, always_counted) = match self {
+            ActionKind::Start => ("start", "to start", true),
+            ActionKind::Stop => ("stop", "to stop", true),
+            ActionKind::SetTraffic => ("set_traffic", "to re-route", true),
+            ActionKind::SetProperties => ("set_properties", "to update properties", true),
+            ActionKind::Restart => ("restart", "to restart", false),
+            ActionKind::Rename => ("rename", "to rename", false),
+        };
+        Words {
+            name,
+            verb,
+            always_counted,
         }
+    }
+
+    /// `set_traffic`.
+    pub fn name(self) -> &'static str {
+        self.words().name
+    }
+
+    /// The kind named `name` ([`ActionKind::name`]).
+    pub fn from_name(name: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl Action {
+    /// Its kind.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Rename => ActionKind::Rename,
+            Action::SetProperties => ActionKind::SetProperties,
+            Action::SetTraffic(_) => ActionKind::SetTraffic,
+            Action::Stop => ActionKind::Stop,
+            Action::Start => ActionKind::Start,
+            Action::Restart => ActionKind::Restart,
+        }
+    }
+
+    /// The name used in plans and reports: `set_properties`, `set_traffic`, `stop`, `start`, `restart`,
+    /// `rename`.
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
     }
 
     /// Parse a name as written by [`Action::name`], with the route for `set_traffic`.
     pub fn from_name(name: &str, traffic: Option<Traffic>) -> Option<Action> {
-        match name {
-            "set_properties" => Some(Action::SetProperties),
-            "set_traffic" => traffic.map(Action::SetTraffic),
-            "stop" => Some(Action::Stop),
-            "start" => Some(Action::Start),
-            "restart" => Some(Action::Restart),
-            _ => None,
+        Some(match ActionKind::from_name(name)? {
+            ActionKind::Rename => Action::Rename,
+            ActionKind::SetProperties => Action::SetProperties,
+            ActionKind::SetTraffic => Action::SetTraffic(traffic?),
+            ActionKind::Stop => Action::Stop,
+            ActionKind::Start => Action::Start,
+            ActionKind::Restart => Action::Restart,
+        })
+    }
+
+    /// Whether its call carries the phone's changed properties (a restart carries them too).
+    pub fn carries_properties(&self) -> bool {
+        matches!(self, Action::SetProperties | Action::Restart)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_name_and_parses_back() {
+        let names: std::collections::BTreeSet<&str> =
+            ActionKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names.len(), ActionKind::ALL.len());
+        for k in ActionKind::ALL {
+            assert_eq!(ActionKind::from_name(k.name()), Some(k));
+            let a = Action::from_name(k.name(), Some(Traffic::Direct)).unwrap();
+            assert_eq!(a.kind(), k);
         }
+        assert_eq!(Action::from_name("set_traffic", None), None);
     }
 }

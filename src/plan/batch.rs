@@ -13,6 +13,9 @@ pub struct BatchPhone {
     /// For `set_properties`: the keys to write and their values (only those that differ).
     #[serde(default, skip_serializing_if = "DesiredProperties::is_empty")]
     pub properties: DesiredProperties,
+    /// For `rename`: the name to give it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// One API call of an apply.

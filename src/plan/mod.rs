@@ -16,17 +16,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use action::Action;
+pub use action::{Action, ActionKind};
 pub use batch::{Batch, BatchPhone};
 pub use guard::{GuardCheck, Policy};
 pub use sensitive::Sensitive;
 pub use view::{PhoneView, fingerprint};
 
 use crate::capability::{self, EffectiveLimits};
-use crate::spec::{
-    DesiredPhone, DesiredProperties, PowerState, Properties, ProviderConfig, ProviderKind,
-    RestartPolicy,
-};
+use crate::spec::{DesiredPhone, DesiredProperties, Properties, ProviderConfig, ProviderKind};
 use crate::state::{self, FleetState, Observation, Power};
 
 /// Everything `compute` reads.
@@ -94,17 +91,9 @@ pub struct Converging {
 /// Counts for the summary line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
-    /// Phones to start.
-    pub start: usize,
-    /// Phones to stop.
-    pub stop: usize,
-    /// Phones to re-route.
-    pub set_traffic: usize,
-    /// Phones whose properties change.
-    pub set_properties: usize,
-    /// Running phones restarted so that new properties take effect.
+    /// Phones per kind of action (a phone counts once for each action it has).
     #[serde(default)]
-    pub restart: usize,
+    pub actions: BTreeMap<ActionKind, usize>,
     /// Blocked phones (the unreadable ones included).
     pub blocked: usize,
     /// Phones that could not be read.
@@ -135,18 +124,17 @@ pub struct Summary {
 impl Summary {
     /// Count one more change of this action.
     pub fn count(&mut self, action: &Action) {
-        match action {
-            Action::Start => self.start += 1,
-            Action::Stop => self.stop += 1,
-            Action::SetTraffic(_) => self.set_traffic += 1,
-            Action::SetProperties => self.set_properties += 1,
-            Action::Restart => self.restart += 1,
-        }
+        *self.actions.entry(action.kind()).or_default() += 1;
+    }
+
+    /// Changes of one kind.
+    pub fn of(&self, kind: ActionKind) -> usize {
+        self.actions.get(&kind).copied().unwrap_or(0)
     }
 
     /// Changes in all: one per phone and action.
     pub fn changes(&self) -> usize {
-        self.start + self.stop + self.set_traffic + self.set_properties + self.restart
+        self.actions.values().sum()
     }
 
     /// Mutating calls in all.
@@ -156,13 +144,7 @@ impl Summary {
 
     /// Phones with at least one change or a block.
     pub fn has_drift(&self) -> bool {
-        self.start
-            + self.stop
-            + self.set_traffic
-            + self.set_properties
-            + self.restart
-            + self.blocked
-            > 0
+        self.changes() + self.blocked > 0
     }
 }
 
@@ -260,7 +242,6 @@ fn decide(
     d: &DesiredPhone,
     obs: &Observation,
 ) -> (Vec<Action>, Option<String>, Vec<String>) {
-    let cap = capability::of(kind);
     let o = match obs {
         Observation::NotFound => {
             return (
@@ -293,11 +274,11 @@ fn decide(
         // In transition: nothing is sent to it now. It is drift only if something is to change or it
         // is on its way away from its declared state; otherwise it matches (or is converging, which
         // `transition` reports).
-        let others = d
-            .properties
+        let others = crate::attribute::ALL
             .iter()
-            .any(|(k, v)| !v.matches(o.properties.as_ref().and_then(|p| p.get(k))))
-            || d.traffic.is_some_and(|t| o.traffic != Some(t));
+            .filter(|a| a.declared(d))
+            .filter_map(|a| a.diff(d, o))
+            .any(|a| !matches!(a, Action::Start | Action::Stop));
         let toward = (crate::provider::dialect::of(kind).toward)(o.raw_status);
         let away = d.state.is_some_and(|s| toward != Some(s));
         if others || away {
@@ -315,57 +296,17 @@ fn decide(
     }
     let mut actions = Vec::new();
     let mut notes = Vec::new();
-    let changed: Vec<&String> = d
-        .properties
-        .iter()
-        .filter(|(k, v)| !v.matches(o.properties.as_ref().and_then(|p| p.get(*k))))
-        .map(|(k, _)| k)
-        .collect();
-    if !changed.is_empty() {
-        actions.push(Action::SetProperties);
-    }
-    if let Some(t) = d.traffic
-        && o.traffic != Some(t)
-    {
-        actions.push(Action::SetTraffic(t));
-    }
-    let power = match (d.state, o.power) {
-        (Some(PowerState::Running), Power::Stopped) => Some(Action::Start),
-        (Some(PowerState::Stopped), Power::Running) => Some(Action::Stop),
-        _ => None,
-    };
-    if let Some(p) = power {
-        if !cap.power {
-            return (Vec::new(), Some(cap.no_power_reason.to_owned()), Vec::new());
-        }
-        actions.push(p);
-    }
-    let stays_running = o.power == Power::Running && power.is_none();
-    let restart_keys = crate::provider::dialect::of(kind).restart_keys;
-    let needs_restart: Vec<&&String> = changed
-        .iter()
-        .filter(|k| restart_keys.contains(&k.as_str()))
-        .collect();
-    if stays_running && !needs_restart.is_empty() {
-        let wanted = d.restart == RestartPolicy::WhenNeeded && cap.supports(&Action::Restart);
-        // A protected phone carries live work: phonefleet does not restart it either.
-        let restart = wanted && !d.protect;
-        for k in &needs_restart {
-            notes.push(if restart {
-                format!("`{k}` takes effect after restart: set with the restart, in one call")
-            } else if wanted {
-                format!("`{k}` takes effect after restart; the phone is protected, so phonefleet does not restart it")
-            } else {
-                format!("`{k}` takes effect after restart")
-            });
-        }
-        if restart {
-            // The new properties travel with the restart (batch-restart's per-phone `property`): one
-            // call and one job, so no interruption can leave the properties set and the restart owed.
-            actions.retain(|a| *a != Action::SetProperties);
-            actions.push(Action::Restart);
+    for a in crate::attribute::ALL.iter().filter(|a| a.declared(d)) {
+        if let Some(action) = a.diff(d, o) {
+            // What validation lets through but the kind cannot do (power on KooPhone) blocks the
+            // phone, saying why.
+            if let Err(why) = a.supported_by(kind) {
+                return (Vec::new(), Some(why.to_owned()), Vec::new());
+            }
+            actions.push(action);
         }
     }
+    crate::attribute::restart_rule(kind, d, o, &mut actions, &mut notes);
     (actions, None, notes)
 }
 
@@ -411,7 +352,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
             blocked,
             notes,
             fingerprint: fingerprint(d, obs),
-            read_properties: !d.properties.is_empty(),
+            read_properties: crate::attribute::ALL.iter().any(|a| a.read_per_phone(d)),
             unreadable: matches!(obs, Observation::Unreadable(_)),
             desired: d.clone(),
         });
@@ -520,7 +461,7 @@ pub fn batches_for(
         let rest = !canaries.contains(&(c.provider.as_str(), c.phone_id.as_str()));
         for (wave, a) in c.actions.iter().enumerate() {
             // A restart after property changes carries them (see `decide`).
-            let properties = if matches!(a, Action::SetProperties | Action::Restart) {
+            let properties = if a.carries_properties() {
                 let current = match observed.get(&c.provider, &c.phone_id) {
                     Some(Observation::Found(o)) => o.properties.clone().unwrap_or_default(),
                     _ => Properties::new(),
@@ -540,6 +481,9 @@ pub fn batches_for(
                 .push(BatchPhone {
                     id: c.phone_id.clone(),
                     properties,
+                    name: (*a == Action::Rename)
+                        .then(|| c.desired.managed_name().map(str::to_owned))
+                        .flatten(),
                 });
         }
     }

@@ -308,11 +308,7 @@ pub fn phones_of(plan: &Plan, keys: &BTreeMap<String, PlanKey>) -> anyhow::Resul
             phone_id: c.phone_id.clone(),
             name: c.name.clone(),
             actions: c.actions.iter().map(action_name).collect(),
-            keys: if c
-                .actions
-                .iter()
-                .any(|a| matches!(a, super::Action::SetProperties | super::Action::Restart))
-            {
+            keys: if c.actions.iter().any(super::Action::carries_properties) {
                 c.desired
                     .properties
                     .iter()
@@ -553,6 +549,7 @@ mod tests {
             Action::Stop,
             Action::Start,
             Action::Restart,
+            Action::Rename,
         ] {
             assert_eq!(action_from_name(&action_name(&a)), Some(a));
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::render::wrap::Layout;
 use crate::render::{markdown, text};
-use crate::spec::{Limits, Properties, Traffic};
+use crate::spec::{Limits, PowerState, Properties, Traffic};
 use crate::state::ObservedPhone;
 
 fn provider(kind: ProviderKind) -> ProviderConfig {
@@ -17,6 +17,7 @@ fn provider(kind: ProviderKind) -> ProviderConfig {
         credentials: None,
         limits: None,
         trace_id_format: None,
+        names: Default::default(),
     }
 }
 
@@ -62,6 +63,7 @@ pub(super) fn want(
         properties: desired_props(p),
         protect: false,
         restart: crate::spec::RestartPolicy::Never,
+        manage_name: false,
     }
 }
 
@@ -76,6 +78,7 @@ pub(super) fn seen(
         power: state::normalise(kind, raw),
         traffic,
         properties: p.map(props),
+        name: None,
     })
 }
 
@@ -503,7 +506,7 @@ fn a_100k_phone_plan_is_complete() {
         policy: &Policy::default(),
     });
     let to_start = (0..n).filter(|i| i % 3 != 2 && i % 2 == 0).count();
-    assert_eq!(plan.summary.start, to_start);
+    assert_eq!(plan.summary.of(ActionKind::Start), to_start);
     assert_eq!(plan.summary.unchanged, n - to_start);
     let covered: usize = plan.batches.iter().map(|b| b.phones.len()).sum();
     assert_eq!(covered, to_start);

@@ -7,11 +7,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::spec::{DesiredPhone, ProviderKind};
-use crate::state::{self, Observation, Power};
+use crate::state::Observation;
 
-/// Managed attributes only: an attribute the spec leaves out is not shown.
+/// Managed attributes only: an attribute the spec leaves out is not shown. Each is filled by its
+/// module in [`crate::attribute`]; the fields are the wire form (plan files, `plan --json`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PhoneView {
+    /// The phone's name at the provider (`names: manage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// `running`, `stopped`, or a raw status with its meaning (`7 (stopping)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -24,18 +28,34 @@ pub struct PhoneView {
 }
 
 impl PhoneView {
+    /// The one-value attributes by key, in the order they are shown.
+    fn scalars(&self) -> [(&'static str, &Option<String>); 3] {
+        [
+            ("name", &self.name),
+            ("state", &self.state),
+            ("traffic", &self.traffic),
+        ]
+    }
+
+    fn scalars_mut(&mut self) -> [&mut Option<String>; 3] {
+        [&mut self.name, &mut self.state, &mut self.traffic]
+    }
+
     /// The attributes of `before` and `after` that differ (what a change is, without the attributes
     /// that stay as they are).
     pub fn changed_only(before: &PhoneView, after: &PhoneView) -> (PhoneView, PhoneView) {
         let mut b = PhoneView::default();
         let mut a = PhoneView::default();
-        if before.state != after.state {
-            b.state.clone_from(&before.state);
-            a.state.clone_from(&after.state);
-        }
-        if before.traffic != after.traffic {
-            b.traffic.clone_from(&before.traffic);
-            a.traffic.clone_from(&after.traffic);
+        for ((bs, as_), (x, y)) in b
+            .scalars_mut()
+            .into_iter()
+            .zip(a.scalars_mut())
+            .zip(before.scalars().into_iter().zip(after.scalars()))
+        {
+            if x.1 != y.1 {
+                bs.clone_from(x.1);
+                as_.clone_from(y.1);
+            }
         }
         let keys: std::collections::BTreeSet<&String> = before
             .properties
@@ -58,15 +78,13 @@ impl PhoneView {
 
     /// What the spec wants.
     pub fn desired(d: &DesiredPhone) -> PhoneView {
-        PhoneView {
-            state: d.state.map(|s| s.as_str().to_owned()),
-            traffic: d.traffic.map(|t| t.as_str().to_owned()),
-            properties: d
-                .properties
-                .iter()
-                .map(|(k, v)| (k.clone(), v.text().into_owned()))
-                .collect(),
+        let mut view = PhoneView::default();
+        for a in crate::attribute::ALL {
+            if a.declared(d) {
+                a.desired(d, &mut view);
+            }
         }
+        view
     }
 
     /// What the provider reports, restricted to the attributes `d` manages.
@@ -85,44 +103,26 @@ impl PhoneView {
                 };
             }
         };
-        let state = d.state.map(|_| match o.power {
-            Power::Running => "running".to_owned(),
-            Power::Stopped => "stopped".to_owned(),
-            Power::Transitioning | Power::Failed => {
-                format!("{} ({})", o.raw_status, state::meaning(kind, o.raw_status))
+        let mut view = PhoneView::default();
+        for a in crate::attribute::ALL {
+            if a.declared(d) {
+                a.observed(kind, d, o, &mut view);
             }
-        });
-        let traffic = d.traffic.map(|_| {
-            o.traffic
-                .map_or_else(|| "unknown".to_owned(), |t| t.as_str().to_owned())
-        });
-        let properties = match &o.properties {
-            Some(current) => d
-                .properties
-                .keys()
-                .filter_map(|k| current.get(k).map(|v| (k.clone(), v.clone())))
-                .collect(),
-            None => BTreeMap::new(),
-        };
-        PhoneView {
-            state,
-            traffic,
-            properties,
         }
+        view
     }
 
-    /// The view as YAML lines, for unified diffs. Values are quoted, so the text is valid YAML.
     /// What moved from `self` to `now`, one entry per field: `state: running -> stopped`,
     /// `properties.k: "a" -> (unset)`.
     pub fn moves(&self, now: &PhoneView) -> Vec<String> {
         let show = |v: Option<&String>| v.map_or_else(|| "(unset)".to_owned(), |s| quote(s));
         let mut out = Vec::new();
-        for (field, was, is) in [
-            ("state", &self.state, &now.state),
-            ("traffic", &self.traffic, &now.traffic),
-        ] {
+        for ((field, was), (_, is)) in self.scalars().into_iter().zip(now.scalars()) {
             if was != is {
-                let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
+                let text = |v: &Option<String>| match (field, v) {
+                    ("name", Some(n)) => quote(n),
+                    (_, v) => v.clone().unwrap_or_else(|| "(unset)".into()),
+                };
                 out.push(format!("{field}: {} -> {}", text(was), text(is)));
             }
         }
@@ -150,11 +150,15 @@ impl PhoneView {
     pub fn moved_elsewhere(&self, after: &PhoneView, now: &PhoneView) -> Vec<String> {
         let mut toward = now.clone();
         // A field at the plan's result counts as unmoved from the plan's point of view.
-        if toward.state.is_some() && toward.state == after.state {
-            toward.state.clone_from(&self.state);
-        }
-        if toward.traffic.is_some() && toward.traffic == after.traffic {
-            toward.traffic.clone_from(&self.traffic);
+        for ((t, was), wanted) in toward
+            .scalars_mut()
+            .into_iter()
+            .zip(self.scalars())
+            .zip(after.scalars())
+        {
+            if t.is_some() && *t == *wanted.1 {
+                t.clone_from(was.1);
+            }
         }
         for (k, v) in &after.properties {
             if toward.properties.get(k) == Some(v) {
@@ -167,13 +171,17 @@ impl PhoneView {
         self.moves(&toward)
     }
 
+    /// The view as YAML lines, for unified diffs. Values are quoted, so the text is valid YAML.
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
-        if let Some(s) = &self.state {
-            out.push_str(&format!("state: {}\n", scalar(s)));
+        if let Some(n) = &self.name {
+            // Always quoted: a name is free text, and `"007"` must not read as a number.
+            out.push_str(&format!("name: {}\n", quote(n)));
         }
-        if let Some(t) = &self.traffic {
-            out.push_str(&format!("traffic: {}\n", scalar(t)));
+        for (field, v) in self.scalars().into_iter().skip(1) {
+            if let Some(v) = v {
+                out.push_str(&format!("{field}: {}\n", scalar(v)));
+            }
         }
         if !self.properties.is_empty() {
             out.push_str("properties:\n");
@@ -221,6 +229,9 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
         raw_status: Option<i64>,
         traffic: Option<&'a str>,
         properties: BTreeMap<&'a str, Option<&'a str>>,
+        /// Only when the name is managed, so that a plan of phones without one prints as before.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<Option<&'a str>>,
     }
     let p = match obs {
         Observation::NotFound | Observation::Unreadable(_) => Print {
@@ -228,6 +239,7 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
             raw_status: None,
             traffic: None,
             properties: BTreeMap::new(),
+            name: None,
         },
         Observation::Found(o) => Print {
             found: true,
@@ -245,6 +257,7 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
                     (k.as_str(), v)
                 })
                 .collect(),
+            name: d.manage_name.then_some(o.name.as_deref()),
         },
     };
     let bytes = serde_json::to_vec(&p).expect("a fingerprint serializes");

@@ -319,11 +319,23 @@ impl Geelark {
     }
 
     /// Read power states, 100 ids a call; 42001 (and ids the answer leaves out) mean "not found".
+    /// Phones whose name is managed are read by `phone/list` with their ids instead, which answers
+    /// the name beside the status at the same cost.
     pub(super) async fn observe(
         &self,
         targets: &[ObserveTarget],
     ) -> Result<HashMap<String, Observation>, ProviderError> {
-        let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
+        let named: Vec<&str> = targets
+            .iter()
+            .filter(|t| t.name)
+            .map(|t| t.id.as_str())
+            .collect();
+        let mut out = self.observe_named(&named).await?;
+        let ids: Vec<&str> = targets
+            .iter()
+            .filter(|t| !t.name)
+            .map(|t| t.id.as_str())
+            .collect();
         let chunks: Vec<&[&str]> = ids.chunks(self.ctx.limits.observe_batch()).collect();
         let pages: Vec<(&[&str], Result<BatchData, ProviderError>)> = stream::iter(chunks)
             .map(|c| async move {
@@ -341,7 +353,7 @@ impl Geelark {
             .buffer_unordered(self.ctx.limits.concurrency)
             .collect()
             .await;
-        let mut out: HashMap<String, Observation> = HashMap::with_capacity(ids.len());
+        out.reserve(ids.len());
         for (chunk, page) in pages {
             let page = match page {
                 Ok(p) => p,
@@ -379,9 +391,94 @@ impl Geelark {
         Ok(out)
     }
 
+    /// Read phones by `phone/list` with their ids (at most 100 a call): status and `serialName`.
+    async fn observe_named(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Observation>, ProviderError> {
+        let size = self.ctx.limits.observe_batch().min(LIST_PAGE);
+        let chunks: Vec<&[&str]> = ids.chunks(size).collect();
+        let pages: Vec<(&[&str], Result<ListData, ProviderError>)> = stream::iter(chunks)
+            .map(|c| async move {
+                let call = Call {
+                    dialect: &DIALECT,
+                    method: Method::POST,
+                    url: self.ctx.url("/open/v1/phone/list"),
+                    route: "POST /open/v1/phone/list",
+                    ids: c.len(),
+                    mutating: false,
+                };
+                let body = json!({ "page": 1, "pageSize": c.len(), "ids": c });
+                let r = self.post(&call, body, &[0]).await;
+                self.ctx.count_read(c.len());
+                (c, r)
+            })
+            .buffer_unordered(self.ctx.limits.concurrency)
+            .collect()
+            .await;
+        let mut out: HashMap<String, Observation> = HashMap::with_capacity(ids.len());
+        for (chunk, page) in pages {
+            match page {
+                Ok(p) => {
+                    for item in p.items {
+                        let id = id_text(&item.id);
+                        // Only the ids asked for: a list that answers others says nothing of them.
+                        if !chunk.contains(&id.as_str()) {
+                            continue;
+                        }
+                        let phone = ObservedPhone::power_only(
+                            ProviderKind::Geelark,
+                            item.status.unwrap_or(-1),
+                        )
+                        .named(item.serial_name.as_ref().and_then(|v| v.as_str()));
+                        super::record(&mut out, id, Observation::Found(phone));
+                    }
+                    for id in chunk {
+                        out.entry((*id).to_owned()).or_insert(Observation::NotFound);
+                    }
+                }
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) => {
+                    let reason = super::chain(&e);
+                    for id in chunk {
+                        out.insert((*id).to_owned(), Observation::unreadable(&reason));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rename each phone of the batch (`phone/detail/update` with `id` and `name`, one phone a call).
+    async fn rename(&self, batch: &Batch) -> Result<super::BatchResults, ProviderError> {
+        let mut out = Vec::with_capacity(batch.phones.len());
+        for p in &batch.phones {
+            let Some(name) = p.name.as_deref() else {
+                out.push((p.id.clone(), Err(super::no_name())));
+                continue;
+            };
+            let call = Call {
+                dialect: &DIALECT,
+                method: Method::POST,
+                url: self.ctx.url("/open/v1/phone/detail/update"),
+                route: "POST /open/v1/phone/detail/update",
+                ids: 1,
+                mutating: true,
+            };
+            let body = json!({ "id": p.id, "name": name });
+            match self.post::<serde_json::Value>(&call, body, &[0]).await {
+                Ok(_) => out.push((p.id.clone(), Ok(Accepted::Done))),
+                Err(e) if e.is_fatal() || e.is_outcome_unknown() => return Err(e),
+                Err(e) => out.push((p.id.clone(), Err(e.as_phone_error()))),
+            }
+        }
+        Ok(out)
+    }
+
     /// Start or stop one batch; `failDetails` become per-phone failures with their code and message.
     pub(super) async fn submit(&self, batch: &Batch) -> Result<super::BatchResults, ProviderError> {
         let (route, path) = match batch.action {
+            Action::Rename => return self.rename(batch).await,
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
             Action::SetTraffic(_) | Action::SetProperties | Action::Restart => {

@@ -224,6 +224,14 @@ pub(crate) fn unsupported(kind: ProviderKind, batch: &Batch) -> BatchResults {
         .collect()
 }
 
+/// A rename whose phone carries no name (a forged or damaged plan): refused, never sent.
+pub(crate) fn no_name() -> PhoneError {
+    PhoneError {
+        code: "no-name".into(),
+        message: "the plan names no new name for this phone; run plan again".into(),
+    }
+}
+
 /// One result per phone of a submitted batch.
 pub type BatchResults = Vec<(String, Result<Accepted, PhoneError>)>;
 
@@ -312,6 +320,19 @@ pub struct ObserveTarget {
     pub id: String,
     /// Read the properties too.
     pub properties: bool,
+    /// Read the name the provider shows (GeeLark: by `phone/list` instead of `phone/status`).
+    pub name: bool,
+}
+
+impl ObserveTarget {
+    /// What must be read of a declared phone to plan it: what its declared attributes need.
+    pub fn for_phone(d: &crate::spec::DesiredPhone) -> ObserveTarget {
+        ObserveTarget {
+            id: d.id.clone(),
+            properties: crate::attribute::ALL.iter().any(|a| a.read_per_phone(d)),
+            name: d.manage_name,
+        }
+    }
 }
 
 /// Shared parts of every client.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::apply::{ApplyReport, Outcome};
-use crate::plan::{Action, GuardCheck, PhoneChange, PhoneView, Plan};
+use crate::plan::{Action, ActionKind, GuardCheck, PhoneChange, PhoneView, Plan};
 
 /// Wire format version of every JSON document phonefleet prints.
 pub const FORMAT_VERSION: &str = "1";
@@ -106,11 +106,9 @@ pub fn guards(checks: &[GuardCheck]) -> Vec<GuardJson<'_>> {
 
 #[derive(Debug, Serialize)]
 struct SummaryJson<'a> {
-    start: usize,
-    stop: usize,
-    set_traffic: usize,
-    set_properties: usize,
-    restart: usize,
+    /// `start`, `stop`, `set_traffic`, `set_properties`, `restart`, `rename`: phones per action.
+    #[serde(flatten)]
+    actions: ActionCounts<'a>,
     blocked: usize,
     /// Of the blocked phones, those that could not be read.
     unreadable: usize,
@@ -131,12 +129,29 @@ struct SummaryJson<'a> {
     converging: &'a [crate::plan::Converging],
 }
 
+/// A count for every kind of action, 0 included, in [`ActionKind::ALL`]'s order: a script reads the
+/// same keys whatever the plan holds.
+#[derive(Debug)]
+struct ActionCounts<'a>(&'a crate::plan::Summary);
+
+impl Serialize for ActionCounts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(ActionKind::ALL.len()))?;
+        for k in ActionKind::ALL {
+            map.serialize_entry(k.name(), &self.0.of(k))?;
+        }
+        map.end()
+    }
+}
+
 fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
     use serde_json::Value;
     let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
     let (before, after) = match a {
         Action::Start | Action::Stop => (text(&c.before.state), text(&c.after.state)),
         Action::Restart => (text(&c.before.state), Value::from("restarted")),
+        Action::Rename => (text(&c.before.name), text(&c.after.name)),
         Action::SetTraffic(_) => (text(&c.before.traffic), text(&c.after.traffic)),
         Action::SetProperties => {
             let keys: Vec<&String> = c
@@ -226,11 +241,7 @@ fn plan_json<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
             })
             .collect(),
         summary: SummaryJson {
-            start: plan.summary.start,
-            stop: plan.summary.stop,
-            set_traffic: plan.summary.set_traffic,
-            set_properties: plan.summary.set_properties,
-            restart: plan.summary.restart,
+            actions: ActionCounts(&plan.summary),
             blocked: plan.summary.blocked,
             unreadable: plan.summary.unreadable,
             unchanged: plan.summary.unchanged,

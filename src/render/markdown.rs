@@ -16,7 +16,7 @@ use super::color::Color;
 use super::text::{
     action_list, blocked_groups, diff_lines, fold, phone_label, section_rank, summary_line,
 };
-use crate::plan::{Action, PhoneChange, PhoneView, Plan};
+use crate::plan::{Action, ActionKind, PhoneChange, PhoneView, Plan};
 
 /// Most characters a rendering may have.
 pub const BUDGET: usize = 60_000;
@@ -90,7 +90,15 @@ pub fn plan(plan: &Plan) -> String {
         return out;
     }
     // provider x action table; with a base, this pull request's changes and drift on rows of their own.
-    let mut table: BTreeMap<(&str, u8), [usize; 6]> = BTreeMap::new();
+    // The columns: the four actions of the first format always, the others (restart, rename) when the
+    // plan has some.
+    let columns: Vec<ActionKind> = ActionKind::ALL
+        .into_iter()
+        .filter(|k| k.words().always_counted || plan.summary.of(*k) > 0)
+        .collect();
+    // (provider, part) -> (changes per action, blocked phones)
+    type Row = (BTreeMap<ActionKind, usize>, usize);
+    let mut table: BTreeMap<(&str, u8), Row> = BTreeMap::new();
     for c in &plan.changes {
         let part = match &plan.base {
             Some(base) if base.is_drift(c) => 2,
@@ -99,41 +107,23 @@ pub fn plan(plan: &Plan) -> String {
         };
         let row = table.entry((c.provider.as_str(), part)).or_default();
         if c.blocked.is_some() {
-            row[5] += 1;
+            row.1 += 1;
         }
         for a in &c.actions {
-            let i = match a {
-                Action::Start => 0,
-                Action::Stop => 1,
-                Action::SetTraffic(_) => 2,
-                Action::SetProperties => 3,
-                Action::Restart => 4,
-            };
-            row[i] += 1;
+            *row.0.entry(a.kind()).or_default() += 1;
         }
     }
-    // The restart column only when a restart is planned (`restart: when-needed`).
-    let restarts = plan.summary.restart > 0;
-    let _ = writeln!(
-        out,
-        "| provider | start | stop | re-route | update properties |{} blocked | API calls |",
-        if restarts { " restart |" } else { "" }
-    );
-    let _ = writeln!(
-        out,
-        "|---|---:|---:|---:|---:|{}---:|---:|",
-        if restarts { "---:|" } else { "" }
-    );
-    for (&(p, part), r) in &table {
+    let header: String = columns
+        .iter()
+        .map(|k| format!(" {} |", k.words().verb.trim_start_matches("to ")))
+        .collect();
+    let _ = writeln!(out, "| provider |{header} blocked | API calls |");
+    let _ = writeln!(out, "|---|{}---:|---:|", "---:|".repeat(columns.len()));
+    for (&(p, part), (counts, blocked)) in &table {
         // Calls are made per provider: on its first row.
         let first = table.keys().find(|(q, _)| *q == p) == Some(&(p, part));
         let calls = if first {
             plan.summary.calls.get(p).copied().unwrap_or(0).to_string()
-        } else {
-            String::new()
-        };
-        let restart = if restarts {
-            format!(" {} |", r[4])
         } else {
             String::new()
         };
@@ -142,16 +132,11 @@ pub fn plan(plan: &Plan) -> String {
             2 => " (drift)",
             _ => "",
         };
-        let _ = writeln!(
-            out,
-            "| {}{which} | {} | {} | {} | {} |{restart} {} | {calls} |",
-            code(p),
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[5]
-        );
+        let cells: String = columns
+            .iter()
+            .map(|k| format!(" {} |", counts.get(k).copied().unwrap_or(0)))
+            .collect();
+        let _ = writeln!(out, "| {}{which} |{cells} {blocked} | {calls} |", code(p));
     }
     out.push('\n');
     // Reserve room for the closing lines of the details block.

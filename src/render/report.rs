@@ -30,9 +30,13 @@ fn done_line(report: &ApplyReport) -> String {
         0 => String::new(),
         r => format!(", {r} restarted with new properties"),
     };
+    let renamed = match n(Action::Rename) {
+        0 => String::new(),
+        r => format!(", {} renamed", super::count(r)),
+    };
     let n = |a: Action| super::count(n(a));
     format!(
-        "Done: {} stopped, {} started, {} re-routed, {} with new properties{restarted}.",
+        "Done: {} stopped, {} started, {} re-routed, {} with new properties{restarted}{renamed}.",
         n(Action::Stop),
         n(Action::Start),
         n(Action::SetTraffic(crate::spec::Traffic::Direct)),

@@ -10,7 +10,7 @@ use similar::{ChangeTag, TextDiff};
 
 use super::color::Color;
 use super::wrap::{Layout, by_reason, id_list, reason_block, wrap};
-use crate::plan::{Action, PhoneChange, PhoneView, Plan, Summary};
+use crate::plan::{Action, ActionKind, PhoneChange, PhoneView, Plan, Summary};
 
 /// The diff of two views, each line prefixed with `-`, `+` or ` ` and indented.
 pub fn diff_lines(before: &PhoneView, after: &PhoneView, color: Color, indent: &str) -> String {
@@ -106,18 +106,25 @@ pub fn summary_line(s: &Summary) -> String {
     let providers = s.calls.len();
     // Every number written the same way (`1,800`), in the totals and in the counts per action alike.
     let n = super::count;
-    let restart = match s.restart {
-        0 => String::new(),
-        r => format!(", {} to restart", n(r)),
-    };
+    // Destructive first; restarts and renames only when there are some.
+    let order = [
+        ActionKind::Stop,
+        ActionKind::Start,
+        ActionKind::SetTraffic,
+        ActionKind::SetProperties,
+        ActionKind::Restart,
+        ActionKind::Rename,
+    ];
+    let counts: Vec<String> = order
+        .into_iter()
+        .filter(|k| k.words().always_counted || s.of(*k) > 0)
+        .map(|k| format!("{} {}", n(s.of(k)), k.words().verb))
+        .collect();
     format!(
-        "Plan: {}, {}: {} to stop, {} to start, {} to re-route, {} to update properties{restart}; {} blocked. {} on {providers} provider{}.",
+        "Plan: {}, {}: {}; {} blocked. {} on {providers} provider{}.",
         super::counted(s.phones, "phone", "phones"),
         super::counted(s.changes(), "change", "changes"),
-        n(s.stop),
-        n(s.start),
-        n(s.set_traffic),
-        n(s.set_properties),
+        counts.join(", "),
         n(s.blocked),
         super::counted(calls, "API call", "API calls"),
         if providers == 1 { "" } else { "s" },
@@ -325,14 +332,23 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
             continue;
         }
         let phones: usize = mine.iter().map(|g| g.len()).sum();
+        let renames = mine.iter().any(|g| g[0].actions.contains(&Action::Rename));
+        let title = match section {
+            // The in-place section says what it holds.
+            Section::Other if renames => {
+                let only = mine.iter().all(|g| g[0].actions == [Action::Rename]);
+                if only {
+                    "To rename"
+                } else {
+                    "To rename, re-route or update properties"
+                }
+            }
+            _ => section.title(),
+        };
         let _ = writeln!(
             out,
             "{}",
-            color.bold(&format!(
-                "{} ({phones} phone{}):",
-                section.title(),
-                plural(phones)
-            ))
+            color.bold(&format!("{title} ({phones} phone{}):", plural(phones)))
         );
         for group in mine {
             let first = group[0];

@@ -212,6 +212,31 @@ pub(super) fn detail(w: &mut World, req: &Req, now: Instant) -> Resp {
     }
 }
 
+/// `update_phone_name` (providers.md 10.1.1): `{"phone_name"}`, letters, digits, `-`, `_` and Chinese
+/// characters, at most 60; answered `{"request_id"}` without a job.
+pub(super) fn rename(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let id = req.segs[4].clone();
+    let proj = project(req).to_owned();
+    let body: Value = match serde_json::from_slice(&req.body) {
+        Ok(v) => v,
+        Err(_) => return bad("the request body is not JSON"),
+    };
+    let Some(name) = body.get("phone_name").and_then(Value::as_str) else {
+        return bad("phone_name is required");
+    };
+    if crate::attribute::check_name(KIND, name).is_err() {
+        return bad("phone_name: 1 to 60 letters, digits, '-', '_' or Chinese characters");
+    }
+    let request_id = w.new_id();
+    match w.phone(KIND, &id, now) {
+        Some(p) if p.project_id == proj => {
+            p.name = Some(name.to_owned());
+            Resp::ok(json!({ "request_id": request_id }))
+        }
+        _ => Resp::error(400, "CPS.0005", "Parameter: Phone not found."),
+    }
+}
+
 /// A job as `ListJobs` and `ShowJob` return it.
 #[derive(Serialize)]
 struct JobBody<'a> {

@@ -1,4 +1,5 @@
-//! GeeLark routes: `phone/status` (100 ids), `phone/start` and `phone/stop` (200 ids), `phone/list`.
+//! GeeLark routes: `phone/status` (100 ids), `phone/start` and `phone/stop` (200 ids), `phone/list`
+//! (pages, or up to 100 `ids`), `phone/detail/update` (one phone: its name).
 //! Answers use the `{traceId, code, msg, data}` envelope; per-phone failures go in `failDetails`
 //! (42001 not found, 43004 expired, 43005 executing a task, 43006 remotely connected), with code 0, as
 //! the status and stop pages' own examples answer.
@@ -180,11 +181,25 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
             json!({ "traceId": trace, "code": 40008, "msg": "pageSize out of range" }),
         );
     }
-    let order = w
-        .order
-        .get(&(KIND, String::new()))
-        .cloned()
-        .unwrap_or_default();
+    // `ids` (at most 100) overrides paging (providers.md 10.2.2).
+    let asked: Option<Vec<String>> = body.get("ids").and_then(Value::as_array).map(|ids| {
+        ids.iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    });
+    if asked.as_ref().is_some_and(|ids| ids.len() > 100) {
+        return invalid(req, "ids: at most 100 ids");
+    }
+    let (order, page) = match asked {
+        Some(ids) => (ids, 1),
+        None => (
+            w.order
+                .get(&(KIND, String::new()))
+                .cloned()
+                .unwrap_or_default(),
+            page,
+        ),
+    };
     let total = order.len();
     let items: Vec<Value> = order
         .iter()
@@ -204,4 +219,34 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
         "success",
         json!({ "total": total, "page": page, "pageSize": size, "items": items }),
     )
+}
+
+/// `phone/detail/update` (providers.md 10.2.1): `id` required, `name` at most 100 characters; the other
+/// fields (remark, group, tags, proxy) are not modelled and refused, so that a client relying on them
+/// is noticed. Answers `{"code":0}`; an unknown phone is 42001.
+pub(super) fn update(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
+    let Some(id) = body.get("id").and_then(Value::as_str) else {
+        return invalid(req, "id: required");
+    };
+    if let Some(other) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !matches!(k.as_str(), "id" | "name")))
+    {
+        return invalid(req, &format!("{other}: not modelled by the simulator"));
+    }
+    let name = body.get("name").and_then(Value::as_str);
+    if name.is_some_and(|n| n.chars().count() > 100) {
+        return invalid(req, "name: at most 100 characters");
+    }
+    let trace = req.header("traceid").unwrap_or_default();
+    match w.phone(KIND, id, now) {
+        None => Resp::ok(json!({ "traceId": trace, "code": 42001, "msg": "env not found" })),
+        Some(p) => {
+            if let Some(n) = name {
+                p.name = Some(n.to_owned());
+            }
+            Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success" }))
+        }
+    }
 }

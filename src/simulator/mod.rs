@@ -298,6 +298,9 @@ fn record_call(world: &mut World, route: Route, req: &Req, now: Instant) {
                     .collect()
             })
         })
+        // One phone a call: GeeLark's detail update names it in `id`, CPH's rename in its path.
+        .or_else(|| body.get("id").and_then(text).map(|id| vec![id]))
+        .or_else(|| (route == Route::CphRename).then(|| req.segs[4..5].to_vec()))
         .unwrap_or_default();
     let running: Vec<&str> = world
         .jobs
@@ -400,12 +403,14 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::CphStop | Route::CphRestart | Route::CphProperty | Route::CphTraffic => {
             cph::mutate(world, cfg, route, req, now)
         }
+        Route::CphRename => cph::rename(world, req, now),
         Route::CphJobs => cph::jobs(world, req, now),
         Route::CphJob => cph::job(world, req, now),
         Route::GlStatus => geelark::status(world, req, now),
         Route::GlStart => geelark::start(world, cfg, req, now),
         Route::GlStop => geelark::stop(world, req, now),
         Route::GlList => geelark::list(world, req, now),
+        Route::GlUpdate => geelark::update(world, req, now),
         Route::KpStatus => koophone::status(world, req, now),
         Route::KpList => koophone::list(world, req, now),
         // The simulator's own routes were answered above; an unknown one never comes this far.
@@ -427,6 +432,9 @@ pub(crate) fn sim_phone_json(p: &world::SimPhone) -> Value {
     }
     if let Some(b) = p.busy {
         v["busy"] = json!(b);
+    }
+    if let Some(n) = &p.name {
+        v["name"] = json!(n);
     }
     v
 }

@@ -13,12 +13,14 @@ pub(crate) enum Route {
     CphRestart,
     CphProperty,
     CphTraffic,
+    CphRename,
     CphJobs,
     CphJob,
     GlStatus,
     GlStart,
     GlStop,
     GlList,
+    GlUpdate,
     KpStatus,
     KpList,
     SimPhones,
@@ -35,6 +37,7 @@ impl Route {
         let s: Vec<&str> = segs.iter().map(String::as_str).collect();
         let get = *method == Method::GET;
         let post = *method == Method::POST;
+        let put = *method == Method::PUT;
         match s.as_slice() {
             ["v1", _, "cloud-phone", "phones"] if get => Route::CphList,
             ["v1", _, "cloud-phone", "phones", "batch-stop"] if post => Route::CphStop,
@@ -43,6 +46,7 @@ impl Route {
                 Route::CphProperty
             }
             ["v1", _, "cloud-phone", "phones", _] if get => Route::CphDetail,
+            ["v1", _, "cloud-phone", "phones", _] if put => Route::CphRename,
             ["v1", _, "cloud-phone", "phones-traffic"] if post => Route::CphTraffic,
             ["v1", _, "cloud-phone", "jobs"] if get => Route::CphJobs,
             ["v1", _, "cloud-phone", "jobs", _] if get => Route::CphJob,
@@ -50,6 +54,7 @@ impl Route {
             ["open", "v1", "phone", "start"] if post => Route::GlStart,
             ["open", "v1", "phone", "stop"] if post => Route::GlStop,
             ["open", "v1", "phone", "list"] if post => Route::GlList,
+            ["open", "v1", "phone", "detail", "update"] if post => Route::GlUpdate,
             ["v1", "instances", "batch-query-status"] if post => Route::KpStatus,
             ["v1", "instances", "batch-query"] if get => Route::KpList,
             ["_sim", "phones"] if get => Route::SimPhones,
@@ -71,12 +76,14 @@ impl Route {
             Route::CphRestart => "POST /v1/{project_id}/cloud-phone/phones/batch-restart",
             Route::CphProperty => "POST /v1/{project_id}/cloud-phone/phones/batch-update-property",
             Route::CphTraffic => "POST /v1/{project_id}/cloud-phone/phones-traffic",
+            Route::CphRename => "PUT /v1/{project_id}/cloud-phone/phones/{phone_id}",
             Route::CphJobs => "GET /v1/{project_id}/cloud-phone/jobs",
             Route::CphJob => "GET /v1/{project_id}/cloud-phone/jobs/{job_id}",
             Route::GlStatus => "POST /open/v1/phone/status",
             Route::GlStart => "POST /open/v1/phone/start",
             Route::GlStop => "POST /open/v1/phone/stop",
             Route::GlList => "POST /open/v1/phone/list",
+            Route::GlUpdate => "POST /open/v1/phone/detail/update",
             Route::KpStatus => "POST /v1/instances/batch-query-status",
             Route::KpList => "GET /v1/instances/batch-query",
             Route::SimPhones => "GET /_sim/phones",
@@ -97,9 +104,10 @@ impl Route {
             | Route::CphRestart
             | Route::CphProperty
             | Route::CphTraffic
+            | Route::CphRename
             | Route::CphJobs
             | Route::CphJob => Some(ProviderKind::HuaweiCph),
-            Route::GlStatus | Route::GlStart | Route::GlStop | Route::GlList => {
+            Route::GlStatus | Route::GlStart | Route::GlStop | Route::GlList | Route::GlUpdate => {
                 Some(ProviderKind::Geelark)
             }
             Route::KpStatus | Route::KpList => Some(ProviderKind::Koophone),
@@ -113,14 +121,16 @@ impl Route {
     }
 }
 
-/// The routes that change something: stop, start, traffic, properties.
-const MUTATING: [Route; 6] = [
+/// The routes that change something: stop, start, traffic, properties, names.
+const MUTATING: [Route; 8] = [
     Route::CphStop,
     Route::CphRestart,
     Route::CphProperty,
     Route::CphTraffic,
+    Route::CphRename,
     Route::GlStart,
     Route::GlStop,
+    Route::GlUpdate,
 ];
 
 /// Whether a route, as [`Simulator::stats`] names it, changes something.

@@ -56,7 +56,7 @@ pub struct FleetSpec {
 #[serde(deny_unknown_fields)]
 pub struct WatchSpec {
     /// The actions watch takes on its own when a phone drifts: any of `start`, `stop`,
-    /// `set_traffic`, `set_properties`, `restart`. A drift whose action is not listed is reported,
+    /// `set_traffic`, `set_properties`, `restart`, `rename`. A drift whose action is not listed is reported,
     /// never acted on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heal: Vec<HealAction>,
@@ -81,6 +81,8 @@ pub enum HealAction {
     SetProperties,
     /// Restart a CPH phone after properties that need one (`restart: when-needed`).
     Restart,
+    /// Rename a phone to its declared name (providers with `names: manage`).
+    Rename,
 }
 
 impl HealAction {
@@ -92,6 +94,7 @@ impl HealAction {
             HealAction::SetTraffic => "set_traffic",
             HealAction::SetProperties => "set_properties",
             HealAction::Restart => "restart",
+            HealAction::Rename => "rename",
         }
     }
 }
@@ -214,6 +217,29 @@ pub struct ProviderConfig {
     /// both and do not say which the server requires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id_format: Option<TraceIdFormat>,
+    /// What a phone's `name` is: `show` (the default: a label phonefleet shows, never sent) or `manage`
+    /// (the phone's name at the provider: a phone named otherwise is planned as a rename). huawei-cph and
+    /// geelark only: koophone has no rename API.
+    #[serde(default, skip_serializing_if = "NamePolicy::is_show")]
+    pub names: NamePolicy,
+}
+
+/// What the spec's phone names are to a provider entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NamePolicy {
+    /// A label: shown and selectable, never sent to the provider.
+    #[default]
+    Show,
+    /// The phone's name at the provider: planned, renamed, confirmed.
+    Manage,
+}
+
+impl NamePolicy {
+    /// The default.
+    pub fn is_show(&self) -> bool {
+        *self == NamePolicy::Show
+    }
 }
 
 /// How GeeLark `traceId` headers are written.
@@ -479,6 +505,9 @@ pub struct DesiredPhone {
     /// Labels from the phone's entry or its group.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// `name` is the phone's name at the provider (its entry says `names: manage`), not a label.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manage_name: bool,
 }
 
 /// How a phone is shown to a person: `name (id)`, or its id alone. Control characters of a name are
@@ -503,7 +532,13 @@ impl DesiredPhone {
             protect: s.protect,
             restart: s.restart.unwrap_or_default(),
             labels: s.labels.clone(),
+            manage_name: false,
         }
+    }
+
+    /// The name the provider is to show, when the spec manages it.
+    pub fn managed_name(&self) -> Option<&str> {
+        self.name.as_deref().filter(|_| self.manage_name)
     }
 }
 
@@ -576,10 +611,15 @@ impl FleetSpec {
 
     /// Every declared phone, `phones` first then `groups`, in file order.
     pub fn desired_phones(&self) -> Vec<DesiredPhone> {
-        let singles = self
-            .phones
-            .iter()
-            .map(|p| DesiredPhone::new(&p.provider, &p.id, p.name.as_deref(), &p.settings));
+        let managed = |provider: &str| {
+            self.providers
+                .get(provider)
+                .is_some_and(|p| p.names == NamePolicy::Manage)
+        };
+        let singles = self.phones.iter().map(|p| DesiredPhone {
+            manage_name: p.name.is_some() && managed(&p.provider),
+            ..DesiredPhone::new(&p.provider, &p.id, p.name.as_deref(), &p.settings)
+        });
         let grouped = self.groups.iter().flat_map(|g| {
             g.ids
                 .iter()

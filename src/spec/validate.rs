@@ -359,6 +359,20 @@ pub(crate) fn semantic(
                 );
             }
         }
+        if p.names == super::NamePolicy::Manage
+            && capability::of(p.kind).name_rule.is_none()
+            && let Err(why) = crate::attribute::check_name(p.kind, "")
+        {
+            report.push_pointer(
+                &format!("{base}/names"),
+                At::Value,
+                why,
+                Some(
+                    "write `names: show` (the default): the names are then labels, never sent"
+                        .into(),
+                ),
+            );
+        }
         if let Some(batch) = p.limits.and_then(|l| l.batch_size)
             && let Some(max) = capability::of(p.kind).largest_documented_batch()
             && batch as usize > max
@@ -372,12 +386,25 @@ pub(crate) fn semantic(
     }
 
     for (i, p) in spec.phones.iter().enumerate() {
-        if let Some(name) = &p.name
-            && name.chars().any(char::is_control)
-        {
+        let Some(name) = &p.name else {
+            continue;
+        };
+        let managed = spec
+            .providers
+            .get(&p.provider)
+            .filter(|c| c.names == super::NamePolicy::Manage && c.kind != ProviderKind::Koophone);
+        if name.chars().any(char::is_control) {
             report.push(
                 &format!("/phones/{i}/name"),
                 "the name contains a control character (a line break, tab or escape); names are one line of text".into(),
+                None,
+            );
+        } else if let Some(c) = managed
+            && let Err(why) = crate::attribute::check_name(c.kind, name)
+        {
+            report.push(
+                &format!("/phones/{i}/name"),
+                format!("{why} (provider `{}` has `names: manage`)", p.provider),
                 None,
             );
         }

@@ -22,6 +22,7 @@ mod properties;
 mod providers;
 mod quickstart;
 mod recovery;
+mod rename;
 mod simulate_command;
 mod simulator;
 mod support;

@@ -261,9 +261,12 @@ fn a_clean_fleet_plans_nothing_and_an_apply_reports_every_action_ok() {
     let ops = Ops::new(&sim, &phones);
     let plan = ops.plan();
     assert_eq!(to_change(&plan).len(), 10);
-    assert_eq!(plan.summary.stop, 5);
-    assert_eq!(plan.summary.start, 5);
-    assert_eq!(plan.summary.set_properties, 5);
+    assert_eq!(plan.summary.of(phonefleet::plan::ActionKind::Stop), 5);
+    assert_eq!(plan.summary.of(phonefleet::plan::ActionKind::Start), 5);
+    assert_eq!(
+        plan.summary.of(phonefleet::plan::ActionKind::SetProperties),
+        5
+    );
     let (_, report) = ops.apply(100);
     let counts = report.counts();
     assert_eq!(
@@ -290,9 +293,14 @@ fn a_tick_heals_only_what_its_policy_names_and_reports_the_rest() {
     assert_eq!(report.counts().ok, 3, "{report:?}");
     assert!(report.results.iter().all(|r| r.provider == "gl"));
     let after = ops.plan();
-    assert_eq!(after.summary.start, 0);
-    assert_eq!(after.summary.stop, 3);
-    assert_eq!(after.summary.set_properties, 3);
+    assert_eq!(after.summary.of(phonefleet::plan::ActionKind::Start), 0);
+    assert_eq!(after.summary.of(phonefleet::plan::ActionKind::Stop), 3);
+    assert_eq!(
+        after
+            .summary
+            .of(phonefleet::plan::ActionKind::SetProperties),
+        3
+    );
     // A second tick with the same policy has nothing to heal.
     let again = ops.tick(&["start"]);
     assert!(again.healed.is_none(), "{:?}", again.healed);

@@ -887,3 +887,48 @@ fn watch_simulate_reset_starts_from_a_fresh_simulated_fleet() {
         "a fresh fleet drifts: {fresh}"
     );
 }
+
+/// `watch.heal: [rename]` on a provider with `names: manage`: a phone renamed in the console gets its
+/// declared name back within a tick, through the same executor, and the log says so.
+#[test]
+fn watch_renames_a_phone_renamed_behind_its_back() {
+    let sim = Sim::start(
+        "phones:\n  - {provider: geelark, id: g1, status: running, name: growth-1}\n  - {provider: geelark, id: g2, status: running, name: growth-2}\n",
+    );
+    let dir = Dir::with_spec(&format!(
+        "version: 1
+providers:
+  gl: {{kind: geelark, endpoint: {}, credentials: {{token_env: PHONEFLEET_GEELARK_TOKEN}}, names: manage}}
+phones:
+  - {{id: g1, provider: gl, name: growth-1, state: running}}
+  - {{id: g2, provider: gl, name: growth-2, state: running}}
+watch:
+  heal: [rename]
+",
+        sim.url()
+    ));
+    let w = Watching::start(pf(&[
+        "watch",
+        &dir.spec(),
+        "--interval",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    w.wait_for("tick 1 ok: 2 phones, 0 drifted");
+    let r = call(
+        &sim,
+        "POST",
+        "/_sim/phones/geelark/g1",
+        &[],
+        Some(json!({ "name": "someone-else" })),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    w.wait_for("healed gl / growth-1 (g1): rename");
+    assert_eq!(sim.phones()["g1"]["name"], "growth-1");
+    assert_eq!(
+        sim.stats().get("POST /open/v1/phone/detail/update"),
+        Some(&1)
+    );
+    w.stop(libc::SIGTERM).code(0);
+}

@@ -54,6 +54,7 @@ impl HuaweiCph {
     ) -> Result<crate::provider::BatchResults, ProviderError> {
         let ids: Vec<&str> = batch.ids().collect();
         let (route, rest, body) = match &batch.action {
+            Action::Rename => return self.rename(batch).await,
             Action::Stop => (
                 "POST /v1/{project_id}/cloud-phone/phones/batch-stop",
                 "phones/batch-stop",

@@ -4,7 +4,8 @@
 //! declared phones), and `GET .../phones/{id}` only for phones whose spec declares properties.
 //! Changes: batch-update-property, phones-traffic, batch-stop, batch-restart (which also powers on a stopped
 //! phone); all asynchronous, finished through `GET .../jobs?request_ids=` (20 request ids a call, fewer
-//! under `--max-batch`): see [`jobs`].
+//! under `--max-batch`): see [`jobs`]. Renames (`names: manage`): one `PUT .../phones/{id}` a phone,
+//! without a job ([`rename`]).
 //! Auth: `X-Auth-Token`, or AK/SK signing (`SDK-HMAC-SHA256`) with `X-Security-Token` for temporary keys
 //! ([`super::huawei_auth`]).
 
@@ -24,6 +25,7 @@ use crate::spec::{Properties, ProviderKind, Traffic};
 use crate::state::{self, Observation, ObservedPhone};
 
 mod jobs;
+mod rename;
 
 /// The CPH client.
 #[derive(Debug)]
@@ -134,6 +136,8 @@ struct DetailResponse {
     /// text); phonefleet never writes it, and only an export names its keys.
     #[serde(default)]
     custom_property: Option<serde_json::Value>,
+    #[serde(default)]
+    phone_name: Option<serde_json::Value>,
 }
 
 /// The keys of a `custom_property` answer: a map, or a string holding one (as `property` is); anything
@@ -182,13 +186,20 @@ pub fn parse_property(text: Option<&str>) -> Result<Properties, String> {
     }
 }
 
-fn observed(status: i64, traffic: Option<&str>, properties: Option<Properties>) -> ObservedPhone {
+fn observed(
+    status: i64,
+    traffic: Option<&str>,
+    properties: Option<Properties>,
+    name: Option<&serde_json::Value>,
+) -> ObservedPhone {
     ObservedPhone {
         raw_status: status,
         power: state::normalise(ProviderKind::HuaweiCph, status),
         traffic: traffic.and_then(Traffic::parse),
         properties,
+        name: None,
     }
+    .named(name.and_then(serde_json::Value::as_str))
 }
 
 /// Move the phones of a list page that are still `missing` into `out`.
@@ -200,7 +211,12 @@ fn take_found(
     for p in page.phones {
         // A declared phone seen again (pages shift while they are read) must say the same thing.
         if missing.remove(p.phone_id.as_str()) || out.contains_key(&p.phone_id) {
-            let obs = observed(p.status, p.traffic_type.as_deref(), None);
+            let obs = observed(
+                p.status,
+                p.traffic_type.as_deref(),
+                None,
+                p.phone_name.as_ref(),
+            );
             super::record(out, p.phone_id, Observation::Found(obs));
         }
     }
@@ -331,6 +347,7 @@ impl HuaweiCph {
                             crate::redact::private_properties(&props);
                             props
                         }),
+                        d.phone_name.as_ref(),
                     )),
                     Err(why) => Observation::unreadable(why),
                 };
@@ -524,7 +541,12 @@ impl HuaweiCph {
             .into_iter()
             .flat_map(|p| p.phones)
             .map(|p| super::Listed {
-                phone: observed(p.status, p.traffic_type.as_deref(), None),
+                phone: observed(
+                    p.status,
+                    p.traffic_type.as_deref(),
+                    None,
+                    p.phone_name.as_ref(),
+                ),
                 name: super::text_of(p.phone_name),
                 notes: Vec::new(),
                 id: p.phone_id,

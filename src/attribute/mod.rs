@@ -1,0 +1,92 @@
+//! The managed attributes of a phone, one module each: how an attribute is declared, read from an
+//! observation, compared, which action it plans, which kinds can do it, how its values are shown and how
+//! apply confirms it. `plan`, `apply`, the capability table and the views ask the registry
+//! ([`ALL`]) instead of naming attributes; a new attribute is a module here, its action in
+//! [`crate::plan::Action`], its provider calls and its simulator routes (ARCHITECTURE.md counts them).
+
+mod name;
+mod power;
+mod properties;
+mod route;
+
+pub use name::check as check_name;
+pub use properties::restart_rule;
+
+use crate::plan::{Action, PhoneView};
+use crate::spec::{DesiredPhone, ProviderKind};
+use crate::state::ObservedPhone;
+
+/// One managed attribute.
+pub trait Attribute: Sync {
+    /// Its key in the spec, in views and in JSON: `name`, `properties`, `traffic`, `state`.
+    fn key(&self) -> &'static str;
+    /// Whether `action` is one of this attribute's.
+    fn owns(&self, action: &Action) -> bool;
+    /// Whether the spec manages it on this phone.
+    fn declared(&self, d: &DesiredPhone) -> bool;
+    /// Whether this kind can manage it: `Err` says why not (validation and blocked phones print it).
+    fn supported_by(&self, kind: ProviderKind) -> Result<(), &'static str>;
+    /// The declared value, into a view.
+    fn desired(&self, d: &DesiredPhone, view: &mut PhoneView);
+    /// The observed value of a declared attribute, into a view.
+    fn observed(
+        &self,
+        kind: ProviderKind,
+        d: &DesiredPhone,
+        o: &ObservedPhone,
+        view: &mut PhoneView,
+    );
+    /// The change a phone that is settled needs, if its value differs.
+    fn diff(&self, d: &DesiredPhone, o: &ObservedPhone) -> Option<Action>;
+    /// Whether a read shows `action` done (or, with `in_progress_counts`, on its way).
+    fn reached(
+        &self,
+        action: &Action,
+        d: &DesiredPhone,
+        o: &ObservedPhone,
+        in_progress_counts: bool,
+    ) -> bool;
+    /// What a phone that did not converge failed to show: `running`, `traffic direct`.
+    fn goal(&self, action: &Action, d: &DesiredPhone) -> String;
+    /// Whether reading it takes a call per phone (CPH properties: the detail route).
+    fn read_per_phone(&self, _d: &DesiredPhone) -> bool {
+        false
+    }
+}
+
+/// Every attribute, in the order one phone's changes run.
+pub static ALL: [&dyn Attribute; 4] = [
+    &name::Name,
+    &properties::PropertiesAttr,
+    &route::Route,
+    &power::PowerAttr,
+];
+
+/// The attribute an action belongs to.
+pub fn of(action: &Action) -> &'static dyn Attribute {
+    ALL.iter()
+        .copied()
+        .find(|a| a.owns(action))
+        .expect("every action belongs to one attribute")
+}
+
+/// Whether `kind` can carry out `action` at all.
+pub fn supports(kind: ProviderKind, action: &Action) -> bool {
+    of(action).supported_by(kind).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::ActionKind;
+
+    #[test]
+    fn every_action_belongs_to_exactly_one_attribute() {
+        for k in ActionKind::ALL {
+            let a = Action::from_name(k.name(), Some(crate::spec::Traffic::Direct)).unwrap();
+            assert_eq!(ALL.iter().filter(|x| x.owns(&a)).count(), 1, "{}", k.name());
+        }
+        let keys: std::collections::BTreeSet<&str> = ALL.iter().map(|a| a.key()).collect();
+        assert_eq!(keys.len(), ALL.len());
+    }
+}

@@ -1,0 +1,131 @@
+//! `properties`: CPH `sys.prop`-style properties, and the restart some of them need to take effect.
+
+use super::Attribute;
+use crate::plan::{Action, PhoneView};
+use crate::spec::{DesiredPhone, ProviderKind, RestartPolicy};
+use crate::state::{ObservedPhone, Power};
+
+/// The properties attribute (its actions: `set_properties`, and `restart`, which carries them).
+pub(super) struct PropertiesAttr;
+
+/// The declared keys whose value differs from what was read.
+fn changed<'a>(d: &'a DesiredPhone, o: &ObservedPhone) -> impl Iterator<Item = &'a String> {
+    d.properties
+        .iter()
+        .filter(|(k, v)| !v.matches(o.properties.as_ref().and_then(|p| p.get(*k))))
+        .map(|(k, _)| k)
+}
+
+impl Attribute for PropertiesAttr {
+    fn key(&self) -> &'static str {
+        "properties"
+    }
+
+    fn owns(&self, action: &Action) -> bool {
+        action.carries_properties()
+    }
+
+    fn declared(&self, d: &DesiredPhone) -> bool {
+        !d.properties.is_empty()
+    }
+
+    fn supported_by(&self, kind: ProviderKind) -> Result<(), &'static str> {
+        if crate::capability::of(kind).properties {
+            Ok(())
+        } else {
+            Err("only huawei-cph has properties")
+        }
+    }
+
+    fn desired(&self, d: &DesiredPhone, view: &mut PhoneView) {
+        view.properties = d
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.text().into_owned()))
+            .collect();
+    }
+
+    fn observed(&self, _: ProviderKind, d: &DesiredPhone, o: &ObservedPhone, view: &mut PhoneView) {
+        if let Some(current) = &o.properties {
+            view.properties = d
+                .properties
+                .keys()
+                .filter_map(|k| current.get(k).map(|v| (k.clone(), v.clone())))
+                .collect();
+        }
+    }
+
+    fn diff(&self, d: &DesiredPhone, o: &ObservedPhone) -> Option<Action> {
+        changed(d, o).next().map(|_| Action::SetProperties)
+    }
+
+    // A running phone shows no sign of a restart: after a lost answer only one on its way counts (a
+    // second restart is harmless); once its job is done, running is the restart's result. It carried
+    // the phone's new properties: done when the phone runs with them.
+    fn reached(
+        &self,
+        action: &Action,
+        d: &DesiredPhone,
+        o: &ObservedPhone,
+        in_progress: bool,
+    ) -> bool {
+        let set = changed(d, o).next().is_none();
+        match action {
+            Action::Restart if in_progress => o.power == Power::Transitioning,
+            Action::Restart => o.power == Power::Running && set,
+            _ => set,
+        }
+    }
+
+    fn goal(&self, action: &Action, _d: &DesiredPhone) -> String {
+        match action {
+            Action::Restart => "running".to_owned(),
+            _ => "the new properties".to_owned(),
+        }
+    }
+
+    fn read_per_phone(&self, d: &DesiredPhone) -> bool {
+        self.declared(d)
+    }
+}
+
+/// Properties that take effect only after a restart, on a phone that stays running: a note per key,
+/// and with `restart: when-needed` (not on a protected phone) the restart, which carries the new
+/// properties in the same call so that no interruption can leave them set and the restart owed.
+pub fn restart_rule(
+    kind: ProviderKind,
+    d: &DesiredPhone,
+    o: &ObservedPhone,
+    actions: &mut Vec<Action>,
+    notes: &mut Vec<String>,
+) {
+    let powers = actions
+        .iter()
+        .any(|a| matches!(a, Action::Start | Action::Stop));
+    if o.power != Power::Running || powers {
+        return;
+    }
+    let restart_keys = crate::provider::dialect::of(kind).restart_keys;
+    let needs: Vec<&String> = changed(d, o)
+        .filter(|k| restart_keys.contains(&k.as_str()))
+        .collect();
+    if needs.is_empty() {
+        return;
+    }
+    let wanted = d.restart == RestartPolicy::WhenNeeded && super::supports(kind, &Action::Restart);
+    // A protected phone carries live work: phonefleet does not restart it either.
+    let restart = wanted && !d.protect;
+    for k in &needs {
+        notes.push(if restart {
+            format!("`{k}` takes effect after restart: set with the restart, in one call")
+        } else if wanted {
+            format!("`{k}` takes effect after restart; the phone is protected, so phonefleet does not restart it")
+        } else {
+            format!("`{k}` takes effect after restart")
+        });
+    }
+    if restart {
+        actions.retain(|a| *a != Action::SetProperties);
+        actions.push(Action::Restart);
+    }
+}
