@@ -283,20 +283,17 @@ pub(crate) async fn converge(
         // `waiting` is sorted by id, so one phone's actions are side by side.
         let mut targets: Vec<ObserveTarget> = Vec::new();
         for (id, action) in &waiting {
-            // A restart carried new properties: its phone is read with them.
-            let properties = action.carries_properties();
-            let name = *action == Action::Rename;
-            match targets.last_mut() {
-                Some(t) if t.id == *id => {
-                    t.properties |= properties;
-                    t.name |= name;
-                }
-                _ => targets.push(ObserveTarget {
+            // Each action's attribute says what its confirmation reads (a restart carried new
+            // properties: its phone is read with them).
+            if targets.last().is_none_or(|t| t.id != *id) {
+                targets.push(ObserveTarget {
                     id: id.clone(),
-                    properties,
-                    name,
-                }),
+                    properties: false,
+                    name: false,
+                });
             }
+            let t = targets.last_mut().expect("pushed above");
+            crate::attribute::of(action).read(t);
         }
         let observed = match run.client.observe(&targets).await {
             Ok(o) => o,

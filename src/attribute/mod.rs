@@ -12,7 +12,10 @@ mod route;
 pub use name::check as check_name;
 pub use properties::restart_rule;
 
-use crate::plan::{Action, PhoneView};
+use serde_json::Value;
+
+use crate::plan::{Action, BatchPhone, PhoneView};
+use crate::provider::ObserveTarget;
 use crate::spec::{DesiredPhone, ProviderKind};
 use crate::state::ObservedPhone;
 
@@ -52,6 +55,44 @@ pub trait Attribute: Sync {
     fn read_per_phone(&self, _d: &DesiredPhone) -> bool {
         false
     }
+    /// Ask the read of one phone for what this attribute needs beyond its status.
+    fn read(&self, _target: &mut ObserveTarget) {}
+    /// What an action's call carries for one phone beyond its id (the properties to write, the name
+    /// to give), from the declaration and what was read.
+    fn payload(
+        &self,
+        _action: &Action,
+        _d: &DesiredPhone,
+        _o: Option<&ObservedPhone>,
+        _phone: &mut BatchPhone,
+    ) {
+    }
+    /// An action's `before` and `after` in `plan --json`: the attribute's value in each view.
+    fn json_change(
+        &self,
+        _action: &Action,
+        before: &PhoneView,
+        after: &PhoneView,
+    ) -> (Value, Value) {
+        let text = |v: &PhoneView| {
+            v.scalar(self.key())
+                .map_or(Value::Null, |s| Value::String(s.clone()))
+        };
+        (text(before), text(after))
+    }
+}
+
+/// What must be read of a declared phone to plan it: what its declared attributes need.
+pub fn target_for(d: &DesiredPhone) -> ObserveTarget {
+    let mut t = ObserveTarget {
+        id: d.id.clone(),
+        properties: false,
+        name: false,
+    };
+    for a in ALL.iter().filter(|a| a.declared(d)) {
+        a.read(&mut t);
+    }
+    t
 }
 
 /// Every attribute, in the order one phone's changes run.

@@ -3,7 +3,8 @@
 //! kind's ([`crate::capability::NameRule`]).
 
 use super::Attribute;
-use crate::plan::{Action, PhoneView};
+use crate::plan::{Action, BatchPhone, PhoneView};
+use crate::provider::ObserveTarget;
 use crate::spec::{DesiredPhone, ProviderKind};
 use crate::state::ObservedPhone;
 
@@ -55,6 +56,20 @@ impl Attribute for Name {
     fn reached(&self, _: &Action, d: &DesiredPhone, o: &ObservedPhone, _: bool) -> bool {
         d.managed_name()
             .is_some_and(|n| o.name.as_deref() == Some(n))
+    }
+
+    fn read(&self, target: &mut ObserveTarget) {
+        target.name = true;
+    }
+
+    fn payload(
+        &self,
+        _: &Action,
+        d: &DesiredPhone,
+        _: Option<&ObservedPhone>,
+        phone: &mut BatchPhone,
+    ) {
+        phone.name = d.managed_name().map(str::to_owned);
     }
 
     fn goal(&self, _: &Action, d: &DesiredPhone) -> String {

@@ -1,7 +1,10 @@
 //! `properties`: CPH `sys.prop`-style properties, and the restart some of them need to take effect.
 
 use super::Attribute;
-use crate::plan::{Action, PhoneView};
+use serde_json::Value;
+
+use crate::plan::{Action, BatchPhone, PhoneView};
+use crate::provider::ObserveTarget;
 use crate::spec::{DesiredPhone, ProviderKind, RestartPolicy};
 use crate::state::{ObservedPhone, Power};
 
@@ -86,6 +89,60 @@ impl Attribute for PropertiesAttr {
 
     fn read_per_phone(&self, d: &DesiredPhone) -> bool {
         self.declared(d)
+    }
+
+    fn read(&self, target: &mut ObserveTarget) {
+        target.properties = true;
+    }
+
+    // A restart after property changes carries them (see `restart_rule`).
+    fn payload(
+        &self,
+        _: &Action,
+        d: &DesiredPhone,
+        o: Option<&ObservedPhone>,
+        phone: &mut BatchPhone,
+    ) {
+        let current = o.and_then(|o| o.properties.as_ref());
+        phone.properties = d
+            .properties
+            .iter()
+            .filter(|(k, v)| !v.matches(current.and_then(|c| c.get(*k))))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+    }
+
+    // The keys that change, each with its value before and after.
+    fn json_change(
+        &self,
+        action: &Action,
+        before: &PhoneView,
+        after: &PhoneView,
+    ) -> (Value, Value) {
+        let keys: Vec<&String> = after
+            .properties
+            .iter()
+            .filter(|(k, v)| before.properties.get(*k) != Some(*v))
+            .map(|(k, _)| k)
+            .collect();
+        let side = |view: &PhoneView| -> Value {
+            keys.iter()
+                .map(|k| {
+                    let v = view
+                        .properties
+                        .get(*k)
+                        .cloned()
+                        .map_or(Value::Null, Value::String);
+                    ((*k).clone(), v)
+                })
+                .collect::<serde_json::Map<String, Value>>()
+                .into()
+        };
+        if *action == Action::Restart {
+            let state = |v: &PhoneView| v.state.clone().map_or(Value::Null, Value::String);
+            return (state(before), Value::from("restarted"));
+        }
+        (side(before), side(after))
     }
 }
 

@@ -199,14 +199,7 @@ pub fn tallies(planned: &Planned) -> BTreeMap<String, Tally> {
 fn describe(actions: &[Action]) -> String {
     actions
         .iter()
-        .map(|a| match a {
-            Action::Start => "to start",
-            Action::Stop => "to stop",
-            Action::SetTraffic(_) => "to re-route",
-            Action::SetProperties => "properties differ",
-            Action::Restart => "to restart",
-            Action::Rename => "to rename",
-        })
+        .map(|a| a.kind().words().status)
         .collect::<Vec<_>>()
         .join(", ")
 }

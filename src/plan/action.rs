@@ -55,6 +55,10 @@ pub struct Words {
     pub verb: &'static str,
     /// Written in the summary line even at 0 (the four of the first format); others only when some.
     pub always_counted: bool,
+    /// In an apply's "Done:" line: `re-routed`.
+    pub done: &'static str,
+    /// In `status`, for a phone that needs it: `to re-route`, `properties differ`.
+    pub status: &'static str,
 }
 
 impl ActionKind {
@@ -68,20 +72,50 @@ impl ActionKind {
         ActionKind::Rename,
     ];
 
+    /// Every kind, destructive first: the order of the text summary and of an apply's "Done:" line.
+    pub const DESTRUCTIVE_FIRST: [ActionKind; 6] = [
+        ActionKind::Stop,
+        ActionKind::Start,
+        ActionKind::SetTraffic,
+        ActionKind::SetProperties,
+        ActionKind::Restart,
+        ActionKind::Rename,
+    ];
+
     /// Its words.
     pub fn words(self) -> Words {
-        let (name, verb, always_counted) = match self {
-            ActionKind::Start => ("start", "to start", true),
-            ActionKind::Stop => ("stop", "to stop", true),
-            ActionKind::SetTraffic => ("set_traffic", "to re-route", true),
-            ActionKind::SetProperties => ("set_properties", "to update properties", true),
-            ActionKind::Restart => ("restart", "to restart", false),
-            ActionKind::Rename => ("rename", "to rename", false),
+        let (name, verb, always_counted, done, status) = match self {
+            ActionKind::Start => ("start", "to start", true, "started", "to start"),
+            ActionKind::Stop => ("stop", "to stop", true, "stopped", "to stop"),
+            ActionKind::SetTraffic => (
+                "set_traffic",
+                "to re-route",
+                true,
+                "re-routed",
+                "to re-route",
+            ),
+            ActionKind::SetProperties => (
+                "set_properties",
+                "to update properties",
+                true,
+                "with new properties",
+                "properties differ",
+            ),
+            ActionKind::Restart => (
+                "restart",
+                "to restart",
+                false,
+                "restarted with new properties",
+                "to restart",
+            ),
+            ActionKind::Rename => ("rename", "to rename", false, "renamed", "to rename"),
         };
         Words {
             name,
             verb,
             always_counted,
+            done,
+            status,
         }
     }
 

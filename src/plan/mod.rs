@@ -23,7 +23,7 @@ pub use sensitive::Sensitive;
 pub use view::{PhoneView, fingerprint};
 
 use crate::capability::{self, EffectiveLimits};
-use crate::spec::{DesiredPhone, DesiredProperties, Properties, ProviderConfig, ProviderKind};
+use crate::spec::{DesiredPhone, DesiredProperties, ProviderConfig, ProviderKind};
 use crate::state::{self, FleetState, Observation, Power};
 
 /// Everything `compute` reads.
@@ -460,31 +460,20 @@ pub fn batches_for(
         // `false` sorts first: the canary's batches.
         let rest = !canaries.contains(&(c.provider.as_str(), c.phone_id.as_str()));
         for (wave, a) in c.actions.iter().enumerate() {
-            // A restart after property changes carries them (see `decide`).
-            let properties = if a.carries_properties() {
-                let current = match observed.get(&c.provider, &c.phone_id) {
-                    Some(Observation::Found(o)) => o.properties.clone().unwrap_or_default(),
-                    _ => Properties::new(),
-                };
-                c.desired
-                    .properties
-                    .iter()
-                    .filter(|(k, v)| !v.matches(current.get(*k)))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            } else {
-                DesiredProperties::new()
+            let mut phone = BatchPhone {
+                id: c.phone_id.clone(),
+                properties: DesiredProperties::new(),
+                name: None,
             };
+            let seen = match observed.get(&c.provider, &c.phone_id) {
+                Some(Observation::Found(o)) => Some(o),
+                _ => None,
+            };
+            crate::attribute::of(a).payload(a, &c.desired, seen, &mut phone);
             groups
                 .entry((c.provider.as_str(), rest, wave, *a))
                 .or_default()
-                .push(BatchPhone {
-                    id: c.phone_id.clone(),
-                    properties,
-                    name: (*a == Action::Rename)
-                        .then(|| c.desired.managed_name().map(str::to_owned))
-                        .flatten(),
-                });
+                .push(phone);
         }
     }
     let mut out = Vec::new();

@@ -37,6 +37,14 @@ impl PhoneView {
         ]
     }
 
+    /// A one-value attribute by key (`state`, `traffic`, `name`).
+    pub fn scalar(&self, key: &str) -> Option<&String> {
+        self.scalars()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.as_ref())
+    }
+
     fn scalars_mut(&mut self) -> [&mut Option<String>; 3] {
         [&mut self.name, &mut self.state, &mut self.traffic]
     }

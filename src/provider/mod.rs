@@ -325,13 +325,9 @@ pub struct ObserveTarget {
 }
 
 impl ObserveTarget {
-    /// What must be read of a declared phone to plan it: what its declared attributes need.
+    /// What must be read of a declared phone to plan it ([`crate::attribute::target_for`]).
     pub fn for_phone(d: &crate::spec::DesiredPhone) -> ObserveTarget {
-        ObserveTarget {
-            id: d.id.clone(),
-            properties: crate::attribute::ALL.iter().any(|a| a.read_per_phone(d)),
-            name: d.manage_name,
-        }
+        crate::attribute::target_for(d)
     }
 }
 

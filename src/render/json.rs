@@ -146,41 +146,7 @@ impl Serialize for ActionCounts<'_> {
 }
 
 fn action_json(c: &PhoneChange, a: &Action) -> ActionJson {
-    use serde_json::Value;
-    let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
-    let (before, after) = match a {
-        Action::Start | Action::Stop => (text(&c.before.state), text(&c.after.state)),
-        Action::Restart => (text(&c.before.state), Value::from("restarted")),
-        Action::Rename => (text(&c.before.name), text(&c.after.name)),
-        Action::SetTraffic(_) => (text(&c.before.traffic), text(&c.after.traffic)),
-        Action::SetProperties => {
-            let keys: Vec<&String> = c
-                .after
-                .properties
-                .iter()
-                .filter(|(k, v)| c.before.properties.get(*k) != Some(*v))
-                .map(|(k, _)| k)
-                .collect();
-            let before: serde_json::Map<String, Value> = keys
-                .iter()
-                .map(|k| {
-                    (
-                        (*k).clone(),
-                        c.before
-                            .properties
-                            .get(*k)
-                            .cloned()
-                            .map_or(Value::Null, Value::String),
-                    )
-                })
-                .collect();
-            let after: serde_json::Map<String, Value> = keys
-                .iter()
-                .map(|k| ((*k).clone(), Value::String(c.after.properties[*k].clone())))
-                .collect();
-            (Value::Object(before), Value::Object(after))
-        }
-    };
+    let (before, after) = crate::attribute::of(a).json_change(a, &c.before, &c.after);
     ActionJson {
         action: a.name(),
         before,

@@ -10,38 +10,29 @@ use std::fmt::Write;
 
 use super::wrap::{Layout, by_reason, reason_block, wrap};
 use crate::apply::{ApplyReport, Outcome};
-use crate::plan::Action;
+use crate::plan::{Action, ActionKind};
 use crate::provider::advice::{self, Advice};
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// "12 stopped, 3 started, 1 re-routed, 2 with new properties" for the changes that succeeded.
+/// "12 stopped, 3 started, 1 re-routed, 2 with new properties" for the changes that succeeded (the
+/// actions of the first format always; the others when some were done).
 fn done_line(report: &ApplyReport) -> String {
-    let mut done: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut done: BTreeMap<ActionKind, usize> = BTreeMap::new();
     for r in &report.results {
         if let (Outcome::Ok, Some(a)) = (&r.outcome, r.action) {
-            *done.entry(a.name()).or_default() += 1;
+            *done.entry(a.kind()).or_default() += 1;
         }
     }
-    let n = |a: Action| done.get(a.name()).copied().unwrap_or(0);
-    let restarted = match n(Action::Restart) {
-        0 => String::new(),
-        r => format!(", {r} restarted with new properties"),
-    };
-    let renamed = match n(Action::Rename) {
-        0 => String::new(),
-        r => format!(", {} renamed", super::count(r)),
-    };
-    let n = |a: Action| super::count(n(a));
-    format!(
-        "Done: {} stopped, {} started, {} re-routed, {} with new properties{restarted}{renamed}.",
-        n(Action::Stop),
-        n(Action::Start),
-        n(Action::SetTraffic(crate::spec::Traffic::Direct)),
-        n(Action::SetProperties)
-    )
+    let parts: Vec<String> = ActionKind::DESTRUCTIVE_FIRST
+        .into_iter()
+        .map(|k| (k, done.get(&k).copied().unwrap_or(0)))
+        .filter(|(k, n)| k.words().always_counted || *n > 0)
+        .map(|(k, n)| format!("{} {}", super::count(n), k.words().done))
+        .collect();
+    format!("Done: {}.", parts.join(", "))
 }
 
 /// Phones with the same reason, folded: (provider, reason) -> `name (id)` labels, in report order, each

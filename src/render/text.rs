@@ -107,15 +107,7 @@ pub fn summary_line(s: &Summary) -> String {
     // Every number written the same way (`1,800`), in the totals and in the counts per action alike.
     let n = super::count;
     // Destructive first; restarts and renames only when there are some.
-    let order = [
-        ActionKind::Stop,
-        ActionKind::Start,
-        ActionKind::SetTraffic,
-        ActionKind::SetProperties,
-        ActionKind::Restart,
-        ActionKind::Rename,
-    ];
-    let counts: Vec<String> = order
+    let counts: Vec<String> = ActionKind::DESTRUCTIVE_FIRST
         .into_iter()
         .filter(|k| k.words().always_counted || s.of(*k) > 0)
         .map(|k| format!("{} {}", n(s.of(k)), k.words().verb))
@@ -129,6 +121,26 @@ pub fn summary_line(s: &Summary) -> String {
         super::counted(calls, "API call", "API calls"),
         if providers == 1 { "" } else { "s" },
     )
+}
+
+/// The title of the in-place section: "To re-route or update properties" (the first format's two),
+/// with the other kinds it holds named before them ("To rename, re-route or update properties").
+fn other_title(blocks: &[&Vec<&PhoneChange>]) -> String {
+    let classic = [ActionKind::SetTraffic, ActionKind::SetProperties];
+    let kinds: std::collections::BTreeSet<ActionKind> = blocks
+        .iter()
+        .flat_map(|g| g[0].actions.iter().map(Action::kind))
+        .collect();
+    let others: Vec<&str> = kinds
+        .iter()
+        .filter(|k| !classic.contains(k))
+        .map(|k| k.words().verb.trim_start_matches("to "))
+        .collect();
+    match (others.as_slice(), kinds.iter().any(|k| classic.contains(k))) {
+        ([], _) => Section::Other.title().to_owned(),
+        (o, false) => format!("To {}", o.join(" or ")),
+        (o, true) => format!("To {}, re-route or update properties", o.join(", ")),
+    }
 }
 
 /// The sections of a text plan, destructive first: a phone is in the first whose action it has.
@@ -332,18 +344,9 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
             continue;
         }
         let phones: usize = mine.iter().map(|g| g.len()).sum();
-        let renames = mine.iter().any(|g| g[0].actions.contains(&Action::Rename));
         let title = match section {
-            // The in-place section says what it holds.
-            Section::Other if renames => {
-                let only = mine.iter().all(|g| g[0].actions == [Action::Rename]);
-                if only {
-                    "To rename"
-                } else {
-                    "To rename, re-route or update properties"
-                }
-            }
-            _ => section.title(),
+            Section::Other => other_title(&mine),
+            _ => section.title().to_owned(),
         };
         let _ = writeln!(
             out,
