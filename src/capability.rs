@@ -15,7 +15,7 @@ pub struct BatchLimit {
 }
 
 /// The limit of a call the provider does not offer.
-const NOT_OFFERED: BatchLimit = BatchLimit {
+pub const NOT_OFFERED: BatchLimit = BatchLimit {
     default: 0,
     max: Some(0),
 };
@@ -69,21 +69,10 @@ pub struct NameRule {
 }
 
 /// Renames go one phone a call (CPH update_phone_name, GeeLark phone/detail/update).
-const ONE_A_CALL: BatchLimit = BatchLimit {
+pub const ONE_A_CALL: BatchLimit = BatchLimit {
     default: 1,
     max: Some(1),
 };
-
-/// CPH phone names (providers.md 10.1.1): letters, digits, `-`, `_` and Chinese characters, at most 60.
-/// The English page leaves Chinese out; the Chinese page and the SDK's model allow it.
-fn cph_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_' || ('\u{4e00}'..='\u{9fa5}').contains(&c)
-}
-
-/// GeeLark documents only a length (`name`, at most 100): any printable character.
-fn geelark_name_char(c: char) -> bool {
-    !c.is_control()
-}
 
 /// How far under a provider's documented rate limits phonefleet keeps, in percent, unless the spec's
 /// `limits.rate_margin_percent` says otherwise: the edges of phonefleet's sliding window and of the
@@ -97,101 +86,16 @@ pub const DEFAULT_RATE_MARGIN: u32 = 10;
 /// handled on their own (see `provider::http`).
 pub const DEFAULT_CONCURRENCY: u32 = 10;
 
-const UNDOCUMENTED_100: BatchLimit = BatchLimit {
+/// A batch size phonefleet picks where none is documented.
+pub const UNDOCUMENTED_100: BatchLimit = BatchLimit {
     default: 100,
     max: None,
 };
 
-/// The row for one kind.
+/// The row for one kind (each vendor module keeps its own, in its descriptor).
 pub fn of(kind: ProviderKind) -> &'static Capability {
-    match kind {
-        ProviderKind::HuaweiCph => &HUAWEI_CPH,
-        ProviderKind::Geelark => &GEELARK,
-        ProviderKind::Koophone => &KOOPHONE,
-    }
+    crate::provider::kind::of(kind).capability
 }
-
-static HUAWEI_CPH: Capability = Capability {
-    kind: ProviderKind::HuaweiCph,
-    power: true,
-    traffic: true,
-    properties: true,
-    id_max_len: Some(32),
-    observe: BatchLimit {
-        default: 200,
-        max: Some(200),
-    },
-    power_batch: UNDOCUMENTED_100,
-    traffic_batch: BatchLimit {
-        default: 100,
-        max: Some(100),
-    },
-    properties_batch: UNDOCUMENTED_100,
-    job_query: BatchLimit {
-        default: 20,
-        max: Some(20),
-    },
-    requests_per_minute: None,
-    requests_per_hour: None,
-    concurrency: DEFAULT_CONCURRENCY,
-    no_power_reason: "",
-    name_rule: Some(NameRule {
-        max_chars: 60,
-        allowed: cph_name_char,
-        says: "letters, digits, `-`, `_` and Chinese characters",
-    }),
-};
-
-static GEELARK: Capability = Capability {
-    kind: ProviderKind::Geelark,
-    power: true,
-    traffic: false,
-    properties: false,
-    id_max_len: None,
-    observe: BatchLimit {
-        default: 100,
-        max: Some(100),
-    },
-    power_batch: BatchLimit {
-        default: 200,
-        max: Some(200),
-    },
-    traffic_batch: NOT_OFFERED,
-    properties_batch: NOT_OFFERED,
-    job_query: NOT_OFFERED,
-    requests_per_minute: Some(200),
-    requests_per_hour: Some(24_000),
-    concurrency: DEFAULT_CONCURRENCY,
-    no_power_reason: "",
-    name_rule: Some(NameRule {
-        max_chars: 100,
-        allowed: geelark_name_char,
-        says: "any printable character",
-    }),
-};
-
-static KOOPHONE: Capability = Capability {
-    kind: ProviderKind::Koophone,
-    power: false,
-    traffic: false,
-    properties: false,
-    id_max_len: Some(32),
-    // 32 per the 2024 page; newer pages say 100, so `limits.batch_size` may raise it that far (with
-    // the workflow's PHONEFLEET_ALLOW_RAISED_LIMITS=1: a spec may only lower the defaults).
-    observe: BatchLimit {
-        default: 32,
-        max: Some(100),
-    },
-    power_batch: NOT_OFFERED,
-    traffic_batch: NOT_OFFERED,
-    properties_batch: NOT_OFFERED,
-    job_query: NOT_OFFERED,
-    requests_per_minute: None,
-    requests_per_hour: None,
-    concurrency: DEFAULT_CONCURRENCY,
-    no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
-    name_rule: None,
-};
 
 impl Capability {
     /// Whether this kind can carry out `action` at all.
@@ -226,11 +130,7 @@ impl Capability {
 
     /// Default base URL (no trailing slash).
     pub fn default_endpoint(&self, region: Option<&str>) -> Option<String> {
-        match self.kind {
-            ProviderKind::HuaweiCph => region.map(|r| format!("https://cph.{r}.myhuaweicloud.com")),
-            ProviderKind::Geelark => Some("https://openapi.geelark.com".into()),
-            ProviderKind::Koophone => Some("https://koophone.myhuaweicloud.com".into()),
-        }
+        (crate::provider::kind::of(self.kind).default_endpoint)(region)
     }
 }
 

@@ -39,6 +39,8 @@ pub enum Outcome {
 pub struct PhoneResult {
     /// Provider name.
     pub provider: String,
+    /// Its kind (a failure code is read in its kind's terms).
+    pub kind: crate::spec::ProviderKind,
     /// Phone id.
     pub phone_id: String,
     /// Its name in the spec.
@@ -436,6 +438,7 @@ async fn execute_now(
             };
             results.push(PhoneResult {
                 provider: c.provider.clone(),
+                kind: c.kind,
                 phone_id: c.phone_id.clone(),
                 name: c.name.clone(),
                 action: None,
@@ -456,6 +459,7 @@ async fn execute_now(
                 });
             results.push(PhoneResult {
                 provider: c.provider.clone(),
+                kind: c.kind,
                 phone_id: c.phone_id.clone(),
                 name: c.name.clone(),
                 action: Some(*a),

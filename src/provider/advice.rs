@@ -2,6 +2,8 @@
 //! act first (and what to do), by the provider's error code or phonefleet's own. Codes come from the
 //! providers' documentation (shared/providers.md); an unknown code needs a look, never a blind retry.
 
+use crate::spec::ProviderKind;
+
 /// What to do about one failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Advice {
@@ -11,15 +13,17 @@ pub enum Advice {
     Person(&'static str),
 }
 
-/// The advice for a failure code: phonefleet's own codes here, each provider's codes from its dialect
-/// ([`super::dialect::Dialect::advice`]; the kinds' codes do not overlap), then by HTTP status.
-pub fn for_code(code: &str) -> Advice {
-    for_failure(code, None)
+/// The advice for a failure code of a read at a provider of `kind`.
+pub fn for_code(kind: ProviderKind, code: &str) -> Advice {
+    for_failure(kind, code, None)
 }
 
-/// The advice for a failure code of an action (`start`, `stop`...; `None` for a read): a code may mean
-/// one thing on one API and another elsewhere (GeeLark's 43020).
-pub fn for_failure(code: &str, action: Option<&str>) -> Advice {
+/// The advice for a failure code of an action (`start`, `stop`...; `None` for a read) at a provider of
+/// `kind`: phonefleet's own codes here, then that kind's codes from its dialect
+/// ([`super::dialect::Dialect::advice`]; a code means what its own kind says, whatever another kind
+/// means by it), then by HTTP status. A code may mean one thing on one API and another elsewhere
+/// (GeeLark's 43020).
+pub fn for_failure(kind: ProviderKind, code: &str, action: Option<&str>) -> Advice {
     match code {
         // phonefleet's own: the state is unknown or was not confirmed in time.
         "outcome-unknown" | "not-converged" | "unreadable" | "transport" | "throttled"
@@ -36,15 +40,7 @@ pub fn for_failure(code: &str, action: Option<&str>) -> Advice {
         }
         _ => {}
     }
-    use crate::spec::ProviderKind;
-    let vendor = [
-        ProviderKind::HuaweiCph,
-        ProviderKind::Geelark,
-        ProviderKind::Koophone,
-    ]
-    .into_iter()
-    .find_map(|kind| (super::dialect::of(kind).advice)(code, action));
-    if let Some(advice) = vendor {
+    if let Some(advice) = (super::dialect::of(kind).advice)(code, action) {
         return advice;
     }
     match code {
@@ -66,33 +62,37 @@ pub(super) const NO_SUCH_PHONE: Advice =
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ProviderKind::{Geelark, HuaweiCph, Koophone};
 
     #[test]
     fn retryable_and_permanent_codes() {
-        for code in [
-            "outcome-unknown",
-            "not-converged",
-            "43005",
-            "HTTP 503",
-            "CPS.0003",
+        for (kind, code) in [
+            (HuaweiCph, "outcome-unknown"),
+            (Koophone, "not-converged"),
+            (Geelark, "43005"),
+            (Geelark, "HTTP 503"),
+            (HuaweiCph, "CPS.0003"),
         ] {
-            assert_eq!(for_code(code), Advice::Retry, "{code}");
+            assert_eq!(for_code(kind, code), Advice::Retry, "{code}");
         }
-        for code in [
-            "43006",
-            "CPS.0021",
-            "42001",
-            "CPS.0005",
-            "unsupported",
-            "SOMETHING.NEW",
+        for (kind, code) in [
+            (Geelark, "43006"),
+            (HuaweiCph, "CPS.0021"),
+            (Geelark, "42001"),
+            (HuaweiCph, "CPS.0005"),
+            (Geelark, "unsupported"),
+            (HuaweiCph, "SOMETHING.NEW"),
         ] {
-            assert!(matches!(for_code(code), Advice::Person(_)), "{code}");
+            assert!(matches!(for_code(kind, code), Advice::Person(_)), "{code}");
         }
+        // A code is read in its own kind's terms: GeeLark's 43005 (a task is running: retry) is an
+        // unknown code at CPH, for a person to read.
+        assert!(matches!(for_code(HuaweiCph, "43005"), Advice::Person(_)));
         // GeeLark's 43020: "unavailable, try later" on the start page, "backup data exception" in the
         // global table.
-        assert_eq!(for_failure("43020", Some("start")), Advice::Retry);
+        assert_eq!(for_failure(Geelark, "43020", Some("start")), Advice::Retry);
         assert!(matches!(
-            for_failure("43020", Some("stop")),
+            for_failure(Geelark, "43020", Some("stop")),
             Advice::Person(_)
         ));
     }

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::ProviderError;
-use crate::spec::{ProviderConfig, ProviderKind};
+use crate::spec::ProviderConfig;
 
 /// A secret read from the environment. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -68,14 +68,14 @@ impl Auth {
 
 /// The environment variables of one provider entry, read one by one; every missing one is noted, so
 /// that all of them are named at once.
-struct Env<'a> {
+pub struct Env<'a> {
     provider: &'a str,
     missing: Vec<String>,
 }
 
 impl Env<'_> {
     /// The variable's value (registered for masking before any call), or a placeholder and a note.
-    fn secret(&mut self, var: &str) -> Secret {
+    pub fn secret(&mut self, var: &str) -> Secret {
         match std::env::var(var) {
             Ok(v) if !v.is_empty() => {
                 // Known before any call, so that an answer echoing it is masked.
@@ -90,7 +90,7 @@ impl Env<'_> {
     }
 
     /// An optional variable: its value if set.
-    fn optional(&mut self, var: &str) -> Option<Secret> {
+    pub fn optional(&mut self, var: &str) -> Option<Secret> {
         let v = std::env::var(var).ok().filter(|v| !v.is_empty())?;
         crate::redact::register(&v);
         Some(Secret::new(v))
@@ -116,33 +116,6 @@ pub fn resolve_auth(name: &str, config: &ProviderConfig) -> Result<Auth, Provide
         provider: name,
         missing: Vec::new(),
     };
-    let auth = match config.kind {
-        ProviderKind::HuaweiCph => match &c.token_env {
-            Some(var) => Auth::Token(env.secret(var)),
-            None => Auth::AkSk {
-                ak: env.secret(c.ak_env.as_deref().unwrap_or("HUAWEICLOUD_SDK_AK")),
-                sk: env.secret(c.sk_env.as_deref().unwrap_or("HUAWEICLOUD_SDK_SK")),
-                security_token: match &c.security_token_env {
-                    Some(var) => Some(env.secret(var)),
-                    None => env.optional("HUAWEICLOUD_SDK_SECURITY_TOKEN"),
-                },
-            },
-        },
-        ProviderKind::Geelark => match (&c.app_id_env, &c.api_key_env) {
-            (Some(app), Some(key)) => Auth::AppKey {
-                app_id: env.secret(app),
-                api_key: env.secret(key),
-            },
-            _ => Auth::Token(env.secret(c.token_env.as_deref().unwrap_or("GEELARK_TOKEN"))),
-        },
-        ProviderKind::Koophone => match (&c.ak_env, &c.sk_env) {
-            (Some(ak), Some(sk)) => Auth::AkSk {
-                ak: env.secret(ak),
-                sk: env.secret(sk),
-                security_token: c.security_token_env.as_deref().map(|v| env.secret(v)),
-            },
-            _ => Auth::Token(env.secret(c.token_env.as_deref().unwrap_or("KOOPHONE_TOKEN"))),
-        },
-    };
+    let auth = (super::kind::of(config.kind).auth)(&c, &mut env);
     env.done(auth)
 }

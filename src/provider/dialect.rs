@@ -52,11 +52,7 @@ pub struct Dialect {
 
 /// The dialect of `kind`.
 pub fn of(kind: ProviderKind) -> &'static Dialect {
-    match kind {
-        ProviderKind::HuaweiCph => &super::huawei_cph::DIALECT,
-        ProviderKind::Geelark => &super::geelark::DIALECT,
-        ProviderKind::Koophone => &super::koophone::DIALECT,
-    }
+    super::kind::of(kind).dialect
 }
 
 /// Huawei's error body (CPH, and KooPhone outside its list answer): `error_code`, `error_msg`,

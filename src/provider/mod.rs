@@ -7,12 +7,13 @@
 //! that is `plan`.
 
 pub mod advice;
-mod credentials;
+pub mod credentials;
 pub mod dialect;
 pub mod geelark;
 pub mod http;
 mod huawei_auth;
 pub mod huawei_cph;
+pub mod kind;
 pub mod koophone;
 pub mod retry;
 pub mod signer;
@@ -392,15 +393,12 @@ pub enum Target {
     Simulator(String),
 }
 
-/// A client for one provider of the spec.
+/// A client for one provider of the spec: its vendor's client behind one interface
+/// ([`kind::Vendor`]), made by its kind's descriptor.
 #[derive(Debug)]
-pub enum Client {
-    /// Huawei CPH.
-    HuaweiCph(huawei_cph::HuaweiCph),
-    /// GeeLark.
-    Geelark(geelark::Geelark),
-    /// KooPhone.
-    Koophone(koophone::Koophone),
+pub struct Client {
+    kind: ProviderKind,
+    vendor: Box<dyn kind::Vendor>,
 }
 
 impl Client {
@@ -435,49 +433,30 @@ impl Client {
             auth,
             read: std::sync::atomic::AtomicUsize::new(0),
         };
-        Ok(match config.kind {
-            ProviderKind::HuaweiCph => Client::HuaweiCph(huawei_cph::HuaweiCph::new(
-                ctx,
-                config.project_id.clone().unwrap_or_default(),
-            )),
-            ProviderKind::Geelark => Client::Geelark(geelark::Geelark::new(
-                ctx,
-                config.trace_id_format.unwrap_or_default(),
-            )),
-            ProviderKind::Koophone => {
-                Client::Koophone(koophone::Koophone::new(ctx, config.project_id.clone()))
-            }
+        Ok(Client {
+            kind: config.kind,
+            vendor: (kind::of(config.kind).connect)(ctx, config),
         })
     }
 
     fn ctx(&self) -> &Ctx {
-        match self {
-            Client::HuaweiCph(c) => &c.ctx,
-            Client::Geelark(c) => &c.ctx,
-            Client::Koophone(c) => &c.ctx,
-        }
+        self.vendor.ctx()
     }
 
     /// The provider's kind.
     pub fn kind(&self) -> ProviderKind {
-        match self {
-            Client::HuaweiCph(_) => ProviderKind::HuaweiCph,
-            Client::Geelark(_) => ProviderKind::Geelark,
-            Client::Koophone(_) => ProviderKind::Koophone,
-        }
+        self.kind
     }
 
     /// The key of this account's plan files, derived from its credentials (see
     /// [`crate::plan::saved::PlanKey`]).
     pub fn plan_key(&self) -> crate::plan::saved::PlanKey {
-        let ctx = self.ctx();
-        ctx.auth.plan_key()
+        self.ctx().auth.plan_key()
     }
 
     /// Its calls in flight and the time since its provider last answered.
     pub fn activity(&self) -> Activity {
-        let ctx = self.ctx();
-        ctx.throttle.activity()
+        self.ctx().throttle.activity()
     }
 
     /// Every try so far by how it ended (see [`http::Throttle::answers`]).
@@ -487,17 +466,12 @@ impl Client {
 
     /// Phones read so far by this client (every read counts: plan, staleness, confirmation).
     pub fn read_so_far(&self) -> usize {
-        let ctx = self.ctx();
-        ctx.read.load(std::sync::atomic::Ordering::Relaxed)
+        self.ctx().read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The limits in force.
     pub fn limits(&self) -> &EffectiveLimits {
-        match self {
-            Client::HuaweiCph(c) => &c.ctx.limits,
-            Client::Geelark(c) => &c.ctx.limits,
-            Client::Koophone(c) => &c.ctx.limits,
-        }
+        &self.ctx().limits
     }
 
     /// Read the state of these phones; phones the provider does not know come back as `NotFound`.
@@ -505,53 +479,31 @@ impl Client {
         &self,
         targets: &[ObserveTarget],
     ) -> Result<HashMap<String, Observation>, ProviderError> {
-        match self {
-            Client::HuaweiCph(c) => c.observe(targets).await,
-            Client::Geelark(c) => c.observe(targets).await,
-            Client::Koophone(c) => c.observe(targets).await,
-        }
+        self.vendor.observe(targets).await
     }
 
     /// Every phone of the account (`export`); CPH properties need one detail call per phone.
     pub async fn list_all(&self, properties: bool) -> Result<Vec<Listed>, ProviderError> {
-        match self {
-            Client::HuaweiCph(c) => c.list_all(properties).await,
-            Client::Geelark(c) => c.list_all().await,
-            Client::Koophone(c) => c.list_all().await,
-        }
+        self.vendor.list_all(properties).await
     }
 
     /// How many phones the account holds, in one call.
     pub async fn count_all(&self) -> Result<usize, ProviderError> {
-        match self {
-            Client::HuaweiCph(c) => c.count_all().await,
-            Client::Geelark(c) => c.count_all().await,
-            Client::Koophone(c) => c.count_all().await,
-        }
+        self.vendor.count_all().await
     }
 
     /// Send one batch; one result per phone of the batch.
     pub async fn submit(&self, batch: &Batch) -> Result<BatchResults, ProviderError> {
         // The capability table is the one source of what a kind can do; a plan never asks for more.
-        if !crate::capability::of(self.kind()).supports(&batch.action) {
-            return Ok(unsupported(self.kind(), batch));
+        if !crate::capability::of(self.kind).supports(&batch.action) {
+            return Ok(unsupported(self.kind, batch));
         }
-        match self {
-            Client::HuaweiCph(c) => c.submit(batch).await,
-            Client::Geelark(c) => c.submit(batch).await,
-            Client::Koophone(_) => Ok(unsupported(ProviderKind::Koophone, batch)),
-        }
+        self.vendor.submit(batch).await
     }
 
     /// One poll of asynchronous jobs: those that finished (the others are still running).
     pub async fn poll(&self, jobs: &[PendingJob]) -> Result<Polled, ProviderError> {
-        match self {
-            Client::HuaweiCph(c) => c.poll(jobs).await,
-            _ => Ok(Polled {
-                finished: jobs.iter().map(|j| (j.clone(), Ok(()))).collect(),
-                failed_poll: None,
-            }),
-        }
+        self.vendor.poll(jobs).await
     }
 }
 

@@ -292,9 +292,14 @@ impl<'a> ErrorJson<'a> {
         }
     }
 
-    fn failure(code: &'a str, message: &'a str, action: Option<&str>) -> ErrorJson<'a> {
+    fn failure(
+        kind: crate::spec::ProviderKind,
+        code: &'a str,
+        message: &'a str,
+        action: Option<&str>,
+    ) -> ErrorJson<'a> {
         use crate::provider::advice::{self, Advice};
-        let advice = advice::for_failure(code, action);
+        let advice = advice::for_failure(kind, code, action);
         ErrorJson {
             code,
             message,
@@ -348,6 +353,7 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
                     Outcome::Failed(e) => (
                         "failed",
                         Some(ErrorJson::failure(
+                            r.kind,
                             &e.code,
                             &e.message,
                             r.action.as_ref().map(Action::name),

@@ -136,7 +136,15 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
         );
         // Folded by (provider, action, code, message with the phone's own ids taken out): a bad day
         // with 900 failures in three ways reads as three blocks.
-        let mut groups: Vec<(String, Vec<String>, &str, Option<&str>)> = Vec::new();
+        // (line, phones, code, action, kind)
+        type Group<'a> = (
+            String,
+            Vec<String>,
+            &'a str,
+            Option<&'a str>,
+            crate::spec::ProviderKind,
+        );
+        let mut groups: Vec<Group<'_>> = Vec::new();
         let mut index: std::collections::BTreeMap<String, usize> = Default::default();
         for (r, e) in &failures {
             let action = r.action.as_ref().map_or("change", Action::name);
@@ -151,15 +159,15 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
                 None => {
                     index.insert(line.clone(), groups.len());
                     let name = r.action.as_ref().map(Action::name);
-                    groups.push((line, vec![r.label()], e.code.as_str(), name));
+                    groups.push((line, vec![r.label()], e.code.as_str(), name, r.kind));
                 }
             }
-            match advice::for_failure(&e.code, r.action.as_ref().map(Action::name)) {
+            match advice::for_failure(r.kind, &e.code, r.action.as_ref().map(Action::name)) {
                 Advice::Retry => retryable += 1,
                 Advice::Person(_) => for_a_person += 1,
             }
         }
-        for (line, ids, code, action) in &groups {
+        for (line, ids, code, action, kind) in &groups {
             let who = if ids.len() == 1 {
                 ids[0].clone()
             } else {
@@ -172,7 +180,7 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                 out.push_str(&crate::render::wrap::id_list(&ids, layout, "  phones: "));
             }
-            if let Advice::Person(what) = advice::for_failure(code, *action) {
+            if let Advice::Person(what) = advice::for_failure(*kind, code, *action) {
                 out.push_str(&wrap(what, layout.width, "    to do: ", "           "));
             }
         }
@@ -279,6 +287,7 @@ mod tests {
         for i in 0..311 {
             results.push(PhoneResult {
                 provider: "gl".into(),
+                kind: crate::spec::ProviderKind::Geelark,
                 phone_id: format!("g{i:03}"),
                 name: (i == 0).then(|| "growth-000".into()),
                 action: Some(Action::Stop),
@@ -289,6 +298,7 @@ mod tests {
         for i in 0..66 {
             results.push(PhoneResult {
                 provider: "kp".into(),
+                kind: crate::spec::ProviderKind::Koophone,
                 phone_id: format!("k{i:02}"),
                 name: None,
                 action: None,
@@ -298,6 +308,7 @@ mod tests {
         }
         results.push(PhoneResult {
             provider: "gl".into(),
+            kind: crate::spec::ProviderKind::Geelark,
             phone_id: "g999".into(),
             name: None,
             action: Some(Action::Stop),
@@ -306,6 +317,7 @@ mod tests {
         });
         results.push(PhoneResult {
             provider: "gl".into(),
+            kind: crate::spec::ProviderKind::Geelark,
             phone_id: "g998".into(),
             name: None,
             action: Some(Action::Stop),
@@ -319,6 +331,7 @@ mod tests {
         // failed change.
         results.push(PhoneResult {
             provider: "gl".into(),
+            kind: crate::spec::ProviderKind::Geelark,
             phone_id: "g000".into(),
             name: Some("growth-000".into()),
             action: Some(Action::Start),
@@ -327,6 +340,7 @@ mod tests {
         });
         results.push(PhoneResult {
             provider: "cph".into(),
+            kind: crate::spec::ProviderKind::HuaweiCph,
             phone_id: "c1".into(),
             name: None,
             action: None,
@@ -376,6 +390,7 @@ mod tests {
         let skipped = |reason: &str| ApplyReport {
             results: vec![PhoneResult {
                 provider: "gl".into(),
+                kind: crate::spec::ProviderKind::Geelark,
                 phone_id: "g1".into(),
                 name: None,
                 action: Some(Action::Stop),

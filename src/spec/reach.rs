@@ -32,23 +32,10 @@ pub const ALLOW_ENV: &str = "PHONEFLEET_ALLOW_ENV";
 /// The variable that lets a spec's `limits` go past the documented ones.
 pub const ALLOW_RAISED_LIMITS: &str = "PHONEFLEET_ALLOW_RAISED_LIMITS";
 
-/// Prefixes of the variables a spec may name for a provider of `kind` without consent.
+/// Prefixes of the variables a spec may name for a provider of `kind` without consent (its
+/// descriptor's).
 pub fn env_prefixes(kind: ProviderKind) -> &'static [&'static str] {
-    match kind {
-        ProviderKind::HuaweiCph => &[
-            "HUAWEICLOUD_",
-            "CPH_",
-            "PHONEFLEET_HUAWEICLOUD_",
-            "PHONEFLEET_CPH_",
-        ],
-        ProviderKind::Koophone => &[
-            "HUAWEICLOUD_",
-            "KOOPHONE_",
-            "PHONEFLEET_HUAWEICLOUD_",
-            "PHONEFLEET_KOOPHONE_",
-        ],
-        ProviderKind::Geelark => &["GEELARK_", "PHONEFLEET_GEELARK_"],
-    }
+    crate::provider::kind::of(kind).env_prefixes
 }
 
 /// Every kind-bound prefix (a webhook variable may start with none of them).
@@ -128,22 +115,9 @@ impl Allow {
     }
 }
 
-/// Whether `host` is one of `kind`'s official API hosts.
+/// Whether `host` is one of `kind`'s official API hosts (its descriptor says which).
 pub fn is_official_host(kind: ProviderKind, host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    match kind {
-        ProviderKind::HuaweiCph => host
-            .strip_prefix("cph.")
-            .and_then(|rest| rest.strip_suffix(".myhuaweicloud.com"))
-            .is_some_and(|region| {
-                !region.is_empty()
-                    && region
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            }),
-        ProviderKind::Koophone => host == "koophone.myhuaweicloud.com",
-        ProviderKind::Geelark => host == "openapi.geelark.com",
-    }
+    (crate::provider::kind::of(kind).is_official_host)(&host.to_ascii_lowercase())
 }
 
 /// Why a spec may not send to `endpoint`, if it may not. A URL that does not parse is reported by the
@@ -161,11 +135,7 @@ pub fn endpoint_problem(kind: ProviderKind, endpoint: &str, allow: &Allow) -> Op
     {
         return None;
     }
-    let official = match kind {
-        ProviderKind::HuaweiCph => "cph.{region}.myhuaweicloud.com",
-        ProviderKind::Koophone => "koophone.myhuaweicloud.com",
-        ProviderKind::Geelark => "openapi.geelark.com",
-    };
+    let official = crate::provider::kind::of(kind).official_hosts;
     Some(format!(
         "endpoint host `{host}` is not an official {kind} host ({official}) nor loopback; a spec may \
          not send requests (and credentials) anywhere else"

@@ -256,9 +256,9 @@ pub(crate) fn semantic(
                 None,
             );
         }
-        let is_cph = p.kind == ProviderKind::HuaweiCph;
-        if is_cph && p.project_id.as_deref().is_none_or(str::is_empty) {
-            report.push(&base, "huawei-cph needs `project_id`".into(), None);
+        let kind = crate::provider::kind::of(p.kind);
+        for (at, problem) in (kind.required)(p) {
+            report.push(&format!("{base}{at}"), problem, None);
         }
         if let Some(problem) = p
             .project_id
@@ -271,32 +271,35 @@ pub(crate) fn semantic(
         if let Some(problem) = p.region.as_deref().and_then(region_problem) {
             report.push(&format!("{base}/region"), problem, None);
         }
-        if is_cph && p.region.is_none() && p.endpoint.is_none() {
-            report.push(
-                &base,
-                "huawei-cph needs `region` (or an `endpoint`)".into(),
-                None,
-            );
-        }
-        if p.trace_id_format.is_some() && p.kind != ProviderKind::Geelark {
-            report.push_pointer(
-                &format!("{base}/trace_id_format"),
-                At::Key,
-                format!("`trace_id_format` is for geelark only, not {}", p.kind),
-                None,
-            );
-        }
-        // KooPhone paths carry no project; a project id there is sent as `X-Project-Id` with AK/SK.
-        let is_koophone = p.kind == ProviderKind::Koophone;
-        for (field, given, also_koophone) in [
-            ("region", p.region.is_some(), false),
-            ("project_id", p.project_id.is_some(), true),
+        // The optional fields only some kinds take: another kind's is named with who takes it.
+        let c = p.credentials.clone().unwrap_or_default();
+        for (field, given) in [
+            ("region", p.region.is_some()),
+            ("project_id", p.project_id.is_some()),
+            ("trace_id_format", p.trace_id_format.is_some()),
+            ("credentials/ak_env", c.ak_env.is_some()),
+            ("credentials/sk_env", c.sk_env.is_some()),
+            (
+                "credentials/security_token_env",
+                c.security_token_env.is_some(),
+            ),
+            ("credentials/app_id_env", c.app_id_env.is_some()),
+            ("credentials/api_key_env", c.api_key_env.is_some()),
         ] {
-            if !is_cph && given && !(also_koophone && is_koophone) {
+            if given && !kind.fields.contains(&field) {
+                let names: Vec<&str> = crate::provider::kind::takers(field)
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect();
+                let short = field.rsplit('/').next().unwrap_or(field);
                 report.push_pointer(
                     &format!("{base}/{field}"),
                     At::Key,
-                    format!("`{field}` is for huawei-cph only, not {}", p.kind),
+                    format!(
+                        "`{short}` is for {} only, not {}",
+                        names.join(" and "),
+                        p.kind
+                    ),
                     None,
                 );
             }
@@ -308,39 +311,6 @@ pub(crate) fn semantic(
         }
         if let Some(c) = &p.credentials {
             let cred = format!("{base}/credentials");
-            let mut only = |field: &str, given: bool, kinds: &[ProviderKind]| {
-                if given && !kinds.contains(&p.kind) {
-                    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-                    report.push_pointer(
-                        &format!("{cred}/{field}"),
-                        At::Key,
-                        format!(
-                            "`{field}` is for {} only, not {}",
-                            names.join(" and "),
-                            p.kind
-                        ),
-                        None,
-                    );
-                }
-            };
-            let huawei = [ProviderKind::HuaweiCph, ProviderKind::Koophone];
-            only("ak_env", c.ak_env.is_some(), &huawei);
-            only("sk_env", c.sk_env.is_some(), &huawei);
-            only(
-                "security_token_env",
-                c.security_token_env.is_some(),
-                &huawei,
-            );
-            only(
-                "app_id_env",
-                c.app_id_env.is_some(),
-                &[ProviderKind::Geelark],
-            );
-            only(
-                "api_key_env",
-                c.api_key_env.is_some(),
-                &[ProviderKind::Geelark],
-            );
             if c.ak_env.is_some() != c.sk_env.is_some() {
                 report.push(&cred, "`ak_env` and `sk_env` go together".into(), None);
             }
@@ -389,10 +359,9 @@ pub(crate) fn semantic(
         let Some(name) = &p.name else {
             continue;
         };
-        let managed = spec
-            .providers
-            .get(&p.provider)
-            .filter(|c| c.names == super::NamePolicy::Manage && c.kind != ProviderKind::Koophone);
+        let managed = spec.providers.get(&p.provider).filter(|c| {
+            c.names == super::NamePolicy::Manage && capability::of(c.kind).name_rule.is_some()
+        });
         if name.chars().any(char::is_control) {
             report.push(
                 &format!("/phones/{i}/name"),

@@ -60,7 +60,7 @@ impl Backoff {
             match &r.outcome {
                 Outcome::Failed(e) => {
                     let person = matches!(
-                        advice::for_failure(&e.code, r.action.as_ref().map(|a| a.name())),
+                        advice::for_failure(r.kind, &e.code, r.action.as_ref().map(|a| a.name())),
                         Advice::Person(_)
                     );
                     *failed.entry(key).or_default() |= person;

@@ -272,7 +272,7 @@ impl Episodes {
                 }
                 self.failing.insert((provider.clone(), id.clone()), said);
                 let mut event = Event::of_phone(Kind::HealFailed, c, detail);
-                event.to_do = match advice::for_failure(&e.code, action) {
+                event.to_do = match advice::for_failure(c.kind, &e.code, action) {
                     Advice::Person(what) => Some(what.to_owned()),
                     Advice::Retry => None,
                 };

@@ -24,7 +24,9 @@ use crate::plan::{Action, Batch};
 use crate::spec::{Properties, ProviderKind, Traffic};
 use crate::state::{self, Observation, ObservedPhone};
 
+mod descriptor;
 mod jobs;
+pub use descriptor::DESCRIPTOR;
 mod rename;
 
 /// The CPH client.

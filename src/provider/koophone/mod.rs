@@ -16,6 +16,9 @@ use super::{Ctx, ObserveTarget, ProviderError};
 use crate::spec::ProviderKind;
 use crate::state::{Observation, ObservedPhone};
 
+mod descriptor;
+pub use descriptor::DESCRIPTOR;
+
 /// The KooPhone client.
 #[derive(Debug)]
 pub struct Koophone {

@@ -21,6 +21,9 @@ use crate::plan::{Action, Batch};
 use crate::spec::{ProviderKind, TraceIdFormat};
 use crate::state::{Observation, ObservedPhone};
 
+mod descriptor;
+pub use descriptor::DESCRIPTOR;
+
 /// The GeeLark client.
 #[derive(Debug)]
 pub struct Geelark {

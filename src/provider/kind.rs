@@ -1,0 +1,91 @@
+//! One descriptor per provider kind: the one place a kind's facts live (what it can do and its limits,
+//! its dialect, its official hosts and default endpoint, which variables and spec fields it takes, how
+//! it authenticates, how its client is made). Each vendor module owns its `DESCRIPTOR`; [`of`] is the
+//! only `match` on a kind outside the simulator. A fourth kind is a vendor module with its descriptor,
+//! one arm here and one variant of [`ProviderKind`], plus its simulator routes (ARCHITECTURE.md).
+
+use futures::future::LocalBoxFuture;
+
+use super::credentials::{Auth, Env};
+use super::dialect::Dialect;
+use super::{BatchResults, Ctx, Listed, ObserveTarget, PendingJob, Polled, ProviderError};
+use crate::capability::Capability;
+use crate::plan::Batch;
+use crate::spec::{Credentials, ProviderConfig, ProviderKind};
+use crate::state::Observation;
+
+/// Everything phonefleet knows about one kind.
+pub struct Descriptor {
+    /// The kind.
+    pub kind: ProviderKind,
+    /// What it can do, its batch sizes and documented rates.
+    pub capability: &'static Capability,
+    /// Its status codes, error classes and advice.
+    pub dialect: &'static Dialect,
+    /// Its official API hosts, in words (`cph.{region}.myhuaweicloud.com`).
+    pub official_hosts: &'static str,
+    /// Whether a host (lowercase) is one of them.
+    pub is_official_host: fn(&str) -> bool,
+    /// Its default base URL (for CPH, of a region); no trailing slash.
+    pub default_endpoint: fn(Option<&str>) -> Option<String>,
+    /// Prefixes of the variables a spec may name for it without consent.
+    pub env_prefixes: &'static [&'static str],
+    /// The optional fields of a provider entry it takes (`region`, `project_id`, `trace_id_format`,
+    /// `credentials.ak_env`, ...): another kind's field is a validation error naming who takes it.
+    pub fields: &'static [&'static str],
+    /// What its entry must say beyond the common fields: (JSON pointer suffix, problem) pairs.
+    pub required: fn(&ProviderConfig) -> Vec<(&'static str, String)>,
+    /// Its credentials, read from the variables the entry names (or the kind's usual ones).
+    pub auth: fn(&Credentials, &mut Env<'_>) -> Auth,
+    /// Its client.
+    pub connect: fn(Ctx, &ProviderConfig) -> Box<dyn Vendor>,
+}
+
+/// The descriptor of `kind`.
+pub fn of(kind: ProviderKind) -> &'static Descriptor {
+    match kind {
+        ProviderKind::HuaweiCph => &super::huawei_cph::DESCRIPTOR,
+        ProviderKind::Geelark => &super::geelark::DESCRIPTOR,
+        ProviderKind::Koophone => &super::koophone::DESCRIPTOR,
+    }
+}
+
+/// The kinds that take an optional entry field, for "`x` is for huawei-cph and koophone only".
+pub fn takers(field: &str) -> Vec<ProviderKind> {
+    ProviderKind::ALL
+        .into_iter()
+        .filter(|k| of(*k).fields.contains(&field))
+        .collect()
+}
+
+/// What a vendor's client does; the shared [`super::Client`] holds one.
+pub trait Vendor: std::fmt::Debug + Send + Sync {
+    /// Its shared parts.
+    fn ctx(&self) -> &Ctx;
+    /// Read these phones; phones the provider does not know come back as `NotFound`.
+    fn observe<'a>(
+        &'a self,
+        targets: &'a [ObserveTarget],
+    ) -> LocalBoxFuture<'a, Result<foldhash::HashMap<String, Observation>, ProviderError>>;
+    /// Every phone of the account; with `properties`, CPH reads each one's detail.
+    fn list_all(&self, properties: bool) -> LocalBoxFuture<'_, Result<Vec<Listed>, ProviderError>>;
+    /// How many phones the account holds, in one call.
+    fn count_all(&self) -> LocalBoxFuture<'_, Result<usize, ProviderError>>;
+    /// Send one batch (the capability table was checked: the kind can do it).
+    fn submit<'a>(
+        &'a self,
+        batch: &'a Batch,
+    ) -> LocalBoxFuture<'a, Result<BatchResults, ProviderError>>;
+    /// One poll of asynchronous jobs; a kind without jobs finished them when it answered.
+    fn poll<'a>(
+        &'a self,
+        jobs: &'a [PendingJob],
+    ) -> LocalBoxFuture<'a, Result<Polled, ProviderError>> {
+        Box::pin(async move {
+            Ok(Polled {
+                finished: jobs.iter().map(|j| (j.clone(), Ok(()))).collect(),
+                failed_poll: None,
+            })
+        })
+    }
+}

@@ -1,0 +1,110 @@
+//! KooPhone as a kind: its capability row, official host, variables, entry fields, credentials and
+//! client, in one [`DESCRIPTOR`].
+
+use super::{DIALECT, Koophone};
+use crate::capability::{BatchLimit, Capability, DEFAULT_CONCURRENCY, NOT_OFFERED};
+use crate::provider::credentials::{Auth, Env};
+use crate::provider::kind::{Descriptor, Vendor};
+use foldhash::HashMap;
+use futures::future::LocalBoxFuture;
+
+use crate::plan::Batch;
+use crate::provider::{BatchResults, Ctx, Listed, ObserveTarget, ProviderError};
+use crate::spec::{Credentials, ProviderConfig, ProviderKind};
+use crate::state::Observation;
+
+/// What it can do and its limits (providers.md 0.1).
+static CAPABILITY: Capability = Capability {
+    kind: ProviderKind::Koophone,
+    power: false,
+    traffic: false,
+    properties: false,
+    id_max_len: Some(32),
+    // 32 per the 2024 page; newer pages say 100, so `limits.batch_size` may raise it that far (with
+    // the workflow's PHONEFLEET_ALLOW_RAISED_LIMITS=1: a spec may only lower the defaults).
+    observe: BatchLimit {
+        default: 32,
+        max: Some(100),
+    },
+    power_batch: NOT_OFFERED,
+    traffic_batch: NOT_OFFERED,
+    properties_batch: NOT_OFFERED,
+    job_query: NOT_OFFERED,
+    requests_per_minute: None,
+    requests_per_hour: None,
+    concurrency: DEFAULT_CONCURRENCY,
+    no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
+    name_rule: None,
+};
+
+/// AK/SK with an optional security token, or a tenant token.
+fn auth(c: &Credentials, env: &mut Env<'_>) -> Auth {
+    match (&c.ak_env, &c.sk_env) {
+        (Some(ak), Some(sk)) => Auth::AkSk {
+            ak: env.secret(ak),
+            sk: env.secret(sk),
+            security_token: c.security_token_env.as_deref().map(|v| env.secret(v)),
+        },
+        _ => Auth::Token(env.secret(c.token_env.as_deref().unwrap_or("KOOPHONE_TOKEN"))),
+    }
+}
+
+fn connect(ctx: Ctx, config: &ProviderConfig) -> Box<dyn Vendor> {
+    Box::new(Koophone::new(ctx, config.project_id.clone()))
+}
+
+/// Huawei KooPhone.
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    kind: ProviderKind::Koophone,
+    capability: &CAPABILITY,
+    dialect: &DIALECT,
+    official_hosts: "koophone.myhuaweicloud.com",
+    is_official_host: |host| host == "koophone.myhuaweicloud.com",
+    default_endpoint: |_| Some("https://koophone.myhuaweicloud.com".into()),
+    env_prefixes: &[
+        "HUAWEICLOUD_",
+        "KOOPHONE_",
+        "PHONEFLEET_HUAWEICLOUD_",
+        "PHONEFLEET_KOOPHONE_",
+    ],
+    // KooPhone paths carry no project; a project id there is sent as `X-Project-Id` with AK/SK.
+    fields: &[
+        "project_id",
+        "credentials/ak_env",
+        "credentials/sk_env",
+        "credentials/security_token_env",
+    ],
+    required: |_| Vec::new(),
+    auth,
+    connect,
+};
+
+impl Vendor for Koophone {
+    fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    fn observe<'a>(
+        &'a self,
+        targets: &'a [ObserveTarget],
+    ) -> LocalBoxFuture<'a, Result<HashMap<String, Observation>, ProviderError>> {
+        Box::pin(Koophone::observe(self, targets))
+    }
+
+    fn list_all(&self, properties: bool) -> LocalBoxFuture<'_, Result<Vec<Listed>, ProviderError>> {
+        let _ = properties;
+        Box::pin(Koophone::list_all(self))
+    }
+
+    fn count_all(&self) -> LocalBoxFuture<'_, Result<usize, ProviderError>> {
+        Box::pin(Koophone::count_all(self))
+    }
+
+    fn submit<'a>(
+        &'a self,
+        batch: &'a Batch,
+    ) -> LocalBoxFuture<'a, Result<BatchResults, ProviderError>> {
+        // The capability table offers KooPhone no change: never called.
+        Box::pin(async move { Ok(crate::provider::unsupported(ProviderKind::Koophone, batch)) })
+    }
+}
