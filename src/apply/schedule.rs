@@ -11,7 +11,8 @@
 //! provider error and the deadline stop new batches; lost answers are read back, not re-sent blindly.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use super::Progress;
 use foldhash::{HashMap, HashMapExt};
@@ -372,7 +373,7 @@ pub(crate) async fn run_provider(
 
 async fn sleep_until(at: Option<Instant>) {
     match at {
-        Some(t) => tokio::time::sleep_until(t.into()).await,
+        Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
     }
 }

@@ -26,7 +26,7 @@ pub async fn apply(
     global: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
     // The whole run, reads included, ends by this.
-    let deadline = std::time::Instant::now() + settings.timeout;
+    let deadline = tokio::time::Instant::now() + settings.timeout;
     // A directory is a spec; a file is a spec or a saved plan.
     let bytes = if settings.file.is_dir() {
         Vec::new()
@@ -84,32 +84,26 @@ fn overrides(settings: &ApplySettings) -> Overrides {
 }
 
 /// Take the account locks of these providers for this apply (see [`crate::ops::lock`]), waiting up to
-/// `--lock-timeout` on the blocking pool, so that the runtime's one thread stays free meanwhile.
+/// `--lock-timeout` on the runtime's timer, so that signals and the bars stay live meanwhile.
 async fn lock(
     providers: &std::collections::BTreeMap<String, crate::spec::ProviderConfig>,
     settings: &ApplySettings,
 ) -> anyhow::Result<crate::ops::lock::Held> {
-    let providers = providers.clone();
-    let simulated = settings.connect.simulate;
-    let wait = settings.lock_timeout;
-    let command = format!("apply {}", settings.file.display());
-    tokio::task::spawn_blocking(move || {
-        crate::ops::lock::acquire(
-            &crate::ops::lock::dir(),
-            &providers,
-            simulated,
-            wait,
-            &command,
-        )
-    })
-    .await?
+    crate::ops::lock::acquire(
+        &crate::ops::lock::dir(),
+        providers,
+        settings.connect.simulate,
+        settings.lock_timeout,
+        &format!("apply {}", settings.file.display()),
+    )
+    .await
 }
 
 async fn from_spec(
     settings: &ApplySettings,
     global: &GlobalSettings,
     cancel: &Cancel,
-    deadline: std::time::Instant,
+    deadline: tokio::time::Instant,
 ) -> anyhow::Result<ExitStatus> {
     if !settings.auto_approve && !global.interactive {
         bail!(
@@ -205,7 +199,7 @@ async fn from_saved(
     settings: &ApplySettings,
     global: &GlobalSettings,
     cancel: &Cancel,
-    deadline: std::time::Instant,
+    deadline: tokio::time::Instant,
 ) -> anyhow::Result<ExitStatus> {
     let saved = PlanFile::parse(bytes)
         .with_context(|| format!("{} is not a usable plan file", settings.file.display()))?;
@@ -321,7 +315,7 @@ async fn run(
     settings: &ApplySettings,
     global: &GlobalSettings,
     cancel: &Cancel,
-    deadline: std::time::Instant,
+    deadline: tokio::time::Instant,
     overridden: Vec<GuardCheck>,
     already_done: Vec<crate::apply::Done>,
 ) -> anyhow::Result<ExitStatus> {

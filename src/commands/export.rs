@@ -48,7 +48,7 @@ pub async fn export(
     } else {
         Reach::Spec
     };
-    let deadline = std::time::Instant::now() + settings.timeout;
+    let deadline = tokio::time::Instant::now() + settings.timeout;
     let fleet = Fleet::open(
         &providers,
         &seed,

@@ -33,7 +33,7 @@ pub async fn open_fleet(
     scope: &Scope,
     connect: &crate::cli::settings::ConnectSettings,
     global: &GlobalSettings,
-    deadline: std::time::Instant,
+    deadline: tokio::time::Instant,
     every_account: bool,
 ) -> anyhow::Result<Fleet> {
     eprintln!("{}", render::status::reading(scope, connect.simulate));
@@ -99,7 +99,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     if let Some(out) = &settings.out {
         crate::plan::saved::check_out_path(out, &settings.spec)?;
     }
-    let deadline = std::time::Instant::now() + settings.timeout;
+    let deadline = tokio::time::Instant::now() + settings.timeout;
     let mut signals = crate::signals::Watcher::new();
     let checks = spec::Use::of(settings.connect.simulate);
     let loaded = spec::load_file_for(&settings.spec, &checks)?;

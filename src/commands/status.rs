@@ -15,7 +15,7 @@ pub async fn status(
     settings: &StatusSettings,
     global: &GlobalSettings,
 ) -> anyhow::Result<ExitStatus> {
-    let deadline = std::time::Instant::now() + settings.timeout;
+    let deadline = tokio::time::Instant::now() + settings.timeout;
     let mut signals = crate::signals::Watcher::new();
     let loaded = spec::load_file_for(&settings.spec, &spec::Use::of(settings.connect.simulate))?;
     let scope = Scope::of(&loaded, &settings.connect.selection, Overrides::default())?;

@@ -94,7 +94,7 @@ impl Fleet {
         limits: &BTreeMap<String, EffectiveLimits>,
         reach: Reach,
         verbose: bool,
-        deadline: std::time::Instant,
+        deadline: tokio::time::Instant,
     ) -> anyhow::Result<Fleet> {
         let http = Http::new(verbose, deadline)?;
         Self::open_with(providers, desired, limits, reach, http).await
@@ -176,7 +176,7 @@ impl Fleet {
     }
 
     /// The deadline of the next operation.
-    pub fn set_deadline(&self, deadline: std::time::Instant) {
+    pub fn set_deadline(&self, deadline: tokio::time::Instant) {
         self.http.set_deadline(deadline);
     }
 

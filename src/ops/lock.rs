@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
@@ -80,9 +81,24 @@ fn canonical(endpoint: &str) -> String {
     format!("{host}{port}{}", url.path().trim_end_matches('/'))
 }
 
+/// Take the locks at once or refuse naming the holder (`watch`: a heal never waits for a lock).
+pub fn acquire_now(
+    dir: &std::path::Path,
+    providers: &BTreeMap<String, ProviderConfig>,
+    simulated: bool,
+    command: &str,
+) -> anyhow::Result<Held> {
+    // With no wait, `acquire` never sleeps: it finishes on its first poll.
+    use futures::FutureExt;
+    acquire(dir, providers, simulated, Duration::ZERO, command)
+        .now_or_never()
+        .expect("a lock taken without waiting never sleeps")
+}
+
 /// Take the lock of every account of `providers` in `dir` (the commands pass [`dir`]), in a fixed order;
-/// wait up to `wait` for one held by another process, then refuse naming the holder.
-pub fn acquire(
+/// wait up to `wait` for one held by another process (on the runtime's clock, polling every 100 ms),
+/// then refuse naming the holder.
+pub async fn acquire(
     dir: &std::path::Path,
     providers: &BTreeMap<String, ProviderConfig>,
     simulated: bool,
@@ -114,7 +130,7 @@ pub fn acquire(
             match file.try_lock() {
                 Ok(()) => break,
                 Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let mut holder = String::new();

@@ -227,7 +227,7 @@ pub struct Options {
     pub max_batch: Option<usize>,
     /// The run's deadline: converging phones are waited for until two minutes, or a third of the time
     /// left, have passed.
-    pub deadline: std::time::Instant,
+    pub deadline: tokio::time::Instant,
 }
 
 /// What a saved plan comes to, once checked against the credentials, the spec and the fleet.
@@ -279,8 +279,9 @@ async fn prepare_scoped(
     // plan to its deadline (two minutes, or a third of the time left if less).
     let left = opts
         .deadline
-        .saturating_duration_since(std::time::Instant::now());
-    let settle_by = std::time::Instant::now() + (left / 3).min(std::time::Duration::from_secs(120));
+        .saturating_duration_since(tokio::time::Instant::now());
+    let settle_by =
+        tokio::time::Instant::now() + (left / 3).min(std::time::Duration::from_secs(120));
     let (observed, now, verdicts) = loop {
         let observed = fleet.observe(&bound.covered, events).await;
         let now = verify::fresh(bound, &observed, &limits);
@@ -288,7 +289,7 @@ async fn prepare_scoped(
         let converging = verdicts
             .iter()
             .any(|v| matches!(v.verdict, Verdict::Converging { .. }));
-        let left = settle_by.saturating_duration_since(std::time::Instant::now());
+        let left = settle_by.saturating_duration_since(tokio::time::Instant::now());
         if !converging || left.is_zero() {
             break (observed, now, verdicts);
         }

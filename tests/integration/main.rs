@@ -7,6 +7,7 @@
 mod apply;
 mod attack;
 mod cli;
+mod clock;
 mod directory;
 mod docs;
 mod export;

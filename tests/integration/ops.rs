@@ -3,7 +3,8 @@
 //! assert on report values in seconds instead of waiting out real backoff.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use phonefleet::apply::{ApplyReport, Cancel, Options, Outcome};
 use phonefleet::capability::Overrides;
@@ -73,13 +74,7 @@ impl<'a> Ops<'a> {
                         .map(|c| c.desired.clone())
                         .collect::<Vec<_>>(),
                 );
-                phonefleet::ops::lock::acquire(
-                    self.locks.path(),
-                    &providers,
-                    true,
-                    Duration::ZERO,
-                    "test tick",
-                )
+                phonefleet::ops::lock::acquire_now(self.locks.path(), &providers, true, "test tick")
             };
             let heal = phonefleet::ops::reconcile::Heal {
                 actions: &heal,
