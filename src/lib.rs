@@ -76,6 +76,7 @@ pub fn main() -> ExitCode {
         }
     };
     let global = cli.global_settings();
+    render::log::init(global.verbose);
     let result = run(cli, global);
     match result {
         Ok(status) => status.into(),

@@ -7,6 +7,7 @@ pub mod diagnostics;
 pub mod inert;
 pub mod json;
 pub mod live;
+pub mod log;
 pub mod markdown;
 pub mod progress;
 pub mod report;

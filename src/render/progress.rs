@@ -8,6 +8,13 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::ops::fleet::{Events, ReadProgress};
 
+/// The bars' one place on stderr: every bar of the run is drawn through it, and `-v` log lines are
+/// printed above it ([`super::log`]). stderr is one per process, so this is too.
+pub fn terminal() -> &'static MultiProgress {
+    static TERMINAL: std::sync::OnceLock<MultiProgress> = std::sync::OnceLock::new();
+    TERMINAL.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+}
+
 /// Read bars, drawn only when `on` (stderr is a terminal).
 #[derive(Debug)]
 pub struct ReadBars {
@@ -30,7 +37,7 @@ impl Events for ReadBars {
         if !self.on {
             return;
         }
-        let all = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let all = terminal();
         let style = ProgressStyle::with_template(
             "{spinner} reading {prefix} [{bar:16}] {pos}/{len} ({elapsed}) {wide_msg}",
         )
@@ -79,7 +86,7 @@ impl ApplyBar {
     /// A bar that draws when `on` (stderr is a terminal), and stays hidden otherwise.
     pub fn new(on: bool) -> ApplyBar {
         let bar = if on {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let bar = terminal().add(ProgressBar::new(0));
             if let Ok(style) = ProgressStyle::with_template(
                 "{spinner} applying [{bar:30}] {pos}/{len} changes ({elapsed}) {wide_msg}",
             ) {

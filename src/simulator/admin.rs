@@ -13,7 +13,8 @@
 //! Loopback only: a request from any other address is refused (403), whatever address the simulator
 //! listens on. Not counted in `/_sim/stats`. Each answers with what it set, or 400 naming the field.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 //! README as the simulator's own).
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 //! (42001 not found, 43004 expired, 43005 executing a task, 43006 remotely connected), with code 0, as
 //! the status and stop pages' own examples answer.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 use serde_json::{Value, json};
 

@@ -1,7 +1,7 @@
 //! KooPhone routes: `POST /v1/instances/batch-query-status` (100 ids) and `GET /v1/instances/batch-query`
 //! (pages). Unknown ids are left out of `status_results`.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 use serde_json::{Value, json};
 

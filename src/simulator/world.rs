@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

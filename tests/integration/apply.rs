@@ -41,8 +41,6 @@ struct PlanIds {
 
 #[derive(Debug, Deserialize)]
 struct PlanChange {
-    provider: String,
-    phone_id: String,
     actions: Vec<serde_json::Value>,
 }
 
@@ -181,81 +179,6 @@ fn cph_per_job_errors_are_reported_per_phone() {
         .stdout_has("Apply: 1 ok, 1 failed, 0 blocked, 0 skipped (2 changes to 2 phones). 1 failure needs a person first");
     assert!(!out.stdout.contains("Run apply again"), "{}", out.stdout);
     assert_eq!(sim.phones()["c1"]["status"], 8);
-}
-
-#[test]
-fn faults_converge_within_three_applies_with_every_phone_reported() {
-    // Through the binary and its JSON, at real backoff: a small fleet. The 60- and 24-phone fleets under
-    // heavier faults run in process with fast retries (tests/integration/ops.rs).
-    let mut fixture = String::from("phones:\n");
-    let mut phones = String::from("phones:\n");
-    for i in 0..12 {
-        fixture.push_str(&format!("  - {{provider: huawei-cph, id: c{i:02}, project_id: p1, status: running, traffic: direct}}\n"));
-        phones.push_str(&format!("  - {{id: c{i:02}, provider: cph, state: stopped, traffic: routing, properties: {{k: v{i}}}}}\n"));
-        fixture.push_str(&format!(
-            "  - {{provider: geelark, id: g{i:02}, status: stopped}}\n"
-        ));
-        phones.push_str(&format!(
-            "  - {{id: g{i:02}, provider: gl, state: running}}\n"
-        ));
-    }
-    let config = SimConfig {
-        error_rate: 0.2,
-        throttle_rate: 0.1,
-        seed: 42,
-        transition: Duration::from_millis(100),
-        // Through the binary at real time: a one-second window rather than GeeLark's minute.
-        geelark_retry_after: Some(Duration::from_secs(1)),
-        ..SimConfig::default()
-    };
-    let sim = Sim::with(&fixture, config);
-    let dir = Dir::with_spec(&format!("{}{phones}", providers(&sim.url())));
-    let mut converged = false;
-    for round in 1..=3 {
-        let planned: PlanIds = pf(&["plan", &dir.spec(), "--json"]).run().json();
-        let expected: BTreeSet<(String, String)> = planned
-            .changes
-            .iter()
-            .filter(|c| !c.actions.is_empty())
-            .map(|c| (c.provider.clone(), c.phone_id.clone()))
-            .collect();
-        if expected.is_empty() {
-            converged = true;
-            break;
-        }
-        let out = pf(&[
-            "apply",
-            &dir.spec(),
-            "--auto-approve",
-            "--json",
-            "--max-batch",
-            "20",
-        ])
-        .run();
-        out.no_panic();
-        let report: Report = out.json();
-        let reported: BTreeSet<(String, String)> = report
-            .results
-            .iter()
-            .map(|r| (r.provider.clone(), r.phone_id.clone()))
-            .collect();
-        // Every phone planned just before was reported (the apply re-plans, so it may find fewer).
-        assert!(
-            reported.is_subset(&expected),
-            "round {round}: reported phones outside the plan"
-        );
-        if out.code == 0 {
-            converged = pf(&["plan", &dir.spec(), "--detailed-exitcode"]).run().code == 0;
-            if converged {
-                break;
-            }
-        }
-    }
-    assert!(converged, "the fleet converged within three applies");
-    let phones = sim.phones();
-    assert!((0..12).all(|i| phones[&format!("c{i:02}")]["status"] == 8
-        && phones[&format!("g{i:02}")]["status"] == 0));
-    assert!((0..12).all(|i| phones[&format!("c{i:02}")]["properties"]["k"] == format!("v{i}")));
 }
 
 #[test]
@@ -486,7 +409,7 @@ pub fn interrupted_apply(signal: i32, code: i32) {
     let sim = Sim::with(
         &fixture,
         SimConfig {
-            latency: Duration::from_millis(200),
+            latency: Duration::from_millis(50),
             transition: Duration::ZERO,
             ..SimConfig::default()
         },
@@ -508,7 +431,7 @@ pub fn interrupted_apply(signal: i32, code: i32) {
         "1",
     ]);
     // Signal once the changes have started (reading the fleet comes first and takes a while).
-    let out = crate::support::signal_when(cmd, "Applying", Duration::from_millis(700), signal);
+    let out = crate::support::signal_when(cmd, "Applying", Duration::from_millis(400), signal);
     assert_eq!(out.code, code, "{}", out.stderr);
     let report: Report = out.json();
     assert_eq!(report.results.len(), 30, "every phone is accounted for");

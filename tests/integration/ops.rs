@@ -1,6 +1,7 @@
-//! The ops layer in process, against the simulator on 127.0.0.1: plan and apply as values (no binary, no
-//! rendering), with a retry policy whose waits pass fifty times faster, so that tests of heavy faults
-//! assert on report values in seconds instead of waiting out real backoff.
+//! The ops layer in process, against the simulator on 127.0.0.1 in the same runtime on tokio's paused
+//! clock: plan and apply as values (no binary, no rendering), with the real retry policy, backoff and
+//! convergence polls, whose waits pass on the virtual clock, so that tests of heavy faults assert on
+//! report values without waiting out real time.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -42,7 +43,7 @@ impl<'a> Ops<'a> {
         let deadline = Instant::now() + Duration::from_secs(120);
         let http = Http::new(false, deadline)
             .unwrap()
-            .with_policy(Policy::scaled(0.02));
+            .with_policy(Policy::default());
         Fleet::open_with(
             &scope.providers,
             &scope.desired,
@@ -210,7 +211,7 @@ fn mixed_fleet(n: usize, cph_extra: &str) -> (String, String) {
 #[test]
 fn heavy_faults_converge_within_four_applies_with_every_phone_reported() {
     let (fixture, phones) = mixed_fleet(24, "");
-    let sim = Sim::with(
+    let sim = Sim::paused(
         &fixture,
         SimConfig {
             error_rate: 0.4,
@@ -227,7 +228,7 @@ fn heavy_faults_converge_within_four_applies_with_every_phone_reported() {
 #[test]
 fn faults_converge_within_three_applies_with_every_phone_reported() {
     let (fixture, phones) = mixed_fleet(60, ", traffic: routing");
-    let sim = Sim::with(
+    let sim = Sim::paused(
         &fixture,
         SimConfig {
             error_rate: 0.2,
@@ -252,7 +253,13 @@ fn faults_converge_within_three_applies_with_every_phone_reported() {
 #[test]
 fn a_clean_fleet_plans_nothing_and_an_apply_reports_every_action_ok() {
     let (fixture, phones) = mixed_fleet(5, "");
-    let sim = Sim::start(&fixture);
+    let sim = Sim::paused(
+        &fixture,
+        SimConfig {
+            transition: Duration::from_millis(150),
+            ..SimConfig::default()
+        },
+    );
     let ops = Ops::new(&sim, &phones);
     let plan = ops.plan();
     assert_eq!(to_change(&plan).len(), 10);
@@ -275,7 +282,13 @@ fn a_clean_fleet_plans_nothing_and_an_apply_reports_every_action_ok() {
 #[test]
 fn a_tick_heals_only_what_its_policy_names_and_reports_the_rest() {
     let (fixture, phones) = mixed_fleet(3, "");
-    let sim = Sim::start(&fixture);
+    let sim = Sim::paused(
+        &fixture,
+        SimConfig {
+            transition: Duration::from_millis(150),
+            ..SimConfig::default()
+        },
+    );
     let ops = Ops::new(&sim, &phones);
     // Observe only: nothing is sent, everything is reported.
     let tick = ops.tick(&[]);
@@ -309,7 +322,13 @@ fn a_tick_heals_only_what_its_policy_names_and_reports_the_rest() {
 #[test]
 fn a_tick_whose_heals_break_a_guard_heals_nothing() {
     let (fixture, phones) = mixed_fleet(3, "");
-    let sim = Sim::start(&fixture);
+    let sim = Sim::paused(
+        &fixture,
+        SimConfig {
+            transition: Duration::from_millis(150),
+            ..SimConfig::default()
+        },
+    );
     let mut ops = Ops::new(&sim, &phones);
     let text = format!(
         "{}{phones}safety:\n  max_changes: 2\n",
@@ -358,7 +377,7 @@ fn under_heavy_faults_reads_are_patient_and_two_applies_clean_the_fleet() {
     // three applies, and at least two of them within two.
     let mut within_two = 0;
     for seed in [11, 12, 13] {
-        let sim = Sim::with(
+        let sim = Sim::paused(
             &fixture,
             SimConfig {
                 error_rate: 0.4,

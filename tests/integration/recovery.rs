@@ -244,9 +244,9 @@ fn a_phone_that_keeps_failing_is_reported_within_the_read_budget_not_at_the_dead
 ",
         providers(&sim.url())
     ));
-    // A 12 s run gives a read 4 s of error retries (a third of the time left): c2 is reported with its
+    // A 6 s run gives a read 2 s of error retries (a third of the time left): c2 is reported with its
     // own error, and the run still has the time to plan c1.
-    let out = pf(&["plan", &dir.spec(), "--timeout", "12", "--json"]).run();
+    let out = pf(&["plan", &dir.spec(), "--timeout", "6", "--json"]).run();
     out.code(1).stderr_has("1 phone could not be read");
     let plan: Value = out.json();
     let c2 = plan["changes"]
@@ -267,7 +267,7 @@ fn a_phone_that_keeps_failing_is_reported_within_the_read_budget_not_at_the_dead
     );
     // Applied: c1's change is the one change; c2 is a phone that could not be read, not a failed
     // change, and is counted as a phone.
-    let out = pf(&["apply", &dir.spec(), "--timeout", "12", "--auto-approve"]).run();
+    let out = pf(&["apply", &dir.spec(), "--timeout", "6", "--auto-approve"]).run();
     out.code(1)
         .stdout_has("Not read (1 phone; nothing was sent to them):")
         .stdout_has("Apply: 1 ok, 0 failed, 0 blocked, 0 skipped (1 change to 1 phone). 1 phone could not be read; nothing was sent to it. Run apply again to finish the job.");
@@ -276,7 +276,7 @@ fn a_phone_that_keeps_failing_is_reported_within_the_read_budget_not_at_the_dead
         "apply",
         &dir.spec(),
         "--timeout",
-        "12",
+        "6",
         "--auto-approve",
         "--json",
     ])

@@ -122,6 +122,36 @@ fn progress_is_drawn_on_a_terminal_only() {
         screen.contains("cph: waiting for 1 jobs") || screen.contains("confirming"),
         "{screen}"
     );
+    // `-v` call logs go above the bars, each on a line of its own, never inside a bar's line.
+    let (code, screen) = on_terminal(&["plan", &dir.spec(), "-v"], "", &[]);
+    assert_eq!(code, 0, "{screen}");
+    // What the terminal shows of a line: the text after its last carriage return, without the bars'
+    // cursor and erase sequences (ESC [ digits letter).
+    let shown = |l: &str| -> String {
+        let l = l.trim_end_matches('\r');
+        let l = l.rsplit('\r').next().unwrap_or(l);
+        let mut out = String::new();
+        let mut chars = l.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' && chars.peek() == Some(&'[') {
+                chars.next();
+                while chars.next().is_some_and(|c| !c.is_ascii_alphabetic()) {}
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let calls: Vec<String> = screen
+        .split('\n')
+        .filter(|l| l.contains(" ids="))
+        .map(shown)
+        .collect();
+    assert!(calls.len() >= 2, "{screen:?}");
+    for l in &calls {
+        assert!(l.starts_with("phonefleet: "), "{l:?} in {screen:?}");
+        assert!(!l.contains("reading "), "{l:?}");
+    }
     let off = crate::support::pf(&["plan", &dir.spec()]).run();
     assert!(
         !off.stderr.contains("reading ") && !off.stderr.contains("phones ("),

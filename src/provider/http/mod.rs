@@ -326,16 +326,17 @@ impl Http {
             if self.verbose {
                 let wait = format!("{:.1}s", d.as_secs_f64());
                 if fits {
-                    eprintln!(
-                        "phonefleet: {}: {}: retry {} in {wait} ({why})",
+                    tracing::info!(
+                        "{}: {}: retry {} in {wait} ({why})",
                         throttle.provider,
                         call.route,
                         retries + 1
                     );
                 } else {
-                    eprintln!(
-                        "phonefleet: {}: {}: no retry: waiting {wait} ({why}) would pass the run's deadline",
-                        throttle.provider, call.route
+                    tracing::info!(
+                        "{}: {}: no retry: waiting {wait} ({why}) would pass the run's deadline",
+                        throttle.provider,
+                        call.route
                     );
                 }
             }
@@ -551,8 +552,8 @@ impl Http {
             } else {
                 String::new()
             };
-            eprintln!(
-                "phonefleet: {}: {} ids={}{attempt} -> {outcome} in {}ms",
+            tracing::info!(
+                "{}: {} ids={}{attempt} -> {outcome} in {}ms",
                 throttle.provider,
                 call.route,
                 call.ids,

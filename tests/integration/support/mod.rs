@@ -408,6 +408,27 @@ impl Sim {
         Sim { rt, sim: Some(sim) }
     }
 
+    /// A simulator on tokio's paused clock, for tests in process: its runtime runs only while a test
+    /// drives it ([`Sim::block_on`]), and every wait of the client and every transition of the
+    /// simulator passes on the same virtual clock, so retries, backoff and convergence polls take no
+    /// real time. Not for tests of the binary, which needs a simulator that runs on its own.
+    pub fn paused(fixture_yaml: &str, config: SimConfig) -> Sim {
+        let fixture: Fixture = serde_yaml::from_str(fixture_yaml).expect("test fixture parses");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let sim = rt
+            .block_on(Simulator::start(
+                ([127, 0, 0, 1], 0).into(),
+                fixture,
+                config,
+            ))
+            .unwrap();
+        Sim { rt, sim: Some(sim) }
+    }
+
     pub fn url(&self) -> String {
         self.sim.as_ref().unwrap().base_url()
     }
