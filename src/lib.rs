@@ -31,6 +31,7 @@ pub mod attribute;
 pub mod capability;
 pub mod census;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod error;
 pub mod export;

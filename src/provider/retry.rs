@@ -40,6 +40,8 @@ pub struct Policy {
     pub time_scale: f64,
     /// How long a read retries errors at most ([`READ_ERROR_BUDGET`]).
     pub read_budget: Duration,
+    /// Where the wall time of a minute window comes from.
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for Policy {
@@ -47,6 +49,7 @@ impl Default for Policy {
         Policy {
             time_scale: 1.0,
             read_budget: READ_ERROR_BUDGET,
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -67,7 +70,7 @@ impl Policy {
         cause: Cause,
         retry_after: Option<Duration>,
     ) -> Option<Duration> {
-        delay(retries, cause, retry_after).map(|d| d.mul_f64(self.time_scale))
+        delay_at(retries, cause, retry_after, self.clock.wall()).map(|d| d.mul_f64(self.time_scale))
     }
 
     /// The wait before the next try of a read after its `errors`-th error, or `None` once the wait would
@@ -79,15 +82,21 @@ impl Policy {
         spent: Duration,
         budget: Duration,
     ) -> Option<Duration> {
-        let d = delay(errors.min(MAX_RETRIES - 1), cause, None)?.mul_f64(self.time_scale);
+        let d = delay_at(errors.min(MAX_RETRIES - 1), cause, None, self.clock.wall())?
+            .mul_f64(self.time_scale);
         (spent + d <= budget).then_some(d)
     }
 
     /// The wait after the `n`-th throttled answer: as asked, never given up on (the deadline ends it).
     pub fn throttle_delay(&self, n: u32, cause: Cause, retry_after: Option<Duration>) -> Duration {
-        delay(n.min(MAX_RETRIES - 1), cause, retry_after)
-            .unwrap_or(Duration::from_secs(1))
-            .mul_f64(self.time_scale)
+        delay_at(
+            n.min(MAX_RETRIES - 1),
+            cause,
+            retry_after,
+            self.clock.wall(),
+        )
+        .unwrap_or(Duration::from_secs(1))
+        .mul_f64(self.time_scale)
     }
 
     /// The error budget of a read whose first error came with `left` before the deadline.
@@ -96,8 +105,19 @@ impl Policy {
     }
 }
 
-/// Delay before retry number `retries + 1`, or `None` when it is time to give up.
+/// Delay before retry number `retries + 1`, or `None` when it is time to give up (a minute window
+/// read on the machine's wall clock).
 pub fn delay(retries: u32, cause: Cause, retry_after: Option<Duration>) -> Option<Duration> {
+    delay_at(retries, cause, retry_after, std::time::SystemTime::now())
+}
+
+/// [`delay`] at wall time `wall`.
+pub fn delay_at(
+    retries: u32,
+    cause: Cause,
+    retry_after: Option<Duration>,
+    wall: std::time::SystemTime,
+) -> Option<Duration> {
     if retries >= MAX_RETRIES {
         return None;
     }
@@ -106,7 +126,7 @@ pub fn delay(retries: u32, cause: Cause, retry_after: Option<Duration>) -> Optio
         Cause::Throttled => 500,
         Cause::MinuteWindow => {
             return Some(retry_after.map_or_else(
-                || until_next_minute(std::time::SystemTime::now()),
+                || until_next_minute(wall),
                 |after| after.min(Duration::from_secs(120)),
             ));
         }

@@ -219,3 +219,90 @@ async fn a_failing_read_retries_for_its_budget_on_the_clock() {
     fleet.close().await.unwrap();
     sim.stop().await;
 }
+
+/// GeeLark's 40007 is lifted "in the next minute" of the wall clock: the test says what time it is.
+/// Half a second before the minute turns, the retry fits a 5 s run and the read succeeds on it; at
+/// ten past, the window would outlive a 2 s run, so nothing is retried and the phone is unreadable
+/// saying why. Real time (the fake server is a thread of its own), but no branch on the machine's
+/// clock.
+#[test]
+fn a_minute_window_is_waited_for_when_it_fits_the_run_and_never_past_it() {
+    use crate::support::fake::{Fake, Reply};
+    use phonefleet::provider::Http;
+    use phonefleet::provider::retry::Policy;
+    let ok = json!({"code": 0, "msg": "success", "traceId": "T2", "data": {"totalAmount": 1, "successAmount": 1, "failAmount": 0, "successDetails": [{"id": "g1", "serialName": "g1", "status": 0}], "failDetails": []}}).to_string();
+    let slow = json!({"code": 40007, "msg": "too many requests", "traceId": "T1"}).to_string();
+    let minute = 1_800_000_000_000u64 - 1_800_000_000_000 % 60_000;
+    for (into_minute_ms, run, fits) in [(59_500, 5, true), (10_000, 2, false)] {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let (ok, slow) = (ok.clone(), slow.clone());
+        let fake = Fake::start(move |_| {
+            if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                Reply::Json(200, vec![], slow.clone())
+            } else {
+                Reply::Json(200, vec![], ok.clone())
+            }
+        });
+        let spec = phonefleet::spec::load_str(
+            "spec.yaml",
+            format!(
+                "{}phones:\n  - {{id: g1, provider: gl, state: running}}\n",
+                crate::support::providers(&fake.url)
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let real = std::time::Instant::now();
+        let obs = rt.block_on(async {
+            let scope = phonefleet::ops::plan::Scope::of(
+                &spec,
+                &Default::default(),
+                phonefleet::capability::Overrides::default(),
+            )
+            .unwrap();
+            let wall = std::time::UNIX_EPOCH + Duration::from_millis(minute + into_minute_ms);
+            let http = Http::new(false, Instant::now() + Duration::from_secs(run))
+                .unwrap()
+                .with_policy(Policy {
+                    clock: phonefleet::clock::Clock::at(wall),
+                    ..Policy::default()
+                });
+            let fleet = phonefleet::ops::fleet::Fleet::open_with(
+                &scope.providers,
+                &scope.desired,
+                &scope.limits,
+                phonefleet::ops::fleet::Reach::Simulator(fake.url.clone()),
+                http,
+            )
+            .await
+            .unwrap();
+            let seen = fleet
+                .observe(&scope.desired, &phonefleet::ops::fleet::Quiet)
+                .await;
+            seen.get("gl", "g1").cloned().unwrap()
+        });
+        let took = real.elapsed();
+        if fits {
+            assert!(
+                matches!(obs, phonefleet::state::Observation::Found(_)),
+                "{obs:?}"
+            );
+            assert_eq!(fake.requests().len(), 2, "retried once the minute turned");
+            assert!(took >= Duration::from_millis(500), "{took:?}");
+        } else {
+            let phonefleet::state::Observation::Unreadable(why) = &obs else {
+                panic!("{obs:?}");
+            };
+            assert!(
+                why.contains("still throttled") && why.contains("40007"),
+                "{why}"
+            );
+            assert_eq!(fake.requests().len(), 1, "no retry inside the window");
+            assert!(took < Duration::from_secs(2), "{took:?}");
+        }
+    }
+}
