@@ -232,7 +232,8 @@ fn a_minute_window_is_waited_for_when_it_fits_the_run_and_never_past_it() {
     use phonefleet::provider::retry::Policy;
     let ok = json!({"code": 0, "msg": "success", "traceId": "T2", "data": {"totalAmount": 1, "successAmount": 1, "failAmount": 0, "successDetails": [{"id": "g1", "serialName": "g1", "status": 0}], "failDetails": []}}).to_string();
     let slow = json!({"code": 40007, "msg": "too many requests", "traceId": "T1"}).to_string();
-    let minute = 1_800_000_000_000u64 - 1_800_000_000_000 % 60_000;
+    // 1,800,000,000 s after the epoch: a whole minute.
+    let minute: u64 = 30_000_000 * 60_000;
     for (into_minute_ms, run, fits) in [(59_500, 5, true), (10_000, 2, false)] {
         let calls = std::sync::atomic::AtomicUsize::new(0);
         let (ok, slow) = (ok.clone(), slow.clone());
