@@ -84,6 +84,8 @@ pub struct ConnectSettings {
     pub simulate: bool,
     /// Forget the simulated fleet first.
     pub simulate_reset: bool,
+    /// Where the calls go, resolved once: the spec's providers or the sandbox.
+    pub reach: crate::ops::fleet::Reach,
 }
 
 impl From<&ConnectArgs> for ConnectSettings {
@@ -95,6 +97,13 @@ impl From<&ConnectArgs> for ConnectSettings {
             },
             simulate: a.simulate,
             simulate_reset: a.simulate_reset,
+            reach: if a.simulate {
+                crate::ops::fleet::Reach::Simulate {
+                    reset: a.simulate_reset,
+                }
+            } else {
+                crate::ops::fleet::Reach::Spec
+            },
         }
     }
 }

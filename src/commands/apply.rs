@@ -4,17 +4,15 @@
 
 use std::io::{BufRead, Write};
 
-use anyhow::{Context, bail};
-
 use crate::apply::{ApplyReport, Cancel, Options};
 use crate::capability::Overrides;
 use crate::cli::settings::{ApplySettings, GlobalSettings};
 use crate::error::ExitStatus;
+use crate::ops::apply::{Refusal, Saved, Source};
 use crate::ops::fleet::Fleet;
-use crate::ops::plan::{Count, Scope};
+use crate::ops::plan::Count;
 use crate::ops::saved::Prepared;
-use crate::plan::saved::{PlanFile, damaged_plan, looks_like_plan};
-use crate::plan::{GuardCheck, Plan, verify};
+use crate::plan::{GuardCheck, Plan};
 use crate::render;
 use crate::signals;
 
@@ -37,16 +35,16 @@ pub async fn apply(
     };
     let cancel = Cancel::default();
     let watcher = watch_signals(cancel.clone());
-    if let Some(why) = damaged_plan(&bytes) {
-        bail!(
-            "{} is a damaged or truncated phonefleet plan ({why}); nothing was applied. Make a new plan",
-            settings.file.display()
-        );
-    }
-    let result = if looks_like_plan(&bytes) {
-        from_saved(&bytes, settings, global, &cancel, deadline).await
-    } else {
-        from_spec(settings, global, &cancel, deadline).await
+    let source = crate::ops::apply::source(
+        &settings.file,
+        &bytes,
+        settings.connect.simulate,
+        settings.connect.selection.narrows(),
+    );
+    let result = match source {
+        Ok(Source::Spec) => from_spec(settings, global, &cancel, deadline).await,
+        Ok(Source::Saved(saved)) => from_saved(*saved, settings, global, &cancel, deadline).await,
+        Err(refusal) => Err(refusal.into()),
     };
     watcher.abort();
     result
@@ -106,24 +104,26 @@ async fn from_spec(
     deadline: tokio::time::Instant,
 ) -> anyhow::Result<ExitStatus> {
     if !settings.auto_approve && !global.interactive {
-        bail!(
-            "refusing to apply without confirmation: there is no terminal to ask on. \
-             Review the changes with `phonefleet plan`, then pass --auto-approve (or apply a saved plan file)"
-        );
+        return Err(Refusal::NoConfirmation.into());
     }
-    let loaded = crate::spec::load_file_for(
-        &settings.file,
-        &crate::spec::Use::of(settings.connect.simulate),
-    )?;
-    let scope = Scope::of(&loaded, &settings.connect.selection, overrides(settings))?;
+    let (loaded, scope) =
+        super::read::prepare(&settings.file, &settings.connect, overrides(settings))?;
     let _lock = lock(&scope.providers, settings).await?;
-    let fleet = super::plan::open_fleet(&scope, &settings.connect, global, deadline, false).await?;
-    let bars = render::progress::ReadBars::new(global.progress);
-    let made = crate::ops::plan::plan(&loaded, &scope, &fleet, Count::No, settings.canary, &bars);
-    // Reads are dropped mid-flight on a signal: nothing has been sent yet.
-    let planned = tokio::select! {
-        planned = made => planned,
-        () = cancel.cancelled() => return Ok(stopped_reading(cancel)),
+    let how = super::read::Read {
+        every_account: false,
+        count: Count::No,
+        canary: settings.canary,
+        deadline,
+    };
+    // Reads are dropped mid-flight on a signal (the command's watcher cancels): nothing has been
+    // sent yet.
+    let stop = async {
+        cancel.cancelled().await;
+        cancel.signal().unwrap_or(crate::signals::Signal::Interrupt)
+    };
+    let read = super::read::read(&loaded, &scope, &settings.connect, global, how, stop).await?;
+    let Ok((fleet, planned)) = read else {
+        return Ok(stopped_reading(cancel));
     };
     for w in &planned.warnings {
         eprintln!("warning: {w}");
@@ -168,7 +168,8 @@ async fn from_spec(
 
 /// The guard gate, with the warning for what `--override-guards` let pass.
 fn gate(plan: &Plan, settings: &ApplySettings) -> anyhow::Result<Vec<GuardCheck>> {
-    let overridden = crate::ops::gate::gate(plan, settings.override_guards)?;
+    let overridden =
+        crate::ops::gate::gate(plan, settings.override_guards).map_err(|r| Refusal::Guard(r.0))?;
     if !overridden.is_empty() {
         eprintln!("{}", render::status::overridden(&overridden));
     }
@@ -195,45 +196,17 @@ async fn confirm() -> anyhow::Result<bool> {
 }
 
 async fn from_saved(
-    bytes: &[u8],
+    saved: Saved,
     settings: &ApplySettings,
     global: &GlobalSettings,
     cancel: &Cancel,
     deadline: tokio::time::Instant,
 ) -> anyhow::Result<ExitStatus> {
-    let saved = PlanFile::parse(bytes)
-        .with_context(|| format!("{} is not a usable plan file", settings.file.display()))?;
-    if saved.simulated != settings.connect.simulate {
-        if saved.simulated {
-            bail!("this plan was made with --simulate; apply it with --simulate too");
-        }
-        bail!(
-            "this plan was made against the real providers; it cannot be applied with --simulate"
-        );
-    }
-    if settings.connect.selection.narrows() {
-        bail!(
-            "--target and --exclude cannot narrow a saved plan; make a new plan with them instead"
-        );
-    }
-    // Everything that decides where calls go and what they do comes from the reviewed spec, checked
-    // against the plan before any network call.
-    let spec = crate::spec::load_file_for(
-        std::path::Path::new(&saved.spec_path),
-        &crate::spec::Use::of(settings.connect.simulate),
-    )
-    .map_err(|d| {
-        anyhow::anyhow!(
-            "the plan was made from the spec {}, which cannot be loaded here; nothing was applied \
-             (apply a plan from the directory it was made in):\n  {}",
-            saved.spec_path,
-            d.0.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n  ")
-        )
-    })?;
-    let bound = verify::against_spec(&saved, &spec)?;
+    let Saved {
+        file: saved,
+        spec,
+        bound,
+    } = saved;
     let _lock = lock(&bound.providers, settings).await?;
     let limits = crate::capability::limits_for(&bound.providers, overrides(settings));
     // A saved simulated plan runs against the saved simulated fleet, never a reset one.

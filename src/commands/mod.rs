@@ -5,6 +5,7 @@ pub mod apply;
 pub mod completions;
 pub mod export;
 pub mod plan;
+pub mod read;
 pub mod schema;
 pub mod show;
 pub mod simulate;

@@ -8,49 +8,12 @@ use anyhow::Context;
 use crate::capability::Overrides;
 use crate::cli::settings::{GlobalSettings, PlanSettings};
 use crate::error::ExitStatus;
-use crate::ops::fleet::{Fleet, Reach};
-use crate::ops::plan::{Count, Scope};
+use crate::ops::plan::Count;
 use crate::plan::Plan;
 use crate::plan::saved::PlanKey;
 use crate::render::wrap::Layout;
 use crate::render::{self, OutputFormat};
 use crate::spec::{self, LoadedSpec};
-
-/// How `--simulate` (and `--simulate-reset`) reach the providers.
-pub fn reach(connect: &crate::cli::settings::ConnectSettings) -> Reach {
-    if connect.simulate {
-        Reach::Simulate {
-            reset: connect.simulate_reset,
-        }
-    } else {
-        Reach::Spec
-    }
-}
-
-/// Say what is read, and connect to the providers of `scope` (or the sandbox): with `every_account`,
-/// to every account the scope counts, not only those its phones need.
-pub async fn open_fleet(
-    scope: &Scope,
-    connect: &crate::cli::settings::ConnectSettings,
-    global: &GlobalSettings,
-    deadline: tokio::time::Instant,
-    every_account: bool,
-) -> anyhow::Result<Fleet> {
-    eprintln!("{}", render::status::reading(scope, connect.simulate));
-    Fleet::open(
-        if every_account {
-            &scope.accounts
-        } else {
-            &scope.providers
-        },
-        &scope.desired,
-        &scope.limits,
-        reach(connect),
-        global.verbose > 0,
-        deadline,
-    )
-    .await
-}
 
 /// Write a plan to stdout in a format; `reveal` shows sensitive values in text only.
 pub fn print(
@@ -101,28 +64,40 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
     }
     let deadline = tokio::time::Instant::now() + settings.timeout;
     let mut signals = crate::signals::Watcher::new();
-    let checks = spec::Use::of(settings.connect.simulate);
-    let loaded = spec::load_file_for(&settings.spec, &checks)?;
+    let (loaded, scope) =
+        super::read::prepare(&settings.spec, &settings.connect, Overrides::default())?;
     // The base spec is checked like the head (reach, hidden characters) before any call.
     let base = match &settings.base {
-        Some(path) => Some(spec::load_file_for(path, &checks).map_err(|d| {
-            anyhow::anyhow!("the base spec {} cannot be loaded:\n{d}", path.display())
-        })?),
+        Some(path) => Some(
+            spec::load_file_for(path, &spec::Use::of(settings.connect.simulate)).map_err(|d| {
+                anyhow::anyhow!("the base spec {} cannot be loaded:\n{d}", path.display())
+            })?,
+        ),
         None => None,
     };
-    let scope = Scope::of(&loaded, &settings.connect.selection, Overrides::default())?;
-    let fleet = open_fleet(&scope, &settings.connect, global, deadline, true).await?;
-    let bars = render::progress::ReadBars::new(global.progress);
-    let count = if global.verbose > 0 {
-        Count::Ids
-    } else {
-        Count::Total
+    let how = super::read::Read {
+        every_account: true,
+        count: if global.verbose > 0 {
+            Count::Ids
+        } else {
+            Count::Total
+        },
+        canary: settings.canary,
+        deadline,
     };
-    let made = crate::ops::plan::plan(&loaded, &scope, &fleet, count, settings.canary, &bars);
     // Ctrl-C or SIGTERM while reading: the reads are dropped at once; a plan only reads.
-    let mut planned = tokio::select! {
-        planned = made => planned,
-        signal = signals.next() => {
+    let (fleet, mut planned) = match super::read::read(
+        &loaded,
+        &scope,
+        &settings.connect,
+        global,
+        how,
+        signals.next(),
+    )
+    .await?
+    {
+        Ok(read) => read,
+        Err(signal) => {
             eprintln!(
                 "\n{}: stopped while reading the fleet; no plan was made (a plan changes nothing).",
                 signal.name()

@@ -6,9 +6,8 @@ use std::io::Write;
 use crate::capability::Overrides;
 use crate::cli::settings::{GlobalSettings, StatusSettings};
 use crate::error::ExitStatus;
-use crate::ops::plan::{Count, Scope};
+use crate::ops::plan::Count;
 use crate::render;
-use crate::spec;
 
 /// `status`.
 pub async fn status(
@@ -17,14 +16,26 @@ pub async fn status(
 ) -> anyhow::Result<ExitStatus> {
     let deadline = tokio::time::Instant::now() + settings.timeout;
     let mut signals = crate::signals::Watcher::new();
-    let loaded = spec::load_file_for(&settings.spec, &spec::Use::of(settings.connect.simulate))?;
-    let scope = Scope::of(&loaded, &settings.connect.selection, Overrides::default())?;
-    let fleet = super::plan::open_fleet(&scope, &settings.connect, global, deadline, false).await?;
-    let bars = render::progress::ReadBars::new(global.progress);
-    let made = crate::ops::plan::plan(&loaded, &scope, &fleet, Count::No, None, &bars);
-    let planned = tokio::select! {
-        planned = made => planned,
-        signal = signals.next() => {
+    let (loaded, scope) =
+        super::read::prepare(&settings.spec, &settings.connect, Overrides::default())?;
+    let how = super::read::Read {
+        every_account: false,
+        count: Count::No,
+        canary: None,
+        deadline,
+    };
+    let read = super::read::read(
+        &loaded,
+        &scope,
+        &settings.connect,
+        global,
+        how,
+        signals.next(),
+    )
+    .await?;
+    let (fleet, planned) = match read {
+        Ok(read) => read,
+        Err(signal) => {
             eprintln!("\n{}: stopped while reading the fleet.", signal.name());
             return Ok(signal.status());
         }

@@ -70,9 +70,10 @@ impl std::fmt::Debug for Fleet {
 }
 
 /// How to reach the providers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Reach {
     /// The endpoints and credentials of the spec.
+    #[default]
     Spec,
     /// The `--simulate` sandbox, its saved fleet kept (or, with `reset`, started anew).
     Simulate {

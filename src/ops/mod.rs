@@ -12,6 +12,7 @@
 //! - [`lock`]: one apply per provider account at a time on a machine.
 //! - [`status`]: the fleet as it is now, a row per phone and a tally per provider (pure, from a plan).
 
+pub mod apply;
 pub mod controller;
 pub mod fleet;
 pub mod gate;
