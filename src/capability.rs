@@ -108,7 +108,7 @@ impl Capability {
         match action {
             Action::Start | Action::Stop | Action::Restart => self.power_batch,
             Action::SetTraffic(_) => self.traffic_batch,
-            Action::SetProperties => self.properties_batch,
+            Action::SetProperties | Action::ClearRestartPending => self.properties_batch,
             Action::Rename if self.name_rule.is_some() => ONE_A_CALL,
             Action::Rename => NOT_OFFERED,
         }

@@ -36,6 +36,10 @@ pub struct ObservedPhone {
     /// text; read with the status at no extra cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Property keys set by an earlier apply without the restart they need (CPH `custom_property`
+    /// `phonefleet.restart_pending`, read with the properties).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart_pending: Vec<String>,
 }
 
 impl ObservedPhone {
@@ -47,6 +51,7 @@ impl ObservedPhone {
             traffic: None,
             properties: None,
             name: None,
+            restart_pending: Vec::new(),
         }
     }
 

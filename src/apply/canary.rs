@@ -89,5 +89,6 @@ pub(crate) async fn execute(
         interrupted: canary.interrupted || after.interrupted,
         overridden_guards: Vec::new(),
         already_done: Vec::new(),
+        restart_pending: Vec::new(),
     }
 }

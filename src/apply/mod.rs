@@ -92,6 +92,9 @@ pub struct ApplyReport {
     pub overridden_guards: Vec<crate::plan::GuardCheck>,
     /// Phones of a saved plan that were already as it wants (provider, phone id): nothing was sent.
     pub already_done: Vec<Done>,
+    /// Phones whose properties wait for a restart after this apply: those it set without one (and
+    /// marked so), and those that waited before and still do.
+    pub restart_pending: Vec<crate::plan::RestartPending>,
 }
 
 impl ApplyReport {
@@ -355,11 +358,55 @@ pub async fn execute(
     clients: &BTreeMap<String, Client>,
     opts: &Options,
 ) -> ApplyReport {
-    if canary::has_canary(plan) {
+    let mut report = if canary::has_canary(plan) {
         canary::execute(plan, clients, opts).await
     } else {
         execute_now(plan, clients, opts).await
+    };
+    report.restart_pending = restart_pending_after(plan, &report);
+    report
+}
+
+/// The phones waiting for a restart once `report` ran `plan`: the property updates that succeeded
+/// with a restart mark, and the phones that waited before and were not restarted now.
+fn restart_pending_after(plan: &Plan, report: &ApplyReport) -> Vec<crate::plan::RestartPending> {
+    let ok: foldhash::HashSet<(&str, &str)> = report
+        .results
+        .iter()
+        .filter(|r| r.action == Some(Action::SetProperties) && r.outcome == Outcome::Ok)
+        .map(|r| (r.provider.as_str(), r.phone_id.as_str()))
+        .collect();
+    let names: HashMap<(&str, &str), Option<&String>> = plan
+        .changes
+        .iter()
+        .map(|c| ((c.provider.as_str(), c.phone_id.as_str()), c.name.as_ref()))
+        .collect();
+    let mut out: Vec<crate::plan::RestartPending> = plan.summary.restart_pending.clone();
+    for b in plan
+        .batches
+        .iter()
+        .filter(|b| b.action == Action::SetProperties)
+    {
+        for p in &b.phones {
+            let key = (b.provider.as_str(), p.id.as_str());
+            let Some(keys) = p.marks.values().next().filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if !ok.contains(&key) {
+                continue;
+            }
+            out.retain(|q| (q.provider.as_str(), q.phone_id.as_str()) != key);
+            out.push(crate::plan::RestartPending {
+                provider: b.provider.clone(),
+                phone_id: p.id.clone(),
+                name: names.get(&key).copied().flatten().cloned(),
+                keys: keys.split(',').map(str::to_owned).collect(),
+                running: true,
+            });
+        }
     }
+    out.sort_by(|a, b| (&a.provider, &a.phone_id).cmp(&(&b.provider, &b.phone_id)));
+    out
 }
 
 /// All of a plan's batches at once, on the per-phone schedule.
@@ -483,5 +530,6 @@ async fn execute_now(
         interrupted: opts.cancel.is_cancelled(),
         overridden_guards: Vec::new(),
         already_done: Vec::new(),
+        restart_pending: Vec::new(),
     }
 }

@@ -10,7 +10,7 @@ mod properties;
 mod route;
 
 pub use name::check as check_name;
-pub use properties::restart_rule;
+pub use properties::{pending_rule, restart_rule};
 
 use serde_json::Value;
 
@@ -61,6 +61,7 @@ pub trait Attribute: Sync {
     /// to give), from the declaration and what was read.
     fn payload(
         &self,
+        _kind: ProviderKind,
         _action: &Action,
         _d: &DesiredPhone,
         _o: Option<&ObservedPhone>,

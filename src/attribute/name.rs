@@ -64,6 +64,7 @@ impl Attribute for Name {
 
     fn payload(
         &self,
+        _: ProviderKind,
         _: &Action,
         d: &DesiredPhone,
         _: Option<&ObservedPhone>,

@@ -25,7 +25,7 @@ impl Attribute for PropertiesAttr {
     }
 
     fn owns(&self, action: &Action) -> bool {
-        action.carries_properties()
+        action.carries_properties() || *action == Action::ClearRestartPending
     }
 
     fn declared(&self, d: &DesiredPhone) -> bool {
@@ -76,6 +76,7 @@ impl Attribute for PropertiesAttr {
         match action {
             Action::Restart if in_progress => o.power == Power::Transitioning,
             Action::Restart => o.power == Power::Running && set,
+            Action::ClearRestartPending => o.restart_pending.is_empty(),
             _ => set,
         }
     }
@@ -83,6 +84,7 @@ impl Attribute for PropertiesAttr {
     fn goal(&self, action: &Action, _d: &DesiredPhone) -> String {
         match action {
             Action::Restart => "running".to_owned(),
+            Action::ClearRestartPending => "its restart mark cleared".to_owned(),
             _ => "the new properties".to_owned(),
         }
     }
@@ -96,13 +98,21 @@ impl Attribute for PropertiesAttr {
     }
 
     // A restart after property changes carries them (see `restart_rule`).
+    // A restart after property changes carries them (see `restart_rule`). Keys that wait for a
+    // restart on a phone that stays running are marked with the phone, in the same call, so that
+    // another run (a CI runner starts empty) knows the restart is owed; clearing writes the mark empty.
     fn payload(
         &self,
-        _: &Action,
+        kind: ProviderKind,
+        action: &Action,
         d: &DesiredPhone,
         o: Option<&ObservedPhone>,
         phone: &mut BatchPhone,
     ) {
+        if *action == Action::ClearRestartPending {
+            phone.marks.insert(MARK.to_owned(), String::new());
+            return;
+        }
         let current = o.and_then(|o| o.properties.as_ref());
         phone.properties = d
             .properties
@@ -110,6 +120,26 @@ impl Attribute for PropertiesAttr {
             .filter(|(k, v)| !v.matches(current.and_then(|c| c.get(*k))))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let Some(o) = o.filter(|o| *action == Action::SetProperties && o.power == Power::Running)
+        else {
+            return;
+        };
+        let restart_keys = crate::provider::dialect::of(kind).restart_keys;
+        let mut owed: std::collections::BTreeSet<String> =
+            o.restart_pending.iter().cloned().collect();
+        owed.extend(
+            phone
+                .properties
+                .keys()
+                .filter(|k| restart_keys.contains(&k.as_str()))
+                .cloned(),
+        );
+        if owed.len() > o.restart_pending.len() {
+            phone.marks.insert(
+                MARK.to_owned(),
+                owed.into_iter().collect::<Vec<_>>().join(","),
+            );
+        }
     }
 
     // The keys that change, each with its value before and after.
@@ -142,7 +172,56 @@ impl Attribute for PropertiesAttr {
             let state = |v: &PhoneView| v.state.clone().map_or(Value::Null, Value::String);
             return (state(before), Value::from("restarted"));
         }
+        if *action == Action::ClearRestartPending {
+            return (Value::from("restart pending"), Value::Null);
+        }
         (side(before), side(after))
+    }
+}
+
+/// The `custom_property` key of the mark (see [`crate::provider::huawei_cph::RESTART_PENDING`]).
+const MARK: &str = crate::provider::huawei_cph::RESTART_PENDING;
+
+/// A phone an earlier apply left waiting for a restart (its mark read from the provider): when this
+/// plan boots it anyway (a start, or a restart for new properties) the mark is cleared after; a
+/// running phone is restarted when asked (`--restart-pending`, or `restart: when-needed` and not
+/// protected), else the plan notes what waits.
+pub fn pending_rule(
+    kind: ProviderKind,
+    d: &DesiredPhone,
+    o: &ObservedPhone,
+    asked: bool,
+    actions: &mut Vec<Action>,
+    notes: &mut Vec<String>,
+) {
+    if o.restart_pending.is_empty() || !super::supports(kind, &Action::ClearRestartPending) {
+        return;
+    }
+    let keys = o
+        .restart_pending
+        .iter()
+        .map(|k| format!("`{}`", crate::redact::controls(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let boots = actions
+        .iter()
+        .any(|a| matches!(a, Action::Start | Action::Restart));
+    if boots {
+        actions.push(Action::ClearRestartPending);
+        return;
+    }
+    if o.power != Power::Running {
+        notes.push(format!(
+            "restart pending: {keys} take effect when it starts"
+        ));
+        return;
+    }
+    let restart = (asked || d.restart == RestartPolicy::WhenNeeded) && !d.protect;
+    if restart && !actions.contains(&Action::Stop) {
+        notes.push(format!("restart pending: {keys}: restarted now"));
+        actions.retain(|a| *a != Action::SetProperties);
+        actions.push(Action::Restart);
+        actions.push(Action::ClearRestartPending);
     }
 }
 

@@ -190,6 +190,10 @@ pub struct PlanArgs {
     /// Plan a canary: for each provider and action, the first N phones go first, alone (see apply).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub canary: Option<u32>,
+    /// Restart the running phones whose properties wait for a restart an earlier apply did not make
+    /// (`restart pending`), and clear their mark (huawei-cph; protected phones are never restarted).
+    #[arg(long)]
+    pub restart_pending: bool,
     /// Seconds the whole run may take, reads and retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
     pub timeout: u64,
@@ -298,6 +302,10 @@ pub struct ApplyArgs {
     /// one fails, nothing more is sent to that provider.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub canary: Option<u32>,
+    /// With a spec: also restart the phones waiting for a restart (see `plan --restart-pending`). A
+    /// saved plan keeps what it was made with.
+    #[arg(long)]
+    pub restart_pending: bool,
     /// Apply a plan that breaks `max_changes` or `max_stop_percent` (the report records it). Nothing
     /// overrides `protect`.
     #[arg(long)]

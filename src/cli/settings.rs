@@ -135,6 +135,8 @@ pub struct PlanSettings {
     pub show_sensitive: bool,
     /// `--canary N`.
     pub canary: Option<usize>,
+    /// `--restart-pending`.
+    pub restart_pending: bool,
     /// `--base SPEC`.
     pub base: Option<PathBuf>,
     /// How long the whole run may take.
@@ -153,6 +155,7 @@ impl From<&PlanArgs> for PlanSettings {
             detailed_exitcode: a.detailed_exitcode,
             show_sensitive: a.show_sensitive,
             canary: a.canary.map(|n| n as usize),
+            restart_pending: a.restart_pending,
             base: a.base.clone(),
             timeout: Duration::from_secs(a.timeout),
             connect: (&a.connect).into(),
@@ -269,6 +272,8 @@ pub struct ApplySettings {
     pub parallelism: Option<usize>,
     /// `--canary N`.
     pub canary: Option<usize>,
+    /// `--restart-pending`.
+    pub restart_pending: bool,
     /// `--override-guards`.
     pub override_guards: bool,
     /// How long the whole run may take.
@@ -292,6 +297,7 @@ impl From<&ApplyArgs> for ApplySettings {
             max_batch: a.max_batch.map(|n| n as usize),
             parallelism: a.parallelism.map(|n| n as usize),
             canary: a.canary.map(|n| n as usize),
+            restart_pending: a.restart_pending,
             override_guards: a.override_guards,
             timeout: Duration::from_secs(a.timeout),
             max_plan_age: Duration::from_secs(a.max_plan_age),

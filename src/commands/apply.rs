@@ -112,7 +112,10 @@ async fn from_spec(
     let how = super::read::Read {
         every_account: false,
         count: Count::No,
-        canary: settings.canary,
+        asked: crate::ops::plan::Asked {
+            canary: settings.canary,
+            restart_pending: settings.restart_pending,
+        },
         deadline,
     };
     // Reads are dropped mid-flight on a signal (the command's watcher cancels): nothing has been

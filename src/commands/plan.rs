@@ -82,7 +82,10 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         } else {
             Count::Total
         },
-        canary: settings.canary,
+        asked: crate::ops::plan::Asked {
+            canary: settings.canary,
+            restart_pending: settings.restart_pending,
+        },
         deadline,
     };
     // Ctrl-C or SIGTERM while reading: the reads are dropped at once; a plan only reads.

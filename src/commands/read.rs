@@ -28,8 +28,8 @@ pub struct Read {
     pub every_account: bool,
     /// Count the accounts' other phones.
     pub count: Count,
-    /// `--canary N`.
-    pub canary: Option<usize>,
+    /// `--canary N`, `--restart-pending`.
+    pub asked: crate::ops::plan::Asked,
     /// The run's deadline.
     pub deadline: tokio::time::Instant,
 }
@@ -59,7 +59,7 @@ pub async fn read(
     )
     .await?;
     let bars = render::progress::ReadBars::new(global.progress);
-    let made = crate::ops::plan::plan(loaded, scope, &fleet, how.count, how.canary, &bars);
+    let made = crate::ops::plan::plan(loaded, scope, &fleet, how.count, how.asked, &bars);
     let planned = tokio::select! {
         planned = made => planned,
         signal = stop => {

@@ -21,7 +21,7 @@ pub async fn status(
     let how = super::read::Read {
         every_account: false,
         count: Count::No,
-        canary: None,
+        asked: Default::default(),
         deadline,
     };
     let read = super::read::read(

@@ -181,13 +181,22 @@ pub async fn plan(
     scope: &Scope,
     fleet: &Fleet,
     count: Count,
-    canary: Option<usize>,
+    asked: Asked,
     events: &dyn Events,
 ) -> Planned {
     // The spec's sensitive values and keys go to the fleet's masks.
     fleet
-        .run(plan_scoped(spec, scope, fleet, count, canary, events))
+        .run(plan_scoped(spec, scope, fleet, count, asked, events))
         .await
+}
+
+/// What the command line asks of a plan beyond the spec.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Asked {
+    /// `--canary N`.
+    pub canary: Option<usize>,
+    /// `--restart-pending`.
+    pub restart_pending: bool,
 }
 
 async fn plan_scoped(
@@ -195,7 +204,7 @@ async fn plan_scoped(
     scope: &Scope,
     fleet: &Fleet,
     count: Count,
-    canary: Option<usize>,
+    asked: Asked,
     events: &dyn Events,
 ) -> Planned {
     let mut warnings = Vec::new();
@@ -231,7 +240,10 @@ async fn plan_scoped(
         desired: &scope.desired,
         observed: &observed,
         limits: &scope.limits,
-        policy: &Policy::of(&spec.spec, canary),
+        policy: &Policy {
+            restart_pending: asked.restart_pending,
+            ..Policy::of(&spec.spec, asked.canary)
+        },
     });
     plan.sensitive.register_values(&scope.desired, &observed);
     Planned {

@@ -53,11 +53,24 @@ pub async fn tick(
     events: &dyn Events,
 ) -> Tick {
     fleet.set_deadline(opts.deadline);
-    let planned = crate::ops::plan::plan(spec, scope, fleet, Count::No, None, events).await;
+    let planned =
+        crate::ops::plan::plan(spec, scope, fleet, Count::No, Default::default(), events).await;
     let policy = Policy::of(&spec.spec, None);
     let part = crate::plan::restrict(
         &planned.plan,
-        |c: &PhoneChange, a: &Action| heal.actions.contains(a.name()) && (heal.may_heal)(c),
+        |c: &PhoneChange, a: &Action| {
+            // Unmarking a phone as waiting for a restart goes with the start or restart that boots
+            // it: healed when that is, never alone (a restart without it would repeat every tick).
+            let allowed = |a: &Action| heal.actions.contains(a.name());
+            let ok = match a {
+                Action::ClearRestartPending => c
+                    .actions
+                    .iter()
+                    .any(|b| matches!(b, Action::Start | Action::Restart) && allowed(b)),
+                _ => allowed(a),
+            };
+            ok && (heal.may_heal)(c)
+        },
         &planned.observed,
         &scope.limits,
         &policy,

@@ -54,6 +54,7 @@ pub fn to_file(
         safety: crate::plan::saved::safety_digest(&spec.spec.safety()),
         simulated,
         canary: plan.canary,
+        restart_pending: plan.restart_pending,
         selectors: selection
             .targets
             .iter()
@@ -179,6 +180,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
                         id: id.clone(),
                         properties: Default::default(),
                         name: None,
+                        marks: Default::default(),
                     })
                     .collect(),
                 canary: b.canary,
@@ -197,6 +199,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
         guards: file.guards.iter().filter_map(FileGuard::check).collect(),
         sensitive: Default::default(),
         canary: file.canary,
+        restart_pending: file.restart_pending,
         base: None,
     }
 }

@@ -19,6 +19,8 @@ pub enum Sync {
     InSync,
     /// On its way to the declared power state (not drift).
     Converging,
+    /// As declared, but properties set without their restart wait for one.
+    RestartPending,
     /// Differs: apply would change it.
     Drifted,
     /// Differs, and nothing can be done now (a person, or a wait).
@@ -33,6 +35,7 @@ impl Sync {
         match self {
             Sync::InSync => "in sync",
             Sync::Converging => "converging",
+            Sync::RestartPending => "restart pending",
             Sync::Drifted => "drifted",
             Sync::Blocked => "blocked",
             Sync::Unreadable => "unreadable",
@@ -107,6 +110,13 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
         .iter()
         .map(|c| (c.provider.as_str(), c.phone_id.as_str()))
         .collect();
+    let pending: std::collections::HashMap<(&str, &str), &crate::plan::RestartPending> = planned
+        .plan
+        .summary
+        .restart_pending
+        .iter()
+        .map(|p| ((p.provider.as_str(), p.phone_id.as_str()), p))
+        .collect();
     let kinds: BTreeMap<&str, ProviderKind> = scope
         .providers
         .iter()
@@ -144,7 +154,13 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
             Some(c) if c.blocked.is_some() => (Sync::Blocked, c.blocked.clone()),
             Some(c) => (Sync::Drifted, Some(describe(&c.actions))),
             None if converging.contains(&key) => (Sync::Converging, None),
-            None => (Sync::InSync, None),
+            None => match pending.get(&key) {
+                Some(p) => (
+                    Sync::RestartPending,
+                    Some(format!("waits for a restart: {}", p.keys.join(", "))),
+                ),
+                None => (Sync::InSync, None),
+            },
         };
         out.push(Row {
             provider: d.provider.clone(),

@@ -26,6 +26,9 @@ pub enum Action {
     /// Restart a running phone so that properties that need one take effect (CPH batch-restart, after
     /// the property job; `restart: when-needed`).
     Restart,
+    /// Clear the phone's "restart pending" mark (CPH `custom_property`) once a restart or a start
+    /// booted it with the properties that waited for one.
+    ClearRestartPending,
 }
 
 /// An action without its payload: what summaries, heal policies and reports count by.
@@ -44,6 +47,8 @@ pub enum ActionKind {
     Restart,
     /// [`Action::Rename`].
     Rename,
+    /// [`Action::ClearRestartPending`].
+    ClearRestartPending,
 }
 
 /// How one kind of action is named and counted.
@@ -63,23 +68,25 @@ pub struct Words {
 
 impl ActionKind {
     /// Every kind, in the order summaries list them (the JSON summary's key order).
-    pub const ALL: [ActionKind; 6] = [
+    pub const ALL: [ActionKind; 7] = [
         ActionKind::Start,
         ActionKind::Stop,
         ActionKind::SetTraffic,
         ActionKind::SetProperties,
         ActionKind::Restart,
         ActionKind::Rename,
+        ActionKind::ClearRestartPending,
     ];
 
     /// Every kind, destructive first: the order of the text summary and of an apply's "Done:" line.
-    pub const DESTRUCTIVE_FIRST: [ActionKind; 6] = [
+    pub const DESTRUCTIVE_FIRST: [ActionKind; 7] = [
         ActionKind::Stop,
         ActionKind::Start,
         ActionKind::SetTraffic,
         ActionKind::SetProperties,
         ActionKind::Restart,
         ActionKind::Rename,
+        ActionKind::ClearRestartPending,
     ];
 
     /// Its words.
@@ -109,6 +116,13 @@ impl ActionKind {
                 "to restart",
             ),
             ActionKind::Rename => ("rename", "to rename", false, "renamed", "to rename"),
+            ActionKind::ClearRestartPending => (
+                "clear_restart_pending",
+                "to unmark as waiting for a restart",
+                false,
+                "unmarked as waiting for a restart",
+                "restarted, to unmark",
+            ),
         };
         Words {
             name,
@@ -140,6 +154,7 @@ impl Action {
             Action::Stop => ActionKind::Stop,
             Action::Start => ActionKind::Start,
             Action::Restart => ActionKind::Restart,
+            Action::ClearRestartPending => ActionKind::ClearRestartPending,
         }
     }
 
@@ -158,6 +173,7 @@ impl Action {
             ActionKind::Stop => Action::Stop,
             ActionKind::Start => Action::Start,
             ActionKind::Restart => Action::Restart,
+            ActionKind::ClearRestartPending => Action::ClearRestartPending,
         })
     }
 

@@ -16,6 +16,10 @@ pub struct BatchPhone {
     /// For `rename`: the name to give it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Marks kept with the phone (CPH `custom_property`): the keys waiting for a restart, or an empty
+    /// value that clears the mark.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub marks: std::collections::BTreeMap<String, String>,
 }
 
 /// One API call of an apply.

@@ -27,6 +27,8 @@ pub struct Policy {
     pub canary: Option<usize>,
     /// Phones the whole spec declares per `key=value` of the labels `max_stop_percent_by_label` names.
     pub declared_by_label: BTreeMap<String, usize>,
+    /// `--restart-pending`: restart the running phones whose properties wait for a restart.
+    pub restart_pending: bool,
 }
 
 impl Policy {
@@ -39,6 +41,7 @@ impl Policy {
             declared: spec.declared_per_provider(),
             safety,
             canary,
+            restart_pending: false,
         }
     }
 }

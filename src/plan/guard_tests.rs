@@ -19,6 +19,7 @@ fn policy(max_changes: Option<u64>, max_stop_percent: Option<u64>) -> Policy {
         declared: [("cph".to_owned(), 4), ("gl".to_owned(), 10)].into(),
         canary: None,
         declared_by_label: Default::default(),
+        restart_pending: false,
     }
 }
 

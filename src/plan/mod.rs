@@ -88,6 +88,22 @@ pub struct Converging {
     pub status: String,
 }
 
+/// A phone waiting for a restart that properties set without one need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartPending {
+    /// Provider name.
+    pub provider: String,
+    /// Phone id.
+    pub phone_id: String,
+    /// Name from the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The property keys that wait.
+    pub keys: Vec<String>,
+    /// Running now (a stopped phone takes them when it starts).
+    pub running: bool,
+}
+
 /// Counts for the summary line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -112,6 +128,10 @@ pub struct Summary {
     /// Phones that match the spec but for the power state they are on their way to (not drift).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub converging: Vec<Converging>,
+    /// Phones whose properties wait for a restart an earlier apply did not make (kept with the phone):
+    /// shown in every plan and in `status` until a restart or a start clears them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart_pending: Vec<RestartPending>,
     /// Providers whose endpoint is not their kind's default, and that endpoint (a reviewer must see
     /// where a spec sends its calls).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -166,6 +186,9 @@ pub struct Plan {
     /// `--canary N`: batches marked `canary` go first, alone, and must converge before the rest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<usize>,
+    /// `--restart-pending`: phones waiting for a restart were planned to get it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart_pending: bool,
     /// `plan --base SPEC`: which changes the base spec would make too (drift nobody in the pull
     /// request caused). Shown, never saved.
     #[serde(skip)]
@@ -241,6 +264,7 @@ fn decide(
     kind: ProviderKind,
     d: &DesiredPhone,
     obs: &Observation,
+    restart_pending: bool,
 ) -> (Vec<Action>, Option<String>, Vec<String>) {
     let o = match obs {
         Observation::NotFound => {
@@ -307,6 +331,7 @@ fn decide(
         }
     }
     crate::attribute::restart_rule(kind, d, o, &mut actions, &mut notes);
+    crate::attribute::pending_rule(kind, d, o, restart_pending, &mut actions, &mut notes);
     (actions, None, notes)
 }
 
@@ -314,6 +339,7 @@ fn decide(
 pub fn compute(input: &PlanInput<'_>) -> Plan {
     let mut changes = Vec::new();
     let mut converge = Vec::new();
+    let mut pending = Vec::new();
     let mut unchanged = 0;
     static NOT_FOUND: Observation = Observation::NotFound;
     // Declared phones come by provider: its entry and its observations are looked up once a run of
@@ -332,7 +358,21 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
             }
         };
         let obs: &Observation = phones.and_then(|p| p.get(&d.id)).unwrap_or(&NOT_FOUND);
-        let (actions, blocked, notes) = decide(kind, d, obs);
+        let (actions, blocked, notes) = decide(kind, d, obs, input.policy.restart_pending);
+        // Properties an earlier apply set without their restart, still waiting after this plan.
+        if let Observation::Found(o) = obs
+            && !o.restart_pending.is_empty()
+            && blocked.is_none()
+            && !actions.contains(&Action::ClearRestartPending)
+        {
+            pending.push(RestartPending {
+                provider: d.provider.clone(),
+                phone_id: d.id.clone(),
+                name: d.name.clone(),
+                keys: o.restart_pending.clone(),
+                running: o.power == Power::Running,
+            });
+        }
         if actions.is_empty() && blocked.is_none() {
             if let Some(c) = converging(kind, d, obs) {
                 converge.push(c);
@@ -362,6 +402,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
     let batches = batches_for(&changes, input.observed, input.limits, canary);
     let mut summary = summarise(&changes, &batches, unchanged);
     summary.converging = converge;
+    summary.restart_pending = pending;
     summary.unmanaged = input.observed.unmanaged.clone();
     summary.failed_providers = input.observed.failed_providers.clone();
     summary.endpoints = input
@@ -379,6 +420,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
         guards: guard::check(&changes, input.policy),
         sensitive: Sensitive::of(&input.policy.safety),
         canary,
+        restart_pending: input.policy.restart_pending,
         base: None,
         changes,
         batches,
@@ -434,6 +476,7 @@ pub fn restrict(
         guards: guard::check(&changes, policy),
         sensitive: plan.sensitive.clone(),
         canary: policy.canary,
+        restart_pending: policy.restart_pending,
         base: plan.base.clone(),
         changes,
         batches,
@@ -464,12 +507,13 @@ pub fn batches_for(
                 id: c.phone_id.clone(),
                 properties: DesiredProperties::new(),
                 name: None,
+                marks: Default::default(),
             };
             let seen = match observed.get(&c.provider, &c.phone_id) {
                 Some(Observation::Found(o)) => Some(o),
                 _ => None,
             };
-            crate::attribute::of(a).payload(a, &c.desired, seen, &mut phone);
+            crate::attribute::of(a).payload(c.kind, a, &c.desired, seen, &mut phone);
             groups
                 .entry((c.provider.as_str(), rest, wave, *a))
                 .or_default()

@@ -107,6 +107,9 @@ pub struct PlanFile {
     pub simulated: bool,
     /// `--canary N` of the plan.
     pub canary: Option<usize>,
+    /// `--restart-pending` of the plan: applied with the same, so its restarts are derived again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart_pending: bool,
     /// The selectors the plan was made with (`--target growth-*`, `--exclude team=night`): shown, so
     /// that a reviewer knows the plan covers part of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

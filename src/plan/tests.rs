@@ -79,6 +79,7 @@ pub(super) fn seen(
         traffic,
         properties: p.map(props),
         name: None,
+        restart_pending: Vec::new(),
     })
 }
 

@@ -98,7 +98,10 @@ pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound
         providers,
         covered,
         files,
-        policy: Policy::of(&spec.spec, saved.canary),
+        policy: Policy {
+            restart_pending: saved.restart_pending,
+            ..Policy::of(&spec.spec, saved.canary)
+        },
     })
 }
 

@@ -127,6 +127,8 @@ struct SummaryJson<'a> {
     endpoints: &'a BTreeMap<String, String>,
     /// Phones on their way to their declared power state (not drift).
     converging: &'a [crate::plan::Converging],
+    /// Phones whose properties wait for a restart an earlier apply did not make.
+    restart_pending: &'a [crate::plan::RestartPending],
 }
 
 /// A count for every kind of action, 0 included, in [`ActionKind::ALL`]'s order: a script reads the
@@ -233,6 +235,7 @@ fn plan_json<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
                 .collect(),
             endpoints: &plan.summary.endpoints,
             converging: &plan.summary.converging,
+            restart_pending: &plan.summary.restart_pending,
         },
     }
 }
@@ -247,6 +250,9 @@ pub struct ApplyJson<'a> {
     /// Phones of a saved plan already as it wants: nothing was sent to them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     already_done: Vec<AlreadyDoneJson<'a>>,
+    /// Phones whose properties wait for a restart after this apply.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    restart_pending: &'a [crate::plan::RestartPending],
     summary: ApplySummaryJson,
 }
 
@@ -335,6 +341,7 @@ pub fn report(report: &ApplyReport) -> ApplyJson<'_> {
     ApplyJson {
         format_version: FORMAT_VERSION,
         guards_overridden: guards(&report.overridden_guards),
+        restart_pending: &report.restart_pending,
         already_done: report
             .already_done
             .iter()

@@ -62,7 +62,7 @@ pub fn text(rows: &[Row], tallies: &BTreeMap<String, Tally>, color: Color) -> St
         let l = line(c);
         let l = match r.sync {
             Sync::InSync | Sync::Converging => l,
-            Sync::Drifted => color.update(&l),
+            Sync::Drifted | Sync::RestartPending => color.update(&l),
             Sync::Blocked | Sync::Unreadable => color.warn(&l),
         };
         let _ = writeln!(out, "{l}");

@@ -43,6 +43,26 @@ pub fn plan(plan: &Plan) -> String {
             if n == 1 { "matches" } else { "match" }
         );
     }
+    if !plan.summary.restart_pending.is_empty() {
+        let n = plan.summary.restart_pending.len();
+        let _ = writeln!(
+            out,
+            "{n} phone{} for a restart: properties set without the restart they need ({}). `plan --restart-pending` restarts {}.\n",
+            if n == 1 { " waits" } else { "s wait" },
+            escape(
+                &plan
+                    .summary
+                    .restart_pending
+                    .iter()
+                    .flat_map(|p| p.keys.iter().map(String::as_str))
+                    .collect::<std::collections::BTreeSet<&str>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            if n == 1 { "it" } else { "them" }
+        );
+    }
     if !plan.summary.converging.is_empty() {
         let n = plan.summary.converging.len();
         let _ = writeln!(

@@ -117,6 +117,13 @@ pub fn report(report: &ApplyReport, layout: Layout) -> String {
             ));
         }
     }
+    if !report.restart_pending.is_empty() {
+        out.push('\n');
+        out.push_str(
+            super::text::restart_pending_lines(&report.restart_pending, layout).trim_end(),
+        );
+        out.push('\n');
+    }
     let mut retryable = 0;
     let mut for_a_person = 0;
     // Failed changes; a phone that could not be read has no change and is shown apart.
@@ -356,6 +363,7 @@ mod tests {
                 interrupted: true,
                 overridden_guards: Vec::new(),
                 already_done: Vec::new(),
+                restart_pending: Vec::new(),
             },
             Layout::plain(),
         );
@@ -400,6 +408,7 @@ mod tests {
             interrupted: false,
             overridden_guards: Vec::new(),
             already_done: Vec::new(),
+            restart_pending: Vec::new(),
         };
         let locked = report(
             &skipped("not sent: 40014: GeeLark locked this API for two hours"),

@@ -143,6 +143,60 @@ fn other_title(blocks: &[&Vec<&PhoneChange>]) -> String {
     }
 }
 
+/// Phones waiting for a restart an earlier apply did not make, folded by provider and keys, with what
+/// to do: "Restart pending (2 phones; properties set without a restart; `plan --restart-pending`
+/// restarts them):".
+pub fn restart_pending_lines(pending: &[crate::plan::RestartPending], layout: Layout) -> String {
+    if pending.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let n = pending.len();
+    let _ = writeln!(
+        out,
+        "{}",
+        layout.color.bold(&format!(
+            "Restart pending ({} phone{}; properties set without the restart they need; \
+             `plan --restart-pending` restarts {}):",
+            super::count(n),
+            plural(n),
+            if n == 1 { "it" } else { "them" }
+        ))
+    );
+    let keyed: Vec<(String, &crate::plan::RestartPending)> = pending
+        .iter()
+        .map(|p| {
+            let when = if p.running { "" } else { " (when it starts)" };
+            (format!("{}{when}", p.keys.join(", ")), p)
+        })
+        .collect();
+    let groups = by_reason(
+        keyed
+            .iter()
+            .map(|(k, p)| (p.provider.as_str(), k.as_str(), *p)),
+    );
+    for (provider, keys, phones) in &groups {
+        let labels: Vec<String> = phones
+            .iter()
+            .map(|p| crate::spec::label(p.name.as_deref(), &p.phone_id))
+            .collect();
+        let ids: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let who = match ids.as_slice() {
+            [one] => (*one).to_owned(),
+            many => format!("{} phones", many.len()),
+        };
+        out.push_str(&reason_block(
+            provider,
+            &who,
+            &format!("waits for a restart: {keys}"),
+            &ids,
+            layout,
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 /// The sections of a text plan, destructive first: a phone is in the first whose action it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
@@ -405,6 +459,10 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&restart_pending_lines(
+        &plan.summary.restart_pending,
+        layout,
+    ));
     if !plan.summary.converging.is_empty() {
         let n = plan.summary.converging.len();
         let _ = writeln!(

@@ -291,8 +291,11 @@ fn job_body<'a>(w: &World, j: &'a SimJob, now: Instant) -> JobBody<'a> {
     }
 }
 
+/// One phone of a change call: its id, `property` and `custom_property` (property updates only).
+type Item = (String, Option<Value>, Option<Value>);
+
 /// The body's phone ids: `phone_ids` for stop and traffic, `phones[].phone_id` for restart and properties.
-fn ids_of(route: Route, body: &Value) -> Result<Vec<(String, Option<Value>)>, String> {
+fn ids_of(route: Route, body: &Value) -> Result<Vec<Item>, String> {
     let list = match route {
         Route::CphStop | Route::CphTraffic => body
             .get("phone_ids")
@@ -301,7 +304,7 @@ fn ids_of(route: Route, body: &Value) -> Result<Vec<(String, Option<Value>)>, St
             .iter()
             .map(|v| {
                 v.as_str()
-                    .map(|s| (s.to_owned(), None))
+                    .map(|s| (s.to_owned(), None, None))
                     .ok_or("`phone_ids` must hold strings")
             })
             .collect::<Result<Vec<_>, _>>()?,
@@ -315,7 +318,11 @@ fn ids_of(route: Route, body: &Value) -> Result<Vec<(String, Option<Value>)>, St
                     .get("phone_id")
                     .and_then(Value::as_str)
                     .ok_or("each phone needs a `phone_id` string")?;
-                Ok((id.to_owned(), v.get("property").cloned()))
+                Ok((
+                    id.to_owned(),
+                    v.get("property").cloned(),
+                    v.get("custom_property").cloned(),
+                ))
             })
             .collect::<Result<Vec<_>, &str>>()?,
     };
@@ -360,7 +367,35 @@ pub(super) fn mutate(
     };
     // Validate every property string before changing anything.
     let mut props = Vec::with_capacity(items.len());
-    for (id, property) in &items {
+    let mut customs = Vec::with_capacity(items.len());
+    for (id, property, custom) in &items {
+        // `custom_property`: a map of strings, beside `property` on batch-update-property only; the
+        // two together at most 7800 bytes (PySDK `property_to_update.py`).
+        let custom = match (route, custom) {
+            (Route::CphProperty, Some(Value::Object(map))) => {
+                if map.values().any(|v| !v.is_string()) {
+                    return bad(&format!(
+                        "phone {id}: `custom_property` must map strings to strings"
+                    ));
+                }
+                let size = Value::Object(map.clone()).to_string().len()
+                    + property
+                        .as_ref()
+                        .and_then(Value::as_str)
+                        .map_or(0, str::len);
+                if size > 7800 {
+                    return bad(&format!(
+                        "phone {id}: `property` and `custom_property` are {size} bytes; at most 7800"
+                    ));
+                }
+                Some(map.clone())
+            }
+            (_, None) => None,
+            (_, Some(_)) => {
+                return bad(&format!("phone {id}: `custom_property` must be an object"));
+            }
+        };
+        customs.push(custom);
         // batch-update-property requires `property`; batch-restart takes it optionally, per phone, and
         // sets those properties with the restart (one job: both happen, or neither).
         let optional = route == Route::CphRestart;
@@ -392,7 +427,7 @@ pub(super) fn mutate(
     let proj = project(req).to_owned();
     let done_at = now + cfg.transition;
     let mut jobs = Vec::with_capacity(items.len());
-    for ((id, _), prop) in items.into_iter().zip(props) {
+    for (((id, _, _), prop), custom) in items.into_iter().zip(props).zip(customs) {
         let exists = w
             .phone(KIND, &id, now)
             .is_some_and(|p| p.project_id == proj);
@@ -426,6 +461,12 @@ pub(super) fn mutate(
             _ => {
                 if let Some(map) = prop {
                     p.pending_properties.push((done_at, map));
+                }
+                if let Some(map) = custom {
+                    let kept = p.custom_property.get_or_insert_with(Default::default);
+                    for (k, v) in map {
+                        kept.insert(k, v.as_str().unwrap_or_default().to_owned());
+                    }
                 }
             }
         }

@@ -430,6 +430,9 @@ pub(crate) fn sim_phone_json(p: &world::SimPhone) -> Value {
         v["project_id"] = json!(p.project_id);
         v["traffic"] = json!(p.traffic);
         v["properties"] = Value::Object(p.properties.clone());
+        if let Some(custom) = &p.custom_property {
+            v["custom_property"] = json!(custom);
+        }
     }
     if let Some(b) = p.busy {
         v["busy"] = json!(b);

@@ -24,6 +24,7 @@ mod providers;
 mod quickstart;
 mod recovery;
 mod rename;
+mod restart_pending;
 mod simulate_command;
 mod simulator;
 mod support;

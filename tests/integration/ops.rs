@@ -91,9 +91,15 @@ impl<'a> Ops<'a> {
         self.sim.block_on(async {
             let scope = Scope::of(&self.spec, &Default::default(), Overrides::default()).unwrap();
             let fleet = self.fleet(&scope).await;
-            let planned =
-                phonefleet::ops::plan::plan(&self.spec, &scope, &fleet, Count::No, None, &Quiet)
-                    .await;
+            let planned = phonefleet::ops::plan::plan(
+                &self.spec,
+                &scope,
+                &fleet,
+                Count::No,
+                Default::default(),
+                &Quiet,
+            )
+            .await;
             planned.plan
         })
     }
@@ -107,9 +113,15 @@ impl<'a> Ops<'a> {
             };
             let scope = Scope::of(&self.spec, &Default::default(), overrides).unwrap();
             let fleet = self.fleet(&scope).await;
-            let planned =
-                phonefleet::ops::plan::plan(&self.spec, &scope, &fleet, Count::No, None, &Quiet)
-                    .await;
+            let planned = phonefleet::ops::plan::plan(
+                &self.spec,
+                &scope,
+                &fleet,
+                Count::No,
+                Default::default(),
+                &Quiet,
+            )
+            .await;
             let opts = Options {
                 deadline: Instant::now() + Duration::from_secs(120),
                 progress: std::sync::Arc::new(phonefleet::apply::NoProgress),

@@ -935,3 +935,45 @@ watch:
     );
     w.stop(libc::SIGTERM).code(0);
 }
+
+/// A phone waiting for a restart (its mark read from the provider) with `restart: when-needed` and
+/// `heal: [restart]`: watch restarts it and clears the mark with it, once, not on every tick.
+#[test]
+fn watch_makes_an_owed_restart_once() {
+    let sim = Sim::start(
+        "phones:\n  - {provider: huawei-cph, id: c1, project_id: p1, status: running, properties: {com.cph.mainkeys: '1'}, custom_property: {phonefleet.restart_pending: com.cph.mainkeys}}\n",
+    );
+    let dir = Dir::with_spec(&format!(
+        "version: 1
+providers:
+  cph: {{kind: huawei-cph, project_id: p1, endpoint: {}, credentials: {{token_env: PHONEFLEET_CPH_TOKEN}}}}
+phones:
+  - {{id: c1, provider: cph, name: store-1, properties: {{com.cph.mainkeys: 1}}, restart: when-needed}}
+watch:
+  heal: [restart]
+",
+        sim.url()
+    ));
+    let w = Watching::start(pf(&[
+        "watch",
+        &dir.spec(),
+        "--interval",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    w.wait_for("healed cph / store-1 (c1): restart");
+    w.wait_for("tick 4 ");
+    let stats = sim.stats();
+    assert_eq!(
+        stats.get("POST /v1/{project_id}/cloud-phone/phones/batch-restart"),
+        Some(&1),
+        "{stats:?}\n{}",
+        w.log()
+    );
+    assert_eq!(
+        sim.phones()["c1"]["custom_property"]["phonefleet.restart_pending"],
+        ""
+    );
+    w.stop(libc::SIGTERM).code(0);
+}

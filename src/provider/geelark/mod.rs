@@ -484,7 +484,10 @@ impl Geelark {
             Action::Rename => return self.rename(batch).await,
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
-            Action::SetTraffic(_) | Action::SetProperties | Action::Restart => {
+            Action::SetTraffic(_)
+            | Action::SetProperties
+            | Action::Restart
+            | Action::ClearRestartPending => {
                 return Ok(super::unsupported(ProviderKind::Geelark, batch));
             }
         };

@@ -88,13 +88,20 @@ impl HuaweiCph {
                 "phones-traffic",
                 json!({ "traffic_type": t.as_str(), "phone_ids": ids }),
             ),
-            Action::SetProperties => {
+            // A restart pending is kept with the phone in `custom_property` (a map of strings, set
+            // beside `property` in the same call); clearing it writes the mark alone, with `property`
+            // (required by the call) an empty object.
+            Action::SetProperties | Action::ClearRestartPending => {
                 let mut phones = Vec::with_capacity(batch.phones.len());
                 for p in &batch.phones {
                     // `property` is a string holding a JSON object, made by serde, never by hand.
                     let property =
                         serde_json::to_string(&p.properties).expect("a string map serializes");
-                    phones.push(json!({ "phone_id": p.id, "property": property }));
+                    let mut phone = json!({ "phone_id": p.id, "property": property });
+                    if !p.marks.is_empty() {
+                        phone["custom_property"] = json!(p.marks);
+                    }
+                    phones.push(phone);
                 }
                 (
                     "POST /v1/{project_id}/cloud-phone/phones/batch-update-property",

@@ -200,8 +200,31 @@ fn observed(
         traffic: traffic.and_then(Traffic::parse),
         properties,
         name: None,
+        restart_pending: Vec::new(),
     }
     .named(name.and_then(serde_json::Value::as_str))
+}
+
+/// The mark phonefleet keeps in a phone's `custom_property` when it set properties that wait for a
+/// restart: the keys, comma-separated.
+pub const RESTART_PENDING: &str = "phonefleet.restart_pending";
+
+/// The keys a `custom_property` answer marks as waiting for a restart.
+fn pending_keys(v: Option<&serde_json::Value>) -> Vec<String> {
+    let map = match v {
+        Some(serde_json::Value::Object(m)) => m.clone(),
+        Some(serde_json::Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
+        _ => serde_json::Map::new(),
+    };
+    map.get(RESTART_PENDING)
+        .and_then(serde_json::Value::as_str)
+        .map(|s| {
+            s.split(',')
+                .map(|k| crate::redact::text(k.trim()))
+                .filter(|k| !k.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Move the phones of a list page that are still `missing` into `out`.
@@ -340,17 +363,21 @@ impl HuaweiCph {
             Ok(reply) => {
                 let d: DetailResponse = self.decode(&call, &reply)?;
                 let custom = custom_keys(d.custom_property.as_ref());
+                let pending = pending_keys(d.custom_property.as_ref());
                 let observation = match parse_property(d.property.as_deref()) {
-                    Ok(props) => Observation::Found(observed(
-                        d.status,
-                        d.traffic_type.as_deref(),
-                        Some({
-                            // Masked from here on, in every message of the run.
-                            crate::redact::private_properties(&props);
-                            props
-                        }),
-                        d.phone_name.as_ref(),
-                    )),
+                    Ok(props) => Observation::Found(ObservedPhone {
+                        restart_pending: pending,
+                        ..observed(
+                            d.status,
+                            d.traffic_type.as_deref(),
+                            Some({
+                                // Masked from here on, in every message of the run.
+                                crate::redact::private_properties(&props);
+                                props
+                            }),
+                            d.phone_name.as_ref(),
+                        )
+                    }),
                     Err(why) => Observation::unreadable(why),
                 };
                 Ok((observation, custom))
