@@ -58,6 +58,71 @@ pub fn takers(field: &str) -> Vec<ProviderKind> {
         .collect()
 }
 
+/// `impl Vendor for $t` by its inherent `observe`, `list_all`, `count_all` and `submit` (and `poll`,
+/// when named), which every vendor module writes as plain `async fn`s.
+macro_rules! vendor {
+    ($t:ty $(, $poll:ident)?) => {
+        impl $crate::provider::kind::Vendor for $t {
+            fn ctx(&self) -> &$crate::provider::Ctx {
+                &self.ctx
+            }
+
+            fn observe<'a>(
+                &'a self,
+                targets: &'a [$crate::provider::ObserveTarget],
+            ) -> futures::future::LocalBoxFuture<
+                'a,
+                Result<
+                    foldhash::HashMap<String, $crate::state::Observation>,
+                    $crate::provider::ProviderError,
+                >,
+            > {
+                Box::pin(<$t>::observe(self, targets))
+            }
+
+            fn list_all(
+                &self,
+                properties: bool,
+            ) -> futures::future::LocalBoxFuture<
+                '_,
+                Result<Vec<$crate::provider::Listed>, $crate::provider::ProviderError>,
+            > {
+                Box::pin(<$t>::list_all(self, properties))
+            }
+
+            fn count_all(
+                &self,
+            ) -> futures::future::LocalBoxFuture<'_, Result<usize, $crate::provider::ProviderError>>
+            {
+                Box::pin(<$t>::count_all(self))
+            }
+
+            fn submit<'a>(
+                &'a self,
+                batch: &'a $crate::plan::Batch,
+            ) -> futures::future::LocalBoxFuture<
+                'a,
+                Result<$crate::provider::BatchResults, $crate::provider::ProviderError>,
+            > {
+                Box::pin(<$t>::submit(self, batch))
+            }
+
+            $(
+                fn $poll<'a>(
+                    &'a self,
+                    jobs: &'a [$crate::provider::PendingJob],
+                ) -> futures::future::LocalBoxFuture<
+                    'a,
+                    Result<$crate::provider::Polled, $crate::provider::ProviderError>,
+                > {
+                    Box::pin(<$t>::poll(self, jobs))
+                }
+            )?
+        }
+    };
+}
+pub(crate) use vendor;
+
 /// What a vendor's client does; the shared [`super::Client`] holds one.
 pub trait Vendor: std::fmt::Debug + Send + Sync {
     /// Its shared parts.

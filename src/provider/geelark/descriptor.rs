@@ -3,15 +3,10 @@
 
 use super::{DIALECT, Geelark};
 use crate::capability::{BatchLimit, Capability, DEFAULT_CONCURRENCY, NOT_OFFERED, NameRule};
+use crate::provider::Ctx;
 use crate::provider::credentials::{Auth, Env};
 use crate::provider::kind::{Descriptor, Vendor};
-use foldhash::HashMap;
-use futures::future::LocalBoxFuture;
-
-use crate::plan::Batch;
-use crate::provider::{BatchResults, Ctx, Listed, ObserveTarget, ProviderError};
 use crate::spec::{Credentials, ProviderConfig, ProviderKind};
-use crate::state::Observation;
 
 /// What it can do and its limits (providers.md 0.1).
 static CAPABILITY: Capability = Capability {
@@ -84,31 +79,4 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     connect,
 };
 
-impl Vendor for Geelark {
-    fn ctx(&self) -> &Ctx {
-        &self.ctx
-    }
-
-    fn observe<'a>(
-        &'a self,
-        targets: &'a [ObserveTarget],
-    ) -> LocalBoxFuture<'a, Result<HashMap<String, Observation>, ProviderError>> {
-        Box::pin(Geelark::observe(self, targets))
-    }
-
-    fn list_all(&self, properties: bool) -> LocalBoxFuture<'_, Result<Vec<Listed>, ProviderError>> {
-        let _ = properties;
-        Box::pin(Geelark::list_all(self))
-    }
-
-    fn count_all(&self) -> LocalBoxFuture<'_, Result<usize, ProviderError>> {
-        Box::pin(Geelark::count_all(self))
-    }
-
-    fn submit<'a>(
-        &'a self,
-        batch: &'a Batch,
-    ) -> LocalBoxFuture<'a, Result<BatchResults, ProviderError>> {
-        Box::pin(Geelark::submit(self, batch))
-    }
-}
+crate::provider::kind::vendor!(Geelark);

@@ -297,7 +297,11 @@ impl Geelark {
     }
 
     /// Every phone of the team, 100 a page.
-    pub(super) async fn list_all(&self) -> Result<Vec<super::Listed>, ProviderError> {
+    /// Every phone of the team (GeeLark has no properties to read: `_properties` is moot).
+    pub(super) async fn list_all(
+        &self,
+        _properties: bool,
+    ) -> Result<Vec<super::Listed>, ProviderError> {
         let first = self.list_page(1, LIST_PAGE).await?;
         let total = first.total;
         let pages = super::all_pages(

@@ -3,17 +3,10 @@
 
 use super::{DIALECT, HuaweiCph};
 use crate::capability::{BatchLimit, Capability, DEFAULT_CONCURRENCY, NameRule, UNDOCUMENTED_100};
+use crate::provider::Ctx;
 use crate::provider::credentials::{Auth, Env};
 use crate::provider::kind::{Descriptor, Vendor};
-use foldhash::HashMap;
-use futures::future::LocalBoxFuture;
-
-use crate::plan::Batch;
-use crate::provider::{
-    BatchResults, Ctx, Listed, ObserveTarget, PendingJob, Polled, ProviderError,
-};
 use crate::spec::{Credentials, ProviderConfig, ProviderKind};
-use crate::state::Observation;
 
 /// What it can do and its limits (providers.md 0.1).
 static CAPABILITY: Capability = Capability {
@@ -128,36 +121,4 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     connect,
 };
 
-impl Vendor for HuaweiCph {
-    fn ctx(&self) -> &Ctx {
-        &self.ctx
-    }
-
-    fn observe<'a>(
-        &'a self,
-        targets: &'a [ObserveTarget],
-    ) -> LocalBoxFuture<'a, Result<HashMap<String, Observation>, ProviderError>> {
-        Box::pin(HuaweiCph::observe(self, targets))
-    }
-
-    fn list_all(&self, properties: bool) -> LocalBoxFuture<'_, Result<Vec<Listed>, ProviderError>> {
-        Box::pin(HuaweiCph::list_all(self, properties))
-    }
-
-    fn count_all(&self) -> LocalBoxFuture<'_, Result<usize, ProviderError>> {
-        Box::pin(HuaweiCph::count_all(self))
-    }
-
-    fn submit<'a>(
-        &'a self,
-        batch: &'a Batch,
-    ) -> LocalBoxFuture<'a, Result<BatchResults, ProviderError>> {
-        Box::pin(HuaweiCph::submit(self, batch))
-    }
-    fn poll<'a>(
-        &'a self,
-        jobs: &'a [PendingJob],
-    ) -> LocalBoxFuture<'a, Result<Polled, ProviderError>> {
-        Box::pin(HuaweiCph::poll(self, jobs))
-    }
-}
+crate::provider::kind::vendor!(HuaweiCph, poll);

@@ -3,15 +3,10 @@
 
 use super::{DIALECT, Koophone};
 use crate::capability::{BatchLimit, Capability, DEFAULT_CONCURRENCY, NOT_OFFERED};
+use crate::provider::Ctx;
 use crate::provider::credentials::{Auth, Env};
 use crate::provider::kind::{Descriptor, Vendor};
-use foldhash::HashMap;
-use futures::future::LocalBoxFuture;
-
-use crate::plan::Batch;
-use crate::provider::{BatchResults, Ctx, Listed, ObserveTarget, ProviderError};
 use crate::spec::{Credentials, ProviderConfig, ProviderKind};
-use crate::state::Observation;
 
 /// What it can do and its limits (providers.md 0.1).
 static CAPABILITY: Capability = Capability {
@@ -79,32 +74,4 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     connect,
 };
 
-impl Vendor for Koophone {
-    fn ctx(&self) -> &Ctx {
-        &self.ctx
-    }
-
-    fn observe<'a>(
-        &'a self,
-        targets: &'a [ObserveTarget],
-    ) -> LocalBoxFuture<'a, Result<HashMap<String, Observation>, ProviderError>> {
-        Box::pin(Koophone::observe(self, targets))
-    }
-
-    fn list_all(&self, properties: bool) -> LocalBoxFuture<'_, Result<Vec<Listed>, ProviderError>> {
-        let _ = properties;
-        Box::pin(Koophone::list_all(self))
-    }
-
-    fn count_all(&self) -> LocalBoxFuture<'_, Result<usize, ProviderError>> {
-        Box::pin(Koophone::count_all(self))
-    }
-
-    fn submit<'a>(
-        &'a self,
-        batch: &'a Batch,
-    ) -> LocalBoxFuture<'a, Result<BatchResults, ProviderError>> {
-        // The capability table offers KooPhone no change: never called.
-        Box::pin(async move { Ok(crate::provider::unsupported(ProviderKind::Koophone, batch)) })
-    }
-}
+crate::provider::kind::vendor!(Koophone);

@@ -231,6 +231,14 @@ enum Query {
 }
 
 impl Koophone {
+    /// KooPhone offers no change phonefleet makes: the capability table never sends one here.
+    pub(super) async fn submit(
+        &self,
+        batch: &crate::plan::Batch,
+    ) -> Result<super::BatchResults, ProviderError> {
+        Ok(super::unsupported(ProviderKind::Koophone, batch))
+    }
+
     pub(super) fn new(ctx: Ctx, project_id: Option<String>) -> Koophone {
         Koophone { ctx, project_id }
     }
@@ -312,12 +320,16 @@ impl Koophone {
     pub(super) async fn count_all(&self) -> Result<usize, ProviderError> {
         match self.list_page(1, 1).await?.total_count {
             Some(n) => Ok(n),
-            None => Ok(self.list_all().await?.len()),
+            None => Ok(self.list_all(false).await?.len()),
         }
     }
 
     /// Every instance, 100 a page.
-    pub(super) async fn list_all(&self) -> Result<Vec<super::Listed>, ProviderError> {
+    /// Every instance of the tenant (no properties to read: `_properties` is moot).
+    pub(super) async fn list_all(
+        &self,
+        _properties: bool,
+    ) -> Result<Vec<super::Listed>, ProviderError> {
         let first = self.list_page(1, LIST_PAGE).await?;
         let total = first.total_count;
         let pages = match total {
