@@ -665,14 +665,7 @@ groups:
         sim.url(),
         ids.join(", ")
     ));
-    let w = Watching::start(pf(&[
-        "watch",
-        &dir.spec(),
-        "--interval",
-        "1",
-        "--listen",
-        "127.0.0.1:0",
-    ]));
+    let w = Watching::start(every_second(&dir));
     w.wait_for("provider `gl` allows 60 calls an hour; reading its phones takes 3 calls a tick, so a tick can start every 180s at most");
     w.wait_for("ticks start every 180s, not every 1s (--interval)");
     w.wait_for("tick 1 ok: 250 phones");
@@ -891,6 +884,18 @@ fn watch_simulate_reset_starts_from_a_fresh_simulated_fleet() {
     );
 }
 
+/// `watch SPEC --interval 1` with its metrics on a free port.
+fn every_second(dir: &Dir) -> Cmd {
+    pf(&[
+        "watch",
+        &dir.spec(),
+        "--interval",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+}
+
 /// `watch.heal: [rename]` on a provider with `names: manage`: a phone renamed in the console gets its
 /// declared name back within a tick, through the same executor, and the log says so.
 #[test]
@@ -910,14 +915,7 @@ watch:
 ",
         sim.url()
     ));
-    let w = Watching::start(pf(&[
-        "watch",
-        &dir.spec(),
-        "--interval",
-        "1",
-        "--listen",
-        "127.0.0.1:0",
-    ]));
+    let w = Watching::start(every_second(&dir));
     w.wait_for("tick 1 ok: 2 phones, 0 drifted");
     let r = call(
         &sim,
@@ -954,14 +952,7 @@ watch:
 ",
         sim.url()
     ));
-    let w = Watching::start(pf(&[
-        "watch",
-        &dir.spec(),
-        "--interval",
-        "1",
-        "--listen",
-        "127.0.0.1:0",
-    ]));
+    let w = Watching::start(every_second(&dir));
     w.wait_for("healed cph / store-1 (c1): restart");
     w.wait_for("tick 4 ");
     let stats = sim.stats();

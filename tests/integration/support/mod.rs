@@ -392,12 +392,17 @@ impl Sim {
     }
 
     pub fn with(fixture_yaml: &str, config: SimConfig) -> Sim {
-        let fixture: Fixture = serde_yaml::from_str(fixture_yaml).expect("test fixture parses");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
+        Sim::on(rt, fixture_yaml, config)
+    }
+
+    /// The simulator started on `rt`.
+    fn on(rt: tokio::runtime::Runtime, fixture_yaml: &str, config: SimConfig) -> Sim {
+        let fixture: Fixture = serde_yaml::from_str(fixture_yaml).expect("test fixture parses");
         let sim = rt
             .block_on(Simulator::start(
                 ([127, 0, 0, 1], 0).into(),
@@ -413,20 +418,12 @@ impl Sim {
     /// simulator passes on the same virtual clock, so retries, backoff and convergence polls take no
     /// real time. Not for tests of the binary, which needs a simulator that runs on its own.
     pub fn paused(fixture_yaml: &str, config: SimConfig) -> Sim {
-        let fixture: Fixture = serde_yaml::from_str(fixture_yaml).expect("test fixture parses");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .start_paused(true)
             .build()
             .unwrap();
-        let sim = rt
-            .block_on(Simulator::start(
-                ([127, 0, 0, 1], 0).into(),
-                fixture,
-                config,
-            ))
-            .unwrap();
-        Sim { rt, sim: Some(sim) }
+        Sim::on(rt, fixture_yaml, config)
     }
 
     pub fn url(&self) -> String {
