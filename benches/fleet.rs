@@ -158,6 +158,9 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             job_fails: None,
             name: None,
             custom_property: None,
+            group: None,
+            tags: Vec::new(),
+            remark: None,
         });
     }
     let mut gl_ids = Vec::new();
@@ -184,6 +187,9 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             job_fails: None,
             name: None,
             custom_property: None,
+            group: None,
+            tags: Vec::new(),
+            remark: None,
         });
         gl_ids.push(id);
     }
@@ -204,6 +210,9 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             job_fails: None,
             name: None,
             custom_property: None,
+            group: None,
+            tags: Vec::new(),
+            remark: None,
         });
         kp_ids.push(id);
     }

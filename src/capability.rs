@@ -55,6 +55,8 @@ pub struct Capability {
     pub no_power_reason: &'static str,
     /// The names a phone may be given, when the kind can rename one (one phone a call).
     pub name_rule: Option<NameRule>,
+    /// Groups, tags and remarks of phones (GeeLark), read from the phone list.
+    pub details: bool,
 }
 
 /// The names a kind accepts for a phone.
@@ -67,6 +69,12 @@ pub struct NameRule {
     /// The rule in words, for validation errors.
     pub says: &'static str,
 }
+
+/// GeeLark's `phone/moveGroup`: at most 100 phones into one group a call.
+const MOVE_GROUP: BatchLimit = BatchLimit {
+    default: 100,
+    max: Some(100),
+};
 
 /// Renames go one phone a call (CPH update_phone_name, GeeLark phone/detail/update).
 pub const ONE_A_CALL: BatchLimit = BatchLimit {
@@ -111,6 +119,9 @@ impl Capability {
             Action::SetProperties | Action::ClearRestartPending => self.properties_batch,
             Action::Rename if self.name_rule.is_some() => ONE_A_CALL,
             Action::Rename => NOT_OFFERED,
+            Action::SetGroup if self.details => MOVE_GROUP,
+            Action::SetTags | Action::SetRemark if self.details => ONE_A_CALL,
+            Action::SetGroup | Action::SetTags | Action::SetRemark => NOT_OFFERED,
         }
     }
 

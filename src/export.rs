@@ -58,6 +58,8 @@ struct Settings {
     state: Option<&'static str>,
     traffic: Option<&'static str>,
     properties: Option<Properties>,
+    /// GeeLark: group, tags and remark, as listed (what is empty is left out).
+    details: Option<crate::state::Details>,
 }
 
 fn settings_of(kind: ProviderKind, l: &Listed, with_properties: bool) -> Settings {
@@ -78,6 +80,7 @@ fn settings_of(kind: ProviderKind, l: &Listed, with_properties: bool) -> Setting
         } else {
             None
         },
+        details: l.phone.details.clone(),
     }
 }
 
@@ -87,6 +90,18 @@ fn write_settings(out: &mut String, s: &Settings, indent: &str) {
     }
     if let Some(t) = s.traffic {
         let _ = writeln!(out, "{indent}traffic: {t}");
+    }
+    if let Some(d) = &s.details {
+        if !d.group.is_empty() {
+            let _ = writeln!(out, "{indent}group: {}", q(&d.group));
+        }
+        if !d.tags.is_empty() {
+            let tags: Vec<String> = d.tags.iter().map(|t| q(t)).collect();
+            let _ = writeln!(out, "{indent}tags: [{}]", tags.join(", "));
+        }
+        if !d.remark.is_empty() {
+            let _ = writeln!(out, "{indent}remark: {}", q(&d.remark));
+        }
     }
     if let Some(props) = &s.properties {
         if props.is_empty() {

@@ -40,6 +40,21 @@ pub struct ObservedPhone {
     /// `phonefleet.restart_pending`, read with the properties).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restart_pending: Vec<String>,
+    /// GeeLark, when read through the listing: its group's name (`""`: ungrouped), its tags' names and
+    /// its remark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Details>,
+}
+
+/// What GeeLark's phone list says of a phone beyond its status and name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Details {
+    /// Its group's name; empty when ungrouped.
+    pub group: String,
+    /// Its tags' names.
+    pub tags: std::collections::BTreeSet<String>,
+    /// Its remark.
+    pub remark: String,
 }
 
 impl ObservedPhone {
@@ -52,6 +67,7 @@ impl ObservedPhone {
             properties: None,
             name: None,
             restart_pending: Vec::new(),
+            details: None,
         }
     }
 

@@ -258,7 +258,7 @@ pub(crate) fn targets_for(
             None => ObserveTarget {
                 id: (*id).to_owned(),
                 properties: false,
-                name: false,
+                listed: false,
             },
         })
         .collect()
@@ -295,7 +295,7 @@ pub(crate) async fn converge(
                 targets.push(ObserveTarget {
                     id: id.clone(),
                     properties: false,
-                    name: false,
+                    listed: false,
                 });
             }
             let t = targets.last_mut().expect("pushed above");

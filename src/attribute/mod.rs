@@ -4,10 +4,13 @@
 //! ([`ALL`]) instead of naming attributes; a new attribute is a module here, its action in
 //! [`crate::plan::Action`], its provider calls and its simulator routes (ARCHITECTURE.md counts them).
 
+mod group;
 mod name;
 mod power;
 mod properties;
+mod remark;
 mod route;
+mod tags;
 
 pub use name::check as check_name;
 pub use properties::{pending_rule, restart_rule};
@@ -68,6 +71,10 @@ pub trait Attribute: Sync {
         _phone: &mut BatchPhone,
     ) {
     }
+    /// Which phones of one action may share a call: the same key (the group they move to).
+    fn batch_key(&self, _phone: &BatchPhone) -> String {
+        String::new()
+    }
     /// An action's `before` and `after` in `plan --json`: the attribute's value in each view.
     fn json_change(
         &self,
@@ -88,7 +95,7 @@ pub fn target_for(d: &DesiredPhone) -> ObserveTarget {
     let mut t = ObserveTarget {
         id: d.id.clone(),
         properties: false,
-        name: false,
+        listed: false,
     };
     for a in ALL.iter().filter(|a| a.declared(d)) {
         a.read(&mut t);
@@ -97,12 +104,24 @@ pub fn target_for(d: &DesiredPhone) -> ObserveTarget {
 }
 
 /// Every attribute, in the order one phone's changes run.
-pub static ALL: [&dyn Attribute; 4] = [
+pub static ALL: [&dyn Attribute; 7] = [
     &name::Name,
+    &group::Group,
+    &tags::Tags,
+    &remark::Remark,
     &properties::PropertiesAttr,
     &route::Route,
     &power::PowerAttr,
 ];
+
+/// GeeLark's groups, tags and remarks: read from its phone list, set by its detail routes.
+fn details_supported(kind: ProviderKind) -> Result<(), &'static str> {
+    if crate::capability::of(kind).details {
+        Ok(())
+    } else {
+        Err("only geelark has groups, tags and remarks")
+    }
+}
 
 /// The attribute an action belongs to.
 pub fn of(action: &Action) -> &'static dyn Attribute {

@@ -59,7 +59,7 @@ impl Attribute for Name {
     }
 
     fn read(&self, target: &mut ObserveTarget) {
-        target.name = true;
+        target.listed = true;
     }
 
     fn payload(

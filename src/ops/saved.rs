@@ -159,6 +159,9 @@ pub fn to_display(file: &PlanFile) -> Plan {
                     restart: crate::spec::RestartPolicy::Never,
                     labels: Default::default(),
                     manage_name: p.after.name.is_some(),
+                    group: p.after.group.clone(),
+                    tags: p.after.tags.as_deref().map(crate::plan::view::tag_set),
+                    remark: p.after.remark.clone(),
                 },
                 fingerprint: String::new(),
                 read_properties: false,
@@ -181,6 +184,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
                         properties: Default::default(),
                         name: None,
                         marks: Default::default(),
+                        set: Default::default(),
                     })
                     .collect(),
                 canary: b.canary,

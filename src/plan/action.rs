@@ -15,6 +15,14 @@ pub enum Action {
     /// Rename the phone at the provider (`names: manage`; CPH update_phone_name, GeeLark
     /// phone/detail/update), one phone a call. The new name is the declared one.
     Rename,
+    /// Move the phone to its declared group (GeeLark phone/moveGroup, 100 phones into one group a
+    /// call; the group created when missing).
+    SetGroup,
+    /// Give the phone its declared set of tags (GeeLark phone/detail/update, one phone a call; missing
+    /// tags created).
+    SetTags,
+    /// Give the phone its declared remark (GeeLark phone/detail/update, one phone a call).
+    SetRemark,
     /// Update the declared `sys.prop` keys (CPH batch-update-property).
     SetProperties,
     /// Re-route traffic (CPH phones-traffic); batches are per target route.
@@ -49,6 +57,12 @@ pub enum ActionKind {
     Rename,
     /// [`Action::ClearRestartPending`].
     ClearRestartPending,
+    /// [`Action::SetGroup`].
+    SetGroup,
+    /// [`Action::SetTags`].
+    SetTags,
+    /// [`Action::SetRemark`].
+    SetRemark,
 }
 
 /// How one kind of action is named and counted.
@@ -68,7 +82,7 @@ pub struct Words {
 
 impl ActionKind {
     /// Every kind, in the order summaries list them (the JSON summary's key order).
-    pub const ALL: [ActionKind; 7] = [
+    pub const ALL: [ActionKind; 10] = [
         ActionKind::Start,
         ActionKind::Stop,
         ActionKind::SetTraffic,
@@ -76,16 +90,22 @@ impl ActionKind {
         ActionKind::Restart,
         ActionKind::Rename,
         ActionKind::ClearRestartPending,
+        ActionKind::SetGroup,
+        ActionKind::SetTags,
+        ActionKind::SetRemark,
     ];
 
     /// Every kind, destructive first: the order of the text summary and of an apply's "Done:" line.
-    pub const DESTRUCTIVE_FIRST: [ActionKind; 7] = [
+    pub const DESTRUCTIVE_FIRST: [ActionKind; 10] = [
         ActionKind::Stop,
         ActionKind::Start,
         ActionKind::SetTraffic,
         ActionKind::SetProperties,
         ActionKind::Restart,
         ActionKind::Rename,
+        ActionKind::SetGroup,
+        ActionKind::SetTags,
+        ActionKind::SetRemark,
         ActionKind::ClearRestartPending,
     ];
 
@@ -116,6 +136,21 @@ impl ActionKind {
                 "to restart",
             ),
             ActionKind::Rename => ("rename", "to rename", false, "renamed", "to rename"),
+            ActionKind::SetGroup => (
+                "set_group",
+                "to move to a group",
+                false,
+                "moved to their group",
+                "group differs",
+            ),
+            ActionKind::SetTags => ("set_tags", "to retag", false, "retagged", "tags differ"),
+            ActionKind::SetRemark => (
+                "set_remark",
+                "to change the remark",
+                false,
+                "with a new remark",
+                "remark differs",
+            ),
             ActionKind::ClearRestartPending => (
                 "clear_restart_pending",
                 "to unmark as waiting for a restart",
@@ -155,6 +190,9 @@ impl Action {
             Action::Start => ActionKind::Start,
             Action::Restart => ActionKind::Restart,
             Action::ClearRestartPending => ActionKind::ClearRestartPending,
+            Action::SetGroup => ActionKind::SetGroup,
+            Action::SetTags => ActionKind::SetTags,
+            Action::SetRemark => ActionKind::SetRemark,
         }
     }
 
@@ -174,6 +212,9 @@ impl Action {
             ActionKind::Start => Action::Start,
             ActionKind::Restart => Action::Restart,
             ActionKind::ClearRestartPending => Action::ClearRestartPending,
+            ActionKind::SetGroup => Action::SetGroup,
+            ActionKind::SetTags => Action::SetTags,
+            ActionKind::SetRemark => Action::SetRemark,
         })
     }
 

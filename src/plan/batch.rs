@@ -20,6 +20,10 @@ pub struct BatchPhone {
     /// value that clears the mark.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub marks: std::collections::BTreeMap<String, String>,
+    /// For the GeeLark details (`set_group`, `set_tags`, `set_remark`): the value to give, by the
+    /// attribute's key.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub set: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// One API call of an apply.

@@ -10,7 +10,7 @@ pub mod guard;
 pub mod saved;
 pub mod sensitive;
 pub mod verify;
-mod view;
+pub mod view;
 
 use std::collections::BTreeMap;
 
@@ -498,7 +498,8 @@ pub fn batches_for(
     let canaries = canary
         .map(|n| canary_phones(changes, n))
         .unwrap_or_default();
-    let mut groups: BTreeMap<(&str, bool, usize, Action), Vec<BatchPhone>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, bool, usize, Action, String), Vec<BatchPhone>> =
+        BTreeMap::new();
     for c in changes {
         // `false` sorts first: the canary's batches.
         let rest = !canaries.contains(&(c.provider.as_str(), c.phone_id.as_str()));
@@ -508,20 +509,23 @@ pub fn batches_for(
                 properties: DesiredProperties::new(),
                 name: None,
                 marks: Default::default(),
+                set: Default::default(),
             };
             let seen = match observed.get(&c.provider, &c.phone_id) {
                 Some(Observation::Found(o)) => Some(o),
                 _ => None,
             };
-            crate::attribute::of(a).payload(c.kind, a, &c.desired, seen, &mut phone);
+            let attribute = crate::attribute::of(a);
+            attribute.payload(c.kind, a, &c.desired, seen, &mut phone);
+            let key = attribute.batch_key(&phone);
             groups
-                .entry((c.provider.as_str(), rest, wave, *a))
+                .entry((c.provider.as_str(), rest, wave, *a, key))
                 .or_default()
                 .push(phone);
         }
     }
     let mut out = Vec::new();
-    for ((provider, rest, _, action), phones) in groups {
+    for ((provider, rest, _, action, _), phones) in groups {
         let size = limits
             .get(provider)
             .map_or(100, |l| l.batch(&action))

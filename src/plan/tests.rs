@@ -64,6 +64,9 @@ pub(super) fn want(
         protect: false,
         restart: crate::spec::RestartPolicy::Never,
         manage_name: false,
+        group: None,
+        tags: None,
+        remark: None,
     }
 }
 
@@ -80,6 +83,7 @@ pub(super) fn seen(
         properties: p.map(props),
         name: None,
         restart_pending: Vec::new(),
+        details: None,
     })
 }
 

@@ -16,6 +16,15 @@ pub struct PhoneView {
     /// The phone's name at the provider (`names: manage`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// GeeLark: its group's name (`""`: ungrouped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// GeeLark: its tags, sorted and comma-separated (`""`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// GeeLark: its remark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
     /// `running`, `stopped`, or a raw status with its meaning (`7 (stopping)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -29,9 +38,12 @@ pub struct PhoneView {
 
 impl PhoneView {
     /// The one-value attributes by key, in the order they are shown.
-    fn scalars(&self) -> [(&'static str, &Option<String>); 3] {
+    fn scalars(&self) -> [(&'static str, &Option<String>); 6] {
         [
             ("name", &self.name),
+            ("group", &self.group),
+            ("tags", &self.tags),
+            ("remark", &self.remark),
             ("state", &self.state),
             ("traffic", &self.traffic),
         ]
@@ -45,8 +57,15 @@ impl PhoneView {
             .and_then(|(_, v)| v.as_ref())
     }
 
-    fn scalars_mut(&mut self) -> [&mut Option<String>; 3] {
-        [&mut self.name, &mut self.state, &mut self.traffic]
+    fn scalars_mut(&mut self) -> [&mut Option<String>; 6] {
+        [
+            &mut self.name,
+            &mut self.group,
+            &mut self.tags,
+            &mut self.remark,
+            &mut self.state,
+            &mut self.traffic,
+        ]
     }
 
     /// The attributes of `before` and `after` that differ (what a change is, without the attributes
@@ -128,7 +147,7 @@ impl PhoneView {
         for ((field, was), (_, is)) in self.scalars().into_iter().zip(now.scalars()) {
             if was != is {
                 let text = |v: &Option<String>| match (field, v) {
-                    ("name", Some(n)) => quote(n),
+                    ("name" | "group" | "remark", Some(n)) => quote(n),
                     (_, v) => v.clone().unwrap_or_else(|| "(unset)".into()),
                 };
                 out.push(format!("{field}: {} -> {}", text(was), text(is)));
@@ -182,11 +201,18 @@ impl PhoneView {
     /// The view as YAML lines, for unified diffs. Values are quoted, so the text is valid YAML.
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
-        if let Some(n) = &self.name {
-            // Always quoted: a name is free text, and `"007"` must not read as a number.
-            out.push_str(&format!("name: {}\n", quote(n)));
+        // Free text is always quoted (`"007"` must not read as a number); tags are a YAML list.
+        for (field, v) in self.scalars().into_iter().take(4) {
+            match (field, v) {
+                ("tags", Some(t)) => {
+                    let list: Vec<String> = tag_set(t).iter().map(|t| quote(t)).collect();
+                    out.push_str(&format!("tags: [{}]\n", list.join(", ")));
+                }
+                (_, Some(v)) => out.push_str(&format!("{field}: {}\n", quote(v))),
+                (_, None) => {}
+            }
         }
-        for (field, v) in self.scalars().into_iter().skip(1) {
+        for (field, v) in self.scalars().into_iter().skip(4) {
             if let Some(v) = v {
                 out.push_str(&format!("{field}: {}\n", scalar(v)));
             }
@@ -199,6 +225,20 @@ impl PhoneView {
         }
         out
     }
+}
+
+/// A view's tags (sorted, comma-separated) as a set.
+pub fn tag_set(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A set of tags as a view shows it.
+pub fn tag_text(tags: &std::collections::BTreeSet<String>) -> String {
+    tags.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
 fn quote(s: &str) -> String {
@@ -240,6 +280,13 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
         /// Only when the name is managed, so that a plan of phones without one prints as before.
         #[serde(skip_serializing_if = "Option::is_none")]
         name: Option<Option<&'a str>>,
+        /// GeeLark details, only those declared (the same reason).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        group: Option<Option<&'a str>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tags: Option<Option<&'a std::collections::BTreeSet<String>>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        remark: Option<Option<&'a str>>,
     }
     let p = match obs {
         Observation::NotFound | Observation::Unreadable(_) => Print {
@@ -248,6 +295,9 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
             traffic: None,
             properties: BTreeMap::new(),
             name: None,
+            group: None,
+            tags: None,
+            remark: None,
         },
         Observation::Found(o) => Print {
             found: true,
@@ -266,6 +316,15 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
                 })
                 .collect(),
             name: d.manage_name.then_some(o.name.as_deref()),
+            group: d
+                .group
+                .as_ref()
+                .map(|_| o.details.as_ref().map(|x| x.group.as_str())),
+            tags: d.tags.as_ref().map(|_| o.details.as_ref().map(|x| &x.tags)),
+            remark: d
+                .remark
+                .as_ref()
+                .map(|_| o.details.as_ref().map(|x| x.remark.as_str())),
         },
     };
     let bytes = serde_json::to_vec(&p).expect("a fingerprint serializes");

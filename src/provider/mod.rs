@@ -233,6 +233,14 @@ pub(crate) fn no_name() -> PhoneError {
     }
 }
 
+/// A call whose phone carries no value to set (a forged or damaged plan): refused, never sent.
+pub(crate) fn no_value(what: &str) -> PhoneError {
+    PhoneError {
+        code: "no-value".into(),
+        message: format!("the plan names no {what} for this phone; run plan again"),
+    }
+}
+
 /// One result per phone of a submitted batch.
 pub type BatchResults = Vec<(String, Result<Accepted, PhoneError>)>;
 
@@ -321,8 +329,9 @@ pub struct ObserveTarget {
     pub id: String,
     /// Read the properties too.
     pub properties: bool,
-    /// Read the name the provider shows (GeeLark: by `phone/list` instead of `phone/status`).
-    pub name: bool,
+    /// Read what the account's listing shows of it (its name; GeeLark: its group, tags and remark), by
+    /// `phone/list` with its id instead of `phone/status` on GeeLark.
+    pub listed: bool,
 }
 
 impl ObserveTarget {

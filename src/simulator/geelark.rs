@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::world::{Busy, SimPhone, World};
+use super::world::{Busy, Registry, SimPhone, World};
 use super::{Req, Resp, SimConfig};
 use crate::spec::ProviderKind;
 
@@ -148,15 +148,29 @@ pub(super) fn stop(w: &mut World, req: &Req, now: Instant) -> Resp {
 
 /// One `phone/list` item with every documented field (`Phone`, with its `Group`, `Tag`,
 /// `EquipmentInfo` and `Proxy`), each of its documented type.
-fn list_item(id: &str, name: &str, status: i64) -> Value {
+fn list_item(w: &World, p: &SimPhone, name: &str, status: i64) -> Value {
+    let id = &p.id;
+    let group = p.group.as_deref().map_or_else(
+        || json!({ "id": "0", "name": "", "remark": "" }),
+        |g| {
+            let gid = w
+                .registry(Registry::Group)
+                .iter()
+                .find(|(_, n)| *n == g)
+                .map(|(id, _)| id.clone())
+                .unwrap_or_default();
+            json!({ "id": gid, "name": g, "remark": "" })
+        },
+    );
+    let tags: Vec<Value> = p.tags.iter().map(|t| json!({ "name": t })).collect();
     json!({
         "id": id,
         "serialName": name,
         "serialNo": "1",
-        "group": { "id": "", "name": "", "remark": "" },
-        "remark": "",
+        "group": group,
+        "remark": p.remark,
         "status": status,
-        "tags": [],
+        "tags": tags,
         "equipmentInfo": {
             "countryName": "", "phoneNumber": "", "enableSim": 0, "imei": "", "osVersion": "Android 11.0",
             "wifiBssid": "", "mac": "", "bluetoothMac": "", "timeZone": "UTC", "deviceBrand": "",
@@ -209,9 +223,12 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
             w.phone(KIND, id, now).map(|p| {
                 // The list reports 0 started, 1 starting, 2 shut down; an expired phone shows as shut down.
                 let status = if p.status == 3 { 2 } else { p.status };
-                list_item(id, &serial(p), status)
+                (p.clone(), serial(p), status)
             })
         })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|(p, name, status)| list_item(w, &p, &name, status))
         .collect();
     envelope(
         req,
@@ -229,24 +246,165 @@ pub(super) fn update(w: &mut World, req: &Req, now: Instant) -> Resp {
     let Some(id) = body.get("id").and_then(Value::as_str) else {
         return invalid(req, "id: required");
     };
-    if let Some(other) = body
-        .as_object()
-        .and_then(|o| o.keys().find(|k| !matches!(k.as_str(), "id" | "name")))
-    {
+    if let Some(other) = body.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !matches!(k.as_str(), "id" | "name" | "remark" | "groupID" | "tagIDs"))
+    }) {
         return invalid(req, &format!("{other}: not modelled by the simulator"));
     }
     let name = body.get("name").and_then(Value::as_str);
     if name.is_some_and(|n| n.chars().count() > 100) {
         return invalid(req, "name: at most 100 characters");
     }
+    let remark = body.get("remark").and_then(Value::as_str);
+    if remark.is_some_and(|r| r.chars().count() > 1500) {
+        return invalid(req, "remark: at most 1500 characters");
+    }
     let trace = req.header("traceid").unwrap_or_default();
+    // Tags by id: unknown ones are reported in `failDetails` (43022), all unknown is an error.
+    let mut tags: Option<Vec<String>> = None;
+    let mut fails = Vec::new();
+    if let Some(ids) = body.get("tagIDs").and_then(Value::as_array) {
+        let mut names = Vec::new();
+        for v in ids {
+            let tid = v.as_str().unwrap_or_default();
+            match w.registry(Registry::Tag).get(tid) {
+                Some(n) => names.push(n.clone()),
+                None => fails.push(json!({ "code": 43022, "id": tid, "msg": "tag not found" })),
+            }
+        }
+        if !ids.is_empty() && names.is_empty() {
+            return Resp::ok(json!({ "traceId": trace, "code": 43022, "msg": "tag not found" }));
+        }
+        tags = Some(names);
+    }
+    let group = match body.get("groupID").and_then(Value::as_str) {
+        Some("0") => Some(None),
+        Some(gid) => match w.registry(Registry::Group).get(gid) {
+            Some(n) => Some(Some(n.clone())),
+            None => {
+                return Resp::ok(
+                    json!({ "traceId": trace, "code": 43032, "msg": "group not found" }),
+                );
+            }
+        },
+        None => None,
+    };
     match w.phone(KIND, id, now) {
         None => Resp::ok(json!({ "traceId": trace, "code": 42001, "msg": "env not found" })),
         Some(p) => {
             if let Some(n) = name {
                 p.name = Some(n.to_owned());
             }
-            Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success" }))
+            if let Some(r) = remark {
+                p.remark = r.to_owned();
+            }
+            if let Some(t) = tags {
+                p.tags = t;
+            }
+            if let Some(g) = group {
+                p.group = g;
+            }
+            let data = (!fails.is_empty()).then(|| json!({ "failDetails": fails }));
+            Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success", "data": data }))
         }
     }
+}
+
+/// `phone/moveGroup` (providers.md 10.2.3): `envIds` (at most 100) into `groupId` (`"0"`: ungrouped);
+/// an unknown group is 43032.
+pub(super) fn move_group(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
+    let trace = req.header("traceid").unwrap_or_default();
+    let Some(ids) = body.get("envIds").and_then(Value::as_array) else {
+        return invalid(req, "envIds: required");
+    };
+    if ids.is_empty() || ids.len() > 100 {
+        return invalid(req, "envIds: between 1 and 100 ids");
+    }
+    let group = match body.get("groupId").and_then(Value::as_str) {
+        Some("0") => None,
+        Some(gid) => match w.registry(Registry::Group).get(gid) {
+            Some(n) => Some(n.clone()),
+            None => {
+                return Resp::ok(
+                    json!({ "traceId": trace, "code": 43032, "msg": "group not found" }),
+                );
+            }
+        },
+        None => return invalid(req, "groupId: required"),
+    };
+    for id in ids.iter().filter_map(Value::as_str) {
+        if let Some(p) = w.phone(KIND, id, now) {
+            p.group.clone_from(&group);
+        }
+    }
+    Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success" }))
+}
+
+/// `group/list` and `tag/list`: pages of `{id, name, ...}`, filtered by `names`.
+pub(super) fn registry_list(w: &mut World, req: &Req, registry: Registry) -> Resp {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
+    let size = body.get("pageSize").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let page = body.get("page").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
+    if !(1..=100).contains(&size) {
+        return invalid(req, "pageSize: required, at most 100");
+    }
+    let names: Option<Vec<&str>> = body
+        .get("names")
+        .and_then(Value::as_array)
+        .map(|n| n.iter().filter_map(Value::as_str).collect());
+    let all: Vec<Value> = w
+        .registry(registry)
+        .iter()
+        .filter(|(_, n)| names.as_ref().is_none_or(|want| want.contains(&n.as_str())))
+        .map(|(id, n)| match registry {
+            Registry::Group => json!({ "id": id, "name": n, "remark": "" }),
+            Registry::Tag => json!({ "id": id, "name": n, "color": "white" }),
+        })
+        .collect();
+    let total = all.len();
+    let list: Vec<Value> = all.into_iter().skip((page - 1) * size).take(size).collect();
+    envelope(
+        req,
+        0,
+        "success",
+        json!({ "total": total, "page": page, "pageSize": size, "list": list }),
+    )
+}
+
+/// `group/add` and `tag/add`: `{list: [{name}]}`; a name that exists fails (43031 group, 43021 tag).
+pub(super) fn registry_add(w: &mut World, req: &Req, registry: Registry) -> Resp {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
+    let Some(list) = body.get("list").and_then(Value::as_array) else {
+        return invalid(req, "list: required");
+    };
+    let (max, exists) = match registry {
+        Registry::Group => (50, 43031),
+        Registry::Tag => (30, 43021),
+    };
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    for item in list {
+        let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
+        if name.is_empty() || name.chars().count() > max {
+            failed.push(json!({ "code": 40004, "name": name, "msg": "invalid name" }));
+        } else if w.registry(registry).values().any(|n| n == name) {
+            failed.push(json!({ "code": exists, "name": name, "msg": "name already exists" }));
+        } else {
+            let id = w.ensure(registry, name);
+            ok.push(json!({ "id": id, "name": name }));
+        }
+    }
+    envelope(
+        req,
+        0,
+        "success",
+        json!({
+            "totalAmount": list.len(),
+            "successAmount": ok.len(),
+            "failAmount": failed.len(),
+            "successDetails": ok,
+            "failDetails": failed,
+        }),
+    )
 }

@@ -299,6 +299,11 @@ fn record_call(world: &mut World, route: Route, req: &Req, now: Instant) {
                     .collect()
             })
         })
+        .or_else(|| {
+            body.get("envIds")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(text).collect())
+        })
         // One phone a call: GeeLark's detail update names it in `id`, CPH's rename in its path.
         .or_else(|| body.get("id").and_then(text).map(|id| vec![id]))
         .or_else(|| (route == Route::CphRename).then(|| req.segs[4..5].to_vec()))
@@ -412,6 +417,11 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::GlStop => geelark::stop(world, req, now),
         Route::GlList => geelark::list(world, req, now),
         Route::GlUpdate => geelark::update(world, req, now),
+        Route::GlMoveGroup => geelark::move_group(world, req, now),
+        Route::GlGroupList => geelark::registry_list(world, req, world::Registry::Group),
+        Route::GlGroupAdd => geelark::registry_add(world, req, world::Registry::Group),
+        Route::GlTagList => geelark::registry_list(world, req, world::Registry::Tag),
+        Route::GlTagAdd => geelark::registry_add(world, req, world::Registry::Tag),
         Route::KpStatus => koophone::status(world, req, now),
         Route::KpList => koophone::list(world, req, now),
         // The simulator's own routes were answered above; an unknown one never comes this far.
@@ -439,6 +449,11 @@ pub(crate) fn sim_phone_json(p: &world::SimPhone) -> Value {
     }
     if let Some(n) = &p.name {
         v["name"] = json!(n);
+    }
+    if p.kind == ProviderKind::Geelark {
+        v["group"] = json!(p.group);
+        v["tags"] = json!(p.tags);
+        v["remark"] = json!(p.remark);
     }
     v
 }

@@ -21,6 +21,11 @@ pub(crate) enum Route {
     GlStop,
     GlList,
     GlUpdate,
+    GlMoveGroup,
+    GlGroupList,
+    GlGroupAdd,
+    GlTagList,
+    GlTagAdd,
     KpStatus,
     KpList,
     SimPhones,
@@ -55,6 +60,11 @@ impl Route {
             ["open", "v1", "phone", "stop"] if post => Route::GlStop,
             ["open", "v1", "phone", "list"] if post => Route::GlList,
             ["open", "v1", "phone", "detail", "update"] if post => Route::GlUpdate,
+            ["open", "v1", "phone", "moveGroup"] if post => Route::GlMoveGroup,
+            ["open", "v1", "group", "list"] if post => Route::GlGroupList,
+            ["open", "v1", "group", "add"] if post => Route::GlGroupAdd,
+            ["open", "v1", "tag", "list"] if post => Route::GlTagList,
+            ["open", "v1", "tag", "add"] if post => Route::GlTagAdd,
             ["v1", "instances", "batch-query-status"] if post => Route::KpStatus,
             ["v1", "instances", "batch-query"] if get => Route::KpList,
             ["_sim", "phones"] if get => Route::SimPhones,
@@ -84,6 +94,11 @@ impl Route {
             Route::GlStop => "POST /open/v1/phone/stop",
             Route::GlList => "POST /open/v1/phone/list",
             Route::GlUpdate => "POST /open/v1/phone/detail/update",
+            Route::GlMoveGroup => "POST /open/v1/phone/moveGroup",
+            Route::GlGroupList => "POST /open/v1/group/list",
+            Route::GlGroupAdd => "POST /open/v1/group/add",
+            Route::GlTagList => "POST /open/v1/tag/list",
+            Route::GlTagAdd => "POST /open/v1/tag/add",
             Route::KpStatus => "POST /v1/instances/batch-query-status",
             Route::KpList => "GET /v1/instances/batch-query",
             Route::SimPhones => "GET /_sim/phones",
@@ -107,9 +122,16 @@ impl Route {
             | Route::CphRename
             | Route::CphJobs
             | Route::CphJob => Some(ProviderKind::HuaweiCph),
-            Route::GlStatus | Route::GlStart | Route::GlStop | Route::GlList | Route::GlUpdate => {
-                Some(ProviderKind::Geelark)
-            }
+            Route::GlStatus
+            | Route::GlStart
+            | Route::GlStop
+            | Route::GlList
+            | Route::GlUpdate
+            | Route::GlMoveGroup
+            | Route::GlGroupList
+            | Route::GlGroupAdd
+            | Route::GlTagList
+            | Route::GlTagAdd => Some(ProviderKind::Geelark),
             Route::KpStatus | Route::KpList => Some(ProviderKind::Koophone),
             // The simulator's own routes, and unknown ones, belong to no provider.
             _ => None,
@@ -121,8 +143,8 @@ impl Route {
     }
 }
 
-/// The routes that change something: stop, start, traffic, properties, names.
-const MUTATING: [Route; 8] = [
+/// The routes that change something: stop, start, traffic, properties, names, groups, tags, remarks.
+const MUTATING: [Route; 11] = [
     Route::CphStop,
     Route::CphRestart,
     Route::CphProperty,
@@ -131,6 +153,9 @@ const MUTATING: [Route; 8] = [
     Route::GlStart,
     Route::GlStop,
     Route::GlUpdate,
+    Route::GlMoveGroup,
+    Route::GlGroupAdd,
+    Route::GlTagAdd,
 ];
 
 /// Whether a route, as [`Simulator::stats`] names it, changes something.

@@ -108,5 +108,9 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         job_fails: None,
         name: d.name.clone(),
         custom_property: None,
+        // Seeded as declared: the sandbox starts with the spec's groups, tags and remarks.
+        group: d.group.clone(),
+        tags: d.tags.iter().flatten().cloned().collect(),
+        remark: d.remark.clone(),
     }
 }

@@ -108,9 +108,19 @@ pub struct FixturePhone {
     /// `instance_name`); a made-up one from the id when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// huawei-cph: the detail answer's `custom_property` (set by other tools, never by phonefleet).
+    /// huawei-cph: the detail answer's `custom_property` (a string map another tool, or phonefleet's
+    /// restart mark, keeps with the phone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_property: Option<BTreeMap<String, String>>,
+    /// geelark: its group's name (the group exists from the start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// geelark: its tags' names (the tags exist from the start).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// geelark: its remark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
 }
 
 /// A per-phone error the simulated CPH puts in `jobs[]`.
@@ -223,6 +233,10 @@ pub(crate) struct SimPhone {
     pub(crate) job_fails: Option<JobError>,
     pub(crate) name: Option<String>,
     pub(crate) custom_property: Option<BTreeMap<String, String>>,
+    /// geelark: its group's name (`None`: ungrouped), its tags' names, its remark.
+    pub(crate) group: Option<String>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) remark: String,
     /// Status to reach, and when.
     pub(crate) transition: Option<(Instant, i64)>,
     /// Route to take, and when (a phones-traffic job in flight).
@@ -282,8 +296,18 @@ impl SimPhone {
             job_fails: self.job_fails.clone(),
             name: self.name.clone(),
             custom_property: self.custom_property.clone(),
+            group: self.group.clone(),
+            tags: self.tags.clone(),
+            remark: (!self.remark.is_empty()).then(|| self.remark.clone()),
         }
     }
+}
+
+/// GeeLark's groups or tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Registry {
+    Group,
+    Tag,
 }
 
 /// A CPH job.
@@ -331,6 +355,9 @@ pub(crate) struct World {
     id_rng: StdRng,
     next_id: u64,
     pub(crate) credentials: FixtureCredentials,
+    /// geelark: groups and tags, id -> name.
+    pub(crate) groups: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 impl World {
@@ -347,8 +374,17 @@ impl World {
             id_rng: StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
             next_id: seed.wrapping_mul(1_000_003),
             credentials: fixture.credentials.unwrap_or_default(),
+            groups: BTreeMap::new(),
+            tags: BTreeMap::new(),
         };
         for p in fixture.phones {
+            // A fixture's groups and tags exist from the start.
+            if let Some(g) = &p.group {
+                w.ensure(Registry::Group, g);
+            }
+            for t in &p.tags {
+                w.ensure(Registry::Tag, t);
+            }
             let status = match p.status {
                 FixtureStatus::Named(s) => raw_for(p.provider, s),
                 FixtureStatus::Raw(r) => r,
@@ -378,6 +414,9 @@ impl World {
                     job_fails: p.job_fails,
                     name: p.name,
                     custom_property: p.custom_property,
+                    group: p.group,
+                    tags: p.tags,
+                    remark: p.remark.unwrap_or_default(),
                     transition: None,
                     pending_traffic: None,
                     pending_properties: Vec::new(),
@@ -385,6 +424,37 @@ impl World {
             );
         }
         w
+    }
+
+    /// The id of the group or tag `name`, made when it does not exist yet.
+    pub(crate) fn ensure(&mut self, registry: Registry, name: &str) -> String {
+        let found = self
+            .registry(registry)
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(id, _)| id.clone());
+        if let Some(id) = found {
+            return id;
+        }
+        let id = self.new_id();
+        self.registry_mut(registry)
+            .insert(id.clone(), name.to_owned());
+        id
+    }
+
+    /// Groups or tags, id -> name.
+    pub(crate) fn registry(&self, registry: Registry) -> &BTreeMap<String, String> {
+        match registry {
+            Registry::Group => &self.groups,
+            Registry::Tag => &self.tags,
+        }
+    }
+
+    fn registry_mut(&mut self, registry: Registry) -> &mut BTreeMap<String, String> {
+        match registry {
+            Registry::Group => &mut self.groups,
+            Registry::Tag => &mut self.tags,
+        }
     }
 
     /// A fresh 32-hex-digit id.

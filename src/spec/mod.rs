@@ -83,6 +83,12 @@ pub enum HealAction {
     Restart,
     /// Rename a phone to its declared name (providers with `names: manage`).
     Rename,
+    /// Move a GeeLark phone back to its declared group.
+    SetGroup,
+    /// Give a GeeLark phone its declared tags again.
+    SetTags,
+    /// Give a GeeLark phone its declared remark again.
+    SetRemark,
 }
 
 impl HealAction {
@@ -95,6 +101,9 @@ impl HealAction {
             HealAction::SetProperties => "set_properties",
             HealAction::Restart => "restart",
             HealAction::Rename => "rename",
+            HealAction::SetGroup => "set_group",
+            HealAction::SetTags => "set_tags",
+            HealAction::SetRemark => "set_remark",
         }
     }
 }
@@ -439,6 +448,16 @@ pub struct PhoneSettings {
     /// take effect (`com.cph.mainkeys`, `disable.status.bar`); `never` (the default) only notes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<RestartPolicy>,
+    /// geelark: the phone's group, by name (at most 50 characters; created when missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// geelark: the phone's whole set of tags, by name (each at most 30 characters; missing tags are
+    /// created; `[]` clears them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<std::collections::BTreeSet<String>>,
+    /// geelark: the phone's remark (at most 1,500 characters; `""` clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
     /// Labels for selectors (`--target team=growth`), shown in JSON: keys of letters, digits and
     /// `._/-` (up to 63), values of the same characters (up to 63, may be empty).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -508,6 +527,15 @@ pub struct DesiredPhone {
     /// `name` is the phone's name at the provider (its entry says `names: manage`), not a label.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub manage_name: bool,
+    /// geelark: its group, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// geelark: its whole set of tags, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<std::collections::BTreeSet<String>>,
+    /// geelark: its remark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
 }
 
 /// How a phone is shown to a person: `name (id)`, or its id alone. Control characters of a name are
@@ -533,6 +561,9 @@ impl DesiredPhone {
             restart: s.restart.unwrap_or_default(),
             labels: s.labels.clone(),
             manage_name: false,
+            group: s.group.clone(),
+            tags: s.tags.clone(),
+            remark: s.remark.clone(),
         }
     }
 

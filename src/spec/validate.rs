@@ -518,6 +518,63 @@ fn check_entry(
         return false;
     };
     let cap = capability::of(p.kind);
+    // GeeLark's details: its own field limits (providers.md 10.2.1, 10.2.3, 10.2.4).
+    let texts: [(&str, Vec<&str>, usize); 3] = [
+        (
+            "group",
+            settings.group.iter().map(String::as_str).collect(),
+            50,
+        ),
+        (
+            "tags",
+            settings.tags.iter().flatten().map(String::as_str).collect(),
+            30,
+        ),
+        (
+            "remark",
+            settings.remark.iter().map(String::as_str).collect(),
+            1500,
+        ),
+    ];
+    for (field, values, max) in texts {
+        let given = match field {
+            "group" => settings.group.is_some(),
+            "tags" => settings.tags.is_some(),
+            _ => settings.remark.is_some(),
+        };
+        if given && !cap.details {
+            report.push_pointer(
+                &format!("{entry}/{field}"),
+                At::Key,
+                format!("{} cannot manage `{field}` (geelark only)", p.kind),
+                None,
+            );
+            continue;
+        }
+        for v in values {
+            let chars = v.chars().count();
+            let problem = if v.chars().any(char::is_control) {
+                Some("holds a control character".to_owned())
+            } else if chars > max {
+                Some(format!(
+                    "is {chars} characters; geelark takes at most {max}"
+                ))
+            } else if field != "remark" && v.trim().is_empty() {
+                Some("is empty".to_owned())
+            } else if field == "tags" && v.contains(',') {
+                Some("holds a comma (tags are shown comma-separated)".to_owned())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                report.push(
+                    &format!("{entry}/{field}"),
+                    format!("`{field}` {v:?} {problem}"),
+                    None,
+                );
+            }
+        }
+    }
     if traffic && !cap.traffic {
         report.push_pointer(
             &format!("{entry}/traffic"),

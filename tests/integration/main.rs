@@ -8,6 +8,7 @@ mod apply;
 mod attack;
 mod cli;
 mod clock;
+mod details;
 mod directory;
 mod docs;
 mod export;

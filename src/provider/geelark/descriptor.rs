@@ -35,6 +35,7 @@ static CAPABILITY: Capability = Capability {
         allowed: geelark_name_char,
         says: "any printable character",
     }),
+    details: true,
 };
 
 /// GeeLark documents only a length (`name`, at most 100): any printable character.

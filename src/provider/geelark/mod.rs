@@ -22,6 +22,7 @@ use crate::spec::{ProviderKind, TraceIdFormat};
 use crate::state::{Observation, ObservedPhone};
 
 mod descriptor;
+mod details;
 pub use descriptor::DESCRIPTOR;
 
 /// The GeeLark client.
@@ -29,6 +30,8 @@ pub use descriptor::DESCRIPTOR;
 pub struct Geelark {
     pub(super) ctx: Ctx,
     trace_format: TraceIdFormat,
+    /// Group and tag ids by (registry, name), learnt or created in this run.
+    known: std::sync::Mutex<HashMap<(&'static str, String), String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +134,9 @@ struct ListItem {
     /// A name is only shown: any other type than text is left out, never an error.
     #[serde(default, rename = "serialName")]
     serial_name: Option<serde_json::Value>,
+    /// The rest of the item: group, tags, remark ([`details::details_of`]).
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,7 +213,11 @@ pub fn key_sign(app_id: &str, trace_id: &str, ts: &str, nonce: &str, api_key: &s
 
 impl Geelark {
     pub(super) fn new(ctx: Ctx, trace_format: TraceIdFormat) -> Geelark {
-        Geelark { ctx, trace_format }
+        Geelark {
+            ctx,
+            trace_format,
+            known: std::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     fn attempt(&self, body: &[u8]) -> Attempt {
@@ -318,7 +328,10 @@ impl Geelark {
             .flat_map(|p| p.items)
             .map(|item| super::Listed {
                 id: id_text(&item.id),
-                phone: ObservedPhone::power_only(ProviderKind::Geelark, item.status.unwrap_or(-1)),
+                phone: ObservedPhone {
+                    details: Some(details::details_of(&serde_json::Value::Object(item.rest))),
+                    ..ObservedPhone::power_only(ProviderKind::Geelark, item.status.unwrap_or(-1))
+                },
                 name: super::text_of(item.serial_name),
                 notes: Vec::new(),
             });
@@ -334,13 +347,13 @@ impl Geelark {
     ) -> Result<HashMap<String, Observation>, ProviderError> {
         let named: Vec<&str> = targets
             .iter()
-            .filter(|t| t.name)
+            .filter(|t| t.listed)
             .map(|t| t.id.as_str())
             .collect();
         let mut out = self.observe_named(&named).await?;
         let ids: Vec<&str> = targets
             .iter()
-            .filter(|t| !t.name)
+            .filter(|t| !t.listed)
             .map(|t| t.id.as_str())
             .collect();
         let chunks: Vec<&[&str]> = ids.chunks(self.ctx.limits.observe_batch()).collect();
@@ -438,6 +451,12 @@ impl Geelark {
                             item.status.unwrap_or(-1),
                         )
                         .named(item.serial_name.as_ref().and_then(|v| v.as_str()));
+                        let phone = ObservedPhone {
+                            details: Some(details::details_of(&serde_json::Value::Object(
+                                item.rest,
+                            ))),
+                            ..phone
+                        };
                         super::record(&mut out, id, Observation::Found(phone));
                     }
                     for id in chunk {
@@ -486,6 +505,8 @@ impl Geelark {
     pub(super) async fn submit(&self, batch: &Batch) -> Result<super::BatchResults, ProviderError> {
         let (route, path) = match batch.action {
             Action::Rename => return self.rename(batch).await,
+            Action::SetGroup => return self.move_group(batch).await,
+            Action::SetTags | Action::SetRemark => return self.update_details(batch).await,
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
             Action::SetTraffic(_)

@@ -38,6 +38,7 @@ static CAPABILITY: Capability = Capability {
         allowed: cph_name_char,
         says: "letters, digits, `-`, `_` and Chinese characters",
     }),
+    details: false,
 };
 
 /// CPH phone names (providers.md 10.1.1): letters, digits, `-`, `_` and Chinese characters, at most 60.

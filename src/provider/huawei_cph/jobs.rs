@@ -55,6 +55,10 @@ impl HuaweiCph {
         let ids: Vec<&str> = batch.ids().collect();
         let (route, rest, body) = match &batch.action {
             Action::Rename => return self.rename(batch).await,
+            // The capability table offers CPH no GeeLark details: never sent here.
+            Action::SetGroup | Action::SetTags | Action::SetRemark => {
+                return Ok(crate::provider::unsupported(ProviderKind::HuaweiCph, batch));
+            }
             Action::Stop => (
                 "POST /v1/{project_id}/cloud-phone/phones/batch-stop",
                 "phones/batch-stop",

@@ -201,6 +201,7 @@ fn observed(
         properties,
         name: None,
         restart_pending: Vec::new(),
+        details: None,
     }
     .named(name.and_then(serde_json::Value::as_str))
 }

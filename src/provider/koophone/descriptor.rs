@@ -30,6 +30,7 @@ static CAPABILITY: Capability = Capability {
     concurrency: DEFAULT_CONCURRENCY,
     no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
     name_rule: None,
+    details: false,
 };
 
 /// AK/SK with an optional security token, or a tenant token.
