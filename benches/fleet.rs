@@ -161,6 +161,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             group: None,
             tags: Vec::new(),
             remark: None,
+            proxy: None,
         });
     }
     let mut gl_ids = Vec::new();
@@ -190,6 +191,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             group: None,
             tags: Vec::new(),
             remark: None,
+            proxy: None,
         });
         gl_ids.push(id);
     }
@@ -213,6 +215,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             group: None,
             tags: Vec::new(),
             remark: None,
+            proxy: None,
         });
         kp_ids.push(id);
     }

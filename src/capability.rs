@@ -120,8 +120,10 @@ impl Capability {
             Action::Rename if self.name_rule.is_some() => ONE_A_CALL,
             Action::Rename => NOT_OFFERED,
             Action::SetGroup if self.details => MOVE_GROUP,
-            Action::SetTags | Action::SetRemark if self.details => ONE_A_CALL,
-            Action::SetGroup | Action::SetTags | Action::SetRemark => NOT_OFFERED,
+            Action::SetTags | Action::SetRemark | Action::SetProxy if self.details => ONE_A_CALL,
+            Action::SetGroup | Action::SetTags | Action::SetRemark | Action::SetProxy => {
+                NOT_OFFERED
+            }
         }
     }
 

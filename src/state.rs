@@ -55,7 +55,15 @@ pub struct Details {
     pub tags: std::collections::BTreeSet<String>,
     /// Its remark.
     pub remark: String,
+    /// Its proxy, as the name of the declared proxy it matches in scheme, server, port, username and
+    /// password (compared when read; the listed password is never kept), `""` for none, or
+    /// [`OTHER_PROXY`].
+    #[serde(default)]
+    pub proxy: String,
 }
+
+/// A phone's proxy that is none of those its provider entry declares.
+pub const OTHER_PROXY: &str = "(another proxy)";
 
 impl ObservedPhone {
     /// A phone whose provider reports only its power state (GeeLark, KooPhone).

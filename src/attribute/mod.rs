@@ -8,6 +8,7 @@ mod group;
 mod name;
 mod power;
 mod properties;
+mod proxy;
 mod remark;
 mod route;
 mod tags;
@@ -42,6 +43,11 @@ pub trait Attribute: Sync {
         o: &ObservedPhone,
         view: &mut PhoneView,
     );
+    /// Why the phone cannot be brought to the declared value, when no call can (the phone is
+    /// blocked, saying so).
+    fn blocked(&self, _d: &DesiredPhone, _o: &ObservedPhone) -> Option<String> {
+        None
+    }
     /// The change a phone that is settled needs, if its value differs.
     fn diff(&self, d: &DesiredPhone, o: &ObservedPhone) -> Option<Action>;
     /// Whether a read shows `action` done (or, with `in_progress_counts`, on its way).
@@ -104,11 +110,12 @@ pub fn target_for(d: &DesiredPhone) -> ObserveTarget {
 }
 
 /// Every attribute, in the order one phone's changes run.
-pub static ALL: [&dyn Attribute; 7] = [
+pub static ALL: [&dyn Attribute; 8] = [
     &name::Name,
     &group::Group,
     &tags::Tags,
     &remark::Remark,
+    &proxy::Proxy,
     &properties::PropertiesAttr,
     &route::Route,
     &power::PowerAttr,

@@ -162,6 +162,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
                     group: p.after.group.clone(),
                     tags: p.after.tags.as_deref().map(crate::plan::view::tag_set),
                     remark: p.after.remark.clone(),
+                    proxy: p.after.proxy.clone(),
                 },
                 fingerprint: String::new(),
                 read_properties: false,

@@ -23,6 +23,9 @@ pub enum Action {
     SetTags,
     /// Give the phone its declared remark (GeeLark phone/detail/update, one phone a call).
     SetRemark,
+    /// Give the phone its declared proxy (GeeLark phone/detail/update with `proxyConfig`, one phone a
+    /// call; the secrets are read from their variables when the call is made, never planned).
+    SetProxy,
     /// Update the declared `sys.prop` keys (CPH batch-update-property).
     SetProperties,
     /// Re-route traffic (CPH phones-traffic); batches are per target route.
@@ -63,6 +66,8 @@ pub enum ActionKind {
     SetTags,
     /// [`Action::SetRemark`].
     SetRemark,
+    /// [`Action::SetProxy`].
+    SetProxy,
 }
 
 /// How one kind of action is named and counted.
@@ -82,7 +87,7 @@ pub struct Words {
 
 impl ActionKind {
     /// Every kind, in the order summaries list them (the JSON summary's key order).
-    pub const ALL: [ActionKind; 10] = [
+    pub const ALL: [ActionKind; 11] = [
         ActionKind::Start,
         ActionKind::Stop,
         ActionKind::SetTraffic,
@@ -93,10 +98,11 @@ impl ActionKind {
         ActionKind::SetGroup,
         ActionKind::SetTags,
         ActionKind::SetRemark,
+        ActionKind::SetProxy,
     ];
 
     /// Every kind, destructive first: the order of the text summary and of an apply's "Done:" line.
-    pub const DESTRUCTIVE_FIRST: [ActionKind; 10] = [
+    pub const DESTRUCTIVE_FIRST: [ActionKind; 11] = [
         ActionKind::Stop,
         ActionKind::Start,
         ActionKind::SetTraffic,
@@ -106,6 +112,7 @@ impl ActionKind {
         ActionKind::SetGroup,
         ActionKind::SetTags,
         ActionKind::SetRemark,
+        ActionKind::SetProxy,
         ActionKind::ClearRestartPending,
     ];
 
@@ -151,6 +158,13 @@ impl ActionKind {
                 "with a new remark",
                 "remark differs",
             ),
+            ActionKind::SetProxy => (
+                "set_proxy",
+                "to change the proxy",
+                false,
+                "with their proxy",
+                "proxy differs",
+            ),
             ActionKind::ClearRestartPending => (
                 "clear_restart_pending",
                 "to unmark as waiting for a restart",
@@ -193,6 +207,7 @@ impl Action {
             Action::SetGroup => ActionKind::SetGroup,
             Action::SetTags => ActionKind::SetTags,
             Action::SetRemark => ActionKind::SetRemark,
+            Action::SetProxy => ActionKind::SetProxy,
         }
     }
 
@@ -215,6 +230,7 @@ impl Action {
             ActionKind::SetGroup => Action::SetGroup,
             ActionKind::SetTags => Action::SetTags,
             ActionKind::SetRemark => Action::SetRemark,
+            ActionKind::SetProxy => Action::SetProxy,
         })
     }
 

@@ -321,6 +321,9 @@ fn decide(
     let mut actions = Vec::new();
     let mut notes = Vec::new();
     for a in crate::attribute::ALL.iter().filter(|a| a.declared(d)) {
+        if let Some(why) = a.blocked(d, o) {
+            return (Vec::new(), Some(why), Vec::new());
+        }
         if let Some(action) = a.diff(d, o) {
             // What validation lets through but the kind cannot do (power on KooPhone) blocks the
             // phone, saying why.

@@ -18,6 +18,7 @@ fn provider(kind: ProviderKind) -> ProviderConfig {
         limits: None,
         trace_id_format: None,
         names: Default::default(),
+        proxies: Default::default(),
     }
 }
 
@@ -67,6 +68,7 @@ pub(super) fn want(
         group: None,
         tags: None,
         remark: None,
+        proxy: None,
     }
 }
 

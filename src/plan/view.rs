@@ -25,6 +25,9 @@ pub struct PhoneView {
     /// GeeLark: its remark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// GeeLark: the name of its proxy (`none`, or `(another proxy)`): never its server or secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
     /// `running`, `stopped`, or a raw status with its meaning (`7 (stopping)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -38,12 +41,13 @@ pub struct PhoneView {
 
 impl PhoneView {
     /// The one-value attributes by key, in the order they are shown.
-    fn scalars(&self) -> [(&'static str, &Option<String>); 6] {
+    fn scalars(&self) -> [(&'static str, &Option<String>); 7] {
         [
             ("name", &self.name),
             ("group", &self.group),
             ("tags", &self.tags),
             ("remark", &self.remark),
+            ("proxy", &self.proxy),
             ("state", &self.state),
             ("traffic", &self.traffic),
         ]
@@ -57,12 +61,13 @@ impl PhoneView {
             .and_then(|(_, v)| v.as_ref())
     }
 
-    fn scalars_mut(&mut self) -> [&mut Option<String>; 6] {
+    fn scalars_mut(&mut self) -> [&mut Option<String>; 7] {
         [
             &mut self.name,
             &mut self.group,
             &mut self.tags,
             &mut self.remark,
+            &mut self.proxy,
             &mut self.state,
             &mut self.traffic,
         ]
@@ -147,7 +152,7 @@ impl PhoneView {
         for ((field, was), (_, is)) in self.scalars().into_iter().zip(now.scalars()) {
             if was != is {
                 let text = |v: &Option<String>| match (field, v) {
-                    ("name" | "group" | "remark", Some(n)) => quote(n),
+                    ("name" | "group" | "remark" | "proxy", Some(n)) => quote(n),
                     (_, v) => v.clone().unwrap_or_else(|| "(unset)".into()),
                 };
                 out.push(format!("{field}: {} -> {}", text(was), text(is)));
@@ -202,7 +207,7 @@ impl PhoneView {
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
         // Free text is always quoted (`"007"` must not read as a number); tags are a YAML list.
-        for (field, v) in self.scalars().into_iter().take(4) {
+        for (field, v) in self.scalars().into_iter().take(5) {
             match (field, v) {
                 ("tags", Some(t)) => {
                     let list: Vec<String> = tag_set(t).iter().map(|t| quote(t)).collect();
@@ -212,7 +217,7 @@ impl PhoneView {
                 (_, None) => {}
             }
         }
-        for (field, v) in self.scalars().into_iter().skip(4) {
+        for (field, v) in self.scalars().into_iter().skip(5) {
             if let Some(v) = v {
                 out.push_str(&format!("{field}: {}\n", scalar(v)));
             }
@@ -287,6 +292,8 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
         tags: Option<Option<&'a std::collections::BTreeSet<String>>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         remark: Option<Option<&'a str>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        proxy: Option<Option<&'a str>>,
     }
     let p = match obs {
         Observation::NotFound | Observation::Unreadable(_) => Print {
@@ -298,6 +305,7 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
             group: None,
             tags: None,
             remark: None,
+            proxy: None,
         },
         Observation::Found(o) => Print {
             found: true,
@@ -325,6 +333,10 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
                 .remark
                 .as_ref()
                 .map(|_| o.details.as_ref().map(|x| x.remark.as_str())),
+            proxy: d
+                .proxy
+                .as_ref()
+                .map(|_| o.details.as_ref().map(|x| x.proxy.as_str())),
         },
     };
     let bytes = serde_json::to_vec(&p).expect("a fingerprint serializes");

@@ -108,6 +108,59 @@ impl Env<'_> {
     }
 }
 
+/// A proxy its provider entry declares, its secrets read from their variables.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    /// `socks5`, `http` or `https`.
+    pub scheme: crate::spec::ProxyScheme,
+    /// Host.
+    pub server: String,
+    /// Port.
+    pub port: u32,
+    /// Username, when declared.
+    pub username: Option<Secret>,
+    /// Password, when declared.
+    pub password: Option<Secret>,
+}
+
+/// The proxies an entry declares, by name, their secrets read like credentials (registered for
+/// masking; every missing variable named at once); `simulated` makes placeholder secrets instead.
+pub fn resolve_proxies(
+    name: &str,
+    config: &ProviderConfig,
+    simulated: bool,
+) -> Result<Vec<(String, Proxy)>, ProviderError> {
+    let mut env = Env {
+        provider: name,
+        missing: Vec::new(),
+    };
+    let mut out = Vec::new();
+    for (proxy, p) in &config.proxies {
+        let mut read = |var: &Option<String>, what: &str| {
+            var.as_deref().map(|v| {
+                if simulated {
+                    Secret::new(format!("simulated-{proxy}-{what}"))
+                } else {
+                    env.secret(v)
+                }
+            })
+        };
+        let username = read(&p.username_env, "user");
+        let password = read(&p.password_env, "password");
+        out.push((
+            proxy.clone(),
+            Proxy {
+                scheme: p.scheme,
+                server: p.server.clone(),
+                port: p.port,
+                username,
+                password,
+            },
+        ));
+    }
+    env.done(Auth::Token(Secret::new(""))).map(|_| out)
+}
+
 /// Read the credentials a provider entry names (or the kind's usual variables) from the environment;
 /// every missing variable is named in one error.
 pub fn resolve_auth(name: &str, config: &ProviderConfig) -> Result<Auth, ProviderError> {

@@ -360,6 +360,8 @@ pub struct Ctx {
     pub auth: Auth,
     /// Phones read so far in this run (for progress on a terminal).
     pub read: std::sync::atomic::AtomicUsize,
+    /// The proxies the entry declares (GeeLark), by name, secrets read.
+    pub proxies: Vec<(String, credentials::Proxy)>,
 }
 
 impl Ctx {
@@ -419,12 +421,20 @@ impl Client {
         http: Arc<Http>,
         target: &Target,
     ) -> Result<Client, ProviderError> {
-        let (base, auth) = match target {
-            Target::Simulator(base) => (base.clone(), Auth::Token(Secret::new("simulated"))),
+        let (base, auth, proxies) = match target {
+            Target::Simulator(base) => (
+                base.clone(),
+                Auth::Token(Secret::new("simulated")),
+                credentials::resolve_proxies(name, config, true)?,
+            ),
             Target::Spec => {
                 let base = crate::capability::endpoint_of(config)
                     .expect("validation requires a region or an endpoint");
-                (base, resolve_auth(name, config)?)
+                (
+                    base,
+                    resolve_auth(name, config)?,
+                    credentials::resolve_proxies(name, config, false)?,
+                )
             }
         };
         let ctx = Ctx {
@@ -441,6 +451,7 @@ impl Client {
             limits,
             auth,
             read: std::sync::atomic::AtomicUsize::new(0),
+            proxies,
         };
         Ok(Client {
             kind: config.kind,

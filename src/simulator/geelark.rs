@@ -177,7 +177,9 @@ fn list_item(w: &World, p: &SimPhone, name: &str, status: i64) -> Value {
             "deviceModel": "", "deviceName": "", "netType": 0, "language": "en-US", "province": "",
             "city": ""
         },
-        "proxy": { "type": "", "server": "", "port": 0, "username": "", "password": "" },
+        "proxy": p.proxy.clone().unwrap_or_else(
+            || json!({ "type": "", "server": "", "port": 0, "username": "", "password": "" })
+        ),
         "chargeMode": 0,
         "hasBind": false,
         "monthlyExpire": 0,
@@ -247,8 +249,12 @@ pub(super) fn update(w: &mut World, req: &Req, now: Instant) -> Resp {
         return invalid(req, "id: required");
     };
     if let Some(other) = body.as_object().and_then(|o| {
-        o.keys()
-            .find(|k| !matches!(k.as_str(), "id" | "name" | "remark" | "groupID" | "tagIDs"))
+        o.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "id" | "name" | "remark" | "groupID" | "tagIDs" | "proxyConfig"
+            )
+        })
     }) {
         return invalid(req, &format!("{other}: not modelled by the simulator"));
     }
@@ -278,6 +284,37 @@ pub(super) fn update(w: &mut World, req: &Req, now: Instant) -> Resp {
         }
         tags = Some(names);
     }
+    // A static proxyConfig: typeId 1 socks5, 2 http, 3 https; every field required (45003 otherwise).
+    let proxy = match body.get("proxyConfig") {
+        None => None,
+        Some(c) => {
+            let scheme = match c.get("typeId").and_then(Value::as_i64) {
+                Some(1) => "socks5",
+                Some(2) => "http",
+                Some(3) => "https",
+                _ => {
+                    return Resp::ok(
+                        json!({ "traceId": trace, "code": 45003, "msg": "proxy type error" }),
+                    );
+                }
+            };
+            let complete = ["server", "port", "username", "password"]
+                .iter()
+                .all(|k| c.get(*k).is_some());
+            if !complete {
+                return Resp::ok(
+                    json!({ "traceId": trace, "code": 45004, "msg": "proxy information incomplete" }),
+                );
+            }
+            Some(json!({
+                "type": scheme,
+                "server": c["server"],
+                "port": c["port"],
+                "username": c["username"],
+                "password": c["password"],
+            }))
+        }
+    };
     let group = match body.get("groupID").and_then(Value::as_str) {
         Some("0") => Some(None),
         Some(gid) => match w.registry(Registry::Group).get(gid) {
@@ -304,6 +341,9 @@ pub(super) fn update(w: &mut World, req: &Req, now: Instant) -> Resp {
             }
             if let Some(g) = group {
                 p.group = g;
+            }
+            if let Some(x) = proxy {
+                p.proxy = Some(x);
             }
             let data = (!fails.is_empty()).then(|| json!({ "failDetails": fails }));
             Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success", "data": data }))

@@ -454,6 +454,7 @@ pub(crate) fn sim_phone_json(p: &world::SimPhone) -> Value {
         v["group"] = json!(p.group);
         v["tags"] = json!(p.tags);
         v["remark"] = json!(p.remark);
+        v["proxy_server"] = json!(p.proxy.as_ref().and_then(|x| x.get("server")));
     }
     v
 }

@@ -112,5 +112,6 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         group: d.group.clone(),
         tags: d.tags.iter().flatten().cloned().collect(),
         remark: d.remark.clone(),
+        proxy: None,
     }
 }

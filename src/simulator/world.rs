@@ -121,6 +121,10 @@ pub struct FixturePhone {
     /// geelark: its remark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// geelark: its proxy, as the phone list shows it (`type`, `server`, `port`, `username`,
+    /// `password`, the password in plain text as GeeLark's docs show it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<serde_json::Value>,
 }
 
 /// A per-phone error the simulated CPH puts in `jobs[]`.
@@ -237,6 +241,7 @@ pub(crate) struct SimPhone {
     pub(crate) group: Option<String>,
     pub(crate) tags: Vec<String>,
     pub(crate) remark: String,
+    pub(crate) proxy: Option<serde_json::Value>,
     /// Status to reach, and when.
     pub(crate) transition: Option<(Instant, i64)>,
     /// Route to take, and when (a phones-traffic job in flight).
@@ -299,6 +304,7 @@ impl SimPhone {
             group: self.group.clone(),
             tags: self.tags.clone(),
             remark: (!self.remark.is_empty()).then(|| self.remark.clone()),
+            proxy: self.proxy.clone(),
         }
     }
 }
@@ -417,6 +423,7 @@ impl World {
                     group: p.group,
                     tags: p.tags,
                     remark: p.remark.unwrap_or_default(),
+                    proxy: p.proxy,
                     transition: None,
                     pending_traffic: None,
                     pending_properties: Vec::new(),

@@ -89,6 +89,8 @@ pub enum HealAction {
     SetTags,
     /// Give a GeeLark phone its declared remark again.
     SetRemark,
+    /// Give a GeeLark phone its declared proxy again.
+    SetProxy,
 }
 
 impl HealAction {
@@ -104,6 +106,7 @@ impl HealAction {
             HealAction::SetGroup => "set_group",
             HealAction::SetTags => "set_tags",
             HealAction::SetRemark => "set_remark",
+            HealAction::SetProxy => "set_proxy",
         }
     }
 }
@@ -231,6 +234,55 @@ pub struct ProviderConfig {
     /// geelark only: koophone has no rename API.
     #[serde(default, skip_serializing_if = "NamePolicy::is_show")]
     pub names: NamePolicy,
+    /// geelark: proxies the phones of this entry may use, by a name you pick (phones say
+    /// `proxy: NAME`). Usernames and passwords come only from variables, under the credential rules.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub proxies: BTreeMap<String, ProxySpec>,
+}
+
+/// A proxy, declared once per provider entry; its secrets by variable name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySpec {
+    /// `socks5`, `http` or `https`.
+    pub scheme: ProxyScheme,
+    /// Host name or address, without a scheme.
+    #[schemars(length(min = 1, max = 253))]
+    pub server: String,
+    /// Port.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u32,
+    /// Variable holding the username (a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub username_env: Option<String>,
+    /// Variable holding the password (a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub password_env: Option<String>,
+}
+
+/// A proxy's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyScheme {
+    /// SOCKS5 (GeeLark typeId 1).
+    Socks5,
+    /// HTTP (typeId 2).
+    Http,
+    /// HTTPS (typeId 3).
+    Https,
+}
+
+impl ProxyScheme {
+    /// As GeeLark's list names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyScheme::Socks5 => "socks5",
+            ProxyScheme::Http => "http",
+            ProxyScheme::Https => "https",
+        }
+    }
 }
 
 /// What the spec's phone names are to a provider entry.
@@ -458,6 +510,9 @@ pub struct PhoneSettings {
     /// geelark: the phone's remark (at most 1,500 characters; `""` clears it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// geelark: the name of a proxy its provider entry declares under `proxies`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
     /// Labels for selectors (`--target team=growth`), shown in JSON: keys of letters, digits and
     /// `._/-` (up to 63), values of the same characters (up to 63, may be empty).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -536,6 +591,9 @@ pub struct DesiredPhone {
     /// geelark: its remark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// geelark: the name of its proxy (one its entry declares).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 /// How a phone is shown to a person: `name (id)`, or its id alone. Control characters of a name are
@@ -564,6 +622,7 @@ impl DesiredPhone {
             group: s.group.clone(),
             tags: s.tags.clone(),
             remark: s.remark.clone(),
+            proxy: s.proxy.clone(),
         }
     }
 

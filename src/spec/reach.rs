@@ -201,6 +201,21 @@ pub(crate) fn check(spec: &FleetSpec, report: &mut Report<'_>, allow: &Allow) {
                 Some(endpoint_hint(endpoint)),
             );
         }
+        // A proxy's username and password are secrets of the account, under the same rules.
+        for (proxy, spec) in &p.proxies {
+            for (field, var) in [
+                ("username_env", &spec.username_env),
+                ("password_env", &spec.password_env),
+            ] {
+                if let Some(var) = var {
+                    let pointer = format!(
+                        "{base}/proxies/{}/{field}",
+                        super::diagnostic::escape_segment(proxy)
+                    );
+                    not_meant(var, Some(p.kind), &pointer, report, allow);
+                }
+            }
+        }
         let Some(c) = &p.credentials else { continue };
         for (field, var, sent) in named(c) {
             let pointer = format!("{base}/credentials/{field}");

@@ -343,6 +343,44 @@ pub(crate) fn semantic(
                 ),
             );
         }
+        if !p.proxies.is_empty() && !capability::of(p.kind).details {
+            report.push_pointer(
+                &format!("{base}/proxies"),
+                At::Key,
+                format!("`proxies` is for geelark only, not {}", p.kind),
+                None,
+            );
+        }
+        let mut places = std::collections::BTreeMap::new();
+        for (proxy, spec) in &p.proxies {
+            let place = (
+                spec.scheme.as_str(),
+                spec.server.to_ascii_lowercase(),
+                spec.port,
+            );
+            if let Some(first) = places.insert(place, proxy) {
+                report.push(
+                    &format!("{base}/proxies/{}", escape_segment(proxy)),
+                    format!(
+                        "proxies `{first}` and `{proxy}` share a scheme, server and port; GeeLark lists a \
+                         phone's proxy credentials, which phonefleet masks as they arrive, so the two \
+                         could not be told apart"
+                    ),
+                    Some("declare one proxy per server and port".into()),
+                );
+            }
+            let server = spec.server.trim();
+            if server.is_empty() || server.contains('/') || server.contains(char::is_whitespace) {
+                report.push(
+                    &format!("{base}/proxies/{}/server", escape_segment(proxy)),
+                    format!("`server` is a host name or address, not {:?}", spec.server),
+                    Some(
+                        "write the host alone: the scheme and the port have their own fields"
+                            .into(),
+                    ),
+                );
+            }
+        }
         if let Some(batch) = p.limits.and_then(|l| l.batch_size)
             && let Some(max) = capability::of(p.kind).largest_documented_batch()
             && batch as usize > max
@@ -519,7 +557,24 @@ fn check_entry(
     };
     let cap = capability::of(p.kind);
     // GeeLark's details: its own field limits (providers.md 10.2.1, 10.2.3, 10.2.4).
-    let texts: [(&str, Vec<&str>, usize); 3] = [
+    // The proxy a phone names must be one its entry declares (or `none`).
+    if let Some(name) = &settings.proxy
+        && cap.details
+        && name != "none"
+        && !p.proxies.contains_key(name)
+    {
+        let declared: Vec<&str> = p.proxies.keys().map(String::as_str).collect();
+        report.push(
+            &format!("{entry}/proxy"),
+            format!("proxy `{name}` is not declared under `providers.{provider}.proxies`"),
+            Some(if declared.is_empty() {
+                "declare it there (scheme, server, port, username_env, password_env), or write `none`".into()
+            } else {
+                format!("declared: {}, or `none`", declared.join(", "))
+            }),
+        );
+    }
+    let texts: [(&str, Vec<&str>, usize); 4] = [
         (
             "group",
             settings.group.iter().map(String::as_str).collect(),
@@ -535,11 +590,17 @@ fn check_entry(
             settings.remark.iter().map(String::as_str).collect(),
             1500,
         ),
+        (
+            "proxy",
+            settings.proxy.iter().map(String::as_str).collect(),
+            100,
+        ),
     ];
     for (field, values, max) in texts {
         let given = match field {
             "group" => settings.group.is_some(),
             "tags" => settings.tags.is_some(),
+            "proxy" => settings.proxy.is_some(),
             _ => settings.remark.is_some(),
         };
         if given && !cap.details {

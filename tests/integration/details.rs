@@ -111,3 +111,92 @@ fn only_geelark_has_groups_tags_and_remarks_and_their_limits_hold() {
         .stderr_has("holds a comma")
         .stderr_has("is 51 characters; geelark takes at most 50");
 }
+
+const PROXY_USER: &str = "proxy-user-7f3a51";
+const PROXY_PASS: &str = "proxy-pass-9c2e1d88";
+/// What GeeLark's list shows of a proxy nobody declared: in plain text, as its docs show it.
+const LISTED_PASS: &str = "listed-secret-password-123";
+
+fn proxied(url: &str, password_env: &str) -> String {
+    format!(
+        "version: 1
+providers:
+  gl:
+    kind: geelark
+    endpoint: {url}
+    credentials: {{token_env: PHONEFLEET_GEELARK_TOKEN}}
+    proxies:
+      us-east-a: {{scheme: socks5, server: 203.0.113.7, port: 1080, username_env: GEELARK_PROXY_USER, password_env: {password_env}}}
+phones:
+  - {{id: g1, provider: gl, name: growth-1, proxy: us-east-a}}
+  - {{id: g2, provider: gl, name: growth-2, proxy: us-east-a}}
+  - {{id: g3, provider: gl, name: growth-3, proxy: us-east-a}}
+"
+    )
+}
+
+#[test]
+fn proxies_are_declared_once_and_their_secrets_appear_nowhere() {
+    use base64::Engine;
+    let sim = Sim::start(&format!(
+        "phones:
+  - {{provider: geelark, id: g1, status: running, proxy: {{type: socks5, server: 203.0.113.7, port: 1080, username: someone, password: {LISTED_PASS}}}}}
+  - {{provider: geelark, id: g2, status: running}}
+  - {{provider: geelark, id: g3, status: running, proxy: {{type: socks5, server: 203.0.113.7, port: 1080, username: {PROXY_USER}, password: {PROXY_PASS}}}}}
+"
+    ));
+    let dir = Dir::with_spec(&proxied(&sim.url(), "GEELARK_PROXY_PASS"));
+    let with = |cmd: crate::support::Cmd| {
+        cmd.env("GEELARK_PROXY_USER", PROXY_USER)
+            .env("GEELARK_PROXY_PASS", PROXY_PASS)
+    };
+    let plan_file = dir.path("plan.json");
+    let plan = with(pf(&["plan", &dir.spec(), "--out", &plan_file])).run();
+    plan.code(0)
+        .stdout_has("Plan: 2 phones, 2 changes:")
+        .stdout_has("-proxy: \"(another proxy)\"")
+        .stdout_has("-proxy: \"none\"")
+        .stdout_has("+proxy: \"us-east-a\"");
+    let json = with(pf(&["plan", &dir.spec(), "--json", "-v"])).run();
+    let apply = with(pf(&["apply", &dir.spec(), "--auto-approve", "-v"])).run();
+    apply.code(0).stdout_has("Apply: 2 ok");
+    // The proxy the phones now use carries the declared secrets (GeeLark's list shows them).
+    let listed = crate::simulator::call(
+        &sim,
+        "POST",
+        "/open/v1/phone/list",
+        crate::simulator::GL,
+        Some(json!({"page": 1, "pageSize": 10, "ids": ["g1"]})),
+    );
+    assert_eq!(
+        listed.body["data"]["items"][0]["proxy"]["password"],
+        PROXY_PASS
+    );
+    let again = with(pf(&["plan", &dir.spec()])).run();
+    again
+        .code(0)
+        .stdout_has("No changes. The fleet matches the spec.");
+    let mut everything = String::new();
+    for out in [&plan, &json, &apply, &again] {
+        everything.push_str(&out.stdout);
+        everything.push_str(&out.stderr);
+    }
+    everything.push_str(&dir.read("plan.json"));
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    for secret in [PROXY_USER, PROXY_PASS, LISTED_PASS] {
+        for form in [secret.to_owned(), b64(secret)] {
+            assert!(!everything.contains(&form), "{form} leaked:\n{everything}");
+        }
+    }
+    // Secrets only from variables: a missing one is named, and one meant for another kind refused.
+    pf(&["plan", &dir.spec()])
+        .env("GEELARK_PROXY_USER", PROXY_USER)
+        .run()
+        .code(1)
+        .stderr_has("environment variable `GEELARK_PROXY_PASS` is not set");
+    let foreign = Dir::with_spec(&proxied(&sim.url(), "CPH_PROXY_PASS"));
+    pf(&["validate", &foreign.spec()])
+        .run()
+        .code(1)
+        .stderr_has("proxies.us-east-a.password_env");
+}

@@ -8,10 +8,59 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::provider::BatchResults;
+use crate::provider::credentials::Proxy;
 use crate::state::Details;
 
+/// The name of the declared proxy a listed `proxy{type,server,port,username,password}` is, `""` for
+/// none, or [`crate::state::OTHER_PROXY`]. GeeLark's list shows usernames and passwords in plain text:
+/// the declared ones are secrets of the run, so they arrive masked ([`crate::redact::MASK`]) and a
+/// declared credential matches exactly when the listed one is masked; any other listed credential is
+/// registered as a secret here, so that it is masked from then on, and kept nowhere. (Validation
+/// refuses two proxies of one entry on the same scheme, server and port, which this could not tell
+/// apart.)
+fn proxy_of(listed: Option<&serde_json::Value>, declared: &[(String, Proxy)]) -> String {
+    let Some(p) = listed else {
+        return String::new();
+    };
+    let field = |k: &str| match p.get(k) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let (scheme, server, port) = (field("type"), field("server"), field("port"));
+    let (username, password) = (field("username"), field("password"));
+    for secret in [&username, &password] {
+        if !secret.is_empty() && secret != crate::redact::MASK {
+            crate::redact::register(secret);
+        }
+    }
+    if server.is_empty() {
+        return String::new();
+    }
+    // A declared credential as the masked answer shows it.
+    fn seen(s: &Option<crate::provider::Secret>) -> &str {
+        match s {
+            Some(s) if !s.expose().is_empty() => crate::redact::MASK,
+            _ => "",
+        }
+    }
+    declared
+        .iter()
+        .find(|(_, d)| {
+            d.scheme.as_str().eq_ignore_ascii_case(&scheme)
+                && d.server.eq_ignore_ascii_case(&server)
+                && d.port.to_string() == port
+                && seen(&d.username) == username
+                && seen(&d.password) == password
+        })
+        .map_or_else(
+            || crate::state::OTHER_PROXY.to_owned(),
+            |(name, _)| name.clone(),
+        )
+}
+
 /// The details a list item shows, leniently: a missing or odd field reads as empty.
-pub(super) fn details_of(item: &serde_json::Value) -> Details {
+pub(super) fn details_of(item: &serde_json::Value, proxies: &[(String, Proxy)]) -> Details {
     let text = |v: Option<&serde_json::Value>| {
         v.and_then(serde_json::Value::as_str)
             .map(crate::redact::text)
@@ -31,6 +80,7 @@ pub(super) fn details_of(item: &serde_json::Value) -> Details {
         group: text(item.get("group").and_then(|g| g.get("name"))),
         tags,
         remark: text(item.get("remark")),
+        proxy: proxy_of(item.get("proxy"), proxies),
     }
 }
 
@@ -238,6 +288,30 @@ impl Geelark {
                         continue;
                     }
                     json!({ "id": p.id, "tagIDs": ids.values().collect::<Vec<_>>() })
+                }
+                Action::SetProxy => {
+                    let name = p.set.get("proxy").and_then(serde_json::Value::as_str);
+                    let found = name.and_then(|n| self.ctx.proxies.iter().find(|(k, _)| k == n));
+                    let Some((_, proxy)) = found else {
+                        out.push((p.id.clone(), Err(crate::provider::no_value("proxy"))));
+                        continue;
+                    };
+                    // Static proxyConfig: every field required (providers.md 10.2.1).
+                    let type_id = match proxy.scheme {
+                        crate::spec::ProxyScheme::Socks5 => 1,
+                        crate::spec::ProxyScheme::Http => 2,
+                        crate::spec::ProxyScheme::Https => 3,
+                    };
+                    let secret = |s: &Option<crate::provider::Secret>| {
+                        s.as_ref().map_or("", |s| s.expose()).to_owned()
+                    };
+                    json!({ "id": p.id, "proxyConfig": {
+                        "typeId": type_id,
+                        "server": proxy.server,
+                        "port": proxy.port,
+                        "username": secret(&proxy.username),
+                        "password": secret(&proxy.password),
+                    }})
                 }
                 _ => match p.set.get("remark") {
                     Some(r) => json!({ "id": p.id, "remark": r }),

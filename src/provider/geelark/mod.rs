@@ -329,7 +329,10 @@ impl Geelark {
             .map(|item| super::Listed {
                 id: id_text(&item.id),
                 phone: ObservedPhone {
-                    details: Some(details::details_of(&serde_json::Value::Object(item.rest))),
+                    details: Some(details::details_of(
+                        &serde_json::Value::Object(item.rest),
+                        &self.ctx.proxies,
+                    )),
                     ..ObservedPhone::power_only(ProviderKind::Geelark, item.status.unwrap_or(-1))
                 },
                 name: super::text_of(item.serial_name),
@@ -452,9 +455,10 @@ impl Geelark {
                         )
                         .named(item.serial_name.as_ref().and_then(|v| v.as_str()));
                         let phone = ObservedPhone {
-                            details: Some(details::details_of(&serde_json::Value::Object(
-                                item.rest,
-                            ))),
+                            details: Some(details::details_of(
+                                &serde_json::Value::Object(item.rest),
+                                &self.ctx.proxies,
+                            )),
                             ..phone
                         };
                         super::record(&mut out, id, Observation::Found(phone));
@@ -506,7 +510,9 @@ impl Geelark {
         let (route, path) = match batch.action {
             Action::Rename => return self.rename(batch).await,
             Action::SetGroup => return self.move_group(batch).await,
-            Action::SetTags | Action::SetRemark => return self.update_details(batch).await,
+            Action::SetTags | Action::SetRemark | Action::SetProxy => {
+                return self.update_details(batch).await;
+            }
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
             Action::SetTraffic(_)

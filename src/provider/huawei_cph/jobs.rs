@@ -56,7 +56,7 @@ impl HuaweiCph {
         let (route, rest, body) = match &batch.action {
             Action::Rename => return self.rename(batch).await,
             // The capability table offers CPH no GeeLark details: never sent here.
-            Action::SetGroup | Action::SetTags | Action::SetRemark => {
+            Action::SetGroup | Action::SetTags | Action::SetRemark | Action::SetProxy => {
                 return Ok(crate::provider::unsupported(ProviderKind::HuaweiCph, batch));
             }
             Action::Stop => (
