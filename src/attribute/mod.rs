@@ -60,6 +60,10 @@ pub trait Attribute: Sync {
     ) -> bool;
     /// What a phone that did not converge failed to show: `running`, `traffic direct`.
     fn goal(&self, action: &Action, d: &DesiredPhone) -> String;
+    /// How its values are kept from output.
+    fn sensitivity(&self) -> Sensitivity {
+        Sensitivity::Shown
+    }
     /// Whether reading it takes a call per phone (CPH properties: the detail route).
     fn read_per_phone(&self, _d: &DesiredPhone) -> bool {
         false
@@ -109,6 +113,19 @@ pub fn target_for(d: &DesiredPhone) -> ObserveTarget {
     t
 }
 
+/// How an attribute's values are kept from output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sensitivity {
+    /// Shown as they are.
+    Shown,
+    /// Some values are sensitive by key (`safety.sensitive_properties`, String-typed CPH attributes):
+    /// masked in every view and output, compared by keyed digest in plan files ([`crate::plan::sensitive`]).
+    ByKey,
+    /// Its secrets never reach a view: the client compares them when it reads and keeps a name
+    /// (a proxy's credentials, read from variables and masked in every answer).
+    Secret,
+}
+
 /// Every attribute, in the order one phone's changes run.
 pub static ALL: [&dyn Attribute; 8] = [
     &name::Name,
@@ -156,5 +173,13 @@ mod tests {
         }
         let keys: std::collections::BTreeSet<&str> = ALL.iter().map(|a| a.key()).collect();
         assert_eq!(keys.len(), ALL.len());
+        let of = |s: Sensitivity| -> Vec<&str> {
+            ALL.iter()
+                .filter(|a| a.sensitivity() == s)
+                .map(|a| a.key())
+                .collect()
+        };
+        assert_eq!(of(Sensitivity::ByKey), ["properties"]);
+        assert_eq!(of(Sensitivity::Secret), ["proxy"]);
     }
 }

@@ -93,6 +93,10 @@ impl Attribute for PropertiesAttr {
         self.declared(d)
     }
 
+    fn sensitivity(&self) -> super::Sensitivity {
+        super::Sensitivity::ByKey
+    }
+
     fn read(&self, target: &mut ObserveTarget) {
         target.properties = true;
     }

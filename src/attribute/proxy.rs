@@ -74,6 +74,10 @@ impl Attribute for Proxy {
         format!("proxy {:?}", d.proxy.as_deref().unwrap_or_default())
     }
 
+    fn sensitivity(&self) -> super::Sensitivity {
+        super::Sensitivity::Secret
+    }
+
     fn read(&self, target: &mut ObserveTarget) {
         target.listed = true;
     }
