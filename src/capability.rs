@@ -57,6 +57,8 @@ pub struct Capability {
     pub name_rule: Option<NameRule>,
     /// Groups, tags and remarks of phones (GeeLark), read from the phone list.
     pub details: bool,
+    /// Ids per restart call (`plan --restart`); not offered where the kind documents no restart.
+    pub restart_batch: BatchLimit,
 }
 
 /// The names a kind accepts for a phone.
@@ -114,7 +116,8 @@ impl Capability {
     /// The batch limit row for an action.
     pub fn batch_limit(&self, action: &Action) -> BatchLimit {
         match action {
-            Action::Start | Action::Stop | Action::Restart => self.power_batch,
+            Action::Start | Action::Stop => self.power_batch,
+            Action::Restart => self.restart_batch,
             Action::SetTraffic(_) => self.traffic_batch,
             Action::SetProperties | Action::ClearRestartPending => self.properties_batch,
             Action::Rename if self.name_rule.is_some() => ONE_A_CALL,

@@ -14,7 +14,7 @@ mod route;
 mod tags;
 
 pub use name::check as check_name;
-pub use properties::{pending_rule, restart_rule};
+pub use properties::{asked_restart, pending_rule, restart_rule};
 
 use serde_json::Value;
 
@@ -33,6 +33,11 @@ pub trait Attribute: Sync {
     fn declared(&self, d: &DesiredPhone) -> bool;
     /// Whether this kind can manage it: `Err` says why not (validation and blocked phones print it).
     fn supported_by(&self, kind: ProviderKind) -> Result<(), &'static str>;
+    /// Whether this kind can make one of its actions (the attribute's support, unless an action
+    /// has its own).
+    fn supports_action(&self, kind: ProviderKind, _action: &Action) -> Result<(), &'static str> {
+        self.supported_by(kind)
+    }
     /// The declared value, into a view.
     fn desired(&self, d: &DesiredPhone, view: &mut PhoneView);
     /// The observed value of a declared attribute, into a view.
@@ -155,9 +160,14 @@ pub fn of(action: &Action) -> &'static dyn Attribute {
         .expect("every action belongs to one attribute")
 }
 
+/// Whether `kind` can carry out `action`, and why not.
+pub fn supports_why(kind: ProviderKind, action: &Action) -> Result<(), &'static str> {
+    of(action).supports_action(kind, action)
+}
+
 /// Whether `kind` can carry out `action` at all.
 pub fn supports(kind: ProviderKind, action: &Action) -> bool {
-    of(action).supported_by(kind).is_ok()
+    of(action).supports_action(kind, action).is_ok()
 }
 
 #[cfg(test)]

@@ -40,6 +40,18 @@ impl Attribute for PropertiesAttr {
         }
     }
 
+    // A restart alone (`plan --restart`) is offered wherever the kind documents one.
+    fn supports_action(&self, kind: ProviderKind, action: &Action) -> Result<(), &'static str> {
+        if *action != Action::Restart {
+            return self.supported_by(kind);
+        }
+        if crate::capability::of(kind).restart_batch.default > 0 {
+            Ok(())
+        } else {
+            Err("geelark documents no restart API")
+        }
+    }
+
     fn desired(&self, d: &DesiredPhone, view: &mut PhoneView) {
         view.properties = d
             .properties
@@ -226,6 +238,29 @@ pub fn pending_rule(
         actions.retain(|a| *a != Action::SetProperties);
         actions.push(Action::Restart);
         actions.push(Action::ClearRestartPending);
+    }
+}
+
+/// `--restart SELECTOR` selected this phone: restart it once when it runs and nothing else in this plan
+/// boots or stops it; otherwise say why it is not restarted.
+pub fn asked_restart(
+    kind: ProviderKind,
+    o: &ObservedPhone,
+    actions: &mut Vec<Action>,
+    notes: &mut Vec<String>,
+) {
+    if actions
+        .iter()
+        .any(|a| matches!(a, Action::Start | Action::Stop | Action::Restart))
+    {
+        return;
+    }
+    if let Err(why) = super::supports_why(kind, &Action::Restart) {
+        notes.push(format!("--restart: {why}; not restarted"));
+    } else if o.power != Power::Running {
+        notes.push("--restart: not running, so not restarted (a start boots it)".to_owned());
+    } else {
+        actions.push(Action::Restart);
     }
 }
 

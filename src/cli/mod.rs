@@ -194,6 +194,10 @@ pub struct PlanArgs {
     /// (`restart pending`), and clear their mark (huawei-cph; protected phones are never restarted).
     #[arg(long)]
     pub restart_pending: bool,
+    /// Restart the selected running phones once (the selector grammar of --target; repeatable):
+    /// huawei-cph batch-restart, koophone reboot. Saved in a plan file and derived again on apply.
+    #[arg(long = "restart", value_name = "SELECTOR")]
+    pub restart: Vec<String>,
     /// Seconds the whole run may take, reads and retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
     pub timeout: u64,
@@ -306,6 +310,9 @@ pub struct ApplyArgs {
     /// saved plan keeps what it was made with.
     #[arg(long)]
     pub restart_pending: bool,
+    /// With a spec: restart the selected running phones once (see `plan --restart`).
+    #[arg(long = "restart", value_name = "SELECTOR")]
+    pub restart: Vec<String>,
     /// Apply a plan that breaks `max_changes` or `max_stop_percent` (the report records it). Nothing
     /// overrides `protect`.
     #[arg(long)]

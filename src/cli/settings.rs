@@ -137,6 +137,8 @@ pub struct PlanSettings {
     pub canary: Option<usize>,
     /// `--restart-pending`.
     pub restart_pending: bool,
+    /// `--restart SELECTOR`.
+    pub restart: Vec<String>,
     /// `--base SPEC`.
     pub base: Option<PathBuf>,
     /// How long the whole run may take.
@@ -156,6 +158,7 @@ impl From<&PlanArgs> for PlanSettings {
             show_sensitive: a.show_sensitive,
             canary: a.canary.map(|n| n as usize),
             restart_pending: a.restart_pending,
+            restart: a.restart.clone(),
             base: a.base.clone(),
             timeout: Duration::from_secs(a.timeout),
             connect: (&a.connect).into(),
@@ -274,6 +277,8 @@ pub struct ApplySettings {
     pub canary: Option<usize>,
     /// `--restart-pending`.
     pub restart_pending: bool,
+    /// `--restart SELECTOR`.
+    pub restart: Vec<String>,
     /// `--override-guards`.
     pub override_guards: bool,
     /// How long the whole run may take.
@@ -298,6 +303,7 @@ impl From<&ApplyArgs> for ApplySettings {
             parallelism: a.parallelism.map(|n| n as usize),
             canary: a.canary.map(|n| n as usize),
             restart_pending: a.restart_pending,
+            restart: a.restart.clone(),
             override_guards: a.override_guards,
             timeout: Duration::from_secs(a.timeout),
             max_plan_age: Duration::from_secs(a.max_plan_age),

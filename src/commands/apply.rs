@@ -115,6 +115,7 @@ async fn from_spec(
         asked: crate::ops::plan::Asked {
             canary: settings.canary,
             restart_pending: settings.restart_pending,
+            restart: crate::ops::plan::restart_set(&loaded, &settings.restart)?,
         },
         deadline,
     };

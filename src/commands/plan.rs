@@ -85,6 +85,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         asked: crate::ops::plan::Asked {
             canary: settings.canary,
             restart_pending: settings.restart_pending,
+            restart: crate::ops::plan::restart_set(&loaded, &settings.restart)?,
         },
         deadline,
     };

@@ -22,7 +22,7 @@ pub fn prepare(
 }
 
 /// How a read is asked for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Read {
     /// Connect to every account the scope counts (a plan's census), not only those its phones need.
     pub every_account: bool,

@@ -72,6 +72,13 @@ pub enum Warning {
         /// Phones the spec declares.
         declared: usize,
     },
+    /// Phones `--restart` selected that this plan does not restart.
+    NotRestarted {
+        /// `provider / label`, a few.
+        phones: Vec<String>,
+        /// How many in all.
+        count: usize,
+    },
     /// A provider's unmanaged phones could not be counted.
     CensusFailed {
         /// Provider name.
@@ -93,6 +100,15 @@ impl std::fmt::Display for Warning {
                 "{selection} is in effect: this plan covers {covered} of the spec's {declared} phones; \
                  the others are neither read nor changed, and phones the spec does not manage are not \
                  counted."
+            ),
+            Warning::NotRestarted { phones, count } => write!(
+                f,
+                "--restart selected {count} phone{} this plan does not restart ({}{}): a phone that is \
+                 not running, that this plan starts or stops anyway, or whose provider documents no \
+                 restart (geelark)",
+                if *count == 1 { "" } else { "s" },
+                phones.join(", "),
+                if *count > phones.len() { ", ..." } else { "" }
             ),
             Warning::CensusFailed { provider, reason } => write!(
                 f,
@@ -191,12 +207,31 @@ pub async fn plan(
 }
 
 /// What the command line asks of a plan beyond the spec.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Asked {
     /// `--canary N`.
     pub canary: Option<usize>,
     /// `--restart-pending`.
     pub restart_pending: bool,
+    /// `--restart SELECTOR`, resolved ([`restart_set`]).
+    pub restart: std::collections::BTreeSet<(String, String)>,
+}
+
+/// The declared phones `--restart SELECTOR` selects (the selector grammar of `--target`), as
+/// (provider, phone id).
+pub fn restart_set(
+    spec: &LoadedSpec,
+    selectors: &[String],
+) -> anyhow::Result<std::collections::BTreeSet<(String, String)>> {
+    if selectors.is_empty() {
+        return Ok(Default::default());
+    }
+    let selection = Selection {
+        targets: selectors.to_vec(),
+        excludes: Vec::new(),
+    };
+    let phones = crate::select::select(spec, &selection)?;
+    Ok(phones.into_iter().map(|d| (d.provider, d.id)).collect())
 }
 
 async fn plan_scoped(
@@ -242,10 +277,36 @@ async fn plan_scoped(
         limits: &scope.limits,
         policy: &Policy {
             restart_pending: asked.restart_pending,
+            restart: asked.restart.clone(),
             ..Policy::of(&spec.spec, asked.canary)
         },
     });
     plan.sensitive.register_values(&scope.desired, &observed);
+    let restarted: std::collections::BTreeSet<(&str, &str)> = plan
+        .changes
+        .iter()
+        .filter(|c| c.actions.contains(&crate::plan::Action::Restart))
+        .map(|c| (c.provider.as_str(), c.phone_id.as_str()))
+        .collect();
+    let missed: Vec<String> = scope
+        .desired
+        .iter()
+        .filter(|d| asked.restart.contains(&(d.provider.clone(), d.id.clone())))
+        .filter(|d| !restarted.contains(&(d.provider.as_str(), d.id.as_str())))
+        .map(|d| {
+            format!(
+                "{} / {}",
+                d.provider,
+                crate::spec::label(d.name.as_deref(), &d.id)
+            )
+        })
+        .collect();
+    if !missed.is_empty() {
+        warnings.push(Warning::NotRestarted {
+            count: missed.len(),
+            phones: missed.into_iter().take(5).collect(),
+        });
+    }
     Planned {
         plan,
         observed,

@@ -55,6 +55,7 @@ pub fn to_file(
         simulated,
         canary: plan.canary,
         restart_pending: plan.restart_pending,
+        restart: plan.restart.iter().cloned().collect(),
         selectors: selection
             .targets
             .iter()
@@ -205,6 +206,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
         sensitive: Default::default(),
         canary: file.canary,
         restart_pending: file.restart_pending,
+        restart: file.restart.iter().cloned().collect(),
         base: None,
     }
 }

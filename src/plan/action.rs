@@ -135,13 +135,7 @@ impl ActionKind {
                 "with new properties",
                 "properties differ",
             ),
-            ActionKind::Restart => (
-                "restart",
-                "to restart",
-                false,
-                "restarted with new properties",
-                "to restart",
-            ),
+            ActionKind::Restart => ("restart", "to restart", false, "restarted", "to restart"),
             ActionKind::Rename => ("rename", "to rename", false, "renamed", "to rename"),
             ActionKind::SetGroup => (
                 "set_group",

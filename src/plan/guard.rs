@@ -29,6 +29,8 @@ pub struct Policy {
     pub declared_by_label: BTreeMap<String, usize>,
     /// `--restart-pending`: restart the running phones whose properties wait for a restart.
     pub restart_pending: bool,
+    /// `--restart SELECTOR`: the phones (provider, id) to restart once.
+    pub restart: std::collections::BTreeSet<(String, String)>,
 }
 
 impl Policy {
@@ -42,6 +44,7 @@ impl Policy {
             safety,
             canary,
             restart_pending: false,
+            restart: Default::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ fn policy(max_changes: Option<u64>, max_stop_percent: Option<u64>) -> Policy {
         canary: None,
         declared_by_label: Default::default(),
         restart_pending: false,
+        restart: Default::default(),
     }
 }
 

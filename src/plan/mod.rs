@@ -189,6 +189,9 @@ pub struct Plan {
     /// `--restart-pending`: phones waiting for a restart were planned to get it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restart_pending: bool,
+    /// `--restart SELECTOR`: the phones asked to restart once.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub restart: std::collections::BTreeSet<(String, String)>,
     /// `plan --base SPEC`: which changes the base spec would make too (drift nobody in the pull
     /// request caused). Shown, never saved.
     #[serde(skip)]
@@ -264,7 +267,7 @@ fn decide(
     kind: ProviderKind,
     d: &DesiredPhone,
     obs: &Observation,
-    restart_pending: bool,
+    policy: &Policy,
 ) -> (Vec<Action>, Option<String>, Vec<String>) {
     let o = match obs {
         Observation::NotFound => {
@@ -334,7 +337,10 @@ fn decide(
         }
     }
     crate::attribute::restart_rule(kind, d, o, &mut actions, &mut notes);
-    crate::attribute::pending_rule(kind, d, o, restart_pending, &mut actions, &mut notes);
+    crate::attribute::pending_rule(kind, d, o, policy.restart_pending, &mut actions, &mut notes);
+    if policy.restart.contains(&(d.provider.clone(), d.id.clone())) {
+        crate::attribute::asked_restart(kind, o, &mut actions, &mut notes);
+    }
     (actions, None, notes)
 }
 
@@ -361,7 +367,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
             }
         };
         let obs: &Observation = phones.and_then(|p| p.get(&d.id)).unwrap_or(&NOT_FOUND);
-        let (actions, blocked, notes) = decide(kind, d, obs, input.policy.restart_pending);
+        let (actions, blocked, notes) = decide(kind, d, obs, input.policy);
         // Properties an earlier apply set without their restart, still waiting after this plan.
         if let Observation::Found(o) = obs
             && !o.restart_pending.is_empty()
@@ -424,6 +430,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
         sensitive: Sensitive::of(&input.policy.safety),
         canary,
         restart_pending: input.policy.restart_pending,
+        restart: input.policy.restart.clone(),
         base: None,
         changes,
         batches,
@@ -480,6 +487,7 @@ pub fn restrict(
         sensitive: plan.sensitive.clone(),
         canary: policy.canary,
         restart_pending: policy.restart_pending,
+        restart: policy.restart.clone(),
         base: plan.base.clone(),
         changes,
         batches,

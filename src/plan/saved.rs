@@ -110,6 +110,9 @@ pub struct PlanFile {
     /// `--restart-pending` of the plan: applied with the same, so its restarts are derived again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restart_pending: bool,
+    /// `--restart SELECTOR` of the plan: the (provider, phone id) it restarts once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart: Vec<(String, String)>,
     /// The selectors the plan was made with (`--target growth-*`, `--exclude team=night`): shown, so
     /// that a reviewer knows the plan covers part of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -100,6 +100,7 @@ pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound
         files,
         policy: Policy {
             restart_pending: saved.restart_pending,
+            restart: saved.restart.iter().cloned().collect(),
             ..Policy::of(&spec.spec, saved.canary)
         },
     })

@@ -229,7 +229,7 @@ impl Section {
             Section::Stop => "To stop",
             Section::Start => "To start",
             Section::Restart => {
-                "To restart with new properties that need one (one call each batch)"
+                "To restart (properties that need a restart travel with it; one call each batch)"
             }
             Section::Other => "To re-route or update properties",
         }

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use serde_json::{Value, json};
 
 use super::world::World;
-use super::{Req, Resp};
+use super::{Req, Resp, SimConfig};
 use crate::spec::ProviderKind;
 
 const KIND: ProviderKind = ProviderKind::Koophone;
@@ -114,4 +114,39 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
             "error_code": "0", "error_msg": "OK"
         }
     }))
+}
+
+/// `POST /v1/instances/reboot` (providers.md 10.3): up to 100 `instance_ids`, all running, else
+/// `KOOPHONE.API.5005` for the whole call (HTTP 400); each restarts: 4 (starting), then 2 (running).
+pub(super) fn reboot(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return Resp::error(400, "KOOPHONE.API.1000", "the request body is not JSON");
+    };
+    let Some(list) = body.get("instance_ids").and_then(Value::as_array) else {
+        return Resp::error(400, "KOOPHONE.API.1000", "instance_ids must be a list");
+    };
+    if list.is_empty() || list.len() > 100 {
+        return Resp::error(
+            400,
+            "KOOPHONE.API.1000",
+            "instance_ids: between 1 and 100 ids",
+        );
+    }
+    let ids: Vec<String> = list
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let all_running = ids
+        .iter()
+        .all(|id| w.phone(KIND, id, now).is_some_and(|p| p.status == 2));
+    if ids.len() != list.len() || !all_running {
+        return Resp::error(400, "KOOPHONE.API.5005", "not all instances are running");
+    }
+    for id in &ids {
+        if let Some(p) = w.phone(KIND, id, now) {
+            p.status = 4;
+            p.transition = Some((now + cfg.transition, 2));
+        }
+    }
+    Resp::ok(json!({ "error_code": "0", "error_msg": "OK" }))
 }

@@ -300,6 +300,11 @@ fn record_call(world: &mut World, route: Route, req: &Req, now: Instant) {
             })
         })
         .or_else(|| {
+            body.get("instance_ids")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(text).collect())
+        })
+        .or_else(|| {
             body.get("envIds")
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(text).collect())
@@ -424,6 +429,7 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::GlTagAdd => geelark::registry_add(world, req, world::Registry::Tag),
         Route::KpStatus => koophone::status(world, req, now),
         Route::KpList => koophone::list(world, req, now),
+        Route::KpReboot => koophone::reboot(world, cfg, req, now),
         // The simulator's own routes were answered above; an unknown one never comes this far.
         _ => Resp::error(404, "SIM.404", "not found"),
     }

@@ -28,6 +28,7 @@ pub(crate) enum Route {
     GlTagAdd,
     KpStatus,
     KpList,
+    KpReboot,
     SimPhones,
     SimStats,
     SimLog,
@@ -67,6 +68,7 @@ impl Route {
             ["open", "v1", "tag", "add"] if post => Route::GlTagAdd,
             ["v1", "instances", "batch-query-status"] if post => Route::KpStatus,
             ["v1", "instances", "batch-query"] if get => Route::KpList,
+            ["v1", "instances", "reboot"] if post => Route::KpReboot,
             ["_sim", "phones"] if get => Route::SimPhones,
             ["_sim", "stats"] if get => Route::SimStats,
             ["_sim", "log"] if get => Route::SimLog,
@@ -101,6 +103,7 @@ impl Route {
             Route::GlTagAdd => "POST /open/v1/tag/add",
             Route::KpStatus => "POST /v1/instances/batch-query-status",
             Route::KpList => "GET /v1/instances/batch-query",
+            Route::KpReboot => "POST /v1/instances/reboot",
             Route::SimPhones => "GET /_sim/phones",
             Route::SimStats => "GET /_sim/stats",
             Route::SimLog => "GET /_sim/log",
@@ -132,7 +135,7 @@ impl Route {
             | Route::GlGroupAdd
             | Route::GlTagList
             | Route::GlTagAdd => Some(ProviderKind::Geelark),
-            Route::KpStatus | Route::KpList => Some(ProviderKind::Koophone),
+            Route::KpStatus | Route::KpList | Route::KpReboot => Some(ProviderKind::Koophone),
             // The simulator's own routes, and unknown ones, belong to no provider.
             _ => None,
         }
@@ -144,7 +147,7 @@ impl Route {
 }
 
 /// The routes that change something: stop, start, traffic, properties, names, groups, tags, remarks.
-const MUTATING: [Route; 11] = [
+const MUTATING: [Route; 12] = [
     Route::CphStop,
     Route::CphRestart,
     Route::CphProperty,
@@ -156,6 +159,7 @@ const MUTATING: [Route; 11] = [
     Route::GlMoveGroup,
     Route::GlGroupAdd,
     Route::GlTagAdd,
+    Route::KpReboot,
 ];
 
 /// Whether a route, as [`Simulator::stats`] names it, changes something.

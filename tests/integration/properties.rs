@@ -71,7 +71,7 @@ fn restart_when_needed_sends_the_properties_with_the_restart_in_one_call() {
     let plan = pf(&["plan", &dir.spec()]).run();
     plan.code(0)
         .stdout_has("Plan: 4 phones, 4 changes: 0 to stop, 0 to start, 0 to re-route, 3 to update properties, 1 to restart; 0 blocked. 2 API calls on 1 provider.")
-        .stdout_has("To restart with new properties that need one (one call each batch) (1 phone):\n^ cph / c1: restart")
+        .stdout_has("To restart (properties that need a restart travel with it; one call each batch) (1 phone):\n^ cph / c1: restart")
         .stdout_has("note: `com.cph.mainkeys` takes effect after restart: set with the restart, in one call")
         .stdout_has_text("the phone is protected, so phonefleet does not restart it");
     let md = pf(&["plan", &dir.spec(), "--markdown"]).run();
@@ -157,7 +157,7 @@ fn a_failed_restart_leaves_its_properties_unset_and_the_next_apply_does_both() {
     pf(&["apply", &dir.spec(), "--auto-approve"])
         .run()
         .code(0)
-        .stdout_has("1 restarted with new properties");
+        .stdout_has("1 restarted");
     assert_eq!(
         healthy.phones()["c1"]["properties"]["com.cph.mainkeys"],
         serde_json::json!(1)

@@ -63,7 +63,7 @@ fn a_restart_owed_is_listed_until_it_is_made_and_restart_pending_makes_it() {
     pf(&["apply", &dir.spec(), "--auto-approve", "--restart-pending"])
         .run()
         .code(0)
-        .stdout_has("1 restarted with new properties, 1 unmarked as waiting for a restart.");
+        .stdout_has("1 restarted, 1 unmarked as waiting for a restart.");
     let after = sim.stats();
     let calls = |route: &str| {
         after.get(route).copied().unwrap_or(0) - before.get(route).copied().unwrap_or(0)
@@ -89,4 +89,75 @@ fn a_restart_owed_is_listed_until_it_is_made_and_restart_pending_makes_it() {
     let pending = json["summary"]["restart_pending"].as_array().unwrap();
     assert_eq!(pending.len(), 1, "{json}");
     assert_eq!(pending[0]["phone_id"], "c2");
+}
+
+/// `--restart SELECTOR` restarts the selected running phones once, with each kind's documented call
+/// (CPH batch-restart, KooPhone reboot); GeeLark documents none, so its phones are not restarted. A
+/// saved plan keeps the restarts and applies them.
+#[test]
+fn restart_selector_restarts_the_selected_phones_once() {
+    let sim = Sim::with_transition(
+        "phones:
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running}
+  - {provider: huawei-cph, id: c2, project_id: p1, status: running}
+  - {provider: koophone, id: k1, status: running}
+  - {provider: geelark, id: g1, status: running}
+",
+        100,
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:
+  - {{id: c1, provider: cph, name: store-1, state: running}}
+  - {{id: c2, provider: cph, name: store-2, state: running}}
+  - {{id: k1, provider: kp, name: kiosk-1}}
+  - {{id: g1, provider: gl, name: growth-1, state: running}}
+",
+        providers(&sim.url())
+    ));
+    pf(&["plan", &dir.spec()])
+        .run()
+        .code(0)
+        .stdout_has("No changes. The fleet matches the spec.");
+    let plan_file = dir.path("plan.json");
+    let plan = pf(&[
+        "plan",
+        &dir.spec(),
+        "--restart",
+        "store-1",
+        "--restart",
+        "kp",
+        "--restart",
+        "gl",
+        "--out",
+        &plan_file,
+    ])
+    .run();
+    plan.code(0)
+        .stdout_has("Plan: 2 phones, 2 changes:")
+        .stdout_has("2 to restart")
+        .stdout_has("store-1 (c1)")
+        .stdout_has("kiosk-1 (k1)");
+    assert!(!plan.stdout.contains("growth-1"), "{}", plan.stdout);
+    plan.stderr_has("--restart selected 1 phone this plan does not restart (gl / growth-1 (g1))");
+    assert!(!plan.stdout.contains("store-2"), "{}", plan.stdout);
+    let before = sim.stats();
+    pf(&["apply", &plan_file])
+        .run()
+        .code(0)
+        .stdout_has("2 restarted");
+    let after = sim.stats();
+    let calls = |route: &str| {
+        after.get(route).copied().unwrap_or(0) - before.get(route).copied().unwrap_or(0)
+    };
+    assert_eq!(
+        calls("POST /v1/{project_id}/cloud-phone/phones/batch-restart"),
+        1
+    );
+    assert_eq!(calls("POST /v1/instances/reboot"), 1);
+    assert_eq!(sim.mutating_calls(), 2, "{after:?}");
+    // Once: the next plan has nothing to do.
+    pf(&["plan", &dir.spec()])
+        .run()
+        .code(0)
+        .stdout_has("No changes. The fleet matches the spec.");
 }

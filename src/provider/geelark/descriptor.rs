@@ -36,6 +36,9 @@ static CAPABILITY: Capability = Capability {
         says: "any printable character",
     }),
     details: true,
+    // `plan --restart`: CPH batch-restart; KooPhone reboot (100 a call, all running); GeeLark
+    // documents none (its CLI's `phone/restart` is not in the API docs).
+    restart_batch: crate::capability::NOT_OFFERED,
 };
 
 /// GeeLark documents only a length (`name`, at most 100): any printable character.

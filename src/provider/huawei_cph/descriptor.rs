@@ -39,6 +39,9 @@ static CAPABILITY: Capability = Capability {
         says: "letters, digits, `-`, `_` and Chinese characters",
     }),
     details: false,
+    // `plan --restart`: CPH batch-restart; KooPhone reboot (100 a call, all running); GeeLark
+    // documents none (its CLI's `phone/restart` is not in the API docs).
+    restart_batch: UNDOCUMENTED_100,
 };
 
 /// CPH phone names (providers.md 10.1.1): letters, digits, `-`, `_` and Chinese characters, at most 60.

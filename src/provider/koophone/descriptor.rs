@@ -31,6 +31,12 @@ static CAPABILITY: Capability = Capability {
     no_power_reason: "koophone offers no API to start or stop an instance; change it in the KooPhone console",
     name_rule: None,
     details: false,
+    // `plan --restart`: CPH batch-restart; KooPhone reboot (100 a call, all running); GeeLark
+    // documents none (its CLI's `phone/restart` is not in the API docs).
+    restart_batch: BatchLimit {
+        default: 100,
+        max: Some(100),
+    },
 };
 
 /// AK/SK with an optional security token, or a tenant token.

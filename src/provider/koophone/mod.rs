@@ -231,12 +231,55 @@ enum Query {
 }
 
 impl Koophone {
-    /// KooPhone offers no change phonefleet makes: the capability table never sends one here.
+    /// The one change KooPhone offers: a restart, `POST /v1/instances/reboot` with up to 100
+    /// instance ids, all of which must be running (`KOOPHONE.API.5005` otherwise, for the whole call).
+    /// Synchronous; confirmed by reading the instances running again.
     pub(super) async fn submit(
         &self,
         batch: &crate::plan::Batch,
     ) -> Result<super::BatchResults, ProviderError> {
-        Ok(super::unsupported(ProviderKind::Koophone, batch))
+        if batch.action != crate::plan::Action::Restart {
+            return Ok(super::unsupported(ProviderKind::Koophone, batch));
+        }
+        let ids: Vec<&str> = batch.ids().collect();
+        let call = Call {
+            dialect: &DIALECT,
+            method: Method::POST,
+            url: self.ctx.url("/v1/instances/reboot"),
+            route: "POST /v1/instances/reboot",
+            ids: ids.len(),
+            mutating: true,
+        };
+        let body =
+            serde_json::to_vec(&json!({ "instance_ids": ids })).expect("a JSON value serializes");
+        let attempt = || self.attempt(&call, super::new_uuid(), Some(&body));
+        let never = |_: u16, _: &[u8]| false;
+        let reply = match self.ctx.send(&call, &attempt, &never).await {
+            Ok(r) => r,
+            Err(e) if e.is_fatal() || e.is_outcome_unknown() => return Err(e),
+            Err(e) => {
+                let pe = e.as_phone_error();
+                return Ok(ids
+                    .iter()
+                    .map(|id| ((*id).to_owned(), Err(pe.clone())))
+                    .collect());
+            }
+        };
+        let (code, message, _) = super::http::error_fields(&DIALECT, &reply.body);
+        if !(200..300).contains(&reply.status) || code.as_deref().is_some_and(|c| c != "0") {
+            let e = super::PhoneError::from_provider(
+                code.as_deref().unwrap_or("error"),
+                message.as_deref().unwrap_or_default(),
+            );
+            return Ok(ids
+                .iter()
+                .map(|id| ((*id).to_owned(), Err(e.clone())))
+                .collect());
+        }
+        Ok(ids
+            .iter()
+            .map(|id| ((*id).to_owned(), Ok(super::Accepted::Done)))
+            .collect())
     }
 
     pub(super) fn new(ctx: Ctx, project_id: Option<String>) -> Koophone {
