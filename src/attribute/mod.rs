@@ -12,6 +12,7 @@ mod proxy;
 mod remark;
 mod route;
 mod tags;
+mod text;
 
 pub use name::check as check_name;
 pub use properties::{asked_restart, pending_rule, restart_rule};
@@ -134,10 +135,10 @@ pub enum Sensitivity {
 /// Every attribute, in the order one phone's changes run.
 pub static ALL: [&dyn Attribute; 8] = [
     &name::Name,
-    &group::Group,
+    &group::GROUP,
     &tags::Tags,
-    &remark::Remark,
-    &proxy::Proxy,
+    &remark::REMARK,
+    &proxy::PROXY,
     &properties::PropertiesAttr,
     &route::Route,
     &power::PowerAttr,
