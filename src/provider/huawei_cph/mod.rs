@@ -142,15 +142,19 @@ struct DetailResponse {
     phone_name: Option<serde_json::Value>,
 }
 
-/// The keys of a `custom_property` answer: a map, or a string holding one (as `property` is); anything
-/// else has none.
-fn custom_keys(v: Option<&serde_json::Value>) -> Vec<String> {
-    let map = match v {
+/// The keys of a `custom_property` answer ([`custom_map`]), cleaned for showing.
+fn custom_keys(map: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    map.keys().map(|k| crate::redact::text(k)).collect()
+}
+
+/// A `custom_property` answer as a map: a map, or a string holding one (as `property` is); anything
+/// else is an empty one.
+fn custom_map(v: Option<&serde_json::Value>) -> serde_json::Map<String, serde_json::Value> {
+    match v {
         Some(serde_json::Value::Object(m)) => m.clone(),
         Some(serde_json::Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
         _ => serde_json::Map::new(),
-    };
-    map.keys().map(|k| crate::redact::text(k)).collect()
+    }
 }
 
 /// What one detail answer showed, and its `custom_property` keys.
@@ -210,13 +214,8 @@ fn observed(
 /// restart: the keys, comma-separated.
 pub const RESTART_PENDING: &str = "phonefleet.restart_pending";
 
-/// The keys a `custom_property` answer marks as waiting for a restart.
-fn pending_keys(v: Option<&serde_json::Value>) -> Vec<String> {
-    let map = match v {
-        Some(serde_json::Value::Object(m)) => m.clone(),
-        Some(serde_json::Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
-        _ => serde_json::Map::new(),
-    };
+/// The keys a `custom_property` answer ([`custom_map`]) marks as waiting for a restart.
+fn pending_keys(map: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
     map.get(RESTART_PENDING)
         .and_then(serde_json::Value::as_str)
         .map(|s| {
@@ -363,8 +362,10 @@ impl HuaweiCph {
         match self.call(call.clone(), None).await {
             Ok(reply) => {
                 let d: DetailResponse = self.decode(&call, &reply)?;
-                let custom = custom_keys(d.custom_property.as_ref());
-                let pending = pending_keys(d.custom_property.as_ref());
+                // Parsed once: the keys an export names, and phonefleet's restart mark.
+                let custom_map = custom_map(d.custom_property.as_ref());
+                let custom = custom_keys(&custom_map);
+                let pending = pending_keys(&custom_map);
                 let observation = match parse_property(d.property.as_deref()) {
                     Ok(props) => Observation::Found(ObservedPhone {
                         restart_pending: pending,
