@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use action::{Action, ActionKind};
+pub use action::{Action, ActionKind, Words};
 pub use batch::{Batch, BatchPhone};
 pub use guard::{GuardCheck, Policy};
 pub use sensitive::Sensitive;

@@ -3,6 +3,22 @@
 //! stdout; status lines go to stderr, written by the commands.
 
 pub mod color;
+
+/// "3 to stop, 0 to start, ...": a count per kind of action, destructive first, each written by
+/// [`count`] and followed by its word (`verb` or `done`); the kinds of the first format always, the
+/// others only when some.
+pub fn action_counts(
+    of: impl Fn(crate::plan::ActionKind) -> usize,
+    word: fn(crate::plan::Words) -> &'static str,
+) -> String {
+    crate::plan::ActionKind::DESTRUCTIVE_FIRST
+        .into_iter()
+        .map(|k| (k, of(k)))
+        .filter(|(k, n)| k.words().always_counted || *n > 0)
+        .map(|(k, n)| format!("{} {}", count(n), word(k.words())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 pub mod diagnostics;
 pub mod inert;
 pub mod json;

@@ -26,13 +26,8 @@ fn done_line(report: &ApplyReport) -> String {
             *done.entry(a.kind()).or_default() += 1;
         }
     }
-    let parts: Vec<String> = ActionKind::DESTRUCTIVE_FIRST
-        .into_iter()
-        .map(|k| (k, done.get(&k).copied().unwrap_or(0)))
-        .filter(|(k, n)| k.words().always_counted || *n > 0)
-        .map(|(k, n)| format!("{} {}", super::count(n), k.words().done))
-        .collect();
-    format!("Done: {}.", parts.join(", "))
+    let parts = super::action_counts(|k| done.get(&k).copied().unwrap_or(0), |w| w.done);
+    format!("Done: {parts}.")
 }
 
 /// Phones with the same reason, folded: (provider, reason) -> `name (id)` labels, in report order, each

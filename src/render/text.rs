@@ -106,17 +106,12 @@ pub fn summary_line(s: &Summary) -> String {
     let providers = s.calls.len();
     // Every number written the same way (`1,800`), in the totals and in the counts per action alike.
     let n = super::count;
-    // Destructive first; restarts and renames only when there are some.
-    let counts: Vec<String> = ActionKind::DESTRUCTIVE_FIRST
-        .into_iter()
-        .filter(|k| k.words().always_counted || s.of(*k) > 0)
-        .map(|k| format!("{} {}", n(s.of(k)), k.words().verb))
-        .collect();
+    let counts = super::action_counts(|k| s.of(k), |w| w.verb);
     format!(
         "Plan: {}, {}: {}; {} blocked. {} on {providers} provider{}.",
         super::counted(s.phones, "phone", "phones"),
         super::counted(s.changes(), "change", "changes"),
-        counts.join(", "),
+        counts,
         n(s.blocked),
         super::counted(calls, "API call", "API calls"),
         if providers == 1 { "" } else { "s" },
