@@ -252,7 +252,8 @@ impl Geelark {
         }
     }
 
-    /// Set each phone's tags (by id) or remark with `phone/detail/update`, one phone a call.
+    /// Set each phone's name, tags (by id), remark or proxy with `phone/detail/update`, one phone a
+    /// call.
     pub(super) async fn update_details(
         &self,
         batch: &Batch,
@@ -260,6 +261,13 @@ impl Geelark {
         let mut out = Vec::with_capacity(batch.phones.len());
         for p in &batch.phones {
             let body = match batch.action {
+                Action::Rename => match p.name.as_deref() {
+                    Some(name) => json!({ "id": p.id, "name": name }),
+                    None => {
+                        out.push((p.id.clone(), Err(crate::provider::no_name())));
+                        continue;
+                    }
+                },
                 Action::SetTags => {
                     let names: BTreeSet<String> = p
                         .set

@@ -479,38 +479,11 @@ impl Geelark {
         Ok(out)
     }
 
-    /// Rename each phone of the batch (`phone/detail/update` with `id` and `name`, one phone a call).
-    async fn rename(&self, batch: &Batch) -> Result<super::BatchResults, ProviderError> {
-        let mut out = Vec::with_capacity(batch.phones.len());
-        for p in &batch.phones {
-            let Some(name) = p.name.as_deref() else {
-                out.push((p.id.clone(), Err(super::no_name())));
-                continue;
-            };
-            let call = Call {
-                dialect: &DIALECT,
-                method: Method::POST,
-                url: self.ctx.url("/open/v1/phone/detail/update"),
-                route: "POST /open/v1/phone/detail/update",
-                ids: 1,
-                mutating: true,
-            };
-            let body = json!({ "id": p.id, "name": name });
-            match self.post::<serde_json::Value>(&call, body, &[0]).await {
-                Ok(_) => out.push((p.id.clone(), Ok(Accepted::Done))),
-                Err(e) if e.is_fatal() || e.is_outcome_unknown() => return Err(e),
-                Err(e) => out.push((p.id.clone(), Err(e.as_phone_error()))),
-            }
-        }
-        Ok(out)
-    }
-
     /// Start or stop one batch; `failDetails` become per-phone failures with their code and message.
     pub(super) async fn submit(&self, batch: &Batch) -> Result<super::BatchResults, ProviderError> {
         let (route, path) = match batch.action {
-            Action::Rename => return self.rename(batch).await,
             Action::SetGroup => return self.move_group(batch).await,
-            Action::SetTags | Action::SetRemark | Action::SetProxy => {
+            Action::Rename | Action::SetTags | Action::SetRemark | Action::SetProxy => {
                 return self.update_details(batch).await;
             }
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
