@@ -244,6 +244,7 @@ phones:{prop_entries}groups:
         fixture: Fixture {
             phones,
             credentials: None,
+            geelark_plan_limit: None,
         },
         spec,
         cph,

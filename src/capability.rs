@@ -59,6 +59,8 @@ pub struct Capability {
     pub details: bool,
     /// Ids per restart call (`plan --restart`); not offered where the kind documents no restart.
     pub restart_batch: BatchLimit,
+    /// Phones per create and per delete call (pools); not offered where the kind cannot make them.
+    pub pool_batch: BatchLimit,
 }
 
 /// The names a kind accepts for a phone.
@@ -127,6 +129,7 @@ impl Capability {
             Action::SetGroup | Action::SetTags | Action::SetRemark | Action::SetProxy => {
                 NOT_OFFERED
             }
+            Action::Create | Action::Delete => self.pool_batch,
         }
     }
 

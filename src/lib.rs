@@ -38,6 +38,7 @@ pub mod export;
 pub mod fs;
 pub mod ops;
 pub mod plan;
+pub mod pool;
 pub mod provider;
 pub mod redact;
 pub mod render;

@@ -131,6 +131,9 @@ fn files_in_order(spec: &LoadedSpec) -> Vec<&str> {
         let f = file(o.groups.get(i));
         out.extend(std::iter::repeat_n(f, g.ids.len()));
     }
+    for i in 0..spec.spec.pools.len() {
+        out.push(file(o.pools.get(i)));
+    }
     out
 }
 

@@ -242,6 +242,16 @@ pub(crate) fn reached(
     obs: &Observation,
     in_progress_counts: bool,
 ) -> bool {
+    // A deleted phone is one the provider no longer knows; once it is gone, the stop before its
+    // delete is moot too.
+    if *action == Action::Delete || d.fate() == Some(crate::spec::Fate::Delete) {
+        if *obs == Observation::NotFound {
+            return true;
+        }
+        if *action == Action::Delete {
+            return false;
+        }
+    }
     let Observation::Found(o) = obs else {
         return false;
     };
@@ -269,6 +279,7 @@ pub(crate) fn targets_for(
 pub(crate) async fn converge(
     run: &ProviderRun<'_>,
     outcomes: &mut HashMap<Key, Outcome>,
+    created: &HashMap<String, String>,
     deadline: Instant,
     bar: &dyn Progress,
 ) {
@@ -286,14 +297,17 @@ pub(crate) async fn converge(
             waiting.len(),
             if waiting.len() == 1 { "" } else { "s" }
         ));
-        // `waiting` is sorted by id, so one phone's actions are side by side.
+        // `waiting` is sorted by id, so one phone's actions are side by side. A phone created in this
+        // run is read by the id the provider gave it.
+        let call_id = |id: &String| created.get(id).unwrap_or(id).clone();
         let mut targets: Vec<ObserveTarget> = Vec::new();
         for (id, action) in &waiting {
             // Each action's attribute says what its confirmation reads (a restart carried new
             // properties: its phone is read with them).
-            if targets.last().is_none_or(|t| t.id != *id) {
+            let id = call_id(id);
+            if targets.last().is_none_or(|t| t.id != id) {
                 targets.push(ObserveTarget {
-                    id: id.clone(),
+                    id,
                     properties: false,
                     listed: false,
                 });
@@ -318,7 +332,7 @@ pub(crate) async fn converge(
             }
         };
         waiting.retain(|(id, action)| {
-            let ok = match (run.desired.get(id.as_str()), observed.get(id)) {
+            let ok = match (run.desired.get(id.as_str()), observed.get(&call_id(id))) {
                 (Some(d), Some(obs)) => reached(action, d, obs, false),
                 _ => false,
             };
@@ -460,15 +474,19 @@ async fn execute_now(
             bar.activity(&busy.join("; "));
         }
     };
-    let per_provider: Vec<HashMap<Key, Outcome>> = tokio::select! {
+    let per_provider: Vec<schedule::Ran> = tokio::select! {
         done = work => done,
         () = tick => unreachable!("the ticker never ends"),
     };
     bar.finish();
     let mut outcomes: HashMap<(String, String, Action), Outcome> = HashMap::new();
-    for (name, map) in names.into_iter().zip(per_provider) {
+    let mut created: HashMap<(String, String), String> = HashMap::new();
+    for (name, (map, made)) in names.into_iter().zip(per_provider) {
         for ((id, action), o) in map {
             outcomes.insert((name.clone(), id, action), o);
+        }
+        for (plan_id, id) in made {
+            created.insert((name.clone(), plan_id), id);
         }
     }
     let mut results = Vec::new();
@@ -495,6 +513,10 @@ async fn execute_now(
             });
             continue;
         }
+        // A phone created in this run is reported by the id the provider gave it.
+        let phone_id = created
+            .get(&(c.provider.clone(), c.phone_id.clone()))
+            .unwrap_or(&c.phone_id);
         for a in &c.actions {
             let outcome = outcomes
                 .remove(&(c.provider.clone(), c.phone_id.clone(), *a))
@@ -508,7 +530,7 @@ async fn execute_now(
             results.push(PhoneResult {
                 provider: c.provider.clone(),
                 kind: c.kind,
-                phone_id: c.phone_id.clone(),
+                phone_id: phone_id.clone(),
                 name: c.name.clone(),
                 action: Some(*a),
                 keys: if a.carries_properties() {

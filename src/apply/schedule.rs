@@ -58,18 +58,22 @@ async fn run_batch(
             // An earlier answer was lost and this try failed too (the deadline, say): the change may
             // have been made, and the report must not claim otherwise.
             Err(e) if lost_before && !e.is_outcome_unknown() => {
-                let unknown = PhoneError {
-                    code: "outcome-unknown".into(),
-                    message: format!(
-                        "the answer was lost, and the phone could not be confirmed before this failed: {}",
-                        e.as_phone_error().message
-                    ),
-                };
-                results.extend(
-                    todo.phones
-                        .iter()
-                        .map(|p| (p.id.clone(), Err(unknown.clone()))),
+                let why = format!(
+                    "the answer was lost, and the phone could not be confirmed before this failed: {}",
+                    e.as_phone_error().message
                 );
+                results.extend(unknown(&todo, why));
+                return Ok(results);
+            }
+            // A create whose answer was lost is never sent again: it may have made the phones, and
+            // only a listing by name can tell (the next plan's).
+            Err(e) if e.is_outcome_unknown() && todo.action == Action::Create => {
+                let why = format!(
+                    "the answer to the create was lost ({}); not sent again: the next plan lists \
+                     the pool and creates only the members still missing",
+                    e.as_phone_error().message
+                );
+                results.extend(unknown(&todo, why));
                 return Ok(results);
             }
             Err(e) if e.is_outcome_unknown() => {
@@ -108,6 +112,21 @@ async fn run_batch(
     Ok(results)
 }
 
+/// Every phone of `batch` with an unknown outcome, saying why.
+fn unknown(
+    batch: &Batch,
+    why: String,
+) -> impl Iterator<Item = (String, Result<Accepted, PhoneError>)> + '_ {
+    let e = PhoneError {
+        code: "outcome-unknown".into(),
+        message: why,
+    };
+    batch
+        .phones
+        .iter()
+        .map(move |p| (p.id.clone(), Err(e.clone())))
+}
+
 /// The state of one provider's schedule.
 struct Schedule<'b> {
     /// Each phone's actions still to come, in order.
@@ -121,19 +140,45 @@ struct Schedule<'b> {
     /// Jobs running, by (phone, job id), with the action they carry.
     pending: HashMap<(String, String), (Action, PendingJob)>,
     outcomes: HashMap<Key, Outcome>,
+    /// Phones created in this run: the plan's id (`new:NAME`) -> the provider's.
+    created: HashMap<String, String>,
+    /// The other way: the provider's id -> the plan's.
+    plan_ids: HashMap<String, String>,
     bar: &'b dyn Progress,
 }
 
 impl Schedule<'_> {
+    /// The plan's id of a phone calls name `id` (they differ for a phone created in this run).
+    fn plan_id(&self, id: &str) -> String {
+        self.plan_ids
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    /// A phone was created as `new_id`: its later actions go to that id.
+    fn created(&mut self, id: &str, new_id: String) {
+        if let Some(mut chain) = self.chains.remove(id) {
+            for (_, p) in chain.iter_mut() {
+                p.id.clone_from(&new_id);
+            }
+            self.chains.insert(new_id.clone(), chain);
+        }
+        self.plan_ids.insert(new_id.clone(), id.to_owned());
+        self.created.insert(id.to_owned(), new_id);
+    }
+
     fn settle(&mut self, id: String, action: Action, outcome: Outcome) {
         self.bar.advance();
+        let id = self.created.get(&id).cloned().unwrap_or(id);
+        let plan_id = self.plan_id(&id);
         match outcome {
             Outcome::Ok => {
-                self.outcomes.insert((id.clone(), action), Outcome::Ok);
+                self.outcomes.insert((plan_id, action), Outcome::Ok);
                 self.advance(&id);
             }
             failed => {
-                self.outcomes.insert((id.clone(), action), failed);
+                self.outcomes.insert((plan_id, action), failed);
                 self.skip_rest(&id, "an earlier change to this phone failed");
             }
         }
@@ -148,11 +193,14 @@ impl Schedule<'_> {
     }
 
     fn skip_rest(&mut self, id: &str, reason: &str) {
+        let plan_id = self.plan_id(id);
         if let Some(chain) = self.chains.get_mut(id) {
             for (action, _) in chain.drain(..) {
                 self.bar.skipped();
-                self.outcomes
-                    .insert((id.to_owned(), action), Outcome::Skipped(reason.to_owned()));
+                self.outcomes.insert(
+                    (plan_id.clone(), action),
+                    Outcome::Skipped(reason.to_owned()),
+                );
             }
         }
     }
@@ -169,13 +217,19 @@ impl Schedule<'_> {
         let stopped: Vec<(Action, String)> = ready.chain(queued).collect();
         for (action, id) in stopped {
             self.bar.skipped();
-            self.outcomes
-                .insert((id.clone(), action), Outcome::Skipped(reason.to_owned()));
+            self.outcomes.insert(
+                (self.plan_id(&id), action),
+                Outcome::Skipped(reason.to_owned()),
+            );
             self.skip_rest(&id, reason);
         }
         self.ready_since = None;
     }
 }
+
+/// What one provider's run did: an outcome per (plan id, action), and the ids the provider gave the
+/// phones it created (plan id -> its id).
+pub(crate) type Ran = (HashMap<Key, Outcome>, HashMap<String, String>);
 
 /// Run one provider's changes on the per-phone schedule, then confirm them.
 pub(crate) async fn run_provider(
@@ -183,7 +237,7 @@ pub(crate) async fn run_provider(
     opts: &Options,
     deadline: Instant,
     bar: &dyn Progress,
-) -> HashMap<Key, Outcome> {
+) -> Ran {
     let limits = *run.client.limits();
     let mut s = Schedule {
         chains: BTreeMap::new(),
@@ -192,6 +246,8 @@ pub(crate) async fn run_provider(
         queued: VecDeque::new(),
         pending: HashMap::new(),
         outcomes: HashMap::new(),
+        created: HashMap::new(),
+        plan_ids: HashMap::new(),
         bar,
     };
     // The plan's batches come in order of their place in each phone's chain.
@@ -367,8 +423,8 @@ pub(crate) async fn run_provider(
             }
         }
     }
-    converge(&run, &mut s.outcomes, deadline, bar).await;
-    s.outcomes
+    converge(&run, &mut s.outcomes, &s.created, deadline, bar).await;
+    (s.outcomes, s.created)
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -402,6 +458,10 @@ fn answer_batch(
             for (id, r) in per_phone {
                 match r {
                     Ok(Accepted::Done) => s.settle(id, batch.action, Outcome::Ok),
+                    Ok(Accepted::Created(new_id)) => {
+                        s.created(&id, new_id);
+                        s.settle(id, batch.action, Outcome::Ok);
+                    }
                     Ok(Accepted::Job(job)) => {
                         let key = (job.phone_id.clone(), job.job_id.clone());
                         s.pending.insert(key, (batch.action, job));

@@ -6,6 +6,7 @@
 
 mod group;
 mod name;
+mod pool;
 mod power;
 mod properties;
 mod proxy;
@@ -15,6 +16,7 @@ mod tags;
 mod text;
 
 pub use name::check as check_name;
+pub use pool::{DELETED, to_create};
 pub use properties::{asked_restart, pending_rule, restart_rule};
 
 use serde_json::Value;
@@ -133,7 +135,7 @@ pub enum Sensitivity {
 }
 
 /// Every attribute, in the order one phone's changes run.
-pub static ALL: [&dyn Attribute; 8] = [
+pub static ALL: [&dyn Attribute; 9] = [
     &name::Name,
     &group::GROUP,
     &tags::Tags,
@@ -142,6 +144,7 @@ pub static ALL: [&dyn Attribute; 8] = [
     &properties::PropertiesAttr,
     &route::Route,
     &power::PowerAttr,
+    &pool::Pool,
 ];
 
 /// GeeLark's groups, tags and remarks: read from its phone list, set by its detail routes.

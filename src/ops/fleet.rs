@@ -15,7 +15,7 @@ use crate::plan::saved::PlanKey;
 use crate::provider::{Client, Http, ObserveTarget, Target};
 use crate::redact::Masks;
 use crate::simulator::sandbox::Sandbox;
-use crate::spec::{DesiredPhone, ProviderConfig};
+use crate::spec::{DesiredPhone, Fate, ProviderConfig};
 use crate::state::{FleetState, Observation};
 
 /// What a read tells whoever watches it: the terminal's progress bars, later `watch`'s metrics.
@@ -207,6 +207,10 @@ impl Fleet {
         // Sensitive values the last read registered are this read's to register again.
         crate::redact::begin_read();
         let mut per_provider: BTreeMap<&str, Vec<ObserveTarget>> = BTreeMap::new();
+        // A pool's phones without an id yet are found by name; they are not read by id.
+        let (by_name, desired): (Vec<&DesiredPhone>, Vec<&DesiredPhone>) = desired
+            .iter()
+            .partition(|d| matches!(d.fate(), Some(Fate::Create | Fate::Unlisted)));
         for d in desired {
             per_provider
                 .entry(d.provider.as_str())
@@ -263,7 +267,7 @@ impl Fleet {
             () = tick => unreachable!("the ticker never ends"),
         };
         events.read_done();
-        let mut state = FleetState::default();
+        let mut state = self.find_by_name(&by_name).await;
         for (name, targets, r) in done {
             match r {
                 Ok(found) => state.insert_all(name, found),
@@ -276,6 +280,136 @@ impl Fleet {
             }
         }
         state
+    }
+
+    /// The phones of pools that have no id yet, found by name: a member to create is `Found` when a
+    /// phone of that name exists (it was created since), `NotFound` otherwise; a pool not yet listed
+    /// is unreadable. One listing per pool.
+    async fn find_by_name(&self, phones: &[&DesiredPhone]) -> FleetState {
+        let mut state = FleetState::default();
+        let mut pools: BTreeMap<(&str, &str), Vec<&DesiredPhone>> = BTreeMap::new();
+        for d in phones {
+            match &d.pool {
+                Some(p) if p.fate == Fate::Create => pools
+                    .entry((d.provider.as_str(), p.pool.as_str()))
+                    .or_default()
+                    .push(d),
+                _ => state.insert(
+                    &d.provider,
+                    d.id.clone(),
+                    Observation::unreadable("the pool's members were not listed"),
+                ),
+            }
+        }
+        let lists = pools
+            .into_iter()
+            .map(|((provider, pool), want)| async move {
+                let listed = self.list_pool(provider, pool).await;
+                (provider, want, listed)
+            });
+        for (provider, want, listed) in futures::future::join_all(lists).await {
+            for d in want {
+                let obs = match &listed {
+                    Ok(all) => all
+                        .iter()
+                        .find(|l| l.name == d.name)
+                        .map_or(Observation::NotFound, |l| {
+                            Observation::Found(l.phone.clone())
+                        }),
+                    Err(reason) => Observation::unreadable(reason),
+                };
+                state.insert(provider, d.id.clone(), obs);
+            }
+        }
+        state
+    }
+
+    /// One pool's phones as listed: those whose name begins `NAME-`.
+    async fn list_pool(
+        &self,
+        provider: &str,
+        pool: &str,
+    ) -> Result<Vec<crate::provider::Listed>, String> {
+        let Some(client) = self.clients.get(provider) else {
+            return Err(format!("no client for provider `{provider}`"));
+        };
+        client
+            .list_named(&crate::pool::prefix(pool))
+            .await
+            .map_err(|e| crate::redact::text(&crate::provider::chain(&e)))
+    }
+
+    /// The declared phones with each pool replaced by its members ([`crate::pool::expand`]), listed by
+    /// name (one paged call per pool), and what the listing showed of each (members found, phones to
+    /// create not found). A pool whose listing fails stays one unreadable entry. `None` when the
+    /// phones hold no pool.
+    pub async fn expand_pools(
+        &self,
+        desired: &[DesiredPhone],
+    ) -> Option<(Vec<DesiredPhone>, FleetState)> {
+        self.run(self.expand_pools_scoped(desired)).await
+    }
+
+    async fn expand_pools_scoped(
+        &self,
+        desired: &[DesiredPhone],
+    ) -> Option<(Vec<DesiredPhone>, FleetState)> {
+        let pools: Vec<&DesiredPhone> = desired
+            .iter()
+            .filter(|d| d.fate() == Some(Fate::Unlisted))
+            .collect();
+        if pools.is_empty() {
+            return None;
+        }
+        let lists = pools.iter().map(|d| async move {
+            let pool = d.pool.as_ref().map_or("", |p| p.pool.as_str());
+            (*d, self.list_pool(&d.provider, pool).await)
+        });
+        let listed = futures::future::join_all(lists).await;
+        let mut out: Vec<DesiredPhone> = Vec::with_capacity(desired.len());
+        let mut known = FleetState::default();
+        let elsewhere: std::collections::HashSet<(&str, &str)> = desired
+            .iter()
+            .filter(|d| d.pool.is_none())
+            .map(|d| (d.provider.as_str(), d.id.as_str()))
+            .collect();
+        out.extend(desired.iter().filter(|d| d.pool.is_none()).cloned());
+        for (d, result) in listed {
+            match result {
+                Ok(all) => {
+                    let names: Vec<(&str, &str)> = all
+                        .iter()
+                        .filter_map(|l| Some((l.id.as_str(), l.name.as_deref()?)))
+                        .collect();
+                    let here: std::collections::HashSet<&str> = all
+                        .iter()
+                        .map(|l| l.id.as_str())
+                        .filter(|id| elsewhere.contains(&(d.provider.as_str(), *id)))
+                        .collect();
+                    let by_id: std::collections::HashMap<&str, &crate::provider::Listed> =
+                        all.iter().map(|l| (l.id.as_str(), l)).collect();
+                    for m in crate::pool::expand(d, &names, &here) {
+                        let obs = match by_id.get(m.id.as_str()) {
+                            Some(l) => Observation::Found(l.phone.clone()),
+                            None => Observation::NotFound,
+                        };
+                        known.insert(&m.provider, m.id.clone(), obs);
+                        out.push(m);
+                    }
+                }
+                Err(reason) => {
+                    known.insert(
+                        &d.provider,
+                        d.id.clone(),
+                        Observation::unreadable(format!(
+                            "could not list the pool's members: {reason}"
+                        )),
+                    );
+                    out.push(d.clone());
+                }
+            }
+        }
+        Some((out, known))
     }
 
     /// What each provider holds in all: one count call per provider, or (with `ids`) the whole account

@@ -137,8 +137,18 @@ pub struct Planned {
     pub plan: Plan,
     /// What the providers reported for the selected phones.
     pub observed: FleetState,
+    /// When the selection holds pools: the selected phones with each pool replaced by its members as
+    /// listed ([`Planned::desired`]).
+    pub pooled: Option<Vec<DesiredPhone>>,
     /// Warnings, in the order they arose.
     pub warnings: Vec<Warning>,
+}
+
+impl Planned {
+    /// The phones this plan covers: the scope's, each pool replaced by its members.
+    pub fn desired<'a>(&'a self, scope: &'a Scope) -> &'a [DesiredPhone] {
+        self.pooled.as_deref().unwrap_or(&scope.desired)
+    }
 }
 
 /// Mark the changes of `planned` that the spec at the pull request's base would make too, from the same
@@ -252,13 +262,32 @@ async fn plan_scoped(
     }
     Sensitive::of(&spec.spec.safety()).install(&scope.desired);
     let count = if scope.targeted { Count::No } else { count };
-    let (mut observed, counted) = tokio::join!(fleet.observe(&scope.desired, events), async {
+    // Pools first: their members are known once they are listed, and the listing is their read.
+    let pools = fleet.expand_pools(&scope.desired).await;
+    let (desired, to_read): (std::borrow::Cow<'_, [DesiredPhone]>, Vec<DesiredPhone>) = match &pools
+    {
+        None => (std::borrow::Cow::Borrowed(&scope.desired[..]), Vec::new()),
+        Some((all, known)) => (
+            std::borrow::Cow::Owned(all.clone()),
+            all.iter()
+                .filter(|d| known.get(&d.provider, &d.id).is_none())
+                .cloned()
+                .collect(),
+        ),
+    };
+    let read: &[DesiredPhone] = if pools.is_some() { &to_read } else { &desired };
+    let (mut observed, counted) = tokio::join!(fleet.observe(read, events), async {
         match count {
             Count::No => None,
             Count::Total => Some(fleet.census(false).await),
             Count::Ids => Some(fleet.census(true).await),
         }
     });
+    if let Some((_, known)) = pools {
+        for (provider, phones) in known.phones {
+            observed.insert_all(&provider, phones);
+        }
+    }
     if let Some(counted) = counted {
         for (name, c) in &counted {
             if let Census::Unknown(reason) = c {
@@ -268,11 +297,11 @@ async fn plan_scoped(
                 });
             }
         }
-        observed.unmanaged = census::unmanaged(counted, &scope.desired, &observed);
+        observed.unmanaged = census::unmanaged(counted, &desired, &observed);
     }
     let plan = plan::compute(&PlanInput {
         providers: &spec.spec.providers,
-        desired: &scope.desired,
+        desired: &desired,
         observed: &observed,
         limits: &scope.limits,
         policy: &Policy {
@@ -281,15 +310,14 @@ async fn plan_scoped(
             ..Policy::of(&spec.spec, asked.canary)
         },
     });
-    plan.sensitive.register_values(&scope.desired, &observed);
+    plan.sensitive.register_values(&desired, &observed);
     let restarted: std::collections::BTreeSet<(&str, &str)> = plan
         .changes
         .iter()
         .filter(|c| c.actions.contains(&crate::plan::Action::Restart))
         .map(|c| (c.provider.as_str(), c.phone_id.as_str()))
         .collect();
-    let missed: Vec<String> = scope
-        .desired
+    let missed: Vec<String> = desired
         .iter()
         .filter(|d| asked.restart.contains(&(d.provider.clone(), d.id.clone())))
         .filter(|d| !restarted.contains(&(d.provider.as_str(), d.id.as_str())))
@@ -310,6 +338,10 @@ async fn plan_scoped(
     Planned {
         plan,
         observed,
+        pooled: match desired {
+            std::borrow::Cow::Owned(all) => Some(all),
+            std::borrow::Cow::Borrowed(_) => None,
+        },
         warnings,
     }
 }

@@ -69,7 +69,13 @@ pub async fn tick(
                     .any(|b| matches!(b, Action::Start | Action::Restart) && allowed(b)),
                 _ => allowed(a),
             };
-            ok && (heal.may_heal)(c)
+            // Creating and deleting phones is for a reviewed apply: watch reports a pool short of
+            // (or over) its count, and never acts on those phones.
+            let pooled = matches!(
+                c.desired.fate(),
+                Some(crate::spec::Fate::Create | crate::spec::Fate::Delete)
+            );
+            ok && !pooled && (heal.may_heal)(c)
         },
         &planned.observed,
         &scope.limits,

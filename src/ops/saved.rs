@@ -164,6 +164,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
                     tags: p.after.tags.as_deref().map(crate::plan::view::tag_set),
                     remark: p.after.remark.clone(),
                     proxy: p.after.proxy.clone(),
+                    pool: None,
                 },
                 fingerprint: String::new(),
                 read_properties: false,

@@ -96,7 +96,7 @@ pub struct Tally {
 
 /// The rows of every selected phone (in spec order) and the tally per provider ([`tallies`]).
 pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tally>) {
-    let desired: &[DesiredPhone] = &scope.desired;
+    let desired: &[DesiredPhone] = planned.desired(scope);
     let changes: std::collections::HashMap<(&str, &str), &crate::plan::PhoneChange> = planned
         .plan
         .changes

@@ -12,6 +12,9 @@ use crate::spec::Traffic;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action", content = "value")]
 pub enum Action {
+    /// Create a pool's missing member (GeeLark phone/addNew, 100 a call per pool), made with the
+    /// pool's group, tags, remark and proxy; its id is the provider's answer.
+    Create,
     /// Rename the phone at the provider (`names: manage`; CPH update_phone_name, GeeLark
     /// phone/detail/update), one phone a call. The new name is the declared one.
     Rename,
@@ -40,6 +43,8 @@ pub enum Action {
     /// Clear the phone's "restart pending" mark (CPH `custom_property`) once a restart or a start
     /// booted it with the properties that waited for one.
     ClearRestartPending,
+    /// Delete a pool member beyond its `count` (GeeLark phone/delete, 100 a call; stopped first).
+    Delete,
 }
 
 /// An action without its payload: what summaries, heal policies and reports count by.
@@ -68,6 +73,10 @@ pub enum ActionKind {
     SetRemark,
     /// [`Action::SetProxy`].
     SetProxy,
+    /// [`Action::Create`].
+    Create,
+    /// [`Action::Delete`].
+    Delete,
 }
 
 /// How one kind of action is named and counted.
@@ -87,7 +96,7 @@ pub struct Words {
 
 impl ActionKind {
     /// Every kind, in the order summaries list them (the JSON summary's key order).
-    pub const ALL: [ActionKind; 11] = [
+    pub const ALL: [ActionKind; 13] = [
         ActionKind::Start,
         ActionKind::Stop,
         ActionKind::SetTraffic,
@@ -99,11 +108,15 @@ impl ActionKind {
         ActionKind::SetTags,
         ActionKind::SetRemark,
         ActionKind::SetProxy,
+        ActionKind::Create,
+        ActionKind::Delete,
     ];
 
     /// Every kind, destructive first: the order of the text summary and of an apply's "Done:" line.
-    pub const DESTRUCTIVE_FIRST: [ActionKind; 11] = [
+    pub const DESTRUCTIVE_FIRST: [ActionKind; 13] = [
+        ActionKind::Delete,
         ActionKind::Stop,
+        ActionKind::Create,
         ActionKind::Start,
         ActionKind::SetTraffic,
         ActionKind::SetProperties,
@@ -159,6 +172,8 @@ impl ActionKind {
                 "with their proxy",
                 "proxy differs",
             ),
+            ActionKind::Create => ("create", "to create", false, "created", "to create"),
+            ActionKind::Delete => ("delete", "to delete", false, "deleted", "to delete"),
             ActionKind::ClearRestartPending => (
                 "clear_restart_pending",
                 "to unmark as waiting for a restart",
@@ -202,6 +217,8 @@ impl Action {
             Action::SetTags => ActionKind::SetTags,
             Action::SetRemark => ActionKind::SetRemark,
             Action::SetProxy => ActionKind::SetProxy,
+            Action::Create => ActionKind::Create,
+            Action::Delete => ActionKind::Delete,
         }
     }
 
@@ -225,6 +242,8 @@ impl Action {
             ActionKind::SetTags => Action::SetTags,
             ActionKind::SetRemark => Action::SetRemark,
             ActionKind::SetProxy => Action::SetProxy,
+            ActionKind::Create => Action::Create,
+            ActionKind::Delete => Action::Delete,
         })
     }
 

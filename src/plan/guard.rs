@@ -59,6 +59,8 @@ pub enum Guard {
     MaxStopPercent,
     /// Protected phones the plan would stop (the limit is always 0).
     Protect,
+    /// Phones deleted (pools whose count dropped), over the whole plan; 0 unless the spec says.
+    MaxDeletes,
 }
 
 impl Guard {
@@ -68,14 +70,20 @@ impl Guard {
             Guard::MaxChanges => "max_changes",
             Guard::MaxStopPercent => "max_stop_percent",
             Guard::Protect => "protect",
+            Guard::MaxDeletes => "max_deletes",
         }
     }
 
     /// The guard a name of [`Guard::name`] stands for.
     pub fn from_name(name: &str) -> Option<Guard> {
-        [Guard::MaxChanges, Guard::MaxStopPercent, Guard::Protect]
-            .into_iter()
-            .find(|g| g.name() == name)
+        [
+            Guard::MaxChanges,
+            Guard::MaxStopPercent,
+            Guard::Protect,
+            Guard::MaxDeletes,
+        ]
+        .into_iter()
+        .find(|g| g.name() == name)
     }
 
     /// Whether `--override-guards` lets a broken check of this guard pass.
@@ -137,6 +145,17 @@ impl GuardCheck {
                     self.limit
                 )
             }
+            Guard::MaxDeletes => format!(
+                "max_deletes: {} phone{} deleted, limit {}{}",
+                self.planned,
+                if self.planned == 1 { "" } else { "s" },
+                self.limit,
+                if self.limit == 0 {
+                    " (the default: set `safety.max_deletes` to let a pool shrink)"
+                } else {
+                    ""
+                }
+            ),
             Guard::Protect => format!(
                 "protect{at}: the spec would stop {} protected phone{} ({}); phonefleet never stops a \
                  protected phone: only editing the spec allows it",
@@ -148,8 +167,15 @@ impl GuardCheck {
     }
 }
 
+/// Whether a change takes a phone out of service: a stop, or a delete (a deleted phone is stopped
+/// for good, so the stop guards count it).
+fn takes_out(c: &PhoneChange) -> bool {
+    c.actions.contains(&Action::Stop) || c.actions.contains(&Action::Delete)
+}
+
 /// Every guard's verdict on these changes, in a fixed order: `protect` first (per provider), then
-/// `max_changes`, then `max_stop_percent` per provider.
+/// `max_changes`, then `max_deletes` (when the plan deletes, or the spec sets it), then
+/// `max_stop_percent` per provider.
 pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
     let acting = || changes.iter().filter(|c| !c.actions.is_empty());
     let mut out = Vec::new();
@@ -182,9 +208,23 @@ pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
             phones: Vec::new(),
         });
     }
+    let deletes = acting()
+        .filter(|c| c.actions.contains(&Action::Delete))
+        .count() as u64;
+    if deletes > 0 || policy.safety.max_deletes.is_some() {
+        out.push(GuardCheck {
+            guard: Guard::MaxDeletes,
+            provider: None,
+            label: None,
+            limit: policy.safety.max_deletes.unwrap_or(0),
+            planned: deletes,
+            of: None,
+            phones: Vec::new(),
+        });
+    }
     if let Some(limit) = policy.safety.max_stop_percent {
         let mut stops: BTreeMap<&str, u64> = BTreeMap::new();
-        for c in acting().filter(|c| c.actions.contains(&Action::Stop)) {
+        for c in acting().filter(|c| takes_out(c)) {
             *stops.entry(c.provider.as_str()).or_default() += 1;
         }
         for (provider, declared) in &policy.declared {
@@ -206,7 +246,7 @@ pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
     }
     for (key, limit) in &policy.safety.max_stop_percent_by_label {
         let mut stops: BTreeMap<String, u64> = BTreeMap::new();
-        for c in acting().filter(|c| c.actions.contains(&Action::Stop)) {
+        for c in acting().filter(|c| takes_out(c)) {
             if let Some(v) = c.desired.labels.get(key) {
                 *stops.entry(format!("{key}={v}")).or_default() += 1;
             }

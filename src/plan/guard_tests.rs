@@ -15,6 +15,7 @@ fn policy(max_changes: Option<u64>, max_stop_percent: Option<u64>) -> Policy {
             max_stop_percent,
             sensitive_properties: vec!["persist.sys.*".into()],
             max_stop_percent_by_label: Default::default(),
+            max_deletes: None,
         },
         declared: [("cph".to_owned(), 4), ("gl".to_owned(), 10)].into(),
         canary: None,

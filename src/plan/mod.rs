@@ -269,7 +269,30 @@ fn decide(
     obs: &Observation,
     policy: &Policy,
 ) -> (Vec<Action>, Option<String>, Vec<String>) {
+    // A pool's member to create: found means created since; not found, it is made (and started).
+    if d.fate() == Some(crate::spec::Fate::Create) {
+        if let Observation::Unreadable(reason) = obs {
+            return (
+                Vec::new(),
+                Some(format!("could not read: {reason}")),
+                Vec::new(),
+            );
+        }
+        let actions = crate::attribute::to_create(d, matches!(obs, Observation::Found(_)));
+        let blocked = actions
+            .iter()
+            .find_map(|a| crate::attribute::supports_why(kind, a).err())
+            .map(str::to_owned);
+        return match blocked {
+            Some(why) => (Vec::new(), Some(why), Vec::new()),
+            None => (actions, None, Vec::new()),
+        };
+    }
     let o = match obs {
+        // A pool's member to delete that is gone: done.
+        Observation::NotFound if d.fate() == Some(crate::spec::Fate::Delete) => {
+            return (Vec::new(), None, Vec::new());
+        }
         Observation::NotFound => {
             return (
                 Vec::new(),

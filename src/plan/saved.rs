@@ -162,6 +162,10 @@ pub struct FilePhone {
     /// Name from the spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The pool that declares it, if one does (its fate follows from its id and actions: `new:`
+    /// ids are created, a `delete` deletes, others are members).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     /// Actions in order: `set_properties`, `set_traffic:routing`, `stop`, `start`, `restart`.
     pub actions: Vec<String>,
     /// Property keys it sets (never values).
@@ -298,6 +302,20 @@ pub fn entry_digest(config: &ProviderConfig) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+impl FilePhone {
+    /// What becomes of it in its pool, by its id and actions.
+    pub fn fate(&self) -> crate::spec::Fate {
+        use crate::spec::Fate;
+        if self.phone_id.starts_with(crate::spec::NEW_ID_PREFIX) {
+            Fate::Create
+        } else if self.actions.iter().any(|a| a == "delete") {
+            Fate::Delete
+        } else {
+            Fate::Member
+        }
+    }
+}
+
 /// The wire form of a plan's phones with changes (blocked ones are not applied, so not kept).
 pub fn phones_of(plan: &Plan, keys: &BTreeMap<String, PlanKey>) -> anyhow::Result<Vec<FilePhone>> {
     let shown = plan.sensitive.mask(plan);
@@ -313,6 +331,7 @@ pub fn phones_of(plan: &Plan, keys: &BTreeMap<String, PlanKey>) -> anyhow::Resul
             provider: c.provider.clone(),
             phone_id: c.phone_id.clone(),
             name: c.name.clone(),
+            pool: c.desired.pool.as_ref().map(|p| p.pool.clone()),
             actions: c.actions.iter().map(action_name).collect(),
             keys: if c.actions.iter().any(super::Action::carries_properties) {
                 c.desired

@@ -69,6 +69,7 @@ pub(super) fn want(
         tags: None,
         remark: None,
         proxy: None,
+        pool: None,
     }
 }
 

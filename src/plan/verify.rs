@@ -78,10 +78,26 @@ pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound
     let mut covered = Vec::with_capacity(saved.phones.len());
     let mut files = Vec::with_capacity(saved.phones.len());
     for p in &saved.phones {
-        let found = providers
-            .contains_key(&p.provider)
+        let known = providers.contains_key(&p.provider);
+        // A pool's phone is declared by its pool: bound to the pool as the spec declares it now.
+        let pooled = p.pool.as_ref().filter(|_| known).and_then(|pool| {
+            let id = format!("{}{pool}", crate::spec::POOL_ID_PREFIX);
+            let unlisted = declared.get(&(p.provider.as_str(), id.as_str()))?;
+            let name = p.name.as_deref()?;
+            Some((
+                crate::pool::member(unlisted, &p.phone_id, name, p.fate()),
+                unlisted.id.clone(),
+            ))
+        });
+        if let Some((d, unlisted)) = pooled {
+            covered.push(d);
+            files.push(spec.file_of(&p.provider, &unlisted).to_owned());
+            continue;
+        }
+        let found = known
             .then(|| declared.get(&(p.provider.as_str(), p.phone_id.as_str())))
-            .flatten();
+            .flatten()
+            .filter(|d| d.pool.is_none());
         let Some(d) = found else {
             bail!(
                 "the plan changes phone `{}` of provider `{}`, which the spec {} does not declare (any \

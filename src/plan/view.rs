@@ -13,6 +13,9 @@ use crate::state::Observation;
 /// module in [`crate::attribute`]; the fields are the wire form (plan files, `plan --json`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PhoneView {
+    /// Pools: the pool of a phone to create or delete (`(deleted)` after a delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     /// The phone's name at the provider (`names: manage`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -41,8 +44,9 @@ pub struct PhoneView {
 
 impl PhoneView {
     /// The one-value attributes by key, in the order they are shown.
-    fn scalars(&self) -> [(&'static str, &Option<String>); 7] {
+    fn scalars(&self) -> [(&'static str, &Option<String>); 8] {
         [
+            ("pool", &self.pool),
             ("name", &self.name),
             ("group", &self.group),
             ("tags", &self.tags),
@@ -61,8 +65,9 @@ impl PhoneView {
             .and_then(|(_, v)| v.as_ref())
     }
 
-    fn scalars_mut(&mut self) -> [&mut Option<String>; 7] {
+    fn scalars_mut(&mut self) -> [&mut Option<String>; 8] {
         [
+            &mut self.pool,
             &mut self.name,
             &mut self.group,
             &mut self.tags,
@@ -121,6 +126,10 @@ impl PhoneView {
 
     /// What the provider reports, restricted to the attributes `d` manages.
     pub fn observed(kind: ProviderKind, d: &DesiredPhone, obs: &Observation) -> PhoneView {
+        // A phone to create has nothing to show before it exists.
+        if d.fate() == Some(crate::spec::Fate::Create) && *obs == Observation::NotFound {
+            return PhoneView::default();
+        }
         let o = match obs {
             Observation::Found(o) => o,
             Observation::NotFound | Observation::Unreadable(_) => {
@@ -152,7 +161,7 @@ impl PhoneView {
         for ((field, was), (_, is)) in self.scalars().into_iter().zip(now.scalars()) {
             if was != is {
                 let text = |v: &Option<String>| match (field, v) {
-                    ("name" | "group" | "remark" | "proxy", Some(n)) => quote(n),
+                    ("pool" | "name" | "group" | "remark" | "proxy", Some(n)) => quote(n),
                     (_, v) => v.clone().unwrap_or_else(|| "(unset)".into()),
                 };
                 out.push(format!("{field}: {} -> {}", text(was), text(is)));
@@ -207,7 +216,7 @@ impl PhoneView {
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
         // Free text is always quoted (`"007"` must not read as a number); tags are a YAML list.
-        for (field, v) in self.scalars().into_iter().take(5) {
+        for (field, v) in self.scalars().into_iter().take(6) {
             match (field, v) {
                 ("tags", Some(t)) => {
                     let list: Vec<String> = tag_set(t).iter().map(|t| quote(t)).collect();
@@ -217,7 +226,7 @@ impl PhoneView {
                 (_, None) => {}
             }
         }
-        for (field, v) in self.scalars().into_iter().skip(5) {
+        for (field, v) in self.scalars().into_iter().skip(6) {
             if let Some(v) = v {
                 out.push_str(&format!("{field}: {}\n", scalar(v)));
             }

@@ -139,7 +139,10 @@ pub fn resolve_proxies(
         let mut read = |var: &Option<String>, what: &str| {
             var.as_deref().map(|v| {
                 if simulated {
-                    Secret::new(format!("simulated-{proxy}-{what}"))
+                    // A secret like any other: masked in answers, so that the sandbox's phones match.
+                    let value = format!("simulated-{proxy}-{what}");
+                    crate::redact::register(&value);
+                    Secret::new(value)
                 } else {
                     env.secret(v)
                 }

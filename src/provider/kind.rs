@@ -61,7 +61,7 @@ pub fn takers(field: &str) -> Vec<ProviderKind> {
 /// `impl Vendor for $t` by its inherent `observe`, `list_all`, `count_all` and `submit` (and `poll`,
 /// when named), which every vendor module writes as plain `async fn`s.
 macro_rules! vendor {
-    ($t:ty $(, $poll:ident)?) => {
+    ($t:ty $(, $poll:ident)? $(; $named:ident)?) => {
         impl $crate::provider::kind::Vendor for $t {
             fn ctx(&self) -> &$crate::provider::Ctx {
                 &self.ctx
@@ -108,6 +108,18 @@ macro_rules! vendor {
             }
 
             $(
+                fn $named<'a>(
+                    &'a self,
+                    prefix: &'a str,
+                ) -> futures::future::LocalBoxFuture<
+                    'a,
+                    Result<Vec<$crate::provider::Listed>, $crate::provider::ProviderError>,
+                > {
+                    Box::pin(<$t>::list_named(self, prefix))
+                }
+            )?
+
+            $(
                 fn $poll<'a>(
                     &'a self,
                     jobs: &'a [$crate::provider::PendingJob],
@@ -136,6 +148,20 @@ pub trait Vendor: std::fmt::Debug + Send + Sync {
     fn list_all(&self, properties: bool) -> LocalBoxFuture<'_, Result<Vec<Listed>, ProviderError>>;
     /// How many phones the account holds, in one call.
     fn count_all(&self) -> LocalBoxFuture<'_, Result<usize, ProviderError>>;
+    /// The account's phones whose name begins with `prefix`: the whole account listed and filtered,
+    /// unless the kind can filter by name (GeeLark `serialName`).
+    fn list_named<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<Listed>, ProviderError>> {
+        Box::pin(async move {
+            let all = self.list_all(false).await?;
+            Ok(all
+                .into_iter()
+                .filter(|l| l.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
+                .collect())
+        })
+    }
     /// Send one batch (the capability table was checked: the kind can do it).
     fn submit<'a>(
         &'a self,

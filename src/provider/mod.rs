@@ -273,6 +273,8 @@ pub enum Accepted {
     Done,
     /// Accepted; finished when the job is.
     Job(PendingJob),
+    /// Created, with the id the provider gave it.
+    Created(String),
 }
 
 /// A phone found by listing the whole account.
@@ -303,7 +305,10 @@ fn text_of(v: Option<serde_json::Value>) -> Option<String> {
 /// are read shifts them, and may show up twice.
 /// `expected` is the provider's own count, only a hint: bounded, so that a wrong count cannot ask for
 /// absurd memory up front.
-fn first_sightings(listed: impl IntoIterator<Item = Listed>, expected: usize) -> Vec<Listed> {
+pub(crate) fn first_sightings(
+    listed: impl IntoIterator<Item = Listed>,
+    expected: usize,
+) -> Vec<Listed> {
     let capacity = expected.min(1 << 20);
     let mut seen = HashSet::with_capacity(capacity);
     let mut out = Vec::with_capacity(capacity);
@@ -507,6 +512,11 @@ impl Client {
         self.vendor.list_all(properties).await
     }
 
+    /// The account's phones whose name begins with `prefix` (a pool's members).
+    pub async fn list_named(&self, prefix: &str) -> Result<Vec<Listed>, ProviderError> {
+        self.vendor.list_named(prefix).await
+    }
+
     /// How many phones the account holds, in one call.
     pub async fn count_all(&self) -> Result<usize, ProviderError> {
         self.vendor.count_all().await
@@ -531,7 +541,7 @@ impl Client {
 /// pages 1, 2, ... (`fetch` takes the 0-based page index), read side by side in waves of `concurrency`.
 /// The provider's total is only an upper bound: paging stops after a wave holding an empty or short
 /// page, so a total of 10^12 neither pages forever nor sizes any allocation.
-async fn all_pages<T, F, Fut>(
+pub(crate) async fn all_pages<T, F, Fut>(
     first: T,
     total: usize,
     page_size: usize,

@@ -400,15 +400,21 @@ fn details(
 /// Width of the lines of a diff block (GitHub shows about 100 columns before it scrolls).
 const WIDTH: usize = 100;
 
-/// Above everything else: how many phones the plan stops, and which, grouped by what the spec says about
-/// them (their labels, else their provider) with a count and the first and last names of each group, so
-/// that a reviewer sees in seconds which part of the fleet goes down: "stops 300 phones: 200 in
-/// team=growth (growth-400 ... growth-599); 100 in team=support (...)".
+/// Above everything else: how many phones the plan deletes (a caution), then how many it stops (a
+/// warning), and which, grouped by what the spec says about them (their labels, else their provider)
+/// with a count and the first and last names of each group, so that a reviewer sees in seconds which
+/// part of the fleet goes down: "stops 300 phones: 200 in team=growth (growth-400 ... growth-599); 100
+/// in team=support (...)".
 fn stops_warning(plan: &Plan, out: &mut String) {
+    going_warning(plan, Action::Delete, "CAUTION", "deletes", out);
+    going_warning(plan, Action::Stop, "WARNING", "stops", out);
+}
+
+fn going_warning(plan: &Plan, action: Action, alert: &str, verb: &str, out: &mut String) {
     let stops: Vec<&PhoneChange> = plan
         .changes
         .iter()
-        .filter(|c| c.blocked.is_none() && c.actions.contains(&Action::Stop))
+        .filter(|c| c.blocked.is_none() && c.actions.contains(&action))
         .collect();
     if stops.is_empty() {
         return;
@@ -469,7 +475,7 @@ fn stops_warning(plan: &Plan, out: &mut String) {
     };
     let _ = writeln!(
         out,
-        "> [!WARNING]\n> This plan **stops {} phone{}**: {}\n",
+        "> [!{alert}]\n> This plan **{verb} {} phone{}**: {}\n",
         stops.len(),
         if stops.len() == 1 { "" } else { "s" },
         escape(&text)

@@ -195,7 +195,9 @@ pub fn restart_pending_lines(pending: &[crate::plan::RestartPending], layout: La
 /// The sections of a text plan, destructive first: a phone is in the first whose action it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
+    Delete,
     Stop,
+    Create,
     Start,
     Restart,
     Other,
@@ -208,8 +210,12 @@ pub fn section_rank(actions: &[Action]) -> u8 {
 
 impl Section {
     fn of(actions: &[Action]) -> Section {
-        if actions.contains(&Action::Stop) {
+        if actions.contains(&Action::Delete) {
+            Section::Delete
+        } else if actions.contains(&Action::Stop) {
             Section::Stop
+        } else if actions.contains(&Action::Create) {
+            Section::Create
         } else if actions.contains(&Action::Start) {
             Section::Start
         } else if actions.contains(&Action::Restart) {
@@ -221,7 +227,9 @@ impl Section {
 
     fn title(self) -> &'static str {
         match self {
+            Section::Delete => "To delete (stopped first)",
             Section::Stop => "To stop",
+            Section::Create => "To create",
             Section::Start => "To start",
             Section::Restart => {
                 "To restart (properties that need a restart travel with it; one call each batch)"
@@ -233,12 +241,39 @@ impl Section {
     /// The marker of a block, painted: red `-` for stops, green `+` for starts, yellow `~` otherwise.
     fn paint(self, color: Color, s: &str) -> String {
         match self {
+            Section::Delete => color.delete(&format!("x {s}")),
             Section::Stop => color.delete(&format!("- {s}")),
-            Section::Start => color.create(&format!("+ {s}")),
+            Section::Create | Section::Start => color.create(&format!("+ {s}")),
             Section::Restart => color.update(&format!("^ {s}")),
             Section::Other => color.update(&format!("~ {s}")),
         }
     }
+}
+
+/// Phones to create, by pool: `5 phones in pool growth (growth-046 ... growth-050)`.
+pub fn new_phones(group: &[&PhoneChange]) -> String {
+    let pool = group[0]
+        .desired
+        .pool
+        .as_ref()
+        .map_or("", |p| p.pool.as_str());
+    let mut names: Vec<&str> = group.iter().filter_map(|c| c.name.as_deref()).collect();
+    names.sort_by(|a, b| (a.len(), *a).cmp(&(b.len(), *b)));
+    let span = match names.as_slice() {
+        [] => String::new(),
+        [one] => format!(" ({})", crate::redact::controls(one)),
+        [first, .., last] => format!(
+            " ({} ... {})",
+            crate::redact::controls(first),
+            crate::redact::controls(last)
+        ),
+    };
+    format!(
+        "{} phone{} in pool {}{span}",
+        group.len(),
+        plural(group.len()),
+        crate::redact::controls(pool)
+    )
 }
 
 fn plural(n: usize) -> &'static str {
@@ -290,7 +325,9 @@ fn legend(groups: &[Vec<&PhoneChange>], color: Color) -> String {
     let words: Vec<&str> = present
         .iter()
         .map(|s| match s {
+            Section::Delete => "x delete (the phone and its data are gone)",
             Section::Stop => "- stop (power off; nothing is deleted)",
+            Section::Create => "+ create",
             Section::Start => "+ start",
             Section::Restart => "^ restart",
             Section::Other => "~ change in place",
@@ -380,7 +417,9 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
         out.push_str(&canary_lines(plan, layout));
     }
     for section in [
+        Section::Delete,
         Section::Stop,
+        Section::Create,
         Section::Start,
         Section::Restart,
         Section::Other,
@@ -404,7 +443,9 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
         );
         for group in mine {
             let first = group[0];
-            let who = if group.len() == 1 {
+            let who = if section == Section::Create {
+                new_phones(group)
+            } else if group.len() == 1 {
                 phone_label(first)
             } else {
                 format!("{} phones", group.len())
@@ -415,7 +456,9 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
                 action_list(&first.actions)
             );
             let _ = writeln!(out, "{}", color.bold(&section.paint(color, &head)));
-            if group.len() > 1 {
+            if section == Section::Create {
+                out.push_str(&diff_lines(&first.before, &first.after, color, "  "));
+            } else if group.len() > 1 {
                 let labels = labels(group);
                 let ids: Vec<&str> = labels.iter().map(String::as_str).collect();
                 out.push_str(&id_list(&ids, layout, "  phones: "));

@@ -14,12 +14,12 @@ use crate::spec::ProviderKind;
 
 const KIND: ProviderKind = ProviderKind::Geelark;
 
-fn envelope(req: &Req, code: i64, msg: &str, data: Value) -> Resp {
+pub(super) fn envelope(req: &Req, code: i64, msg: &str, data: Value) -> Resp {
     let trace = req.header("traceid").unwrap_or_default();
     Resp::ok(json!({ "traceId": trace, "code": code, "msg": msg, "data": data }))
 }
 
-fn invalid(req: &Req, msg: &str) -> Resp {
+pub(super) fn invalid(req: &Req, msg: &str) -> Resp {
     let trace = req.header("traceid").unwrap_or_default();
     Resp::ok(json!({ "traceId": trace, "code": 40004, "msg": msg }))
 }
@@ -206,7 +206,7 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
     if asked.as_ref().is_some_and(|ids| ids.len() > 100) {
         return invalid(req, "ids: at most 100 ids");
     }
-    let (order, page) = match asked {
+    let (mut order, page) = match asked {
         Some(ids) => (ids, 1),
         None => (
             w.order
@@ -216,6 +216,10 @@ pub(super) fn list(w: &mut World, req: &Req, now: Instant) -> Resp {
             page,
         ),
     };
+    // `serialName` filters by a part of the name (as a console search does).
+    if let Some(part) = body.get("serialName").and_then(Value::as_str) {
+        order.retain(|id| w.peek(KIND, id).is_some_and(|p| serial(p).contains(part)));
+    }
     let total = order.len();
     let items: Vec<Value> = order
         .iter()

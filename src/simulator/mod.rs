@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod cph;
 mod geelark;
+mod geelark_pool;
 mod koophone;
 mod route;
 pub mod sandbox;
@@ -427,6 +428,8 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::GlGroupAdd => geelark::registry_add(world, req, world::Registry::Group),
         Route::GlTagList => geelark::registry_list(world, req, world::Registry::Tag),
         Route::GlTagAdd => geelark::registry_add(world, req, world::Registry::Tag),
+        Route::GlAddNew => geelark_pool::add_new(world, req, now),
+        Route::GlDelete => geelark_pool::delete(world, req, now),
         Route::KpStatus => koophone::status(world, req, now),
         Route::KpList => koophone::list(world, req, now),
         Route::KpReboot => koophone::reboot(world, cfg, req, now),

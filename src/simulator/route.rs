@@ -26,6 +26,8 @@ pub(crate) enum Route {
     GlGroupAdd,
     GlTagList,
     GlTagAdd,
+    GlAddNew,
+    GlDelete,
     KpStatus,
     KpList,
     KpReboot,
@@ -66,6 +68,8 @@ impl Route {
             ["open", "v1", "group", "add"] if post => Route::GlGroupAdd,
             ["open", "v1", "tag", "list"] if post => Route::GlTagList,
             ["open", "v1", "tag", "add"] if post => Route::GlTagAdd,
+            ["open", "v1", "phone", "addNew"] if post => Route::GlAddNew,
+            ["open", "v1", "phone", "delete"] if post => Route::GlDelete,
             ["v1", "instances", "batch-query-status"] if post => Route::KpStatus,
             ["v1", "instances", "batch-query"] if get => Route::KpList,
             ["v1", "instances", "reboot"] if post => Route::KpReboot,
@@ -101,6 +105,8 @@ impl Route {
             Route::GlGroupAdd => "POST /open/v1/group/add",
             Route::GlTagList => "POST /open/v1/tag/list",
             Route::GlTagAdd => "POST /open/v1/tag/add",
+            Route::GlAddNew => "POST /open/v1/phone/addNew",
+            Route::GlDelete => "POST /open/v1/phone/delete",
             Route::KpStatus => "POST /v1/instances/batch-query-status",
             Route::KpList => "GET /v1/instances/batch-query",
             Route::KpReboot => "POST /v1/instances/reboot",
@@ -134,7 +140,9 @@ impl Route {
             | Route::GlGroupList
             | Route::GlGroupAdd
             | Route::GlTagList
-            | Route::GlTagAdd => Some(ProviderKind::Geelark),
+            | Route::GlTagAdd
+            | Route::GlAddNew
+            | Route::GlDelete => Some(ProviderKind::Geelark),
             Route::KpStatus | Route::KpList | Route::KpReboot => Some(ProviderKind::Koophone),
             // The simulator's own routes, and unknown ones, belong to no provider.
             _ => None,
@@ -147,7 +155,7 @@ impl Route {
 }
 
 /// The routes that change something: stop, start, traffic, properties, names, groups, tags, remarks.
-const MUTATING: [Route; 12] = [
+const MUTATING: [Route; 14] = [
     Route::CphStop,
     Route::CphRestart,
     Route::CphProperty,
@@ -159,6 +167,8 @@ const MUTATING: [Route; 12] = [
     Route::GlMoveGroup,
     Route::GlGroupAdd,
     Route::GlTagAdd,
+    Route::GlAddNew,
+    Route::GlDelete,
     Route::KpReboot,
 ];
 

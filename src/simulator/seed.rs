@@ -1,7 +1,7 @@
 //! Seeding a simulated fleet from a fleet spec: every declared phone the fleet does not hold yet is
 //! created as the spec wants it, with a visible drift (every third phone's power where the provider can
 //! change it, every third route, every second property set), so that the first plan has something to
-//! show. Used by `--simulate` (on top of the saved sandbox) and by `simulate --fixture SPEC`.
+//! show. Pools are left empty (the first apply creates their members). Used by `--simulate` (on top of the saved sandbox) and by `simulate --fixture SPEC`.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +24,10 @@ pub fn add_declared(
         let Some(config) = providers.get(&d.provider) else {
             continue;
         };
+        // A pool is not a phone: its members are made by the first apply, as on a real account.
+        if d.pool.is_some() {
+            continue;
+        }
         if known.contains(&(config.kind, d.id.clone())) {
             continue;
         }

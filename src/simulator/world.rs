@@ -190,6 +190,9 @@ pub struct Fixture {
     /// Required credentials; any credential is accepted for a provider left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<FixtureCredentials>,
+    /// geelark: how many phones the team's plan allows (`phone/addNew` answers 44002 beyond it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geelark_plan_limit: Option<usize>,
 }
 
 impl Fixture {
@@ -251,6 +254,32 @@ pub(crate) struct SimPhone {
 }
 
 impl SimPhone {
+    /// A phone of `kind` with this id, status and name, and nothing else set.
+    pub(crate) fn new(kind: ProviderKind, id: &str, status: i64, name: Option<String>) -> SimPhone {
+        SimPhone {
+            kind,
+            id: id.to_owned(),
+            project_id: String::new(),
+            status,
+            traffic: "direct".into(),
+            properties: Default::default(),
+            busy: None,
+            job_error: None,
+            unreadable: false,
+            koophone_code: None,
+            job_fails: None,
+            name,
+            custom_property: None,
+            group: None,
+            tags: Vec::new(),
+            remark: String::new(),
+            proxy: None,
+            transition: None,
+            pending_traffic: None,
+            pending_properties: Vec::new(),
+        }
+    }
+
     /// Apply every change that is due.
     pub(crate) fn settle(&mut self, now: Instant) {
         if let Some((at, to)) = self.transition
@@ -364,6 +393,8 @@ pub(crate) struct World {
     /// geelark: groups and tags, id -> name.
     pub(crate) groups: BTreeMap<String, String>,
     pub(crate) tags: BTreeMap<String, String>,
+    /// geelark: the plan's phone limit.
+    pub(crate) geelark_plan_limit: Option<usize>,
 }
 
 impl World {
@@ -382,6 +413,7 @@ impl World {
             credentials: fixture.credentials.unwrap_or_default(),
             groups: BTreeMap::new(),
             tags: BTreeMap::new(),
+            geelark_plan_limit: fixture.geelark_plan_limit,
         };
         for p in fixture.phones {
             // A fixture's groups and tags exist from the start.
@@ -471,6 +503,27 @@ impl World {
         format!("{:016x}{:016x}", self.next_id, salt)
     }
 
+    /// A new phone, listed last.
+    pub(crate) fn add(&mut self, p: SimPhone) {
+        self.order
+            .entry((p.kind, p.project_id.clone()))
+            .or_default()
+            .push(p.id.clone());
+        self.phones
+            .entry(p.kind)
+            .or_default()
+            .insert(p.id.clone(), p);
+    }
+
+    /// A phone deleted.
+    pub(crate) fn remove(&mut self, kind: ProviderKind, id: &str) {
+        if let Some(p) = self.phones.get_mut(&kind).and_then(|m| m.remove(id))
+            && let Some(order) = self.order.get_mut(&(kind, p.project_id))
+        {
+            order.retain(|x| x != id);
+        }
+    }
+
     /// The phone, settled to now.
     pub(crate) fn phone(
         &mut self,
@@ -527,6 +580,7 @@ impl World {
         Fixture {
             phones,
             credentials: (creds != FixtureCredentials::default()).then_some(creds),
+            geelark_plan_limit: self.geelark_plan_limit,
         }
     }
 }

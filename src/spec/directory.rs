@@ -160,6 +160,7 @@ pub(crate) fn load_dir(dir: &Path, with: &super::load::Use) -> Result<LoadedSpec
         files: files.iter().map(|(name, _)| name.clone()).collect(),
         phones: merged.route.phones.iter().map(|(f, _)| *f).collect(),
         groups: merged.route.groups.iter().map(|(f, _)| *f).collect(),
+        pools: merged.route.pools.iter().map(|(f, _)| *f).collect(),
     };
     let mut report = Report::merged(&sources, merged.route);
     for dup in &merged.twice {
@@ -252,6 +253,7 @@ fn merge(parts: Vec<Parsed>) -> Merged {
         providers: Default::default(),
         phones: Vec::new(),
         groups: Vec::new(),
+        pools: Vec::new(),
         safety: None,
         watch: None,
     };
@@ -288,6 +290,10 @@ fn merge(parts: Vec<Parsed>) -> Merged {
             .groups
             .extend((0..part.spec.groups.len()).map(|i| (file, i)));
         spec.groups.extend(part.spec.groups);
+        route
+            .pools
+            .extend((0..part.spec.pools.len()).map(|i| (file, i)));
+        spec.pools.extend(part.spec.pools);
         once(
             &mut spec.safety,
             part.spec.safety,

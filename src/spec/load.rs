@@ -44,6 +44,8 @@ pub struct Origin {
     pub phones: Vec<usize>,
     /// For each entry of `groups`, its file.
     pub groups: Vec<usize>,
+    /// For each entry of `pools`, its file.
+    pub pools: Vec<usize>,
 }
 
 impl LoadedSpec {
@@ -63,8 +65,17 @@ impl LoadedSpec {
                 .position(|g| g.provider == provider && g.ids.iter().any(|x| x == id))
                 .and_then(|i| o.groups.get(i))
         };
+        let pool = || {
+            let name = id.strip_prefix(crate::spec::POOL_ID_PREFIX)?;
+            self.spec
+                .pools
+                .iter()
+                .position(|p| p.provider == provider && p.name == name)
+                .and_then(|i| o.pools.get(i))
+        };
         phone
             .or_else(group)
+            .or_else(pool)
             .and_then(|f| o.files.get(*f))
             .map_or(self.path.as_str(), String::as_str)
     }
@@ -545,6 +556,10 @@ fn set_aside(json: &mut Value, faults: &[Fault]) -> validate::Skips {
                 if let Some(map) = root.get_mut("safety").and_then(Value::as_object_mut) {
                     map.remove(*field);
                 }
+            }
+            ["pools", ..] => {
+                // A pool that is not well formed is reported and left out as a whole.
+                root.remove("pools");
             }
             [list @ ("phones" | "groups")] => {
                 root.insert((*list).to_owned(), serde_json::json!([]));

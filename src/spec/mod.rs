@@ -42,6 +42,10 @@ pub struct FleetSpec {
     /// Many phones of one provider with the same settings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupSpec>,
+    /// geelark: a number of alike phones instead of a list of ids: the account's phones named
+    /// `NAME-001`, `NAME-002`, ... are the pool's members; missing ones are created, extra ones deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<PoolSpec>,
     /// Guard rails: limits a plan must keep to be applied, and properties never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safety: Option<Safety>,
@@ -153,6 +157,10 @@ pub struct Safety {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("additionalProperties" = {"type": "integer", "minimum": 0, "maximum": 100}))]
     pub max_stop_percent_by_label: BTreeMap<String, u64>,
+    /// `apply` refuses a plan that deletes more phones than this (pools whose `count` dropped). The
+    /// default is 0: any delete refuses the plan until the spec allows it (or `--override-guards`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deletes: Option<u64>,
     /// Property keys whose values are never shown in plans and reports: globs where `*` matches any
     /// run of characters and `?` one character. `sys.prop.writephonenum` and `sys.prop.writeimsi` are
     /// always sensitive.
@@ -555,6 +563,95 @@ pub struct GroupSpec {
     pub settings: PhoneSettings,
 }
 
+/// A pool: `count` alike phones of one provider, named `NAME-001` to `NAME-<count>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// The pool's name: its members are the account's phones named `NAME-` and a number.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_.]{0,39}$"))]
+    pub name: String,
+    /// Name of an entry of `providers` (geelark).
+    pub provider: String,
+    /// How many members the pool has: missing ones are created (lowest free numbers first), extra
+    /// ones deleted (highest numbers first; never while `protect` is set).
+    #[schemars(range(max = 10000))]
+    pub count: u32,
+    /// How new members are made (GeeLark `phone/addNew`).
+    pub template: PoolTemplate,
+    /// What is managed about every member (a new member is made with its group, tags, remark and
+    /// proxy; `proxy` is required, as GeeLark's create requires one).
+    #[serde(flatten)]
+    pub settings: PhoneSettings,
+}
+
+/// How a pool's new phones are made (GeeLark `phone/addNew`'s top level).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolTemplate {
+    /// `Android 9` to `Android 15` (`mobileType`).
+    #[schemars(regex(pattern = r"^Android (9|10|11|12|13|14|15)$"))]
+    pub mobile_type: String,
+    /// `cn` or `sgp` (`region`); GeeLark's default when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<PoolRegion>,
+    /// 0 on demand (the default), 1 monthly (`chargeMode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1))]
+    pub charge_mode: Option<u8>,
+}
+
+/// Where GeeLark makes a pool's phones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolRegion {
+    /// China.
+    Cn,
+    /// Singapore.
+    Sgp,
+}
+
+impl PoolRegion {
+    /// As GeeLark spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolRegion::Cn => "cn",
+            PoolRegion::Sgp => "sgp",
+        }
+    }
+}
+
+/// A declared phone's place in a pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRole {
+    /// The pool's name.
+    pub pool: String,
+    /// What becomes of the phone.
+    pub fate: Fate,
+    /// The pool's `count`.
+    pub count: u32,
+    /// How its new members are made.
+    pub template: PoolTemplate,
+}
+
+/// What becomes of a pool's phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fate {
+    /// The pool itself, before its members are listed (its id is `pool:NAME`).
+    Unlisted,
+    /// A member that stays.
+    Member,
+    /// A member to create (its id is `new:NAME-046` until the provider gives it one).
+    Create,
+    /// A member to delete (the pool's `count` dropped).
+    Delete,
+}
+
+/// The id a pool has before its members are listed.
+pub const POOL_ID_PREFIX: &str = "pool:";
+/// The id a member to create has until the provider gives it one.
+pub const NEW_ID_PREFIX: &str = "new:";
+
 /// What the spec wants for one phone, after groups are expanded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredPhone {
@@ -594,11 +691,23 @@ pub struct DesiredPhone {
     /// geelark: the name of its proxy (one its entry declares).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// Its pool, when a pool declares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolRole>,
 }
 
 /// How a phone is shown to a person: `name (id)`, or its id alone. Control characters of a name are
 /// shown escaped (validation refuses them; a plan file is not trusted to have been validated).
 pub fn label(name: Option<&str>, id: &str) -> String {
+    if id.starts_with(NEW_ID_PREFIX) || id.starts_with(POOL_ID_PREFIX) {
+        let name = name.unwrap_or(id);
+        let what = if id.starts_with(NEW_ID_PREFIX) {
+            "new"
+        } else {
+            "pool"
+        };
+        return format!("{} ({what})", crate::redact::controls(name));
+    }
     match name {
         Some(n) => format!("{} ({id})", crate::redact::controls(n)),
         None => id.to_owned(),
@@ -623,7 +732,13 @@ impl DesiredPhone {
             tags: s.tags.clone(),
             remark: s.remark.clone(),
             proxy: s.proxy.clone(),
+            pool: None,
         }
+    }
+
+    /// What becomes of it, when a pool declares it.
+    pub fn fate(&self) -> Option<Fate> {
+        self.pool.as_ref().map(|p| p.fate)
     }
 
     /// The name the provider is to show, when the spec manages it.
@@ -679,6 +794,9 @@ impl FleetSpec {
         for g in &self.groups {
             count(&g.settings.labels, g.ids.len());
         }
+        for p in &self.pools {
+            count(&p.labels(), p.count as usize);
+        }
         declared
     }
 
@@ -691,15 +809,21 @@ impl FleetSpec {
         for g in &self.groups {
             *declared.entry(g.provider.clone()).or_default() += g.ids.len();
         }
+        for p in &self.pools {
+            *declared.entry(p.provider.clone()).or_default() += p.count as usize;
+        }
         declared
     }
 
-    /// How many phones the spec declares.
+    /// How many phones the spec declares (a pool counts its `count`).
     pub fn declared_count(&self) -> usize {
-        self.phones.len() + self.groups.iter().map(|g| g.ids.len()).sum::<usize>()
+        self.phones.len()
+            + self.groups.iter().map(|g| g.ids.len()).sum::<usize>()
+            + self.pools.iter().map(|p| p.count as usize).sum::<usize>()
     }
 
-    /// Every declared phone, `phones` first then `groups`, in file order.
+    /// Every declared phone, `phones` first then `groups`, in file order, then one entry per pool
+    /// (id `pool:NAME`, [`Fate::Unlisted`]) that a read replaces by its members ([`crate::pool`]).
     pub fn desired_phones(&self) -> Vec<DesiredPhone> {
         let managed = |provider: &str| {
             self.providers
@@ -717,10 +841,43 @@ impl FleetSpec {
         });
         // Sized up front: a flat_map cannot tell `collect` how many phones are coming.
         let mut all = Vec::with_capacity(
-            self.phones.len() + self.groups.iter().map(|g| g.ids.len()).sum::<usize>(),
+            self.phones.len()
+                + self.groups.iter().map(|g| g.ids.len()).sum::<usize>()
+                + self.pools.len(),
         );
         all.extend(singles.chain(grouped));
+        all.extend(self.pools.iter().map(|p| p.unlisted(managed(&p.provider))));
         all
+    }
+}
+
+impl PoolSpec {
+    /// Its members' labels: the declared ones and `pool: NAME`.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        let mut labels = self.settings.labels.clone();
+        labels.insert("pool".into(), self.name.clone());
+        labels
+    }
+
+    /// The pool before its members are listed: one entry that selectors see (`--target pool=NAME`,
+    /// its name, its provider) and that a read replaces by the members.
+    pub fn unlisted(&self, manage_names: bool) -> DesiredPhone {
+        DesiredPhone {
+            labels: self.labels(),
+            manage_name: manage_names,
+            pool: Some(PoolRole {
+                pool: self.name.clone(),
+                fate: Fate::Unlisted,
+                count: self.count,
+                template: self.template.clone(),
+            }),
+            ..DesiredPhone::new(
+                &self.provider,
+                &format!("{POOL_ID_PREFIX}{}", self.name),
+                Some(&self.name),
+                &self.settings,
+            )
+        }
     }
 }
 

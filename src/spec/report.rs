@@ -22,6 +22,7 @@ struct Source<'a> {
 pub(crate) struct Route {
     pub(crate) phones: Vec<(usize, usize)>,
     pub(crate) groups: Vec<(usize, usize)>,
+    pub(crate) pools: Vec<(usize, usize)>,
     pub(crate) providers: HashMap<String, usize>,
     pub(crate) safety: Option<usize>,
     pub(crate) watch: Option<usize>,
@@ -42,6 +43,7 @@ impl Route {
         let found = match head {
             "phones" => indexed(&self.phones, "phones"),
             "groups" => indexed(&self.groups, "groups"),
+            "pools" => indexed(&self.pools, "pools"),
             "providers" => second
                 .and_then(|name| {
                     self.providers

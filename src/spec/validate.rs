@@ -473,6 +473,7 @@ pub(crate) fn semantic(
             && check_entry(spec, report, &entry, provider, settings);
         known.push(ok);
     }
+    check_pools(spec, report, skips);
     // Where each id stands: (index in `phones`) or (group, index in its `ids`).
     #[derive(Clone, Copy)]
     enum Spot {
@@ -522,6 +523,63 @@ pub(crate) fn semantic(
             None => {
                 seen.insert((provider.as_str(), id), at);
             }
+        }
+    }
+}
+
+/// Checks of `pools`: each entry's settings as a phone's, a provider that can create and delete
+/// phones, a proxy (GeeLark's create requires one), one name per pool and provider, a `pool` label left
+/// to phonefleet.
+fn check_pools(spec: &FleetSpec, report: &mut Report<'_>, skips: &Skips) {
+    let mut names: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, pool) in spec.pools.iter().enumerate() {
+        let entry = format!("/pools/{i}");
+        if skips.providers.contains(pool.provider.as_str())
+            || !check_entry(spec, report, &entry, &pool.provider, &pool.settings)
+        {
+            continue;
+        }
+        let kind = spec.providers[&pool.provider].kind;
+        if capability::of(kind).pool_batch.default == 0 {
+            report.push(
+                &format!("{entry}/provider"),
+                format!("{kind} cannot create or delete phones: pools are geelark only"),
+                Some("declare this provider's phones by id under `phones` or `groups`".into()),
+            );
+            continue;
+        }
+        if pool.settings.proxy.is_none() || pool.settings.proxy.as_deref() == Some("none") {
+            report.push_pointer(
+                &entry,
+                At::Key,
+                format!(
+                    "pool `{}` names no proxy: GeeLark's create requires one",
+                    pool.name
+                ),
+                Some(format!(
+                    "add `proxy: NAME`, a proxy declared under `providers.{}.proxies`",
+                    pool.provider
+                )),
+            );
+        }
+        if pool.settings.labels.contains_key("pool") {
+            report.push(
+                &format!("{entry}/labels/pool"),
+                "the label `pool` is phonefleet's: every member has `pool: <the pool's name>`"
+                    .into(),
+                Some("select a pool's phones with `--target pool=NAME`; pick another key".into()),
+            );
+        }
+        if let Some(first) = names.insert((pool.provider.as_str(), pool.name.as_str()), i) {
+            let place = report.place_of(&format!("/pools/{first}/name"), &format!("{entry}/name"));
+            report.push(
+                &format!("{entry}/name"),
+                format!(
+                    "pool `{}` of provider `{}` is declared twice (first at {place})",
+                    pool.name, pool.provider
+                ),
+                None,
+            );
         }
     }
 }

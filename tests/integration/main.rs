@@ -20,6 +20,7 @@ mod ops;
 mod packaging;
 mod pipeline;
 mod plan;
+mod pools;
 mod properties;
 mod providers;
 mod quickstart;

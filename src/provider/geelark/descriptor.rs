@@ -39,6 +39,11 @@ static CAPABILITY: Capability = Capability {
     // `plan --restart`: CPH batch-restart; KooPhone reboot (100 a call, all running); GeeLark
     // documents none (its CLI's `phone/restart` is not in the API docs).
     restart_batch: crate::capability::NOT_OFFERED,
+    // `phone/addNew` and `phone/delete`: 100 a call (providers.md 10.2.7).
+    pool_batch: BatchLimit {
+        default: 100,
+        max: Some(100),
+    },
 };
 
 /// GeeLark documents only a length (`name`, at most 100): any printable character.
@@ -83,4 +88,4 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     connect,
 };
 
-crate::provider::kind::vendor!(Geelark);
+crate::provider::kind::vendor!(Geelark; list_named);

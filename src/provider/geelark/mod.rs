@@ -23,6 +23,7 @@ use crate::state::{Observation, ObservedPhone};
 
 mod descriptor;
 mod details;
+mod pool;
 pub use descriptor::DESCRIPTOR;
 
 /// The GeeLark client.
@@ -288,17 +289,39 @@ impl Geelark {
             .await
     }
 
-    async fn list_page(&self, page: usize, size: usize) -> Result<ListData, ProviderError> {
-        let call = Call {
+    fn call_list(&self) -> Call {
+        Call {
             dialect: &DIALECT,
             method: Method::POST,
             url: self.ctx.url("/open/v1/phone/list"),
             route: "POST /open/v1/phone/list",
             ids: 0,
             mutating: false,
-        };
+        }
+    }
+
+    async fn list_page(&self, page: usize, size: usize) -> Result<ListData, ProviderError> {
+        let call = self.call_list();
         self.post(&call, json!({ "page": page, "pageSize": size }), &[0])
             .await
+    }
+
+    /// A listed phone: its status, name and details.
+    fn listed(&self, item: ListItem) -> super::Listed {
+        let name = super::text_of(item.serial_name);
+        super::Listed {
+            id: id_text(&item.id),
+            phone: ObservedPhone {
+                details: Some(details::details_of(
+                    &serde_json::Value::Object(item.rest),
+                    &self.ctx.proxies,
+                )),
+                ..ObservedPhone::power_only(ProviderKind::Geelark, item.status.unwrap_or(-1))
+                    .named(name.as_deref())
+            },
+            name,
+            notes: Vec::new(),
+        }
     }
 
     /// How many phones the team holds: one list call of one item.
@@ -326,18 +349,7 @@ impl Geelark {
         let listed = pages
             .into_iter()
             .flat_map(|p| p.items)
-            .map(|item| super::Listed {
-                id: id_text(&item.id),
-                phone: ObservedPhone {
-                    details: Some(details::details_of(
-                        &serde_json::Value::Object(item.rest),
-                        &self.ctx.proxies,
-                    )),
-                    ..ObservedPhone::power_only(ProviderKind::Geelark, item.status.unwrap_or(-1))
-                },
-                name: super::text_of(item.serial_name),
-                notes: Vec::new(),
-            });
+            .map(|item| self.listed(item));
         Ok(super::first_sightings(listed, total))
     }
 
@@ -486,6 +498,8 @@ impl Geelark {
             Action::Rename | Action::SetTags | Action::SetRemark | Action::SetProxy => {
                 return self.update_details(batch).await;
             }
+            Action::Create => return self.create(batch).await,
+            Action::Delete => return self.delete(batch).await,
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
             Action::SetTraffic(_)
@@ -495,6 +509,16 @@ impl Geelark {
                 return Ok(super::unsupported(ProviderKind::Geelark, batch));
             }
         };
+        self.per_phone(route, path, batch).await
+    }
+
+    /// POST a batch's ids to a route that answers `failDetails` per phone: each phone's result.
+    async fn per_phone(
+        &self,
+        route: &'static str,
+        path: &str,
+        batch: &Batch,
+    ) -> Result<super::BatchResults, ProviderError> {
         let ids: Vec<&str> = batch.ids().collect();
         let data = self.post_ids(route, path, &ids, true).await?;
         let failed: HashMap<String, FailDetail> = data

@@ -41,6 +41,7 @@ static CAPABILITY: Capability = Capability {
     details: false,
     // `plan --restart`: CPH batch-restart; KooPhone reboot (100 a call, all running); GeeLark
     // documents none (its CLI's `phone/restart` is not in the API docs).
+    pool_batch: crate::capability::NOT_OFFERED,
     restart_batch: UNDOCUMENTED_100,
 };
 

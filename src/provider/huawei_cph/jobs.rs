@@ -56,7 +56,12 @@ impl HuaweiCph {
         let (route, rest, body) = match &batch.action {
             Action::Rename => return self.rename(batch).await,
             // The capability table offers CPH no GeeLark details: never sent here.
-            Action::SetGroup | Action::SetTags | Action::SetRemark | Action::SetProxy => {
+            Action::SetGroup
+            | Action::SetTags
+            | Action::SetRemark
+            | Action::SetProxy
+            | Action::Create
+            | Action::Delete => {
                 return Ok(crate::provider::unsupported(ProviderKind::HuaweiCph, batch));
             }
             Action::Stop => (
