@@ -145,6 +145,10 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
                 };
                 (power, o.traffic.map(|t| t.as_str().to_owned()))
             }
+            // A pool's member that is yet to be made is not a phone that went missing.
+            Some(Observation::NotFound) if d.fate() == Some(crate::spec::Fate::Create) => {
+                ("(new)".to_owned(), None)
+            }
             Some(Observation::NotFound) => ("not found".to_owned(), None),
             Some(Observation::Unreadable(_)) | None => ("could not read".to_owned(), None),
         };
@@ -183,9 +187,10 @@ pub fn tallies(planned: &Planned) -> BTreeMap<String, Tally> {
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for (provider, phones) in &planned.observed.phones {
         let t = tallies.entry(provider.clone()).or_default();
-        for obs in phones.values() {
+        for (id, obs) in phones {
             t.phones += 1;
             match obs {
+                Observation::NotFound if id.starts_with(crate::spec::NEW_ID_PREFIX) => {}
                 Observation::Found(o) => match o.power {
                     Power::Running => t.running += 1,
                     Power::Stopped => t.stopped += 1,

@@ -11,6 +11,7 @@ mod auth;
 mod cph;
 mod geelark;
 mod geelark_pool;
+mod geelark_proxy;
 mod koophone;
 mod route;
 pub mod sandbox;
@@ -430,6 +431,8 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::GlTagAdd => geelark::registry_add(world, req, world::Registry::Tag),
         Route::GlAddNew => geelark_pool::add_new(world, req, now),
         Route::GlDelete => geelark_pool::delete(world, req, now),
+        Route::GlProxyList => geelark_proxy::list(world, req),
+        Route::GlProxyAdd => geelark_proxy::add(world, req),
         Route::KpStatus => koophone::status(world, req, now),
         Route::KpList => koophone::list(world, req, now),
         Route::KpReboot => koophone::reboot(world, cfg, req, now),

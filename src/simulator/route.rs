@@ -28,6 +28,8 @@ pub(crate) enum Route {
     GlTagAdd,
     GlAddNew,
     GlDelete,
+    GlProxyList,
+    GlProxyAdd,
     KpStatus,
     KpList,
     KpReboot,
@@ -70,6 +72,8 @@ impl Route {
             ["open", "v1", "tag", "add"] if post => Route::GlTagAdd,
             ["open", "v1", "phone", "addNew"] if post => Route::GlAddNew,
             ["open", "v1", "phone", "delete"] if post => Route::GlDelete,
+            ["open", "v1", "proxy", "list"] if post => Route::GlProxyList,
+            ["open", "v1", "proxy", "add"] if post => Route::GlProxyAdd,
             ["v1", "instances", "batch-query-status"] if post => Route::KpStatus,
             ["v1", "instances", "batch-query"] if get => Route::KpList,
             ["v1", "instances", "reboot"] if post => Route::KpReboot,
@@ -107,6 +111,8 @@ impl Route {
             Route::GlTagAdd => "POST /open/v1/tag/add",
             Route::GlAddNew => "POST /open/v1/phone/addNew",
             Route::GlDelete => "POST /open/v1/phone/delete",
+            Route::GlProxyList => "POST /open/v1/proxy/list",
+            Route::GlProxyAdd => "POST /open/v1/proxy/add",
             Route::KpStatus => "POST /v1/instances/batch-query-status",
             Route::KpList => "GET /v1/instances/batch-query",
             Route::KpReboot => "POST /v1/instances/reboot",
@@ -142,7 +148,9 @@ impl Route {
             | Route::GlTagList
             | Route::GlTagAdd
             | Route::GlAddNew
-            | Route::GlDelete => Some(ProviderKind::Geelark),
+            | Route::GlDelete
+            | Route::GlProxyList
+            | Route::GlProxyAdd => Some(ProviderKind::Geelark),
             Route::KpStatus | Route::KpList | Route::KpReboot => Some(ProviderKind::Koophone),
             // The simulator's own routes, and unknown ones, belong to no provider.
             _ => None,
@@ -155,7 +163,7 @@ impl Route {
 }
 
 /// The routes that change something: stop, start, traffic, properties, names, groups, tags, remarks.
-const MUTATING: [Route; 14] = [
+const MUTATING: [Route; 15] = [
     Route::CphStop,
     Route::CphRestart,
     Route::CphProperty,
@@ -169,6 +177,7 @@ const MUTATING: [Route; 14] = [
     Route::GlTagAdd,
     Route::GlAddNew,
     Route::GlDelete,
+    Route::GlProxyAdd,
     Route::KpReboot,
 ];
 

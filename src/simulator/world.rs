@@ -395,6 +395,8 @@ pub(crate) struct World {
     pub(crate) tags: BTreeMap<String, String>,
     /// geelark: the plan's phone limit.
     pub(crate) geelark_plan_limit: Option<usize>,
+    /// geelark: the proxy registry, as `proxy/list` shows it.
+    pub(crate) proxies: Vec<serde_json::Value>,
 }
 
 impl World {
@@ -414,6 +416,7 @@ impl World {
             groups: BTreeMap::new(),
             tags: BTreeMap::new(),
             geelark_plan_limit: fixture.geelark_plan_limit,
+            proxies: Vec::new(),
         };
         for p in fixture.phones {
             // A fixture's groups and tags exist from the start.

@@ -99,6 +99,12 @@ fn a_pool_creates_its_missing_members_with_its_settings_and_starts_them() {
         .map(|c| c["phone_id"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&"m3") && !ids.contains(&"x1"), "{ids:?}");
+    // Creates count toward `max_changes`, like any change.
+    let capped = Dir::with_spec(&spec(&sim.url(), 5, "safety: {max_changes: 2}\n"));
+    with(pf(&["plan", &capped.spec()]))
+        .run()
+        .code(0)
+        .stdout_has("BROKEN max_changes: 5 phones change, limit 2");
 
     let apply = with(pf(&["apply", &dir.spec(), "--auto-approve"])).run();
     apply.code(0).stdout_has("3 created").stdout_has("Apply: ");
@@ -438,4 +444,28 @@ pools:
         Some(json!({"mobileType": "Android 12", "data": rows})),
     );
     assert_eq!(too_many.body["code"], 40004);
+    // Proxies: an identical one gets the id it has, the same place with other credentials is 45007.
+    let add = |user: &str| {
+        crate::simulator::call(
+            &sim,
+            "POST",
+            "/open/v1/proxy/add",
+            crate::simulator::GL,
+            Some(json!({"list": [{"scheme": "socks5", "server": "203.0.113.7", "port": 1080, "username": user, "password": "p"}]})),
+        )
+        .body
+    };
+    let first = add("u");
+    let id = first["data"]["successDetails"][0]["id"].clone();
+    assert_eq!(add("u")["data"]["successDetails"][0]["id"], id);
+    let clash = add("v");
+    assert_eq!(clash["data"]["failDetails"][0]["code"], 45007, "{clash}");
+    let listed = crate::simulator::call(
+        &sim,
+        "POST",
+        "/open/v1/proxy/list",
+        crate::simulator::GL,
+        Some(json!({"page": 1, "pageSize": 10})),
+    );
+    assert_eq!(listed.body["data"]["total"], 1);
 }
