@@ -42,6 +42,7 @@ pub mod pool;
 pub mod provider;
 pub mod redact;
 pub mod render;
+pub mod schedule;
 pub mod select;
 pub mod signals;
 pub mod simulator;

@@ -35,6 +35,18 @@ pub enum Outcome {
     Skipped(String),
 }
 
+impl Outcome {
+    /// `ok`, `failed`, `blocked` or `skipped` (metric labels).
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed(_) => "failed",
+            Outcome::Blocked(_) => "blocked",
+            Outcome::Skipped(_) => "skipped",
+        }
+    }
+}
+
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneResult {

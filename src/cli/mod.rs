@@ -198,6 +198,10 @@ pub struct PlanArgs {
     /// huawei-cph batch-restart, koophone reboot. Saved in a plan file and derived again on apply.
     #[arg(long = "restart", value_name = "SELECTOR")]
     pub restart: Vec<String>,
+    /// Plan scheduled phones for this moment instead of now (RFC 3339, e.g. 2026-12-07T09:00:00+01:00):
+    /// "what happens Monday 09:00?". Phones are read as they are now.
+    #[arg(long, value_name = "TIME", value_parser = parse_at)]
+    pub at: Option<jiff::Timestamp>,
     /// Seconds the whole run may take, reads and retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT))]
     pub timeout: u64,
@@ -410,4 +414,11 @@ pub struct SimulateArgs {
     /// requests) or 47002 (too many concurrent requests).
     #[arg(long, value_name = "CODE", value_parser = ["40014", "40017", "47002"])]
     pub geelark_code: Option<String>,
+}
+
+/// `--at`: an RFC 3339 moment with its offset.
+fn parse_at(s: &str) -> Result<jiff::Timestamp, String> {
+    s.parse::<jiff::Timestamp>().map_err(|_| {
+        format!("`{s}` is not an RFC 3339 time with an offset, such as 2026-12-07T09:00:00+01:00 or 2026-12-07T08:00:00Z")
+    })
 }

@@ -139,6 +139,8 @@ pub struct PlanSettings {
     pub restart_pending: bool,
     /// `--restart SELECTOR`.
     pub restart: Vec<String>,
+    /// `--at TIME`.
+    pub at: Option<jiff::Timestamp>,
     /// `--base SPEC`.
     pub base: Option<PathBuf>,
     /// How long the whole run may take.
@@ -159,6 +161,7 @@ impl From<&PlanArgs> for PlanSettings {
             canary: a.canary.map(|n| n as usize),
             restart_pending: a.restart_pending,
             restart: a.restart.clone(),
+            at: a.at,
             base: a.base.clone(),
             timeout: Duration::from_secs(a.timeout),
             connect: (&a.connect).into(),

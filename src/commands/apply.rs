@@ -115,6 +115,7 @@ async fn from_spec(
         asked: crate::ops::plan::Asked {
             canary: settings.canary,
             restart_pending: settings.restart_pending,
+            at: Some(crate::ops::plan::wall_now()),
             restart: crate::ops::plan::restart_set(&loaded, &settings.restart)?,
         },
         deadline,

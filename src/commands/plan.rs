@@ -86,6 +86,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
             canary: settings.canary,
             restart_pending: settings.restart_pending,
             restart: crate::ops::plan::restart_set(&loaded, &settings.restart)?,
+            at: Some(settings.at.unwrap_or_else(crate::ops::plan::wall_now)),
         },
         deadline,
     };
@@ -110,7 +111,7 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
         }
     };
     if let Some(base) = &base {
-        crate::ops::plan::split_by_base(&mut planned, base, &scope);
+        crate::ops::plan::split_by_base(&mut planned, &loaded, base, &scope);
     }
     let keys = fleet.plan_keys();
     fleet.close().await?;

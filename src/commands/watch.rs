@@ -71,6 +71,7 @@ pub async fn watch(
         verbose: global.verbose > 0,
         locks: crate::ops::lock::dir(),
         simulator: None,
+        clock: crate::clock::Clock::system(),
     };
     // The spec is checked before anything listens.
     crate::spec::load_file_for(&config.spec, &crate::spec::Use::of(config.simulate))?;

@@ -5,7 +5,7 @@
 //! next tick. It never prints and never sleeps: the command owns signals, sleeping and the log, and a
 //! test drives ticks on a paused clock.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +46,8 @@ pub struct Config {
     pub locks: PathBuf,
     /// Every provider at this simulator instead (tests in process: placeholder credentials).
     pub simulator: Option<String>,
+    /// The wall time schedules are read in (the machine's; a test gives its own, on a paused clock).
+    pub clock: crate::clock::Clock,
 }
 
 /// The spec and what follows from it, replaced together when a new valid spec is loaded.
@@ -60,6 +62,42 @@ fn load(config: &Config) -> anyhow::Result<Loaded> {
     let scope = Scope::of(&spec, &config.selection, Overrides::default())?;
     let heal = spec.spec.watch().heal.iter().map(|a| a.as_str()).collect();
     Ok(Loaded { spec, scope, heal })
+}
+
+/// What the schedules moved this tick, a line per schedule and action: `schedule office-hours: stop
+/// 2 phones (growth-1, growth-2): 2 ok`, or `... not healed (stop is not in watch.heal, ...)`.
+fn schedule_lines(t: &crate::ops::reconcile::Tick) -> Vec<String> {
+    // (schedule, action) -> the phones, and how many of them ended each way.
+    type Moves = (Vec<String>, BTreeMap<&'static str, usize>);
+    let mut moved: BTreeMap<(String, &'static str), Moves> = BTreeMap::new();
+    for m in crate::ops::reconcile::schedule_moves(t) {
+        let entry = moved.entry((m.schedule, m.action.name())).or_default();
+        entry.0.push(m.phone);
+        *entry.1.entry(m.outcome).or_default() += 1;
+    }
+    moved
+        .into_iter()
+        .map(|((schedule, action), (phones, outcomes))| {
+            let n = phones.len();
+            let shown: Vec<&str> = phones.iter().take(5).map(String::as_str).collect();
+            let more = if n > 5 { ", ..." } else { "" };
+            let what: Vec<String> = outcomes
+                .iter()
+                .map(|(o, k)| match *o {
+                    "not_healed" => format!(
+                        "{k} not healed ({action} is not in watch.heal, or the phones back off)"
+                    ),
+                    o => format!("{k} {o}"),
+                })
+                .collect();
+            format!(
+                "schedule {schedule}: {action} {n} phone{} ({}{more}): {}",
+                if n == 1 { "" } else { "s" },
+                shown.join(", "),
+                what.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// One tick as it went.
@@ -164,6 +202,8 @@ impl Controller {
         let n = self.n;
         let mut said = Vec::new();
         let (pending, targets) = self.reload(&mut said).await;
+        let wall = self.config.clock.wall();
+        let at = jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let opts = Options {
             deadline: now + self.config.timeout,
             progress: Arc::new(NoProgress),
@@ -199,10 +239,12 @@ impl Controller {
                 &self.fleet,
                 &heal,
                 &opts,
+                at,
                 &Quiet,
             )
             .await
         };
+        said.extend(schedule_lines(&t));
         self.healing.store(false, Ordering::SeqCst);
         let elapsed = Instant::now().saturating_duration_since(now);
         let summary = self.record(n, &t, pending, elapsed);
@@ -213,12 +255,29 @@ impl Controller {
                 self.interval.as_secs()
             ));
         }
+        // A schedule's next edge is acted on when it comes, not up to an interval late.
+        let edge = t
+            .planned
+            .plan
+            .schedules
+            .iter()
+            .filter_map(|r| r.next.first())
+            .filter_map(|e| e.at.parse::<jiff::Timestamp>().ok())
+            .min()
+            .map(|e| {
+                let wait = (e.as_millisecond() - at.as_millisecond()).max(0) as u64;
+                now + Duration::from_millis(wait)
+            });
+        let next = match edge {
+            Some(e) if e < now + self.interval => e.max(Instant::now()),
+            _ => now + self.interval,
+        };
         TickReport {
             n,
             said,
             summary: Some(summary),
             targets,
-            next: now + self.interval,
+            next,
         }
     }
 

@@ -155,11 +155,27 @@ impl Planned {
 /// reads (no call is made): a phone whose change, computed against the base spec's declaration, has
 /// the same actions toward the same values is drift nobody in the pull request caused; every other
 /// change is the pull request's own.
-pub fn split_by_base(planned: &mut Planned, base: &LoadedSpec, scope: &Scope) {
+pub fn split_by_base(planned: &mut Planned, head: &LoadedSpec, base: &LoadedSpec, scope: &Scope) {
+    let at = planned
+        .plan
+        .at
+        .and_then(|s| jiff::Timestamp::from_second(s).ok());
+    let base_schedules = crate::schedule::Schedules::of(&base.spec.schedules);
+    let mut base_phones = base.spec.desired_phones();
+    if let Some(at) = at {
+        base_schedules.resolve_in_place(&mut base_phones, at);
+        // What each schedule does, against what the base declared for the same phones.
+        let policy = Policy::of(&head.spec, None);
+        planned.plan.schedules = crate::schedule::review(
+            &crate::schedule::Schedules::of(&head.spec.schedules),
+            planned.desired(scope),
+            at,
+            Some((&base_schedules, &base_phones)),
+            &policy,
+        );
+    }
     let observed = &planned.observed;
-    let desired: Vec<DesiredPhone> = base
-        .spec
-        .desired_phones()
+    let desired: Vec<DesiredPhone> = base_phones
         .into_iter()
         .filter(|d| {
             scope.limits.contains_key(&d.provider)
@@ -225,6 +241,15 @@ pub struct Asked {
     pub restart_pending: bool,
     /// `--restart SELECTOR`, resolved ([`restart_set`]).
     pub restart: std::collections::BTreeSet<(String, String)>,
+    /// The moment scheduled phones are planned for (`plan --at`); the run's wall time when none is given
+    /// (the command's, or watch's clock).
+    pub at: Option<jiff::Timestamp>,
+}
+
+/// The wall time now, as schedules read it.
+pub fn wall_now() -> jiff::Timestamp {
+    jiff::Timestamp::try_from(crate::clock::Clock::system().wall())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
 /// The declared phones `--restart SELECTOR` selects (the selector grammar of `--target`), as
@@ -262,10 +287,21 @@ async fn plan_scoped(
     }
     Sensitive::of(&spec.spec.safety()).install(&scope.desired);
     let count = if scope.targeted { Count::No } else { count };
+    // Scheduled phones want what their schedule wants at the plan's moment.
+    let at = asked.at.unwrap_or_else(wall_now);
+    let schedules = crate::schedule::Schedules::of(&spec.spec.schedules);
+    let scheduled = crate::schedule::Schedules::any(&scope.desired);
+    let resolved: Vec<DesiredPhone> = if scheduled {
+        schedules.resolve(&scope.desired, at)
+    } else {
+        Vec::new()
+    };
+    let declared: &[DesiredPhone] = if scheduled { &resolved } else { &scope.desired };
     // Pools first: their members are known once they are listed, and the listing is their read.
-    let pools = fleet.expand_pools(&scope.desired).await;
+    let pools = fleet.expand_pools(declared).await;
     let (desired, to_read): (std::borrow::Cow<'_, [DesiredPhone]>, Vec<DesiredPhone>) = match &pools
     {
+        None if scheduled => (std::borrow::Cow::Owned(resolved.clone()), Vec::new()),
         None => (std::borrow::Cow::Borrowed(&scope.desired[..]), Vec::new()),
         Some((all, known)) => (
             std::borrow::Cow::Owned(all.clone()),
@@ -299,17 +335,22 @@ async fn plan_scoped(
         }
         observed.unmanaged = census::unmanaged(counted, &desired, &observed);
     }
-    let plan = plan::compute(&PlanInput {
+    let policy = Policy {
+        restart_pending: asked.restart_pending,
+        restart: asked.restart.clone(),
+        ..Policy::of(&spec.spec, asked.canary)
+    };
+    let mut plan = plan::compute(&PlanInput {
         providers: &spec.spec.providers,
         desired: &desired,
         observed: &observed,
         limits: &scope.limits,
-        policy: &Policy {
-            restart_pending: asked.restart_pending,
-            restart: asked.restart.clone(),
-            ..Policy::of(&spec.spec, asked.canary)
-        },
+        policy: &policy,
     });
+    if scheduled {
+        plan.at = Some(at.as_second());
+        plan.schedules = crate::schedule::review(&schedules, &desired, at, None, &policy);
+    }
     plan.sensitive.register_values(&desired, &observed);
     let restarted: std::collections::BTreeSet<(&str, &str)> = plan
         .changes

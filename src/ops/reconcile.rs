@@ -27,6 +27,63 @@ pub struct Tick {
     pub busy: Option<String>,
 }
 
+/// A start or stop of a scheduled phone in one tick, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleMove {
+    /// The schedule.
+    pub schedule: String,
+    /// `start` or `stop`.
+    pub action: Action,
+    /// `name (id)`.
+    pub phone: String,
+    /// `ok`, `failed`, `skipped`, `blocked`, or `not_healed` (the heal policy did not allow it, or the
+    /// phone backs off).
+    pub outcome: &'static str,
+}
+
+/// The starts and stops the schedules asked for in a tick, and their outcomes.
+pub fn schedule_moves(t: &Tick) -> Vec<ScheduleMove> {
+    let outcomes: std::collections::HashMap<(&str, &str, Action), &'static str> = t
+        .healed
+        .iter()
+        .flat_map(|h| &h.results)
+        .filter_map(|r| {
+            Some((
+                (r.provider.as_str(), r.phone_id.as_str(), r.action?),
+                r.outcome.word(),
+            ))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for c in t
+        .planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.blocked.is_none())
+    {
+        let Some(schedule) = &c.desired.schedule else {
+            continue;
+        };
+        for a in c
+            .actions
+            .iter()
+            .filter(|a| matches!(a, Action::Start | Action::Stop))
+        {
+            out.push(ScheduleMove {
+                schedule: schedule.clone(),
+                action: *a,
+                phone: crate::spec::label(c.name.as_deref(), &c.phone_id),
+                outcome: outcomes
+                    .get(&(c.provider.as_str(), c.phone_id.as_str(), *a))
+                    .copied()
+                    .unwrap_or("not_healed"),
+            });
+        }
+    }
+    out
+}
+
 /// Takes the locks of the accounts a heal sends to, just before it sends; released when dropped.
 pub type Acquire<'a> = dyn Fn(&Plan) -> anyhow::Result<crate::ops::lock::Held> + Sync + 'a;
 
@@ -43,18 +100,22 @@ pub struct Heal<'a> {
 /// Read, plan, and heal the actions `heal` names of the phones it lets through (a phone backing off
 /// after a failed heal is left for a later tick). Guards are checked on what would be healed and never
 /// overridden. The locks are taken just before anything is sent: a lock held elsewhere heals nothing
-/// this tick (`busy` says why).
+/// this tick (`busy` says why). Scheduled phones want what their schedule wants at `at`.
 pub async fn tick(
     spec: &LoadedSpec,
     scope: &Scope,
     fleet: &Fleet,
     heal: &Heal<'_>,
     opts: &Options,
+    at: jiff::Timestamp,
     events: &dyn Events,
 ) -> Tick {
     fleet.set_deadline(opts.deadline);
-    let planned =
-        crate::ops::plan::plan(spec, scope, fleet, Count::No, Default::default(), events).await;
+    let asked = crate::ops::plan::Asked {
+        at: Some(at),
+        ..Default::default()
+    };
+    let planned = crate::ops::plan::plan(spec, scope, fleet, Count::No, asked, events).await;
     let policy = Policy::of(&spec.spec, None);
     let part = crate::plan::restrict(
         &planned.plan,

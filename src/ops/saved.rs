@@ -55,6 +55,7 @@ pub fn to_file(
         simulated,
         canary: plan.canary,
         restart_pending: plan.restart_pending,
+        at: plan.at,
         restart: plan.restart.iter().cloned().collect(),
         selectors: selection
             .targets
@@ -165,6 +166,8 @@ pub fn to_display(file: &PlanFile) -> Plan {
                     remark: p.after.remark.clone(),
                     proxy: p.after.proxy.clone(),
                     pool: None,
+                    schedule: None,
+                    scheduled: None,
                 },
                 fingerprint: String::new(),
                 read_properties: false,
@@ -200,6 +203,8 @@ pub fn to_display(file: &PlanFile) -> Plan {
     summary.phones = file.phones.len();
     summary.blocked = file.blocked;
     Plan {
+        at: file.at,
+        schedules: Vec::new(),
         changes,
         batches,
         summary,
@@ -282,6 +287,17 @@ async fn prepare_scoped(
     let keys = fleet.plan_keys();
     check_file(saved, opts.now, opts.max_age, &keys)?;
     verify::declared_as_planned(saved, bound, &keys)?;
+    let now = jiff::Timestamp::from_second(opts.now as i64).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let moved = verify::schedule_moved(bound, now);
+    if !moved.is_empty() {
+        bail!(
+            "the plan is stale for {} scheduled phone{}: a schedule wants another state now than when \
+             the plan was made; nothing was applied. Make a new plan.\n  {}",
+            moved.len(),
+            if moved.len() == 1 { "" } else { "s" },
+            moved.join("\n  ")
+        );
+    }
     crate::plan::Sensitive::of(&bound.policy.safety).install(&bound.covered);
     // Batches are compared at the sizes `plan` used (no command-line overrides).
     let limits = crate::capability::limits_for(&bound.providers, Default::default());

@@ -64,6 +64,9 @@ pub struct Row {
     /// Declared route.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub declared_traffic: Option<String>,
+    /// The schedule it follows and its next transition: `schedule office-hours, until 18:00 CET`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
     /// Where it stands.
     pub sync: Sync,
     /// What differs (the changes apply would make), or why it is blocked.
@@ -174,6 +177,7 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
             traffic,
             declared_state: d.state.map(|s| s.as_str().to_owned()),
             declared_traffic: d.traffic.map(|t| t.as_str().to_owned()),
+            schedule: d.scheduled.clone(),
             sync,
             differs,
         });

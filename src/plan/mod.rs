@@ -196,6 +196,12 @@ pub struct Plan {
     /// request caused). Shown, never saved.
     #[serde(skip)]
     pub base: Option<Base>,
+    /// The moment the plan was made for (Unix seconds), when a phone follows a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    /// What each schedule the plan's phones follow does over a week.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<crate::schedule::Review>,
 }
 
 /// The split of a plan against the spec at a pull request's base.
@@ -390,7 +396,15 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
             }
         };
         let obs: &Observation = phones.and_then(|p| p.get(&d.id)).unwrap_or(&NOT_FOUND);
-        let (actions, blocked, notes) = decide(kind, d, obs, input.policy);
+        let (actions, blocked, mut notes) = decide(kind, d, obs, input.policy);
+        // Why a scheduled phone starts or stops now.
+        if let Some(why) = &d.scheduled
+            && actions
+                .iter()
+                .any(|a| matches!(a, Action::Start | Action::Stop))
+        {
+            notes.push(why.clone());
+        }
         // Properties an earlier apply set without their restart, still waiting after this plan.
         if let Observation::Found(o) = obs
             && !o.restart_pending.is_empty()
@@ -455,6 +469,8 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
         restart_pending: input.policy.restart_pending,
         restart: input.policy.restart.clone(),
         base: None,
+        at: None,
+        schedules: Vec::new(),
         changes,
         batches,
         summary,
@@ -512,6 +528,8 @@ pub fn restrict(
         restart_pending: policy.restart_pending,
         restart: policy.restart.clone(),
         base: plan.base.clone(),
+        at: plan.at,
+        schedules: plan.schedules.clone(),
         changes,
         batches,
         summary,

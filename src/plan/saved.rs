@@ -110,6 +110,11 @@ pub struct PlanFile {
     /// `--restart-pending` of the plan: applied with the same, so its restarts are derived again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restart_pending: bool,
+    /// The moment the plan was made for (Unix seconds; `plan --at`, or when it was made), kept when a
+    /// phone follows a schedule: apply binds scheduled phones as their schedule wanted then, and a
+    /// phone whose schedule wants another state now makes the plan stale for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
     /// `--restart SELECTOR` of the plan: the (provider, phone id) it restarts once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restart: Vec<(String, String)>,

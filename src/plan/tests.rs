@@ -70,6 +70,8 @@ pub(super) fn want(
         remark: None,
         proxy: None,
         pool: None,
+        schedule: None,
+        scheduled: None,
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Bound {
     pub files: Vec<String>,
     /// The spec's guard rails, with the plan's canary size.
     pub policy: Policy,
+    /// The spec's schedules (covered phones that follow one are resolved at the plan's moment).
+    pub schedules: crate::schedule::Schedules,
 }
 
 /// Bind a saved plan to the spec on disk: the same provider entries and `safety`, every covered phone
@@ -110,7 +112,13 @@ pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound
         covered.push((*d).clone());
         files.push(spec.file_of(&p.provider, &p.phone_id).to_owned());
     }
+    // Scheduled phones as their schedule wanted them when the plan was made.
+    let schedules = crate::schedule::Schedules::of(&spec.spec.schedules);
+    if let Some(at) = saved.at.and_then(|s| jiff::Timestamp::from_second(s).ok()) {
+        schedules.resolve_in_place(&mut covered, at);
+    }
     Ok(Bound {
+        schedules,
         providers,
         covered,
         files,
@@ -120,6 +128,30 @@ pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound
             ..Policy::of(&spec.spec, saved.canary)
         },
     })
+}
+
+/// The scheduled phones of a saved plan whose schedule wants another power state at `now` than when
+/// the plan was made: the plan is stale for them. One line each: `gl / growth-1 (g1): schedule
+/// office-hours wants stopped now (running when the plan was made)`.
+pub fn schedule_moved(bound: &Bound, now: jiff::Timestamp) -> Vec<String> {
+    bound
+        .covered
+        .iter()
+        .filter_map(|d| {
+            let s = bound.schedules.get(d.schedule.as_deref()?)?;
+            let (then, now) = (d.state?, s.at(now));
+            (then != now).then(|| {
+                format!(
+                    "{} / {}: schedule {} wants {} now ({} when the plan was made)",
+                    d.provider,
+                    crate::spec::label(d.name.as_deref(), &d.id),
+                    s.name,
+                    now.as_str(),
+                    then.as_str()
+                )
+            })
+        })
+        .collect()
 }
 
 /// Refuse a plan whose phones are not declared as its keyed digests say, naming the file, the phone and

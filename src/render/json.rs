@@ -23,6 +23,11 @@ pub struct PlanJson<'a> {
     changes: Vec<ChangeJson<'a>>,
     batches: Vec<BatchJson<'a>>,
     summary: SummaryJson<'a>,
+    /// When a phone follows a schedule: the moment planned for (RFC 3339) and what each schedule does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    schedules: &'a [crate::schedule::Review],
 }
 
 #[derive(Debug, Serialize)]
@@ -168,6 +173,11 @@ pub fn plan(plan: &Plan, spec_digest: &str) -> String {
 /// The wire form of a plan (as given: [`plan`] masks first).
 fn plan_json<'a>(plan: &'a Plan, spec_digest: &'a str) -> PlanJson<'a> {
     PlanJson {
+        at: plan
+            .at
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+            .map(|t| t.to_string()),
+        schedules: &plan.schedules,
         format_version: FORMAT_VERSION,
         spec_digest,
         guards: guards(&plan.guards),

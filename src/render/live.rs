@@ -12,11 +12,17 @@ use crate::ops::status::{Row, Sync, Tally};
 /// The table and the summary lines.
 pub fn text(rows: &[Row], tallies: &BTreeMap<String, Tally>, color: Color) -> String {
     let clean = |s: &str| crate::redact::controls(s).into_owned();
-    let declared = |r: &Row| match (&r.declared_state, &r.declared_traffic) {
-        (Some(s), Some(t)) => format!("{s}, {t}"),
-        (Some(s), None) => s.clone(),
-        (None, Some(t)) => t.clone(),
-        (None, None) => "-".to_owned(),
+    let declared = |r: &Row| {
+        let d = match (&r.declared_state, &r.declared_traffic) {
+            (Some(s), Some(t)) => format!("{s}, {t}"),
+            (Some(s), None) => s.clone(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => "-".to_owned(),
+        };
+        match &r.schedule {
+            Some(s) => format!("{d} ({s})"),
+            None => d,
+        }
     };
     let cells: Vec<[String; 7]> = rows
         .iter()

@@ -34,6 +34,7 @@ pub fn plan(plan: &Plan) -> String {
     if plan.summary.has_drift() {
         guards(plan, &mut out);
     }
+    out.push_str(&super::schedule::markdown(plan, escape));
     if plan.summary.unchanged > 0 {
         let n = plan.summary.unchanged;
         let _ = writeln!(

@@ -27,6 +27,7 @@ pub mod log;
 pub mod markdown;
 pub mod progress;
 pub mod report;
+pub mod schedule;
 pub mod status;
 pub mod text;
 pub mod time;

@@ -416,6 +416,7 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
         out.push_str(&guard_lines(plan, layout));
         out.push_str(&canary_lines(plan, layout));
     }
+    out.push_str(&super::schedule::text(plan, layout));
     for section in [
         Section::Delete,
         Section::Stop,

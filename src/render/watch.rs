@@ -254,6 +254,7 @@ mod fold_tests {
             name: Some(format!("growth-{id}")),
             detail: detail.into(),
             to_do: None,
+            schedule: None,
         }
     }
 

@@ -166,8 +166,11 @@ pub(crate) fn load_dir(dir: &Path, with: &super::load::Use) -> Result<LoadedSpec
     for dup in &merged.twice {
         let (pointer, what) = match &dup.provider {
             Some(name) => (
-                format!("/providers/{}", escape_segment(name)),
-                format!("provider `{name}` is defined twice"),
+                format!("/{}/{}", dup.section, escape_segment(name)),
+                format!(
+                    "{} `{name}` is defined twice",
+                    dup.section.trim_end_matches('s')
+                ),
             ),
             None => (
                 format!("/{}", dup.section),
@@ -205,8 +208,8 @@ pub(crate) fn load_dir(dir: &Path, with: &super::load::Use) -> Result<LoadedSpec
     })
 }
 
-/// Something a directory defines twice: a provider (by name), or `safety` or `watch` (`section`),
-/// first and again.
+/// Something a directory defines twice: a provider or a schedule (by name, in `section`), or `safety`
+/// or `watch` (`section`), first and again.
 struct Twice {
     provider: Option<String>,
     section: &'static str,
@@ -247,6 +250,34 @@ struct Merged {
     twice: Vec<Twice>,
 }
 
+/// The entries of a named section (`providers`, `schedules`) of one file, into the spec's: a name given
+/// by two files is reported, the first kept.
+fn named<T>(
+    (into, route): (
+        &mut std::collections::BTreeMap<String, T>,
+        &mut std::collections::HashMap<String, usize>,
+    ),
+    from: std::collections::BTreeMap<String, T>,
+    section: &'static str,
+    file: usize,
+    twice: &mut Vec<Twice>,
+) {
+    for (name, value) in from {
+        match route.get(&name) {
+            Some(&first) => twice.push(Twice {
+                provider: Some(name),
+                section,
+                first,
+                again: file,
+            }),
+            None => {
+                route.insert(name.clone(), file);
+                into.insert(name, value);
+            }
+        }
+    }
+}
+
 fn merge(parts: Vec<Parsed>) -> Merged {
     let mut spec = FleetSpec {
         version: 1,
@@ -254,6 +285,7 @@ fn merge(parts: Vec<Parsed>) -> Merged {
         phones: Vec::new(),
         groups: Vec::new(),
         pools: Vec::new(),
+        schedules: Default::default(),
         safety: None,
         watch: None,
     };
@@ -268,20 +300,13 @@ fn merge(parts: Vec<Parsed>) -> Merged {
         for i in part.skips.groups {
             skips.groups.insert(spec.groups.len() + i);
         }
-        for (name, config) in part.spec.providers {
-            match route.providers.get(&name) {
-                Some(&first) => twice.push(Twice {
-                    provider: Some(name),
-                    section: "providers",
-                    first,
-                    again: file,
-                }),
-                None => {
-                    route.providers.insert(name.clone(), file);
-                    spec.providers.insert(name, config);
-                }
-            }
-        }
+        named(
+            (&mut spec.providers, &mut route.providers),
+            part.spec.providers,
+            "providers",
+            file,
+            &mut twice,
+        );
         route
             .phones
             .extend((0..part.spec.phones.len()).map(|i| (file, i)));
@@ -294,6 +319,13 @@ fn merge(parts: Vec<Parsed>) -> Merged {
             .pools
             .extend((0..part.spec.pools.len()).map(|i| (file, i)));
         spec.pools.extend(part.spec.pools);
+        named(
+            (&mut spec.schedules, &mut route.schedules),
+            part.spec.schedules,
+            "schedules",
+            file,
+            &mut twice,
+        );
         once(
             &mut spec.safety,
             part.spec.safety,

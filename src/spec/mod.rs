@@ -46,6 +46,11 @@ pub struct FleetSpec {
     /// `NAME-001`, `NAME-002`, ... are the pool's members; missing ones are created, extra ones deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pools: Vec<PoolSpec>,
+    /// When phones should run, by a name you pick: phones, groups and pools name one with
+    /// `schedule: NAME` instead of `state`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z0-9][a-z0-9-]*$"}))]
+    pub schedules: BTreeMap<String, ScheduleSpec>,
     /// Guard rails: limits a plan must keep to be applied, and properties never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safety: Option<Safety>,
@@ -493,6 +498,10 @@ pub struct PhoneSettings {
     /// Desired power state; left out = not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<PowerState>,
+    /// The name of a schedule of `schedules`: the power state it wants at the moment (instead of
+    /// `state`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
     /// Desired traffic route (huawei-cph only); left out = not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<Traffic>,
@@ -561,6 +570,21 @@ pub struct GroupSpec {
     /// What is managed about them.
     #[serde(flatten)]
     pub settings: PhoneSettings,
+}
+
+/// A schedule: inside one of its windows its phones should run, outside every window they should be
+/// stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// An IANA time zone (`Europe/Berlin`, `America/New_York`, `UTC`); daylight saving is followed.
+    #[schemars(length(min = 1))]
+    pub timezone: String,
+    /// Windows, each `DAYS HH:MM-HH:MM` in that zone: DAYS is `daily`, `weekdays`, `weekends`, a day
+    /// (`mon`), a range (`mon-fri`) or a list (`sat,sun`); an end at or before the start is the next
+    /// day (`daily 22:00-06:00`); `24:00` ends at midnight. (An empty list is refused with an
+    /// example, by the semantic checks.)
+    pub running: Vec<String>,
 }
 
 /// A pool: `count` alike phones of one provider, named `NAME-001` to `NAME-<count>`.
@@ -693,7 +717,14 @@ pub struct DesiredPhone {
     pub proxy: Option<String>,
     /// Its pool, when a pool declares it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pool: Option<PoolRole>,
+    pub pool: Option<Box<PoolRole>>,
+    /// The schedule it follows (its `state` is what the schedule wants at the plan's moment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Why its `state` is what it is, once its schedule is resolved (`schedule office-hours, until
+    /// 18:00 CET`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<String>,
 }
 
 /// How a phone is shown to a person: `name (id)`, or its id alone. Control characters of a name are
@@ -733,6 +764,8 @@ impl DesiredPhone {
             remark: s.remark.clone(),
             proxy: s.proxy.clone(),
             pool: None,
+            schedule: s.schedule.clone(),
+            scheduled: None,
         }
     }
 
@@ -865,12 +898,12 @@ impl PoolSpec {
         DesiredPhone {
             labels: self.labels(),
             manage_name: manage_names,
-            pool: Some(PoolRole {
+            pool: Some(Box::new(PoolRole {
                 pool: self.name.clone(),
                 fate: Fate::Unlisted,
                 count: self.count,
                 template: self.template.clone(),
-            }),
+            })),
             ..DesiredPhone::new(
                 &self.provider,
                 &format!("{POOL_ID_PREFIX}{}", self.name),

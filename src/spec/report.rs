@@ -24,6 +24,7 @@ pub(crate) struct Route {
     pub(crate) groups: Vec<(usize, usize)>,
     pub(crate) pools: Vec<(usize, usize)>,
     pub(crate) providers: HashMap<String, usize>,
+    pub(crate) schedules: HashMap<String, usize>,
     pub(crate) safety: Option<usize>,
     pub(crate) watch: Option<usize>,
 }
@@ -47,6 +48,12 @@ impl Route {
             "providers" => second
                 .and_then(|name| {
                     self.providers
+                        .get(&super::diagnostic::unescape_segment(name))
+                })
+                .map(|&f| (f, pointer.to_owned())),
+            "schedules" => second
+                .and_then(|name| {
+                    self.schedules
                         .get(&super::diagnostic::unescape_segment(name))
                 })
                 .map(|&f| (f, pointer.to_owned())),

@@ -447,6 +447,15 @@ pub(crate) fn semantic(
         }
     }
 
+    for (name, s) in &spec.schedules {
+        if let Err((field, problem)) = crate::schedule::Schedule::new(name, s) {
+            report.push(
+                &format!("/schedules/{}/{field}", escape_segment(name)),
+                problem,
+                None,
+            );
+        }
+    }
     // Entry-level checks (provider defined, attributes it can manage), then every id. Pointers are built
     // only for problems: a valid 100,000-phone spec allocates nothing per phone here.
     let entries = spec
@@ -614,6 +623,31 @@ fn check_entry(
         return false;
     };
     let cap = capability::of(p.kind);
+    if let Some(name) = &settings.schedule {
+        if settings.state.is_some() {
+            report.push_pointer(
+                &format!("{entry}/schedule"),
+                At::Key,
+                "`state` and `schedule` on one entry: a schedule decides the power state".into(),
+                Some("keep one: `schedule` to follow it, `state` for a fixed state".into()),
+            );
+        } else if !spec.schedules.contains_key(name) {
+            let known: Vec<&str> = spec.schedules.keys().map(String::as_str).collect();
+            let listed = if known.is_empty() {
+                "declare it under `schedules:` (timezone, running windows)".to_owned()
+            } else {
+                format!("schedules: {}", known.join(", "))
+            };
+            report.push(
+                &format!("{entry}/schedule"),
+                format!("schedule `{name}` is not defined under `schedules`"),
+                Some(match super::suggest::hint(name, known.iter().copied()) {
+                    Some(mean) => format!("{mean} ({listed})"),
+                    None => listed,
+                }),
+            );
+        }
+    }
     // GeeLark's details: its own field limits (providers.md 10.2.1, 10.2.3, 10.2.4).
     // The proxy a phone names must be one its entry declares (or `none`).
     if let Some(name) = &settings.proxy

@@ -69,6 +69,9 @@ pub struct Event {
     /// For a failed heal that needs a person: what to do.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_do: Option<String>,
+    /// The schedule the phone follows, when one moved it (`office-hours`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
 }
 
 impl Event {
@@ -80,6 +83,7 @@ impl Event {
             name: c.name.clone(),
             detail,
             to_do: None,
+            schedule: c.desired.schedule.clone(),
         }
     }
 
@@ -91,6 +95,7 @@ impl Event {
             name: None,
             detail,
             to_do: None,
+            schedule: None,
         }
     }
 }
@@ -241,6 +246,7 @@ impl Episodes {
                     name,
                     detail: "matches the spec again".into(),
                     to_do: None,
+                    schedule: None,
                 });
             }
         }

@@ -68,6 +68,7 @@ pub struct Metrics {
     spec_valid: Gauge,
     overruns: Counter,
     interval: Gauge<f64, AtomicU64>,
+    schedule_transitions: Family<Labels, Counter>,
     /// The API call counts already added, per provider and status (a re-opened fleet starts again).
     seen_calls: BTreeMap<(String, String), u64>,
 }
@@ -142,7 +143,15 @@ impl Metrics {
             "The interval in force: --interval, or longer when a provider's rate limits allow no more reads",
             interval.clone(),
         );
+        let schedule_transitions = Family::<Labels, Counter>::default();
+        registry.register(
+            "phonefleet_schedule_transitions",
+            "Starts and stops a schedule asked for, by schedule, action and outcome (ok, failed, skipped, \
+             not_healed: the heal policy does not allow it, counted each tick it waits)",
+            schedule_transitions.clone(),
+        );
         Metrics {
+            schedule_transitions,
             interval,
             registry,
             phones,
@@ -243,17 +252,21 @@ impl Metrics {
         }
         for r in t.healed.iter().flat_map(|h| &h.results) {
             let Some(action) = r.action else { continue };
-            let outcome = match r.outcome {
-                crate::apply::Outcome::Ok => "ok",
-                crate::apply::Outcome::Failed(_) => "failed",
-                crate::apply::Outcome::Blocked(_) => "blocked",
-                crate::apply::Outcome::Skipped(_) => "skipped",
-            };
+            let outcome = r.outcome.word();
             self.heals
                 .get_or_create(&vec![
                     ("provider", r.provider.clone()),
                     ("action", action.name().to_owned()),
                     ("outcome", outcome.to_owned()),
+                ])
+                .inc();
+        }
+        for m in crate::ops::reconcile::schedule_moves(t) {
+            self.schedule_transitions
+                .get_or_create(&vec![
+                    ("schedule", m.schedule),
+                    ("action", m.action.name().to_owned()),
+                    ("outcome", m.outcome.to_owned()),
                 ])
                 .inc();
         }

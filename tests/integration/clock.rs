@@ -65,6 +65,7 @@ async fn watch_ticks_follow_the_interval_and_heal_at_the_next_tick_on_a_paused_c
         verbose: false,
         locks: dir.path().join("locks"),
         simulator: Some(sim.base_url()),
+        clock: phonefleet::clock::Clock::system(),
     };
     let real = std::time::Instant::now();
     let start = Instant::now();

@@ -27,6 +27,7 @@ mod quickstart;
 mod recovery;
 mod rename;
 mod restart_pending;
+mod schedules;
 mod simulate_command;
 mod simulator;
 mod support;

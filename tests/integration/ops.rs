@@ -82,7 +82,9 @@ impl<'a> Ops<'a> {
                 may_heal: &all,
                 acquire: &acquire,
             };
-            phonefleet::ops::reconcile::tick(&self.spec, &scope, &fleet, &heal, &opts, &Quiet).await
+            let at = phonefleet::ops::plan::wall_now();
+            phonefleet::ops::reconcile::tick(&self.spec, &scope, &fleet, &heal, &opts, at, &Quiet)
+                .await
         })
     }
 
