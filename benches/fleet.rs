@@ -162,6 +162,8 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             tags: Vec::new(),
             remark: None,
             proxy: None,
+            image: None,
+            resets: 0,
         });
     }
     let mut gl_ids = Vec::new();
@@ -192,6 +194,8 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             tags: Vec::new(),
             remark: None,
             proxy: None,
+            image: None,
+            resets: 0,
         });
         gl_ids.push(id);
     }
@@ -216,6 +220,8 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             tags: Vec::new(),
             remark: None,
             proxy: None,
+            image: None,
+            resets: 0,
         });
         kp_ids.push(id);
     }

@@ -61,6 +61,12 @@ pub struct Capability {
     pub restart_batch: BatchLimit,
     /// Phones per create and per delete call (pools); not offered where the kind cannot make them.
     pub pool_batch: BatchLimit,
+    /// Phones per reset call.
+    pub reset_batch: BatchLimit,
+    /// What a reset does and by which call, said beside it in plans.
+    pub reset_says: &'static str,
+    /// Whether a phone's image is read and can be declared (CPH `image_id`).
+    pub image: bool,
 }
 
 /// The names a kind accepts for a phone.
@@ -130,6 +136,7 @@ impl Capability {
                 NOT_OFFERED
             }
             Action::Create | Action::Delete => self.pool_batch,
+            Action::Reset => self.reset_batch,
         }
     }
 

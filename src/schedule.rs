@@ -369,13 +369,19 @@ impl Schedules {
     /// [`Schedules::resolve`], in place.
     pub fn resolve_in_place(&self, desired: &mut [DesiredPhone], t: Timestamp) {
         for d in desired.iter_mut() {
-            let Some(name) = &d.schedule else { continue };
-            let Some(s) = self.get(name) else { continue };
-            d.state = Some(s.at(t));
-            d.scheduled = Some(match s.next_edge(t) {
+            let Some(scheduled) = d.schedule.as_mut() else {
+                continue;
+            };
+            let Some(s) = self.get(&scheduled.name) else {
+                continue;
+            };
+            let name = &scheduled.name;
+            let state = s.at(t);
+            scheduled.why = Some(match s.next_edge(t) {
                 Some(e) => format!("schedule {name}, until {}", s.wall(e.at, t)),
                 None => format!("schedule {name}, always"),
             });
+            d.state = Some(state);
         }
     }
 }
@@ -423,7 +429,7 @@ pub struct NextEdge {
 /// A phone's running minutes a week as a declaration says: a schedule's, all of them for `running`,
 /// none for `stopped`; nothing when its power is not managed.
 fn minutes_of(schedules: &Schedules, d: &DesiredPhone, at: Timestamp) -> Option<u64> {
-    match (&d.schedule, d.state) {
+    match (d.schedule_name(), d.state) {
         (Some(name), _) => schedules.get(name).map(|s| s.minutes_per_week(at)),
         (None, Some(PowerState::Running)) => Some(7 * 24 * 60),
         (None, Some(PowerState::Stopped)) => Some(0),
@@ -452,8 +458,8 @@ pub fn review(
 ) -> Vec<Review> {
     let mut by: BTreeMap<&str, Vec<&DesiredPhone>> = BTreeMap::new();
     for d in desired {
-        if let Some(name) = &d.schedule {
-            by.entry(name.as_str()).or_default().push(d);
+        if let Some(name) = d.schedule_name() {
+            by.entry(name).or_default().push(d);
         }
     }
     let base_by_id: std::collections::HashMap<(&str, &str), &DesiredPhone> = base

@@ -44,6 +44,9 @@ pub struct ObservedPhone {
     /// its remark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Details>,
+    /// huawei-cph: the image it runs (`image_id` of the list), read with the status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// What GeeLark's phone list says of a phone beyond its status and name.
@@ -76,6 +79,7 @@ impl ObservedPhone {
             name: None,
             restart_pending: Vec::new(),
             details: None,
+            image: None,
         }
     }
 

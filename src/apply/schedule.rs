@@ -65,12 +65,21 @@ async fn run_batch(
                 results.extend(unknown(&todo, why));
                 return Ok(results);
             }
-            // A create whose answer was lost is never sent again: it may have made the phones, and
-            // only a listing by name can tell (the next plan's).
-            Err(e) if e.is_outcome_unknown() && todo.action == Action::Create => {
+            // A create or a reset whose answer was lost is never sent again: the create may have
+            // made the phones (only a listing by name can tell, the next plan's), and a phone reset
+            // twice loses what it was given since.
+            Err(e)
+                if e.is_outcome_unknown()
+                    && matches!(todo.action, Action::Create | Action::Reset) =>
+            {
+                let then = if todo.action == Action::Create {
+                    "the next plan lists the pool and creates only the members still missing"
+                } else {
+                    "check the phone; ask for its reset again (--reset) if it was not reset"
+                };
                 let why = format!(
-                    "the answer to the create was lost ({}); not sent again: the next plan lists \
-                     the pool and creates only the members still missing",
+                    "the answer to the {} was lost ({}); not sent again: {then}",
+                    todo.action.name(),
                     e.as_phone_error().message
                 );
                 results.extend(unknown(&todo, why));

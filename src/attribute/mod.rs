@@ -5,6 +5,7 @@
 //! [`crate::plan::Action`], its provider calls and its simulator routes (ARCHITECTURE.md counts them).
 
 mod group;
+mod image;
 mod name;
 mod pool;
 mod power;
@@ -15,6 +16,7 @@ mod route;
 mod tags;
 mod text;
 
+pub use image::{asked_reset, reset_note};
 pub use name::check as check_name;
 pub use pool::{DELETED, to_create};
 pub use properties::{asked_restart, pending_rule, restart_rule};
@@ -108,6 +110,16 @@ pub trait Attribute: Sync {
     }
 }
 
+/// The batch key of phones whose calls share a value (`set[key]`: the group they move to, the pool
+/// they are created in, the image they are reset onto): its JSON text, or empty.
+fn shared_value(phone: &BatchPhone, key: &str) -> String {
+    phone
+        .set
+        .get(key)
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
 /// What must be read of a declared phone to plan it: what its declared attributes need.
 pub fn target_for(d: &DesiredPhone) -> ObserveTarget {
     let mut t = ObserveTarget {
@@ -135,7 +147,8 @@ pub enum Sensitivity {
 }
 
 /// Every attribute, in the order one phone's changes run.
-pub static ALL: [&dyn Attribute; 9] = [
+pub static ALL: [&dyn Attribute; 10] = [
+    &image::Image,
     &name::Name,
     &group::GROUP,
     &tags::Tags,

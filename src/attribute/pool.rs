@@ -106,12 +106,7 @@ impl Attribute for Pool {
 
     fn batch_key(&self, phone: &BatchPhone) -> String {
         // One pool's phones share a create (its template); deletes share any call.
-        phone
-            .set
-            .get("pool")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+        super::shared_value(phone, "pool")
     }
 }
 

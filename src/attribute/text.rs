@@ -119,11 +119,7 @@ impl Attribute for Text {
         if !self.shared_call {
             return String::new();
         }
-        phone
-            .set
-            .get(self.key)
-            .map(ToString::to_string)
-            .unwrap_or_default()
+        super::shared_value(phone, self.key)
     }
 }
 

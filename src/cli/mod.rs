@@ -198,6 +198,11 @@ pub struct PlanArgs {
     /// huawei-cph batch-restart, koophone reboot. Saved in a plan file and derived again on apply.
     #[arg(long = "restart", value_name = "SELECTOR")]
     pub restart: Vec<String>,
+    /// Reset the selected phones once, clearing their data and apps (the selector grammar of
+    /// --target; repeatable): huawei-cph and koophone batch-reset, geelark phone/newOne. Within
+    /// `safety.max_resets`; never a protected phone. Saved in a plan file and derived again on apply.
+    #[arg(long = "reset", value_name = "SELECTOR")]
+    pub reset: Vec<String>,
     /// Plan scheduled phones for this moment instead of now (RFC 3339, e.g. 2026-12-07T09:00:00+01:00):
     /// "what happens Monday 09:00?". Phones are read as they are now.
     #[arg(long, value_name = "TIME", value_parser = parse_at)]
@@ -314,6 +319,9 @@ pub struct ApplyArgs {
     /// saved plan keeps what it was made with.
     #[arg(long)]
     pub restart_pending: bool,
+    /// With a spec: reset the selected phones once (see `plan --reset`).
+    #[arg(long = "reset", value_name = "SELECTOR")]
+    pub reset: Vec<String>,
     /// With a spec: restart the selected running phones once (see `plan --restart`).
     #[arg(long = "restart", value_name = "SELECTOR")]
     pub restart: Vec<String>,

@@ -139,6 +139,8 @@ pub struct PlanSettings {
     pub restart_pending: bool,
     /// `--restart SELECTOR`.
     pub restart: Vec<String>,
+    /// `--reset SELECTOR`.
+    pub reset: Vec<String>,
     /// `--at TIME`.
     pub at: Option<jiff::Timestamp>,
     /// `--base SPEC`.
@@ -161,6 +163,7 @@ impl From<&PlanArgs> for PlanSettings {
             canary: a.canary.map(|n| n as usize),
             restart_pending: a.restart_pending,
             restart: a.restart.clone(),
+            reset: a.reset.clone(),
             at: a.at,
             base: a.base.clone(),
             timeout: Duration::from_secs(a.timeout),
@@ -282,6 +285,8 @@ pub struct ApplySettings {
     pub restart_pending: bool,
     /// `--restart SELECTOR`.
     pub restart: Vec<String>,
+    /// `--reset SELECTOR`.
+    pub reset: Vec<String>,
     /// `--override-guards`.
     pub override_guards: bool,
     /// How long the whole run may take.
@@ -307,6 +312,7 @@ impl From<&ApplyArgs> for ApplySettings {
             canary: a.canary.map(|n| n as usize),
             restart_pending: a.restart_pending,
             restart: a.restart.clone(),
+            reset: a.reset.clone(),
             override_guards: a.override_guards,
             timeout: Duration::from_secs(a.timeout),
             max_plan_age: Duration::from_secs(a.max_plan_age),

@@ -117,6 +117,8 @@ async fn from_spec(
             restart_pending: settings.restart_pending,
             at: Some(crate::ops::plan::wall_now()),
             restart: crate::ops::plan::restart_set(&loaded, &settings.restart)?,
+            reset: crate::ops::plan::restart_set(&loaded, &settings.reset)?,
+            restart_failed: false,
         },
         deadline,
     };

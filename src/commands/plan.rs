@@ -86,6 +86,8 @@ pub async fn plan(settings: &PlanSettings, global: &GlobalSettings) -> anyhow::R
             canary: settings.canary,
             restart_pending: settings.restart_pending,
             restart: crate::ops::plan::restart_set(&loaded, &settings.restart)?,
+            reset: crate::ops::plan::restart_set(&loaded, &settings.reset)?,
+            restart_failed: false,
             at: Some(settings.at.unwrap_or_else(crate::ops::plan::wall_now)),
         },
         deadline,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::capability::{EffectiveLimits, Overrides, limits_for};
 use crate::census::{self, Census};
 use crate::ops::fleet::{Events, Fleet};
-use crate::plan::{self, Plan, PlanInput, Policy, Sensitive};
+use crate::plan::{self, Action, Plan, PlanInput, Policy, Sensitive};
 use crate::select::Selection;
 use crate::spec::{DesiredPhone, LoadedSpec, ProviderConfig};
 use crate::state::FleetState;
@@ -72,6 +72,13 @@ pub enum Warning {
         /// Phones the spec declares.
         declared: usize,
     },
+    /// Phones `--reset` selected that this plan does not reset (protected, or no reset documented).
+    NotReset {
+        /// `provider / label`, a few.
+        phones: Vec<String>,
+        /// How many in all.
+        count: usize,
+    },
     /// Phones `--restart` selected that this plan does not restart.
     NotRestarted {
         /// `provider / label`, a few.
@@ -106,6 +113,14 @@ impl std::fmt::Display for Warning {
                 "--restart selected {count} phone{} this plan does not restart ({}{}): a phone that is \
                  not running, that this plan starts or stops anyway, or whose provider documents no \
                  restart (geelark)",
+                if *count == 1 { "" } else { "s" },
+                phones.join(", "),
+                if *count > phones.len() { ", ..." } else { "" }
+            ),
+            Warning::NotReset { phones, count } => write!(
+                f,
+                "--reset selected {count} phone{} this plan does not reset ({}{}): a protected phone \
+                 (`protect: true`), or one whose provider documents no reset",
                 if *count == 1 { "" } else { "s" },
                 phones.join(", "),
                 if *count > phones.len() { ", ..." } else { "" }
@@ -241,6 +256,10 @@ pub struct Asked {
     pub restart_pending: bool,
     /// `--restart SELECTOR`, resolved ([`restart_set`]).
     pub restart: std::collections::BTreeSet<(String, String)>,
+    /// `--reset SELECTOR`, resolved ([`restart_set`]).
+    pub reset: std::collections::BTreeSet<(String, String)>,
+    /// watch with `heal: [restart]`: phones in a failed state are restarted.
+    pub restart_failed: bool,
     /// The moment scheduled phones are planned for (`plan --at`); the run's wall time when none is given
     /// (the command's, or watch's clock).
     pub at: Option<jiff::Timestamp>,
@@ -252,7 +271,7 @@ pub fn wall_now() -> jiff::Timestamp {
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
-/// The declared phones `--restart SELECTOR` selects (the selector grammar of `--target`), as
+/// The declared phones `--restart SELECTOR` (or `--reset SELECTOR`) selects (the selector grammar of `--target`), as
 /// (provider, phone id).
 pub fn restart_set(
     spec: &LoadedSpec,
@@ -338,6 +357,8 @@ async fn plan_scoped(
     let policy = Policy {
         restart_pending: asked.restart_pending,
         restart: asked.restart.clone(),
+        reset: asked.reset.clone(),
+        restart_failed: asked.restart_failed,
         ..Policy::of(&spec.spec, asked.canary)
     };
     let mut plan = plan::compute(&PlanInput {
@@ -352,29 +373,36 @@ async fn plan_scoped(
         plan.schedules = crate::schedule::review(&schedules, &desired, at, None, &policy);
     }
     plan.sensitive.register_values(&desired, &observed);
-    let restarted: std::collections::BTreeSet<(&str, &str)> = plan
-        .changes
-        .iter()
-        .filter(|c| c.actions.contains(&crate::plan::Action::Restart))
-        .map(|c| (c.provider.as_str(), c.phone_id.as_str()))
-        .collect();
-    let missed: Vec<String> = desired
-        .iter()
-        .filter(|d| asked.restart.contains(&(d.provider.clone(), d.id.clone())))
-        .filter(|d| !restarted.contains(&(d.provider.as_str(), d.id.as_str())))
-        .map(|d| {
-            format!(
-                "{} / {}",
-                d.provider,
-                crate::spec::label(d.name.as_deref(), &d.id)
-            )
-        })
-        .collect();
-    if !missed.is_empty() {
-        warnings.push(Warning::NotRestarted {
-            count: missed.len(),
-            phones: missed.into_iter().take(5).collect(),
-        });
+    for (asked_for, action) in [
+        (&asked.restart, Action::Restart),
+        (&asked.reset, Action::Reset),
+    ] {
+        let made: std::collections::BTreeSet<(&str, &str)> = plan
+            .changes
+            .iter()
+            .filter(|c| c.actions.contains(&action))
+            .map(|c| (c.provider.as_str(), c.phone_id.as_str()))
+            .collect();
+        let missed: Vec<String> = desired
+            .iter()
+            .filter(|d| asked_for.contains(&(d.provider.clone(), d.id.clone())))
+            .filter(|d| !made.contains(&(d.provider.as_str(), d.id.as_str())))
+            .map(|d| {
+                format!(
+                    "{} / {}",
+                    d.provider,
+                    crate::spec::label(d.name.as_deref(), &d.id)
+                )
+            })
+            .collect();
+        if !missed.is_empty() {
+            let (count, phones) = (missed.len(), missed.into_iter().take(5).collect());
+            warnings.push(if action == Action::Reset {
+                Warning::NotReset { phones, count }
+            } else {
+                Warning::NotRestarted { phones, count }
+            });
+        }
     }
     Planned {
         plan,

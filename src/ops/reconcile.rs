@@ -62,7 +62,7 @@ pub fn schedule_moves(t: &Tick) -> Vec<ScheduleMove> {
         .iter()
         .filter(|c| c.blocked.is_none())
     {
-        let Some(schedule) = &c.desired.schedule else {
+        let Some(schedule) = c.desired.schedule_name() else {
             continue;
         };
         for a in c
@@ -71,7 +71,7 @@ pub fn schedule_moves(t: &Tick) -> Vec<ScheduleMove> {
             .filter(|a| matches!(a, Action::Start | Action::Stop))
         {
             out.push(ScheduleMove {
-                schedule: schedule.clone(),
+                schedule: schedule.to_owned(),
                 action: *a,
                 phone: crate::spec::label(c.name.as_deref(), &c.phone_id),
                 outcome: outcomes
@@ -113,6 +113,8 @@ pub async fn tick(
     fleet.set_deadline(opts.deadline);
     let asked = crate::ops::plan::Asked {
         at: Some(at),
+        // A failed phone is restarted when the heal policy allows restarts (never reset).
+        restart_failed: heal.actions.contains("restart"),
         ..Default::default()
     };
     let planned = crate::ops::plan::plan(spec, scope, fleet, Count::No, asked, events).await;

@@ -57,6 +57,7 @@ pub fn to_file(
         restart_pending: plan.restart_pending,
         at: plan.at,
         restart: plan.restart.iter().cloned().collect(),
+        reset: plan.reset.iter().cloned().collect(),
         selectors: selection
             .targets
             .iter()
@@ -165,9 +166,9 @@ pub fn to_display(file: &PlanFile) -> Plan {
                     tags: p.after.tags.as_deref().map(crate::plan::view::tag_set),
                     remark: p.after.remark.clone(),
                     proxy: p.after.proxy.clone(),
+                    image: p.after.image.clone(),
                     pool: None,
                     schedule: None,
-                    scheduled: None,
                 },
                 fingerprint: String::new(),
                 read_properties: false,
@@ -213,6 +214,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
         canary: file.canary,
         restart_pending: file.restart_pending,
         restart: file.restart.iter().cloned().collect(),
+        reset: file.reset.iter().cloned().collect(),
         base: None,
     }
 }

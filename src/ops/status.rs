@@ -177,7 +177,7 @@ pub fn rows(scope: &Scope, planned: &Planned) -> (Vec<Row>, BTreeMap<String, Tal
             traffic,
             declared_state: d.state.map(|s| s.as_str().to_owned()),
             declared_traffic: d.traffic.map(|t| t.as_str().to_owned()),
-            schedule: d.scheduled.clone(),
+            schedule: d.scheduled().map(str::to_owned),
             sync,
             differs,
         });

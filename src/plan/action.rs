@@ -15,6 +15,11 @@ pub enum Action {
     /// Create a pool's missing member (GeeLark phone/addNew, 100 a call per pool), made with the
     /// pool's group, tags, remark and proxy; its id is the provider's answer.
     Create,
+    /// Reset the phone (CPH batch-reset, with the declared image when that is what differs; KooPhone
+    /// batch-reset; GeeLark phone/newOne, one phone a call): its data and apps are cleared. Asked for
+    /// with `--reset SELECTOR`, or planned for a CPH phone on another image than declared. First in a
+    /// phone's chain: what follows is made on the fresh phone.
+    Reset,
     /// Rename the phone at the provider (`names: manage`; CPH update_phone_name, GeeLark
     /// phone/detail/update), one phone a call. The new name is the declared one.
     Rename,
@@ -77,6 +82,8 @@ pub enum ActionKind {
     Create,
     /// [`Action::Delete`].
     Delete,
+    /// [`Action::Reset`].
+    Reset,
 }
 
 /// How one kind of action is named and counted.
@@ -96,7 +103,7 @@ pub struct Words {
 
 impl ActionKind {
     /// Every kind, in the order summaries list them (the JSON summary's key order).
-    pub const ALL: [ActionKind; 13] = [
+    pub const ALL: [ActionKind; 14] = [
         ActionKind::Start,
         ActionKind::Stop,
         ActionKind::SetTraffic,
@@ -110,11 +117,13 @@ impl ActionKind {
         ActionKind::SetProxy,
         ActionKind::Create,
         ActionKind::Delete,
+        ActionKind::Reset,
     ];
 
     /// Every kind, destructive first: the order of the text summary and of an apply's "Done:" line.
-    pub const DESTRUCTIVE_FIRST: [ActionKind; 13] = [
+    pub const DESTRUCTIVE_FIRST: [ActionKind; 14] = [
         ActionKind::Delete,
+        ActionKind::Reset,
         ActionKind::Stop,
         ActionKind::Create,
         ActionKind::Start,
@@ -174,6 +183,7 @@ impl ActionKind {
             ),
             ActionKind::Create => ("create", "to create", false, "created", "to create"),
             ActionKind::Delete => ("delete", "to delete", false, "deleted", "to delete"),
+            ActionKind::Reset => ("reset", "to reset", false, "reset", "to reset"),
             ActionKind::ClearRestartPending => (
                 "clear_restart_pending",
                 "to unmark as waiting for a restart",
@@ -219,6 +229,7 @@ impl Action {
             Action::SetProxy => ActionKind::SetProxy,
             Action::Create => ActionKind::Create,
             Action::Delete => ActionKind::Delete,
+            Action::Reset => ActionKind::Reset,
         }
     }
 
@@ -244,6 +255,7 @@ impl Action {
             ActionKind::SetProxy => Action::SetProxy,
             ActionKind::Create => Action::Create,
             ActionKind::Delete => Action::Delete,
+            ActionKind::Reset => Action::Reset,
         })
     }
 

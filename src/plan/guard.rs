@@ -31,6 +31,10 @@ pub struct Policy {
     pub restart_pending: bool,
     /// `--restart SELECTOR`: the phones (provider, id) to restart once.
     pub restart: std::collections::BTreeSet<(String, String)>,
+    /// `--reset SELECTOR`: the phones (provider, id) to reset once.
+    pub reset: std::collections::BTreeSet<(String, String)>,
+    /// `watch` with `heal: [restart]`: restart phones in a failed state.
+    pub restart_failed: bool,
 }
 
 impl Policy {
@@ -45,6 +49,8 @@ impl Policy {
             canary,
             restart_pending: false,
             restart: Default::default(),
+            reset: Default::default(),
+            restart_failed: false,
         }
     }
 }
@@ -61,6 +67,8 @@ pub enum Guard {
     Protect,
     /// Phones deleted (pools whose count dropped), over the whole plan; 0 unless the spec says.
     MaxDeletes,
+    /// Phones reset (their data cleared), over the whole plan; 0 unless the spec says.
+    MaxResets,
 }
 
 impl Guard {
@@ -71,6 +79,7 @@ impl Guard {
             Guard::MaxStopPercent => "max_stop_percent",
             Guard::Protect => "protect",
             Guard::MaxDeletes => "max_deletes",
+            Guard::MaxResets => "max_resets",
         }
     }
 
@@ -81,6 +90,7 @@ impl Guard {
             Guard::MaxStopPercent,
             Guard::Protect,
             Guard::MaxDeletes,
+            Guard::MaxResets,
         ]
         .into_iter()
         .find(|g| g.name() == name)
@@ -145,17 +155,24 @@ impl GuardCheck {
                     self.limit
                 )
             }
-            Guard::MaxDeletes => format!(
-                "max_deletes: {} phone{} deleted, limit {}{}",
-                self.planned,
-                if self.planned == 1 { "" } else { "s" },
-                self.limit,
-                if self.limit == 0 {
-                    " (the default: set `safety.max_deletes` to let a pool shrink)"
+            Guard::MaxDeletes | Guard::MaxResets => {
+                let (verb, field, what) = if self.guard == Guard::MaxDeletes {
+                    ("deleted", "max_deletes", "to let a pool shrink")
                 } else {
-                    ""
-                }
-            ),
+                    ("reset", "max_resets", "to let phones be reset")
+                };
+                format!(
+                    "{field}: {} phone{} {verb}, limit {}{}",
+                    self.planned,
+                    if self.planned == 1 { "" } else { "s" },
+                    self.limit,
+                    if self.limit == 0 {
+                        format!(" (the default: set `safety.{field}` {what})")
+                    } else {
+                        String::new()
+                    }
+                )
+            }
             Guard::Protect => format!(
                 "protect{at}: the spec would stop {} protected phone{} ({}); phonefleet never stops a \
                  protected phone: only editing the spec allows it",
@@ -208,19 +225,23 @@ pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
             phones: Vec::new(),
         });
     }
-    let deletes = acting()
-        .filter(|c| c.actions.contains(&Action::Delete))
-        .count() as u64;
-    if deletes > 0 || policy.safety.max_deletes.is_some() {
-        out.push(GuardCheck {
-            guard: Guard::MaxDeletes,
-            provider: None,
-            label: None,
-            limit: policy.safety.max_deletes.unwrap_or(0),
-            planned: deletes,
-            of: None,
-            phones: Vec::new(),
-        });
+    // Destructive actions: checked when the plan has some, or the spec sets a limit (default 0).
+    for (guard, action, limit) in [
+        (Guard::MaxDeletes, Action::Delete, policy.safety.max_deletes),
+        (Guard::MaxResets, Action::Reset, policy.safety.max_resets),
+    ] {
+        let planned = acting().filter(|c| c.actions.contains(&action)).count() as u64;
+        if planned > 0 || limit.is_some() {
+            out.push(GuardCheck {
+                guard,
+                provider: None,
+                label: None,
+                limit: limit.unwrap_or(0),
+                planned,
+                of: None,
+                phones: Vec::new(),
+            });
+        }
     }
     if let Some(limit) = policy.safety.max_stop_percent {
         let mut stops: BTreeMap<&str, u64> = BTreeMap::new();

@@ -16,12 +16,15 @@ fn policy(max_changes: Option<u64>, max_stop_percent: Option<u64>) -> Policy {
             sensitive_properties: vec!["persist.sys.*".into()],
             max_stop_percent_by_label: Default::default(),
             max_deletes: None,
+            max_resets: None,
         },
         declared: [("cph".to_owned(), 4), ("gl".to_owned(), 10)].into(),
         canary: None,
         declared_by_label: Default::default(),
         restart_pending: false,
         restart: Default::default(),
+        reset: Default::default(),
+        restart_failed: false,
     }
 }
 

@@ -192,6 +192,9 @@ pub struct Plan {
     /// `--restart SELECTOR`: the phones asked to restart once.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub restart: std::collections::BTreeSet<(String, String)>,
+    /// `--reset SELECTOR`: the phones asked to reset once.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub reset: std::collections::BTreeSet<(String, String)>,
     /// `plan --base SPEC`: which changes the base spec would make too (drift nobody in the pull
     /// request caused). Shown, never saved.
     #[serde(skip)]
@@ -315,6 +318,21 @@ fn decide(
         }
         Observation::Found(o) => o,
     };
+    if o.power == Power::Failed
+        && policy.restart_failed
+        && crate::attribute::supports(kind, &Action::Restart)
+    {
+        // watch with `heal: [restart]`: a failed phone gets a restart (never a reset).
+        return (
+            vec![Action::Restart],
+            None,
+            vec![format!(
+                "status {} ({}): restarted by watch (`heal: [restart]`)",
+                o.raw_status,
+                state::meaning(kind, o.raw_status)
+            )],
+        );
+    }
     if o.power == Power::Failed {
         let meaning = state::meaning(kind, o.raw_status);
         return (
@@ -370,6 +388,10 @@ fn decide(
     if policy.restart.contains(&(d.provider.clone(), d.id.clone())) {
         crate::attribute::asked_restart(kind, o, &mut actions, &mut notes);
     }
+    if policy.reset.contains(&(d.provider.clone(), d.id.clone())) {
+        crate::attribute::asked_reset(kind, d, &mut actions, &mut notes);
+    }
+    crate::attribute::reset_note(kind, &actions, &mut notes);
     (actions, None, notes)
 }
 
@@ -398,12 +420,12 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
         let obs: &Observation = phones.and_then(|p| p.get(&d.id)).unwrap_or(&NOT_FOUND);
         let (actions, blocked, mut notes) = decide(kind, d, obs, input.policy);
         // Why a scheduled phone starts or stops now.
-        if let Some(why) = &d.scheduled
+        if let Some(why) = d.scheduled()
             && actions
                 .iter()
                 .any(|a| matches!(a, Action::Start | Action::Stop))
         {
-            notes.push(why.clone());
+            notes.push(why.to_owned());
         }
         // Properties an earlier apply set without their restart, still waiting after this plan.
         if let Observation::Found(o) = obs
@@ -468,6 +490,7 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
         canary,
         restart_pending: input.policy.restart_pending,
         restart: input.policy.restart.clone(),
+        reset: input.policy.reset.clone(),
         base: None,
         at: None,
         schedules: Vec::new(),
@@ -527,6 +550,7 @@ pub fn restrict(
         canary: policy.canary,
         restart_pending: policy.restart_pending,
         restart: policy.restart.clone(),
+        reset: policy.reset.clone(),
         base: plan.base.clone(),
         at: plan.at,
         schedules: plan.schedules.clone(),

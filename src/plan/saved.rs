@@ -118,6 +118,9 @@ pub struct PlanFile {
     /// `--restart SELECTOR` of the plan: the (provider, phone id) it restarts once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restart: Vec<(String, String)>,
+    /// `--reset SELECTOR` of the plan: the (provider, phone id) it resets once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reset: Vec<(String, String)>,
     /// The selectors the plan was made with (`--target growth-*`, `--exclude team=night`): shown, so
     /// that a reviewer knows the plan covers part of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -69,9 +69,9 @@ pub(super) fn want(
         tags: None,
         remark: None,
         proxy: None,
+        image: None,
         pool: None,
         schedule: None,
-        scheduled: None,
     }
 }
 
@@ -89,6 +89,7 @@ pub(super) fn seen(
         name: None,
         restart_pending: Vec::new(),
         details: None,
+        image: None,
     })
 }
 

@@ -125,6 +125,7 @@ pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound
         policy: Policy {
             restart_pending: saved.restart_pending,
             restart: saved.restart.iter().cloned().collect(),
+            reset: saved.reset.iter().cloned().collect(),
             ..Policy::of(&spec.spec, saved.canary)
         },
     })
@@ -138,7 +139,7 @@ pub fn schedule_moved(bound: &Bound, now: jiff::Timestamp) -> Vec<String> {
         .covered
         .iter()
         .filter_map(|d| {
-            let s = bound.schedules.get(d.schedule.as_deref()?)?;
+            let s = bound.schedules.get(d.schedule_name()?)?;
             let (then, now) = (d.state?, s.at(now));
             (then != now).then(|| {
                 format!(

@@ -31,6 +31,9 @@ pub struct PhoneView {
     /// GeeLark: the name of its proxy (`none`, or `(another proxy)`): never its server or secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// huawei-cph: the image it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// `running`, `stopped`, or a raw status with its meaning (`7 (stopping)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -44,7 +47,7 @@ pub struct PhoneView {
 
 impl PhoneView {
     /// The one-value attributes by key, in the order they are shown.
-    fn scalars(&self) -> [(&'static str, &Option<String>); 8] {
+    fn scalars(&self) -> [(&'static str, &Option<String>); 9] {
         [
             ("pool", &self.pool),
             ("name", &self.name),
@@ -52,6 +55,7 @@ impl PhoneView {
             ("tags", &self.tags),
             ("remark", &self.remark),
             ("proxy", &self.proxy),
+            ("image", &self.image),
             ("state", &self.state),
             ("traffic", &self.traffic),
         ]
@@ -65,7 +69,7 @@ impl PhoneView {
             .and_then(|(_, v)| v.as_ref())
     }
 
-    fn scalars_mut(&mut self) -> [&mut Option<String>; 8] {
+    fn scalars_mut(&mut self) -> [&mut Option<String>; 9] {
         [
             &mut self.pool,
             &mut self.name,
@@ -73,6 +77,7 @@ impl PhoneView {
             &mut self.tags,
             &mut self.remark,
             &mut self.proxy,
+            &mut self.image,
             &mut self.state,
             &mut self.traffic,
         ]
@@ -161,7 +166,7 @@ impl PhoneView {
         for ((field, was), (_, is)) in self.scalars().into_iter().zip(now.scalars()) {
             if was != is {
                 let text = |v: &Option<String>| match (field, v) {
-                    ("pool" | "name" | "group" | "remark" | "proxy", Some(n)) => quote(n),
+                    ("pool" | "name" | "group" | "remark" | "proxy" | "image", Some(n)) => quote(n),
                     (_, v) => v.clone().unwrap_or_else(|| "(unset)".into()),
                 };
                 out.push(format!("{field}: {} -> {}", text(was), text(is)));
@@ -216,7 +221,7 @@ impl PhoneView {
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
         // Free text is always quoted (`"007"` must not read as a number); tags are a YAML list.
-        for (field, v) in self.scalars().into_iter().take(6) {
+        for (field, v) in self.scalars().into_iter().take(7) {
             match (field, v) {
                 ("tags", Some(t)) => {
                     let list: Vec<String> = tag_set(t).iter().map(|t| quote(t)).collect();
@@ -226,7 +231,7 @@ impl PhoneView {
                 (_, None) => {}
             }
         }
-        for (field, v) in self.scalars().into_iter().skip(6) {
+        for (field, v) in self.scalars().into_iter().skip(7) {
             if let Some(v) = v {
                 out.push_str(&format!("{field}: {}\n", scalar(v)));
             }
@@ -303,6 +308,8 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
         remark: Option<Option<&'a str>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         proxy: Option<Option<&'a str>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image: Option<Option<&'a str>>,
     }
     let p = match obs {
         Observation::NotFound | Observation::Unreadable(_) => Print {
@@ -315,6 +322,7 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
             tags: None,
             remark: None,
             proxy: None,
+            image: None,
         },
         Observation::Found(o) => Print {
             found: true,
@@ -346,6 +354,7 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
                 .proxy
                 .as_ref()
                 .map(|_| o.details.as_ref().map(|x| x.proxy.as_str())),
+            image: d.image.as_ref().map(|_| o.image.as_deref()),
         },
     };
     let bytes = serde_json::to_vec(&p).expect("a fingerprint serializes");

@@ -407,11 +407,26 @@ const WIDTH: usize = 100;
 /// part of the fleet goes down: "stops 300 phones: 200 in team=growth (growth-400 ... growth-599); 100
 /// in team=support (...)".
 fn stops_warning(plan: &Plan, out: &mut String) {
-    going_warning(plan, Action::Delete, "CAUTION", "deletes", out);
-    going_warning(plan, Action::Stop, "WARNING", "stops", out);
+    going_warning(plan, (Action::Delete, "CAUTION", "deletes", ""), out);
+    going_warning(
+        plan,
+        (
+            Action::Reset,
+            "CAUTION",
+            "resets",
+            " (their data and apps are cleared)",
+        ),
+        out,
+    );
+    going_warning(plan, (Action::Stop, "WARNING", "stops", ""), out);
 }
 
-fn going_warning(plan: &Plan, action: Action, alert: &str, verb: &str, out: &mut String) {
+/// The banner of one destructive action: (the action, the alert, its verb, what it does).
+fn going_warning(
+    plan: &Plan,
+    (action, alert, verb, does): (Action, &str, &str, &str),
+    out: &mut String,
+) {
     let stops: Vec<&PhoneChange> = plan
         .changes
         .iter()
@@ -476,7 +491,7 @@ fn going_warning(plan: &Plan, action: Action, alert: &str, verb: &str, out: &mut
     };
     let _ = writeln!(
         out,
-        "> [!{alert}]\n> This plan **{verb} {} phone{}**: {}\n",
+        "> [!{alert}]\n> This plan **{verb} {} phone{}**{does}: {}\n",
         stops.len(),
         if stops.len() == 1 { "" } else { "s" },
         escape(&text)

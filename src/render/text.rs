@@ -196,6 +196,7 @@ pub fn restart_pending_lines(pending: &[crate::plan::RestartPending], layout: La
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
     Delete,
+    Reset,
     Stop,
     Create,
     Start,
@@ -212,6 +213,8 @@ impl Section {
     fn of(actions: &[Action]) -> Section {
         if actions.contains(&Action::Delete) {
             Section::Delete
+        } else if actions.contains(&Action::Reset) {
+            Section::Reset
         } else if actions.contains(&Action::Stop) {
             Section::Stop
         } else if actions.contains(&Action::Create) {
@@ -228,6 +231,7 @@ impl Section {
     fn title(self) -> &'static str {
         match self {
             Section::Delete => "To delete (stopped first)",
+            Section::Reset => "To reset (data and apps cleared)",
             Section::Stop => "To stop",
             Section::Create => "To create",
             Section::Start => "To start",
@@ -242,6 +246,7 @@ impl Section {
     fn paint(self, color: Color, s: &str) -> String {
         match self {
             Section::Delete => color.delete(&format!("x {s}")),
+            Section::Reset => color.delete(&format!("! {s}")),
             Section::Stop => color.delete(&format!("- {s}")),
             Section::Create | Section::Start => color.create(&format!("+ {s}")),
             Section::Restart => color.update(&format!("^ {s}")),
@@ -326,6 +331,7 @@ fn legend(groups: &[Vec<&PhoneChange>], color: Color) -> String {
         .iter()
         .map(|s| match s {
             Section::Delete => "x delete (the phone and its data are gone)",
+            Section::Reset => "! reset (data and apps cleared)",
             Section::Stop => "- stop (power off; nothing is deleted)",
             Section::Create => "+ create",
             Section::Start => "+ start",
@@ -419,6 +425,7 @@ pub fn plan_with(plan: &Plan, layout: Layout, reveal: bool) -> String {
     out.push_str(&super::schedule::text(plan, layout));
     for section in [
         Section::Delete,
+        Section::Reset,
         Section::Stop,
         Section::Create,
         Section::Start,

@@ -37,13 +37,13 @@ struct PhoneBody<'a> {
     server_id: &'static str,
     phone_id: &'a str,
     phone_model_name: &'static str,
-    image_id: &'static str,
+    image_id: &'a str,
     image_version: &'static str,
     vnc_enable: &'static str,
     status: i64,
     #[serde(rename = "type")]
     phone_type: u8,
-    imei: &'static str,
+    imei: String,
     traffic_type: &'a str,
     volume_mode: u8,
     availability_zone: &'static str,
@@ -102,12 +102,12 @@ fn phone_body<'a>(p: &'a super::world::SimPhone, times: &'a Times, detail: bool)
         server_id: "sim-server",
         phone_id: &p.id,
         phone_model_name: "kc1.large.2",
-        image_id: "sim-image",
+        image_id: p.image.as_deref().unwrap_or("sim-image"),
         image_version: "1",
         vnc_enable: "false",
         status: p.status,
         phone_type: 0,
-        imei: "",
+        imei: format!("8600000{:08}", p.resets),
         traffic_type: &p.traffic,
         volume_mode: 0,
         availability_zone: "sim-az1",
@@ -447,6 +447,15 @@ pub(super) fn mutate(
             Route::CphStop => {
                 p.status = 7;
                 p.transition = Some((done_at, 8));
+            }
+            // A reset: a new device (identity), on the call's image when it names one.
+            Route::CphReset => {
+                p.status = 3;
+                p.transition = Some((done_at, 2));
+                p.resets += 1;
+                if let Some(image) = body.get("image_id").and_then(Value::as_str) {
+                    p.image = Some(image.to_owned());
+                }
             }
             Route::CphRestart => {
                 p.status = 4;

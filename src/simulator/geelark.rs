@@ -172,7 +172,8 @@ fn list_item(w: &World, p: &SimPhone, name: &str, status: i64) -> Value {
         "status": status,
         "tags": tags,
         "equipmentInfo": {
-            "countryName": "", "phoneNumber": "", "enableSim": 0, "imei": "", "osVersion": "Android 11.0",
+            "countryName": "", "phoneNumber": "", "enableSim": 0,
+            "imei": format!("8600000{:08}", p.resets), "osVersion": "Android 11.0",
             "wifiBssid": "", "mac": "", "bluetoothMac": "", "timeZone": "UTC", "deviceBrand": "",
             "deviceModel": "", "deviceName": "", "netType": 0, "language": "en-US", "province": "",
             "city": ""

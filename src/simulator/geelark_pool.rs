@@ -1,4 +1,4 @@
-//! GeeLark's create and delete (providers.md 10.2.7): `phone/addNew` (a template and up to 100 rows,
+//! GeeLark's create, delete and reset (providers.md 10.2.7, 10.2.8): `phone/addNew` (a template and up to 100 rows,
 //! each with a name and a proxy; groups and tags created by name; 44002 once the plan's phone limit
 //! is reached) and `phone/delete` (up to 100 ids; 43009 for a started phone, 43010 for a starting one,
 //! 42001 for an unknown one). New phones are shut down (status 2).
@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::world::{Registry, SimPhone, World};
-use super::{Req, Resp};
+use super::{Req, Resp, SimConfig};
 use crate::spec::ProviderKind;
 
 const KIND: ProviderKind = ProviderKind::Geelark;
@@ -207,6 +207,47 @@ pub(super) fn delete(w: &mut World, req: &Req, now: Instant) -> Resp {
         "failDetails": failed
     });
     answer(req, 0, "success", data)
+}
+
+/// `POST /open/v2/phone/newOne` (providers.md 10.2.8): one phone, a new device identity (its
+/// `equipmentInfo` changes); 42001 unknown, 43005 executing a task, 43006 remotely controlled.
+pub(super) fn new_one(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return answer(req, 40001, "failed to read the request body", Value::Null);
+    };
+    let Some(id) = body.get("id").and_then(Value::as_str) else {
+        return invalid(req, "id: required");
+    };
+    let Some(p) = w.phone(KIND, id, now) else {
+        return answer(req, 42001, "env not found", Value::Null);
+    };
+    match p.busy {
+        Some(super::world::Busy::Task) => {
+            return answer(
+                req,
+                43005,
+                "the cloud phone is executing a task",
+                Value::Null,
+            );
+        }
+        Some(super::world::Busy::Remote) => {
+            return answer(
+                req,
+                43006,
+                "the cloud phone is under remote control",
+                Value::Null,
+            );
+        }
+        None => {}
+    }
+    p.resets += 1;
+    if p.status == 0 {
+        // It boots again as the new device.
+        p.status = 1;
+        p.transition = Some((now + cfg.transition, 0));
+    }
+    let trace = req.header("traceid").unwrap_or_default();
+    Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success" }))
 }
 
 #[cfg(test)]

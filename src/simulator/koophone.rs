@@ -150,3 +150,46 @@ pub(super) fn reboot(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) ->
     }
     Resp::ok(json!({ "error_code": "0", "error_msg": "OK" }))
 }
+
+/// `POST /v1/instances/batch-reset` (providers.md 10.3): up to 100 ids, each at most 32 characters, all
+/// known; each instance restarts as a new device (status 4, then running). Answers with a task id and
+/// a job per instance, as KPDOC BatchReset.html shows.
+pub(super) fn reset(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return Resp::error(400, "KOOPHONE.API.1000", "the request body is not JSON");
+    };
+    let Some(list) = body.get("instance_ids").and_then(Value::as_array) else {
+        return Resp::error(400, "KOOPHONE.API.1000", "instance_ids must be a list");
+    };
+    let ids: Vec<String> = list
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    if ids.is_empty()
+        || ids.len() > 100
+        || ids.len() != list.len()
+        || ids.iter().any(|i| i.len() > 32)
+    {
+        return Resp::error(
+            400,
+            "KOOPHONE.API.1000",
+            "instance_ids: between 1 and 100 ids of at most 32 characters",
+        );
+    }
+    if ids.iter().any(|id| w.phone(KIND, id, now).is_none()) {
+        return Resp::error(400, "KOOPHONE.API.1000", "an instance does not exist");
+    }
+    let task = format!("RM_{}", w.new_id());
+    let mut jobs = Vec::with_capacity(ids.len());
+    for id in &ids {
+        if let Some(p) = w.phone(KIND, id, now) {
+            p.status = 4;
+            p.transition = Some((now + cfg.transition, 2));
+            p.resets += 1;
+        }
+        jobs.push(json!({ "instance_id": id, "job_id": format!("{task}-{}", jobs.len()) }));
+    }
+    Resp::ok(json!({
+        "error_code": "0", "error_msg": "OK", "data": { "task_id": task, "cmd_jobs": jobs }
+    }))
+}

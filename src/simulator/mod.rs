@@ -413,9 +413,11 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
     match route {
         Route::CphList => cph::list(world, req, now),
         Route::CphDetail => cph::detail(world, req, now),
-        Route::CphStop | Route::CphRestart | Route::CphProperty | Route::CphTraffic => {
-            cph::mutate(world, cfg, route, req, now)
-        }
+        Route::CphStop
+        | Route::CphRestart
+        | Route::CphReset
+        | Route::CphProperty
+        | Route::CphTraffic => cph::mutate(world, cfg, route, req, now),
         Route::CphRename => cph::rename(world, req, now),
         Route::CphJobs => cph::jobs(world, req, now),
         Route::CphJob => cph::job(world, req, now),
@@ -436,6 +438,8 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::KpStatus => koophone::status(world, req, now),
         Route::KpList => koophone::list(world, req, now),
         Route::KpReboot => koophone::reboot(world, cfg, req, now),
+        Route::KpReset => koophone::reset(world, cfg, req, now),
+        Route::GlNewOne => geelark_pool::new_one(world, cfg, req, now),
         // The simulator's own routes were answered above; an unknown one never comes this far.
         _ => Resp::error(404, "SIM.404", "not found"),
     }
@@ -461,6 +465,12 @@ pub(crate) fn sim_phone_json(p: &world::SimPhone) -> Value {
     }
     if let Some(n) = &p.name {
         v["name"] = json!(n);
+    }
+    if p.resets > 0 {
+        v["resets"] = json!(p.resets);
+    }
+    if let Some(i) = &p.image {
+        v["image"] = json!(i);
     }
     if p.kind == ProviderKind::Geelark {
         v["group"] = json!(p.group);

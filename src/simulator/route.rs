@@ -11,6 +11,7 @@ pub(crate) enum Route {
     CphDetail,
     CphStop,
     CphRestart,
+    CphReset,
     CphProperty,
     CphTraffic,
     CphRename,
@@ -30,9 +31,11 @@ pub(crate) enum Route {
     GlDelete,
     GlProxyList,
     GlProxyAdd,
+    GlNewOne,
     KpStatus,
     KpList,
     KpReboot,
+    KpReset,
     SimPhones,
     SimStats,
     SimLog,
@@ -52,6 +55,7 @@ impl Route {
             ["v1", _, "cloud-phone", "phones"] if get => Route::CphList,
             ["v1", _, "cloud-phone", "phones", "batch-stop"] if post => Route::CphStop,
             ["v1", _, "cloud-phone", "phones", "batch-restart"] if post => Route::CphRestart,
+            ["v1", _, "cloud-phone", "phones", "batch-reset"] if post => Route::CphReset,
             ["v1", _, "cloud-phone", "phones", "batch-update-property"] if post => {
                 Route::CphProperty
             }
@@ -74,9 +78,11 @@ impl Route {
             ["open", "v1", "phone", "delete"] if post => Route::GlDelete,
             ["open", "v1", "proxy", "list"] if post => Route::GlProxyList,
             ["open", "v1", "proxy", "add"] if post => Route::GlProxyAdd,
+            ["open", "v2", "phone", "newOne"] if post => Route::GlNewOne,
             ["v1", "instances", "batch-query-status"] if post => Route::KpStatus,
             ["v1", "instances", "batch-query"] if get => Route::KpList,
             ["v1", "instances", "reboot"] if post => Route::KpReboot,
+            ["v1", "instances", "batch-reset"] if post => Route::KpReset,
             ["_sim", "phones"] if get => Route::SimPhones,
             ["_sim", "stats"] if get => Route::SimStats,
             ["_sim", "log"] if get => Route::SimLog,
@@ -94,6 +100,7 @@ impl Route {
             Route::CphDetail => "GET /v1/{project_id}/cloud-phone/phones/{phone_id}",
             Route::CphStop => "POST /v1/{project_id}/cloud-phone/phones/batch-stop",
             Route::CphRestart => "POST /v1/{project_id}/cloud-phone/phones/batch-restart",
+            Route::CphReset => "POST /v1/{project_id}/cloud-phone/phones/batch-reset",
             Route::CphProperty => "POST /v1/{project_id}/cloud-phone/phones/batch-update-property",
             Route::CphTraffic => "POST /v1/{project_id}/cloud-phone/phones-traffic",
             Route::CphRename => "PUT /v1/{project_id}/cloud-phone/phones/{phone_id}",
@@ -113,9 +120,11 @@ impl Route {
             Route::GlDelete => "POST /open/v1/phone/delete",
             Route::GlProxyList => "POST /open/v1/proxy/list",
             Route::GlProxyAdd => "POST /open/v1/proxy/add",
+            Route::GlNewOne => "POST /open/v2/phone/newOne",
             Route::KpStatus => "POST /v1/instances/batch-query-status",
             Route::KpList => "GET /v1/instances/batch-query",
             Route::KpReboot => "POST /v1/instances/reboot",
+            Route::KpReset => "POST /v1/instances/batch-reset",
             Route::SimPhones => "GET /_sim/phones",
             Route::SimStats => "GET /_sim/stats",
             Route::SimLog => "GET /_sim/log",
@@ -132,6 +141,7 @@ impl Route {
             | Route::CphDetail
             | Route::CphStop
             | Route::CphRestart
+            | Route::CphReset
             | Route::CphProperty
             | Route::CphTraffic
             | Route::CphRename
@@ -150,8 +160,11 @@ impl Route {
             | Route::GlAddNew
             | Route::GlDelete
             | Route::GlProxyList
-            | Route::GlProxyAdd => Some(ProviderKind::Geelark),
-            Route::KpStatus | Route::KpList | Route::KpReboot => Some(ProviderKind::Koophone),
+            | Route::GlProxyAdd
+            | Route::GlNewOne => Some(ProviderKind::Geelark),
+            Route::KpStatus | Route::KpList | Route::KpReboot | Route::KpReset => {
+                Some(ProviderKind::Koophone)
+            }
             // The simulator's own routes, and unknown ones, belong to no provider.
             _ => None,
         }
@@ -163,9 +176,10 @@ impl Route {
 }
 
 /// The routes that change something: stop, start, traffic, properties, names, groups, tags, remarks.
-const MUTATING: [Route; 15] = [
+const MUTATING: [Route; 18] = [
     Route::CphStop,
     Route::CphRestart,
+    Route::CphReset,
     Route::CphProperty,
     Route::CphTraffic,
     Route::CphRename,
@@ -178,7 +192,9 @@ const MUTATING: [Route; 15] = [
     Route::GlAddNew,
     Route::GlDelete,
     Route::GlProxyAdd,
+    Route::GlNewOne,
     Route::KpReboot,
+    Route::KpReset,
 ];
 
 /// Whether a route, as [`Simulator::stats`] names it, changes something.

@@ -117,5 +117,7 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         tags: d.tags.iter().flatten().cloned().collect(),
         remark: d.remark.clone(),
         proxy: None,
+        image: d.image.clone(),
+        resets: 0,
     }
 }

@@ -125,6 +125,17 @@ pub struct FixturePhone {
     /// `password`, the password in plain text as GeeLark's docs show it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<serde_json::Value>,
+    /// huawei-cph: the image it runs (`image_id`; `sim-image` when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// How many times it was reset: its device identity (CPH `imei`, GeeLark `equipmentInfo`) is made
+    /// from it, so a reset phone comes back as another device.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resets: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A per-phone error the simulated CPH puts in `jobs[]`.
@@ -245,6 +256,8 @@ pub(crate) struct SimPhone {
     pub(crate) tags: Vec<String>,
     pub(crate) remark: String,
     pub(crate) proxy: Option<serde_json::Value>,
+    pub(crate) image: Option<String>,
+    pub(crate) resets: u32,
     /// Status to reach, and when.
     pub(crate) transition: Option<(Instant, i64)>,
     /// Route to take, and when (a phones-traffic job in flight).
@@ -274,6 +287,8 @@ impl SimPhone {
             tags: Vec::new(),
             remark: String::new(),
             proxy: None,
+            image: None,
+            resets: 0,
             transition: None,
             pending_traffic: None,
             pending_properties: Vec::new(),
@@ -334,6 +349,8 @@ impl SimPhone {
             tags: self.tags.clone(),
             remark: (!self.remark.is_empty()).then(|| self.remark.clone()),
             proxy: self.proxy.clone(),
+            image: self.image.clone(),
+            resets: self.resets,
         }
     }
 }
@@ -459,6 +476,8 @@ impl World {
                     tags: p.tags,
                     remark: p.remark.unwrap_or_default(),
                     proxy: p.proxy,
+                    image: p.image,
+                    resets: p.resets,
                     transition: None,
                     pending_traffic: None,
                     pending_properties: Vec::new(),

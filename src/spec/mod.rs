@@ -166,6 +166,11 @@ pub struct Safety {
     /// default is 0: any delete refuses the plan until the spec allows it (or `--override-guards`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_deletes: Option<u64>,
+    /// `apply` refuses a plan that resets more phones than this (`plan --reset`, a changed `image`):
+    /// a reset clears a phone's data and apps. The default is 0: any reset refuses the plan until the
+    /// spec allows it (or `--override-guards`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_resets: Option<u64>,
     /// Property keys whose values are never shown in plans and reports: globs where `*` matches any
     /// run of characters and `?` one character. `sys.prop.writephonenum` and `sys.prop.writeimsi` are
     /// always sensitive.
@@ -530,6 +535,11 @@ pub struct PhoneSettings {
     /// geelark: the name of a proxy its provider entry declares under `proxies`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// huawei-cph: the image the phone runs (`image_id`); a phone on another image is reset onto this
+    /// one (batch-reset: its data is cleared), within `safety.max_resets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"))]
+    pub image: Option<String>,
     /// Labels for selectors (`--target team=growth`), shown in JSON: keys of letters, digits and
     /// `._/-` (up to 63), values of the same characters (up to 63, may be empty).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -715,16 +725,27 @@ pub struct DesiredPhone {
     /// geelark: the name of its proxy (one its entry declares).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// huawei-cph: its image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// Its pool, when a pool declares it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<Box<PoolRole>>,
-    /// The schedule it follows (its `state` is what the schedule wants at the plan's moment).
+    /// The schedule it follows (its `state` is what the schedule wants at the plan's moment), boxed:
+    /// most phones follow none, and a declared phone is kept small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<String>,
-    /// Why its `state` is what it is, once its schedule is resolved (`schedule office-hours, until
-    /// 18:00 CET`).
+    pub schedule: Option<Box<Scheduled>>,
+}
+
+/// The schedule a declared phone follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scheduled {
+    /// The schedule's name.
+    pub name: String,
+    /// Why its `state` is what it is, once resolved for a moment (`schedule office-hours, until 18:00
+    /// CET`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduled: Option<String>,
+    pub why: Option<String>,
 }
 
 /// How a phone is shown to a person: `name (id)`, or its id alone. Control characters of a name are
@@ -763,10 +784,25 @@ impl DesiredPhone {
             tags: s.tags.clone(),
             remark: s.remark.clone(),
             proxy: s.proxy.clone(),
+            image: s.image.clone(),
             pool: None,
-            schedule: s.schedule.clone(),
-            scheduled: None,
+            schedule: s.schedule.as_ref().map(|name| {
+                Box::new(Scheduled {
+                    name: name.clone(),
+                    why: None,
+                })
+            }),
         }
+    }
+
+    /// The name of the schedule it follows.
+    pub fn schedule_name(&self) -> Option<&str> {
+        self.schedule.as_ref().map(|s| s.name.as_str())
+    }
+
+    /// Why its state is what it is, when its schedule was resolved.
+    pub fn scheduled(&self) -> Option<&str> {
+        self.schedule.as_ref().and_then(|s| s.why.as_deref())
     }
 
     /// What becomes of it, when a pool declares it.

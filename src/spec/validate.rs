@@ -728,6 +728,17 @@ fn check_entry(
             }
         }
     }
+    if settings.image.is_some() && !cap.image {
+        report.push_pointer(
+            &format!("{entry}/image"),
+            At::Key,
+            format!(
+                "{} cannot manage `image` (huawei-cph only; `plan --reset` resets other phones)",
+                p.kind
+            ),
+            None,
+        );
+    }
     if traffic && !cap.traffic {
         report.push_pointer(
             &format!("{entry}/traffic"),

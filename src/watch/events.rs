@@ -83,7 +83,7 @@ impl Event {
             name: c.name.clone(),
             detail,
             to_do: None,
-            schedule: c.desired.schedule.clone(),
+            schedule: c.desired.schedule_name().map(str::to_owned),
         }
     }
 

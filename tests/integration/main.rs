@@ -26,6 +26,7 @@ mod providers;
 mod quickstart;
 mod recovery;
 mod rename;
+mod resets;
 mod restart_pending;
 mod schedules;
 mod simulate_command;

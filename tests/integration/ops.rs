@@ -419,3 +419,49 @@ fn under_heavy_faults_reads_are_patient_and_two_applies_clean_the_fleet() {
         "clean within two applies in {within_two} of 3 runs"
     );
 }
+
+/// `watch.heal: [restart]`: a phone in a failed state is restarted (never reset); without `restart`
+/// in the policy it stays blocked, needing a person.
+#[test]
+fn a_tick_restarts_a_failed_phone_only_when_restart_may_be_healed() {
+    let sim = Sim::paused(
+        "phones:\n  - {provider: huawei-cph, id: c1, project_id: p1, status: -7}\n  - {provider: geelark, id: g1, status: 3}\n",
+        SimConfig {
+            transition: Duration::from_millis(150),
+            ..SimConfig::default()
+        },
+    );
+    let ops = Ops::new(
+        &sim,
+        "phones:\n  - {id: c1, provider: cph, state: running}\n  - {id: g1, provider: gl, state: running}\n",
+    );
+    let tick = ops.tick(&["start"]);
+    assert!(tick.healed.is_none());
+    let blocked: Vec<&str> = tick
+        .planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.blocked.is_some())
+        .map(|c| c.phone_id.as_str())
+        .collect();
+    assert_eq!(blocked, ["c1", "g1"], "failed phones need a person");
+    let tick = ops.tick(&["restart"]);
+    let report = tick.healed.expect("healed");
+    let restarted: Vec<(&str, Option<phonefleet::plan::Action>)> = report
+        .results
+        .iter()
+        .map(|r| (r.phone_id.as_str(), r.action))
+        .collect();
+    assert_eq!(
+        restarted,
+        [("c1", Some(phonefleet::plan::Action::Restart))],
+        "geelark documents no restart: its expired phone stays blocked"
+    );
+    assert_eq!(report.counts().ok, 1, "{report:?}");
+    assert_eq!(sim.phones()["c1"]["status"], 2, "running again");
+    assert!(
+        sim.phones()["c1"].get("resets").is_none(),
+        "restarted, not reset"
+    );
+}

@@ -271,7 +271,7 @@ watch: {heel: [start]}
         .stderr_has("hint: did you mean `gl`?")
         .stderr_has("phones[0].state: \"stoped\" is not one of \"running\" or \"stopped\"")
         .stderr_has("phones[0].lables: unknown field `lables`")
-        .stderr_has("did you mean `labels`? (fields allowed here: group, id, labels, name, properties, protect, provider, proxy, remark, restart, schedule, state, tags, traffic)")
+        .stderr_has("did you mean `labels`? (fields allowed here: group, id, image, labels, name, properties, protect, provider, proxy, remark, restart, schedule, state, tags, traffic)")
         .stderr_has("watch.heel: unknown field `heel`")
         .stderr_has("did you mean `heal`?");
 }

@@ -44,6 +44,10 @@ static CAPABILITY: Capability = Capability {
         default: 100,
         max: Some(100),
     },
+    // `phone/newOne`: one phone a call (providers.md 10.2.8).
+    reset_batch: crate::capability::ONE_A_CALL,
+    reset_says: "phone/newOne: a new device identity; data and apps are cleared",
+    image: false,
 };
 
 /// GeeLark documents only a length (`name`, at most 100): any printable character.

@@ -24,6 +24,7 @@ use crate::state::{Observation, ObservedPhone};
 mod descriptor;
 mod details;
 mod pool;
+mod reset;
 pub use descriptor::DESCRIPTOR;
 
 /// The GeeLark client.
@@ -499,6 +500,7 @@ impl Geelark {
                 return self.update_details(batch).await;
             }
             Action::Create => return self.create(batch).await,
+            Action::Reset => return self.new_one(batch).await,
             Action::Delete => return self.delete(batch).await,
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),

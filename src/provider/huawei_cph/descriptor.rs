@@ -42,6 +42,13 @@ static CAPABILITY: Capability = Capability {
     // `plan --restart`: CPH batch-restart; KooPhone reboot (100 a call, all running); GeeLark
     // documents none (its CLI's `phone/restart` is not in the API docs).
     pool_batch: crate::capability::NOT_OFFERED,
+    // batch-reset documents no maximum: the batch size of the other calls.
+    reset_batch: BatchLimit {
+        default: 100,
+        max: None,
+    },
+    reset_says: "batch-reset: the phone's data is cleared",
+    image: true,
     restart_batch: UNDOCUMENTED_100,
 };
 

@@ -92,6 +92,24 @@ impl HuaweiCph {
                     json!({ "phones": phones }),
                 )
             }
+            // A reset clears the phone's data; the image it is reset onto, when one is declared, is the
+            // call's (phones bound for one image share a call).
+            Action::Reset => {
+                let phones: Vec<serde_json::Value> = batch
+                    .phones
+                    .iter()
+                    .map(|p| json!({ "phone_id": p.id }))
+                    .collect();
+                let mut body = json!({ "phones": phones });
+                if let Some(image) = batch.phones.first().and_then(|p| p.set.get("image")) {
+                    body["image_id"] = image.clone();
+                }
+                (
+                    "POST /v1/{project_id}/cloud-phone/phones/batch-reset",
+                    "phones/batch-reset",
+                    body,
+                )
+            }
             Action::SetTraffic(t) => (
                 "POST /v1/{project_id}/cloud-phone/phones-traffic",
                 "phones-traffic",

@@ -125,6 +125,9 @@ struct ListedPhone {
     /// Only shown (export): any other type than text is left out, never an error.
     #[serde(default)]
     phone_name: Option<serde_json::Value>,
+    /// The image the phone runs (compared with a declared `image`).
+    #[serde(default)]
+    image_id: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,6 +143,8 @@ struct DetailResponse {
     custom_property: Option<serde_json::Value>,
     #[serde(default)]
     phone_name: Option<serde_json::Value>,
+    #[serde(default)]
+    image_id: Option<serde_json::Value>,
 }
 
 /// The keys of a `custom_property` answer ([`custom_map`]), cleaned for showing.
@@ -196,7 +201,7 @@ fn observed(
     status: i64,
     traffic: Option<&str>,
     properties: Option<Properties>,
-    name: Option<&serde_json::Value>,
+    (name, image): (Option<&serde_json::Value>, Option<&serde_json::Value>),
 ) -> ObservedPhone {
     ObservedPhone {
         raw_status: status,
@@ -206,6 +211,10 @@ fn observed(
         name: None,
         restart_pending: Vec::new(),
         details: None,
+        image: image
+            .and_then(serde_json::Value::as_str)
+            .map(crate::redact::text)
+            .filter(|i| !i.is_empty()),
     }
     .named(name.and_then(serde_json::Value::as_str))
 }
@@ -240,7 +249,7 @@ fn take_found(
                 p.status,
                 p.traffic_type.as_deref(),
                 None,
-                p.phone_name.as_ref(),
+                (p.phone_name.as_ref(), p.image_id.as_ref()),
             );
             super::record(out, p.phone_id, Observation::Found(obs));
         }
@@ -377,7 +386,7 @@ impl HuaweiCph {
                                 crate::redact::private_properties(&props);
                                 props
                             }),
-                            d.phone_name.as_ref(),
+                            (d.phone_name.as_ref(), d.image_id.as_ref()),
                         )
                     }),
                     Err(why) => Observation::unreadable(why),
@@ -576,7 +585,7 @@ impl HuaweiCph {
                     p.status,
                     p.traffic_type.as_deref(),
                     None,
-                    p.phone_name.as_ref(),
+                    (p.phone_name.as_ref(), p.image_id.as_ref()),
                 ),
                 name: super::text_of(p.phone_name),
                 notes: Vec::new(),

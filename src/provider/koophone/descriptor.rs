@@ -34,6 +34,13 @@ static CAPABILITY: Capability = Capability {
     // `plan --restart`: CPH batch-restart; KooPhone reboot (100 a call, all running); GeeLark
     // documents none (its CLI's `phone/restart` is not in the API docs).
     pool_batch: crate::capability::NOT_OFFERED,
+    // `/v1/instances/batch-reset`: 100 ids a call, each at most 32 characters (providers.md 10.3).
+    reset_batch: BatchLimit {
+        default: 100,
+        max: Some(100),
+    },
+    reset_says: "batch-reset: the instance's data and apps are cleared",
+    image: false,
     restart_batch: BatchLimit {
         default: 100,
         max: Some(100),

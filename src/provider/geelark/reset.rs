@@ -1,0 +1,32 @@
+//! GeeLark's reset: `POST /open/v2/phone/newOne` with `{"id"}`, one phone a call (providers.md 10.2.8):
+//! a new device identity, the phone's data and apps cleared. It answers `{"code":0}` and no task:
+//! the phone is confirmed by reading it running again.
+
+use super::*;
+use crate::provider::BatchResults;
+
+impl Geelark {
+    /// Reset each phone of the batch, one call each.
+    pub(super) async fn new_one(&self, batch: &Batch) -> Result<BatchResults, ProviderError> {
+        let mut out = Vec::with_capacity(batch.phones.len());
+        for p in &batch.phones {
+            let call = Call {
+                dialect: &DIALECT,
+                method: Method::POST,
+                url: self.ctx.url("/open/v2/phone/newOne"),
+                route: "POST /open/v2/phone/newOne",
+                ids: 1,
+                mutating: true,
+            };
+            match self
+                .post::<serde_json::Value>(&call, json!({ "id": p.id }), &[0])
+                .await
+            {
+                Ok(_) => out.push((p.id.clone(), Ok(Accepted::Done))),
+                Err(e) if e.is_fatal() || e.is_outcome_unknown() => return Err(e),
+                Err(e) => out.push((p.id.clone(), Err(e.as_phone_error()))),
+            }
+        }
+        Ok(out)
+    }
+}
