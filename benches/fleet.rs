@@ -164,6 +164,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             proxy: None,
             image: None,
             resets: 0,
+            no_reset: false,
         });
     }
     let mut gl_ids = Vec::new();
@@ -196,6 +197,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             proxy: None,
             image: None,
             resets: 0,
+            no_reset: false,
         });
         gl_ids.push(id);
     }
@@ -222,6 +224,7 @@ fn fleet(n: usize, url: &str, with_properties: bool) -> Fleet {
             proxy: None,
             image: None,
             resets: 0,
+            no_reset: false,
         });
         kp_ids.push(id);
     }
@@ -251,6 +254,7 @@ phones:{prop_entries}groups:
             phones,
             credentials: None,
             geelark_plan_limit: None,
+            cph_images: Vec::new(),
         },
         spec,
         cph,

@@ -44,9 +44,21 @@ pub struct ObservedPhone {
     /// its remark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Details>,
-    /// huawei-cph: the image it runs (`image_id` of the list), read with the status.
+    /// huawei-cph: the image it runs and its device identity, read with the status (boxed: most
+    /// kinds have none, and 100,000 observations are kept small).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Box<Device>>,
+}
+
+/// What CPH's list says of a phone's device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// The image it runs (`image_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Its device identity (`imei`), which a reset changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 /// What GeeLark's phone list says of a phone beyond its status and name.
@@ -79,8 +91,18 @@ impl ObservedPhone {
             name: None,
             restart_pending: Vec::new(),
             details: None,
-            image: None,
+            device: None,
         }
+    }
+
+    /// The image it runs (CPH).
+    pub fn image(&self) -> Option<&str> {
+        self.device.as_ref()?.image.as_deref()
+    }
+
+    /// Its device identity (CPH `imei`).
+    pub fn identity(&self) -> Option<&str> {
+        self.device.as_ref()?.identity.as_deref()
     }
 
     /// The same phone with the name its provider shows (cleaned: it is shown and compared).

@@ -47,7 +47,7 @@ impl Attribute for Image {
     }
 
     fn observed(&self, _: ProviderKind, _: &DesiredPhone, o: &ObservedPhone, view: &mut PhoneView) {
-        view.image = Some(o.image.clone().unwrap_or_default());
+        view.image = Some(o.image().unwrap_or_default().to_owned());
     }
 
     fn blocked(&self, d: &DesiredPhone, o: &ObservedPhone) -> Option<String> {
@@ -60,11 +60,11 @@ impl Attribute for Image {
 
     fn diff(&self, d: &DesiredPhone, o: &ObservedPhone) -> Option<Action> {
         let want = d.image.as_deref()?;
-        (o.image.as_deref() != Some(want)).then_some(Action::Reset)
+        (o.image() != Some(want)).then_some(Action::Reset)
     }
 
     fn reached(&self, _: &Action, d: &DesiredPhone, o: &ObservedPhone, in_progress: bool) -> bool {
-        let image = d.image.is_none() || o.image == d.image;
+        let image = d.image.is_none() || o.image() == d.image.as_deref();
         (o.power == Power::Running && image) || (in_progress && o.power == Power::Transitioning)
     }
 

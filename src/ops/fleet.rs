@@ -324,6 +324,41 @@ impl Fleet {
         state
     }
 
+    /// The images each provider with a declared `image` can use (CPH lists them): the lists, and
+    /// why a list could not be read. A kind that lists none is left out.
+    pub async fn images(
+        &self,
+        desired: &[DesiredPhone],
+    ) -> (
+        BTreeMap<String, std::collections::BTreeSet<String>>,
+        Vec<(String, String)>,
+    ) {
+        let providers: std::collections::BTreeSet<&str> = desired
+            .iter()
+            .filter(|d| d.image.is_some())
+            .map(|d| d.provider.as_str())
+            .collect();
+        let reads = providers.into_iter().filter_map(|p| {
+            let client = self.clients.get(p)?;
+            Some(async move { (p, client.list_images().await) })
+        });
+        let mut lists = BTreeMap::new();
+        let mut failed = Vec::new();
+        for (provider, r) in self.run(futures::future::join_all(reads)).await {
+            match r {
+                Ok(Some(list)) => {
+                    lists.insert(provider.to_owned(), list.into_iter().collect());
+                }
+                Ok(None) => {}
+                Err(e) => failed.push((
+                    provider.to_owned(),
+                    crate::redact::text(&crate::provider::chain(&e)),
+                )),
+            }
+        }
+        (lists, failed)
+    }
+
     /// One pool's phones as listed: those whose name begins `NAME-`.
     async fn list_pool(
         &self,

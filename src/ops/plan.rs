@@ -86,6 +86,13 @@ pub enum Warning {
         /// How many in all.
         count: usize,
     },
+    /// A provider's images could not be listed: declared images were not checked.
+    ImagesUnlisted {
+        /// Provider name.
+        provider: String,
+        /// Why.
+        reason: String,
+    },
     /// A provider's unmanaged phones could not be counted.
     CensusFailed {
         /// Provider name.
@@ -124,6 +131,11 @@ impl std::fmt::Display for Warning {
                 if *count == 1 { "" } else { "s" },
                 phones.join(", "),
                 if *count > phones.len() { ", ..." } else { "" }
+            ),
+            Warning::ImagesUnlisted { provider, reason } => write!(
+                f,
+                "could not list the images of provider `{provider}`, so declared images were not \
+                 checked against them: {reason}"
             ),
             Warning::CensusFailed { provider, reason } => write!(
                 f,
@@ -354,7 +366,18 @@ async fn plan_scoped(
         }
         observed.unmanaged = census::unmanaged(counted, &desired, &observed);
     }
+    // Declared images are checked against what the account can use, where it lists them.
+    let images = if desired.iter().any(|d| d.image.is_some()) {
+        let (lists, failed) = fleet.images(&desired).await;
+        for (provider, reason) in failed {
+            warnings.push(Warning::ImagesUnlisted { provider, reason });
+        }
+        lists
+    } else {
+        Default::default()
+    };
     let policy = Policy {
+        images,
         restart_pending: asked.restart_pending,
         restart: asked.restart.clone(),
         reset: asked.reset.clone(),

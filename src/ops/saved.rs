@@ -173,6 +173,7 @@ pub fn to_display(file: &PlanFile) -> Plan {
                 fingerprint: String::new(),
                 read_properties: false,
                 unreadable: false,
+                identity: None,
             }
         })
         .collect();
@@ -311,10 +312,16 @@ async fn prepare_scoped(
         .saturating_duration_since(tokio::time::Instant::now());
     let settle_by =
         tokio::time::Instant::now() + (left / 3).min(std::time::Duration::from_secs(120));
+    let mut bound = bound.clone();
     let (observed, now, verdicts) = loop {
         let observed = fleet.observe(&bound.covered, events).await;
-        let now = verify::fresh(bound, &observed, &limits);
-        let verdicts = verify::verdicts(saved, bound, &observed, &now, &keys);
+        // A phone the plan resets that has another device identity now was reset since: it is not
+        // reset again.
+        for id in verify::reset_since(saved, &observed, &keys) {
+            bound.policy.reset.remove(&id);
+        }
+        let now = verify::fresh(&bound, &observed, &limits);
+        let verdicts = verify::verdicts(saved, &bound, &observed, &now, &keys);
         let converging = verdicts
             .iter()
             .any(|v| matches!(v.verdict, Verdict::Converging { .. }));

@@ -35,6 +35,9 @@ pub struct Policy {
     pub reset: std::collections::BTreeSet<(String, String)>,
     /// `watch` with `heal: [restart]`: restart phones in a failed state.
     pub restart_failed: bool,
+    /// The images each provider's account can use, where it could list them (CPH): a declared image
+    /// outside the list blocks the phone instead of resetting it.
+    pub images: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Policy {
@@ -51,6 +54,7 @@ impl Policy {
             restart: Default::default(),
             reset: Default::default(),
             restart_failed: false,
+            images: BTreeMap::new(),
         }
     }
 }
@@ -155,6 +159,15 @@ impl GuardCheck {
                     self.limit
                 )
             }
+            Guard::MaxResets if self.of.is_some() => {
+                let (resets, declared) = self.of.unwrap_or_default();
+                format!(
+                    "max_resets{at}: {}% ({resets} of {declared} declared phone{} reset), limit {}%",
+                    self.planned,
+                    if declared == 1 { "" } else { "s" },
+                    self.limit
+                )
+            }
             Guard::MaxDeletes | Guard::MaxResets => {
                 let (verb, field, what) = if self.guard == Guard::MaxDeletes {
                     ("deleted", "max_deletes", "to let a pool shrink")
@@ -162,7 +175,7 @@ impl GuardCheck {
                     ("reset", "max_resets", "to let phones be reset")
                 };
                 format!(
-                    "{field}: {} phone{} {verb}, limit {}{}",
+                    "{field}{at}: {} phone{} {verb}, limit {}{}",
                     self.planned,
                     if self.planned == 1 { "" } else { "s" },
                     self.limit,
@@ -225,23 +238,52 @@ pub fn check(changes: &[PhoneChange], policy: &Policy) -> Vec<GuardCheck> {
             phones: Vec::new(),
         });
     }
-    // Destructive actions: checked when the plan has some, or the spec sets a limit (default 0).
-    for (guard, action, limit) in [
-        (Guard::MaxDeletes, Action::Delete, policy.safety.max_deletes),
-        (Guard::MaxResets, Action::Reset, policy.safety.max_resets),
-    ] {
-        let planned = acting().filter(|c| c.actions.contains(&action)).count() as u64;
-        if planned > 0 || limit.is_some() {
-            out.push(GuardCheck {
-                guard,
-                provider: None,
-                label: None,
-                limit: limit.unwrap_or(0),
-                planned,
-                of: None,
-                phones: Vec::new(),
-            });
-        }
+    // Deletes: checked when the plan has some, or the spec sets a limit (default 0).
+    let deletes = acting()
+        .filter(|c| c.actions.contains(&Action::Delete))
+        .count() as u64;
+    if deletes > 0 || policy.safety.max_deletes.is_some() {
+        out.push(GuardCheck {
+            guard: Guard::MaxDeletes,
+            provider: None,
+            label: None,
+            limit: policy.safety.max_deletes.unwrap_or(0),
+            planned: deletes,
+            of: None,
+            phones: Vec::new(),
+        });
+    }
+    // Resets, per provider: a number, or a share of its declared phones (default 0).
+    let mut resets: BTreeMap<&str, u64> = BTreeMap::new();
+    for c in acting().filter(|c| c.actions.contains(&Action::Reset)) {
+        *resets.entry(c.provider.as_str()).or_default() += 1;
+    }
+    for (provider, n) in resets {
+        let declared = policy.declared.get(provider).copied().unwrap_or(0) as u64;
+        let (limit, planned, of) = match &policy.safety.max_resets {
+            Some(share) => match share.percent() {
+                Some(p) => (p, (n * 100).div_ceil(declared.max(1)), Some((n, declared))),
+                None => (
+                    match share {
+                        crate::spec::Share::Count(c) => *c,
+                        // A share that does not parse allows nothing (validation refuses it).
+                        crate::spec::Share::Percent(_) => 0,
+                    },
+                    n,
+                    None,
+                ),
+            },
+            None => (0, n, None),
+        };
+        out.push(GuardCheck {
+            guard: Guard::MaxResets,
+            provider: Some(provider.to_owned()),
+            label: None,
+            limit,
+            planned,
+            of,
+            phones: Vec::new(),
+        });
     }
     if let Some(limit) = policy.safety.max_stop_percent {
         let mut stops: BTreeMap<&str, u64> = BTreeMap::new();

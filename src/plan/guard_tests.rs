@@ -25,6 +25,7 @@ fn policy(max_changes: Option<u64>, max_stop_percent: Option<u64>) -> Policy {
         restart: Default::default(),
         reset: Default::default(),
         restart_failed: false,
+        images: Default::default(),
     }
 }
 

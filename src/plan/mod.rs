@@ -72,6 +72,9 @@ pub struct PhoneChange {
     /// the phone failed), not a state of the phone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unreadable: bool,
+    /// Its device identity as read (CPH `imei`), kept (keyed) by a saved plan that resets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 /// A phone on its way to its declared power state.
@@ -271,6 +274,14 @@ fn converging(kind: ProviderKind, d: &DesiredPhone, obs: &Observation) -> Option
     })
 }
 
+/// The images a provider's account can use, when they were listed.
+fn input_images<'a>(
+    policy: &'a Policy,
+    provider: &str,
+) -> Option<&'a std::collections::BTreeSet<String>> {
+    policy.images.get(provider)
+}
+
 /// What to do about one phone.
 fn decide(
     kind: ProviderKind,
@@ -368,6 +379,23 @@ fn decide(
         }
         return (Vec::new(), None, Vec::new());
     }
+    // A declared image the account cannot use is never reset onto.
+    if let (Some(image), Some(known)) = (&d.image, input_images(policy, &d.provider))
+        && o.image() != Some(image.as_str())
+        && !known.contains(image)
+    {
+        return (
+            Vec::new(),
+            Some(format!(
+                "image `{image}` is not one the account can use (its phone-images list holds {} \
+                 image{}: public, private and shared); fix `image`, or share the image with this \
+                 project",
+                known.len(),
+                if known.len() == 1 { "" } else { "s" }
+            )),
+            Vec::new(),
+        );
+    }
     let mut actions = Vec::new();
     let mut notes = Vec::new();
     for a in crate::attribute::ALL.iter().filter(|a| a.declared(d)) {
@@ -462,6 +490,10 @@ pub fn compute(input: &PlanInput<'_>) -> Plan {
             fingerprint: fingerprint(d, obs),
             read_properties: crate::attribute::ALL.iter().any(|a| a.read_per_phone(d)),
             unreadable: matches!(obs, Observation::Unreadable(_)),
+            identity: match obs {
+                Observation::Found(o) => o.identity().map(str::to_owned),
+                _ => None,
+            },
             desired: d.clone(),
         });
     }

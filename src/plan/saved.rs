@@ -75,6 +75,11 @@ impl PlanKey {
         self.mac("observed", fingerprint.as_bytes())
     }
 
+    /// The keyed digest of a phone's device identity (a reset changes it).
+    pub fn identity(&self, identity: &str) -> String {
+        self.mac("identity", identity.as_bytes())
+    }
+
     /// The keyed digest of what the spec declares for a phone.
     pub fn desired(&self, d: &DesiredPhone) -> String {
         self.mac(
@@ -170,6 +175,10 @@ pub struct FilePhone {
     /// Name from the spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// For a phone the plan resets: the keyed digest of its device identity when the plan was made
+    /// (CPH `imei`); another one at apply means it was reset since, and it is not reset again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     /// The pool that declares it, if one does (its fate follows from its id and actions: `new:`
     /// ids are created, a `delete` deletes, others are members).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -340,6 +349,11 @@ pub fn phones_of(plan: &Plan, keys: &BTreeMap<String, PlanKey>) -> anyhow::Resul
             phone_id: c.phone_id.clone(),
             name: c.name.clone(),
             pool: c.desired.pool.as_ref().map(|p| p.pool.clone()),
+            identity: c
+                .actions
+                .contains(&super::Action::Reset)
+                .then(|| c.identity.as_deref().map(|i| key.identity(i)))
+                .flatten(),
             actions: c.actions.iter().map(action_name).collect(),
             keys: if c.actions.iter().any(super::Action::carries_properties) {
                 c.desired

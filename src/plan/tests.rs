@@ -89,7 +89,7 @@ pub(super) fn seen(
         name: None,
         restart_pending: Vec::new(),
         details: None,
-        image: None,
+        device: None,
     })
 }
 

@@ -131,6 +131,29 @@ pub fn against_spec(saved: &PlanFile, spec: &LoadedSpec) -> anyhow::Result<Bound
     })
 }
 
+/// The phones a saved plan resets whose device identity is not the one it was made with: reset since
+/// (by an earlier apply of the plan, or by hand), so not to be reset again.
+pub fn reset_since(
+    saved: &PlanFile,
+    observed: &FleetState,
+    keys: &BTreeMap<String, PlanKey>,
+) -> Vec<(String, String)> {
+    saved
+        .phones
+        .iter()
+        .filter_map(|p| {
+            let then = p.identity.as_ref()?;
+            let key = keys.get(&p.provider)?;
+            let crate::state::Observation::Found(o) = observed.get(&p.provider, &p.phone_id)?
+            else {
+                return None;
+            };
+            let now = o.identity()?;
+            (key.identity(now) != *then).then(|| (p.provider.clone(), p.phone_id.clone()))
+        })
+        .collect()
+}
+
 /// The scheduled phones of a saved plan whose schedule wants another power state at `now` than when
 /// the plan was made: the plan is stale for them. One line each: `gl / growth-1 (g1): schedule
 /// office-hours wants stopped now (running when the plan was made)`.

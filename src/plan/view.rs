@@ -310,6 +310,9 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
         proxy: Option<Option<&'a str>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         image: Option<Option<&'a str>>,
+        /// A reset changes it (CPH `imei`): a phone reset since the plan moved.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        identity: Option<&'a str>,
     }
     let p = match obs {
         Observation::NotFound | Observation::Unreadable(_) => Print {
@@ -323,6 +326,7 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
             remark: None,
             proxy: None,
             image: None,
+            identity: None,
         },
         Observation::Found(o) => Print {
             found: true,
@@ -354,7 +358,8 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
                 .proxy
                 .as_ref()
                 .map(|_| o.details.as_ref().map(|x| x.proxy.as_str())),
-            image: d.image.as_ref().map(|_| o.image.as_deref()),
+            image: d.image.as_ref().map(|_| o.image()),
+            identity: o.identity(),
         },
     };
     let bytes = serde_json::to_vec(&p).expect("a fingerprint serializes");

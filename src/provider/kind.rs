@@ -61,7 +61,7 @@ pub fn takers(field: &str) -> Vec<ProviderKind> {
 /// `impl Vendor for $t` by its inherent `observe`, `list_all`, `count_all` and `submit` (and `poll`,
 /// when named), which every vendor module writes as plain `async fn`s.
 macro_rules! vendor {
-    ($t:ty $(, $poll:ident)? $(; $named:ident)?) => {
+    ($t:ty $(, $poll:ident)? $(; $named:ident)? $(| $images:ident)?) => {
         impl $crate::provider::kind::Vendor for $t {
             fn ctx(&self) -> &$crate::provider::Ctx {
                 &self.ctx
@@ -108,6 +108,17 @@ macro_rules! vendor {
             }
 
             $(
+                fn $images(
+                    &self,
+                ) -> futures::future::LocalBoxFuture<
+                    '_,
+                    Result<Option<Vec<String>>, $crate::provider::ProviderError>,
+                > {
+                    Box::pin(async move { <$t>::list_images(self).await.map(Some) })
+                }
+            )?
+
+            $(
                 fn $named<'a>(
                     &'a self,
                     prefix: &'a str,
@@ -148,6 +159,10 @@ pub trait Vendor: std::fmt::Debug + Send + Sync {
     fn list_all(&self, properties: bool) -> LocalBoxFuture<'_, Result<Vec<Listed>, ProviderError>>;
     /// How many phones the account holds, in one call.
     fn count_all(&self) -> LocalBoxFuture<'_, Result<usize, ProviderError>>;
+    /// The phone images the account can use, when the kind lists them (CPH); `None` otherwise.
+    fn list_images(&self) -> LocalBoxFuture<'_, Result<Option<Vec<String>>, ProviderError>> {
+        Box::pin(async { Ok(None) })
+    }
     /// The account's phones whose name begins with `prefix`: the whole account listed and filtered,
     /// unless the kind can filter by name (GeeLark `serialName`).
     fn list_named<'a>(

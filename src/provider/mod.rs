@@ -512,6 +512,11 @@ impl Client {
         self.vendor.list_all(properties).await
     }
 
+    /// The phone images the account can use, when its kind lists them (CPH).
+    pub async fn list_images(&self) -> Result<Option<Vec<String>>, ProviderError> {
+        self.vendor.list_images().await
+    }
+
     /// The account's phones whose name begins with `prefix` (a pool's members).
     pub async fn list_named(&self, prefix: &str) -> Result<Vec<Listed>, ProviderError> {
         self.vendor.list_named(prefix).await

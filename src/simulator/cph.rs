@@ -559,3 +559,36 @@ pub(super) fn job(w: &mut World, req: &Req, now: Instant) -> Resp {
         None => Resp::error(404, "CPS.0100", "job not found"),
     }
 }
+
+/// `GET .../phone-images` (providers.md 10.1.4): `sim-image`, the images its phones run and the
+/// fixture's `cph_images`, one page (`limit` 1-500), `image_type` one of public, private, share, all.
+pub(super) fn images(w: &mut World, req: &Req) -> Resp {
+    if let Some(t) = req.query("image_type")
+        && !matches!(t, "public" | "private" | "share" | "all")
+    {
+        return bad("`image_type` must be public, private, share or all");
+    }
+    if let Some(l) = req.query("limit")
+        && !l.parse::<usize>().is_ok_and(|l| (1..=500).contains(&l))
+    {
+        return bad("`limit` must be 1 to 500");
+    }
+    let mut ids: std::collections::BTreeSet<String> = w.cph_images.iter().cloned().collect();
+    ids.insert("sim-image".into());
+    if let Some(phones) = w.phones.get(&KIND) {
+        ids.extend(phones.values().filter_map(|p| p.image.clone()));
+    }
+    let list: Vec<Value> = ids
+        .into_iter()
+        .map(|id| {
+            json!({
+                "image_name": id, "os_type": "Android", "is_public": 2, "os_name": "Android 11",
+                "image_label": "cloud_phone", "image_id": id, "is_support_encrypt": false,
+                "receive_status": null
+            })
+        })
+        .collect();
+    Resp::ok(
+        json!({ "request_id": "sim", "phone_images": list, "page_info": { "next_marker": null } }),
+    )
+}

@@ -210,7 +210,8 @@ pub(super) fn delete(w: &mut World, req: &Req, now: Instant) -> Resp {
 }
 
 /// `POST /open/v2/phone/newOne` (providers.md 10.2.8): one phone, a new device identity (its
-/// `equipmentInfo` changes); 42001 unknown, 43005 executing a task, 43006 remotely controlled.
+/// `equipmentInfo` changes); 42001 unknown, 43015 not supported, 43005 executing a task, 43006
+/// remotely controlled.
 pub(super) fn new_one(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return answer(req, 40001, "failed to read the request body", Value::Null);
@@ -221,6 +222,14 @@ pub(super) fn new_one(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -
     let Some(p) = w.phone(KIND, id, now) else {
         return answer(req, 42001, "env not found", Value::Null);
     };
+    if p.no_reset {
+        return answer(
+            req,
+            43015,
+            "this cloud phone does not support one-click new machine",
+            Value::Null,
+        );
+    }
     match p.busy {
         Some(super::world::Busy::Task) => {
             return answer(

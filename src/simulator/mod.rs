@@ -420,6 +420,7 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         | Route::CphTraffic => cph::mutate(world, cfg, route, req, now),
         Route::CphRename => cph::rename(world, req, now),
         Route::CphJobs => cph::jobs(world, req, now),
+        Route::CphImages => cph::images(world, req),
         Route::CphJob => cph::job(world, req, now),
         Route::GlStatus => geelark::status(world, req, now),
         Route::GlStart => geelark::start(world, cfg, req, now),

@@ -12,6 +12,7 @@ pub(crate) enum Route {
     CphStop,
     CphRestart,
     CphReset,
+    CphImages,
     CphProperty,
     CphTraffic,
     CphRename,
@@ -63,6 +64,7 @@ impl Route {
             ["v1", _, "cloud-phone", "phones", _] if put => Route::CphRename,
             ["v1", _, "cloud-phone", "phones-traffic"] if post => Route::CphTraffic,
             ["v1", _, "cloud-phone", "jobs"] if get => Route::CphJobs,
+            ["v1", _, "cloud-phone", "phone-images"] if get => Route::CphImages,
             ["v1", _, "cloud-phone", "jobs", _] if get => Route::CphJob,
             ["open", "v1", "phone", "status"] if post => Route::GlStatus,
             ["open", "v1", "phone", "start"] if post => Route::GlStart,
@@ -105,6 +107,7 @@ impl Route {
             Route::CphTraffic => "POST /v1/{project_id}/cloud-phone/phones-traffic",
             Route::CphRename => "PUT /v1/{project_id}/cloud-phone/phones/{phone_id}",
             Route::CphJobs => "GET /v1/{project_id}/cloud-phone/jobs",
+            Route::CphImages => "GET /v1/{project_id}/cloud-phone/phone-images",
             Route::CphJob => "GET /v1/{project_id}/cloud-phone/jobs/{job_id}",
             Route::GlStatus => "POST /open/v1/phone/status",
             Route::GlStart => "POST /open/v1/phone/start",
@@ -142,6 +145,7 @@ impl Route {
             | Route::CphStop
             | Route::CphRestart
             | Route::CphReset
+            | Route::CphImages
             | Route::CphProperty
             | Route::CphTraffic
             | Route::CphRename

@@ -119,5 +119,6 @@ pub fn seed_phone(config: &ProviderConfig, d: &DesiredPhone, drift: Drift) -> Fi
         proxy: None,
         image: d.image.clone(),
         resets: 0,
+        no_reset: false,
     }
 }

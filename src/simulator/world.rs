@@ -132,6 +132,9 @@ pub struct FixturePhone {
     /// from it, so a reset phone comes back as another device.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub resets: u32,
+    /// geelark: its model cannot be reset (`phone/newOne` answers 43015).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_reset: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -204,6 +207,9 @@ pub struct Fixture {
     /// geelark: how many phones the team's plan allows (`phone/addNew` answers 44002 beyond it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geelark_plan_limit: Option<usize>,
+    /// huawei-cph: images the account can use beyond `sim-image` and those its phones run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cph_images: Vec<String>,
 }
 
 impl Fixture {
@@ -258,6 +264,7 @@ pub(crate) struct SimPhone {
     pub(crate) proxy: Option<serde_json::Value>,
     pub(crate) image: Option<String>,
     pub(crate) resets: u32,
+    pub(crate) no_reset: bool,
     /// Status to reach, and when.
     pub(crate) transition: Option<(Instant, i64)>,
     /// Route to take, and when (a phones-traffic job in flight).
@@ -289,6 +296,7 @@ impl SimPhone {
             proxy: None,
             image: None,
             resets: 0,
+            no_reset: false,
             transition: None,
             pending_traffic: None,
             pending_properties: Vec::new(),
@@ -351,6 +359,7 @@ impl SimPhone {
             proxy: self.proxy.clone(),
             image: self.image.clone(),
             resets: self.resets,
+            no_reset: self.no_reset,
         }
     }
 }
@@ -414,6 +423,8 @@ pub(crate) struct World {
     pub(crate) geelark_plan_limit: Option<usize>,
     /// geelark: the proxy registry, as `proxy/list` shows it.
     pub(crate) proxies: Vec<serde_json::Value>,
+    /// huawei-cph: images listed beyond those of its phones.
+    pub(crate) cph_images: Vec<String>,
 }
 
 impl World {
@@ -434,6 +445,7 @@ impl World {
             tags: BTreeMap::new(),
             geelark_plan_limit: fixture.geelark_plan_limit,
             proxies: Vec::new(),
+            cph_images: fixture.cph_images.clone(),
         };
         for p in fixture.phones {
             // A fixture's groups and tags exist from the start.
@@ -478,6 +490,7 @@ impl World {
                     proxy: p.proxy,
                     image: p.image,
                     resets: p.resets,
+                    no_reset: p.no_reset,
                     transition: None,
                     pending_traffic: None,
                     pending_properties: Vec::new(),
@@ -603,6 +616,7 @@ impl World {
             phones,
             credentials: (creds != FixtureCredentials::default()).then_some(creds),
             geelark_plan_limit: self.geelark_plan_limit,
+            cph_images: self.cph_images.clone(),
         }
     }
 }

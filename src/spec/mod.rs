@@ -166,16 +166,58 @@ pub struct Safety {
     /// default is 0: any delete refuses the plan until the spec allows it (or `--override-guards`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_deletes: Option<u64>,
-    /// `apply` refuses a plan that resets more phones than this (`plan --reset`, a changed `image`):
-    /// a reset clears a phone's data and apps. The default is 0: any reset refuses the plan until the
-    /// spec allows it (or `--override-guards`).
+    /// Per provider: `apply` refuses a plan that resets more of its phones than this (`plan --reset`,
+    /// a changed `image`), as a number (`10`) or a share of its declared phones (`"5%"`): a reset
+    /// clears a phone's data and apps. The default is 0: any reset refuses the plan until the spec
+    /// allows it (or `--override-guards`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_resets: Option<u64>,
+    pub max_resets: Option<Share>,
     /// Property keys whose values are never shown in plans and reports: globs where `*` matches any
     /// run of characters and `?` one character. `sys.prop.writephonenum` and `sys.prop.writeimsi` are
     /// always sensitive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive_properties: Vec<String>,
+}
+
+/// A limit as a number of phones or a share of a provider's declared phones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Share {
+    /// At most this many phones.
+    Count(u64),
+    /// At most this share, written `"25%"`.
+    Percent(String),
+}
+
+impl Share {
+    /// The percentage of a `"25%"` share (0 to 100), if it is one.
+    pub fn percent(&self) -> Option<u64> {
+        match self {
+            Share::Count(_) => None,
+            Share::Percent(p) => p
+                .strip_suffix('%')?
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n <= 100),
+        }
+    }
+}
+
+impl JsonSchema for Share {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Share".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A number of phones, or a share of a provider's declared phones (\"25%\").",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^(100|[1-9]?[0-9])%$"}
+            ]
+        })
+    }
 }
 
 /// The kind of cloud a provider account lives on.

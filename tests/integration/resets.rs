@@ -61,7 +61,20 @@ fn asked_resets_say_what_they_destroy_are_guarded_and_made_by_each_kinds_call() 
         .stdout_has("note: reset: phone/newOne: a new device identity; data and apps are cleared")
         .stdout_has("note: reset: batch-reset: the instance's data and apps are cleared")
         .stderr_has("--reset selected 1 phone this plan does not reset (cph / checkout-3 (c3))")
-        .stdout_has("BROKEN max_resets: 5 phones reset, limit 0");
+        .stdout_has("BROKEN max_resets at cph: 2 phones reset, limit 0")
+        .stdout_has("BROKEN max_resets at gl: 2 phones reset, limit 0")
+        .stdout_has("BROKEN max_resets at kp: 1 phone reset, limit 0");
+    // Per provider, as a share of its declared phones.
+    let share = Dir::with_spec(&spec(&sim.url(), "safety: {max_resets: \"50%\"}\n"));
+    let mut share_args = plan_args.clone();
+    let share_spec = share.spec();
+    share_args[1] = share_spec.as_str();
+    pf(&share_args)
+        .run()
+        .code(0)
+        .stdout_has("BROKEN max_resets at gl: 100% (2 of 2 declared phones reset), limit 50%")
+        .stdout_has("BROKEN max_resets at kp: 100% (1 of 1 declared phone reset), limit 50%")
+        .stdout_has("max_resets at cph: 67% (2 of 3 declared phones reset), limit 50%");
     let mut md_args = plan_args.clone();
     md_args.push("--markdown");
     let md = pf(&md_args).run();
@@ -153,11 +166,16 @@ fn asked_resets_say_what_they_destroy_are_guarded_and_made_by_each_kinds_call() 
 
 #[test]
 fn a_cph_image_is_declared_state_reached_with_batch_reset() {
-    let sim = Sim::start(FIXTURE);
+    // The account can use img-v2 (and sim-image, img-v1); img-nope it cannot.
+    let sim = Sim::start(&format!("cph_images: [img-v2]\n{FIXTURE}"));
     let text = spec(&sim.url(), "safety: {max_resets: 2}\n")
         .replace(
             "name: checkout-1, state: running}",
             "name: checkout-1, state: running, image: img-v2}",
+        )
+        .replace(
+            "name: checkout-2, state: running}",
+            "name: checkout-2, state: running, image: img-nope}",
         )
         .replace(
             "name: checkout-3, state: running, protect: true}",
@@ -171,6 +189,9 @@ fn a_cph_image_is_declared_state_reached_with_batch_reset() {
         .stdout_has("+image: \"img-v2\"")
         .stdout_has_text(
             "and protected (`protect: true`): phonefleet never resets a protected phone",
+        )
+        .stdout_has_text(
+            "image `img-nope` is not one the account can use (its phone-images list holds 3 images",
         );
     let json: Value = pf(&["plan", &dir.spec(), "--json"]).run().json();
     let c1 = json["changes"]
@@ -192,9 +213,9 @@ fn a_cph_image_is_declared_state_reached_with_batch_reset() {
     assert_eq!(phones["c1"]["image"], "img-v2");
     assert_eq!(phones["c1"]["resets"], 1);
     assert!(phones["c3"].get("resets").is_none(), "protected");
-    // c1 matches now; c3 stays blocked (a person decides).
+    // c1 matches now; c2 and c3 stay blocked (a person decides).
     let again = pf(&["plan", &dir.spec()]).run();
-    again.code(0).stdout_has("Blocked (1 phone");
+    again.code(0).stdout_has("Blocked (2 phones");
     assert!(
         !again.stdout.contains("checkout-1 (c1): reset"),
         "{}",
@@ -270,10 +291,40 @@ fn resets_go_through_canaries_and_saved_plans_and_a_lost_answer_is_not_sent_agai
     assert_eq!(resets(&lossy)["g1"], 1, "reset once");
 }
 
+/// A CPH phone a saved plan resets that was reset since (its identity changed) is done: it is not
+/// reset twice.
+#[test]
+fn a_phone_reset_since_the_plan_was_made_is_not_reset_again() {
+    let sim = Sim::with_transition(FIXTURE, 0);
+    let dir = Dir::with_spec(&spec(&sim.url(), "safety: {max_resets: 5}\n"));
+    let file = dir.path("reset.plan");
+    pf(&["plan", &dir.spec(), "--reset", "checkout-2", "--out", &file])
+        .run()
+        .code(0);
+    // Someone resets it in the console first.
+    let by_hand = crate::simulator::call(
+        &sim,
+        "POST",
+        "/v1/p1/cloud-phone/phones/batch-reset",
+        crate::simulator::CPH,
+        Some(json!({"phones": [{"phone_id": "c2"}]})),
+    );
+    assert!(
+        by_hand.body["jobs"][0]["job_id"].is_string(),
+        "{:?}",
+        by_hand.body
+    );
+    assert_eq!(resets(&sim)["c2"], 1);
+    let apply = pf(&["apply", &file]).run();
+    apply.code(0);
+    assert!(!apply.stdout.contains("1 reset"), "{}", apply.stdout);
+    assert_eq!(resets(&sim)["c2"], 1, "not reset twice");
+}
+
 #[test]
 fn the_simulator_refuses_a_reset_as_geelark_documents() {
     let sim = Sim::start(
-        "phones:\n  - {provider: geelark, id: g1, status: running, busy: task}\n  - {provider: geelark, id: g2, status: running, busy: remote}\n",
+        "phones:\n  - {provider: geelark, id: g1, status: running, busy: task}\n  - {provider: geelark, id: g2, status: running, busy: remote}\n  - {provider: geelark, id: g3, status: running, no_reset: true}\n",
     );
     let call = |id: &str| {
         crate::simulator::call(
@@ -288,4 +339,5 @@ fn the_simulator_refuses_a_reset_as_geelark_documents() {
     assert_eq!(call("g1")["code"], 43005);
     assert_eq!(call("g2")["code"], 43006);
     assert_eq!(call("nope")["code"], 42001);
+    assert_eq!(call("g3")["code"], 43015);
 }

@@ -133,4 +133,4 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     connect,
 };
 
-crate::provider::kind::vendor!(HuaweiCph, poll);
+crate::provider::kind::vendor!(HuaweiCph, poll | list_images);

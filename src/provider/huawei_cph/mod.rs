@@ -25,6 +25,7 @@ use crate::spec::{Properties, ProviderKind, Traffic};
 use crate::state::{self, Observation, ObservedPhone};
 
 mod descriptor;
+mod images;
 mod jobs;
 pub use descriptor::DESCRIPTOR;
 mod rename;
@@ -128,6 +129,9 @@ struct ListedPhone {
     /// The image the phone runs (compared with a declared `image`).
     #[serde(default)]
     image_id: Option<serde_json::Value>,
+    /// Its device identity: a reset gives it another.
+    #[serde(default)]
+    imei: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,12 +215,21 @@ fn observed(
         name: None,
         restart_pending: Vec::new(),
         details: None,
-        image: image
-            .and_then(serde_json::Value::as_str)
-            .map(crate::redact::text)
-            .filter(|i| !i.is_empty()),
+        device: text(image).map(|image| {
+            Box::new(state::Device {
+                image: Some(image),
+                identity: None,
+            })
+        }),
     }
     .named(name.and_then(serde_json::Value::as_str))
+}
+
+/// A text field of an answer, cleaned; nothing when it is empty or not text.
+fn text(v: Option<&serde_json::Value>) -> Option<String> {
+    v.and_then(serde_json::Value::as_str)
+        .map(crate::redact::text)
+        .filter(|t| !t.is_empty())
 }
 
 /// The mark phonefleet keeps in a phone's `custom_property` when it set properties that wait for a
@@ -245,12 +258,15 @@ fn take_found(
     for p in page.phones {
         // A declared phone seen again (pages shift while they are read) must say the same thing.
         if missing.remove(p.phone_id.as_str()) || out.contains_key(&p.phone_id) {
-            let obs = observed(
+            let mut obs = observed(
                 p.status,
                 p.traffic_type.as_deref(),
                 None,
                 (p.phone_name.as_ref(), p.image_id.as_ref()),
             );
+            if let Some(identity) = text(p.imei.as_ref()) {
+                obs.device.get_or_insert_default().identity = Some(identity);
+            }
             super::record(out, p.phone_id, Observation::Found(obs));
         }
     }
