@@ -24,6 +24,14 @@ pub fn for_code(kind: ProviderKind, code: &str) -> Advice {
 /// means by it), then by HTTP status. A code may mean one thing on one API and another elsewhere
 /// (GeeLark's 43020).
 pub fn for_failure(kind: ProviderKind, code: &str, action: Option<&str>) -> Advice {
+    // A reset is never re-sent on its own: one whose fate is unknown needs a look first.
+    if action == Some("reset") && matches!(code, "outcome-unknown" | "not-converged" | "no-answer")
+    {
+        return Advice::Person(
+            "the phone did not show that its reset finished: check it in the provider's console; \
+             plan --reset it again only if it was not reset",
+        );
+    }
     match code {
         // phonefleet's own: the state is unknown or was not confirmed in time.
         "outcome-unknown" | "not-converged" | "unreadable" | "transport" | "throttled"
@@ -63,6 +71,18 @@ pub(super) const NO_SUCH_PHONE: Advice =
 mod tests {
     use super::*;
     use ProviderKind::{Geelark, HuaweiCph, Koophone};
+
+    #[test]
+    fn a_reset_that_did_not_come_back_needs_a_look() {
+        assert!(matches!(
+            for_failure(Koophone, "not-converged", Some("reset")),
+            Advice::Person(s) if s.contains("check it in the provider's console")
+        ));
+        assert_eq!(
+            for_failure(Koophone, "not-converged", Some("start")),
+            Advice::Retry
+        );
+    }
 
     #[test]
     fn retryable_and_permanent_codes() {

@@ -180,16 +180,54 @@ pub(super) fn reset(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> 
         return Resp::error(400, "KOOPHONE.API.1000", "an instance does not exist");
     }
     let task = format!("RM_{}", w.new_id());
+    let done_at = now + cfg.transition;
     let mut jobs = Vec::with_capacity(ids.len());
     for id in &ids {
         if let Some(p) = w.phone(KIND, id, now) {
             p.status = 4;
-            p.transition = Some((now + cfg.transition, 2));
+            p.transition = Some((done_at, 2));
             p.resets += 1;
         }
-        jobs.push(json!({ "instance_id": id, "job_id": format!("{task}-{}", jobs.len()) }));
+        let job_id = format!("{task}-{}", jobs.len());
+        w.jobs.insert(
+            job_id.clone(),
+            super::world::SimJob {
+                job_id: job_id.clone(),
+                request_id: task.clone(),
+                phone_id: id.clone(),
+                begin: super::world::unix_now(),
+                done_at,
+                fails: None,
+            },
+        );
+        w.jobs_by_request
+            .entry(task.clone())
+            .or_default()
+            .push(job_id.clone());
+        jobs.push(json!({ "instance_id": id, "job_id": job_id }));
     }
     Resp::ok(json!({
         "error_code": "0", "error_msg": "OK", "data": { "task_id": task, "cmd_jobs": jobs }
     }))
+}
+
+/// `GET /v1/instances/tasks/{task_id}` (providers.md 10.3): the task's jobs, `status` 1 running, 2
+/// done; `KOOPHONE.API.1323` for a task it does not know.
+pub(super) fn task(w: &mut World, req: &Req, now: Instant) -> Resp {
+    let task = req.segs.get(3).cloned().unwrap_or_default();
+    let Some(ids) = w.jobs_by_request.get(&task) else {
+        return Resp::error(400, "KOOPHONE.API.1323", "the task does not exist");
+    };
+    let jobs: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| w.jobs.get(id))
+        .map(|j| {
+            let done = now >= j.done_at;
+            json!({
+                "job_id": j.job_id, "status": if done { 2 } else { 1 },
+                "error_code": null, "error_msg": null, "execute_msg": ""
+            })
+        })
+        .collect();
+    Resp::ok(json!({ "error_code": "0", "error_msg": "OK", "data": { "jobs": jobs } }))
 }

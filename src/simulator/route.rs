@@ -37,6 +37,7 @@ pub(crate) enum Route {
     KpList,
     KpReboot,
     KpReset,
+    KpTask,
     SimPhones,
     SimStats,
     SimLog,
@@ -85,6 +86,7 @@ impl Route {
             ["v1", "instances", "batch-query"] if get => Route::KpList,
             ["v1", "instances", "reboot"] if post => Route::KpReboot,
             ["v1", "instances", "batch-reset"] if post => Route::KpReset,
+            ["v1", "instances", "tasks", _] if get => Route::KpTask,
             ["_sim", "phones"] if get => Route::SimPhones,
             ["_sim", "stats"] if get => Route::SimStats,
             ["_sim", "log"] if get => Route::SimLog,
@@ -128,6 +130,7 @@ impl Route {
             Route::KpList => "GET /v1/instances/batch-query",
             Route::KpReboot => "POST /v1/instances/reboot",
             Route::KpReset => "POST /v1/instances/batch-reset",
+            Route::KpTask => "GET /v1/instances/tasks/{task_id}",
             Route::SimPhones => "GET /_sim/phones",
             Route::SimStats => "GET /_sim/stats",
             Route::SimLog => "GET /_sim/log",
@@ -166,7 +169,7 @@ impl Route {
             | Route::GlProxyList
             | Route::GlProxyAdd
             | Route::GlNewOne => Some(ProviderKind::Geelark),
-            Route::KpStatus | Route::KpList | Route::KpReboot | Route::KpReset => {
+            Route::KpStatus | Route::KpList | Route::KpReboot | Route::KpReset | Route::KpTask => {
                 Some(ProviderKind::Koophone)
             }
             // The simulator's own routes, and unknown ones, belong to no provider.

@@ -145,6 +145,8 @@ fn asked_resets_say_what_they_destroy_are_guarded_and_made_by_each_kinds_call() 
         "one GeeLark phone a call"
     );
     assert_eq!(n("POST /v1/instances/batch-reset"), 1);
+    // KooPhone's reset task is followed until its job is done.
+    assert!(n("GET /v1/instances/tasks/{task_id}") >= 1, "{stats:?}");
     // The reset phone is another device: GeeLark's list shows another identity.
     let listed = crate::simulator::call(
         &sim,

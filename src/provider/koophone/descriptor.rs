@@ -89,4 +89,4 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     connect,
 };
 
-crate::provider::kind::vendor!(Koophone);
+crate::provider::kind::vendor!(Koophone, poll);

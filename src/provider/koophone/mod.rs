@@ -17,6 +17,7 @@ use crate::spec::ProviderKind;
 use crate::state::{Observation, ObservedPhone};
 
 mod descriptor;
+mod tasks;
 pub use descriptor::DESCRIPTOR;
 
 /// The KooPhone client.
@@ -282,9 +283,25 @@ impl Koophone {
                 .map(|id| ((*id).to_owned(), Err(e.clone())))
                 .collect());
         }
+        // A reset answered with a task and a job per instance (KPDOC BatchReset.html) is followed
+        // until its jobs end; an answer without them (the other doc page) is confirmed by status.
+        let jobs = tasks::jobs_of(&reply.body);
         Ok(ids
             .iter()
-            .map(|id| ((*id).to_owned(), Ok(super::Accepted::Done)))
+            .map(|id| {
+                let accepted = match jobs.iter().find(|(i, _, _)| i == id) {
+                    Some((_, task, job)) if batch.action == crate::plan::Action::Reset => {
+                        super::Accepted::Job(super::PendingJob {
+                            phone_id: (*id).to_owned(),
+                            request_id: task.clone(),
+                            job_id: job.clone(),
+                            request_size: jobs.len(),
+                        })
+                    }
+                    _ => super::Accepted::Done,
+                };
+                ((*id).to_owned(), Ok(accepted))
+            })
             .collect())
     }
 
