@@ -252,6 +252,25 @@ pub struct Call {
     pub mutating: bool,
 }
 
+impl Call {
+    /// A read: `GET url`, for `ids` phones (0 for a listing), changing nothing.
+    pub fn get(
+        dialect: &'static super::dialect::Dialect,
+        url: reqwest::Url,
+        route: &'static str,
+        ids: usize,
+    ) -> Call {
+        Call {
+            dialect,
+            method: Method::GET,
+            url,
+            route,
+            ids,
+            mutating: false,
+        }
+    }
+}
+
 /// Headers and body of one attempt (made fresh for each attempt: signatures and request ids change).
 #[derive(Debug, Clone, Default)]
 pub struct Attempt {

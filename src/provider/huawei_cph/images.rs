@@ -37,14 +37,12 @@ impl HuaweiCph {
             if let Some(m) = &marker {
                 path.push_str(&format!("&marker={}", crate::provider::signer::escape(m)));
             }
-            let call = Call {
-                dialect: &DIALECT,
-                method: Method::GET,
-                url: self.ctx.url(&path),
-                route: "GET /v1/{project_id}/cloud-phone/phone-images",
-                ids: 0,
-                mutating: false,
-            };
+            let call = Call::get(
+                &DIALECT,
+                self.ctx.url(&path),
+                "GET /v1/{project_id}/cloud-phone/phone-images",
+                0,
+            );
             let reply = self.call(call.clone(), None).await?;
             let page: ImagesResponse = self.decode(&call, &reply)?;
             let n = page.phone_images.len();

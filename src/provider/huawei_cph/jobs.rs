@@ -227,14 +227,12 @@ impl HuaweiCph {
             self.path("jobs"),
             request_ids.join(",")
         );
-        let call = Call {
-            dialect: &DIALECT,
-            method: Method::GET,
-            url: self.ctx.url(&path),
-            route: "GET /v1/{project_id}/cloud-phone/jobs",
-            ids: request_ids.len(),
-            mutating: false,
-        };
+        let call = Call::get(
+            &DIALECT,
+            self.ctx.url(&path),
+            "GET /v1/{project_id}/cloud-phone/jobs",
+            request_ids.len(),
+        );
         let reply = self.call(call.clone(), None).await?;
         let resp: JobListResponse = self.decode(&call, &reply)?;
         Ok(resp.jobs)

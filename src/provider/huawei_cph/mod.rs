@@ -358,14 +358,12 @@ impl HuaweiCph {
 
     async fn list_once(&self, offset: usize, limit: usize) -> Result<ListResponse, ProviderError> {
         let path = format!("{}?offset={offset}&limit={limit}", self.path("phones"));
-        let call = Call {
-            dialect: &DIALECT,
-            method: Method::GET,
-            url: self.ctx.url(&path),
-            route: "GET /v1/{project_id}/cloud-phone/phones",
-            ids: 0,
-            mutating: false,
-        };
+        let call = Call::get(
+            &DIALECT,
+            self.ctx.url(&path),
+            "GET /v1/{project_id}/cloud-phone/phones",
+            0,
+        );
         let reply = self.call(call.clone(), None).await?;
         let page: ListResponse = self.decode(&call, &reply)?;
         if let Some(count) = page.count {
@@ -376,14 +374,12 @@ impl HuaweiCph {
 
     /// One phone's detail, and the keys of its `custom_property`.
     async fn detail(&self, id: &str) -> Result<Detail, ProviderError> {
-        let call = Call {
-            dialect: &DIALECT,
-            method: Method::GET,
-            url: self.ctx.url(&self.path(&format!("phones/{id}"))),
-            route: "GET /v1/{project_id}/cloud-phone/phones/{phone_id}",
-            ids: 1,
-            mutating: false,
-        };
+        let call = Call::get(
+            &DIALECT,
+            self.ctx.url(&self.path(&format!("phones/{id}"))),
+            "GET /v1/{project_id}/cloud-phone/phones/{phone_id}",
+            1,
+        );
         match self.call(call.clone(), None).await {
             Ok(reply) => {
                 let d: DetailResponse = self.decode(&call, &reply)?;

@@ -360,16 +360,14 @@ impl Koophone {
     async fn list_page(&self, page_no: usize, page_size: usize) -> Result<ListData, ProviderError> {
         let request_id = super::new_uuid();
         // The docs list `x-request-id` as a query parameter of this API; it goes in both places.
-        let call = Call {
-            dialect: &DIALECT,
-            method: Method::GET,
-            url: self.ctx.url(&format!(
+        let call = Call::get(
+            &DIALECT,
+            self.ctx.url(&format!(
                 "/v1/instances/batch-query?page_no={page_no}&page_size={page_size}&x-request-id={request_id}"
             )),
-            route: "GET /v1/instances/batch-query",
-            ids: 0,
-            mutating: false,
-        };
+            "GET /v1/instances/batch-query",
+            0,
+        );
         let attempt = || self.attempt(&call, request_id.clone(), None);
         let never = |_: u16, _: &[u8]| false;
         let reply = self.ctx.send(&call, &attempt, &never).await?;

@@ -69,14 +69,12 @@ impl Koophone {
                 "/v1/instances/tasks/{}",
                 crate::provider::signer::escape(task)
             );
-            let call = Call {
-                dialect: &DIALECT,
-                method: Method::GET,
-                url: self.ctx.url(&path),
-                route: "GET /v1/instances/tasks/{task_id}",
-                ids: 0,
-                mutating: false,
-            };
+            let call = Call::get(
+                &DIALECT,
+                self.ctx.url(&path),
+                "GET /v1/instances/tasks/{task_id}",
+                0,
+            );
             let attempt = || self.attempt(&call, super::super::new_uuid(), None);
             let never = |_: u16, _: &[u8]| false;
             let reply = match self.ctx.send(&call, &attempt, &never).await {
