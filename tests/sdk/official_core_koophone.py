@@ -9,7 +9,7 @@ Usage: phonefleet simulate --fixture tests/sdk/koophone_fixture.yaml   # prints 
        python3 tests/sdk/official_core_koophone.py URL
 Run by .ci/run beside the CPH SDK check.
 """
-import sys
+import sys, time
 import uuid
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, Credentials
@@ -114,6 +114,21 @@ for mode, creds in [
     # No x-request-id: KOOPHONE.API.0002 with HTTP 200.
     missing = c.call("POST", "/v1/instances/batch-query-status", body={"instance_ids": ["k1"]}, request_id=False)
     assert missing.error_code == "KOOPHONE.API.0002", missing
+
+# Reset (KPDOC BatchReset.html): a task and a job per instance, followed with the task route until done.
+c = client(TokenCredentials("KPTOKEN-sdk-test"))
+r = c.call("POST", "/v1/instances/batch-reset", body={"instance_ids": ["k1"]})
+print("reset:", r.error_code, r.data)
+assert r.error_code == "0" and r.data["task_id"].startswith("RM_"), r
+assert [j["instance_id"] for j in r.data["cmd_jobs"]] == ["k1"]
+for _ in range(50):
+    t = c.call("GET", "/v1/instances/tasks/" + r.data["task_id"])
+    if all(j["status"] == 2 for j in t.data["jobs"]):
+        break
+    time.sleep(0.1)
+print("task:", t.data["jobs"])
+assert all(j["status"] == 2 for j in t.data["jobs"]), t.data
+assert refused(lambda: c.call("GET", "/v1/instances/tasks/RM_nope"))[1] == "KOOPHONE.API.1323"
 
 # The gateway refuses a bad token and a bad signature with HTTP 401 APIGW.0301 (not a KooPhone code).
 for creds in [TokenCredentials("wrong"), BasicCredentials("AKKPSDKTEST", "not-the-secret", PROJECT)]:

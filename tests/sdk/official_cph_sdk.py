@@ -42,4 +42,17 @@ assert {p.phone_id: (p.status, p.traffic_type) for p in r.phones} == {
 assert json.loads(d._property)["sys.prop.writephonenum"] == "13666666666"
 assert [j.error_code for j in s.jobs] == [None, "CPS.0005"]
 assert all(j.status == 2 for j in jobs.jobs) and one.status == 2
+# Reset (onto an image the account lists) and the image list, as phonefleet uses them.
+images = client.list_cloud_phone_images(ListCloudPhoneImagesRequest(image_type="all", limit=500))
+print("images:", [i.image_id for i in images.phone_images])
+assert "sim-image" in [i.image_id for i in images.phone_images]
+rs = client.reset_cloud_phone(ResetCloudPhoneRequest(body=ResetCloudPhoneRequestBody(image_id="sim-image", phones=[ResetPhoneProperty(phone_id="1678567b8bab40f93711234cb80d0764")])))
+print("reset:", [(j.phone_id, j.error_code) for j in rs.jobs])
+assert [j.error_code for j in rs.jobs] == [None]
+for _ in range(50):
+    rj = client.list_jobs(ListJobsRequest(request_id=rs.request_id))
+    if all(j.status == 2 for j in rj.jobs):
+        break
+    time.sleep(0.1)
+assert all(j.status == 2 for j in rj.jobs), rj.jobs
 print("official CPH SDK: ok")
