@@ -200,10 +200,29 @@ impl Fleet {
     /// as a whole: a phone that cannot be read is [`Observation::Unreadable`], and a provider that cannot
     /// be read at all makes its own phones unreadable, nobody else's.
     pub async fn observe(&self, desired: &[DesiredPhone], events: &dyn Events) -> FleetState {
-        self.run(self.observe_scoped(desired, events)).await
+        self.observe_with(desired, &Default::default(), events)
+            .await
     }
 
-    async fn observe_scoped(&self, desired: &[DesiredPhone], events: &dyn Events) -> FleetState {
+    /// [`Fleet::observe`], reading the phones of `identify` (provider, id) where their device identity
+    /// shows (GeeLark's list, `equipmentInfo`): the phones a plan resets, so that a saved plan tells a
+    /// phone reset since from one to reset.
+    pub async fn observe_with(
+        &self,
+        desired: &[DesiredPhone],
+        identify: &std::collections::BTreeSet<(String, String)>,
+        events: &dyn Events,
+    ) -> FleetState {
+        self.run(self.observe_scoped(desired, identify, events))
+            .await
+    }
+
+    async fn observe_scoped(
+        &self,
+        desired: &[DesiredPhone],
+        identify: &std::collections::BTreeSet<(String, String)>,
+        events: &dyn Events,
+    ) -> FleetState {
         // Sensitive values the last read registered are this read's to register again.
         crate::redact::begin_read();
         let mut per_provider: BTreeMap<&str, Vec<ObserveTarget>> = BTreeMap::new();
@@ -212,10 +231,13 @@ impl Fleet {
             .iter()
             .partition(|d| matches!(d.fate(), Some(Fate::Create | Fate::Unlisted)));
         for d in desired {
-            per_provider
-                .entry(d.provider.as_str())
-                .or_default()
-                .push(ObserveTarget::for_phone(d));
+            per_provider.entry(d.provider.as_str()).or_default().push({
+                let mut t = ObserveTarget::for_phone(d);
+                if !identify.is_empty() && identify.contains(&(d.provider.clone(), d.id.clone())) {
+                    t.listed = true;
+                }
+                t
+            });
         }
         let base: BTreeMap<String, usize> = self
             .clients

@@ -343,13 +343,14 @@ async fn plan_scoped(
         ),
     };
     let read: &[DesiredPhone] = if pools.is_some() { &to_read } else { &desired };
-    let (mut observed, counted) = tokio::join!(fleet.observe(read, events), async {
-        match count {
-            Count::No => None,
-            Count::Total => Some(fleet.census(false).await),
-            Count::Ids => Some(fleet.census(true).await),
-        }
-    });
+    let (mut observed, counted) =
+        tokio::join!(fleet.observe_with(read, &asked.reset, events), async {
+            match count {
+                Count::No => None,
+                Count::Total => Some(fleet.census(false).await),
+                Count::Ids => Some(fleet.census(true).await),
+            }
+        });
     if let Some((_, known)) = pools {
         for (provider, phones) in known.phones {
             observed.insert_all(&provider, phones);

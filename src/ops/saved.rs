@@ -314,7 +314,9 @@ async fn prepare_scoped(
         tokio::time::Instant::now() + (left / 3).min(std::time::Duration::from_secs(120));
     let mut bound = bound.clone();
     let (observed, now, verdicts) = loop {
-        let observed = fleet.observe(&bound.covered, events).await;
+        let observed = fleet
+            .observe_with(&bound.covered, &bound.policy.reset, events)
+            .await;
         // A phone the plan resets that has another device identity now was reset since: it is not
         // reset again.
         for id in verify::reset_since(saved, &observed, &keys) {

@@ -278,6 +278,9 @@ pub fn verdicts(
     keys: &BTreeMap<String, PlanKey>,
 ) -> Vec<PhoneVerdict> {
     let sensitive = Sensitive::of(&bound.policy.safety);
+    // Phones the plan resets that were reset since (another device identity): done.
+    let reset: BTreeSet<(String, String)> =
+        reset_since(saved, observed, keys).into_iter().collect();
     let changes: HashMap<(&str, &str), &super::PhoneChange> = now
         .changes
         .iter()
@@ -307,7 +310,9 @@ pub fn verdicts(
             let unmoved = keys
                 .get(&p.provider)
                 .is_some_and(|k| k.observed(&super::fingerprint(d, &obs)) == p.observed);
+            let reset_since = reset.contains(&(p.provider.clone(), p.phone_id.clone()));
             let verdict = match (changes.get(&key), converging.get(&key)) {
+                (None, None) if reset_since => Verdict::Done,
                 (None, Some(status)) => Verdict::Converging {
                     status: (*status).to_owned(),
                 },

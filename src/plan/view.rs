@@ -310,9 +310,6 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
         proxy: Option<Option<&'a str>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         image: Option<Option<&'a str>>,
-        /// A reset changes it (CPH `imei`): a phone reset since the plan moved.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        identity: Option<&'a str>,
     }
     let p = match obs {
         Observation::NotFound | Observation::Unreadable(_) => Print {
@@ -326,7 +323,6 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
             remark: None,
             proxy: None,
             image: None,
-            identity: None,
         },
         Observation::Found(o) => Print {
             found: true,
@@ -359,7 +355,6 @@ pub fn fingerprint(d: &DesiredPhone, obs: &Observation) -> String {
                 .as_ref()
                 .map(|_| o.details.as_ref().map(|x| x.proxy.as_str())),
             image: d.image.as_ref().map(|_| o.image()),
-            identity: o.identity(),
         },
     };
     let bytes = serde_json::to_vec(&p).expect("a fingerprint serializes");

@@ -300,10 +300,21 @@ fn a_phone_reset_since_the_plan_was_made_is_not_reset_again() {
     let sim = Sim::with_transition(FIXTURE, 0);
     let dir = Dir::with_spec(&spec(&sim.url(), "safety: {max_resets: 5}\n"));
     let file = dir.path("reset.plan");
-    pf(&["plan", &dir.spec(), "--reset", "checkout-2", "--out", &file])
-        .run()
-        .code(0);
-    // Someone resets it in the console first.
+    pf(&[
+        "plan",
+        &dir.spec(),
+        "--reset",
+        "checkout-2",
+        "--reset",
+        "growth-1",
+        "--reset",
+        "growth-2",
+        "--out",
+        &file,
+    ])
+    .run()
+    .code(0);
+    // Someone resets two of them in the consoles first: CPH's imei and GeeLark's equipmentInfo change.
     let by_hand = crate::simulator::call(
         &sim,
         "POST",
@@ -316,11 +327,22 @@ fn a_phone_reset_since_the_plan_was_made_is_not_reset_again() {
         "{:?}",
         by_hand.body
     );
-    assert_eq!(resets(&sim)["c2"], 1);
+    let new_one = crate::simulator::call(
+        &sim,
+        "POST",
+        "/open/v2/phone/newOne",
+        crate::simulator::GL,
+        Some(json!({"id": "g1"})),
+    );
+    assert_eq!(new_one.body["code"], 0);
     let apply = pf(&["apply", &file]).run();
-    apply.code(0);
-    assert!(!apply.stdout.contains("1 reset"), "{}", apply.stdout);
-    assert_eq!(resets(&sim)["c2"], 1, "not reset twice");
+    apply.code(0).stdout_has("1 reset");
+    let r = resets(&sim);
+    assert_eq!(
+        (r["c2"], r["g1"], r["g2"]),
+        (1, 1, 1),
+        "the two reset by hand are not reset twice; the third is reset once"
+    );
 }
 
 #[test]

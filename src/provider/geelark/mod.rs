@@ -183,6 +183,19 @@ fn id_text(v: &serde_json::Value) -> String {
     }
 }
 
+/// A listed phone's device identity (`equipmentInfo.imei`), which `phone/newOne` changes.
+fn identity(
+    rest: &serde_json::Map<String, serde_json::Value>,
+) -> Option<Box<crate::state::Device>> {
+    let imei = rest.get("equipmentInfo")?.get("imei")?.as_str()?;
+    (!imei.is_empty()).then(|| {
+        Box::new(crate::state::Device {
+            image: None,
+            identity: Some(crate::redact::text(imei)),
+        })
+    })
+}
+
 /// Envelope codes that ask the client to slow down and try again.
 fn is_slow_down(status: u16, body: &[u8]) -> bool {
     #[derive(Deserialize)]
@@ -313,6 +326,7 @@ impl Geelark {
         super::Listed {
             id: id_text(&item.id),
             phone: ObservedPhone {
+                device: identity(&item.rest),
                 details: Some(details::details_of(
                     &serde_json::Value::Object(item.rest),
                     &self.ctx.proxies,
@@ -468,6 +482,7 @@ impl Geelark {
                         )
                         .named(item.serial_name.as_ref().and_then(|v| v.as_str()));
                         let phone = ObservedPhone {
+                            device: identity(&item.rest),
                             details: Some(details::details_of(
                                 &serde_json::Value::Object(item.rest),
                                 &self.ctx.proxies,
