@@ -75,6 +75,11 @@ impl Attribute for Image {
         }
     }
 
+    fn read(&self, target: &mut crate::provider::ObserveTarget) {
+        // CPH lists a phone's image with its status: kept for the phones that declare one.
+        target.listed = true;
+    }
+
     fn payload(
         &self,
         _kind: ProviderKind,

@@ -334,8 +334,9 @@ pub struct ObserveTarget {
     pub id: String,
     /// Read the properties too.
     pub properties: bool,
-    /// Read what the account's listing shows of it (its name; GeeLark: its group, tags and remark), by
-    /// `phone/list` with its id instead of `phone/status` on GeeLark.
+    /// Read what the account's listing shows of it (its name; GeeLark: its group, tags, remark and
+    /// device identity, by `phone/list` with its id instead of `phone/status`; CPH: its image and
+    /// device identity, kept only for such phones).
     pub listed: bool,
 }
 

@@ -149,6 +149,8 @@ struct DetailResponse {
     phone_name: Option<serde_json::Value>,
     #[serde(default)]
     image_id: Option<serde_json::Value>,
+    #[serde(default)]
+    imei: Option<serde_json::Value>,
 }
 
 /// The keys of a `custom_property` answer ([`custom_map`]), cleaned for showing.
@@ -249,22 +251,28 @@ fn pending_keys(map: &serde_json::Map<String, serde_json::Value>) -> Vec<String>
         .unwrap_or_default()
 }
 
-/// Move the phones of a list page that are still `missing` into `out`.
+/// Move the phones of a list page that are still `missing` into `out`; the image and identity of those
+/// in `device` only (a declared image, a reset), so that 100,000 observations stay small.
 fn take_found(
     page: ListResponse,
     missing: &mut HashSet<&str>,
+    device: &HashSet<&str>,
     out: &mut HashMap<String, Observation>,
 ) {
     for p in page.phones {
         // A declared phone seen again (pages shift while they are read) must say the same thing.
         if missing.remove(p.phone_id.as_str()) || out.contains_key(&p.phone_id) {
+            let wanted = device.contains(p.phone_id.as_str());
             let mut obs = observed(
                 p.status,
                 p.traffic_type.as_deref(),
                 None,
-                (p.phone_name.as_ref(), p.image_id.as_ref()),
+                (
+                    p.phone_name.as_ref(),
+                    p.image_id.as_ref().filter(|_| wanted),
+                ),
             );
-            if let Some(identity) = text(p.imei.as_ref()) {
+            if let Some(identity) = text(p.imei.as_ref().filter(|_| wanted)) {
                 obs.device.get_or_insert_default().identity = Some(identity);
             }
             super::record(out, p.phone_id, Observation::Found(obs));
@@ -390,6 +398,10 @@ impl HuaweiCph {
                 let observation = match parse_property(d.property.as_deref()) {
                     Ok(props) => Observation::Found(ObservedPhone {
                         restart_pending: pending,
+                        device: Some(Box::new(state::Device {
+                            image: text(d.image_id.as_ref()),
+                            identity: text(d.imei.as_ref()),
+                        })),
                         ..observed(
                             d.status,
                             d.traffic_type.as_deref(),
@@ -427,6 +439,12 @@ impl HuaweiCph {
             .filter(|t| !t.properties)
             .map(|t| t.id.as_str())
             .collect();
+        // `listed`: what the list shows beyond the status (its image and device identity).
+        let device: HashSet<&str> = targets
+            .iter()
+            .filter(|t| t.listed)
+            .map(|t| t.id.as_str())
+            .collect();
         let with_properties: Vec<&str> = targets
             .iter()
             .filter(|t| t.properties)
@@ -435,7 +453,7 @@ impl HuaweiCph {
         // Phones with properties are read by detail beside the list pages (the throttle keeps the calls
         // in flight within the provider's concurrency); phones the pages leave to detail calls follow.
         let (pages, details) =
-            futures::join!(self.read_pages(missing), self.details(with_properties));
+            futures::join!(self.read_pages(missing, &device), self.details(with_properties));
         let (mut out, rest) = pages?;
         let drop_custom = |d: Vec<Detailed>| d.into_iter().map(|(id, o, _)| (id, o));
         out.extend(drop_custom(details?));
@@ -448,6 +466,7 @@ impl HuaweiCph {
     async fn read_pages<'a>(
         &self,
         mut missing: HashSet<&'a str>,
+        device: &HashSet<&str>,
     ) -> Result<(HashMap<String, Observation>, Vec<&'a str>), ProviderError> {
         let mut out = HashMap::with_capacity(missing.len());
         let mut by_detail = Vec::new();
@@ -517,7 +536,7 @@ impl HuaweiCph {
                     short.push(offset + got);
                 }
                 let before = missing.len();
-                take_found(p, &mut missing, &mut out);
+                take_found(p, &mut missing, device, &mut out);
                 self.ctx.count_read(before - missing.len());
             }
             if failed.is_some() {
