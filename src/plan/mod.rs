@@ -413,10 +413,14 @@ fn decide(
     }
     crate::attribute::restart_rule(kind, d, o, &mut actions, &mut notes);
     crate::attribute::pending_rule(kind, d, o, policy.restart_pending, &mut actions, &mut notes);
-    if policy.restart.contains(&(d.provider.clone(), d.id.clone())) {
+    // Asked for by selector: looked up only when asked (a lookup builds its key).
+    let asked = |set: &std::collections::BTreeSet<(String, String)>| {
+        !set.is_empty() && set.contains(&(d.provider.clone(), d.id.clone()))
+    };
+    if asked(&policy.restart) {
         crate::attribute::asked_restart(kind, o, &mut actions, &mut notes);
     }
-    if policy.reset.contains(&(d.provider.clone(), d.id.clone())) {
+    if asked(&policy.reset) {
         crate::attribute::asked_reset(kind, d, &mut actions, &mut notes);
     }
     crate::attribute::reset_note(kind, &actions, &mut notes);
