@@ -365,3 +365,51 @@ fn the_simulator_refuses_a_reset_as_geelark_documents() {
     assert_eq!(call("nope")["code"], 42001);
     assert_eq!(call("g3")["code"], 43015);
 }
+
+/// A reset that does not come back by the deadline (GeeLark's phone still starting, CPH's job still
+/// running) is reported per phone with what to do (a reset is never re-sent on its own).
+#[test]
+fn a_reset_that_never_comes_back_is_reported_with_what_to_do() {
+    let sim = Sim::with_transition(
+        "phones:
+  - {provider: geelark, id: g1, status: running}
+  - {provider: huawei-cph, id: c1, project_id: p1, status: running}
+",
+        60_000,
+    );
+    let dir = Dir::with_spec(&format!(
+        "{}phones:\n  - {{id: g1, provider: gl, name: growth-1}}\n  - {{id: c1, provider: cph, name: checkout-1}}\nsafety: {{max_resets: 2}}\n",
+        providers(&sim.url())
+    ));
+    let out = pf(&[
+        "apply",
+        &dir.spec(),
+        "--auto-approve",
+        "--reset",
+        "growth-1",
+        "--reset",
+        "checkout-1",
+        "--timeout",
+        "3",
+    ])
+    .run();
+    out.code(1)
+        .stdout_has("growth-1 (g1): reset: not-converged")
+        .stdout_has_text(
+            "the phone did not show that its reset finished: check it in the provider's console",
+        )
+        .stdout_has_text("checkout-1 (c1): reset: not-converged: accepted but not converged: job");
+    assert_eq!(
+        out.stdout
+            .matches("check it in the provider's console")
+            .count(),
+        2,
+        "a to-do for each: {}",
+        out.stdout
+    );
+    assert_eq!(
+        sim.stats().get("POST /open/v2/phone/newOne"),
+        Some(&1),
+        "not re-sent"
+    );
+}

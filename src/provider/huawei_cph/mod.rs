@@ -452,8 +452,10 @@ impl HuaweiCph {
             .collect();
         // Phones with properties are read by detail beside the list pages (the throttle keeps the calls
         // in flight within the provider's concurrency); phones the pages leave to detail calls follow.
-        let (pages, details) =
-            futures::join!(self.read_pages(missing, &device), self.details(with_properties));
+        let (pages, details) = futures::join!(
+            self.read_pages(missing, &device),
+            self.details(with_properties)
+        );
         let (mut out, rest) = pages?;
         let drop_custom = |d: Vec<Detailed>| d.into_iter().map(|(id, o, _)| (id, o));
         out.extend(drop_custom(details?));
