@@ -48,7 +48,7 @@ impl Attribute for PropertiesAttr {
         if crate::capability::of(kind).restart_batch.default > 0 {
             Ok(())
         } else {
-            Err("geelark documents no restart API")
+            Err("this provider documents no restart API")
         }
     }
 

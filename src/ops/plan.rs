@@ -118,8 +118,7 @@ impl std::fmt::Display for Warning {
             Warning::NotRestarted { phones, count } => write!(
                 f,
                 "--restart selected {count} phone{} this plan does not restart ({}{}): a phone that is \
-                 not running, that this plan starts or stops anyway, or whose provider documents no \
-                 restart (geelark)",
+                 not running, or that this plan starts or stops anyway",
                 if *count == 1 { "" } else { "s" },
                 phones.join(", "),
                 if *count > phones.len() { ", ..." } else { "" }

@@ -331,6 +331,7 @@ fn decide(
     };
     if o.power == Power::Failed
         && policy.restart_failed
+        && (crate::provider::dialect::of(kind).restart_cures)(o.raw_status)
         && crate::attribute::supports(kind, &Action::Restart)
     {
         // watch with `heal: [restart]`: a failed phone gets a restart (never a reset).

@@ -42,6 +42,9 @@ pub struct Dialect {
     /// Classify an error answer by its HTTP status and provider code.
     pub classify: fn(Option<u16>, &str) -> Class,
     /// Property keys known to take effect only after a restart (providers.md 0.4).
+    /// Failed statuses a restart may cure (`watch.heal: [restart]`); the others need a person
+    /// (expired, frozen, a failed creation).
+    pub restart_cures: fn(i64) -> bool,
     pub restart_keys: &'static [&'static str],
     /// Its code, message and request id in an error answer's JSON.
     pub error_fields: fn(&serde_json::Value) -> ErrorFields,

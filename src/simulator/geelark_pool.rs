@@ -259,6 +259,47 @@ pub(super) fn new_one(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -
     Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success" }))
 }
 
+/// `POST /open/v1/phone/restart` (the route GeeLark's own CLI uses; providers.md 0.6): one running
+/// phone starts again; 42001 unknown, 42002 not running, 43005 executing a task, 43006 remotely
+/// controlled.
+pub(super) fn restart(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return answer(req, 40001, "failed to read the request body", Value::Null);
+    };
+    let Some(id) = body.get("id").and_then(Value::as_str) else {
+        return invalid(req, "id: required");
+    };
+    let Some(p) = w.phone(KIND, id, now) else {
+        return answer(req, 42001, "env not found", Value::Null);
+    };
+    match p.busy {
+        Some(super::world::Busy::Task) => {
+            return answer(
+                req,
+                43005,
+                "the cloud phone is executing a task",
+                Value::Null,
+            );
+        }
+        Some(super::world::Busy::Remote) => {
+            return answer(
+                req,
+                43006,
+                "the cloud phone is under remote control",
+                Value::Null,
+            );
+        }
+        None => {}
+    }
+    if p.status != 0 {
+        return answer(req, 42002, "the cloud phone is not running", Value::Null);
+    }
+    p.status = 1;
+    p.transition = Some((now + cfg.transition, 0));
+    let trace = req.header("traceid").unwrap_or_default();
+    Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success" }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

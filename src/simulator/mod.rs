@@ -442,6 +442,7 @@ fn handle(world: &mut World, cfg: &SimConfig, route: Route, req: &Req, now: Inst
         Route::KpReset => koophone::reset(world, cfg, req, now),
         Route::KpTask => koophone::task(world, req, now),
         Route::GlNewOne => geelark_pool::new_one(world, cfg, req, now),
+        Route::GlRestart => geelark_pool::restart(world, cfg, req, now),
         // The simulator's own routes were answered above; an unknown one never comes this far.
         _ => Resp::error(404, "SIM.404", "not found"),
     }

@@ -33,6 +33,7 @@ pub(crate) enum Route {
     GlProxyList,
     GlProxyAdd,
     GlNewOne,
+    GlRestart,
     KpStatus,
     KpList,
     KpReboot,
@@ -82,6 +83,7 @@ impl Route {
             ["open", "v1", "proxy", "list"] if post => Route::GlProxyList,
             ["open", "v1", "proxy", "add"] if post => Route::GlProxyAdd,
             ["open", "v2", "phone", "newOne"] if post => Route::GlNewOne,
+            ["open", "v1", "phone", "restart"] if post => Route::GlRestart,
             ["v1", "instances", "batch-query-status"] if post => Route::KpStatus,
             ["v1", "instances", "batch-query"] if get => Route::KpList,
             ["v1", "instances", "reboot"] if post => Route::KpReboot,
@@ -126,6 +128,7 @@ impl Route {
             Route::GlProxyList => "POST /open/v1/proxy/list",
             Route::GlProxyAdd => "POST /open/v1/proxy/add",
             Route::GlNewOne => "POST /open/v2/phone/newOne",
+            Route::GlRestart => "POST /open/v1/phone/restart",
             Route::KpStatus => "POST /v1/instances/batch-query-status",
             Route::KpList => "GET /v1/instances/batch-query",
             Route::KpReboot => "POST /v1/instances/reboot",
@@ -168,7 +171,8 @@ impl Route {
             | Route::GlDelete
             | Route::GlProxyList
             | Route::GlProxyAdd
-            | Route::GlNewOne => Some(ProviderKind::Geelark),
+            | Route::GlNewOne
+            | Route::GlRestart => Some(ProviderKind::Geelark),
             Route::KpStatus | Route::KpList | Route::KpReboot | Route::KpReset | Route::KpTask => {
                 Some(ProviderKind::Koophone)
             }
@@ -183,7 +187,7 @@ impl Route {
 }
 
 /// The routes that change something: stop, start, traffic, properties, names, groups, tags, remarks.
-const MUTATING: [Route; 18] = [
+const MUTATING: [Route; 19] = [
     Route::CphStop,
     Route::CphRestart,
     Route::CphReset,
@@ -200,6 +204,7 @@ const MUTATING: [Route; 18] = [
     Route::GlDelete,
     Route::GlProxyAdd,
     Route::GlNewOne,
+    Route::GlRestart,
     Route::KpReboot,
     Route::KpReset,
 ];

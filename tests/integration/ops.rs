@@ -456,7 +456,7 @@ fn a_tick_restarts_a_failed_phone_only_when_restart_may_be_healed() {
     assert_eq!(
         restarted,
         [("c1", Some(phonefleet::plan::Action::Restart))],
-        "geelark documents no restart: its expired phone stays blocked"
+        "an expired geelark phone needs a person, not a restart: it stays blocked"
     );
     assert_eq!(report.counts().ok, 1, "{report:?}");
     assert_eq!(sim.phones()["c1"]["status"], 2, "running again");

@@ -364,6 +364,20 @@ fn the_simulator_refuses_a_reset_as_geelark_documents() {
     assert_eq!(call("g2")["code"], 43006);
     assert_eq!(call("nope")["code"], 42001);
     assert_eq!(call("g3")["code"], 43015);
+    // Restart (the route GeeLark's CLI uses): a busy phone 43005, a stopped one 42002.
+    let restart = |id: &str| {
+        crate::simulator::call(
+            &sim,
+            "POST",
+            "/open/v1/phone/restart",
+            crate::simulator::GL,
+            Some(json!({ "id": id })),
+        )
+        .body
+    };
+    assert_eq!(restart("g1")["code"], 43005);
+    assert_eq!(restart("g3")["code"], 0);
+    assert_eq!(restart("nope")["code"], 42001);
 }
 
 /// A reset that does not come back by the deadline (GeeLark's phone still starting, CPH's job still

@@ -36,9 +36,9 @@ static CAPABILITY: Capability = Capability {
         says: "any printable character",
     }),
     details: true,
-    // `plan --restart`: CPH batch-restart; KooPhone reboot (100 a call, all running); GeeLark
-    // documents none (its CLI's `phone/restart` is not in the API docs).
-    restart_batch: crate::capability::NOT_OFFERED,
+    // `plan --restart`: GeeLark's own CLI restarts with `POST /open/v1/phone/restart {"id"}`, one
+    // phone a call (providers.md 0.6; not in its API docs).
+    restart_batch: crate::capability::ONE_A_CALL,
     // `phone/addNew` and `phone/delete`: 100 a call (providers.md 10.2.7).
     pool_batch: BatchLimit {
         default: 100,

@@ -83,6 +83,8 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
             _ => super::dialect::by_status(status),
         }
     },
+    // Its one failed status is "expired": renewed in its console, never by a restart.
+    restart_cures: |_| false,
     restart_keys: &[],
     // GeeLark's envelope: `code` (a number), `msg`, `traceId`.
     error_fields: |v| {
@@ -515,14 +517,11 @@ impl Geelark {
                 return self.update_details(batch).await;
             }
             Action::Create => return self.create(batch).await,
-            Action::Reset => return self.new_one(batch).await,
+            Action::Reset | Action::Restart => return self.one_by_one(batch).await,
             Action::Delete => return self.delete(batch).await,
             Action::Start => ("POST /open/v1/phone/start", "/open/v1/phone/start"),
             Action::Stop => ("POST /open/v1/phone/stop", "/open/v1/phone/stop"),
-            Action::SetTraffic(_)
-            | Action::SetProperties
-            | Action::Restart
-            | Action::ClearRestartPending => {
+            Action::SetTraffic(_) | Action::SetProperties | Action::ClearRestartPending => {
                 return Ok(super::unsupported(ProviderKind::Geelark, batch));
             }
         };

@@ -85,6 +85,8 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
             super::dialect::by_status(status)
         }
     },
+    // reset failed, restart failed, phone abnormal, stop failed (not frozen, not a failed creation).
+    restart_cures: |raw| matches!(raw, -5 | -6 | -7 | -9),
     restart_keys: &["com.cph.mainkeys", "disable.status.bar"],
     error_fields: super::dialect::huawei_error_fields,
     advice: |code, _action| {

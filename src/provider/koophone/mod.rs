@@ -90,6 +90,8 @@ pub const DIALECT: super::dialect::Dialect = super::dialect::Dialect {
             super::dialect::by_status(status)
         }
     },
+    // Unknown or frozen: a person, not a reboot.
+    restart_cures: |_| false,
     restart_keys: &[],
     // Huawei's fields; the list answer keeps them inside `data` (the Java SDK's model).
     error_fields: |v| {
