@@ -209,18 +209,53 @@ pub(super) fn delete(w: &mut World, req: &Req, now: Instant) -> Resp {
     answer(req, 0, "success", data)
 }
 
-/// `POST /open/v2/phone/newOne` (providers.md 10.2.8): one phone, a new device identity (its
-/// `equipmentInfo` changes); 42001 unknown, 43015 not supported, 43005 executing a task, 43006
-/// remotely controlled.
-pub(super) fn new_one(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
+/// The phone a one-phone call (`{"id"}`) names, free to be acted on: or the answer that refuses it
+/// (40001 unreadable body, 40004 no id, 42001 unknown, 43005 executing a task, 43006 remotely
+/// controlled).
+fn free_phone<'w>(w: &'w mut World, req: &Req, now: Instant) -> Result<&'w mut SimPhone, Resp> {
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-        return answer(req, 40001, "failed to read the request body", Value::Null);
+        return Err(answer(
+            req,
+            40001,
+            "failed to read the request body",
+            Value::Null,
+        ));
     };
     let Some(id) = body.get("id").and_then(Value::as_str) else {
-        return invalid(req, "id: required");
+        return Err(invalid(req, "id: required"));
     };
     let Some(p) = w.phone(KIND, id, now) else {
-        return answer(req, 42001, "env not found", Value::Null);
+        return Err(answer(req, 42001, "env not found", Value::Null));
+    };
+    match p.busy {
+        Some(super::world::Busy::Task) => Err(answer(
+            req,
+            43005,
+            "the cloud phone is executing a task",
+            Value::Null,
+        )),
+        Some(super::world::Busy::Remote) => Err(answer(
+            req,
+            43006,
+            "the cloud phone is under remote control",
+            Value::Null,
+        )),
+        None => Ok(p),
+    }
+}
+
+/// `{"code": 0}`.
+fn done(req: &Req) -> Resp {
+    let trace = req.header("traceid").unwrap_or_default();
+    Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success" }))
+}
+
+/// `POST /open/v2/phone/newOne` (providers.md 10.2.8): one phone, a new device identity (its
+/// `equipmentInfo` changes); 43015 not supported, and the refusals of [`free_phone`].
+pub(super) fn new_one(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
+    let p = match free_phone(w, req, now) {
+        Ok(p) => p,
+        Err(refused) => return refused,
     };
     if p.no_reset {
         return answer(
@@ -230,74 +265,28 @@ pub(super) fn new_one(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -
             Value::Null,
         );
     }
-    match p.busy {
-        Some(super::world::Busy::Task) => {
-            return answer(
-                req,
-                43005,
-                "the cloud phone is executing a task",
-                Value::Null,
-            );
-        }
-        Some(super::world::Busy::Remote) => {
-            return answer(
-                req,
-                43006,
-                "the cloud phone is under remote control",
-                Value::Null,
-            );
-        }
-        None => {}
-    }
     p.resets += 1;
     if p.status == 0 {
         // It boots again as the new device.
         p.status = 1;
         p.transition = Some((now + cfg.transition, 0));
     }
-    let trace = req.header("traceid").unwrap_or_default();
-    Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success" }))
+    done(req)
 }
 
 /// `POST /open/v1/phone/restart` (the route GeeLark's own CLI uses; providers.md 0.6): one running
-/// phone starts again; 42001 unknown, 42002 not running, 43005 executing a task, 43006 remotely
-/// controlled.
+/// phone starts again; 42002 not running, and the refusals of [`free_phone`].
 pub(super) fn restart(w: &mut World, cfg: &SimConfig, req: &Req, now: Instant) -> Resp {
-    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-        return answer(req, 40001, "failed to read the request body", Value::Null);
+    let p = match free_phone(w, req, now) {
+        Ok(p) => p,
+        Err(refused) => return refused,
     };
-    let Some(id) = body.get("id").and_then(Value::as_str) else {
-        return invalid(req, "id: required");
-    };
-    let Some(p) = w.phone(KIND, id, now) else {
-        return answer(req, 42001, "env not found", Value::Null);
-    };
-    match p.busy {
-        Some(super::world::Busy::Task) => {
-            return answer(
-                req,
-                43005,
-                "the cloud phone is executing a task",
-                Value::Null,
-            );
-        }
-        Some(super::world::Busy::Remote) => {
-            return answer(
-                req,
-                43006,
-                "the cloud phone is under remote control",
-                Value::Null,
-            );
-        }
-        None => {}
-    }
     if p.status != 0 {
         return answer(req, 42002, "the cloud phone is not running", Value::Null);
     }
     p.status = 1;
     p.transition = Some((now + cfg.transition, 0));
-    let trace = req.header("traceid").unwrap_or_default();
-    Resp::ok(json!({ "traceId": trace, "code": 0, "msg": "success" }))
+    done(req)
 }
 
 #[cfg(test)]
