@@ -138,9 +138,23 @@ async fn a_lock_wait_is_measured_on_the_clock() {
         "{waited:?}"
     );
     // Freed after two minutes: taken then, not at the end of the wait.
+    let locks = dir.path().to_owned();
     let release = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(120)).await;
         drop(held);
+        // A child process another test of this binary forks may hold a copy of the lock's descriptor
+        // until it execs, and the paused clock would run the whole wait out meanwhile: block (really)
+        // until anyone can take the lock, so that the clock moves on only then.
+        for _ in 0..500 {
+            let free = std::fs::read_dir(&locks)
+                .unwrap()
+                .flatten()
+                .all(|e| std::fs::File::open(e.path()).is_ok_and(|f| f.try_lock().is_ok()));
+            if free {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     });
     let start = Instant::now();
     let second = phonefleet::ops::lock::acquire(
