@@ -8,13 +8,22 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// `Reading 12 phones from 2 providers (simulated)...`
+/// `Reading 12 phones from 2 providers (simulated)...`, or `Reading 10 phones and 1 pool from ...`.
 pub fn reading(scope: &Scope, simulated: bool) -> String {
     let providers = scope.providers.len();
+    let pools = scope.desired.iter().filter(|d| d.pool.is_some()).count();
+    let phones = scope.desired.len() - pools;
+    let what = match (phones, pools) {
+        (_, 0) => format!("{phones} phone{}", plural(phones)),
+        (0, _) => format!("{pools} pool{}", plural(pools)),
+        _ => format!(
+            "{phones} phone{} and {pools} pool{}",
+            plural(phones),
+            plural(pools)
+        ),
+    };
     format!(
-        "Reading {} phone{} from {providers} provider{}{}...",
-        scope.desired.len(),
-        plural(scope.desired.len()),
+        "Reading {what} from {providers} provider{}{}...",
         plural(providers),
         if simulated { " (simulated)" } else { "" }
     )
