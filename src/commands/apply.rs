@@ -169,6 +169,7 @@ async fn from_spec(
         deadline,
         overridden,
         Vec::new(),
+        &|_| {},
     )
     .await
 }
@@ -242,12 +243,16 @@ async fn from_saved(
             crate::redact::controls(&saved.selectors.join(" "))
         );
     }
+    // Phones an earlier apply of this file reset are not reset again.
+    let receipt = crate::ops::saved::receipt_path(&settings.file);
+    let keys = fleet.plan_keys();
     let opts = crate::ops::saved::Options {
         deadline,
         now: crate::plan::saved::now(),
         max_age: settings.max_plan_age.as_secs(),
         canary: settings.canary,
         max_batch: settings.max_batch,
+        already_reset: crate::ops::saved::read_receipt(&receipt, &saved, &keys),
     };
     let bars = render::progress::ReadBars::new(global.progress);
     let prepared = tokio::select! {
@@ -282,8 +287,20 @@ async fn from_saved(
         eprint!("{shown}");
     }
     let overridden = gate(&plan, settings)?;
+    // The resets this apply makes are recorded beside the file: applied again, it does not reset
+    // them twice, where no device identity would tell (KooPhone).
+    let record = |report: &ApplyReport| {
+        let made = crate::ops::saved::resets_made(report);
+        if let Err(e) = crate::ops::saved::write_receipt(&receipt, &saved, &keys, made) {
+            eprintln!(
+                "warning: cannot record this apply's resets in {} ({e}): applying this plan file again \
+                 may reset a KooPhone instance twice",
+                receipt.display()
+            );
+        }
+    };
     run(
-        &plan, fleet, settings, global, cancel, deadline, overridden, done,
+        &plan, fleet, settings, global, cancel, deadline, overridden, done, &record,
     )
     .await
 }
@@ -298,6 +315,7 @@ async fn run(
     deadline: tokio::time::Instant,
     overridden: Vec<GuardCheck>,
     already_done: Vec<crate::apply::Done>,
+    record: &dyn Fn(&ApplyReport),
 ) -> anyhow::Result<ExitStatus> {
     cancel.start_applying();
     if cancel.is_cancelled() {
@@ -344,6 +362,7 @@ async fn run(
         .await;
     report.overridden_guards = overridden;
     report.already_done = already_done;
+    record(&report);
     fleet.close().await?;
     let text = if settings.json {
         let mut text = serde_json::to_string_pretty(&render::json::report(&report))?;

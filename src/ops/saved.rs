@@ -234,7 +234,7 @@ mod tests {
 }
 
 /// How a saved plan is to run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Seconds since the Unix epoch, now.
     pub now: u64,
@@ -247,6 +247,108 @@ pub struct Options {
     /// The run's deadline: converging phones are waited for until two minutes, or a third of the time
     /// left, have passed.
     pub deadline: tokio::time::Instant,
+    /// Phones an earlier apply of this file reset ([`read_receipt`]): not reset again.
+    pub already_reset: std::collections::BTreeSet<(String, String)>,
+}
+
+/// Where the resets an apply of the plan file at `plan` made are recorded: beside it.
+pub fn receipt_path(plan: &std::path::Path) -> std::path::PathBuf {
+    let mut name = plan.as_os_str().to_owned();
+    name.push(".resets");
+    std::path::PathBuf::from(name)
+}
+
+/// One reset an apply of a plan file made, sealed with its provider's plan key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Receipt {
+    /// The plan file's digest.
+    plan: String,
+    /// (provider, phone id, seal).
+    reset: Vec<(String, String, String)>,
+}
+
+fn seal(key: &PlanKey, plan: &str, provider: &str, id: &str) -> String {
+    key.mac(
+        "reset receipt",
+        format!("{plan}\0{provider}\0{id}").as_bytes(),
+    )
+}
+
+/// The phones an earlier apply of `saved` reset, from the receipt at `path`: only entries for this
+/// file whose seal the credentials in force make (a receipt of another plan, or forged, counts for
+/// nothing).
+pub fn read_receipt(
+    path: &std::path::Path,
+    saved: &PlanFile,
+    keys: &BTreeMap<String, PlanKey>,
+) -> std::collections::BTreeSet<(String, String)> {
+    let Ok(bytes) = crate::fs::read_capped(path, 16 << 20) else {
+        return Default::default();
+    };
+    let Ok(receipt) = serde_json::from_slice::<Receipt>(&bytes) else {
+        return Default::default();
+    };
+    if receipt.plan != saved.digest {
+        return Default::default();
+    }
+    receipt
+        .reset
+        .into_iter()
+        .filter(|(p, id, s)| {
+            keys.get(p)
+                .is_some_and(|k| seal(k, &saved.digest, p, id) == *s)
+        })
+        .map(|(p, id, _)| (p, id))
+        .collect()
+}
+
+/// The phones an apply reset, or may have reset (its answer lost, or the phone not back by the
+/// deadline): a reset is never made again on its own.
+pub fn resets_made(report: &crate::apply::ApplyReport) -> Vec<(String, String)> {
+    report
+        .results
+        .iter()
+        .filter(|r| r.action == Some(crate::plan::Action::Reset))
+        .filter(|r| match &r.outcome {
+            crate::apply::Outcome::Ok => true,
+            crate::apply::Outcome::Failed(e) => {
+                matches!(
+                    e.code.as_str(),
+                    "outcome-unknown" | "not-converged" | "no-answer"
+                )
+            }
+            _ => false,
+        })
+        .map(|r| (r.provider.clone(), r.phone_id.clone()))
+        .collect()
+}
+
+/// Record the phones this apply of `saved` reset (with those recorded before), so that applying the
+/// file again does not reset them twice where no device identity tells (KooPhone).
+pub fn write_receipt(
+    path: &std::path::Path,
+    saved: &PlanFile,
+    keys: &BTreeMap<String, PlanKey>,
+    reset: impl IntoIterator<Item = (String, String)>,
+) -> std::io::Result<()> {
+    let mut all = read_receipt(path, saved, keys);
+    let before = all.len();
+    all.extend(reset);
+    if all.len() == before {
+        return Ok(());
+    }
+    let receipt = Receipt {
+        plan: saved.digest.clone(),
+        reset: all
+            .into_iter()
+            .filter_map(|(p, id)| {
+                let s = seal(keys.get(&p)?, &saved.digest, &p, &id);
+                Some((p, id, s))
+            })
+            .collect(),
+    };
+    let bytes = serde_json::to_vec_pretty(&receipt).expect("a receipt serializes");
+    crate::fs::write_atomic(path, &bytes)
 }
 
 /// What a saved plan comes to, once checked against the credentials, the spec and the fleet.
@@ -313,6 +415,9 @@ async fn prepare_scoped(
     let settle_by =
         tokio::time::Instant::now() + (left / 3).min(std::time::Duration::from_secs(120));
     let mut bound = bound.clone();
+    for id in &opts.already_reset {
+        bound.policy.reset.remove(id);
+    }
     let (observed, now, verdicts) = loop {
         let observed = fleet
             .observe_with(&bound.covered, &bound.policy.reset, events)

@@ -278,9 +278,14 @@ pub fn verdicts(
     keys: &BTreeMap<String, PlanKey>,
 ) -> Vec<PhoneVerdict> {
     let sensitive = Sensitive::of(&bound.policy.safety);
-    // Phones the plan resets that were reset since (another device identity): done.
-    let reset: BTreeSet<(String, String)> =
-        reset_since(saved, observed, keys).into_iter().collect();
+    // Phones the plan resets that the caller took out of its resets (reset since: another device
+    // identity, or an earlier apply of this file's receipt): done.
+    let reset: BTreeSet<(String, String)> = saved
+        .reset
+        .iter()
+        .filter(|id| !bound.policy.reset.contains(*id))
+        .cloned()
+        .collect();
     let changes: HashMap<(&str, &str), &super::PhoneChange> = now
         .changes
         .iter()

@@ -345,6 +345,32 @@ fn a_phone_reset_since_the_plan_was_made_is_not_reset_again() {
     );
 }
 
+/// KooPhone shows no device identity: the resets an apply of a plan file made are recorded beside the
+/// file (sealed), so applying it again does not reset an instance twice; a forged record counts for
+/// nothing.
+#[test]
+fn a_plan_file_applied_twice_resets_a_koophone_instance_once() {
+    let sim = Sim::with_transition(FIXTURE, 0);
+    let dir = Dir::with_spec(&spec(&sim.url(), "safety: {max_resets: 5}\n"));
+    let file = dir.path("reset.plan");
+    pf(&["plan", &dir.spec(), "--reset", "kp-1", "--out", &file])
+        .run()
+        .code(0);
+    pf(&["apply", &file]).run().code(0).stdout_has("1 reset");
+    assert_eq!(resets(&sim)["k1"], 1);
+    let receipt = dir.read("reset.plan.resets");
+    assert!(receipt.contains("\"k1\""), "{receipt}");
+    let again = pf(&["apply", &file]).run();
+    again.code(0);
+    assert!(!again.stdout.contains("1 reset"), "{}", again.stdout);
+    assert_eq!(resets(&sim)["k1"], 1, "not reset twice");
+    // A record whose seal the credentials do not make is ignored: the reset runs again.
+    let forged = receipt.replace("hmac-sha256:", "hmac-sha256:00");
+    dir.write("reset.plan.resets", &forged);
+    pf(&["apply", &file]).run().code(0).stdout_has("1 reset");
+    assert_eq!(resets(&sim)["k1"], 2);
+}
+
 #[test]
 fn the_simulator_refuses_a_reset_as_geelark_documents() {
     let sim = Sim::start(

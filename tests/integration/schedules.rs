@@ -339,6 +339,7 @@ fn a_saved_plan_made_before_an_edge_is_stale_after_it() {
             canary: None,
             max_batch: None,
             deadline: Instant::now() + Duration::from_secs(30),
+            already_reset: Default::default(),
         };
         // 18:30: the office is closed; the plan that starts its phones is stale for them.
         let late = phonefleet::ops::saved::prepare(&file, &bound, &fleet, opts("2026-12-07T18:30:00+01:00"), &Quiet)
