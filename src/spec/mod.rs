@@ -7,10 +7,12 @@
 pub mod diagnostic;
 mod directory;
 pub mod load;
+mod pool;
 mod position;
 pub mod reach;
 mod report;
 pub mod scan;
+mod schedule;
 pub(crate) mod suggest;
 pub mod validate;
 
@@ -22,6 +24,8 @@ use serde::{Deserialize, Serialize};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use directory::stamp;
 pub use load::{LoadedSpec, Use, load_file, load_file_for, load_str, load_str_for};
+pub use pool::{Fate, NEW_ID_PREFIX, POOL_ID_PREFIX, PoolRegion, PoolRole, PoolSpec, PoolTemplate};
+pub use schedule::{ScheduleSpec, Scheduled};
 
 /// A fleet spec, version 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -624,110 +628,6 @@ pub struct GroupSpec {
     pub settings: PhoneSettings,
 }
 
-/// A schedule: inside one of its windows its phones should run, outside every window they should be
-/// stopped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleSpec {
-    /// An IANA time zone (`Europe/Berlin`, `America/New_York`, `UTC`); daylight saving is followed.
-    #[schemars(length(min = 1))]
-    pub timezone: String,
-    /// Windows, each `DAYS HH:MM-HH:MM` in that zone: DAYS is `daily`, `weekdays`, `weekends`, a day
-    /// (`mon`), a range (`mon-fri`) or a list (`sat,sun`); an end at or before the start is the next
-    /// day (`daily 22:00-06:00`); `24:00` ends at midnight. (An empty list is refused with an
-    /// example, by the semantic checks.)
-    pub running: Vec<String>,
-}
-
-/// A pool: `count` alike phones of one provider, named `NAME-001` to `NAME-<count>`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct PoolSpec {
-    /// The pool's name: its members are the account's phones named `NAME-` and a number.
-    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_.]{0,39}$"))]
-    pub name: String,
-    /// Name of an entry of `providers` (geelark).
-    pub provider: String,
-    /// How many members the pool has: missing ones are created (lowest free numbers first), extra
-    /// ones deleted (highest numbers first; never while `protect` is set).
-    #[schemars(range(max = 10000))]
-    pub count: u32,
-    /// How new members are made (GeeLark `phone/addNew`).
-    pub template: PoolTemplate,
-    /// What is managed about every member (a new member is made with its group, tags, remark and
-    /// proxy; `proxy` is required, as GeeLark's create requires one).
-    #[serde(flatten)]
-    pub settings: PhoneSettings,
-}
-
-/// How a pool's new phones are made (GeeLark `phone/addNew`'s top level).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PoolTemplate {
-    /// `Android 9` to `Android 15` (`mobileType`).
-    #[schemars(regex(pattern = r"^Android (9|10|11|12|13|14|15)$"))]
-    pub mobile_type: String,
-    /// `cn` or `sgp` (`region`); GeeLark's default when left out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<PoolRegion>,
-    /// 0 on demand (the default), 1 monthly (`chargeMode`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 1))]
-    pub charge_mode: Option<u8>,
-}
-
-/// Where GeeLark makes a pool's phones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PoolRegion {
-    /// China.
-    Cn,
-    /// Singapore.
-    Sgp,
-}
-
-impl PoolRegion {
-    /// As GeeLark spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PoolRegion::Cn => "cn",
-            PoolRegion::Sgp => "sgp",
-        }
-    }
-}
-
-/// A declared phone's place in a pool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolRole {
-    /// The pool's name.
-    pub pool: String,
-    /// What becomes of the phone.
-    pub fate: Fate,
-    /// The pool's `count`.
-    pub count: u32,
-    /// How its new members are made.
-    pub template: PoolTemplate,
-}
-
-/// What becomes of a pool's phone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fate {
-    /// The pool itself, before its members are listed (its id is `pool:NAME`).
-    Unlisted,
-    /// A member that stays.
-    Member,
-    /// A member to create (its id is `new:NAME-046` until the provider gives it one).
-    Create,
-    /// A member to delete (the pool's `count` dropped).
-    Delete,
-}
-
-/// The id a pool has before its members are listed.
-pub const POOL_ID_PREFIX: &str = "pool:";
-/// The id a member to create has until the provider gives it one.
-pub const NEW_ID_PREFIX: &str = "new:";
-
 /// What the spec wants for one phone, after groups are expanded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredPhone {
@@ -777,17 +677,6 @@ pub struct DesiredPhone {
     /// most phones follow none, and a declared phone is kept small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Box<Scheduled>>,
-}
-
-/// The schedule a declared phone follows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scheduled {
-    /// The schedule's name.
-    pub name: String,
-    /// Why its `state` is what it is, once resolved for a moment (`schedule office-hours, until 18:00
-    /// CET`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
 }
 
 /// How a phone is shown to a person: `name (id)`, or its id alone. Control characters of a name are
@@ -959,36 +848,6 @@ impl FleetSpec {
         all.extend(singles.chain(grouped));
         all.extend(self.pools.iter().map(|p| p.unlisted(managed(&p.provider))));
         all
-    }
-}
-
-impl PoolSpec {
-    /// Its members' labels: the declared ones and `pool: NAME`.
-    pub fn labels(&self) -> BTreeMap<String, String> {
-        let mut labels = self.settings.labels.clone();
-        labels.insert("pool".into(), self.name.clone());
-        labels
-    }
-
-    /// The pool before its members are listed: one entry that selectors see (`--target pool=NAME`,
-    /// its name, its provider) and that a read replaces by the members.
-    pub fn unlisted(&self, manage_names: bool) -> DesiredPhone {
-        DesiredPhone {
-            labels: self.labels(),
-            manage_name: manage_names,
-            pool: Some(Box::new(PoolRole {
-                pool: self.name.clone(),
-                fate: Fate::Unlisted,
-                count: self.count,
-                template: self.template.clone(),
-            })),
-            ..DesiredPhone::new(
-                &self.provider,
-                &format!("{POOL_ID_PREFIX}{}", self.name),
-                Some(&self.name),
-                &self.settings,
-            )
-        }
     }
 }
 
