@@ -227,10 +227,9 @@ impl Fleet {
         crate::redact::begin_read();
         let mut per_provider: BTreeMap<&str, Vec<ObserveTarget>> = BTreeMap::new();
         // A pool's phones without an id yet are found by name; they are not read by id.
-        let (by_name, desired): (Vec<&DesiredPhone>, Vec<&DesiredPhone>) = desired
-            .iter()
-            .partition(|d| matches!(d.fate(), Some(Fate::Create | Fate::Unlisted)));
-        for d in desired {
+        let by_name = |d: &DesiredPhone| matches!(d.fate(), Some(Fate::Create | Fate::Unlisted));
+        let named: Vec<&DesiredPhone> = desired.iter().filter(|d| by_name(d)).collect();
+        for d in desired.iter().filter(|d| !by_name(d)) {
             per_provider.entry(d.provider.as_str()).or_default().push({
                 let mut t = ObserveTarget::for_phone(d);
                 if !identify.is_empty() && identify.contains(&(d.provider.clone(), d.id.clone())) {
@@ -289,7 +288,7 @@ impl Fleet {
             () = tick => unreachable!("the ticker never ends"),
         };
         events.read_done();
-        let mut state = self.find_by_name(&by_name).await;
+        let mut state = self.find_by_name(&named).await;
         for (name, targets, r) in done {
             match r {
                 Ok(found) => state.insert_all(name, found),

@@ -163,15 +163,17 @@ pub struct Planned {
     pub plan: Plan,
     /// What the providers reported for the selected phones.
     pub observed: FleetState,
-    /// When the selection holds pools: the selected phones with each pool replaced by its members as
-    /// listed ([`Planned::desired`]).
+    /// When schedules or pools changed the selected phones: the phones this plan covers (scheduled
+    /// ones resolved for its moment, each pool replaced by its members as listed;
+    /// [`Planned::desired`]).
     pub pooled: Option<Vec<DesiredPhone>>,
     /// Warnings, in the order they arose.
     pub warnings: Vec<Warning>,
 }
 
 impl Planned {
-    /// The phones this plan covers: the scope's, each pool replaced by its members.
+    /// The phones this plan covers: the scope's, scheduled ones resolved and each pool replaced by its
+    /// members.
     pub fn desired<'a>(&'a self, scope: &'a Scope) -> &'a [DesiredPhone] {
         self.pooled.as_deref().unwrap_or(&scope.desired)
     }
@@ -321,27 +323,29 @@ async fn plan_scoped(
     let at = asked.at.unwrap_or_else(wall_now);
     let schedules = crate::schedule::Schedules::of(&spec.spec.schedules);
     let scheduled = crate::schedule::Schedules::any(&scope.desired);
-    let resolved: Vec<DesiredPhone> = if scheduled {
-        schedules.resolve(&scope.desired, at)
-    } else {
-        Vec::new()
-    };
-    let declared: &[DesiredPhone] = if scheduled { &resolved } else { &scope.desired };
+    let resolved = scheduled.then(|| schedules.resolve(&scope.desired, at));
     // Pools first: their members are known once they are listed, and the listing is their read.
-    let pools = fleet.expand_pools(declared).await;
-    let (desired, to_read): (std::borrow::Cow<'_, [DesiredPhone]>, Vec<DesiredPhone>) = match &pools
-    {
-        None if scheduled => (std::borrow::Cow::Owned(resolved.clone()), Vec::new()),
-        None => (std::borrow::Cow::Borrowed(&scope.desired[..]), Vec::new()),
-        Some((all, known)) => (
-            std::borrow::Cow::Owned(all.clone()),
-            all.iter()
-                .filter(|d| known.get(&d.provider, &d.id).is_none())
-                .cloned()
-                .collect(),
-        ),
+    let pools = fleet
+        .expand_pools(resolved.as_deref().unwrap_or(&scope.desired))
+        .await;
+    let (expanded, known) = match pools {
+        Some((all, known)) => (Some(all), Some(known)),
+        None => (None, None),
     };
-    let read: &[DesiredPhone] = if pools.is_some() { &to_read } else { &desired };
+    // The phones this plan covers: the scope's, or an owned list when schedules or pools changed
+    // them (never copied again).
+    let owned: Option<Vec<DesiredPhone>> = expanded.or(resolved);
+    let desired: &[DesiredPhone] = owned.as_deref().unwrap_or(&scope.desired);
+    // The phones the pool listings showed are not read again.
+    let to_read: Vec<DesiredPhone> = match &known {
+        Some(known) => desired
+            .iter()
+            .filter(|d| known.get(&d.provider, &d.id).is_none())
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    let read: &[DesiredPhone] = if known.is_some() { &to_read } else { desired };
     let (mut observed, counted) =
         tokio::join!(fleet.observe_with(read, &asked.reset, events), async {
             match count {
@@ -350,7 +354,7 @@ async fn plan_scoped(
                 Count::Ids => Some(fleet.census(true).await),
             }
         });
-    if let Some((_, known)) = pools {
+    if let Some(known) = known {
         for (provider, phones) in known.phones {
             observed.insert_all(&provider, phones);
         }
@@ -364,11 +368,11 @@ async fn plan_scoped(
                 });
             }
         }
-        observed.unmanaged = census::unmanaged(counted, &desired, &observed);
+        observed.unmanaged = census::unmanaged(counted, desired, &observed);
     }
     // Declared images are checked against what the account can use, where it lists them.
     let images = if desired.iter().any(|d| d.image.is_some()) {
-        let (lists, failed) = fleet.images(&desired).await;
+        let (lists, failed) = fleet.images(desired).await;
         for (provider, reason) in failed {
             warnings.push(Warning::ImagesUnlisted { provider, reason });
         }
@@ -386,16 +390,16 @@ async fn plan_scoped(
     };
     let mut plan = plan::compute(&PlanInput {
         providers: &spec.spec.providers,
-        desired: &desired,
+        desired,
         observed: &observed,
         limits: &scope.limits,
         policy: &policy,
     });
     if scheduled {
         plan.at = Some(at.as_second());
-        plan.schedules = crate::schedule::review(&schedules, &desired, at, None, &policy);
+        plan.schedules = crate::schedule::review(&schedules, desired, at, None, &policy);
     }
-    plan.sensitive.register_values(&desired, &observed);
+    plan.sensitive.register_values(desired, &observed);
     for (asked_for, action) in [
         (&asked.restart, Action::Restart),
         (&asked.reset, Action::Reset),
@@ -430,10 +434,7 @@ async fn plan_scoped(
     Planned {
         plan,
         observed,
-        pooled: match desired {
-            std::borrow::Cow::Owned(all) => Some(all),
-            std::borrow::Cow::Borrowed(_) => None,
-        },
+        pooled: owned,
         warnings,
     }
 }
